@@ -1,0 +1,282 @@
+"""Hold Slayer wire protocol: the one definition shared by the sidecar and the integration.
+
+JSON text frames over a websocket at ``ws://HOST:PORT/api/ws``. This module is stdlib only and has no
+Home Assistant imports, so the sidecar ships a byte-identical copy
+(``sidecar/hold_slayer_sidecar/protocol.py``); a test fails if the two ever differ.
+
+Conversation:
+  client -> {"type": "hello", "token": str, "protocol": int, "client": str}
+  server -> {"type": "welcome", "protocol": int, "sidecar_version": str, "capabilities": [str],
+             "snapshot": Snapshot}
+         or {"type": "error", "code": "invalid_auth" | "version_mismatch" | ..., "message": str}
+            and the socket closes.
+  client -> {"type": "request", "id": int, "command": str, "data": {...}}
+  server -> {"type": "result", "id": int, "success": true, "data": {...}}
+         or {"type": "result", "id": int, "success": false, "error": {"code": str, "message": str}}
+  server -> {"type": "event", "seq": int, "event": str, "data": {...}}   (at any time after welcome)
+
+A malformed message is answered with an error (a result if it carried an ``id``) and never closes the
+connection once it is authenticated.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any, Final, NotRequired, TypedDict
+
+PROTOCOL_VERSION: Final = 1
+WS_PATH: Final = "/api/ws"
+DEFAULT_PORT: Final = 8765
+# Close codes in the application range (RFC 6455 section 7.4.2).
+CLOSE_INVALID_AUTH: Final = 4001
+CLOSE_VERSION_MISMATCH: Final = 4002
+CLOSE_HANDSHAKE_TIMEOUT: Final = 4003
+MAX_MESSAGE_BYTES: Final = 256 * 1024
+
+
+class ProtocolError(Exception):
+    """A message that does not follow the protocol."""
+
+    def __init__(self, code: str, message: str) -> None:
+        """Keep a machine-readable code beside the human message."""
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable error codes used in error messages and failed results."""
+
+    INVALID_AUTH = "invalid_auth"
+    VERSION_MISMATCH = "version_mismatch"
+    INVALID_MESSAGE = "invalid_message"
+    UNKNOWN_COMMAND = "unknown_command"
+    INVALID_DATA = "invalid_data"
+    NOT_FOUND = "not_found"
+    TOO_MANY_CALLS = "too_many_calls"
+    EMERGENCY_NUMBER = "emergency_number"
+    SIP_ERROR = "sip_error"
+    NOT_READY = "not_ready"
+    INTERNAL_ERROR = "internal_error"
+
+
+class MessageType(StrEnum):
+    """The ``type`` field of every frame."""
+
+    HELLO = "hello"
+    WELCOME = "welcome"
+    ERROR = "error"
+    REQUEST = "request"
+    RESULT = "result"
+    EVENT = "event"
+
+
+class Command(StrEnum):
+    """Requests a client may send."""
+
+    PING = "ping"
+    GET_SNAPSHOT = "get_snapshot"
+    PLACE_CALL = "place_call"
+    HANG_UP = "hang_up"
+    SEND_DTMF = "send_dtmf"
+    LIST_CALL_FLOWS = "list_call_flows"
+    GET_CALL_FLOW = "get_call_flow"
+    SAVE_CALL_FLOW = "save_call_flow"
+    DELETE_CALL_FLOW = "delete_call_flow"
+    GET_HISTORY = "get_history"
+
+
+class EventType(StrEnum):
+    """Events the sidecar pushes."""
+
+    CALL_STATE = "call_state"
+    DTMF_SENT = "dtmf_sent"
+    HOLD_STARTED = "hold_started"
+    HOLD_ENDED = "hold_ended"
+    HUMAN_DETECTED = "human_detected"
+    USER_RINGING = "user_ringing"
+    BRIDGED = "bridged"
+    CALL_ENDED = "call_ended"
+    TRANSCRIPT = "transcript"
+    CALL_FLOW_SAVED = "call_flow_saved"
+    CALL_FLOW_DELETED = "call_flow_deleted"
+
+
+class CallState(StrEnum):
+    """Where a call is. ``ended`` and ``failed`` are final."""
+
+    DIALING = "dialing"
+    RINGING = "ringing"
+    IVR = "ivr"
+    HOLD = "hold"
+    PROBING = "probing"  # unsure whether a person speaks: the call said "Hello?" and judges the reply
+    HUMAN = "human"
+    RINGING_USER = "ringing_user"
+    BRIDGED = "bridged"
+    ENDED = "ended"
+    FAILED = "failed"
+
+
+FINAL_STATES: Final = frozenset({CallState.ENDED, CallState.FAILED})
+
+
+class CallOutcome(StrEnum):
+    """How a call finished."""
+
+    CONNECTED = "connected"  # the user was bridged to a person
+    NO_HUMAN = "no_human"  # the company hung up or the hold timed out before a person answered
+    USER_MISSED = "user_missed"  # a person answered but the user's phone did not pick up
+    CANCELLED = "cancelled"  # hung up on request
+    FAILED = "failed"  # SIP failure, busy, unreachable
+
+
+class DtmfMethod(StrEnum):
+    """How digits are sent (RFC 4733 telephone-events, SIP INFO, or in-band tones)."""
+
+    RFC2833 = "rfc2833"
+    SIP_INFO = "sip_info"
+    INBAND = "inband"
+
+
+class CallInfo(TypedDict):
+    """One call as the sidecar reports it in snapshots and ``call_state`` events."""
+
+    call_id: str
+    target: str  # number or SIP URI dialled
+    company: str | None
+    intent: str | None
+    department: str | None
+    state: str  # CallState value
+    started_at: str  # ISO 8601, UTC
+    state_since: str
+    hold_started_at: str | None
+    hold_seconds: float  # total time spent on hold so far
+    human_detected_at: str | None
+    transfer_to: str | None
+    digits_sent: str
+    outcome: str | None  # CallOutcome value once final
+    reason: str | None  # human-readable detail for failures
+    recordings: list[str]
+
+
+class SidecarInfo(TypedDict):
+    """Facts about the sidecar itself."""
+
+    version: str
+    sip_registered: bool
+    max_calls: int
+    engines: dict[str, str]  # engine role -> health ("ok", "unavailable: ...")
+
+
+class Snapshot(TypedDict):
+    """Full state sent in ``welcome`` and on ``get_snapshot``; a reconnecting client resyncs from it."""
+
+    sidecar: SidecarInfo
+    calls: list[CallInfo]
+
+
+class PlaceCallData(TypedDict):
+    """``place_call`` request data. ``target`` is a phone number or a ``sip:`` URI."""
+
+    target: str
+    company: NotRequired[str | None]
+    intent: NotRequired[str | None]
+    call_flow: NotRequired[str | None]
+    transfer_to: NotRequired[str | None]
+
+
+def encode(message: dict[str, Any]) -> str:
+    """Serialise one frame."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(raw: str | bytes) -> dict[str, Any]:
+    """Parse one frame and check its envelope; raise ``ProtocolError`` on anything malformed."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "message too large")
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"not JSON: {err}") from err
+    if not isinstance(message, dict):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "a message must be a JSON object")
+    kind = message.get("type")
+    if kind not in {t.value for t in MessageType}:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"unknown message type: {kind!r}")
+    _check_envelope(MessageType(kind), message)
+    return message
+
+
+_REQUIRED: Final[dict[MessageType, dict[str, type | tuple[type, ...]]]] = {
+    MessageType.HELLO: {"token": str, "protocol": int},
+    MessageType.WELCOME: {"protocol": int, "sidecar_version": str, "snapshot": dict},
+    MessageType.ERROR: {"code": str, "message": str},
+    MessageType.REQUEST: {"id": int, "command": str},
+    MessageType.RESULT: {"id": int, "success": bool},
+    MessageType.EVENT: {"seq": int, "event": str, "data": dict},
+}
+
+
+def _check_envelope(kind: MessageType, message: dict[str, Any]) -> None:
+    for key, expected in _REQUIRED[kind].items():
+        value = message.get(key)
+        # bool is an int subclass; an id or version of True is a bug, not a number.
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{kind.value}: field {key!r} is missing or not {_name(expected)}")
+    if kind is MessageType.REQUEST and not isinstance(message.get("data", {}), dict):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "request: field 'data' must be an object")
+
+
+def _name(expected: type | tuple[type, ...]) -> str:
+    if isinstance(expected, tuple):
+        return " or ".join(t.__name__ for t in expected)
+    return expected.__name__
+
+
+def hello(token: str, client: str) -> dict[str, Any]:
+    """The first frame a client sends."""
+    return {"type": MessageType.HELLO, "token": token, "protocol": PROTOCOL_VERSION, "client": client}
+
+
+def error(code: str, message: str) -> dict[str, Any]:
+    """An error frame not tied to a request."""
+    return {"type": MessageType.ERROR, "code": code, "message": message}
+
+
+def request(request_id: int, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A request frame."""
+    return {"type": MessageType.REQUEST, "id": request_id, "command": command, "data": data or {}}
+
+
+def result_ok(request_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A successful result."""
+    return {"type": MessageType.RESULT, "id": request_id, "success": True, "data": data or {}}
+
+
+def result_error(request_id: int, code: str, message: str) -> dict[str, Any]:
+    """A failed result."""
+    return {"type": MessageType.RESULT, "id": request_id, "success": False, "error": {"code": code, "message": message}}
+
+
+def event(seq: int, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An event frame."""
+    return {"type": MessageType.EVENT, "seq": seq, "event": name, "data": data}
+
+
+# Emergency numbers are never dialled or intercepted by Hold Slayer: a person calls them directly.
+EMERGENCY_NUMBERS: Final = frozenset(
+    # North America, EU/GSM, UK, Australia, Japan/China/Germany police+fire, NZ, US 933 test, US 988 crisis.
+    {"911", "112", "999", "000", "110", "119", "118", "117", "111", "933", "988", "08"}
+)
+
+
+def is_emergency_number(target: str) -> bool:
+    """True when ``target`` (number or SIP URI user part) is an emergency number."""
+    user = target.strip()
+    if user.lower().startswith(("sip:", "sips:", "tel:")):
+        user = user.split(":", 1)[1]
+    user = user.split("@", 1)[0].split(";", 1)[0]
+    digits = "".join(ch for ch in user if ch.isdigit())
+    # Strip a trunk access prefix such as "9," or "0" only when what remains is an emergency number.
+    return digits in EMERGENCY_NUMBERS or (len(digits) == 4 and digits[0] in "09" and digits[1:] in EMERGENCY_NUMBERS)

@@ -1,0 +1,83 @@
+"""Audio frames and detector observations: the contract between media, detectors and call logic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+FRAME_MS = 20
+
+Pcm = npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """20 ms of mono 16-bit PCM from one call leg.
+
+    ``t_s`` is stream time at the END of the frame (audio consumed so far), as in the corpus scorer.
+    """
+
+    pcm: Pcm
+    sample_rate: int
+    t_s: float
+
+
+class ObservationKind(StrEnum):
+    """What a detector can report. Segment kinds mark the START of a segment of that kind."""
+
+    RINGBACK = "ringback"
+    BUSY = "busy"  # busy or reorder tone
+    SILENCE = "silence"  # silence or comfort noise
+    IVR_PROMPT = "ivr_prompt"  # machine speech before hold
+    MUSIC = "music"
+    ANNOUNCEMENT = "announcement"  # recorded speech during hold
+    BEEP = "beep"
+    DTMF = "dtmf"  # data["digit"]
+    SPEECH_SEGMENT = "speech_segment"  # a finished speech segment; audio holds its PCM for STT
+    HOLD_STARTED = "hold_started"
+    HOLD_ENDED = "hold_ended"
+    HUMAN_UNCERTAIN = "human_uncertain"  # speech that may be a person: the call may probe ("Hello?")
+    HUMAN_DETECTED = "human_detected"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One thing a detector noticed, at stream time ``t_s`` (seconds from the start of the leg)."""
+
+    kind: ObservationKind
+    t_s: float
+    confidence: float = 1.0
+    data: dict[str, Any] = field(default_factory=dict)
+    audio: Pcm | None = None  # only SPEECH_SEGMENT carries audio
+
+
+class CallDetector(Protocol):
+    """Live per-call detector: frames in order, no look-ahead; returns what it noticed in this frame."""
+
+    def process(self, frame: AudioFrame) -> list[Observation]:
+        """Consume one frame."""
+        ...
+
+    def note_transcript(self, text: str, t_s: float) -> list[Observation]:
+        """Optional content cue: the transcript of the last speech segment (may return new observations)."""
+        ...
+
+    def note_probe_sent(self, t_s: float) -> None:
+        """The call just said "Hello?"; judge whether what follows answers it."""
+        ...
+
+    def note_ivr_done(self, t_s: float) -> None:
+        """Navigation finished (the call is now waiting in a queue)."""
+        ...
+
+
+class DetectorFactory(Protocol):
+    """Builds a fresh detector for each call."""
+
+    def __call__(self, sample_rate: int) -> CallDetector:
+        """Return a new detector."""
+        ...

@@ -1,0 +1,64 @@
+"""Voice engines behind Protocols: speech-to-text, text-to-speech and a chat LLM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..audio.types import Pcm
+
+
+class VoiceEngineError(Exception):
+    """A voice backend failed or is unreachable; callers fall back and keep the call alive."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """Text recognised in one audio segment."""
+
+    text: str
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechAudio:
+    """Synthesised speech."""
+
+    pcm: Pcm
+    sample_rate: int
+
+
+class SpeechToText(Protocol):
+    """Transcribes telephone speech segments."""
+
+    async def transcribe(self, pcm: Pcm, sample_rate: int) -> Transcript:
+        """Return the text of one segment; raise VoiceEngineError on failure."""
+        ...
+
+    async def health(self) -> str:
+        """'ok' or a short reason why not."""
+        ...
+
+
+class TextToSpeech(Protocol):
+    """Synthesises prompts and probes."""
+
+    async def synthesize(self, text: str, sample_rate: int) -> SpeechAudio:
+        """Speech for ``text`` already resampled to ``sample_rate``; raise VoiceEngineError on failure."""
+        ...
+
+    async def health(self) -> str:
+        """'ok' or a short reason why not."""
+        ...
+
+
+class ChatModel(Protocol):
+    """An LLM that answers with a JSON object."""
+
+    async def complete_json(self, system: str, user: str) -> dict[str, Any]:
+        """Return the JSON object the model produced; raise VoiceEngineError on failure or timeout."""
+        ...
+
+    async def health(self) -> str:
+        """'ok' or a short reason why not."""
+        ...
