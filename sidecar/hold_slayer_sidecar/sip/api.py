@@ -70,8 +70,16 @@ class SipEngine(Protocol):
         """Place an outbound call to a number (via the trunk) or SIP URI; return the new leg id."""
         ...
 
+    async def ring(self, leg_id: str) -> None:
+        """Send 180 Ringing on an incoming leg (before ``answer``)."""
+        ...
+
     async def answer(self, leg_id: str) -> None:
         """Answer an incoming leg with 200 OK."""
+        ...
+
+    async def reject(self, leg_id: str, status_code: int = 486) -> None:
+        """Refuse an unanswered incoming leg with a 4xx-6xx final response (486 Busy Here by default)."""
         ...
 
     async def hang_up(self, leg_id: str) -> None:
@@ -91,5 +99,9 @@ class SipEngine(Protocol):
         ...
 
     async def start_recording(self, leg_id: str, path: Path) -> None:
-        """Record what the leg hears and says into a WAV file."""
+        """Record what the leg hears from the remote party into a WAV file (finalised on hang-up/stop)."""
+        ...
+
+    async def start_mix_recording(self, leg_ids: list[str], path: Path) -> None:
+        """Record the mix of what the given legs hear into one WAV (e.g. both sides of a bridged call)."""
         ...

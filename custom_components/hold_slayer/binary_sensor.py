@@ -1,0 +1,79 @@
+"""Binary sensors: is the sidecar connected, and is a person on the line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import HoldSlayerConfigEntry
+from .entity import HoldSlayerEntity
+from .model import HoldSlayerData
+from .protocol import CallState
+
+PARALLEL_UPDATES = 0
+# A person is on the line from detection until the call ends (while the user's phone rings, and bridged).
+_HUMAN_STATES = frozenset({CallState.HUMAN, CallState.RINGING_USER, CallState.BRIDGED})
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldSlayerBinarySensorDescription(BinarySensorEntityDescription):
+    """Describes a Hold Slayer binary sensor."""
+
+    is_on_fn: Callable[[HoldSlayerData], bool]
+    always_available: bool = False
+
+
+def _human_on_line(data: HoldSlayerData) -> bool:
+    call = data.current_call
+    return call is not None and call.get("state") in _HUMAN_STATES
+
+
+BINARY_SENSORS: tuple[HoldSlayerBinarySensorDescription, ...] = (
+    HoldSlayerBinarySensorDescription(
+        key="connected",
+        translation_key="connected",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda data: data.connected,
+        always_available=True,
+    ),
+    HoldSlayerBinarySensorDescription(
+        key="human_on_line",
+        translation_key="human_on_line",
+        is_on_fn=_human_on_line,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HoldSlayerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the binary sensors of a sidecar."""
+    async_add_entities(HoldSlayerBinarySensor(entry.runtime_data, description) for description in BINARY_SENSORS)
+
+
+class HoldSlayerBinarySensor(HoldSlayerEntity, BinarySensorEntity):
+    """A Hold Slayer binary sensor."""
+
+    entity_description: HoldSlayerBinarySensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Return True; the connectivity sensor reports a lost sidecar instead of vanishing."""
+        return self.entity_description.always_available or super().available
+
+    @property
+    def is_on(self) -> bool:
+        """Return the state from the coordinator's data."""
+        return self.entity_description.is_on_fn(self.coordinator.state)

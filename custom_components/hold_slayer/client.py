@@ -1,0 +1,410 @@
+"""Async websocket client for the Hold Slayer sidecar.
+
+No Home Assistant imports: this module only needs aiohttp and ``protocol.py``, and it also runs on the
+sidecar's Python 3.12 (contract tests, tools). One connection at a time; ``connect`` performs the
+hello/welcome handshake and starts a reader task that resolves request futures and fans events out to
+subscribers; ``listen`` keeps a connection up with capped exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import aiohttp
+
+from . import protocol
+from .protocol import Command, ErrorCode, MessageType, Snapshot
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_REQUEST_TIMEOUT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+HEARTBEAT_SECONDS = 30.0
+
+
+class HoldSlayerError(Exception):
+    """Base error of the Hold Slayer client."""
+
+
+class HoldSlayerConnectionError(HoldSlayerError):
+    """The sidecar cannot be reached, or the connection dropped."""
+
+
+class HoldSlayerAuthenticationError(HoldSlayerError):
+    """The sidecar refused the token."""
+
+
+class HoldSlayerVersionError(HoldSlayerError):
+    """The sidecar speaks a protocol version this client does not."""
+
+    def __init__(self, message: str, server_protocol: int | None = None) -> None:
+        """Remember the server's protocol version when it told us."""
+        super().__init__(message)
+        self.server_protocol = server_protocol
+
+
+class HoldSlayerCommandError(HoldSlayerError):
+    """The sidecar answered a request with a failed result."""
+
+    def __init__(self, code: str, message: str) -> None:
+        """Keep the sidecar's machine-readable code beside its message."""
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """What the sidecar said when it accepted us."""
+
+    protocol: int
+    sidecar_version: str
+    capabilities: tuple[str, ...]
+    snapshot: Snapshot
+    sidecar_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarEvent:
+    """One pushed event."""
+
+    seq: int
+    name: str
+    data: dict[str, Any]
+
+
+EventCallback = Callable[[SidecarEvent], None]
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Capped exponential backoff with jitter, so many clients do not reconnect in lockstep."""
+
+    initial: float = 1.0
+    maximum: float = 60.0
+    factor: float = 2.0
+    attempt: int = field(default=0, init=False)
+
+    def next_delay(self) -> float:
+        """Return the next delay: half fixed, half random ("equal jitter")."""
+        delay = min(self.maximum, self.initial * self.factor**self.attempt)
+        self.attempt += 1
+        return delay / 2 + random.uniform(0, delay / 2)  # jitter, not cryptography
+
+    def reset(self) -> None:
+        """Start again from the initial delay after a successful connection."""
+        self.attempt = 0
+
+
+class HoldSlayerClient:
+    """Typed async client of the sidecar's websocket API."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        token: str,
+        session: aiohttp.ClientSession,
+        *,
+        client_name: str = "home_assistant",
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        backoff: Backoff | None = None,
+    ) -> None:
+        """Store where and how to connect; nothing happens until ``connect``."""
+        self.host = host
+        self.port = port
+        self._token = token
+        self._session = session
+        self._client_name = client_name
+        self._request_timeout = request_timeout
+        self._connect_timeout = connect_timeout
+        self._backoff = backoff or Backoff()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._next_id = 1
+        self._subscribers: list[EventCallback] = []
+        self.welcome: Welcome | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the websocket URL of the sidecar."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}{protocol.WS_PATH}"
+
+    @property
+    def connected(self) -> bool:
+        """Return True while an authenticated connection is open."""
+        return self._ws is not None and not self._ws.closed and self._reader is not None and not self._reader.done()
+
+    # -- connection lifecycle ------------------------------------------------------------------
+
+    async def connect(self) -> Welcome:
+        """Open the websocket and perform the hello/welcome handshake."""
+        if self.connected:
+            await self.disconnect()
+        try:
+            ws = await self._session.ws_connect(
+                self.url,
+                heartbeat=HEARTBEAT_SECONDS,
+                max_msg_size=protocol.MAX_MESSAGE_BYTES,
+                timeout=aiohttp.ClientWSTimeout(ws_close=self._connect_timeout),
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise HoldSlayerConnectionError(f"cannot connect to {self.url}: {err}") from err
+        try:
+            welcome = await asyncio.wait_for(self._handshake(ws), self._connect_timeout)
+        except TimeoutError as err:
+            await ws.close()
+            raise HoldSlayerConnectionError("the sidecar did not answer the hello") from err
+        except BaseException:
+            await ws.close()
+            raise
+        self._ws = ws
+        self.welcome = welcome
+        self._reader = asyncio.create_task(self._read_loop(ws), name="hold_slayer-client-reader")
+        return welcome
+
+    async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> Welcome:
+        await ws.send_str(protocol.encode(protocol.hello(self._token, self._client_name)))
+        msg = await ws.receive()
+        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+            raise _close_error(ws.close_code)
+        if msg.type is not aiohttp.WSMsgType.TEXT:
+            raise HoldSlayerConnectionError(f"unexpected websocket frame during handshake: {msg.type!r}")
+        try:
+            message = protocol.decode(msg.data)
+        except protocol.ProtocolError as err:
+            raise HoldSlayerConnectionError(f"malformed handshake reply: {err.message}") from err
+        if message["type"] == MessageType.ERROR:
+            raise _handshake_error(message["code"], message["message"])
+        if message["type"] != MessageType.WELCOME:
+            raise HoldSlayerConnectionError(f"expected welcome, got {message['type']}")
+        if message["protocol"] != protocol.PROTOCOL_VERSION:
+            raise HoldSlayerVersionError(
+                f"sidecar speaks protocol {message['protocol']}, this client speaks {protocol.PROTOCOL_VERSION}",
+                message["protocol"],
+            )
+        sidecar_id = message.get("sidecar_id")
+        return Welcome(
+            protocol=message["protocol"],
+            sidecar_version=message["sidecar_version"],
+            capabilities=tuple(str(cap) for cap in message.get("capabilities", [])),
+            snapshot=cast(Snapshot, message["snapshot"]),
+            sidecar_id=sidecar_id if isinstance(sidecar_id, str) else None,
+        )
+
+    async def disconnect(self) -> None:
+        """Close the connection and fail every pending request."""
+        reader, self._reader = self._reader, None
+        ws, self._ws = self._ws, None
+        if reader is not None and not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        if ws is not None and not ws.closed:
+            await ws.close()
+        self._fail_pending(HoldSlayerConnectionError("disconnected"))
+
+    async def wait_closed(self) -> None:
+        """Return when the current connection has ended (at once if there is none)."""
+        if self._reader is not None:
+            # asyncio.wait neither raises the reader's exception nor cancels the reader if we are cancelled.
+            await asyncio.wait([self._reader])
+
+    async def listen(
+        self,
+        *,
+        on_connected: Callable[[Welcome], None],
+        on_disconnected: Callable[[HoldSlayerError], None],
+    ) -> None:
+        """Stay connected until cancelled, reconnecting with backoff; report each transition."""
+        try:
+            while True:
+                if not self.connected:
+                    try:
+                        welcome = await self.connect()
+                    except HoldSlayerError as err:
+                        on_disconnected(err)
+                        delay = self._backoff.next_delay()
+                        _LOGGER.debug("Reconnecting to %s in %.1f s: %s", self.url, delay, err)
+                        await asyncio.sleep(delay)
+                        continue
+                    self._backoff.reset()
+                    on_connected(welcome)
+                await self.wait_closed()
+                await self.disconnect()
+                on_disconnected(HoldSlayerConnectionError("connection to the sidecar closed"))
+        finally:
+            await self.disconnect()
+
+    async def _read_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            async for msg in ws:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    self._handle_text(msg.data)
+                elif msg.type is aiohttp.WSMsgType.ERROR:
+                    _LOGGER.debug("Websocket error: %s", ws.exception())
+                    break
+        finally:
+            self._fail_pending(HoldSlayerConnectionError("connection to the sidecar closed"))
+
+    def _handle_text(self, raw: str) -> None:
+        try:
+            message = protocol.decode(raw)
+        except protocol.ProtocolError as err:
+            _LOGGER.warning("Ignoring malformed message from the sidecar: %s", err.message)
+            return
+        kind = message["type"]
+        if kind == MessageType.RESULT:
+            self._resolve(message)
+        elif kind == MessageType.EVENT:
+            self._dispatch(SidecarEvent(seq=message["seq"], name=message["event"], data=message["data"]))
+        elif kind == MessageType.ERROR:
+            _LOGGER.warning("Sidecar error %s: %s", message["code"], message["message"])
+
+    def _resolve(self, message: dict[str, Any]) -> None:
+        future = self._pending.pop(message["id"], None)
+        if future is None or future.done():
+            _LOGGER.debug("Result for unknown or timed-out request %s", message["id"])
+            return
+        if message["success"]:
+            data = message.get("data")
+            future.set_result(data if isinstance(data, dict) else {})
+            return
+        error = message.get("error")
+        error = error if isinstance(error, dict) else {}
+        future.set_exception(
+            HoldSlayerCommandError(
+                str(error.get("code", ErrorCode.INTERNAL_ERROR)), str(error.get("message", "request failed"))
+            )
+        )
+
+    def _dispatch(self, event: SidecarEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                # A broken subscriber must not stop the reader, or every later result would time out.
+                _LOGGER.exception("Error in Hold Slayer event subscriber")
+
+    def _fail_pending(self, err: HoldSlayerError) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(err)
+
+    def subscribe_events(self, callback: EventCallback) -> Callable[[], None]:
+        """Call ``callback`` for every pushed event; return a function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def request(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one request and return the data of its successful result."""
+        ws = self._ws
+        if ws is None or not self.connected:
+            raise HoldSlayerConnectionError("not connected to the sidecar")
+        request_id = self._next_id
+        self._next_id += 1
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await ws.send_str(protocol.encode(protocol.request(request_id, command, data)))
+            return await asyncio.wait_for(future, self._request_timeout)
+        except TimeoutError as err:
+            raise HoldSlayerConnectionError(f"no answer to {command} within {self._request_timeout} s") from err
+        except (aiohttp.ClientError, ConnectionError) as err:
+            raise HoldSlayerConnectionError(f"cannot send {command}: {err}") from err
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def ping(self) -> None:
+        """Check that the sidecar answers."""
+        await self.request(Command.PING)
+
+    async def get_snapshot(self) -> Snapshot:
+        """Return the sidecar's full state."""
+        return cast(Snapshot, await self.request(Command.GET_SNAPSHOT))
+
+    async def place_call(
+        self,
+        target: str,
+        *,
+        company: str | None = None,
+        intent: str | None = None,
+        call_flow: str | None = None,
+        transfer_to: str | None = None,
+    ) -> str:
+        """Ask the sidecar to call ``target``; return the new call id."""
+        data: protocol.PlaceCallData = {"target": target}
+        if company is not None:
+            data["company"] = company
+        if intent is not None:
+            data["intent"] = intent
+        if call_flow is not None:
+            data["call_flow"] = call_flow
+        if transfer_to is not None:
+            data["transfer_to"] = transfer_to
+        result = await self.request(Command.PLACE_CALL, dict(data))
+        call_id = result.get("call_id")
+        if not isinstance(call_id, str):
+            raise HoldSlayerCommandError(ErrorCode.INVALID_DATA, "place_call result carries no call_id")
+        return call_id
+
+    async def hang_up(self, call_id: str) -> None:
+        """End a call."""
+        await self.request(Command.HANG_UP, {"call_id": call_id})
+
+    async def send_dtmf(self, call_id: str, digits: str) -> None:
+        """Send DTMF digits on a call."""
+        await self.request(Command.SEND_DTMF, {"call_id": call_id, "digits": digits})
+
+    async def list_call_flows(self) -> dict[str, Any]:
+        """Return the stored call flows as the sidecar reports them."""
+        return await self.request(Command.LIST_CALL_FLOWS)
+
+    async def get_call_flow(self, flow_id: str) -> dict[str, Any]:
+        """Return one stored call flow."""
+        return await self.request(Command.GET_CALL_FLOW, {"id": flow_id})
+
+    async def save_call_flow(self, flow: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace a call flow."""
+        return await self.request(Command.SAVE_CALL_FLOW, {"flow": flow})
+
+    async def delete_call_flow(self, flow_id: str) -> None:
+        """Delete a stored call flow."""
+        await self.request(Command.DELETE_CALL_FLOW, {"id": flow_id})
+
+    async def get_history(self, limit: int = 20) -> dict[str, Any]:
+        """Return recent finished calls."""
+        return await self.request(Command.GET_HISTORY, {"limit": limit})
+
+
+def _handshake_error(code: str, message: str) -> HoldSlayerError:
+    if code == ErrorCode.INVALID_AUTH:
+        return HoldSlayerAuthenticationError(message)
+    if code == ErrorCode.VERSION_MISMATCH:
+        return HoldSlayerVersionError(message)
+    return HoldSlayerConnectionError(f"{code}: {message}")
+
+
+def _close_error(close_code: int | None) -> HoldSlayerError:
+    if close_code == protocol.CLOSE_INVALID_AUTH:
+        return HoldSlayerAuthenticationError("the sidecar refused the token")
+    if close_code == protocol.CLOSE_VERSION_MISMATCH:
+        return HoldSlayerVersionError("the sidecar speaks another protocol version")
+    return HoldSlayerConnectionError(f"the sidecar closed the connection (code {close_code})")

@@ -1,0 +1,51 @@
+"""Constants for the Hold Slayer integration."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Final
+
+from .protocol import CallState, EventType
+
+DOMAIN: Final = "hold_slayer"
+LOGGER = logging.getLogger(__package__)
+
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_NAME: Final = "Hold Slayer"
+
+# Options of the config entry.
+CONF_TRANSFER_TO: Final = "transfer_to"
+
+# Config subentries: one per company the user calls.
+SUBENTRY_COMPANY: Final = "company"
+CONF_NUMBER: Final = "number"
+CONF_ALIASES: Final = "aliases"
+CONF_REASON: Final = "reason"
+CONF_CALL_FLOW: Final = "call_flow"
+
+# How many transcript lines of the current call entities expose.
+TRANSCRIPT_LINES: Final = 10
+# A sidecar unreachable for longer than this raises a repair issue.
+UNREACHABLE_ISSUE_AFTER: Final = timedelta(minutes=5)
+ISSUE_UNREACHABLE: Final = "sidecar_unreachable"
+ISSUE_INCOMPATIBLE: Final = "incompatible_version"
+
+# The call_state sensor shows "idle" when there is no call at all.
+STATE_IDLE: Final = "idle"
+CALL_STATE_OPTIONS: Final = [STATE_IDLE, *(state.value for state in CallState)]
+
+# HA bus events are named hold_slayer_<sidecar event>; call_failed is derived from call_ended.
+EVENT_PREFIX: Final = f"{DOMAIN}_"
+EVENT_CALL_FAILED: Final = "call_failed"
+# Event types of the call_events event entity (the milestones a person cares about).
+CALL_EVENT_TYPES: Final = [
+    CallState.DIALING.value,
+    CallState.IVR.value,
+    EventType.HOLD_STARTED.value,
+    EventType.HUMAN_DETECTED.value,
+    EventType.USER_RINGING.value,
+    EventType.BRIDGED.value,
+    EventType.CALL_ENDED.value,
+    EVENT_CALL_FAILED,
+]

@@ -1,0 +1,230 @@
+"""Push coordinator: owns the sidecar connection and turns its events into state and bus events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .client import (
+    HoldSlayerAuthenticationError,
+    HoldSlayerClient,
+    HoldSlayerError,
+    HoldSlayerVersionError,
+    SidecarEvent,
+    Welcome,
+)
+from .const import (
+    DOMAIN,
+    EVENT_CALL_FAILED,
+    EVENT_PREFIX,
+    ISSUE_INCOMPATIBLE,
+    ISSUE_UNREACHABLE,
+    LOGGER,
+    UNREACHABLE_ISSUE_AFTER,
+)
+from .model import AppliedEvent, HoldSlayerData
+from .protocol import PROTOCOL_VERSION, CallInfo
+
+type HoldSlayerConfigEntry = ConfigEntry[HoldSlayerCoordinator]
+MilestoneListener = Callable[[str, CallInfo], None]
+
+
+class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
+    """Keep one connection to the sidecar and fold its pushes into ``HoldSlayerData``."""
+
+    config_entry: HoldSlayerConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: HoldSlayerConfigEntry, client: HoldSlayerClient) -> None:
+        """Wire the client; nothing connects until the first refresh."""
+        super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None, always_update=True)
+        self.client = client
+        self.state = HoldSlayerData()
+        self._milestone_listeners: list[MilestoneListener] = []
+        self._unreachable_timer: CALLBACK_TYPE | None = None
+        self._reauth_started = False
+        self._last_seq: int | None = None
+        entry.async_on_unload(client.subscribe_events(self._handle_event))
+        entry.async_on_unload(self._cancel_unreachable_timer)
+
+    @classmethod
+    def from_entry(cls, hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> HoldSlayerCoordinator:
+        """Build the client from the entry's data and wrap it."""
+        client = HoldSlayerClient(
+            entry.data[CONF_HOST],
+            entry.data[CONF_PORT],
+            entry.data[CONF_TOKEN],
+            async_get_clientsession(hass),
+        )
+        return cls(hass, entry, client)
+
+    @property
+    def device_id(self) -> str | None:
+        """Return the device registry id of the sidecar device (for events and triggers)."""
+        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, self.config_entry.entry_id)})
+        return device.id if device else None
+
+    # -- connection ----------------------------------------------------------------------------
+
+    async def _async_update_data(self) -> HoldSlayerData:
+        """Connect (first refresh) or resync from a fresh snapshot."""
+        try:
+            if self.client.connected:
+                self.state.apply_snapshot(await self.client.get_snapshot())
+            else:
+                self._on_connected(await self.client.connect(), notify=False)
+        except HoldSlayerAuthenticationError as err:
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+        except HoldSlayerVersionError as err:
+            self._create_incompatible_issue(err)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="incompatible_version",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except HoldSlayerError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        return self.state
+
+    @callback
+    def async_start(self) -> None:
+        """Start the long-lived listener; the config entry cancels it on unload."""
+        self.config_entry.async_create_background_task(
+            self.hass,
+            self.client.listen(on_connected=self._on_connected, on_disconnected=self._on_disconnected),
+            f"{DOMAIN}-listen-{self.config_entry.entry_id}",
+        )
+
+    async def async_stop(self) -> None:
+        """Close the connection (the listener task is cancelled by the config entry)."""
+        await self.client.disconnect()
+
+    @callback
+    def _on_connected(self, welcome: Welcome, *, notify: bool = True) -> None:
+        self.logger.debug("Connected to Hold Slayer sidecar %s", welcome.sidecar_version)
+        self._cancel_unreachable_timer()
+        self._reauth_started = False
+        self._last_seq = None
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_UNREACHABLE))
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_INCOMPATIBLE))
+        self.state.connected = True
+        self.state.sidecar_version = welcome.sidecar_version
+        self.state.apply_snapshot(welcome.snapshot)
+        if notify:
+            self.async_set_updated_data(self.state)
+
+    @callback
+    def _on_disconnected(self, err: HoldSlayerError) -> None:
+        was_connected = self.state.connected
+        self.state.connected = False
+        if isinstance(err, HoldSlayerAuthenticationError) and not self._reauth_started:
+            self._reauth_started = True
+            self.config_entry.async_start_reauth(self.hass)
+        elif isinstance(err, HoldSlayerVersionError):
+            self._create_incompatible_issue(err)
+        if self._unreachable_timer is None:
+            self._unreachable_timer = async_call_later(
+                self.hass, UNREACHABLE_ISSUE_AFTER, self._create_unreachable_issue
+            )
+        if was_connected:
+            self.logger.warning("Lost connection to the Hold Slayer sidecar: %s", err)
+        # Entities turn unavailable while the sidecar is away (the connected sensor stays available).
+        self.last_update_success = False
+        self.async_update_listeners()
+
+    # -- events --------------------------------------------------------------------------------
+
+    @callback
+    def _handle_event(self, event: SidecarEvent) -> None:
+        if self._last_seq is not None and event.seq > self._last_seq + 1:
+            # Lost events (should not happen on one TCP stream): the snapshot tells the truth.
+            self.logger.debug("Event gap %s -> %s, resyncing", self._last_seq, event.seq)
+            self.hass.async_create_task(self.async_request_refresh())
+        self._last_seq = event.seq
+        applied = self.state.apply_event(event)
+        self._fire_bus_events(event, applied)
+        if self.data is not None:
+            self.async_set_updated_data(self.state)
+        if applied.call is not None:
+            for milestone in applied.milestones:
+                for listener in list(self._milestone_listeners):
+                    listener(milestone, applied.call)
+
+    def _fire_bus_events(self, event: SidecarEvent, applied: AppliedEvent) -> None:
+        data: dict[str, Any] = {}
+        if applied.call is not None:
+            data = {
+                "call_id": applied.call["call_id"],
+                "company": applied.call.get("company"),
+                "target": applied.call.get("target"),
+            }
+        data.update(event.data)
+        data["config_entry_id"] = self.config_entry.entry_id
+        data["device_id"] = self.device_id
+        self.hass.bus.async_fire(f"{EVENT_PREFIX}{event.name}", data)
+        if EVENT_CALL_FAILED in applied.milestones:
+            self.hass.bus.async_fire(f"{EVENT_PREFIX}{EVENT_CALL_FAILED}", data)
+
+    @callback
+    def async_add_milestone_listener(self, listener: MilestoneListener) -> CALLBACK_TYPE:
+        """Call ``listener(milestone, call)`` whenever a call reaches a milestone; return an unsubscriber."""
+        self._milestone_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._milestone_listeners.remove(listener)
+
+        return remove
+
+    # -- repairs -------------------------------------------------------------------------------
+
+    def _issue_id(self, kind: str) -> str:
+        return f"{kind}_{self.config_entry.entry_id}"
+
+    @callback
+    def _cancel_unreachable_timer(self) -> None:
+        if self._unreachable_timer is not None:
+            self._unreachable_timer()
+            self._unreachable_timer = None
+
+    @callback
+    def _create_unreachable_issue(self, _now: datetime) -> None:
+        self._unreachable_timer = None
+        if self.state.connected:
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(ISSUE_UNREACHABLE),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_UNREACHABLE,
+            translation_placeholders={"url": self.client.url, "minutes": "5"},
+        )
+
+    @callback
+    def _create_incompatible_issue(self, err: HoldSlayerVersionError) -> None:
+        server = str(err.server_protocol) if err.server_protocol is not None else "unknown"
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(ISSUE_INCOMPATIBLE),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_INCOMPATIBLE,
+            translation_placeholders={"server": server, "client": str(PROTOCOL_VERSION)},
+        )

@@ -1,0 +1,46 @@
+"""Diagnostics for a Hold Slayer config entry, with the token and every phone number or SIP URI redacted."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_NUMBER, CONF_TRANSFER_TO
+from .coordinator import HoldSlayerConfigEntry
+
+# Secrets and anything that identifies who the user calls or where their phone is.
+TO_REDACT: Final = {CONF_TOKEN, CONF_NUMBER, CONF_TRANSFER_TO, "target", "recordings"}
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> dict[str, Any]:
+    """Return what a maintainer needs to debug a report: entry, companies, sidecar and calls."""
+    coordinator = entry.runtime_data
+    state = coordinator.state
+    return {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": async_redact_data(dict(entry.options), TO_REDACT),
+        },
+        "companies": [
+            {
+                "subentry_type": subentry.subentry_type,
+                "title": subentry.title,
+                "data": async_redact_data(dict(subentry.data), TO_REDACT),
+            }
+            for subentry in entry.subentries.values()
+        ],
+        "sidecar": {
+            "connected": state.connected,
+            "version": state.sidecar_version,
+            "info": state.sidecar,
+            "url": coordinator.client.url,
+        },
+        # Transcripts are left out on purpose: people read account numbers and addresses to agents.
+        "calls": [
+            {**async_redact_data(dict(call), TO_REDACT), "transcript_lines": len(state.transcript(call_id))}
+            for call_id, call in state.calls.items()
+        ],
+    }

@@ -1,0 +1,533 @@
+/**
+ * hold-slayer-card: the live view of a Hold Slayer call for Lovelace.
+ *
+ * Plain web component (no build step, no external CDN). It reads the entities the
+ * hold_slayer integration creates and calls its services:
+ *   sensor.hold_slayer_call_state   state + attributes (company, hold_started_at, transcript, companies, ...)
+ *   binary_sensor.hold_slayer_human_on_line, binary_sensor.hold_slayer_connected
+ *   hold_slayer.place_call / hang_up / send_dtmf
+ */
+
+const CARD_VERSION = "0.1.0";
+const DOMAIN = "hold_slayer";
+
+const DEFAULTS = {
+  entity: "sensor.hold_slayer_call_state",
+  human_entity: "binary_sensor.hold_slayer_human_on_line",
+  connected_entity: "binary_sensor.hold_slayer_connected",
+  show_keypad: true,
+  show_transcript: true,
+  transcript_lines: 4,
+};
+
+// Label, icon and colour per call state. Colours are HA theme variables so light and dark themes both work.
+const STATES = {
+  idle: { label: "Ready", icon: "mdi:phone-outline", color: "var(--secondary-text-color)" },
+  dialing: { label: "Dialing", icon: "mdi:phone-outgoing", color: "var(--info-color, #039be5)" },
+  ringing: { label: "Ringing", icon: "mdi:phone-ring", color: "var(--info-color, #039be5)" },
+  ivr: { label: "Navigating the menu", icon: "mdi:dialpad", color: "var(--accent-color, #ff9800)" },
+  hold: { label: "On hold", icon: "mdi:timer-sand", color: "var(--warning-color, #ffa600)" },
+  probing: { label: "Checking for a person", icon: "mdi:account-question", color: "var(--warning-color, #ffa600)" },
+  human: { label: "Person on the line", icon: "mdi:account-voice", color: "var(--success-color, #43a047)" },
+  ringing_user: { label: "Ringing your phone", icon: "mdi:cellphone-sound", color: "var(--success-color, #43a047)" },
+  bridged: { label: "Connected", icon: "mdi:phone-in-talk", color: "var(--success-color, #43a047)" },
+  ended: { label: "Call ended", icon: "mdi:phone-hangup", color: "var(--secondary-text-color)" },
+  failed: { label: "Call failed", icon: "mdi:phone-alert", color: "var(--error-color, #db4437)" },
+  unavailable: { label: "Unavailable", icon: "mdi:phone-off", color: "var(--disabled-text-color, #bdbdbd)" },
+};
+
+// The journey a call takes; the stepper lights each step the call has reached.
+const STEPS = [
+  { key: "dial", label: "Dial", states: ["dialing", "ringing"] },
+  { key: "menu", label: "Menu", states: ["ivr"] },
+  { key: "hold", label: "Hold", states: ["hold", "probing"] },
+  { key: "human", label: "Person", states: ["human", "ringing_user"] },
+  { key: "connected", label: "You", states: ["bridged"] },
+];
+
+const ACTIVE_STATES = new Set(["dialing", "ringing", "ivr", "hold", "probing", "human", "ringing_user", "bridged"]);
+const HOLD_TIMER_STATES = new Set(["hold", "probing"]);
+const HUMAN_STATES = new Set(["human", "ringing_user", "bridged"]);
+const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+
+/** Format seconds as M:SS or H:MM:SS. */
+function formatDuration(totalSeconds) {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+function escapeHtml(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function parseTime(value) {
+  if (!value) return null;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? null : t;
+}
+
+const STYLE = `
+  :host { display: block; }
+  ha-card { overflow: hidden; }
+  .wrap { padding: 16px; display: flex; flex-direction: column; gap: 14px; }
+  .header { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
+  .title { font-size: 1.25em; font-weight: 500; color: var(--primary-text-color); display: flex; align-items: center; gap: 8px; }
+  .title ha-icon { color: var(--primary-color); }
+  .pill { display: inline-flex; align-items: center; gap: 6px; font-size: 0.8em; padding: 3px 10px;
+    border-radius: 999px; background: var(--secondary-background-color); color: var(--secondary-text-color); white-space: nowrap; }
+  .pill .dot { width: 8px; height: 8px; border-radius: 50%; background: var(--disabled-text-color, #bdbdbd); }
+  .pill.on .dot { background: var(--success-color, #43a047); }
+  .status { display: flex; align-items: center; gap: 14px; }
+  .status-icon { flex: none; width: 48px; height: 48px; border-radius: 50%; display: flex; align-items: center;
+    justify-content: center; color: var(--state-color); position: relative; }
+  .status-icon::before { content: ""; position: absolute; inset: 0; border-radius: 50%; background: var(--state-color); opacity: 0.15; }
+  .status-text { min-width: 0; flex: 1; }
+  .company { font-size: 1.35em; font-weight: 500; color: var(--primary-text-color); overflow: hidden;
+    text-overflow: ellipsis; white-space: nowrap; }
+  .state-label { color: var(--state-color); font-weight: 500; margin-top: 2px; }
+  .detail { color: var(--secondary-text-color); font-size: 0.85em; margin-top: 2px; overflow: hidden;
+    text-overflow: ellipsis; white-space: nowrap; }
+  .timer { flex: none; text-align: right; }
+  .timer .value { font-size: 1.8em; font-variant-numeric: tabular-nums; font-weight: 500; color: var(--primary-text-color);
+    font-family: var(--code-font-family, ui-monospace, monospace); }
+  .timer .caption { font-size: 0.75em; color: var(--secondary-text-color); text-transform: uppercase; letter-spacing: 0.05em; }
+  .human { display: flex; align-items: center; gap: 12px; padding: 12px 14px; border-radius: var(--ha-card-border-radius, 12px);
+    background: var(--success-color, #43a047); color: var(--text-primary-color, #fff); font-weight: 500; font-size: 1.1em; }
+  .human ha-icon { --mdc-icon-size: 28px; }
+  .human.live { animation: pulse 1.6s ease-in-out infinite; }
+  @keyframes pulse { 0%, 100% { box-shadow: 0 0 0 0 rgba(67, 160, 71, 0.55); } 50% { box-shadow: 0 0 0 8px rgba(67, 160, 71, 0); } }
+  @media (prefers-reduced-motion: reduce) { .human.live { animation: none; } }
+  .steps { display: grid; grid-template-columns: repeat(5, 1fr); gap: 4px; }
+  .step { display: flex; flex-direction: column; align-items: center; gap: 4px; font-size: 0.72em; color: var(--secondary-text-color); }
+  .step .bar { width: 100%; height: 4px; border-radius: 2px; background: var(--divider-color, rgba(127,127,127,0.3)); }
+  .step.done .bar { background: var(--state-color); opacity: 0.55; }
+  .step.current .bar { background: var(--state-color); }
+  .step.current { color: var(--primary-text-color); font-weight: 500; }
+  .transcript { background: var(--secondary-background-color); border-radius: 8px; padding: 8px 10px; display: flex;
+    flex-direction: column; gap: 4px; font-size: 0.88em; max-height: 9.5em; overflow-y: auto; }
+  .line { display: flex; gap: 8px; color: var(--primary-text-color); }
+  .speaker { flex: none; min-width: 4.5em; color: var(--secondary-text-color); font-weight: 500; text-transform: capitalize; }
+  .line .text { min-width: 0; overflow-wrap: anywhere; }
+  .actions { display: flex; gap: 8px; flex-wrap: wrap; }
+  button { font: inherit; cursor: pointer; border: none; border-radius: 999px; padding: 10px 18px; display: inline-flex;
+    align-items: center; justify-content: center; gap: 6px; font-weight: 500; min-height: 40px; }
+  button:disabled { cursor: default; opacity: 0.5; }
+  button:focus-visible { outline: 2px solid var(--primary-color); outline-offset: 2px; }
+  .hangup { background: var(--error-color, #db4437); color: var(--text-primary-color, #fff); flex: 1; }
+  .secondary { background: var(--secondary-background-color); color: var(--primary-text-color);
+    border: 1px solid var(--divider-color, rgba(127,127,127,0.3)); }
+  .primary { background: var(--primary-color); color: var(--text-primary-color, #fff); }
+  .keypad { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; }
+  .keypad button { border-radius: 12px; font-size: 1.3em; padding: 8px 0; background: var(--secondary-background-color);
+    color: var(--primary-text-color); border: 1px solid var(--divider-color, rgba(127,127,127,0.3)); }
+  .keypad button:active { background: var(--primary-color); color: var(--text-primary-color, #fff); }
+  .form { display: flex; flex-direction: column; gap: 10px; }
+  .form label { font-size: 0.8em; color: var(--secondary-text-color); display: flex; flex-direction: column; gap: 4px; }
+  select, input { font: inherit; color: var(--primary-text-color); background: var(--card-background-color, var(--primary-background-color));
+    border: 1px solid var(--divider-color, rgba(127,127,127,0.4)); border-radius: 8px; padding: 10px; min-height: 40px; box-sizing: border-box; width: 100%; }
+  select:focus, input:focus { outline: 2px solid var(--primary-color); outline-offset: -1px; }
+  .form-row { display: grid; grid-template-columns: 1fr 1.4fr; gap: 10px; }
+  .error { color: var(--error-color, #db4437); font-size: 0.88em; }
+  .muted { color: var(--secondary-text-color); font-size: 0.88em; }
+  .digits { font-family: var(--code-font-family, ui-monospace, monospace); letter-spacing: 0.1em; }
+  [hidden] { display: none !important; }
+  @media (max-width: 420px) {
+    .form-row { grid-template-columns: 1fr; }
+    .timer .value { font-size: 1.5em; }
+  }
+`;
+
+class HoldSlayerCard extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    this._config = { ...DEFAULTS };
+    this._hass = undefined;
+    this._built = false;
+    this._keypadOpen = false;
+    this._busy = false;
+    this._error = "";
+    this._timer = undefined;
+    this._lastKey = "";
+  }
+
+  static getConfigElement() {
+    return document.createElement("hold-slayer-card-editor");
+  }
+
+  static getStubConfig(hass) {
+    const entity = Object.keys(hass?.states ?? {}).find((id) => id.startsWith("sensor.") && id.endsWith("call_state"));
+    return { entity: entity ?? DEFAULTS.entity };
+  }
+
+  setConfig(config) {
+    if (!config || typeof config !== "object") throw new Error("Invalid configuration");
+    if (config.entity !== undefined && !String(config.entity).startsWith("sensor.")) {
+      throw new Error("entity must be the Hold Slayer call state sensor (sensor.*)");
+    }
+    this._config = { ...DEFAULTS, ...config };
+    this._lastKey = "";
+    if (this._built) this._update();
+  }
+
+  set hass(hass) {
+    this._hass = hass;
+    if (!this._built) this._build();
+    this._update();
+  }
+
+  get hass() {
+    return this._hass;
+  }
+
+  getCardSize() {
+    return 6;
+  }
+
+  getGridOptions() {
+    return { columns: 12, min_columns: 6, rows: "auto" };
+  }
+
+  connectedCallback() {
+    // The hold timer counts every second on its own, between state pushes from HA.
+    if (!this._timer) this._timer = window.setInterval(() => this._tick(), 1000);
+  }
+
+  disconnectedCallback() {
+    if (this._timer) window.clearInterval(this._timer);
+    this._timer = undefined;
+  }
+
+  _build() {
+    this.shadowRoot.innerHTML = `
+      <style>${STYLE}</style>
+      <ha-card>
+        <div class="wrap">
+          <div class="header">
+            <div class="title"><ha-icon icon="mdi:phone-clock"></ha-icon><span id="title"></span></div>
+            <span class="pill" id="link"><span class="dot"></span><span id="link-text"></span></span>
+          </div>
+          <div class="status" id="status">
+            <div class="status-icon"><ha-icon id="state-icon"></ha-icon></div>
+            <div class="status-text">
+              <div class="company" id="company"></div>
+              <div class="state-label" id="state-label" data-testid="state-label"></div>
+              <div class="detail" id="detail"></div>
+            </div>
+            <div class="timer" id="timer-box">
+              <div class="value" id="timer" data-testid="hold-timer">0:00</div>
+              <div class="caption" id="timer-caption">on hold</div>
+            </div>
+          </div>
+          <div class="human" id="human" data-testid="human-banner" role="status" aria-live="assertive">
+            <ha-icon icon="mdi:account-voice"></ha-icon><span id="human-text"></span>
+          </div>
+          <div class="steps" id="steps"></div>
+          <div class="transcript" id="transcript" aria-label="Transcript"></div>
+          <div class="actions" id="call-actions">
+            <button class="hangup" id="hangup" data-testid="hang-up"><ha-icon icon="mdi:phone-hangup"></ha-icon>Hang up</button>
+            <button class="secondary" id="keypad-toggle" aria-expanded="false"><ha-icon icon="mdi:dialpad"></ha-icon>Keypad</button>
+          </div>
+          <div class="keypad" id="keypad" hidden></div>
+          <form class="form" id="form">
+            <div class="form-row">
+              <label>Company<select id="company-select" data-testid="company-select"></select></label>
+              <label>Reason<input id="reason" data-testid="reason" type="text" placeholder="e.g. dispute a charge" autocomplete="off"></label>
+            </div>
+            <button class="primary" type="submit" id="call" data-testid="place-call"><ha-icon icon="mdi:phone"></ha-icon>Call and wait on hold for me</button>
+          </form>
+          <div class="error" id="error" role="alert" hidden></div>
+        </div>
+      </ha-card>`;
+    const root = this.shadowRoot;
+    root.getElementById("steps").innerHTML = STEPS.map(
+      (s) => `<div class="step" data-step="${s.key}"><div class="bar"></div><span>${s.label}</span></div>`,
+    ).join("");
+    root.getElementById("keypad").innerHTML = KEYS.map((k) => `<button type="button" data-digit="${k}" aria-label="Send ${k}">${k}</button>`).join("");
+    root.getElementById("hangup").addEventListener("click", () => this._hangUp());
+    root.getElementById("keypad-toggle").addEventListener("click", () => {
+      this._keypadOpen = !this._keypadOpen;
+      this._lastKey = "";
+      this._update();
+    });
+    root.getElementById("keypad").addEventListener("click", (ev) => {
+      const digit = ev.target.closest("button")?.dataset.digit;
+      if (digit) this._sendDtmf(digit);
+    });
+    root.getElementById("form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this._placeCall();
+    });
+    this._built = true;
+  }
+
+  _stateObj() {
+    return this._hass?.states?.[this._config.entity];
+  }
+
+  _isOn(entityId) {
+    return this._hass?.states?.[entityId]?.state === "on";
+  }
+
+  _update() {
+    if (!this._built || !this._hass) return;
+    const stateObj = this._stateObj();
+    const attrs = stateObj?.attributes ?? {};
+    const state = stateObj ? stateObj.state : "unavailable";
+    const humanEntity = this._hass.states[this._config.human_entity];
+    const connectedEntity = this._hass.states[this._config.connected_entity];
+    // Re-render only when something the card shows changed; keeps focus in the form while HA pushes other states.
+    const key = JSON.stringify([state, attrs, humanEntity?.state, connectedEntity?.state, this._config, this._keypadOpen, this._error, this._busy]);
+    if (key === this._lastKey) return;
+    this._lastKey = key;
+
+    const root = this.shadowRoot;
+    const info = STATES[state] ?? STATES.unavailable;
+    const active = ACTIVE_STATES.has(state);
+    root.host.style.setProperty("--state-color", info.color);
+
+    root.getElementById("title").textContent = this._config.title ?? "Hold Slayer";
+    const connected = connectedEntity ? connectedEntity.state === "on" : stateObj && state !== "unavailable";
+    root.getElementById("link").classList.toggle("on", Boolean(connected));
+    root.getElementById("link-text").textContent = connected ? "Sidecar online" : "Sidecar offline";
+
+    root.getElementById("state-icon").setAttribute("icon", info.icon);
+    root.getElementById("state-label").textContent = info.label;
+    root.getElementById("state-label").dataset.state = state;
+    const company = attrs.company || attrs.target || (active ? "Unknown caller" : "No call in progress");
+    root.getElementById("company").textContent = state === "idle" ? "No call in progress" : company;
+    root.getElementById("detail").innerHTML = this._detailHtml(state, attrs);
+
+    const human = humanEntity ? humanEntity.state === "on" : HUMAN_STATES.has(state);
+    const banner = root.getElementById("human");
+    banner.hidden = !(human || state === "bridged");
+    banner.classList.toggle("live", human && state !== "bridged");
+    root.getElementById("human-text").textContent =
+      state === "bridged" ? "You're connected to a person" : state === "ringing_user" ? "A person is on the line — answer your phone!" : "A person is on the line";
+
+    this._updateSteps(state);
+    this._updateTranscript(attrs.transcript, active || state === "ended" || state === "failed");
+
+    root.getElementById("call-actions").hidden = !active;
+    root.getElementById("hangup").disabled = this._busy;
+    root.getElementById("keypad-toggle").hidden = !this._config.show_keypad;
+    root.getElementById("keypad-toggle").setAttribute("aria-expanded", String(this._keypadOpen));
+    root.getElementById("keypad").hidden = !(active && this._config.show_keypad && this._keypadOpen);
+
+    this._updateForm(attrs.companies, !active && state !== "unavailable");
+    const error = root.getElementById("error");
+    error.hidden = !this._error;
+    error.textContent = this._error;
+    this._tick();
+  }
+
+  _detailHtml(state, attrs) {
+    const parts = [];
+    if (attrs.reason || attrs.intent) parts.push(escapeHtml(attrs.reason || attrs.intent));
+    if (attrs.department) parts.push(escapeHtml(attrs.department));
+    if (attrs.digits_sent) parts.push(`keys <span class="digits">${escapeHtml(attrs.digits_sent)}</span>`);
+    if ((state === "ended" || state === "failed") && attrs.outcome) parts.push(escapeHtml(String(attrs.outcome).replace(/_/g, " ")));
+    if (!parts.length && state === "idle") return "Pick a company below and Hold Slayer waits on hold for you.";
+    return parts.join(" · ");
+  }
+
+  _updateSteps(state) {
+    const currentIndex = STEPS.findIndex((s) => s.states.includes(state));
+    const stepsEl = this.shadowRoot.getElementById("steps");
+    stepsEl.hidden = currentIndex < 0;
+    stepsEl.querySelectorAll(".step").forEach((el, i) => {
+      el.classList.toggle("done", currentIndex >= 0 && i < currentIndex);
+      el.classList.toggle("current", i === currentIndex);
+    });
+  }
+
+  _updateTranscript(transcript, show) {
+    const el = this.shadowRoot.getElementById("transcript");
+    const lines = Array.isArray(transcript) ? transcript.slice(-Number(this._config.transcript_lines || 4)) : [];
+    el.hidden = !(this._config.show_transcript && show && lines.length);
+    el.innerHTML = lines
+      .map((l) => `<div class="line"><span class="speaker">${escapeHtml(l.speaker)}</span><span class="text">${escapeHtml(l.text)}</span></div>`)
+      .join("");
+    el.scrollTop = el.scrollHeight;
+  }
+
+  _updateForm(companies, show) {
+    const root = this.shadowRoot;
+    const form = root.getElementById("form");
+    form.hidden = !show;
+    const select = root.getElementById("company-select");
+    const names = Array.isArray(companies) ? companies : [];
+    const wanted = names.join("\u0000");
+    if (select.dataset.names !== wanted) {
+      const previous = select.value;
+      select.innerHTML = names.length
+        ? names.map((n) => `<option value="${escapeHtml(n)}">${escapeHtml(n)}</option>`).join("")
+        : `<option value="">No companies configured</option>`;
+      if (names.includes(previous)) select.value = previous;
+      select.dataset.names = wanted;
+    }
+    root.getElementById("call").disabled = this._busy || !names.length;
+  }
+
+  _tick() {
+    if (!this._built) return;
+    const attrs = this._stateObj()?.attributes ?? {};
+    const state = this._stateObj()?.state;
+    const box = this.shadowRoot.getElementById("timer-box");
+    const started = parseTime(attrs.hold_started_at);
+    if (!started) {
+      box.hidden = true;
+      return;
+    }
+    const human = parseTime(attrs.human_detected_at);
+    let seconds;
+    if (HOLD_TIMER_STATES.has(state)) seconds = (Date.now() - started) / 1000;
+    else if (human) seconds = (human - started) / 1000; // frozen at the moment a person answered
+    else if (ACTIVE_STATES.has(state)) seconds = (Date.now() - started) / 1000;
+    else {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    this.shadowRoot.getElementById("timer").textContent = formatDuration(seconds);
+    this.shadowRoot.getElementById("timer-caption").textContent = HOLD_TIMER_STATES.has(state) ? "on hold" : "held";
+  }
+
+  async _callService(service, data) {
+    this._busy = true;
+    this._error = "";
+    this._update();
+    try {
+      return await this._hass.callWS({
+        type: "call_service",
+        domain: DOMAIN,
+        service,
+        service_data: data,
+        return_response: service === "place_call",
+      });
+    } catch (err) {
+      this._error = err?.message || String(err);
+      return undefined;
+    } finally {
+      this._busy = false;
+      this._update();
+    }
+  }
+
+  _callId() {
+    return this._stateObj()?.attributes?.call_id;
+  }
+
+  _hangUp() {
+    const callId = this._callId();
+    return this._callService("hang_up", callId ? { call_id: callId } : {});
+  }
+
+  _sendDtmf(digit) {
+    const callId = this._callId();
+    return this._callService("send_dtmf", callId ? { digits: digit, call_id: callId } : { digits: digit });
+  }
+
+  _placeCall() {
+    const company = this.shadowRoot.getElementById("company-select").value;
+    const reason = this.shadowRoot.getElementById("reason").value.trim();
+    if (!company) {
+      this._error = "Add a company in the Hold Slayer integration first.";
+      this._lastKey = "";
+      this._update();
+      return undefined;
+    }
+    const data = { company };
+    if (reason) data.reason = reason;
+    return this._callService("place_call", data).then((result) => {
+      if (result !== undefined) this.shadowRoot.getElementById("reason").value = "";
+      return result;
+    });
+  }
+}
+
+const EDITOR_SCHEMA = [
+  { name: "entity", required: true, selector: { entity: { domain: "sensor", integration: DOMAIN } } },
+  { name: "title", selector: { text: {} } },
+  {
+    type: "grid",
+    name: "",
+    schema: [
+      { name: "human_entity", selector: { entity: { domain: "binary_sensor", integration: DOMAIN } } },
+      { name: "connected_entity", selector: { entity: { domain: "binary_sensor", integration: DOMAIN } } },
+    ],
+  },
+  {
+    type: "grid",
+    name: "",
+    schema: [
+      { name: "show_keypad", selector: { boolean: {} } },
+      { name: "show_transcript", selector: { boolean: {} } },
+      { name: "transcript_lines", selector: { number: { min: 1, max: 10, mode: "box" } } },
+    ],
+  },
+];
+
+const EDITOR_LABELS = {
+  entity: "Call state sensor",
+  title: "Title",
+  human_entity: "Person-on-the-line sensor",
+  connected_entity: "Sidecar connection sensor",
+  show_keypad: "Show keypad",
+  show_transcript: "Show transcript",
+  transcript_lines: "Transcript lines",
+};
+
+/** Visual editor: HA's own ha-form, so it matches every other card editor. */
+class HoldSlayerCardEditor extends HTMLElement {
+  constructor() {
+    super();
+    this._config = {};
+    this._hass = undefined;
+    this._form = undefined;
+  }
+
+  setConfig(config) {
+    this._config = { ...config };
+    this._render();
+  }
+
+  set hass(hass) {
+    this._hass = hass;
+    this._render();
+  }
+
+  _render() {
+    if (!this._form) {
+      this._form = document.createElement("ha-form");
+      this._form.computeLabel = (schema) => EDITOR_LABELS[schema.name] ?? schema.name;
+      this._form.addEventListener("value-changed", (ev) => {
+        ev.stopPropagation();
+        this._config = { ...ev.detail.value };
+        this.dispatchEvent(new CustomEvent("config-changed", { detail: { config: this._config }, bubbles: true, composed: true }));
+      });
+      this.appendChild(this._form);
+    }
+    this._form.hass = this._hass;
+    this._form.schema = EDITOR_SCHEMA;
+    this._form.data = { ...DEFAULTS, ...this._config };
+  }
+}
+
+if (!customElements.get("hold-slayer-card")) customElements.define("hold-slayer-card", HoldSlayerCard);
+if (!customElements.get("hold-slayer-card-editor")) customElements.define("hold-slayer-card-editor", HoldSlayerCardEditor);
+
+window.customCards = window.customCards || [];
+if (!window.customCards.some((c) => c.type === "hold-slayer-card")) {
+  window.customCards.push({
+    type: "hold-slayer-card",
+    name: "Hold Slayer",
+    description: "Live view of a Hold Slayer call: hold timer, transcript, person-on-the-line alert, keypad and hang up.",
+    preview: true,
+  });
+}
+
+console.info(`%c HOLD-SLAYER-CARD %c ${CARD_VERSION} `, "color:#fff;background:#03a9f4;font-weight:700", "color:#03a9f4");

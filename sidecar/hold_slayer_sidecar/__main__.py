@@ -1,0 +1,175 @@
+"""Run the sidecar: parse arguments, build settings and engines, wire them, serve until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .audio.detector import HoldDetector
+from .calls.manager import VERSION, CallManager
+from .calls.ports import Engines, ManagerConfig, NavigatorFactory
+from .calls.session import CallPolicy
+from .nav.api import Navigator
+from .nav.flows import CallFlow
+from .nav.matcher import MenuMatcher
+from .nav.navigator import MenuNavigator
+from .protocol import WS_PATH
+from .server.app import SidecarServer, build_app
+from .server.hub import EventHub
+from .settings import SettingsError, SidecarSettings, load_settings
+from .sip.api import SipError
+from .sip.engine import PjsuaEngine
+from .store.sqlite import Store, StoreError
+from .voice.api import ChatModel
+from .voice.factory import build_voice_engines
+
+_LOGGER = logging.getLogger("hold_slayer_sidecar")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line (every option may also come from HOLD_SLAYER_* or --config)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m hold_slayer_sidecar",
+        description="Hold Slayer sidecar: dials companies over SIP, waits on hold, rings you when a person answers.",
+        epilog="Settings precedence: arguments > environment (HOLD_SLAYER_*, nested with __) > --config file.",
+    )
+    parser.add_argument("--config", type=Path, help="YAML or JSON settings file")
+    parser.add_argument("--host", help="websocket bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="websocket port (default 8765; 0 picks a free one)")
+    parser.add_argument("--token", help="client token (prefer HOLD_SLAYER_TOKEN: arguments show up in ps)")
+    parser.add_argument("--data-dir", type=Path, help="recordings and the SQLite file go here")
+    parser.add_argument("--user-phone", help="default transfer target (SIP URI or number)")
+    parser.add_argument("--sip-host", help="SIP/RTP bind address")
+    parser.add_argument("--sip-port", type=int, help="SIP UDP port (0 picks a free one)")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    parser.add_argument("--ready-file", type=Path, help="write {ws_port, sip_port, ws_url} here once listening")
+    return parser.parse_args(argv)
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Collect the settings given on the command line (None means 'not given')."""
+    sip = {key: value for key, value in (("bind_host", args.sip_host), ("port", args.sip_port)) if value is not None}
+    given: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "token": args.token,
+        "data_dir": args.data_dir,
+        "user_phone": args.user_phone,
+        "log_level": args.log_level,
+    }
+    if sip:
+        given["sip"] = sip
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def navigator_factory(llm: ChatModel | None) -> NavigatorFactory:
+    """Build one navigator per call around a shared menu matcher (the embedding model loads once, lazily)."""
+    matcher = MenuMatcher()
+
+    def build(flow: CallFlow | None) -> Navigator:
+        return MenuNavigator(matcher, flow=flow, llm=llm)
+
+    return build
+
+
+def policy(settings: SidecarSettings) -> CallPolicy:
+    """Build per-call timeouts from the settings."""
+    t = settings.timeouts
+    return CallPolicy(
+        max_ring_s=t.max_ring_s,
+        max_ivr_s=t.max_ivr_s,
+        max_hold_s=t.max_hold_s,
+        ring_user_s=t.ring_user_s,
+        probe_wait_s=t.probe_wait_s,
+    )
+
+
+async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) -> None:
+    """Build every engine, serve clients, and shut down cleanly on SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    store = Store(settings.database)
+    await store.open()
+    sip = PjsuaEngine(settings.sip.to_sip_settings())
+    await sip.start()
+    voice = build_voice_engines(settings.voice)
+    engines = Engines(
+        sip=sip,
+        detector_factory=HoldDetector,
+        store=store,
+        stt=voice.stt,
+        tts=voice.tts,
+        navigator_factory=navigator_factory(voice.llm),
+    )
+    config = ManagerConfig(
+        recordings_dir=settings.recordings_dir,
+        user_phone=settings.user_phone,
+        max_calls=settings.max_calls,
+        sample_rate=settings.sip.clock_rate,
+        dtmf_method=settings.sip.dtmf_method,
+        record=settings.record,
+        policy=policy(settings),
+    )
+    manager = CallManager(engines, config)
+    hub = EventHub()
+    manager.subscribe(hub.publish)
+    server = SidecarServer(build_app(manager, hub, token=token, version=VERSION), settings.host, settings.port)
+    try:
+        await manager.start()
+        await server.start()
+        url = f"ws://{settings.host}:{server.port}{WS_PATH}"
+        _LOGGER.info("listening on %s (SIP on %s:%d)", url, settings.sip.bind_host, sip.local_port)
+        if ready_file is not None:
+            ready = {"ws_port": server.port, "sip_port": sip.local_port, "ws_url": url, "sip_uri": sip.local_uri}
+            await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
+        await stop.wait()
+        _LOGGER.info("shutting down")
+    finally:
+        await server.stop()
+        await manager.stop()
+        await sip.stop()
+        await store.close()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A reader polling for the file never sees it half-written.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: exit 0 after a clean shutdown, 2 for bad settings, 1 when an engine cannot start."""
+    args = parse_args(argv)
+    try:
+        settings = load_settings(overrides(args), args.config)
+        token = settings.require_token()
+    except (SettingsError, ValidationError) as err:
+        print(f"hold-slayer-sidecar: {err}", file=sys.stderr)
+        sys.exit(2)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        asyncio.run(serve(settings, token, args.ready_file))
+    except (SipError, StoreError, OSError) as err:
+        _LOGGER.error("cannot run: %s", err)
+        sys.exit(1)
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+
+
+if __name__ == "__main__":
+    main()

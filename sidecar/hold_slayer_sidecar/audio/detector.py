@@ -1,0 +1,105 @@
+"""HoldDetector: the live per-call detector (tones, speech, music, hold, DTMF and the live-human decision)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .background import MusicActivity, NoiseFloor
+from .dtmf import DtmfDetector
+from .judge import HumanJudge, Scene
+from .resample import Decimator
+from .spectrum import SpectrumAnalyser
+from .speech import SpeechSegmenter
+from .tones import ToneEvent, ToneTracker
+from .types import AudioFrame, Observation, ObservationKind
+from .vad import SileroVad
+
+WORK_RATE = 8000
+_TONE_KIND = {
+    ToneEvent.RINGBACK: ObservationKind.RINGBACK,
+    ToneEvent.BUSY: ObservationKind.BUSY,
+    ToneEvent.BEEP: ObservationKind.BEEP,
+}
+SILENCE_REPORT_S = 1.0  # report a silence segment once it has lasted this long
+
+
+class HoldDetector:
+    """Consumes 20 ms frames of one call leg and reports what it hears (implements CallDetector)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        if sample_rate not in (8000, 16000):
+            raise ValueError(f"HoldDetector supports 8000 or 16000 Hz audio, not {sample_rate}")
+        self.sample_rate = sample_rate
+        self._decimator = Decimator() if sample_rate == 16000 else None
+        self._spectrum = SpectrumAnalyser()
+        self._floor = NoiseFloor()
+        self._music = MusicActivity()
+        self._tones = ToneTracker()
+        self._vad = SileroVad()
+        self._segmenter = SpeechSegmenter(WORK_RATE)
+        self._dtmf = DtmfDetector(WORK_RATE)
+        self._judge = HumanJudge()
+        self._t = 0.0
+        self._quiet_since: float | None = None
+        self._silence_reported = False
+        self._music_reported = False
+
+    def process(self, frame: AudioFrame) -> list[Observation]:
+        """Consume one frame (no look-ahead); return what was decided at its end time."""
+        if frame.sample_rate != self.sample_rate:
+            raise ValueError(f"frame at {frame.sample_rate} Hz fed to a {self.sample_rate} Hz detector")
+        pcm = frame.pcm if self._decimator is None else self._decimator.process(frame.pcm)
+        t = frame.t_s
+        self._t = t
+        out: list[Observation] = []
+        x = pcm.astype(np.float64)
+        spec = self._spectrum.analyse(x)
+        floor = self._floor.update(spec.level_db, pcm.size / WORK_RATE)
+        probs = self._vad.push((x / 32768.0).astype(np.float32))
+        prob = max(probs) if probs else self._vad.probability
+
+        for digit, t_digit in self._dtmf.process(pcm, t):
+            out.append(Observation(ObservationKind.DTMF, t_digit, 0.95, {"digit": digit}))
+        for event, t_ev, data in self._tones.process(spec, floor, t):
+            out.append(Observation(_TONE_KIND[event], t_ev, 0.9, dict(data)))
+        tone = self._tones.tone_active or self._dtmf.tone_active
+        onset, segment = self._segmenter.process(pcm, prob if not tone else 0.0, t)
+        speaking = self._segmenter.in_speech
+        sounding = not speaking and not tone and prob < 0.3 and spec.level_db >= floor + 12
+        music = self._music.update(sounding)
+        quiet = not speaking and not tone and not music and spec.level_db < floor + 10
+
+        out.extend(self._report_background(t, music, quiet))
+        scene = Scene(t_s=t, music=music, quiet=quiet, tone=tone, speaking=speaking, level_db=spec.level_db,
+                      floor_db=floor, bands=spec.bands)
+        out.extend(self._judge.step(scene, onset, segment, [o.kind for o in out]))
+        return out
+
+    def _report_background(self, t: float, music: bool, quiet: bool) -> list[Observation]:
+        """MUSIC when music starts, SILENCE once quiet lasts SILENCE_REPORT_S."""
+        out: list[Observation] = []
+        if music and not self._music_reported:
+            out.append(Observation(ObservationKind.MUSIC, t, 0.8))
+        self._music_reported = music
+        if quiet:
+            if self._quiet_since is None:
+                self._quiet_since = t
+            if not self._silence_reported and t - self._quiet_since >= SILENCE_REPORT_S:
+                self._silence_reported = True
+                out.append(Observation(ObservationKind.SILENCE, self._quiet_since, 0.8))
+        else:
+            self._quiet_since = None
+            self._silence_reported = False
+        return out
+
+    def note_transcript(self, text: str, t_s: float) -> list[Observation]:
+        """Use the transcript of the last speech segment as a content cue."""
+        return self._judge.note_transcript(text, t_s)
+
+    def note_probe_sent(self, t_s: float) -> None:
+        """The call said "Hello?"; an answer within a few seconds is strong evidence of a person."""
+        self._judge.note_probe_sent(t_s)
+
+    def note_ivr_done(self, t_s: float) -> None:
+        """Navigation finished: speech from now on is hold content or the agent."""
+        self._judge.note_ivr_done(t_s)

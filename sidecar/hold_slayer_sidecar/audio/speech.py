@@ -1,0 +1,85 @@
+"""Speech segments from Silero VAD probabilities, with hysteresis and hangover, keeping their PCM for STT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+ON_PROB = 0.5
+OFF_PROB = 0.3
+HANGOVER_S = 0.3  # a pause shorter than this stays inside the segment (between words)
+MIN_SPEECH_S = 0.15
+PREROLL_S = 0.1
+MAX_SEGMENT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechSegment:
+    """A finished stretch of speech."""
+
+    start_s: float
+    end_s: float
+    pcm: npt.NDArray[np.int16]
+    mean_prob: float
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the segment in seconds."""
+        return self.end_s - self.start_s
+
+
+class SpeechSegmenter:
+    """Turns per-frame speech probabilities into onsets and finished segments."""
+
+    def __init__(self, sample_rate: int = 8000) -> None:
+        self._sr = sample_rate
+        self.in_speech = False
+        self.onset_s = 0.0
+        self._last_voiced_s = 0.0
+        self._frames: list[npt.NDArray[np.int16]] = []
+        self._preroll: list[npt.NDArray[np.int16]] = []
+        self._probs: list[float] = []
+        self._pending_onset: float | None = None
+
+    def process(self, pcm: npt.NDArray[np.int16], prob: float, t_s: float) -> tuple[float | None, SpeechSegment | None]:
+        """Feed one frame and the VAD probability covering it; return (onset time, finished segment)."""
+        frame_s = pcm.size / self._sr
+        onset: float | None = None
+        finished: SpeechSegment | None = None
+        if not self.in_speech:
+            self._preroll.append(pcm)
+            if len(self._preroll) > round(PREROLL_S / frame_s) + 1:
+                self._preroll.pop(0)
+            if prob >= ON_PROB:
+                if self._pending_onset is None:
+                    self._pending_onset = t_s - frame_s
+                if t_s - self._pending_onset >= MIN_SPEECH_S:
+                    self.in_speech = True
+                    self.onset_s = self._pending_onset
+                    self._last_voiced_s = t_s
+                    self._frames = list(self._preroll)
+                    self._probs = [prob]
+                    onset = self.onset_s
+            else:
+                self._pending_onset = None
+            return onset, None
+        self._frames.append(pcm)
+        self._probs.append(prob)
+        if prob >= OFF_PROB:
+            self._last_voiced_s = t_s
+        too_long = t_s - self.onset_s >= MAX_SEGMENT_S
+        if t_s - self._last_voiced_s >= HANGOVER_S or too_long:
+            keep = len(self._frames) - (0 if too_long else round((t_s - self._last_voiced_s) / frame_s))
+            finished = SpeechSegment(
+                start_s=self.onset_s,
+                end_s=self._last_voiced_s if not too_long else t_s,
+                pcm=np.concatenate(self._frames[: max(keep, 1)]),
+                mean_prob=float(np.mean(self._probs)),
+            )
+            self.in_speech = False
+            self._pending_onset = None
+            self._preroll = []
+            self._frames = []
+        return None, finished

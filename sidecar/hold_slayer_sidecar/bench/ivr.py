@@ -1,0 +1,485 @@
+"""IVR navigation benchmark: every simulated company x test intent.
+
+    scripts/bench ivr [--mode auto|real|offline|text] [--json] [--heldout] [--company ID] [--llm-url URL]
+
+``real``: a REAL call per run over loopback SIP: the simulator (``python -m hold_slayer_sim.company``) answers,
+the sidecar (``python -m hold_slayer_sidecar``) dials it through its websocket API, and the simulator's report
+says which department the call reached (see ``bench/ivr_real`` section below).
+``offline``: no SIP. The company's prompts are rendered with the company's TTS voice, cut into segments at
+0.3 s pauses (as the VAD does), transcribed by the embedded STT and fed, growing, to the navigator exactly as the
+call machine does; digits and speech drive a model of the company's menu tree (invalid/no-input retries,
+keyword routing of spoken reasons via TTS -> STT). Measures parser + matcher + STT together, plus STT WER/RTF.
+``text``: like offline but with the prompt texts themselves (no TTS/STT): parser + matcher only.
+``auto`` (default) runs ``real`` when the sidecar and simulator entry points exist, else ``offline``.
+
+Prints a table; with ``--json`` the last line is ``{"runs", "success_rate", "median_time_to_queue_s", ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import re
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..audio.types import Pcm
+from ..nav.api import NavAction, NavDecision
+from ..nav.navigator import MenuNavigator
+from ..voice.api import ChatModel
+from ..voice.stt import EmbeddedWhisperStt
+from ..voice.tts import PiperTts, synthesize_blocking
+
+RATE = 8000
+_FRAME = RATE // 50  # 20 ms
+_PAUSE_S = 0.3  # the detector's VAD hangover: a longer pause ends a speech segment
+_SILENCE_DBFS = -40.0
+_MAX_ACTIONS = 12
+_DIGIT_S = 0.15  # one RFC 4733 digit plus the gap before the next
+
+# Intents written for this benchmark (not in the company files) to check that the matcher generalises.
+HELDOUT: tuple[tuple[str, str, str], ...] = (
+    ("brightwater_utilities", "My lights went out an hour ago", "outages"),
+    ("brightwater_utilities", "I got charged a late fee", "billing"),
+    ("brightwater_utilities", "I need to set up service at my new apartment", "service_orders"),
+    ("brightwater_utilities", "My tap water looks brown", "water"),
+    ("first_city_bank", "Someone stole my wallet with my Visa card", "lost_cards"),
+    ("first_city_bank", "What's the balance on my savings account", "customer_service"),
+    ("first_city_bank", "I need a car loan", "lending"),
+    ("first_city_bank", "I forgot my online banking password", "online_banking"),
+    ("metro_mobile", "My calls keep dropping", "tech_support"),
+    ("metro_mobile", "I'd like to switch to a cheaper plan", "sales"),
+    ("metro_mobile", "I'm switching to another carrier and want to end my service", "retention"),
+    ("northside_clinic", "I need to reschedule my appointment", "scheduling"),
+    ("northside_clinic", "My prescription ran out", "pharmacy"),
+    ("northside_clinic", "Does my insurance cover this visit", "billing"),
+    ("northside_clinic", "I have a bad cough and want medical advice", "nurse"),
+    ("skyways_airlines", "I want to buy tickets to Chicago", "reservations"),
+    ("skyways_airlines", "We are a school group of 30 students traveling together", "groups"),
+    ("skyways_airlines", "My bag arrived with a broken handle", "baggage_claims"),
+    ("skyways_airlines", "I want to pick my seat for my flight next week", "special_assistance"),
+    ("skyways_airlines", "I'm owed a travel credit", "refunds"),
+    ("skyways_airlines", "I want to use my miles", "loyalty"),
+)
+
+
+@dataclass(slots=True)
+class RunResult:
+    """One company x intent run."""
+
+    company: str
+    intent: str
+    expected: str
+    reached: str = ""
+    digits: str = ""
+    time_to_queue_s: float | None = None
+    wer: float | None = None
+    error: str = ""
+    decisions: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Reached the department the test intent names."""
+        return self.reached == self.expected
+
+
+# ------------------------------------------------------------------ word error rate
+
+
+_NUMBER_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+
+
+def wer_words(text: str) -> list[str]:
+    """Normalised words for WER: lower case, no punctuation, digits as digits."""
+    words = re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+    return [_NUMBER_WORDS.get(w, w) for w in words]
+
+
+def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
+    """Levenshtein distance over words (substitutions + insertions + deletions)."""
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1]
+
+
+# ------------------------------------------------------------------ hearing prompts (TTS -> segments -> STT)
+
+
+def split_segments(pcm: Pcm) -> list[tuple[Pcm, float]]:
+    """Cut speech at pauses longer than the VAD hangover; each piece with its end time in the clip."""
+    n = pcm.size // _FRAME
+    if n == 0:
+        return []
+    frames = pcm[: n * _FRAME].astype(np.float64).reshape(n, _FRAME)
+    loud = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) / 32768.0 + 1e-9) > _SILENCE_DBFS
+    gap = round(_PAUSE_S * 50)
+    out: list[tuple[Pcm, float]] = []
+    start, quiet = -1, 0
+    for i, is_loud in enumerate(loud):
+        if is_loud:
+            start = i if start < 0 else start
+            quiet = 0
+        elif start >= 0:
+            quiet += 1
+            if quiet >= gap:
+                end = i - quiet + 1
+                out.append((pcm[start * _FRAME : end * _FRAME], (end * _FRAME) / RATE))
+                start, quiet = -1, 0
+    if start >= 0:
+        out.append((pcm[start * _FRAME :], pcm.size / RATE))
+    return out
+
+
+class PromptEar:
+    """Turns a company clip into (segment transcript, seconds into the clip) pairs, as a call would hear it."""
+
+    def __init__(self, *, use_audio: bool) -> None:
+        self.use_audio = use_audio
+        self._stt = EmbeddedWhisperStt() if use_audio else None
+        self._cache: dict[tuple[str, str], tuple[list[tuple[str, float]], float]] = {}
+        self.stt_seconds = 0.0
+        self.audio_seconds = 0.0
+        self.ref_words = 0
+        self.word_errors = 0
+
+    def hear(self, text: str, voice: Any) -> tuple[list[tuple[str, float]], float]:
+        """Segments of ``text`` spoken in ``voice`` and the clip length in seconds."""
+        key = (text, str(voice.key))
+        if key not in self._cache:
+            self._cache[key] = self._render(text, voice) if self._stt else _text_segments(text)
+        return self._cache[key]
+
+    def _render(self, text: str, voice: Any) -> tuple[list[tuple[str, float]], float]:
+        assert self._stt is not None
+        pcm = synthesize_blocking(
+            text, RATE, engine=voice.engine, voice=None if voice.engine == "piper" else voice.id, speed=voice.speed
+        )
+        heard: list[tuple[str, float]] = []
+        for segment, end_s in split_segments(pcm):
+            started = time.perf_counter()
+            heard.append((self._stt.transcribe_blocking(segment, RATE).text, end_s))
+            self.stt_seconds += time.perf_counter() - started
+            self.audio_seconds += segment.size / RATE
+        ref = wer_words(text)
+        self.ref_words += len(ref)
+        self.word_errors += edit_distance(ref, wer_words(" ".join(t for t, _ in heard)))
+        return heard, pcm.size / RATE
+
+    def transcribe_caller(self, text: str) -> str:
+        """What the company's transcriber hears when the call says ``text`` (piper voice, whisper)."""
+        if self._stt is None:
+            return text
+        pcm = PiperTts().synthesize_blocking(text, RATE).pcm
+        return EmbeddedWhisperStt(initial_prompt=None).transcribe_blocking(pcm, RATE).text
+
+    @property
+    def wer(self) -> float | None:
+        """Corpus word error rate over every distinct prompt heard."""
+        return self.word_errors / self.ref_words if self.ref_words else None
+
+    @property
+    def rtf(self) -> float | None:
+        """STT compute time per second of audio."""
+        return self.stt_seconds / self.audio_seconds if self.audio_seconds else None
+
+
+def _text_segments(text: str) -> tuple[list[tuple[str, float]], float]:
+    """Sentences as segments, timed at ~2.6 words per second (espeak at its default rate)."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    out, words = [], 0
+    for sentence in sentences:
+        words += len(sentence.split())
+        out.append((sentence, words / 2.6))
+    return out, words / 2.6
+
+
+# ------------------------------------------------------------------ the company's menu tree, offline
+
+
+@dataclass(slots=True)
+class _Outcome:
+    menu: str | None = None  # next menu id
+    department: str | None = None
+    ended: str | None = None  # why the company ended the call
+
+
+class OfflineCompany:
+    """The simulator's menu semantics without audio transport: options, retries, keyword routing."""
+
+    def __init__(self, company: Any) -> None:
+        self.company = company
+        self.invalid = 0
+        self.no_input = 0
+
+    def goto(self, goto: Any) -> _Outcome:
+        """Where a Goto leads."""
+        if goto.menu is not None:
+            self.invalid = self.no_input = 0
+            return _Outcome(menu=goto.menu)
+        if goto.queue is not None:
+            return _Outcome(department=goto.queue)
+        if goto.message is not None:
+            return _Outcome(ended="message: " + goto.message.label[:40])
+        return _Outcome()  # repeat
+
+    def retry(self, menu_id: str, kind: str) -> tuple[_Outcome | None, list[Any]]:
+        """Clips to play after an invalid key or no input, or where the menu gives up to."""
+        menu = self.company.menus[menu_id]
+        spec = menu.invalid if kind == "invalid" else menu.no_input
+        if kind == "invalid":
+            self.invalid += 1
+            count = self.invalid
+        else:
+            self.no_input += 1
+            count = self.no_input
+        if count > spec.repeats:
+            return self.goto(spec.then), []
+        return None, ([spec.prompt] if spec.prompt is not None else []) + [menu.prompt]
+
+    def speech(self, menu_id: str, heard: str) -> _Outcome | None:
+        """Route the caller's transcribed words like the simulator; None means "invalid"."""
+        from hold_slayer_sim.script import keyword_in
+
+        menu = self.company.menus[menu_id]
+        if menu.reason is not None:
+            for route in menu.reason.routes:
+                if any(keyword_in(heard, k) for k in route.keywords):
+                    return self.goto(route.goto)
+            return self.goto(menu.reason.default)
+        for option in menu.options.values():
+            if any(keyword_in(heard, k) for k in option.keywords):
+                return self.goto(option)
+        return None
+
+
+async def run_offline(
+    company: Any, intent: str, expected: str, ear: PromptEar, navigator: MenuNavigator
+) -> RunResult:
+    """One call through the offline company model."""
+    result = RunResult(company.id, intent, expected)
+    model = OfflineCompany(company)
+    menu_id = company.start
+    clips = ([company.greeting] if company.greeting is not None else []) + [company.menus[menu_id].prompt]
+    history: list[str] = []
+    t = 0.0
+    prompt = ""
+    for _ in range(_MAX_ACTIONS):
+        decision, t, prompt = await _listen(clips, prompt, intent, history, ear, navigator, company.voice, t)
+        if decision is None:  # the menu finished and the navigator still waits: the company times out
+            t += company.menus[menu_id].timeout_s
+            outcome, clips = model.retry(menu_id, "no_input")
+            result.decisions.append("timeout")
+            if outcome is None:
+                continue
+        else:
+            history.append(prompt)
+            prompt = ""  # the call listens afresh after each move
+            result.decisions.append(f"{decision.action.value}:{decision.digits or decision.text[:20]}")
+            outcome, clips, t = _act(decision, model, menu_id, ear, t, result)
+            if outcome is None:
+                continue
+        if outcome.department:
+            result.reached, result.time_to_queue_s = outcome.department, round(t, 2)
+            return result
+        if outcome.ended:
+            result.error = outcome.ended
+            return result
+        menu_id = outcome.menu or menu_id
+        clips = [company.menus[menu_id].prompt]
+    result.error = "gave up after too many moves"
+    return result
+
+
+async def _listen(
+    clips: list[Any],
+    prompt: str,
+    intent: str,
+    history: list[str],
+    ear: PromptEar,
+    navigator: MenuNavigator,
+    voice: Any,
+    t: float,
+) -> tuple[NavDecision | None, float, str]:
+    """Play clips segment by segment, asking the navigator after each with the prompt so far, until it acts."""
+    for clip in clips:
+        segments, length = ear.hear(clip.label, voice)
+        for text, end_s in segments:
+            prompt = f"{prompt} {text}".strip()
+            decision = await navigator.decide(prompt, intent, history=list(history))
+            if decision.action is not NavAction.WAIT:
+                return decision, t + end_s, prompt
+        t += length
+    return None, t, prompt
+
+
+def _act(
+    decision: NavDecision, model: OfflineCompany, menu_id: str, ear: PromptEar, t: float, result: RunResult
+) -> tuple[_Outcome | None, list[Any], float]:
+    """Apply a DTMF or SPEAK decision to the company model."""
+    menu = model.company.menus[menu_id]
+    if decision.action is NavAction.DTMF:
+        digit = decision.digits[0]
+        result.digits += digit
+        t += _DIGIT_S * len(decision.digits)
+        option = menu.options.get(digit)
+        if option is None:
+            outcome, clips = model.retry(menu_id, "invalid")
+            return outcome, clips, t
+        outcome = model.goto(option)
+        if outcome.menu is None and outcome.department is None and outcome.ended is None:
+            return None, [menu.prompt], t  # "repeat" option
+        return outcome, [], t
+    result.digits += "say;"
+    t += max(1.0, len(decision.text.split()) / 2.5)  # speaking the reason takes time too
+    if not menu.listens_for_speech:
+        return None, [], t  # the company ignores speech: it will time out and replay
+    routed = model.speech(menu_id, ear.transcribe_caller(decision.text))
+    if routed is None:
+        outcome, clips = model.retry(menu_id, "invalid")
+        return outcome, clips, t
+    return routed, [], t
+
+
+# ------------------------------------------------------------------ real calls over loopback SIP
+
+
+def real_calls_available() -> str:
+    """'' when the sidecar and the simulator can place real calls, else why not."""
+    for module in ("hold_slayer_sim.company", "hold_slayer_sidecar.__main__", "hold_slayer_sidecar.bench.ivr_real"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} not available"
+    return ""
+
+
+# ------------------------------------------------------------------ reporting
+
+
+def print_table(results: list[RunResult]) -> None:
+    """Print one line per run."""
+    header = f"{'company':<22} {'intent':<48} {'expected':<18} {'reached':<18} {'digits':<8} {'queue_s':>7} ok"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        secs = f"{r.time_to_queue_s:7.1f}" if r.time_to_queue_s is not None else "      -"
+        reached = r.reached or (r.error[:18] if r.error else "-")
+        mark = "OK" if r.ok else "XX"
+        print(f"{r.company:<22} {r.intent[:48]:<48} {r.expected:<18} {reached:<18} {r.digits:<8} {secs} {mark}")
+
+
+def summary(results: list[RunResult], **extra: Any) -> dict[str, Any]:
+    """The JSON summary line."""
+    times = [r.time_to_queue_s for r in results if r.ok and r.time_to_queue_s is not None]
+    return {
+        "runs": len(results),
+        "success_rate": round(sum(r.ok for r in results) / len(results), 4) if results else 0.0,
+        "median_time_to_queue_s": round(statistics.median(times), 2) if times else None,
+        **extra,
+    }
+
+
+def _load_companies(only: list[str] | None) -> list[Any]:
+    from hold_slayer_sim.model import load_company, shipped_company_files
+
+    companies = [load_company(p) for p in shipped_company_files()]
+    return [c for c in companies if not only or c.id in only]
+
+
+def _cases(companies: list[Any], heldout: bool) -> list[tuple[Any, str, str]]:
+    by_id = {c.id: c for c in companies}
+    if heldout:
+        return [(by_id[cid], intent, dept) for cid, intent, dept in HELDOUT if cid in by_id]
+    return [(c, ti.intent, ti.department) for c in companies for ti in c.test_intents]
+
+
+async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[RunResult]:
+    """Run every case through the offline company model."""
+    ear = PromptEar(use_audio=args.mode != "text")
+    navigator = MenuNavigator(llm=llm)
+    results = []
+    for company, intent, dept in _cases(_load_companies(args.company), args.heldout):
+        results.append(await run_offline(company, intent, dept, ear, navigator))
+        if not args.json:
+            r = results[-1]
+            print(f"  {r.company}: {r.intent[:50]!r} -> {r.reached or r.error} {r.decisions}", file=sys.stderr)
+    args.ear = ear
+    return results
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command line."""
+    parser = argparse.ArgumentParser(prog="scripts/bench ivr", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=["auto", "real", "offline", "text"], default="auto")
+    parser.add_argument("--json", action="store_true", help="print the JSON summary as the last line")
+    parser.add_argument("--heldout", action="store_true", help="use the benchmark's own held-out intents")
+    parser.add_argument("--company", action="append", help="only this company id (repeatable)")
+    parser.add_argument("--llm-url", help="OpenAI-compatible LLM for unsure menus (default: none)")
+    parser.add_argument("--llm-model", default="llama3.2")
+    parser.add_argument("--out", help="also write the results as JSON to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point."""
+    args = parse_args(argv)
+    llm: ChatModel | None = None
+    if args.llm_url:
+        from ..voice.llm import OpenAiChat
+
+        llm = OpenAiChat(args.llm_url, model=args.llm_model)
+    mode = args.mode
+    if mode == "auto":
+        why_not = real_calls_available()
+        mode = "real" if not why_not else "offline"
+        if why_not:
+            print(f"real calls unavailable ({why_not}); running offline", file=sys.stderr)
+    args.mode = mode
+    started = time.perf_counter()
+    extra: dict[str, Any] = {"mode": mode}
+    if mode == "real":
+        from . import ivr_real
+
+        results = asyncio.run(ivr_real.run_all(_cases(_load_companies(args.company), args.heldout), args))
+    else:
+        results = asyncio.run(offline_main(args, llm))
+        ear: PromptEar = args.ear
+        if ear.use_audio:
+            extra["stt_wer"] = round(ear.wer, 4) if ear.wer is not None else None
+            extra["stt_rtf"] = round(ear.rtf, 4) if ear.rtf is not None else None
+    extra["wall_s"] = round(time.perf_counter() - started, 1)
+    print_table(results)
+    line = summary(results, **extra)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            json.dump({"summary": line, "runs": [asdict(r) | {"ok": r.ok} for r in results]}, out, indent=1)
+    if args.json:
+        print(json.dumps(line))
+    else:
+        print(f"\n{line}")
+
+
+if __name__ == "__main__":
+    main()

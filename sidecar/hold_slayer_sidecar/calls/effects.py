@@ -1,0 +1,261 @@
+"""Runs the state machine's effects through the injected engines and feeds their outcomes back.
+
+Quick effects (timers, events, detector notes) run inline; slow ones (SIP, speech, navigation) run as
+tasks owned by the call. A failing helper is logged and answered with a "failed" input, so the call goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..protocol import EventType
+from ..sip.api import SipError
+from ..voice.api import SpeechAudio, VoiceEngineError
+from .events import (
+    Bridge,
+    BridgeDone,
+    CancelTimer,
+    Decide,
+    Decided,
+    DetectorNote,
+    Dial,
+    Dialed,
+    DialFailed,
+    DialUser,
+    DtmfDone,
+    Effect,
+    Emit,
+    EmitCallState,
+    HangUp,
+    Leg,
+    NoteTranscript,
+    NotifyDetector,
+    RecordingStarted,
+    SendDtmf,
+    Speak,
+    SpeakDone,
+    StartRecording,
+    StartTimer,
+    Transcribe,
+    Transcribed,
+    UserDialed,
+    UserDialFailed,
+)
+from .ports import Clock, Engines, ManagerConfig
+from .runtime import CallRuntime
+from .session import call_info
+
+if TYPE_CHECKING:
+    from .manager import CallManager
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class EffectRunner:
+    """Executes effects for the manager's calls."""
+
+    def __init__(self, manager: CallManager, engines: Engines, config: ManagerConfig, clock: Clock) -> None:
+        self._manager = manager
+        self._engines = engines
+        self._config = config
+        self._clock = clock
+        # The probe and the goodbye are said again and again: synthesise each once.
+        self._cached_texts = {config.policy.probe_text, config.policy.user_missed_text}
+        self._speech_cache: dict[str, SpeechAudio] = {}
+
+    async def speech(self, text: str) -> SpeechAudio | None:
+        """Synthesise ``text`` (cached for the fixed lines); None without a TTS engine."""
+        tts = self._engines.tts
+        if tts is None:
+            return None
+        cached = self._speech_cache.get(text)
+        if cached is not None:
+            return cached
+        audio = await tts.synthesize(text, self._config.sample_rate)
+        if text in self._cached_texts:
+            self._speech_cache[text] = audio
+        return audio
+
+    def run(self, runtime: CallRuntime, effect: Effect) -> None:
+        """Execute one effect (never raises for a helper's failure)."""
+        match effect:
+            case StartTimer():
+                runtime.start_timer(effect.name, effect.seconds)
+            case CancelTimer():
+                runtime.cancel_timer(effect.name)
+            case Emit():
+                self._manager.publish(effect.event, {"call_id": runtime.call_id, **effect.data})
+            case EmitCallState():
+                self._manager.publish(EventType.CALL_STATE, dict(call_info(runtime.session, self._clock())))
+            case NotifyDetector():
+                self._notify_detector(runtime, effect.note)
+            case NoteTranscript():
+                self._note_transcript(runtime, effect)
+            case HangUp():
+                self._hang_up(runtime, effect.leg)
+            case _:
+                runtime.spawn(self._slow(runtime, effect), type(effect).__name__)
+
+    async def _slow(self, runtime: CallRuntime, effect: Effect) -> None:
+        """Effects that wait on SIP or a voice engine."""
+        match effect:
+            case Dial():
+                await self._dial(runtime, effect)
+            case DialUser():
+                await self._dial_user(runtime, effect)
+            case SendDtmf():
+                await self._send_dtmf(runtime, effect)
+            case Speak():
+                await self._speak(runtime, effect)
+            case Transcribe():
+                await self._transcribe(runtime, effect)
+            case Decide():
+                await self._decide(runtime, effect)
+            case Bridge():
+                await self._bridge(runtime)
+            case StartRecording():
+                await self._record(runtime, effect.leg)
+
+    # ------------------------------------------------------------ inline
+
+    def _notify_detector(self, runtime: CallRuntime, note: DetectorNote) -> None:
+        try:
+            if note is DetectorNote.IVR_DONE:
+                runtime.detector.note_ivr_done(runtime.last_t_s)
+            else:
+                runtime.detector.note_probe_sent(runtime.last_t_s)
+        except Exception:
+            _LOGGER.exception("call %s: detector note %s failed", runtime.call_id, note)
+
+    def _note_transcript(self, runtime: CallRuntime, effect: NoteTranscript) -> None:
+        try:
+            observations = runtime.detector.note_transcript(effect.text, effect.t_s)
+        except Exception:
+            _LOGGER.exception("call %s: detector transcript cue failed", runtime.call_id)
+            return
+        self._manager.feed_observations(runtime, observations)
+
+    def _hang_up(self, runtime: CallRuntime, leg: Leg) -> None:
+        leg_id = runtime.legs.get(leg)
+        if leg_id is None:
+            return
+        sip = self._engines.sip
+
+        async def hang_up() -> None:
+            try:
+                await sip.hang_up(leg_id)
+            except SipError as err:
+                _LOGGER.warning("call %s: hang-up of the %s leg failed: %s", runtime.call_id, leg, err)
+
+        runtime.spawn(hang_up(), f"hang_up_{leg}")
+
+    # ------------------------------------------------------------ SIP
+
+    async def _dial(self, runtime: CallRuntime, effect: Dial) -> None:
+        try:
+            leg_id = await self._engines.sip.dial(effect.target)
+        except SipError as err:
+            if not runtime.dialed.done():
+                runtime.dialed.set_exception(err)
+                runtime.dialed.exception()  # retrieved: place_call may already have stopped waiting
+            runtime.feed(DialFailed(self._clock(), str(err)))
+            return
+        if not runtime.dialed.done():
+            runtime.dialed.set_result(leg_id)
+        runtime.feed(Dialed(self._clock(), leg_id))
+        self._manager.register_leg(runtime, Leg.COMPANY, leg_id)
+
+    async def _dial_user(self, runtime: CallRuntime, effect: DialUser) -> None:
+        try:
+            leg_id = await self._engines.sip.dial(effect.target)
+        except SipError as err:
+            runtime.feed(UserDialFailed(self._clock(), str(err)))
+            return
+        runtime.feed(UserDialed(self._clock(), leg_id))
+        self._manager.register_leg(runtime, Leg.USER, leg_id)
+
+    async def _send_dtmf(self, runtime: CallRuntime, effect: SendDtmf) -> None:
+        leg_id = runtime.legs.get(Leg.COMPANY)
+        try:
+            if leg_id is None:
+                raise SipError("the company leg is gone")
+            await self._engines.sip.send_dtmf(leg_id, effect.digits, self._config.dtmf_method)
+        except SipError as err:
+            _LOGGER.warning("call %s: sending %r failed: %s", runtime.call_id, effect.digits, err)
+            runtime.feed(DtmfDone(self._clock(), effect.ticket, effect.digits, ok=False, error=str(err)))
+            return
+        runtime.feed(DtmfDone(self._clock(), effect.ticket, effect.digits))
+
+    async def _bridge(self, runtime: CallRuntime) -> None:
+        company, user = runtime.legs.get(Leg.COMPANY), runtime.legs.get(Leg.USER)
+        try:
+            if company is None or user is None:
+                raise SipError("a leg ended before the bridge")
+            await self._engines.sip.bridge(company, user)
+        except SipError as err:
+            runtime.feed(BridgeDone(self._clock(), ok=False, error=str(err)))
+            return
+        runtime.feed(BridgeDone(self._clock()))
+
+    async def _record(self, runtime: CallRuntime, leg: Leg) -> None:
+        if not self._config.record:
+            return
+        sip = self._engines.sip
+        path = self._manager.recording_path(runtime.session, leg)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if leg is Leg.MIX:
+                legs = [runtime.legs[key] for key in (Leg.COMPANY, Leg.USER) if key in runtime.legs]
+                mix = getattr(sip, "start_mix_recording", None)  # optional engine capability
+                if mix is None or len(legs) < 2:
+                    return
+                await mix(legs, path)
+            else:
+                leg_id = runtime.legs.get(leg)
+                if leg_id is None:
+                    return
+                await sip.start_recording(leg_id, path)
+        except (SipError, OSError) as err:
+            _LOGGER.warning("call %s: cannot record the %s leg: %s", runtime.call_id, leg, err)
+            return
+        runtime.feed(RecordingStarted(self._clock(), str(path)))
+
+    # ------------------------------------------------------------ voice helpers
+
+    async def _speak(self, runtime: CallRuntime, effect: Speak) -> None:
+        leg_id = runtime.legs.get(Leg.COMPANY)
+        ok = False
+        try:
+            speech = await self.speech(effect.text) if leg_id is not None else None
+            if speech is not None and leg_id is not None:
+                await self._engines.sip.play(leg_id, speech.pcm, speech.sample_rate)
+                ok = True
+        except (VoiceEngineError, SipError) as err:
+            _LOGGER.warning("call %s: could not say %r: %s", runtime.call_id, effect.text, err)
+        except Exception:  # a helper's bug must not end the call
+            _LOGGER.exception("call %s: text-to-speech failed", runtime.call_id)
+        runtime.feed(SpeakDone(self._clock(), effect.ticket, ok))
+
+    async def _transcribe(self, runtime: CallRuntime, effect: Transcribe) -> None:
+        stt = self._engines.stt
+        if stt is None:
+            return
+        text = ""
+        try:
+            text = (await stt.transcribe(effect.audio, effect.sample_rate)).text.strip()
+        except VoiceEngineError as err:
+            _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
+        except Exception:
+            _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
+        runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch))
+
+    async def _decide(self, runtime: CallRuntime, effect: Decide) -> None:
+        navigator = runtime.navigator
+        decision = None
+        try:
+            if navigator is not None:
+                decision = await navigator.decide(effect.prompt, effect.intent, history=list(effect.history))
+        except Exception:  # the Navigator contract says it never raises; if it does, keep listening
+            _LOGGER.exception("call %s: navigator failed", runtime.call_id)
+        runtime.feed(Decided(self._clock(), effect.ticket, decision))

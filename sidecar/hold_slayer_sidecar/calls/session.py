@@ -1,0 +1,122 @@
+"""The state of one call as the state machine sees it: an immutable value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from ..nav.flows import CallFlow
+from ..protocol import CallInfo, CallState
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """Timeouts and spoken lines that shape one call (taken from the settings)."""
+
+    max_ring_s: float = 60.0
+    max_ivr_s: float = 300.0
+    max_hold_s: float = 7200.0
+    ring_user_s: float = 30.0
+    probe_wait_s: float = 6.0
+    probe_cooldown_s: float = 20.0
+    max_probes: int = 5
+    probe_text: str = "Hello?"
+    # Said to the person who answered when the user does not pick up, so they are not left in silence.
+    user_missed_text: str = "Sorry, the caller is not available right now. Goodbye."
+    closing_s: float = 8.0
+    settle_s: float = 12.0  # longest wait for music or silence after the last menu step
+    can_speak: bool = True  # a text-to-speech engine is available
+    can_navigate: bool = False  # a navigator is available (menus without a stored flow)
+
+
+class StepWait(StrEnum):
+    """What the navigation part of the call is waiting for."""
+
+    NONE = "none"
+    DTMF = "dtmf"  # digits being sent
+    TIMER = "timer"  # a WAIT step with seconds
+    SEGMENT = "segment"  # a WAIT step without seconds: the end of the next prompt
+    LISTEN = "listen"  # the end of the next prompt, then choose
+    DECIDE = "decide"  # the navigator is choosing
+    SPEAK = "speak"  # a SPEAK step is playing
+
+
+@dataclass(frozen=True, slots=True)
+class CallSession:
+    """Everything the call logic knows about one call. Times are Unix seconds from the injected clock."""
+
+    call_id: str
+    target: str
+    transfer_to: str
+    started_at: float
+    policy: CallPolicy = field(default_factory=CallPolicy)
+    company: str | None = None
+    intent: str | None = None
+    department: str | None = None
+    flow: CallFlow | None = None
+    state: CallState = CallState.DIALING
+    state_since: float = 0.0
+    company_leg: str | None = None
+    company_up: bool = False
+    user_leg: str | None = None
+    user_up: bool = False
+    hold_started_at: float | None = None
+    hold_ended_at: float | None = None
+    human_detected_at: float | None = None
+    digits_sent: str = ""
+    outcome: str | None = None
+    reason: str | None = None
+    step_index: int = 0
+    step_wait: StepWait = StepWait.NONE
+    ticket: int = 0  # ties async completions (DtmfDone, SpeakDone, Decided) to the request they answer
+    listen_epoch: int = 0  # bumped for every new menu, so late transcripts of old prompts are ignored
+    prompt: str = ""  # text of the current menu prompt heard so far
+    decided_prompt: str = ""  # the prompt text the pending decision was asked about
+    history: tuple[str, ...] = ()
+    probes: int = 0
+    last_probe_at: float | None = None
+    closing: bool = False  # saying goodbye before hanging up
+    ivr_done_pending: bool = False  # in the queue, but the company may still be finishing its IVR sentence
+    recordings: tuple[str, ...] = ()
+
+    @property
+    def final(self) -> bool:
+        """True once the call has ended or failed."""
+        return self.state in (CallState.ENDED, CallState.FAILED)
+
+    def hold_seconds(self, now: float) -> float:
+        """Time spent waiting in the queue so far."""
+        if self.hold_started_at is None:
+            return 0.0
+        end = self.hold_ended_at if self.hold_ended_at is not None else now
+        return max(0.0, end - self.hold_started_at)
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix seconds as an ISO 8601 UTC string."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def call_info(session: CallSession, now: float) -> CallInfo:
+    """Build the wire view of a session."""
+    return CallInfo(
+        call_id=session.call_id,
+        target=session.target,
+        company=session.company,
+        intent=session.intent,
+        department=session.department,
+        state=session.state.value,
+        started_at=iso(session.started_at) or "",
+        state_since=iso(session.state_since) or "",
+        hold_started_at=iso(session.hold_started_at),
+        hold_seconds=round(session.hold_seconds(now), 2),
+        human_detected_at=iso(session.human_detected_at),
+        transfer_to=session.transfer_to,
+        digits_sent=session.digits_sent,
+        outcome=session.outcome,
+        reason=session.reason,
+        recordings=list(session.recordings),
+    )

@@ -1,0 +1,486 @@
+"""End-to-end demo: a real sidecar calls a simulated company and rings a simulated phone, all on loopback.
+
+    python -m hold_slayer_sidecar.demo [--company FILE] [--intent TEXT] [--explore] [--json]
+
+Starts three processes (sidecar, company, phone) on free ports with a random token, saves a call flow for
+the intent (unless --explore), places the call over the websocket exactly as Home Assistant does, prints
+a timeline, and with --json ends with one JSON line. Exit status 0 only when the user was connected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.resources
+import json
+import os
+import re
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from . import protocol
+
+# The simulator ships beside the product in this repository (the demo is a developer tool).
+COMPANIES_DIR = Path(str(importlib.resources.files("hold_slayer_sim") / "companies"))
+DEFAULT_COMPANY = COMPANIES_DIR / "first_city_bank.yaml"
+START_TIMEOUT_S = 60.0
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class DemoError(Exception):
+    """The demo could not run (a process did not start, bad company file, unknown intent)."""
+
+
+# ---------------------------------------------------------------- the company file
+
+
+@dataclass(frozen=True)
+class TestIntent:
+    """One intent of a company file with the department it reaches and the keys that get there."""
+
+    __test__ = False  # not a pytest class
+
+    intent: str
+    department: str
+    path: list[str]
+
+
+def load_intents(path: Path) -> tuple[str, str, list[TestIntent]]:
+    """Read a company file's id, name and test intents."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise DemoError(f"cannot read company file {path}: {err}") from err
+    intents = [
+        TestIntent(str(item["intent"]), str(item["department"]), str(item.get("path", "")).split())
+        for item in data.get("test_intents", [])
+    ]
+    if not intents:
+        raise DemoError(f"{path} has no test_intents")
+    return str(data["id"]), str(data.get("name", data["id"])), intents
+
+
+def build_flow(company_id: str, company_name: str, intent: TestIntent, number: str) -> dict[str, Any]:
+    """Build a stored call flow for the intent: its keys or spoken reason, then HOLD."""
+    steps: list[dict[str, Any]] = []
+    for key in intent.path:
+        if key == "say":  # answer the question only once it has been asked: wait for the prompt to end
+            steps += [{"kind": "wait"}, {"kind": "speak", "text": intent.intent}]
+        else:  # menus accept keys while they speak (barge-in)
+            steps += [{"kind": "wait", "seconds": 1.0}, {"kind": "dtmf", "digits": key}]
+    steps.append({"kind": "hold"})
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{company_id} {intent.department}".lower()).strip("-")[:64]
+    return {
+        "id": slug,
+        "name": f"{company_name}: {intent.department}",
+        "company": company_id,
+        "number": number,
+        "intent": intent.intent,
+        "department": intent.department,
+        "steps": steps,
+    }
+
+
+# ---------------------------------------------------------------- child processes
+
+
+@dataclass
+class Child:
+    """A process the demo started (stderr goes to a log file)."""
+
+    name: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the process has used so far (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 8 s."""
+        if self.process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 8)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
+
+
+@dataclass
+class Children:
+    """Every process the demo started, stopped in reverse order."""
+
+    workdir: Path
+    started: list[Child] = field(default_factory=list)
+
+    async def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
+        """Start ``python args...`` with stdout piped and stderr in ``<workdir>/<name>.log``."""
+        log = self.workdir / f"{name}.log"
+        with log.open("wb") as err:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *args,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                stdin=asyncio.subprocess.DEVNULL,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,  # Ctrl-C reaches the demo only; it stops the children in order
+            )
+        child = Child(name, process, log)
+        self.started.append(child)
+        return child
+
+    async def stop_all(self) -> None:
+        """Stop every child (the sidecar first, so it hangs up before its peers vanish)."""
+        for child in reversed(self.started):
+            await child.stop()
+
+
+async def ready_line(child: Child) -> dict[str, Any]:
+    """Read the child's first stdout line, a JSON object announcing its ports."""
+    assert child.process.stdout is not None
+    try:
+        line = await asyncio.wait_for(child.process.stdout.readline(), START_TIMEOUT_S)
+    except TimeoutError as err:
+        raise DemoError(f"{child.name} did not start in {START_TIMEOUT_S:.0f} s (see {child.log})") from err
+    if not line:
+        raise DemoError(f"{child.name} exited before it was ready (see {child.log})")
+    ready: dict[str, Any] = json.loads(line)
+    return ready
+
+
+async def ready_file(child: Child, path: Path) -> dict[str, Any]:
+    """Wait for the sidecar's ready file."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not await asyncio.to_thread(path.exists):
+        if child.process.returncode is not None:
+            raise DemoError(f"{child.name} exited with {child.process.returncode} (see {child.log})")
+        if time.monotonic() > deadline:
+            raise DemoError(f"{child.name} did not start in {START_TIMEOUT_S:.0f} s (see {child.log})")
+        await asyncio.sleep(0.1)
+    data: dict[str, Any] = json.loads(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+    return data
+
+
+# ---------------------------------------------------------------- the websocket client
+
+
+class DemoClient:
+    """The sidecar's websocket, spoken the way the Home Assistant integration speaks it."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+        self._next_id = 0
+        self._results: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def pump(self) -> None:
+        """Route results to their requests and events to the queue."""
+        async for msg in self._ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                break
+            frame = json.loads(msg.data)
+            if frame["type"] == "result" and frame["id"] in self._results:
+                self._results.pop(frame["id"]).set_result(frame)
+            elif frame["type"] == "event":
+                self.events.put_nowait(frame)
+
+    async def request(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send a request and return its data; raise DemoError for a failed result."""
+        self._next_id += 1
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._results[self._next_id] = future
+        await self._ws.send_str(protocol.encode(protocol.request(self._next_id, command, data)))
+        result = await asyncio.wait_for(future, 30)
+        if not result["success"]:
+            raise DemoError(f"{command} failed: {result['error']['code']}: {result['error']['message']}")
+        answer: dict[str, Any] = result["data"]
+        return answer
+
+
+@contextlib.asynccontextmanager
+async def connect(url: str, token: str) -> AsyncIterator[tuple[DemoClient, dict[str, Any]]]:
+    """Open the websocket, do the hello/welcome handshake, pump frames in the background."""
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        await ws.send_str(protocol.encode(protocol.hello(token, "hold-slayer-demo")))
+        welcome = json.loads((await ws.receive(timeout=10)).data)
+        if welcome.get("type") != "welcome":
+            raise DemoError(f"sidecar refused the handshake: {welcome}")
+        client = DemoClient(ws)
+        pump = asyncio.get_running_loop().create_task(client.pump())
+        try:
+            yield client, welcome
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+
+# ---------------------------------------------------------------- the call
+
+
+def _ts(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class Timeline:
+    """What the demo saw, in seconds from the call's start."""
+
+    quiet: bool
+    start: float = 0.0
+    marks: dict[str, float] = field(default_factory=dict)
+    final: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, at: float | None, text: str) -> None:
+        """Print one timeline line (to stderr with --json, so stdout holds only the JSON line)."""
+        offset = (at if at is not None else time.time()) - self.start
+        print(f"[{offset:7.2f} s] {text}", file=sys.stderr if self.quiet else sys.stdout, flush=True)
+
+    def mark(self, name: str, at: float | None) -> None:
+        """Remember the first time something happened."""
+        if at is not None and name not in self.marks:
+            self.marks[name] = round(at - self.start, 2)
+
+
+def describe(event: str, data: dict[str, Any]) -> str:
+    """One readable line for an event."""
+    if event == protocol.EventType.CALL_STATE:
+        extra = f" ({data['reason']})" if data.get("reason") and data["state"] in ("ended", "failed") else ""
+        return f"state -> {data['state']}{extra}"
+    if event == protocol.EventType.DTMF_SENT:
+        return f"sent DTMF {data['digits']}"
+    if event == protocol.EventType.TRANSCRIPT:
+        return f"heard {data['speaker']}: {data['text']!r}"
+    if event == protocol.EventType.CALL_ENDED:
+        return f"call ended: {data['outcome']} after {data['hold_seconds']:.1f} s on hold"
+    return event.replace("_", " ")
+
+
+async def follow_call(client: DemoClient, call_id: str, timeline: Timeline, *, timeout_s: float, talk_s: float) -> None:
+    """Print events until the call ends; hang up a while after the bridge, or at the timeout."""
+    deadline = time.monotonic() + timeout_s
+    hang_up_at: float | None = None
+    while True:
+        limit = min(deadline, hang_up_at or deadline) - time.monotonic()
+        try:
+            frame = await asyncio.wait_for(client.events.get(), max(limit, 0.01))
+        except TimeoutError:
+            if hang_up_at is None:
+                timeline.say(None, f"no result after {timeout_s:.0f} s: hanging up")
+            await client.request("hang_up", {"call_id": call_id})
+            hang_up_at = deadline = time.monotonic() + 10
+            continue
+        data = frame["data"]
+        if data.get("call_id") != call_id:
+            continue
+        event, now = frame["event"], time.time()
+        if event != protocol.EventType.CALL_STATE or data["state"] != timeline.final.get("state"):
+            timeline.say(now, describe(event, data))
+        if event == protocol.EventType.CALL_STATE:
+            timeline.mark(data["state"], _ts(data["state_since"]))
+            timeline.final = data
+            if data["state"] == "bridged" and hang_up_at is None:
+                hang_up_at = time.monotonic() + talk_s
+        elif event == protocol.EventType.HUMAN_DETECTED:
+            timeline.mark("human_detected", now)
+        elif event == protocol.EventType.CALL_ENDED:
+            timeline.final = {**timeline.final, "outcome": data["outcome"]}
+            return
+
+
+# ---------------------------------------------------------------- reports from the simulators
+
+
+def read_report(path: Path) -> list[dict[str, Any]]:
+    """Read the JSON lines a simulator wrote."""
+    if not path.exists():
+        return []
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            lines.append(json.loads(line))
+    return lines
+
+
+def first(lines: list[dict[str, Any]], event: str) -> dict[str, Any] | None:
+    """Return the first report line of a kind."""
+    return next((line for line in lines if line.get("event") == event), None)
+
+
+# ---------------------------------------------------------------- main
+
+
+@dataclass
+class DemoResult:
+    """The summary line."""
+
+    summary: dict[str, Any]
+    connected: bool
+
+
+async def run_demo(args: argparse.Namespace, workdir: Path) -> DemoResult:
+    """Start everything, place the call, follow it, and summarise."""
+    company_id, company_name, intents = load_intents(args.company)
+    intent = next((i for i in intents if args.intent is None or i.intent == args.intent), None)
+    if intent is None:
+        choices = "; ".join(i.intent for i in intents)
+        raise DemoError(f"intent {args.intent!r} is not in {args.company.name} (choose from: {choices})")
+    token = secrets.token_urlsafe(24)
+    children = Children(workdir)
+    timeline = Timeline(quiet=args.json)
+    try:
+        company_report, phone_report = workdir / "company.jsonl", workdir / "phone.jsonl"
+        company = await children.spawn(
+            "company", "-m", "hold_slayer_sim.company", "--company", str(args.company), "--port", "0",
+            "--report", str(company_report),
+        )  # fmt: skip
+        phone = await children.spawn(
+            "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report)
+        )
+        sidecar_ready = workdir / "sidecar.ready.json"
+        sidecar = await children.spawn(
+            "sidecar", "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
+            "--data-dir", str(workdir / "data"), "--ready-file", str(sidecar_ready),
+            env={"HOLD_SLAYER_TOKEN": token},
+        )  # fmt: skip
+        company_uri = (await ready_line(company))["companies"][company_id]
+        phone_info = await ready_line(phone)
+        phone_uri = phone_info.get("uri") or f"sip:user@127.0.0.1:{phone_info['port']}"
+        ready = await ready_file(sidecar, sidecar_ready)
+        async with connect(ready["ws_url"], token) as (client, welcome):
+            engines = welcome["snapshot"]["sidecar"]["engines"]
+            print(f"sidecar {welcome['sidecar_version']} ready; engines: {engines}", file=sys.stderr)
+            call: dict[str, Any] = {"target": company_uri, "company": company_id, "transfer_to": phone_uri}
+            if args.explore:
+                call["intent"] = intent.intent
+            else:
+                flow = build_flow(company_id, company_name, intent, company_uri)
+                await client.request("save_call_flow", {"flow": flow})
+                call.update(intent=intent.intent, call_flow=flow["id"])
+            cpu_before = sidecar.cpu_seconds()
+            placed = await client.request("place_call", call)
+            info = placed["call"]
+            timeline.start = _ts(info["started_at"]) or time.time()
+            timeline.say(timeline.start, f"calling {company_name} ({company_uri}) for {intent.intent!r}")
+            await follow_call(client, placed["call_id"], timeline, timeout_s=args.timeout, talk_s=args.talk)
+            cpu_used = sidecar.cpu_seconds() - cpu_before
+        duration = time.time() - timeline.start
+    finally:
+        await children.stop_all()
+    return summarise(
+        timeline,
+        intent=intent,
+        company_id=company_id,
+        company_report=company_report,
+        phone_report=phone_report,
+        cpu_used=cpu_used,
+        duration=duration,
+    )
+
+
+def summarise(
+    timeline: Timeline,
+    *,
+    intent: TestIntent,
+    company_id: str,
+    company_report: Path,
+    phone_report: Path,
+    cpu_used: float,
+    duration: float,
+) -> DemoResult:
+    """Merge what the sidecar said with the simulators' ground truth."""
+    company_lines = read_report(company_report)
+    phone_lines = read_report(phone_report)
+    reached = first(company_lines, "department_reached")
+    agent = first(company_lines, "agent_started")
+    outcome = timeline.final.get("outcome") or "failed"
+    marks = timeline.marks
+    human_at, ringing_at = _ts(timeline.final.get("human_detected_at")), marks.get("ringing_user")
+    human_s = round(human_at - timeline.start, 2) if human_at is not None else marks.get("human_detected")
+    summary = {
+        "outcome": outcome if outcome in ("connected", "no_human") else "failed",
+        "company": company_id,
+        "department": reached.get("department") if reached else None,
+        "expected_department": intent.department,
+        "digits_sent": timeline.final.get("digits_sent", ""),
+        "agent_started_s": round(agent["wall"] - timeline.start, 2) if agent else None,
+        "human_detected_s": human_s,
+        "user_ringing_s": ringing_at,
+        "bridged_s": marks.get("bridged"),
+        "recordings": timeline.final.get("recordings", []),
+        "detail": timeline.final.get("reason"),
+        "company_heard_user": first(company_lines, "heard_user") is not None,
+        "phone_heard_audio": first(phone_lines, "heard_audio") is not None,
+        "sidecar_cpu_s": round(cpu_used, 2),
+        "call_duration_s": round(duration, 2),
+    }
+    if human_s is not None and ringing_at is not None:
+        summary["human_to_user_invite_s"] = round(ringing_at - human_s, 3)
+    # Ground truth: ringing the user before the simulated agent spoke means they were sent to a recording.
+    agent_s = summary["agent_started_s"]
+    summary["false_transfer"] = ringing_at is not None and (agent_s is None or ringing_at < agent_s)
+    return DemoResult(summary, outcome == "connected" and not summary["false_transfer"])
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the demo's command line."""
+    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--company", type=Path, default=DEFAULT_COMPANY, help="company YAML (default: the bank)")
+    parser.add_argument("--intent", help="one of the company's test_intents (default: the first)")
+    parser.add_argument("--explore", action="store_true", help="no stored flow: navigate the menus by listening")
+    parser.add_argument("--json", action="store_true", help="end with one JSON summary line on stdout")
+    parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
+    parser.add_argument("--talk", type=float, default=12.0, help="seconds to stay bridged before hanging up")
+    parser.add_argument("--workdir", type=Path, help="keep logs, reports and recordings here (default: a new tmp dir)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the demo; exit 0 only when the user was connected to a person (never to a recording)."""
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hold-slayer-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"demo files (logs, reports, recordings): {workdir}", file=sys.stderr)
+    try:
+        result = asyncio.run(run_demo(args, workdir))
+    except DemoError as err:
+        print(f"demo failed: {err}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"outcome": "failed", "detail": str(err)}))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted: every demo process was stopped", file=sys.stderr)
+        sys.exit(130)
+    if args.json:
+        print(json.dumps(result.summary))
+    else:
+        for key, value in result.summary.items():
+            print(f"  {key}: {value}")
+    sys.exit(0 if result.connected else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""What common call-centre menu labels mean, in a caller's words (the embedding model knows words, not IVRs).
+
+A menu says "technical support"; a caller says "my internet is not working". MiniLM scores those far apart,
+so each common department label gets a few plain-language descriptions and the matcher also compares the
+intent with them. Entries are generic call-centre categories, keyed by a pattern on the option label.
+"""
+
+from __future__ import annotations
+
+import re
+
+_GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        r"technical|tech support|support|troubleshoot|repair|not working",
+        (
+            "something is not working or broken",
+            "service or connection problems",
+            "my internet, phone or device is not working right",
+        ),
+    ),
+    (
+        r"\bbill|billing|payment|charges|\bfees?\b|balance",
+        ("a question about my bill or a charge on it", "I want to pay my bill", "fees, payments and refunds"),
+    ),
+    (r"make a payment|pay\b", ("I want to pay my bill now", "make a payment")),
+    (
+        r"new (?:reservation|booking)s?|reservations?$|book(?:ing)?s? a|buy tickets|purchase tickets",
+        ("I want to book a new trip, flight or ticket", "buy tickets to travel somewhere"),
+    ),
+    (
+        r"existing (?:reservation|booking|trip)|manage .*(?:reservation|booking)|my (?:reservation|booking|trip)",
+        (
+            "a trip I already booked",
+            "change, cancel or get a refund for my booked trip",
+            "seats or special assistance for a flight I booked",
+        ),
+    ),
+    (
+        r"within .*(?:24|twenty four|twenty-four) hours|today|departing soon",
+        ("travelling today or tomorrow", "a flight leaving very soon"),
+    ),
+    (r"domestic", ("travel within the country", "a flight to another city in this country")),
+    (r"international", ("travel to another country or abroad", "a flight overseas")),
+    (r"group", ("a large group of people travelling together", "booking for many people at once")),
+    (
+        r"special assistance|accessib|disab",
+        ("a wheelchair or mobility help", "a disability or medical need when travelling"),
+    ),
+    (r"\bseat", ("choose or change my seat",)),
+    (
+        r"refund|credit",
+        ("get my money back", "a refund for a cancelled trip or purchase", "a travel credit or voucher"),
+    ),
+    (r"frequent flyer|loyalty|rewards|miles|points", ("my miles, points or rewards membership",)),
+    (
+        r"baggage|luggage|\bbags?\b",
+        ("my suitcase or bag", "luggage that is lost, delayed or damaged", "baggage fees and allowances"),
+    ),
+    (r"delayed or lost|lost (?:baggage|luggage)", ("my luggage is missing or late",)),
+    (r"damaged", ("something arrived broken or damaged",)),
+    (
+        r"appointment|schedul",
+        ("book, change or cancel a visit with the doctor", "see a doctor, a checkup or an exam"),
+    ),
+    (r"nurse", ("medical advice about symptoms", "I or my child feel sick")),
+    (r"prescription|pharmacy|refill|medication", ("refill my medicine or medication", "a prescription")),
+    (
+        r"\bcards?\b",
+        ("my credit card or debit card", "a lost or stolen card", "a charge or transaction on my card"),
+    ),
+    (
+        r"dispute",
+        ("a charge I do not recognise or think is wrong", "contest a transaction"),
+    ),
+    (r"activate", ("activate or start using a new card",)),
+    (r"fraud", ("someone used my account without permission", "identity theft or a scam")),
+    (r"online banking|online|website|app\b|log ?in|password", ("I cannot log in to the website or app",)),
+    (r"open (?:a |an )?(?:new )?account|new accounts?", ("open a new bank account",)),
+    (r"mortgage|loan|lending", ("borrow money, a loan or a mortgage", "refinance my home loan")),
+    (r"checking|savings|accounts?$", ("my bank account, balance or transactions",)),
+    (r"outage|power", ("my power or electricity is out", "a blackout with no electricity")),
+    (r"water", ("a water leak, water pressure or water quality problem",)),
+    (
+        r"start,? stop|move (?:your )?service|transfer service|moving",
+        ("moving to a new address", "start, stop or transfer my service"),
+    ),
+    (r"upgrade|sales|new (?:phone|device|plan)", ("buy a new phone, device or plan", "change or upgrade my plan")),
+    (r"cancel (?:your |my )?(?:service|account|contract|plan)", ("end my contract or leave", "close my account")),
+    (r"claims?\b", ("an accident, damage or theft", "file or follow up an insurance claim")),
+    (r"quote|new polic", ("buy new insurance or get a price",)),
+    (r"roadside|tow", ("my car broke down and I need a tow",)),
+)
+
+_COMPILED = tuple((re.compile(pattern, re.IGNORECASE), glosses) for pattern, glosses in _GLOSSARY)
+
+
+def glosses_for(label: str) -> list[str]:
+    """Plain-language descriptions of a menu label (empty for labels the glossary does not know)."""
+    out: list[str] = []
+    for pattern, glosses in _COMPILED:
+        if pattern.search(label):
+            out.extend(g for g in glosses if g not in out)
+    return out

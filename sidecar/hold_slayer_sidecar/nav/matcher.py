@@ -1,0 +1,107 @@
+"""Pick the menu option closest in meaning to the caller's intent (MiniLM embeddings plus shared words)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from .api import MenuOption
+from .embedder import MiniLmEmbedder
+from .glossary import glosses_for
+from .parser import is_repeat, reaches_person
+
+_WORD = re.compile(r"[a-z0-9']+")
+_STOP_WORDS = (
+    "a an and the to for of in on my i i'm i've im me is are was be it this that with about at from or your you "
+    "want need would like have has had do does can can't cant please some any our we us get got just"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+_WORD_BONUS = 0.12  # per shared content word: MiniLM underrates exact domain words ("claim", "refill")
+_MAX_BONUS = 0.16
+_GLOSS_WEIGHT = 1.0  # the company's own words count a little more than our descriptions of them
+
+
+def _stem(word: str) -> str:
+    """Crude suffix stripping, enough to equate "charged"/"charges", "cancelled"/"cancellations", "payment"/"pay"."""
+    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ions", "ion", "ies", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]  # "cancell" -> "cancel"
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words of ``text`` (for the lexical bonus)."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredOption:
+    """An option with its similarity to the intent."""
+
+    option: MenuOption
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The matcher's choice: ``option`` is None when nothing fits and no person option exists."""
+
+    option: MenuOption | None
+    confidence: float
+    ranked: tuple[ScoredOption, ...]
+    reason: str
+
+
+class MenuMatcher:
+    """Embedding matcher with a confidence threshold; when unsure it prefers the option that reaches a person."""
+
+    def __init__(
+        self, embedder: MiniLmEmbedder | None = None, *, threshold: float = 0.30, margin: float = 0.02
+    ) -> None:
+        self._embedder = embedder or MiniLmEmbedder()
+        self.threshold = threshold
+        self.margin = margin
+
+    def rank(self, intent: str, options: list[MenuOption]) -> list[ScoredOption]:
+        """Options scored by cosine similarity plus a small shared-word bonus, best first (blocking)."""
+        if not options:
+            return []
+        glosses = [glosses_for(o.label) for o in options]
+        # A description shared by several options of this menu ("my credit card" for every card option)
+        # cannot tell them apart: keep only the ones unique to one option.
+        counts = Counter(g for group in glosses for g in group)
+        texts = [[o.label, *(g for g in group if counts[g] == 1)] for o, group in zip(options, glosses, strict=True)]
+        vectors = self._embedder.embed([intent, *(t for group in texts for t in group)])
+        sims = vectors[1:] @ vectors[0]
+        intent_words = content_words(intent)
+        scored = []
+        at = 0
+        for option, group in zip(options, texts, strict=True):
+            # The label or any description of it may carry the meaning: take the closest.
+            sim = max(float(sims[at]), _GLOSS_WEIGHT * float(sims[at + 1 : at + len(group)].max(initial=-1.0)))
+            at += len(group)
+            shared = len(intent_words & content_words(option.label))
+            scored.append(ScoredOption(option, sim + min(_MAX_BONUS, _WORD_BONUS * shared)))
+        return sorted(scored, key=lambda s: s.score, reverse=True)
+
+    def choose(self, intent: str, options: list[MenuOption], *, exclude: frozenset[str] = frozenset()) -> MatchResult:
+        """Choose the best option for ``intent`` (blocking); ``exclude`` holds digits already tried without success."""
+        usable = [o for o in options if o.digit not in exclude and not is_repeat(o)]
+        ranked = self.rank(intent, usable)
+        if not ranked:
+            return MatchResult(None, 0.0, (), "no usable option")
+        best = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else -1.0
+        person = next((s for s in ranked if reaches_person(s.option)), None)
+        confident = best.score >= self.threshold and best.score - runner_up >= self.margin
+        if confident or person is None or person is best:
+            conf = float(np.clip(best.score, 0.0, 1.0))
+            why = "best match" if confident else "best match (low confidence, no person option)"
+            return MatchResult(best.option, conf, tuple(ranked), why)
+        return MatchResult(person.option, float(np.clip(person.score, 0.0, 1.0)), tuple(ranked), "unsure: person")

@@ -1,0 +1,379 @@
+"""MenuNavigator: decide the next move in a phone menu (stored flow -> embedded matcher -> LLM -> fallback).
+
+One shared instance serves every call: it is stateless per call and reads what happened from ``history``
+(the prompts this call already answered), so it notices a menu that comes back because the input was not
+understood and tries the next best option, then the one that reaches a person. ``for_call(flow)`` gives a
+per-call navigator that follows a stored ``CallFlow`` (noticing a changed menu) and keeps a ``trace`` for the
+learner. The prompt grows while the company talks; the navigator presses early only when it is sure, and
+otherwise waits until the menu sounds complete (closing phrase, or the menu starting over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..voice.api import ChatModel, VoiceEngineError
+from .api import MenuOption, NavAction, NavDecision, NavSource
+from .embedder import EmbedderError
+from .flows import CallFlow, FlowStep, FlowStepKind
+from .matcher import MatchResult, MenuMatcher, content_words
+from .parser import (
+    anchor_keys,
+    asks_for_data,
+    asks_for_speech,
+    is_repeat,
+    normalize,
+    parse_options,
+    reaches_person,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+_NOT_UNDERSTOOD = re.compile(
+    r"\b(?:sorry|not a valid|invalid|didn't (?:get|catch|understand|hear)|did not (?:get|catch|understand|hear|receive)"
+    r"|try again|please try|i'm having trouble|let's try)\b"
+)
+# Phrases that close a menu: after them no further option is coming.
+_CLOSING = re.compile(
+    r"\b(?:repeat|again|operator|representative|all other|anything else|everything else|stay on the line"
+    r"|remain on the line|main menu|previous menu)\b"
+)
+# "tell me why you're calling, or choose from the following": the options are still to come.
+_MORE_COMING = re.compile(r"\b(?:or choose|choose from|the following|or (?:you can )?press|or select|options are)\b")
+_DTMF = re.compile(r"^[0-9*#]{1,8}$")
+_MAX_SAME_MENU = 3  # after this many answers to one menu, go for a person or keep waiting
+_EARLY_MARGIN = 0.15
+_EARLY_MIN_OPTIONS = 2
+_LLM_SYSTEM = (
+    "You help a caller get through a company's automated phone menu to the right department. "
+    "Answer with one JSON object only, no prose: "
+    '{"action": "dtmf" | "speak" | "wait", "digits": "<keys to press, for dtmf>", '
+    '"text": "<what to say, for speak>", "confidence": <0..1>, "reason": "<short>"}. '
+    'Use "wait" when the prompt offers no choice yet. Prefer options that reach a person when nothing fits.'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NavRecord:
+    """One decision of a call, with the prompt it answered (input for the learner)."""
+
+    prompt: str
+    options: tuple[MenuOption, ...]
+    decision: NavDecision
+
+
+def _labels_overlap(a: str, b: str) -> float:
+    wa, wb = content_words(a), content_words(b)
+    return len(wa & wb) / max(1, min(len(wa), len(wb))) if wa and wb else float(a.strip() == b.strip())
+
+
+def same_menu(a: list[MenuOption] | tuple[MenuOption, ...], b: list[MenuOption] | tuple[MenuOption, ...]) -> bool:
+    """Tell whether two option lists are one menu heard twice (one may be partial; STT noise allowed)."""
+    la, lb = {o.digit: o.label for o in a}, {o.digit: o.label for o in b}
+    small, large = (la, lb) if len(la) <= len(lb) else (lb, la)
+    if not small or not set(small) <= set(large):
+        return False
+    agree = sum(_labels_overlap(small[d], large[d]) >= 0.5 for d in small)
+    return agree >= max(1, (len(small) + 1) // 2)
+
+
+def prompt_matches_step(prompt: str, options: list[MenuOption], step: FlowStep) -> bool:
+    """Tell whether the heard prompt is still the menu ``step`` was learned from (same keys, similar labels)."""
+    if step.options:
+        heard = {o.digit: o.label for o in options}
+        if set(heard) != set(step.options):
+            return False
+        return all(_labels_overlap(heard[d], label) >= 0.5 for d, label in step.options.items())
+    if step.expect:
+        return _labels_overlap(normalize(prompt), normalize(step.expect)) >= 0.6
+    return True
+
+
+def menu_sounds_complete(prompt: str) -> bool:
+    """Tell whether the menu in ``prompt`` has ended: a closing phrase after the last key, or a key offered twice."""
+    keys = anchor_keys(prompt)
+    if len(keys) != len(set(keys)):
+        return True  # the menu started over inside this prompt
+    norm = normalize(prompt)
+    sentences = [s for s in re.split(r"[.!?;]+", norm) if s.strip()]
+    return bool(sentences) and bool(_CLOSING.search(sentences[-1]))
+
+
+class MenuNavigator:
+    """Implements ``Navigator``; never raises for backend failures (falls back to embedded, then WAIT)."""
+
+    def __init__(
+        self,
+        matcher: MenuMatcher | None = None,
+        *,
+        llm: ChatModel | None = None,
+        flow: CallFlow | None = None,
+        embedded: bool = True,
+        llm_timeout_s: float = 8.0,
+        min_confidence: float = 0.35,
+        early_confidence: float = 0.65,
+    ) -> None:
+        self._matcher = matcher
+        self._embedded = embedded
+        self._llm = llm
+        self._flow = flow
+        self._cursor = 0
+        self._llm_timeout = llm_timeout_s
+        self._min_confidence = min_confidence
+        self._early_confidence = early_confidence
+        self._per_call = flow is not None
+        self.trace: list[NavRecord] = []  # filled only by per-call navigators (see for_call)
+        self.menu_changed = False  # a stored flow no longer matched what the company said
+
+    def for_call(self, flow: CallFlow | None = None) -> MenuNavigator:
+        """Return a navigator for one call (sharing models): follows ``flow`` if given and records a trace."""
+        nav = MenuNavigator(
+            self._shared_matcher(),
+            llm=self._llm,
+            flow=flow,
+            embedded=self._embedded,
+            llm_timeout_s=self._llm_timeout,
+            min_confidence=self._min_confidence,
+            early_confidence=self._early_confidence,
+        )
+        nav._per_call = True
+        return nav
+
+    def _shared_matcher(self) -> MenuMatcher | None:
+        if self._matcher is None and self._embedded:
+            self._matcher = MenuMatcher()  # loads its model lazily on first use
+        return self._matcher
+
+    async def decide(self, prompt: str, intent: str, *, history: list[str]) -> NavDecision:
+        """Next move for ``prompt`` (the company's words since the last move): DTMF, SPEAK or WAIT."""
+        options = parse_options(prompt)
+        decision = self._from_flow(prompt, options)
+        if decision is None:
+            decision = await self._decide_fresh(prompt, intent, options, history)
+        if self._per_call and decision.action is not NavAction.WAIT:
+            self.trace.append(NavRecord(prompt, tuple(options), decision))
+        return decision
+
+    # --- stored flow -------------------------------------------------------------------------------------
+
+    def _current_step(self) -> FlowStep | None:
+        """Return the flow step this prompt answers, skipping timing steps (the call manager's business)."""
+        flow = self._flow
+        if flow is None or self.menu_changed:
+            return None
+        while self._cursor < len(flow.steps) and flow.steps[self._cursor].kind is FlowStepKind.WAIT:
+            self._cursor += 1
+        if self._cursor >= len(flow.steps):
+            return None
+        step = flow.steps[self._cursor]
+        # After HOLD/TRANSFER the flow says navigation is over: anything still asked is decided afresh.
+        return None if step.kind in (FlowStepKind.HOLD, FlowStepKind.TRANSFER) else step
+
+    def _from_flow(self, prompt: str, options: list[MenuOption]) -> NavDecision | None:
+        step = self._current_step()
+        if step is None:
+            return None
+        if step.kind is FlowStepKind.DTMF:  # a hand-written blind step: press whatever is playing
+            self._cursor += 1
+            return NavDecision(NavAction.DTMF, digits=step.digits or "", confidence=1.0, source=NavSource.FLOW)
+        if not options and not asks_for_speech(prompt):
+            return NavDecision(NavAction.WAIT, source=NavSource.FLOW, reason="no menu in this prompt")
+        verdict = _check_step(prompt, options, step)
+        if verdict == "partial":
+            return NavDecision(NavAction.WAIT, source=NavSource.FLOW, reason="menu still playing")
+        if verdict == "changed":
+            _LOGGER.info("menu differs from stored flow step %d (%s); deciding afresh", self._cursor, step.expect)
+            self.menu_changed = True
+            return None
+        self._cursor += 1
+        speak = step.kind is FlowStepKind.SPEAK
+        return NavDecision(
+            NavAction.SPEAK if speak else NavAction.DTMF,
+            digits="" if speak else step.choice or "",
+            text=step.text or "" if speak else "",
+            confidence=1.0,
+            source=NavSource.FLOW,
+            options=tuple(options),
+            reason="stored flow",
+        )
+
+    # --- fresh decision ----------------------------------------------------------------------------------
+
+    async def _decide_fresh(
+        self, prompt: str, intent: str, options: list[MenuOption], history: list[str]
+    ) -> NavDecision:
+        answered = _times_answered(prompt, options, history)
+        only_person = bool(options) and all(reaches_person(o) or is_repeat(o) for o in options)
+        if asks_for_speech(prompt) and (not options or only_person):
+            return self._speech_reply(prompt, intent, options, answered)
+        if not options:
+            return await self._no_options_reply(prompt, intent, history)
+        if answered >= _MAX_SAME_MENU:
+            return self._give_up(options, f"menu answered {answered} times")
+        return await self._menu_reply(prompt, intent, options, history, answered)
+
+    def _speech_reply(self, prompt: str, intent: str, options: list[MenuOption], answered: int) -> NavDecision:
+        """Answer "tell me the reason for your call"; if that was not understood, ask for a person."""
+        if not options and _MORE_COMING.search(normalize(prompt)):
+            return NavDecision(NavAction.WAIT, reason="options announced, not heard yet")
+        if answered == 0:
+            return NavDecision(NavAction.SPEAK, text=intent, confidence=0.8, options=tuple(options), reason="asked why")
+        person = next((o for o in options if reaches_person(o)), None)
+        if person is not None:
+            return NavDecision(
+                NavAction.DTMF,
+                digits=person.digit,
+                confidence=0.5,
+                options=tuple(options),
+                reason="speech not understood: person option",
+            )
+        if answered < _MAX_SAME_MENU:
+            return NavDecision(NavAction.SPEAK, text=intent, confidence=0.4, reason="asked again")
+        return NavDecision(NavAction.WAIT, source=NavSource.FALLBACK, reason="speech not understood")
+
+    async def _no_options_reply(self, prompt: str, intent: str, history: list[str]) -> NavDecision:
+        """Handle a prompt without choices: greeting, "sorry", or a wording only an LLM might understand."""
+        if self._llm is not None and len(prompt.split()) >= 6 and not _NOT_UNDERSTOOD.search(prompt.lower()):
+            llm = await self._ask_llm(prompt, intent, [], history)
+            if llm is not None:
+                return llm
+        why = "asks for data we do not have" if asks_for_data(prompt) else "no options in prompt"
+        return NavDecision(NavAction.WAIT, source=NavSource.EMBEDDED, reason=why)
+
+    async def _menu_reply(
+        self, prompt: str, intent: str, options: list[MenuOption], history: list[str], answered: int
+    ) -> NavDecision:
+        """Embedded matcher first; the LLM only when the matcher is unsure; else the matcher's best guess."""
+        opts = tuple(options)
+        match = await self._match(intent, options, answered)
+        complete = answered > 0 or menu_sounds_complete(prompt)
+        if not complete and not _sure_enough(match, self._early_confidence):
+            return NavDecision(NavAction.WAIT, options=opts, reason="menu may continue")
+        confident = match is not None and match.option is not None and match.confidence >= self._min_confidence
+        if not confident and self._llm is not None:
+            llm = await self._ask_llm(prompt, intent, options, history)
+            if llm is not None:
+                return llm
+        if match is None or match.option is None:
+            return self._give_up(options, "no option fits")
+        why = match.reason if confident else f"{match.reason} (below threshold)"
+        return NavDecision(
+            NavAction.DTMF,
+            digits=match.option.digit,
+            confidence=match.confidence,
+            source=NavSource.EMBEDDED,
+            options=opts,
+            reason=f"{why}; try {answered + 1} on this menu" if answered else why,
+        )
+
+    def _give_up(self, options: list[MenuOption], why: str) -> NavDecision:
+        person = next((o for o in options if reaches_person(o)), None)
+        if person is not None:
+            return NavDecision(
+                NavAction.DTMF,
+                digits=person.digit,
+                confidence=0.3,
+                source=NavSource.FALLBACK,
+                options=tuple(options),
+                reason=f"{why}: person option",
+            )
+        return NavDecision(NavAction.WAIT, source=NavSource.FALLBACK, options=tuple(options), reason=why)
+
+    async def _match(self, intent: str, options: list[MenuOption], answered: int) -> MatchResult | None:
+        """Rank with the embedded matcher; skip the options already tried on this menu (best first)."""
+        matcher = self._shared_matcher()
+        if matcher is None:
+            return None
+        try:
+            if answered:
+                ranked = await asyncio.to_thread(matcher.choose, intent, options)
+                tried = frozenset(s.option.digit for s in ranked.ranked[:answered])
+                return await asyncio.to_thread(matcher.choose, intent, options, exclude=tried)
+            return await asyncio.to_thread(matcher.choose, intent, options)
+        except EmbedderError as err:
+            _LOGGER.warning("embedded matcher unavailable: %s", err)
+            return None
+
+    async def _ask_llm(
+        self, prompt: str, intent: str, options: list[MenuOption], history: list[str]
+    ) -> NavDecision | None:
+        """Ask the LLM; None when it is dead, slow or talks nonsense (the caller falls back)."""
+        assert self._llm is not None
+        listed = "; ".join(f"{o.digit}: {o.label}" for o in options) or "(none parsed)"
+        earlier = " | ".join(history[-3:]) or "(none)"
+        user = (
+            f"Caller's goal: {intent}\nMenu just heard: {prompt}\nOptions parsed: {listed}\nEarlier prompts: {earlier}"
+        )
+        try:
+            answer = await asyncio.wait_for(self._llm.complete_json(_LLM_SYSTEM, user), self._llm_timeout)
+        except (VoiceEngineError, TimeoutError) as err:
+            _LOGGER.warning("LLM navigation failed (%s); falling back", err or type(err).__name__)
+            return None
+        except Exception:  # a broken LLM client must never drop the call in progress
+            _LOGGER.exception("LLM client raised unexpectedly; falling back")
+            return None
+        return _llm_decision(answer, intent, options)
+
+
+def _check_step(prompt: str, options: list[MenuOption], step: FlowStep) -> str:
+    """Compare a LISTEN/SPEAK step with what was heard: "same", "partial" (menu still playing) or "changed"."""
+    if step.kind is FlowStepKind.SPEAK:
+        return "same" if asks_for_speech(prompt) or not step.expect else "changed"
+    if step.choice and prompt_matches_step(prompt, options, step):
+        return "same"
+    heard_part = bool(step.options) and set(step.options) > {o.digit for o in options}
+    return "partial" if heard_part and not menu_sounds_complete(prompt) else "changed"
+
+
+def _sure_enough(match: MatchResult | None, threshold: float) -> bool:
+    """Tell whether the best option is clear enough to press before the menu has finished."""
+    # One option heard says nothing about the ones still to come: wait for a second one at least.
+    if match is None or match.option is None or len(match.ranked) < _EARLY_MIN_OPTIONS:
+        return False
+    best, runner_up = match.ranked[0], match.ranked[1]
+    return best.option == match.option and best.score >= threshold and best.score - runner_up.score >= _EARLY_MARGIN
+
+
+def _times_answered(prompt: str, options: list[MenuOption], history: list[str]) -> int:
+    """How many times in a row this call already answered this same menu (it came back: not understood)."""
+    count = 0
+    speech = asks_for_speech(prompt) and not any(not reaches_person(o) for o in options)
+    for earlier in reversed(history):
+        earlier_options = parse_options(earlier)
+        if (options and earlier_options and same_menu(earlier_options, options)) or (
+            speech and asks_for_speech(earlier)
+        ):
+            count += 1
+        else:
+            break
+    return count
+
+
+def _llm_decision(answer: dict[str, Any], intent: str, options: list[MenuOption]) -> NavDecision | None:
+    """Validate the LLM's JSON; None when it is not a usable decision."""
+    action = str(answer.get("action", "")).lower()
+    try:
+        confidence = float(answer.get("confidence", 0.6))
+    except (TypeError, ValueError):
+        confidence = 0.6
+    reason = str(answer.get("reason", ""))[:200]
+    opts = tuple(options)
+    if action == "dtmf":
+        digits = str(answer.get("digits", "")).strip()
+        if not _DTMF.match(digits):
+            return None
+        if options and digits[0] not in {o.digit for o in options}:
+            return None  # pressing a key the menu never offered gets us nowhere
+        return NavDecision(
+            NavAction.DTMF, digits=digits, confidence=confidence, source=NavSource.LLM, options=opts, reason=reason
+        )
+    if action == "speak":
+        text = str(answer.get("text") or intent).strip()[:300]
+        return NavDecision(NavAction.SPEAK, text=text, confidence=confidence, source=NavSource.LLM, reason=reason)
+    if action == "wait":
+        return NavDecision(NavAction.WAIT, confidence=confidence, source=NavSource.LLM, reason=reason)
+    return None

@@ -1,0 +1,1 @@
+"""The websocket server clients (the Home Assistant integration) talk to."""

@@ -1,0 +1,214 @@
+"""Requests: validate each command's data, call the call service, shape the result."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..calls.errors import CallError
+from ..nav.flows import CallFlow
+from ..protocol import CallInfo, Command, ErrorCode, Snapshot
+from ..store.sqlite import StoreError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CallService(Protocol):
+    """What the server needs from the call manager."""
+
+    def snapshot(self) -> Snapshot:
+        """Return the full state."""
+        ...
+
+    async def place_call(
+        self,
+        target: str,
+        *,
+        company: str | None = None,
+        intent: str | None = None,
+        call_flow: str | None = None,
+        transfer_to: str | None = None,
+    ) -> CallInfo:
+        """Start a call."""
+        ...
+
+    async def hang_up(self, call_id: str) -> CallInfo:
+        """End a call."""
+        ...
+
+    async def send_dtmf(self, call_id: str, digits: str) -> None:
+        """Send digits by hand."""
+        ...
+
+    async def list_flows(self, company: str | None = None) -> list[CallFlow]:
+        """List stored flows."""
+        ...
+
+    async def get_flow(self, flow_id: str) -> CallFlow:
+        """Return one flow."""
+        ...
+
+    async def save_flow(self, flow: CallFlow) -> None:
+        """Store a flow."""
+        ...
+
+    async def delete_flow(self, flow_id: str) -> None:
+        """Delete a flow."""
+        ...
+
+    async def history(self, limit: int, company: str | None) -> dict[str, Any]:
+        """Return recent calls and hold statistics."""
+        ...
+
+
+class CommandError(Exception):
+    """A request that cannot be answered with success."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _PlaceCall(_Data):
+    target: str = Field(min_length=1, max_length=256)
+    company: str | None = Field(default=None, max_length=120)
+    intent: str | None = Field(default=None, max_length=500)
+    call_flow: str | None = Field(default=None, max_length=64)
+    transfer_to: str | None = Field(default=None, max_length=256)
+
+
+class _CallRef(_Data):
+    call_id: str = Field(min_length=1, max_length=64)
+
+
+class _SendDtmf(_CallRef):
+    digits: str = Field(pattern=r"^[0-9*#A-Da-dwW,]{1,32}$")
+
+
+class _FlowRef(_Data):
+    id: str = Field(min_length=1, max_length=64)
+
+
+class _ListFlows(_Data):
+    company: str | None = None
+
+
+class _History(_Data):
+    limit: int = Field(default=50, ge=1, le=500)
+    company: str | None = None
+
+
+def _parse[M: BaseModel](model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise CommandError(ErrorCode.INVALID_DATA, _describe(err)) from err
+
+
+def _describe(err: ValidationError) -> str:
+    """'field: problem' for each error, so the client sees which field is wrong."""
+    parts = []
+    for item in err.errors()[:5]:
+        field = ".".join(str(part) for part in item["loc"]) or "data"
+        parts.append(f"{field}: {item['msg']}")
+    return "; ".join(parts)
+
+
+type Handler = Callable[[CallService, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _ping(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    return {"pong": True, "time": datetime.now(UTC).isoformat()}
+
+
+async def _snapshot(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    return dict(service.snapshot())
+
+
+async def _place_call(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    req = _parse(_PlaceCall, data)
+    info = await service.place_call(
+        req.target, company=req.company, intent=req.intent, call_flow=req.call_flow, transfer_to=req.transfer_to
+    )
+    return {"call_id": info["call_id"], "call": dict(info)}
+
+
+async def _hang_up(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    info = await service.hang_up(_parse(_CallRef, data).call_id)
+    return {"call": dict(info)}
+
+
+async def _send_dtmf(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    req = _parse(_SendDtmf, data)
+    await service.send_dtmf(req.call_id, req.digits)
+    return {}
+
+
+async def _list_flows(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    flows = await service.list_flows(_parse(_ListFlows, data).company)
+    return {"flows": [flow.model_dump(mode="json") for flow in flows]}
+
+
+async def _get_flow(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    flow = await service.get_flow(_parse(_FlowRef, data).id)
+    return {"flow": flow.model_dump(mode="json")}
+
+
+async def _save_flow(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    # Accept {"flow": {...}} or the flow object itself as the data.
+    body = data.get("flow", data)
+    if not isinstance(body, dict):
+        raise CommandError(ErrorCode.INVALID_DATA, "flow: must be an object")
+    try:
+        flow = CallFlow.model_validate(body)
+    except ValidationError as err:
+        raise CommandError(ErrorCode.INVALID_DATA, _describe(err)) from err
+    await service.save_flow(flow)
+    return {"flow": flow.model_dump(mode="json")}
+
+
+async def _delete_flow(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    await service.delete_flow(_parse(_FlowRef, data).id)
+    return {}
+
+
+async def _history(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    req = _parse(_History, data)
+    return await service.history(req.limit, req.company)
+
+
+HANDLERS: dict[str, Handler] = {
+    Command.PING: _ping,
+    Command.GET_SNAPSHOT: _snapshot,
+    Command.PLACE_CALL: _place_call,
+    Command.HANG_UP: _hang_up,
+    Command.SEND_DTMF: _send_dtmf,
+    Command.LIST_CALL_FLOWS: _list_flows,
+    Command.GET_CALL_FLOW: _get_flow,
+    Command.SAVE_CALL_FLOW: _save_flow,
+    Command.DELETE_CALL_FLOW: _delete_flow,
+    Command.GET_HISTORY: _history,
+}
+
+
+async def dispatch(service: CallService, command: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Run one command; raise CommandError with a protocol code on any failure."""
+    handler = HANDLERS.get(command)
+    if handler is None:
+        raise CommandError(ErrorCode.UNKNOWN_COMMAND, f"unknown command: {command!r}")
+    try:
+        return await handler(service, data)
+    except CallError as err:
+        raise CommandError(err.code, err.message) from err
+    except StoreError as err:
+        _LOGGER.error("store failed during %s: %s", command, err)
+        raise CommandError(ErrorCode.INTERNAL_ERROR, f"storage failed: {err}") from err

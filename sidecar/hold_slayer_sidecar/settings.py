@@ -1,0 +1,165 @@
+"""Sidecar settings: command-line arguments > environment (HOLD_SLAYER_*) > a YAML/JSON file (--config).
+
+Nested values use ``__`` in the environment: ``HOLD_SLAYER_SIP__REGISTRAR=sip:sip.example.com``,
+``HOLD_SLAYER_TIMEOUTS__MAX_HOLD_S=3600``.
+"""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .protocol import DEFAULT_PORT, DtmfMethod
+from .sip.settings import SipSettings
+from .voice.factory import VoiceSettings
+
+
+class SettingsError(Exception):
+    """The settings are missing something or cannot be read."""
+
+
+class SipConfig(BaseModel):
+    """The SIP trunk and local endpoint (see ``sip.settings.SipSettings`` for each field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bind_host: str = "127.0.0.1"
+    port: int = Field(default=5060, ge=0, le=65535)
+    public_host: str | None = None
+    registrar: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    domain: str | None = None
+    realm: str = "*"
+    outbound_proxy: str | None = None
+    dtmf_method: DtmfMethod = DtmfMethod.RFC2833
+    dtmf_duration_ms: int = Field(default=120, ge=40, le=1000)
+    dtmf_gap_ms: int = Field(default=120, ge=0, le=2000)
+    codecs: tuple[str, ...] = ("PCMU", "PCMA", "G722")
+    clock_rate: Literal[8000, 16000] = 8000
+    user_agent: str = "HoldSlayer/0.1"
+    log_level: int = Field(default=1, ge=0, le=6)
+
+    def to_sip_settings(self) -> SipSettings:
+        """Build the engine's own settings object."""
+        data = self.model_dump()
+        data["password"] = self.password.get_secret_value() if self.password else None
+        return SipSettings(**data, max_calls=4)
+
+
+class Timeouts(BaseModel):
+    """How long each phase of a call may take."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_ring_s: float = Field(default=60.0, gt=0, le=600)
+    max_ivr_s: float = Field(default=300.0, gt=0, le=3600)
+    max_hold_s: float = Field(default=7200.0, gt=0, le=6 * 3600)
+    ring_user_s: float = Field(default=30.0, gt=0, le=300)
+    probe_wait_s: float = Field(default=6.0, gt=0, le=60)
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Values from the YAML or JSON file named by --config (lowest priority)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._data = _read_config(path) if path is not None else {}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Look up one field (``__call__`` returns the whole file)."""
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Return the file's mapping."""
+        return dict(self._data)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SettingsError(f"cannot read config file {path}: {err}") from err
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as err:
+        raise SettingsError(f"config file {path} is not valid {path.suffix or 'YAML'}: {err}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path} must hold a mapping of settings")
+    return data
+
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("hold_slayer_config_file", default=None)
+
+
+class SidecarSettings(BaseSettings):
+    """Everything the sidecar can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="HOLD_SLAYER_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"  # loopback by default: expose it only on purpose
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+    token: SecretStr | None = None  # required: the sidecar refuses to start without one
+    data_dir: Path = Path("data")
+    user_phone: str | None = None  # default transfer target: SIP URI or number
+    max_calls: int = Field(default=2, ge=1, le=2)  # one PJSUA2 process carries 4 legs = 2 bridged calls
+    record: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sip: SipConfig = SipConfig()
+    timeouts: Timeouts = Timeouts()
+    voice: VoiceSettings = VoiceSettings()
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments (init) first, then the environment, then the config file."""
+        return init_settings, env_settings, _ConfigFileSource(settings_cls, _CONFIG_FILE.get())
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where call recordings go (in date folders)."""
+        return self.data_dir / "recordings"
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file."""
+        return self.data_dir / "hold_slayer.sqlite3"
+
+    def require_token(self) -> str:
+        """Return the client token; raise SettingsError when none is set."""
+        token = self.token.get_secret_value().strip() if self.token else ""
+        if not token:
+            raise SettingsError(
+                "no token set: pass --token, set HOLD_SLAYER_TOKEN, or put 'token:' in the --config file "
+                "(clients must present it; the sidecar never runs open)"
+            )
+        return token
+
+
+def load_settings(overrides: dict[str, Any], config_file: Path | None) -> SidecarSettings:
+    """Build settings from command-line overrides, the environment and an optional file."""
+    marker = _CONFIG_FILE.set(config_file)
+    try:
+        return SidecarSettings(**{key: value for key, value in overrides.items() if value is not None})
+    finally:
+        _CONFIG_FILE.reset(marker)

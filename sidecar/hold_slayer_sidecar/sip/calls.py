@@ -1,0 +1,163 @@
+"""PJSUA2 Call/Account subclasses and the one registry that owns every Call object.
+
+Why one registry: deleting a ``pj.Call`` hangs up whatever call currently holds its slot id, and PJSUA
+reuses its 4 slot ids. So Call objects are only ever dropped here, on the PJSUA2 thread, right after
+their call ended and while the slot is still idle.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pjsua2 as pj
+
+from .media import PlayerPort, TapPort
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def request_uri(message: str) -> str:
+    """Return the Request-URI of a SIP request's start line (RFC 3261 s7.1), or "" if it has none."""
+    parts = message.split("\r\n", 1)[0].split("\n", 1)[0].split(" ")
+    return parts[1] if len(parts) == 3 and parts[2].startswith("SIP/") else ""
+
+
+class CallObserver(Protocol):
+    """Receives PJSUA2 callbacks (on the PJSUA2 thread), already mapped to leg ids."""
+
+    def on_state(self, leg: Leg) -> None:
+        """Handle an INVITE session state change."""
+        ...
+
+    def on_media(self, leg: Leg) -> None:
+        """Handle new or re-negotiated media (reconnect every port)."""
+        ...
+
+    def on_digit(self, leg: Leg, digit: str) -> None:
+        """Handle a received DTMF digit (RFC 2833 or SIP INFO)."""
+        ...
+
+    def on_incoming(self, leg: Leg) -> None:
+        """Handle a new inbound call, already registered as ``leg``."""
+        ...
+
+    def on_reg_state(self, registered: bool, code: int, reason: str) -> None:
+        """Handle a trunk registration change."""
+        ...
+
+
+class SipCall(pj.Call):  # type: ignore[misc]
+    """A call that forwards its callbacks to the observer; every callback is exception-safe."""
+
+    def __init__(self, account: pj.Account, observer: CallObserver, call_id: int = pj.PJSUA_INVALID_ID) -> None:
+        super().__init__(account, call_id)
+        self.observer = observer
+        self.leg: Leg | None = None
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # PJSUA2 callback name
+        """Forward the state change."""
+        try:
+            if self.leg is not None:
+                self.observer.on_state(self.leg)
+        except Exception:  # callback boundary: log, keep the call
+            _LOGGER.exception("onCallState failed")
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        """Forward the media change."""
+        try:
+            if self.leg is not None:
+                self.observer.on_media(self.leg)
+        except Exception:  # callback boundary
+            _LOGGER.exception("onCallMediaState failed")
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        """Forward a received digit once (PJSUA calls this at the end of each RFC 2833 event or per INFO)."""
+        try:
+            if self.leg is not None:
+                self.observer.on_digit(self.leg, str(prm.digit))
+        except Exception:  # callback boundary
+            _LOGGER.exception("onDtmfDigit failed")
+
+
+class SipAccount(pj.Account):  # type: ignore[misc]
+    """An account that turns inbound INVITEs into registered legs and reports registration state."""
+
+    def __init__(self, registry: CallRegistry, observer: CallObserver, *, trunk: bool) -> None:
+        super().__init__()
+        self.registry = registry
+        self.observer = observer
+        self.trunk = trunk
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
+        """Register the new call before anything else can touch it, then tell the observer."""
+        try:
+            call = SipCall(self, self.observer, prm.callId)
+            leg = self.registry.add(call, self, outbound=False)
+            leg.request_uri = request_uri(str(prm.rdata.wholeMsg))
+            self.observer.on_incoming(leg)
+        except Exception:  # callback boundary
+            _LOGGER.exception("onIncomingCall failed")
+
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:
+        """Report the trunk registration state."""
+        try:
+            info = self.getInfo()
+            self.observer.on_reg_state(bool(info.regIsActive), int(prm.code), str(prm.reason))
+        except Exception:  # callback boundary
+            _LOGGER.exception("onRegState failed")
+
+
+@dataclass(eq=False)
+class Leg:
+    """Everything the engine keeps for one call leg (owned by the PJSUA2 thread)."""
+
+    leg_id: str
+    call: SipCall
+    account: SipAccount
+    outbound: bool
+    tap: TapPort | None = None
+    player: PlayerPort | None = None
+    recorders: list[pj.AudioMediaRecorder] = field(default_factory=list)
+    bridged: set[str] = field(default_factory=set)
+    request_uri: str = ""  # inbound only: the Request-URI, i.e. the address that was called
+    rang: bool = False
+    confirmed: bool = False
+    media_up: bool = False
+    answered_sent: bool = False
+    ended: bool = False
+    # Keep the last media handle referenced; a new one arrives with every re-INVITE.
+    audio: pj.AudioMedia | None = None
+
+
+class CallRegistry:
+    """leg id -> Leg, created and emptied only on the PJSUA2 thread."""
+
+    def __init__(self) -> None:
+        self._legs: dict[str, Leg] = {}
+        self._ids = itertools.count(1)
+
+    def __len__(self) -> int:
+        return len(self._legs)
+
+    def add(self, call: SipCall, account: SipAccount, *, outbound: bool) -> Leg:
+        """Own ``call`` under a new leg id."""
+        leg = Leg(leg_id=f"leg-{next(self._ids)}", call=call, account=account, outbound=outbound)
+        call.leg = leg
+        self._legs[leg.leg_id] = leg
+        return leg
+
+    def get(self, leg_id: str) -> Leg | None:
+        """Return the leg with this id, if any."""
+        return self._legs.get(leg_id)
+
+    def legs(self) -> list[Leg]:
+        """Return a snapshot of every owned leg."""
+        return list(self._legs.values())
+
+    def remove(self, leg: Leg) -> None:
+        """Forget the leg; the caller has already released its media ports."""
+        self._legs.pop(leg.leg_id, None)
+        leg.call.leg = None

@@ -1,0 +1,394 @@
+"""The PJSUA2-thread side of the engine: endpoint, accounts, legs, media wiring and callbacks.
+
+Every method here runs on the PJSUA2 thread (as a job or inside ``libHandleEvents``). Events go to
+asyncio through ``emit``; nothing here blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pjsua2 as pj
+
+from ..audio.types import AudioFrame, Pcm
+from ..protocol import DtmfMethod
+from .api import LegEvent, LegEventKind, SipError
+from .calls import CallRegistry, Leg, SipAccount, SipCall
+from .endpoint import PjLogWriter, create_endpoint, create_transports, rtp_config
+from .media import PlayerPort, TapPort
+from .settings import SipSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+_AUDIO_UP = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
+
+
+def bare_uri(header_value: str) -> str:
+    """Return the URI inside a From/To value: '"Bob" <sip:bob@host>;tag=x' -> 'sip:bob@host'."""
+    if "<" in header_value and ">" in header_value:
+        return header_value.split("<", 1)[1].split(">", 1)[0]
+    return header_value.split(";", 1)[0].strip()
+
+
+@dataclass(eq=False)
+class Recording:
+    """One WAV recorder and the legs whose received audio it captures."""
+
+    recorder: pj.AudioMediaRecorder
+    path: Path
+    legs: set[str] = field(default_factory=set)
+
+
+class EngineCore:
+    """Owns the Endpoint and everything PJSUA2; driven by ``PjsuaThread``."""
+
+    def __init__(
+        self,
+        settings: SipSettings,
+        loop: asyncio.AbstractEventLoop,
+        emit: Callable[[LegEvent], None],
+        deliver_audio: Callable[[str, AudioFrame], None],
+    ) -> None:
+        self.settings = settings
+        self.loop = loop
+        self._emit = emit
+        self._deliver_audio = deliver_audio
+        self.registry = CallRegistry()
+        self.local_port = 0
+        self.registered = settings.registrar is None
+        self.registration_status: tuple[int, str] = (0, "")
+        self._ep: pj.Endpoint | None = None
+        self._writer = PjLogWriter()
+        self._local: SipAccount | None = None
+        self._trunk: SipAccount | None = None
+        self._recordings: list[Recording] = []
+        self._ended: list[Leg] = []
+
+    # ----- lifecycle (thread setup / poll / teardown) -----
+
+    def setup(self) -> None:
+        """Create the endpoint, the UDP transport and the accounts."""
+        self._ep = create_endpoint(self.settings, self._writer)
+        try:
+            self.local_port = create_transports(self._ep, self.settings)
+            self._ep.libStart()
+            self._local = self._make_local_account()
+            if self.settings.registrar:
+                self._trunk = self._make_trunk_account()
+        except BaseException:
+            self.teardown()
+            raise
+
+    def poll(self, timeout_ms: int) -> None:
+        """Let PJSIP run callbacks, then release legs that ended during them."""
+        assert self._ep is not None
+        self._ep.libHandleEvents(timeout_ms)
+        self.reap()
+
+    def teardown(self) -> None:
+        """Hang up every leg, pump until they end, drop every PJSUA2 object, destroy the library."""
+        ep = self._ep
+        if ep is None:
+            return
+        # Helpers rather than inline loops: a loop variable would keep the last Call alive past
+        # libDestroy, and its destructor then asserts inside PJSUA.
+        self._hang_up_all()
+        for _ in range(100):  # up to ~1 s for BYE/CANCEL transactions
+            if not len(self.registry):
+                break
+            ep.libHandleEvents(10)
+            self.reap()
+        self._release_all()
+        for account in (self._trunk, self._local):
+            if account is not None:
+                account.shutdown()
+        self._trunk = self._local = None
+        ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
+        self._ep = None
+
+    # ----- commands (jobs) -----
+
+    def make_call(self, uri: str, *, via_trunk: bool) -> str:
+        """Send an INVITE to ``uri``; return the new leg id."""
+        account = self._trunk if via_trunk else self._local
+        if account is None:
+            raise SipError("no trunk is configured: dial a SIP URI instead of a number")
+        if self._active_count() >= self.settings.max_calls:
+            raise SipError(f"no free call slot ({self.settings.max_calls} calls in progress)")
+        call = SipCall(account, self)
+        leg = self.registry.add(call, account, outbound=True)
+        prm = pj.CallOpParam(True)
+        try:
+            call.makeCall(uri, prm)
+        except pj.Error as err:
+            self.registry.remove(leg)
+            if "TOOMANY" in str(err.info()).upper():
+                raise SipError(f"no free call slot: {err.reason}") from err
+            raise SipError(f"cannot call {uri}: {err.reason}") from err
+        return leg.leg_id
+
+    def answer(self, leg_id: str, status_code: int = 200) -> None:
+        """Answer an inbound leg (180 rings, 200 accepts)."""
+        leg = self._leg(leg_id)
+        if leg.outbound:
+            raise SipError(f"{leg_id} is an outbound call; only inbound legs can be answered")
+        prm = pj.CallOpParam(True)
+        prm.statusCode = status_code
+        try:
+            leg.call.answer(prm)
+        except pj.Error as err:
+            raise SipError(f"cannot answer {leg_id} with {status_code}: {err.reason}") from err
+
+    def hang_up(self, leg_id: str, status_code: int = 0) -> None:
+        """End the leg (CANCEL, BYE or a final error response); no error if it already ended."""
+        leg = self.registry.get(leg_id)
+        if leg is None or leg.ended:
+            return
+        self._hangup_quietly(leg, status_code)
+
+    def send_digit(self, leg_id: str, digit: str, method: DtmfMethod, duration_ms: int) -> None:
+        """Send one digit as an RFC 4733 event or a SIP INFO (application/dtmf-relay)."""
+        leg = self._live_leg(leg_id)
+        prm = pj.CallSendDtmfParam()
+        prm.digits = digit
+        prm.duration = duration_ms
+        prm.method = pj.PJSUA_DTMF_METHOD_SIP_INFO if method == DtmfMethod.SIP_INFO else pj.PJSUA_DTMF_METHOD_RFC2833
+        try:
+            leg.call.sendDtmf(prm)
+        except pj.Error as err:
+            raise SipError(f"cannot send DTMF on {leg_id}: {err.reason}") from err
+
+    def ensure_tap(self, leg_id: str) -> None:
+        """Create the leg's audio tap once (frames then flow to ``deliver_audio``)."""
+        leg = self.registry.get(leg_id)
+        if leg is None or leg.ended or leg.tap is not None:
+            return
+
+        def deliver(frame: AudioFrame, leg_id: str = leg_id) -> None:
+            self._deliver_audio(leg_id, frame)
+
+        tap = TapPort(self.loop, self.settings.clock_rate, deliver)
+        tap.create(f"tap-{leg_id}")
+        leg.tap = tap
+        self._wire(leg)
+
+    def play(self, leg_id: str, pcm: Pcm, done: asyncio.Future[None]) -> None:
+        """Start playing ``pcm`` (already at the bridge clock rate) into the leg."""
+        leg = self._live_leg(leg_id)
+        if leg.player is None:
+            player = PlayerPort(self.loop, self.settings.clock_rate)
+            player.create(f"play-{leg_id}")
+            leg.player = player
+            self._wire(leg)
+        leg.player.load(pcm, done)
+
+    def stop_play(self, leg_id: str, done: asyncio.Future[None]) -> None:
+        """Stop the playback that ``done`` belongs to (a later play may already have replaced it)."""
+        leg = self.registry.get(leg_id)
+        if leg is not None and leg.player is not None:
+            leg.player.stop(done)
+
+    def bridge(self, leg_a: str, leg_b: str) -> None:
+        """Connect two legs both ways; kept across re-INVITEs."""
+        if leg_a == leg_b:
+            raise SipError("cannot bridge a leg to itself")
+        a, b = self._live_leg(leg_a), self._live_leg(leg_b)
+        a.bridged.add(leg_b)
+        b.bridged.add(leg_a)
+        self._wire(a)
+        self._wire(b)
+
+    def record(self, leg_ids: list[str], path: Path) -> None:
+        """Record the mix of what the given legs receive into one WAV file."""
+        legs = [self._live_leg(leg_id) for leg_id in leg_ids]
+        if not legs:
+            raise SipError("nothing to record: no legs given")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recorder = pj.AudioMediaRecorder()
+        try:
+            recorder.createRecorder(str(path))
+        except pj.Error as err:
+            raise SipError(f"cannot record to {path}: {err.reason}") from err
+        self._recordings.append(Recording(recorder, path, {leg.leg_id for leg in legs}))
+        for leg in legs:
+            self._wire(leg)
+
+    # ----- CallObserver (PJSUA2 callbacks) -----
+
+    def on_state(self, leg: Leg) -> None:
+        """Map INVITE session states to leg events."""
+        info = leg.call.getInfo()
+        state = info.state
+        if state == pj.PJSIP_INV_STATE_EARLY and leg.outbound and not leg.rang:
+            if int(info.lastStatusCode) in (180, 183):
+                leg.rang = True
+                self._emit(LegEvent(leg.leg_id, LegEventKind.RINGING, status_code=int(info.lastStatusCode)))
+        elif state == pj.PJSIP_INV_STATE_CONFIRMED:
+            leg.confirmed = True
+            self._maybe_answered(leg)
+        elif state == pj.PJSIP_INV_STATE_DISCONNECTED and not leg.ended:
+            leg.ended = True
+            self._ended.append(leg)
+            self._emit(
+                LegEvent(
+                    leg.leg_id,
+                    LegEventKind.DISCONNECTED,
+                    status_code=int(info.lastStatusCode),
+                    reason=str(info.lastReason),
+                    remote_uri=bare_uri(str(info.remoteUri)),
+                )
+            )
+
+    def on_media(self, leg: Leg) -> None:
+        """Reconnect everything: a (re-)negotiated stream has a new conference slot."""
+        if leg.ended:
+            return
+        leg.media_up = self._audio(leg) is not None
+        self._wire(leg)
+        for other_id in leg.bridged:
+            other = self.registry.get(other_id)
+            if other is not None:
+                self._wire(other)
+        self._maybe_answered(leg)
+
+    def on_digit(self, leg: Leg, digit: str) -> None:
+        """Report a received digit."""
+        self._emit(LegEvent(leg.leg_id, LegEventKind.DTMF_RECEIVED, digit=digit.upper()))
+
+    def on_incoming(self, leg: Leg) -> None:
+        """Report a new inbound call; refuse it when all slots are busy."""
+        info = leg.call.getInfo()
+        if self._active_count() > self.settings.max_calls:
+            self._hangup_quietly(leg, 486)
+            return
+        event = LegEvent(
+            leg.leg_id,
+            LegEventKind.INCOMING,
+            remote_uri=bare_uri(str(info.remoteUri)),
+            local_uri=leg.request_uri or bare_uri(str(info.localUri)),
+        )
+        self._emit(event)
+
+    def on_reg_state(self, registered: bool, code: int, reason: str) -> None:
+        """Track the trunk registration."""
+        if registered != self.registered:
+            _LOGGER.info("trunk registration %s (%s %s)", "up" if registered else "down", code, reason)
+        self.registered = registered
+        self.registration_status = (code, reason)
+
+    # ----- internals -----
+
+    def reap(self) -> None:
+        """Release legs that ended: their slots are idle now, so dropping the Call objects is safe."""
+        while self._ended:
+            self._release(self._ended.pop())
+
+    def _release(self, leg: Leg) -> None:
+        if leg.player is not None:
+            leg.player.stop()
+        leg.tap = None
+        leg.player = None
+        for rec in list(self._recordings):
+            rec.legs.discard(leg.leg_id)
+            if not rec.legs:
+                # Deleting the recorder closes the WAV and writes its header.
+                self._recordings.remove(rec)
+        for other_id in leg.bridged:
+            other = self.registry.get(other_id)
+            if other is not None:
+                other.bridged.discard(leg.leg_id)
+        self.registry.remove(leg)
+
+    def _hang_up_all(self) -> None:
+        for leg in self.registry.legs():
+            self._hangup_quietly(leg)
+
+    def _release_all(self) -> None:
+        for leg in self.registry.legs():
+            self._release(leg)
+        self._recordings.clear()
+
+    def _maybe_answered(self, leg: Leg) -> None:
+        if leg.confirmed and leg.media_up and not leg.answered_sent:
+            leg.answered_sent = True
+            self._emit(LegEvent(leg.leg_id, LegEventKind.ANSWERED, status_code=200))
+
+    def _audio(self, leg: Leg) -> pj.AudioMedia | None:
+        # Fetched fresh every time: PJSUA2 frees the old AudioMedia when a re-INVITE renegotiates.
+        if leg.ended or not leg.call.isActive():
+            return None
+        info = leg.call.getInfo()  # keep it referenced: info.media points into it
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in _AUDIO_UP:
+                return leg.call.getAudioMedia(media.index)
+        return None
+
+    def _wire(self, leg: Leg) -> None:
+        audio = self._audio(leg)
+        if audio is None:
+            return
+        if leg.tap is not None:
+            audio.startTransmit(leg.tap)
+        if leg.player is not None:
+            leg.player.startTransmit(audio)
+        for rec in self._recordings:
+            if leg.leg_id in rec.legs:
+                audio.startTransmit(rec.recorder)
+        for other_id in leg.bridged:
+            other = self.registry.get(other_id)
+            other_audio = None if other is None else self._audio(other)
+            if other_audio is not None:
+                audio.startTransmit(other_audio)
+                other_audio.startTransmit(audio)
+
+    def _active_count(self) -> int:
+        return sum(1 for leg in self.registry.legs() if not leg.ended)
+
+    def _leg(self, leg_id: str) -> Leg:
+        leg = self.registry.get(leg_id)
+        if leg is None:
+            raise SipError(f"unknown or finished leg {leg_id}")
+        return leg
+
+    def _live_leg(self, leg_id: str) -> Leg:
+        leg = self._leg(leg_id)
+        if leg.ended:
+            raise SipError(f"leg {leg_id} has ended")
+        return leg
+
+    def _hangup_quietly(self, leg: Leg, status_code: int = 0) -> None:
+        prm = pj.CallOpParam(True)
+        if status_code:
+            prm.statusCode = status_code
+        try:
+            leg.call.hangup(prm)
+        except pj.Error as err:
+            _LOGGER.debug("hangup of %s: %s", leg.leg_id, err.reason)
+
+    def _make_local_account(self) -> SipAccount:
+        cfg = pj.AccountConfig()
+        host = self.settings.public_host or self.settings.bind_host
+        cfg.idUri = f"sip:holdslayer@{host}:{self.local_port}"
+        cfg.mediaConfig.transportConfig = rtp_config(self.settings)
+        account = SipAccount(self.registry, self, trunk=False)
+        account.create(cfg, True)
+        return account
+
+    def _make_trunk_account(self) -> SipAccount:
+        settings = self.settings
+        cfg = pj.AccountConfig()
+        cfg.idUri = f"sip:{settings.username}@{settings.trunk_domain}"
+        cfg.regConfig.registrarUri = settings.registrar
+        cfg.sipConfig.authCreds.append(
+            pj.AuthCredInfo("digest", settings.realm, settings.username or "", 0, settings.password or "")
+        )
+        if settings.outbound_proxy:
+            cfg.sipConfig.proxies.append(settings.outbound_proxy)
+        cfg.mediaConfig.transportConfig = rtp_config(settings)
+        account = SipAccount(self.registry, self, trunk=True)
+        account.create(cfg)
+        return account

@@ -1,0 +1,107 @@
+"""Creating and destroying the PJSUA2 Endpoint with the settings that are known to work here."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+
+import pjsua2 as pj
+
+from .api import SipError
+from .settings import SipSettings
+
+_LOGGER = logging.getLogger("hold_slayer_sidecar.sip.pjsip")
+
+# PJSIP levels 1..6 -> Python logging levels.
+_LEVELS = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
+
+
+class PjLogWriter(pj.LogWriter):  # type: ignore[misc]
+    """Sends PJSIP's log to Python logging instead of stdout."""
+
+    def write(self, entry: pj.LogEntry) -> None:
+        """Forward one PJSIP log line."""
+        with contextlib.suppress(Exception):  # logging must never raise into PJSIP
+            _LOGGER.log(_LEVELS.get(int(entry.level), logging.DEBUG), "%s", str(entry.msg).rstrip())
+
+
+def create_endpoint(settings: SipSettings, writer: PjLogWriter) -> pj.Endpoint:
+    """Create, initialise and start an Endpoint for one owning thread (call on that thread)."""
+    ep = pj.Endpoint()
+    ep.libCreate()
+    cfg = pj.EpConfig()
+    # One thread does everything: no PJSIP worker threads, callbacks only inside libHandleEvents.
+    cfg.uaConfig.threadCnt = 0
+    cfg.uaConfig.mainThreadOnly = True
+    cfg.uaConfig.maxCalls = settings.max_calls
+    cfg.uaConfig.userAgent = settings.user_agent
+    cfg.logConfig.level = settings.log_level
+    cfg.logConfig.consoleLevel = settings.log_level
+    cfg.logConfig.writer = writer
+    cfg.logConfig.decor = 0
+    # Null sound device clocks the bridge; never auto-close it (closing stalls RFC 2833 digits ~2.4 s).
+    cfg.medConfig.sndAutoCloseTime = -1
+    cfg.medConfig.noVad = True
+    cfg.medConfig.ecTailLen = 0
+    cfg.medConfig.clockRate = settings.clock_rate
+    cfg.medConfig.sndClockRate = settings.clock_rate
+    cfg.medConfig.channelCount = 1
+    cfg.medConfig.audioFramePtime = 20
+    cfg.medConfig.threadCnt = 1
+    ep.libInit(cfg)
+    ep.audDevManager().setNullDev()
+    _set_codec_priorities(ep, settings.codecs)
+    return ep
+
+
+def create_transports(ep: pj.Endpoint, settings: SipSettings) -> int:
+    """Open the UDP SIP transport and a TCP one on the same port; return the bound port.
+
+    UDP is what trunks and peers use by default; TCP (RFC 3261 s18) serves ``;transport=tcp`` URIs.
+    A missing TCP transport is logged, not fatal.
+    """
+    try:
+        tid = int(ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, _sip_config(settings, settings.port)))
+    except pj.Error as err:
+        raise SipError(f"cannot bind SIP transport {settings.bind_host}:{settings.port}: {err.reason}") from err
+    port = int(str(ep.transportGetInfo(tid).localName).rsplit(":", 1)[1])
+    try:
+        ep.transportCreate(pj.PJSIP_TRANSPORT_TCP, _sip_config(settings, port))
+    except pj.Error as err:
+        _LOGGER.warning("no SIP/TCP transport on port %s: %s", port, err.reason)
+    return port
+
+
+def _sip_config(settings: SipSettings, port: int) -> pj.TransportConfig:
+    cfg = pj.TransportConfig()
+    cfg.boundAddress = settings.bind_host
+    cfg.port = port
+    if settings.public_host:
+        cfg.publicAddress = settings.public_host
+    return cfg
+
+
+def rtp_config(settings: SipSettings) -> pj.TransportConfig:
+    """RTP transport settings: bind like SIP, start at a random even port so parallel processes rarely clash."""
+    cfg = pj.TransportConfig()
+    cfg.boundAddress = settings.bind_host
+    if settings.public_host:
+        cfg.publicAddress = settings.public_host
+    # PJSUA walks upward from here when a port is taken.
+    cfg.port = random.randrange(20000, 60000, 2)  # not security relevant
+    cfg.portRange = 2000
+    return cfg
+
+
+def _set_codec_priorities(ep: pj.Endpoint, wanted: tuple[str, ...]) -> None:
+    available = {str(info.codecId): info for info in ep.codecEnum2()}
+    ranked = {name.upper(): 255 - index for index, name in enumerate(wanted)}
+    matched = False
+    for codec_id in available:
+        name = codec_id.split("/", 1)[0].upper()
+        priority = ranked.get(name, 0)
+        matched = matched or priority > 0
+        ep.codecSetPriority(codec_id, priority)
+    if not matched:
+        raise SipError(f"none of the codecs {wanted} is available; have {sorted(available)}")

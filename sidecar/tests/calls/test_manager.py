@@ -1,0 +1,192 @@
+"""CallManager driving fake engines: the whole call as a user would see it in events."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from conftest import Rig, settle
+from hold_slayer_sidecar.audio.types import Observation
+from hold_slayer_sidecar.audio.types import ObservationKind as K
+from hold_slayer_sidecar.calls.errors import CallError
+from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
+from hold_slayer_sidecar.protocol import ErrorCode
+from hold_slayer_sidecar.sip.api import LegEventKind
+
+COMPANY = "sip:bank@127.0.0.1"
+USER = "sip:me@127.0.0.1"
+BANK_FLOW = CallFlow(
+    id="bank-cards",
+    name="Bank cards",
+    company="bank",
+    intent="lost card",
+    department="cards",
+    steps=[
+        FlowStep(kind=FlowStepKind.DTMF, digits="1"),
+        FlowStep(kind=FlowStepKind.DTMF, digits="2"),
+        FlowStep(kind=FlowStepKind.HOLD),
+    ],
+)
+
+
+def ob(kind: K, t: float = 1.0) -> Observation:
+    return Observation(kind, t)
+
+
+async def test_flow_hold_human_user_bridged(rig: Rig) -> None:
+    await rig.manager.save_flow(BANK_FLOW)
+    info = await rig.manager.place_call(COMPANY, company="bank", intent="lost card")
+    await settle()
+    assert info["department"] == "cards"
+    company_leg = rig.sip.dialed[0][0]
+    assert rig.sip.dtmf == [(company_leg, "1"), (company_leg, "2")]
+    assert rig.detectors[0].notes == []  # the company may still be speaking its IVR confirmation
+    await rig.observe(company_leg, ob(K.HOLD_STARTED), ob(K.MUSIC))
+    assert rig.detectors[0].notes == ["ivr_done"]
+    assert len(rig.sip.dialed) == 1  # music never rings the user
+    await rig.observe(company_leg, ob(K.HUMAN_DETECTED, 40.0))
+    user_leg, target = rig.sip.dialed[1]
+    assert target == USER
+    rig.sip.emit(user_leg, LegEventKind.ANSWERED)
+    await settle()
+    assert rig.sip.bridged == [(company_leg, user_leg)]
+    rig.sip.emit(company_leg, LegEventKind.DISCONNECTED, 200, "BYE")
+    await settle()
+    assert rig.states() == ["dialing", "ringing", "ivr", "hold", "human", "ringing_user", "bridged", "ended"]
+    assert rig.names().count("dtmf_sent") == 2
+    for name in ("hold_started", "hold_ended", "human_detected", "user_ringing", "bridged", "call_ended"):
+        assert name in rig.names()
+    ended = next(data for name, data in rig.events if name == "call_ended")
+    assert ended["outcome"] == "connected" and ended["call_id"] == info["call_id"]
+    assert user_leg in rig.sip.hung_up  # the user's leg is closed when the company hangs up
+    assert {p.name.rsplit("-", 1)[1] for p in rig.sip.recordings} == {"company.wav", "user.wav", "mix.wav"}
+    await settle()
+    history = await rig.manager.history(10, None)
+    assert history["calls"][0]["outcome"] == "connected"
+    assert history["calls"][0]["department"] == "cards"
+    assert len(history["calls"][0]["recordings"]) == 3
+
+
+async def test_failing_helpers_keep_the_call(rig: Rig) -> None:
+    rig.tts.fail = True
+    rig.stt.fail = True
+    rig.navigator.fail = True
+    await rig.manager.place_call(COMPANY, intent="billing")
+    await settle()
+    leg = rig.sip.dialed[0][0]
+    await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
+    await rig.observe(leg, ob(K.HOLD_STARTED))
+    await rig.observe(leg, ob(K.HUMAN_UNCERTAIN))  # the probe cannot be spoken: back to hold
+    await settle()
+    rig.detectors[0].fail = True
+    rig.sip.push_audio(leg, frames=5)  # a crashing detector is logged, the call stays
+    rig.detectors[0].fail = False
+    await rig.observe(leg, ob(K.HUMAN_DETECTED))
+    assert rig.sip.dialed[1][1] == USER
+    assert rig.states()[-3:] == ["human", "ringing_user", "bridged"]
+
+
+async def test_navigator_chooses_digits_from_the_transcript(rig: Rig) -> None:
+    rig.stt.texts = ["For billing press 2."]
+    await rig.manager.place_call(COMPANY, intent="billing")
+    await settle()
+    leg = rig.sip.dialed[0][0]
+    await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
+    await settle()
+    assert rig.navigator.prompts == ["For billing press 2."]
+    assert rig.sip.dtmf == [(leg, "2")]
+    transcript = next(data for name, data in rig.events if name == "transcript")
+    assert transcript["speaker"] == "company" and transcript["text"] == "For billing press 2."
+
+
+async def test_probe_hello_then_person(rig: Rig) -> None:
+    await rig.manager.place_call(COMPANY)
+    await settle()
+    leg = rig.sip.dialed[0][0]
+    await rig.observe(leg, ob(K.HOLD_STARTED))
+    await rig.observe(leg, ob(K.HUMAN_UNCERTAIN))
+    assert rig.tts.said == ["Hello?"]
+    assert "probe_sent" in rig.detectors[0].notes
+    assert len(rig.sip.dialed) == 1
+    await rig.observe(leg, ob(K.HUMAN_DETECTED))
+    assert rig.states()[-4:] == ["probing", "human", "ringing_user", "bridged"]
+
+
+async def test_user_does_not_answer(rig: Rig) -> None:
+    rig.sip.behaviour[USER] = "silent"
+    await rig.manager.place_call(COMPANY)
+    await settle()
+    leg = rig.sip.dialed[0][0]
+    await rig.observe(leg, ob(K.HOLD_STARTED), ob(K.HUMAN_DETECTED))
+    await asyncio.sleep(0.9)  # ring_user_s 0.5 + goodbye
+    await settle()
+    ended = next(data for name, data in rig.events if name == "call_ended")
+    assert ended["outcome"] == "user_missed"
+    assert rig.tts.said[-1].startswith("Sorry")
+    assert leg in rig.sip.hung_up
+
+
+async def test_emergency_numbers_are_refused_before_any_sip(rig: Rig) -> None:
+    for target in ("911", "sip:112@example.com", "tel:999"):
+        with pytest.raises(CallError) as err:
+            await rig.manager.place_call(target)
+        assert err.value.code is ErrorCode.EMERGENCY_NUMBER
+    with pytest.raises(CallError):
+        await rig.manager.place_call(COMPANY, transfer_to="911")
+    assert rig.sip.dialed == []
+
+
+async def test_too_many_calls(rig: Rig) -> None:
+    await rig.manager.place_call(COMPANY)
+    await rig.manager.place_call(COMPANY)
+    with pytest.raises(CallError) as err:
+        await rig.manager.place_call(COMPANY)
+    assert err.value.code is ErrorCode.TOO_MANY_CALLS
+    assert rig.manager.active_calls == 2
+
+
+async def test_sip_failure_and_busy(rig: Rig) -> None:
+    rig.sip.behaviour["sip:down@127.0.0.1"] = "error"
+    with pytest.raises(CallError) as err:
+        await rig.manager.place_call("sip:down@127.0.0.1")
+    assert err.value.code is ErrorCode.SIP_ERROR
+    rig.sip.behaviour["sip:busy@127.0.0.1"] = "busy"
+    await rig.manager.place_call("sip:busy@127.0.0.1")
+    await settle()
+    ended = [data for name, data in rig.events if name == "call_ended"]
+    assert [e["outcome"] for e in ended] == ["failed", "failed"]
+    assert "486" in ended[1]["reason"]
+    assert rig.manager.active_calls == 0
+
+
+async def test_unknown_flow_and_missing_call(rig: Rig) -> None:
+    with pytest.raises(CallError) as err:
+        await rig.manager.place_call(COMPANY, call_flow="nope")
+    assert err.value.code is ErrorCode.NOT_FOUND
+    with pytest.raises(CallError) as err:
+        await rig.manager.hang_up("nope")
+    assert err.value.code is ErrorCode.NOT_FOUND
+
+
+async def test_hang_up_and_manual_dtmf(rig: Rig) -> None:
+    info = await rig.manager.place_call(COMPANY)
+    await settle()
+    await rig.manager.send_dtmf(info["call_id"], "5#")
+    await settle()
+    assert rig.sip.dtmf[-1][1] == "5#"
+    ended = await rig.manager.hang_up(info["call_id"])
+    await settle()
+    assert ended["outcome"] == "cancelled"
+    assert rig.sip.dialed[0][0] in rig.sip.hung_up
+    snapshot = rig.manager.snapshot()
+    assert snapshot["calls"][0]["digits_sent"] == "5#"
+    assert snapshot["sidecar"]["engines"]["tts"] == "ok"
+
+
+async def test_inbound_calls_are_rejected_and_never_dialled_out(rig: Rig) -> None:
+    rig.sip.live.add("in-1")
+    rig.sip.emit("in-1", LegEventKind.INCOMING, remote="sip:stranger@127.0.0.1")
+    await settle()
+    assert "in-1" in rig.sip.hung_up
+    assert rig.sip.dialed == []

@@ -1,0 +1,244 @@
+"""Shared fakes for the sidecar's engines (SIP, detector, voice, navigator) and a manager built on them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hold_slayer_sidecar.audio.types import AudioFrame, Observation, Pcm
+from hold_slayer_sidecar.calls.manager import CallManager
+from hold_slayer_sidecar.calls.ports import Engines, ManagerConfig
+from hold_slayer_sidecar.calls.session import CallPolicy
+from hold_slayer_sidecar.nav.api import NavAction, NavDecision
+from hold_slayer_sidecar.protocol import DtmfMethod
+from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind, SipError
+from hold_slayer_sidecar.store.sqlite import Store
+from hold_slayer_sidecar.voice.api import SpeechAudio, Transcript, VoiceEngineError
+
+
+class FakeSip:
+    """An in-memory SipEngine: legs answer (or not) as told; every action is recorded."""
+
+    def __init__(self) -> None:
+        self.registered = True
+        self.dialed: list[tuple[str, str]] = []  # (leg id, target)
+        self.dtmf: list[tuple[str, str]] = []
+        self.played: list[str] = []
+        self.bridged: list[tuple[str, str]] = []
+        self.recordings: list[Path] = []
+        self.hung_up: list[str] = []
+        self.behaviour: dict[str, str] = {}  # target -> "answer" | "busy" | "silent" | "error"
+        self.live: set[str] = set()
+        self._event_subs: list[Callable[[LegEvent], None]] = []
+        self._audio_subs: dict[str, list[Callable[[AudioFrame], None]]] = {}
+        self._count = 0
+        self._t: dict[str, float] = {}
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        for leg in list(self.live):
+            await self.hang_up(leg)
+
+    def subscribe_events(self, callback: Callable[[LegEvent], None]) -> Callable[[], None]:
+        self._event_subs.append(callback)
+        return lambda: self._event_subs.remove(callback)
+
+    def subscribe_audio(self, leg_id: str, callback: Callable[[AudioFrame], None]) -> Callable[[], None]:
+        self._audio_subs.setdefault(leg_id, []).append(callback)
+        return lambda: self._audio_subs.get(leg_id, []).remove(callback)
+
+    def emit(self, leg_id: str, kind: LegEventKind, status: int = 0, reason: str = "", remote: str = "") -> None:
+        if kind is LegEventKind.DISCONNECTED:
+            self.live.discard(leg_id)
+        for callback in list(self._event_subs):
+            callback(LegEvent(leg_id, kind, status, reason, remote_uri=remote))
+
+    def push_audio(self, leg_id: str, frames: int = 1) -> None:
+        for _ in range(frames):
+            self._t[leg_id] = self._t.get(leg_id, 0.0) + 0.02
+            frame = AudioFrame(np.zeros(160, dtype=np.int16), 8000, self._t[leg_id])
+            for callback in list(self._audio_subs.get(leg_id, [])):
+                callback(frame)
+
+    async def dial(self, target: str) -> str:
+        how = self.behaviour.get(target, "answer")
+        if how == "error":
+            raise SipError(f"cannot reach {target}")
+        self._count += 1
+        leg = f"leg-{self._count}"
+        self.dialed.append((leg, target))
+        self.live.add(leg)
+        loop = asyncio.get_running_loop()
+        if how == "answer":
+            loop.call_soon(self.emit, leg, LegEventKind.RINGING)
+            loop.call_soon(self.emit, leg, LegEventKind.ANSWERED)
+        elif how == "busy":
+            loop.call_soon(self.emit, leg, LegEventKind.DISCONNECTED, 486, "Busy Here")
+        return leg
+
+    async def answer(self, leg_id: str) -> None:
+        pass
+
+    async def hang_up(self, leg_id: str) -> None:
+        self.hung_up.append(leg_id)
+        if leg_id in self.live:
+            asyncio.get_running_loop().call_soon(self.emit, leg_id, LegEventKind.DISCONNECTED, 200, "BYE")
+            self.live.discard(leg_id)
+
+    async def send_dtmf(self, leg_id: str, digits: str, method: DtmfMethod) -> None:
+        await asyncio.sleep(0)
+        self.dtmf.append((leg_id, digits))
+
+    async def play(self, leg_id: str, pcm: Pcm, sample_rate: int) -> None:
+        await asyncio.sleep(0)
+        self.played.append(leg_id)
+
+    async def bridge(self, leg_a: str, leg_b: str) -> None:
+        self.bridged.append((leg_a, leg_b))
+
+    async def start_recording(self, leg_id: str, path: Path) -> None:
+        self.recordings.append(path)
+
+    async def start_mix_recording(self, leg_ids: list[str], path: Path) -> None:
+        self.recordings.append(path)
+
+
+class FakeDetector:
+    """Returns whatever observations the test queued, on the next frame."""
+
+    def __init__(self) -> None:
+        self.pending: list[Observation] = []
+        self.notes: list[str] = []
+        self.fail = False
+
+    def process(self, frame: AudioFrame) -> list[Observation]:
+        if self.fail:
+            raise RuntimeError("detector bug")
+        out, self.pending = self.pending, []
+        return out
+
+    def note_transcript(self, text: str, t_s: float) -> list[Observation]:
+        self.notes.append(f"transcript:{text}")
+        return []
+
+    def note_probe_sent(self, t_s: float) -> None:
+        self.notes.append("probe_sent")
+
+    def note_ivr_done(self, t_s: float) -> None:
+        self.notes.append("ivr_done")
+
+
+class FakeTts:
+    def __init__(self) -> None:
+        self.fail = False
+        self.said: list[str] = []
+
+    async def synthesize(self, text: str, sample_rate: int) -> SpeechAudio:
+        if self.fail:
+            raise VoiceEngineError("tts down")
+        self.said.append(text)
+        return SpeechAudio(np.zeros(800, dtype=np.int16), sample_rate)
+
+    async def health(self) -> str:
+        return "ok"
+
+
+class FakeStt:
+    def __init__(self) -> None:
+        self.fail = False
+        self.texts: list[str] = []
+
+    async def transcribe(self, pcm: Pcm, sample_rate: int) -> Transcript:
+        if self.fail:
+            raise RuntimeError("stt bug")
+        return Transcript(self.texts.pop(0) if self.texts else "")
+
+    async def health(self) -> str:
+        return "ok"
+
+
+class FakeNavigator:
+    def __init__(self) -> None:
+        self.fail = False
+        self.prompts: list[str] = []
+        self.answer = NavDecision(NavAction.DTMF, digits="2")
+
+    async def decide(self, prompt: str, intent: str, *, history: list[str]) -> NavDecision:
+        self.prompts.append(prompt)
+        if self.fail:
+            raise RuntimeError("navigator bug")
+        return self.answer
+
+
+@dataclass
+class Rig:
+    """A CallManager on fakes, with every published event captured."""
+
+    manager: CallManager
+    sip: FakeSip
+    detectors: list[FakeDetector]
+    tts: FakeTts
+    stt: FakeStt
+    navigator: FakeNavigator
+    store: Store
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events]
+
+    def states(self) -> list[str]:
+        states: list[str] = []
+        for name, data in self.events:
+            if name == "call_state" and (not states or states[-1] != data["state"]):
+                states.append(data["state"])
+        return states
+
+    async def observe(self, leg: str, *observations: Observation) -> None:
+        self.detectors[-1].pending.extend(observations)
+        self.sip.push_audio(leg)
+        await settle()
+
+
+async def settle(rounds: int = 20) -> None:
+    """Let callbacks and tasks run."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
+TEST_POLICY = CallPolicy(ring_user_s=0.5, probe_wait_s=0.2, closing_s=0.2, max_ring_s=2.0)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    db = Store(tmp_path / "test.sqlite3")
+    await db.open()
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, store: Store) -> AsyncIterator[Rig]:
+    sip, tts, stt, navigator = FakeSip(), FakeTts(), FakeStt(), FakeNavigator()
+    detectors: list[FakeDetector] = []
+
+    def factory(sample_rate: int) -> FakeDetector:
+        detectors.append(FakeDetector())
+        return detectors[-1]
+
+    engines = Engines(
+        sip=sip, detector_factory=factory, store=store, stt=stt, tts=tts, navigator_factory=lambda flow: navigator
+    )
+    config = ManagerConfig(recordings_dir=tmp_path / "recordings", user_phone="sip:me@127.0.0.1", policy=TEST_POLICY)
+    manager = CallManager(engines, config)
+    rig = Rig(manager, sip, detectors, tts, stt, navigator, store)
+    manager.subscribe(lambda name, data: rig.events.append((name, data)))
+    await manager.start()
+    yield rig
+    await manager.stop()

@@ -1,0 +1,111 @@
+"""Interop with SIPp (an independent SIP implementation): RTP echo and a digest-auth registrar."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TIMEOUT, EventLog, PeerFactory, free_port
+from hold_slayer_sidecar.audio.types import AudioFrame
+from hold_slayer_sidecar.sip.api import LegEventKind
+from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.settings import SipSettings
+from sip_peer import spectrum_peaks, tone
+
+pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed")
+
+SCENARIOS = Path(__file__).with_name("scenarios")
+
+type SippFactory = Callable[..., Awaitable[tuple[int, asyncio.subprocess.Process]]]
+
+
+@pytest.fixture
+async def sipp(tmp_path: Path) -> AsyncIterator[SippFactory]:
+    """Start SIPp on a free port; every instance must finish with exit code 0."""
+    procs: list[asyncio.subprocess.Process] = []
+
+    async def start(*args: str) -> tuple[int, asyncio.subprocess.Process]:
+        port = free_port(socket.SOCK_DGRAM)
+        media = free_port(socket.SOCK_DGRAM)
+        with (tmp_path / f"sipp{len(procs)}.log").open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                "sipp", *args, "-i", "127.0.0.1", "-p", str(port), "-mp", str(media),
+                "-nostdin", "-m", "1", "-timeout", "30", "-timeout_error",
+                stdout=log, stderr=log, cwd=tmp_path,
+            )  # fmt: skip
+        procs.append(proc)
+        await asyncio.sleep(0.3)  # let SIPp bind
+        return port, proc
+
+    yield start
+    for index, proc in enumerate(procs):
+        try:
+            code = await asyncio.wait_for(proc.wait(), TIMEOUT)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise
+        assert code == 0, (tmp_path / f"sipp{index}.log").read_text(errors="replace")[-2000:]
+
+
+async def test_sipp_uas_answers_and_echoes_what_we_play(
+    engine: PjsuaEngine, events: EventLog, sipp: SippFactory
+) -> None:
+    port, _proc = await sipp("-sn", "uas", "-rtp_echo")
+    leg = await engine.dial(f"sip:service@127.0.0.1:{port}")
+    await events.wait(LegEventKind.RINGING, leg)
+    await events.wait(LegEventKind.ANSWERED, leg)
+    frames: list[AudioFrame] = []
+    engine.subscribe_audio(leg, frames.append)
+    await engine.play(leg, tone(800, 1.5), 8000)
+    echoed = np.concatenate([f.pcm for f in frames[-25:]])
+    assert abs(spectrum_peaks(echoed, 8000, 1)[0] - 800) < 20
+    await engine.hang_up(leg)
+    assert (await events.wait(LegEventKind.DISCONNECTED, leg)).status_code == 200
+
+
+async def registered_engine(registrar_port: int, password: str, domain: str) -> PjsuaEngine:
+    engine = PjsuaEngine(
+        SipSettings(registrar=f"sip:127.0.0.1:{registrar_port}", username="alice", password=password, domain=domain)
+    )
+    await engine.start()
+    return engine
+
+
+async def wait_registered(engine: PjsuaEngine, want: bool, seconds: float = 5) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if engine.registered == want:
+            return True
+        await asyncio.sleep(0.05)
+    return engine.registered == want
+
+
+@pytest.mark.parametrize(("password", "accepted"), [("secret", True), ("wrong", False)])
+async def test_trunk_registers_with_digest_auth_and_dials_numbers_via_its_domain(
+    sipp: SippFactory, make_peer: PeerFactory, tmp_path: Path, password: str, accepted: bool
+) -> None:
+    scenario = tmp_path / "registrar.xml"
+    template = (SCENARIOS / "registrar.xml").read_text()
+    scenario.write_text(template.replace("__USER__", "alice").replace("__PASSWORD__", "secret"))
+    port, proc = await sipp("-sf", str(scenario))
+    peer = await make_peer("answer")  # stands in for the trunk's far end: numbers go to the domain
+    peer_hostport = peer.uri.split("@", 1)[1]
+    engine = await registered_engine(port, password, peer_hostport)
+    try:
+        await asyncio.wait_for(proc.wait(), TIMEOUT)  # SIPp exits once it has sent 200 or 403
+        assert await wait_registered(engine, accepted)
+        assert engine.registration_status[0] == (200 if accepted else 403)
+        if accepted:
+            leg = await engine.dial("1 800 555 0100")
+            incoming = await peer.wait_leg("incoming")
+            assert incoming["local_uri"] == f"sip:18005550100@{peer_hostport}"
+            await peer.wait_leg("answered")
+            await engine.hang_up(leg)
+            await peer.wait_leg("disconnected")
+    finally:
+        await engine.stop()

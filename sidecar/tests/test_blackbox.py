@@ -1,0 +1,104 @@
+"""The real sidecar as a subprocess (real PJSUA2, store and voice engines): handshake, commands, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from hold_slayer_sidecar import protocol
+
+TOKEN = "blackbox-token"
+
+
+def start_sidecar(tmp_path: Path, ready: Path, log: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
+         "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready)],
+        env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def sidecar(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    ready = tmp_path / "ready.json"
+    log = (tmp_path / "sidecar.log").open("wb")
+    process = start_sidecar(tmp_path, ready, log)
+    try:
+        for _ in range(300):
+            if ready.exists() or process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert ready.exists(), (tmp_path / "sidecar.log").read_text()
+        yield {"process": process, "tmp": tmp_path, **json.loads(ready.read_text())}
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+async def hello(ws: aiohttp.ClientWebSocketResponse, token: str = TOKEN) -> dict[str, Any]:
+    await ws.send_str(protocol.encode(protocol.hello(token, "blackbox")))
+    return dict(json.loads((await ws.receive(timeout=10)).data))
+
+
+async def ask(ws: aiohttp.ClientWebSocketResponse, rid: int, command: str, data: dict[str, Any]) -> dict[str, Any]:
+    await ws.send_str(protocol.encode(protocol.request(rid, command, data)))
+    while True:
+        frame = json.loads((await ws.receive(timeout=30)).data)
+        if frame["type"] == "result" and frame["id"] == rid:
+            return dict(frame)
+
+
+async def test_real_sidecar_serves_clients_and_stops_cleanly(sidecar: dict[str, Any]) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{sidecar['ws_port']}/health") as response:
+            assert await response.json() == {"status": "ok"}
+        async with http.ws_connect(sidecar["ws_url"]) as intruder:
+            assert (await hello(intruder, "nope"))["code"] == "invalid_auth"
+            await intruder.receive(timeout=5)
+            assert intruder.close_code == protocol.CLOSE_INVALID_AUTH
+        async with http.ws_connect(sidecar["ws_url"]) as ws:
+            welcome = await hello(ws)
+            assert welcome["type"] == "welcome"
+            engines = welcome["snapshot"]["sidecar"]["engines"]
+            assert engines["sip"] == "ok" and engines["tts"] == "ok" and engines["stt"] == "ok"
+            emergency = await ask(ws, 1, "place_call", {"target": "911", "transfer_to": "sip:me@127.0.0.1"})
+            assert emergency["error"]["code"] == "emergency_number"
+            no_trunk = await ask(ws, 2, "place_call", {"target": "5551234", "transfer_to": "sip:me@127.0.0.1"})
+            assert no_trunk["error"]["code"] == "sip_error" and "trunk" in no_trunk["error"]["message"]
+            flow = {"id": "x", "name": "X", "steps": [{"kind": "hold"}]}
+            assert (await ask(ws, 3, "save_call_flow", {"flow": flow}))["success"]
+            history = await ask(ws, 4, "get_history", {})
+            assert history["data"]["calls"][0]["outcome"] == "failed"  # the refused trunk call is on record
+    process: subprocess.Popen[bytes] = sidecar["process"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    assert (sidecar["tmp"] / "data" / "hold_slayer.sqlite3").exists()
+
+
+def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "HOLD_SLAYER_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hold_slayer_sidecar", "--data-dir", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "no token set" in done.stderr
+
+
+def test_help() -> None:
+    done = subprocess.run([sys.executable, "-m", "hold_slayer_sidecar", "--help"], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0 and "--token" in done.stdout

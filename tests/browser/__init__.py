@@ -1,0 +1,1 @@
+"""Browser tests: a real hass process, the real card, headless Debian chromium."""
