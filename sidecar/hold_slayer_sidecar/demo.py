@@ -330,6 +330,11 @@ def first(lines: list[dict[str, Any]], event: str) -> dict[str, Any] | None:
     return next((line for line in lines if line.get("event") == event), None)
 
 
+def heard_after(lines: list[dict[str, Any]], event: str, wall: float) -> bool:
+    """Tell whether a report line of a kind was written after ``wall`` (Unix time)."""
+    return any(line.get("event") == event and line.get("wall", 0) >= wall for line in lines)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -432,7 +437,10 @@ def summarise(
         "bridged_s": marks.get("bridged"),
         "recordings": timeline.final.get("recordings", []),
         "detail": timeline.final.get("reason"),
-        "company_heard_user": first(company_lines, "heard_user") is not None,
+        # Only speech after the bridge is the user's (before it, the company may hear the call's "Hello?").
+        "company_heard_user": heard_after(
+            company_lines, "caller_speech", timeline.start + (marks.get("bridged") or 1e9)
+        ),
         "phone_heard_audio": first(phone_lines, "heard_audio") is not None,
         "sidecar_cpu_s": round(cpu_used, 2),
         "call_duration_s": round(duration, 2),

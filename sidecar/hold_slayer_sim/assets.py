@@ -13,13 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from hold_slayer_sidecar.voice.wav import write_wav
-
 from .clips import ClipLibrary, music_path
 from .model import CompanyFileError, load_company, shipped_company_files
-from .music import PIECES, SAMPLE_RATE, render_piece
+from .music import PIECES, render_piece
+from .speech import write_wav_atomic
 
-_GENERATOR_VERSION = 1
+_GENERATOR_VERSION = 2  # bump whenever music.py changes what it renders
 
 
 def build_music(out: Path) -> list[str]:
@@ -35,7 +34,8 @@ def build_music(out: Path) -> list[str]:
         path = music_path(out, spec.name)
         if manifest.get(spec.name) == stamp and path.is_file():
             continue
-        write_wav(path, render_piece(spec), SAMPLE_RATE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_wav_atomic(path, render_piece(spec))
         manifest[spec.name] = stamp
         rendered.append(spec.name)
     manifest_path.parent.mkdir(parents=True, exist_ok=True)

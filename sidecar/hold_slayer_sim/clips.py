@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 from hold_slayer_sidecar.audio.types import Pcm
 from hold_slayer_sidecar.voice.resample import resample_pcm
-from hold_slayer_sidecar.voice.wav import read_wav, write_wav
+from hold_slayer_sidecar.voice.wav import read_wav
 
 from .hold import HoldAudio, announcement_texts
 from .model import Clip, Company, Voice
 from .music import render_piece, spec_for
-from .speech import SAMPLE_RATE, SpeechCache
+from .speech import SAMPLE_RATE, SpeechCache, write_wav_atomic
 
 DEFAULT_ASSET_DIR = Path(__file__).parent / "generated"
 _COMFORT_NOISE_RMS = 40.0  # about -58 dBFS: the hiss of an open line
@@ -59,7 +59,7 @@ class ClipLibrary:
                 pcm, _rate = read_wav(path)
             else:
                 pcm = render_piece(spec_for(piece))
-                write_wav(path, pcm, SAMPLE_RATE)
+                write_wav_atomic(path, pcm)
             with self._lock:
                 self._music[piece] = pcm
         return pcm

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from .model import Clip, Queue
@@ -39,7 +40,8 @@ def fill_placeholders(text: str, queue: Queue, at_s: float) -> str:
     fraction = remaining / queue.agent_after_s if queue.agent_after_s > 0 else 0.0
     position = max(1, math.ceil(queue.start_position * fraction))
     wait_minutes = max(1, math.ceil(remaining / 60.0))
-    return text.format(position=position, wait_minutes=wait_minutes)
+    filled = text.format(position=position, wait_minutes=wait_minutes)
+    return re.sub(r"\b1 minutes\b", "1 minute", filled)  # "{wait_minutes} minutes" must read well at 1
 
 
 def announcement_times(queue: Queue) -> list[tuple[float, int]]:

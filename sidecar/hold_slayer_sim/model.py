@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from .music import piece_names
+
 DIGITS = "0123456789*#"
 PLACEHOLDERS = frozenset({"position", "wait_minutes"})
 PIPER_VOICES = frozenset({"joe"})
@@ -195,6 +197,12 @@ class Queue(_Strict):
     agent_after_s: float = Field(ge=0, le=3600)
     start_position: int = Field(4, ge=1, le=99)
     agent: Agent | None = None
+
+    @model_validator(mode="after")
+    def _known_music(self) -> Queue:
+        if self.music not in piece_names():
+            raise ValueError(f"unknown hold music {self.music!r}; built-in pieces: {piece_names()}")
+        return self
 
 
 class TestIntent(_Strict):

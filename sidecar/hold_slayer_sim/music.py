@@ -214,12 +214,12 @@ def _drum(kind: str, rng: np.random.Generator) -> Signal:
 _DRUM_PATTERNS: Final[dict[str, dict[str, tuple[float, ...]]]] = {
     # Positions in eighths (0..7) within a 4/4 bar.
     "brush": {"brush": (0, 2, 4, 6), "hat": (2, 6), "kick": (0, 5)},
-    "bossa": {"kick": (0, 3, 4, 7), "rim": (0, 3, 6, 10 / 2, 2), "shaker": (0, 1, 2, 3, 4, 5, 6, 7)},
+    "bossa": {"kick": (0, 3, 4, 7), "rim": (0, 2, 3, 5, 6), "shaker": (0, 1, 2, 3, 4, 5, 6, 7)},
     "pop": {"kick": (0, 4, 5), "snare": (2, 6), "hat": (0, 1, 2, 3, 4, 5, 6, 7)},
     "soft": {"kick": (0,), "shaker": (2, 6)},
     "none": {},
 }
-_DRUM_GAIN = {"kick": 0.55, "snare": 0.3, "hat": 0.18, "shaker": 0.14, "brush": 0.1, "rim": 0.12}
+_DRUM_GAIN = {"kick": 0.55, "snare": 0.3, "hat": 0.18, "shaker": 0.09, "brush": 0.1, "rim": 0.12}
 
 
 def _scale(spec: PieceSpec) -> list[int]:

@@ -44,14 +44,14 @@ _HELLO_AFTER_S = 4.0
 
 
 class SpeechJudge:
-    """Silero VAD (the product's, bundled model) on the far side's audio: is what we hear a voice?"""
+    """Judge with the product's Silero VAD (bundled model) whether the far side's audio is a voice."""
 
     def __init__(self) -> None:
         try:
             from hold_slayer_sidecar.audio.vad import SileroVad
 
             self._vad: SileroVad | None = SileroVad()
-        except Exception:  # noqa: BLE001 - no model: heard_speech is simply never reported
+        except Exception:  # no model: heard_speech is simply never reported
             _LOGGER.warning("Silero VAD unavailable; heard_speech will not be reported")
             self._vad = None
         self._run = 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from hold_slayer_sidecar.audio.dtmf import DtmfDetector
 from hold_slayer_sidecar.audio.types import AudioFrame, Pcm
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind, SipError, Unsubscribe
 from hold_slayer_sidecar.voice.wav import write_wav
@@ -46,6 +47,8 @@ from .vad import SpeechDetector, SpeechEnd, SpeechStart
 _LOGGER = logging.getLogger(__name__)
 
 Transcriber = Callable[[Pcm, int], str]
+
+_PROMPT_GAP_S = 0.35
 
 
 class Line(Protocol):
@@ -106,6 +109,7 @@ class CompanyCall:
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._detector = SpeechDetector(SAMPLE_RATE)
+        self._dtmf = DtmfDetector(SAMPLE_RATE)
         self._last_segment: Pcm | None = None
         self._heard: list[Pcm] = []
         self._ended = False
@@ -135,6 +139,12 @@ class CompanyCall:
         pcm = np.asarray(frame.pcm, dtype=np.int16)
         if self.record_dir is not None:
             self._heard.append(pcm)
+        # In-band DTMF (ITU-T Q.23 tones in the audio) works like RFC 4733 events; tone frames are hidden
+        # from the speech detector so a key press never counts as the caller talking.
+        for digit, _t in self._dtmf.process(pcm, frame.t_s):
+            self._put(DigitReceived(digit, via="inband"))
+        if self._dtmf.tone_active:
+            pcm = np.zeros_like(pcm)
         for ev in self._detector.process(pcm):
             if isinstance(ev, SpeechStart):
                 self._put(CallerSpeechStarted())
@@ -165,7 +175,7 @@ class CompanyCall:
                     effects = self.script.handle(event)
                     for effect in effects:
                         await self._apply(effect)
-                except Exception as err:
+                except Exception as err:  # a failing helper must not drop the call: log it, go on
                     _LOGGER.exception("%s: effect failed", self.call_id)
                     self._log("error", message=str(err))
         except SipError as err:
@@ -229,11 +239,20 @@ class CompanyCall:
     async def _start_play(self, play: Play) -> None:
         if self._play_task is not None:
             self._play_task.cancel()
-        if isinstance(play.source, HoldAudio):
-            pcm = await asyncio.to_thread(self.library.hold, play.source)
-        else:
-            assert play.voice is not None
-            pcm = await asyncio.to_thread(self.library.clip, play.source, play.voice)
+        try:
+            if isinstance(play.source, HoldAudio):
+                pcm = await asyncio.to_thread(self.library.hold, play.source)
+            else:
+                assert play.voice is not None
+                pcm = await asyncio.to_thread(self.library.clip, play.source, play.voice)
+        except Exception as err:  # TTS or a WAV failed: skip the clip so the script moves on
+            _LOGGER.exception("%s: cannot render %s", self.call_id, play.source)
+            self._log("error", message=f"cannot render clip: {err}")
+            self._put(PlaybackFinished(play.tag, 0.0))
+            return
+        if not isinstance(play.source, HoldAudio) and play.voice == self.company.voice:
+            # Recorded IVR prompts end with a short pause before the next one starts, as on real systems.
+            pcm = np.concatenate([pcm, np.zeros(round(_PROMPT_GAP_S * SAMPLE_RATE), np.int16)])
         self._play_task = asyncio.ensure_future(self._play(play, pcm))
 
     async def _play(self, play: Play, pcm: Pcm) -> None:
@@ -254,6 +273,6 @@ class CompanyCall:
         if audio is not None and self.transcriber is not None:
             try:
                 text = await asyncio.to_thread(self.transcriber, audio, SAMPLE_RATE)
-            except Exception as err:
+            except Exception as err:  # a failed transcription counts as speech without words
                 self._log("error", message=f"transcription failed: {err}")
         self._put(TranscriptReady(text))

@@ -33,9 +33,10 @@ class PlaybackFinished:
 
 @dataclass(frozen=True, slots=True)
 class DigitReceived:
-    """A DTMF key from the caller (RFC 4733 event or SIP INFO)."""
+    """A DTMF key from the caller: ``via`` is "event" (RFC 4733 / SIP INFO) or "inband" (tones in the audio)."""
 
     digit: str
+    via: str = "event"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +207,9 @@ class CallScript:
                     return []  # a playback that was superseded
                 self._playing = None
                 return self._on_playback_done(played_s)
-            case DigitReceived(digit=digit):
-                return [Report("dtmf", {"digit": digit, "phase": self.phase.value}), *self._on_digit(digit)]
+            case DigitReceived(digit=digit, via=via):
+                report = Report("dtmf", {"digit": digit, "phase": self.phase.value, "via": via})
+                return [report, *self._on_digit(digit)]
             case TimerFired(name=name):
                 return self._on_timer(name)
             case CallerSpeechStarted():

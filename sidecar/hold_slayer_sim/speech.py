@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from pathlib import Path
 
@@ -49,6 +50,13 @@ def trim_silence(pcm: Pcm) -> Pcm:
     return pcm[start:end].copy()
 
 
+def write_wav_atomic(path: Path, pcm: Pcm) -> None:
+    """Write an 8 kHz WAV so that a concurrent reader (another process) never sees half a file."""
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    write_wav(tmp, pcm, SAMPLE_RATE)
+    tmp.replace(path)
+
+
 class SpeechCache:
     """Renders text with a voice once; later calls read the WAV from ``cache_dir`` (thread-safe)."""
 
@@ -82,9 +90,7 @@ class SpeechCache:
             pcm, _rate = read_wav(path)
         else:
             pcm = trim_silence(_synthesize(text, voice))
-            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-            write_wav(tmp, pcm, SAMPLE_RATE)
-            tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+            write_wav_atomic(path, pcm)
         with self._lock:
             self._memory[key] = pcm
         return pcm

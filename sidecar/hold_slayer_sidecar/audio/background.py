@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+DROPOUT_DB = -75.0  # below any real line's noise (mu-law step noise alone is louder); only lost packets
 FLOOR_RISE_DB_PER_S = 0.5  # a floor that follows music upward would hide the music; rise slowly
 MUSIC_WINDOW_S = 1.0
 MUSIC_ON = 0.6
@@ -11,18 +12,21 @@ MUSIC_OFF = 0.3
 
 
 class NoiseFloor:
-    """Minimum-statistics floor: follows drops at once, rises slowly."""
+    """Minimum-statistics floor: follows drops quickly, rises slowly, ignores single dropped frames."""
 
-    def __init__(self, initial_db: float = -70.0) -> None:
+    def __init__(self, initial_db: float = -65.0) -> None:
+        # Start near a quiet line's floor, not at the first frame: a call can open with music or ringback.
         self.db = initial_db
-        self._seen = False
+        # Packet loss concealment can leave a frame of digital silence; the median of 5 frames ignores it.
+        self._recent: deque[float] = deque(maxlen=5)
 
     def update(self, level_db: float, frame_s: float) -> float:
         """Feed one frame level; return the floor."""
-        if not self._seen:
-            self.db = level_db
-            self._seen = True
-        elif level_db < self.db:
+        if level_db < DROPOUT_DB:
+            return self.db  # a lost packet, not the line: a live G.711 line is never this quiet
+        self._recent.append(level_db)
+        level_db = sorted(self._recent)[len(self._recent) // 2]
+        if level_db < self.db:
             self.db = 0.7 * self.db + 0.3 * level_db
         else:
             self.db += FLOOR_RISE_DB_PER_S * frame_s

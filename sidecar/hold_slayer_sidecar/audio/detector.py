@@ -21,6 +21,8 @@ _TONE_KIND = {
     ToneEvent.BEEP: ObservationKind.BEEP,
 }
 SILENCE_REPORT_S = 1.0  # report a silence segment once it has lasted this long
+PROGRESS_TONE_HOLDOFF_S = 6.0  # after ringback/busy, tonal frames are its remnants (edges, packet loss), not music
+BEEP_SPEECH_GUARD_S = 0.5  # a "beep" this close to speech is a steady partial of the voice
 
 
 class HoldDetector:
@@ -43,6 +45,8 @@ class HoldDetector:
         self._quiet_since: float | None = None
         self._silence_reported = False
         self._music_reported = False
+        self._last_progress_tone_s = -1e9
+        self._last_speech_s = -1e9
 
     def process(self, frame: AudioFrame) -> list[Observation]:
         """Consume one frame (no look-ahead); return what was decided at its end time."""
@@ -60,18 +64,35 @@ class HoldDetector:
 
         for digit, t_digit in self._dtmf.process(pcm, t):
             out.append(Observation(ObservationKind.DTMF, t_digit, 0.95, {"digit": digit}))
+        if self._segmenter.in_speech or prob >= 0.3:
+            self._last_speech_s = t
         for event, t_ev, data in self._tones.process(spec, floor, t):
+            if event == ToneEvent.BEEP and (
+                self._last_speech_s >= float(data["start_s"]) - BEEP_SPEECH_GUARD_S or self._music.active
+            ):
+                continue  # a steady partial of a voice or a held note of the music, not a hold beep
             out.append(Observation(_TONE_KIND[event], t_ev, 0.9, dict(data)))
         tone = self._tones.tone_active or self._dtmf.tone_active
+        if self._tones.progress_active:
+            self._last_progress_tone_s = t
         onset, segment = self._segmenter.process(pcm, prob if not tone else 0.0, t)
         speaking = self._segmenter.in_speech
-        sounding = not speaking and not tone and prob < 0.3 and spec.level_db >= floor + 12
+        tone_remnant = t - self._last_progress_tone_s < PROGRESS_TONE_HOLDOFF_S and spec.tonal_ratio >= 0.5
+        sounding = not speaking and not tone and not tone_remnant and prob < 0.3 and spec.level_db >= floor + 12
         music = self._music.update(sounding)
         quiet = not speaking and not tone and not music and spec.level_db < floor + 10
 
         out.extend(self._report_background(t, music, quiet))
-        scene = Scene(t_s=t, music=music, quiet=quiet, tone=tone, speaking=speaking, level_db=spec.level_db,
-                      floor_db=floor, bands=spec.bands)
+        scene = Scene(
+            t_s=t,
+            music=music,
+            quiet=quiet,
+            tone=tone,
+            speaking=speaking,
+            level_db=spec.level_db,
+            floor_db=floor,
+            bands=spec.bands,
+        )
         out.extend(self._judge.step(scene, onset, segment, [o.kind for o in out]))
         return out
 
@@ -97,7 +118,7 @@ class HoldDetector:
         return self._judge.note_transcript(text, t_s)
 
     def note_probe_sent(self, t_s: float) -> None:
-        """The call said "Hello?"; an answer within a few seconds is strong evidence of a person."""
+        """Note that the call said "Hello?": an answer within a few seconds is strong evidence of a person."""
         self._judge.note_probe_sent(t_s)
 
     def note_ivr_done(self, t_s: float) -> None:

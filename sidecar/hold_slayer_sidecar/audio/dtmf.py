@@ -54,8 +54,12 @@ class DtmfDetector:
         self._lo_band = np.flatnonzero((freqs >= 650) & (freqs <= 990))
         self._hi_band = np.flatnonzero((freqs >= 1150) & (freqs <= 1700))
         # Power of a full-window sine of RMS 1 in this FFT, for absolute levels.
-        ref = np.abs(np.fft.rfft(np.sqrt(2) * np.sin(2 * np.pi * 1000 * np.arange(WINDOW) / SAMPLE_RATE) * self._win,
-                                 NFFT)) ** 2
+        ref = (
+            np.abs(
+                np.fft.rfft(np.sqrt(2) * np.sin(2 * np.pi * 1000 * np.arange(WINDOW) / SAMPLE_RATE) * self._win, NFFT)
+            )
+            ** 2
+        )
         k_ref = int(np.argmax(ref))
         self._ref_power = float(ref[k_ref - LOBE : k_ref + LOBE + 1].sum())
         self._run_digit = ""
@@ -104,8 +108,8 @@ class DtmfDetector:
         lobe = float(s[k - LOBE : k + LOBE + 1].sum())
         return hz, lobe, float(s[band[0] - LOBE : band[-1] + LOBE + 1].sum())
 
-    def _classify(self, s: npt.NDArray[np.float64]) -> tuple[str, float]:
-        """The digit this window holds, or "" (with the tone power for duration measurement)."""
+    def _classify(self, s: npt.NDArray[np.float64]) -> tuple[str, float]:  # noqa: PLR0911 - one exit per Q.24 check
+        """Return the digit this window holds, or "" (with the tone power for duration measurement)."""
         f_lo, p_lo, group_lo = self._peak(s, self._lo_band)
         f_hi, p_hi, group_hi = self._peak(s, self._hi_band)
         row = int(np.argmin([abs(f_lo - f) for f in LOW]))

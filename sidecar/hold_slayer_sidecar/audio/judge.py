@@ -1,18 +1,40 @@
-"""The live-human decision: hold context, speech turns, and when a turn is a person rather than a recording."""
+"""The live-human decision: hold context, speech turns, and when a turn is a person rather than a recording.
+
+A transfer to a recording is the worst outcome, so a turn is only called human on positive evidence:
+- turn-taking: a person says something short and then waits for an answer, in silence; a recording goes on
+  (more speech, or the hold music/comfort loop comes back);
+- an answer to our probe ("Hello?") in a live call;
+- content from the transcript, when the call supplies one.
+Evidence against: the music returns, the turn replays a recording already heard (fingerprint), the turn is a
+long monologue, or the transcript reads like a hold message.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from .content import classify_text
+from .fingerprint import STORED_FRAMES, RecordingLibrary
 from .speech import SpeechSegment
 from .types import Observation, ObservationKind
 
-HOLD_MUSIC_S = 2.0  # continuous music this long means we are on hold
-ANSWER_WAIT_S = 1.2  # a person stops and waits for an answer; a recording goes on (more speech or music)
-MAX_TURN_SPEECH_S = 6.0
+FRAME_S = 0.02
+HOLD_MUSIC_S = 3.0  # continuous music this long means we are on hold (shorter: IVR speech the VAD missed)
+# A person stops and waits; a hold loop resumes music within ~0.6 s, but a recorded human voice can carry a
+# second of its own silence (dev corpus: 1.36 s), so the wait needs margin over that.
+ANSWER_WAIT_S = 1.6
+MAX_TURN_SPEECH_S = 3.0  # a greeting before the first pause; hold messages run 3.5-7 s
+UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
+PROBE_ANSWER_S = 3.0  # an answer to "Hello?" must start this soon after the probe
+BEEP_PERIOD_S = (2.0, 20.0)
+# Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
+# other speech 0.0-0.64; with a 0.8 s probe, replays >= 0.74 and other speech <= 0.5.
+QUICK_PROBE, QUICK_REPLAY = 25, 0.8
+FULL_PROBE, FULL_REPLAY, NOVEL_CORR = 40, 0.6, 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +57,14 @@ class _Turn:
 
     onset_s: float
     speech_s: float = 0.0
-    music_frames: int = 0
-    frames: int = 0
     ended_s: float | None = None
-    segments: list[SpeechSegment] = field(default_factory=list)
+    uncertain_sent: bool = False
+    replay: bool = False
+    replay_checked: bool = False
+    quick_checked: bool = False
+    replay_score: float = 0.0
+    loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
+    bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
 
 
 class HumanJudge:
@@ -50,59 +76,147 @@ class HumanJudge:
         self._music_since: float | None = None
         self._turn: _Turn | None = None
         self._ivr_done = False
+        self._recordings = RecordingLibrary()
+        self._recent: deque[tuple[float, npt.NDArray[np.float64]]] = deque(maxlen=50)
+        self._last_beep_s: float | None = None
+        self._speech_since_beep = False
+        self._probe_s: float | None = None
+        self._loop_known = False  # a recording has been heard again: the hold loop's content is known
 
     def step(
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
     ) -> list[Observation]:
         """Advance one frame; return hold/speech/human observations."""
-        out: list[Observation] = []
-        t = scene.t_s
-        if scene.music:
-            self._music_since = t if self._music_since is None else self._music_since
-            if not self.hold and t - self._music_since >= HOLD_MUSIC_S:
-                self.hold = True
-                out.append(Observation(ObservationKind.HOLD_STARTED, t, 0.8, {"cause": "music"}))
-        else:
-            self._music_since = None
-        if ObservationKind.BEEP in seen and not self.hold:
-            self.hold = True
-            out.append(Observation(ObservationKind.HOLD_STARTED, t, 0.6, {"cause": "beep"}))
+        self._recent.append((scene.t_s, scene.bands))
+        out = self._track_hold(scene, seen, onset)
         if segment is not None:
             out.append(self._segment_observation(segment))
         if self.human:
             return out
         if onset is not None:
-            if self.hold or self._ivr_done:
-                if self._turn is None:
-                    self._turn = _Turn(onset_s=onset)
-                    out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.3, {"onset_s": onset}))
-                else:
-                    self._turn.ended_s = None
-            else:
-                out.append(Observation(ObservationKind.IVR_PROMPT, t, 0.7, {"onset_s": onset}))
+            out.extend(self._on_onset(scene, onset))
+        if self._turn is not None:
+            out.extend(self._follow_turn(scene, segment, self._turn))
+        return out
+
+    def _track_hold(self, scene: Scene, seen: list[ObservationKind], onset: float | None) -> list[Observation]:
+        """HOLD_STARTED on sustained music or on periodic beeps separated by quiet."""
+        t = scene.t_s
+        if scene.music:
+            self._music_since = t if self._music_since is None else self._music_since
+        else:
+            self._music_since = None
+        if onset is not None:
+            self._speech_since_beep = True
+        if self.hold or self.human:
+            return []
+        if self._music_since is not None and t - self._music_since >= HOLD_MUSIC_S:
+            self.hold = True
+            return [Observation(ObservationKind.HOLD_STARTED, t, 0.8, {"cause": "music"})]
+        if ObservationKind.BEEP in seen:
+            last, self._last_beep_s = self._last_beep_s, t
+            periodic = last is not None and BEEP_PERIOD_S[0] <= t - last <= BEEP_PERIOD_S[1]
+            quiet_between, self._speech_since_beep = not self._speech_since_beep, False
+            if periodic and quiet_between:
+                self.hold = True
+                return [Observation(ObservationKind.HOLD_STARTED, t, 0.7, {"cause": "beeps"})]
+        return []
+
+    def _on_onset(self, scene: Scene, onset: float) -> list[Observation]:
+        """Speech starts: IVR prompt before hold, else a candidate turn (or the same turn resuming)."""
+        if not (self.hold or self._ivr_done):
+            return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         if turn is None:
-            return out
-        turn.frames += 1
-        turn.music_frames += scene.music
+            # The onset is reported once speech has lasted a little: start the turn's frames at the onset itself.
+            self._turn = _Turn(onset_s=onset, bands=[b for t, b in self._recent if t > onset])
+            return []
+        if turn.ended_s is not None and not turn.replay and self.probe_answered(onset):
+            return self._declare_human(scene.t_s, turn.onset_s, 0.9, "answered our probe")
+        turn.ended_s = None
+        return []
+
+    def _follow_turn(self, scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> list[Observation]:
+        """Accumulate evidence on the open turn and decide when the evidence is in."""
+        t = scene.t_s
+        out: list[Observation] = []
         if scene.speaking:
-            turn.speech_s += 0.02
+            turn.speech_s += FRAME_S
+        if len(turn.bands) < STORED_FRAMES and (t - turn.onset_s) > FRAME_S * len(turn.bands):
+            turn.bands.append(scene.bands)
+        if not turn.replay_checked:
+            out += self._check_replay(turn, t)
+            if self.human:
+                return out
         if segment is not None:
-            turn.segments.append(segment)
             turn.ended_s = segment.end_s
+            turn.loud_after_end = 0
+        elif turn.ended_s is not None and not scene.speaking and not scene.quiet:
+            turn.loud_after_end += 1
+        if (
+            not turn.uncertain_sent
+            and not turn.replay
+            and turn.speech_s >= UNCERTAIN_AFTER_S
+            and turn.speech_s <= MAX_TURN_SPEECH_S
+        ):
+            turn.uncertain_sent = True
+            out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.3, {"onset_s": turn.onset_s}))
         if scene.music and not scene.speaking:
-            out.append(Observation(ObservationKind.ANNOUNCEMENT, turn.onset_s, 0.7, {"reason": "music resumed"}))
-            self._turn = None
+            return out + self._close_as_recording(turn, t, "music resumed")
+        if turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
-        if turn.ended_s is not None and not scene.speaking and t - turn.ended_s >= ANSWER_WAIT_S:
-            if turn.speech_s <= MAX_TURN_SPEECH_S and turn.music_frames == 0:
-                self.human = True
-                out.append(Observation(ObservationKind.HUMAN_DETECTED, t, 0.8, {"onset_s": turn.onset_s}))
-                out.append(Observation(ObservationKind.HOLD_ENDED, t, 0.8))
-            else:
-                out.append(Observation(ObservationKind.ANNOUNCEMENT, turn.onset_s, 0.6, {"reason": "monologue"}))
-            self._turn = None
-        return out
+        if turn.replay or turn.speech_s > MAX_TURN_SPEECH_S or turn.loud_after_end > 2:
+            reason = "replay" if turn.replay else ("monologue" if turn.loud_after_end <= 2 else "sound resumed")
+            return out + self._close_as_recording(turn, t, reason)
+        return out + self._declare_human(t, turn.onset_s, 0.8, "spoke, then waited in silence")
+
+    def _check_replay(self, turn: _Turn, t: float) -> list[Observation]:
+        """A replay marks the loop as known; new speech after a known loop is someone live."""
+        if not turn.bands or not len(self._recordings):
+            return []
+        frames = np.array(turn.bands)
+        if not turn.quick_checked:
+            quick = self._recordings.replay_score(frames, QUICK_PROBE)
+            if quick is None:
+                return []
+            turn.quick_checked = True
+            if quick >= QUICK_REPLAY:
+                return self._mark_replay(turn, t, quick)
+        score = self._recordings.replay_score(frames, FULL_PROBE)
+        if score is None:
+            return []
+        turn.replay_checked = True
+        turn.replay_score = score
+        if score >= FULL_REPLAY:
+            return self._mark_replay(turn, t, score)
+        if score < NOVEL_CORR and self._loop_known and self.hold:
+            # Once the loop has come round, its recordings are known; new speech is someone live.
+            return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")
+        return []
+
+    def _mark_replay(self, turn: _Turn, t: float, score: float) -> list[Observation]:
+        turn.replay = turn.replay_checked = True
+        turn.replay_score = score
+        self._loop_known = True
+        data = {"onset_s": turn.onset_s, "reason": "replayed recording", "corr": round(score, 2)}
+        return [Observation(ObservationKind.ANNOUNCEMENT, t, 0.9, data)]
+
+    def _close_as_recording(self, turn: _Turn, t: float, reason: str) -> list[Observation]:
+        """Remember the turn's fingerprint so the loop is recognised when it comes round again."""
+        if not turn.replay:
+            self._recordings.add(np.array(turn.bands))
+        self._turn = None
+        if turn.replay:
+            return []
+        return [Observation(ObservationKind.ANNOUNCEMENT, t, 0.7, {"onset_s": turn.onset_s, "reason": reason})]
+
+    def _declare_human(self, t: float, onset: float, confidence: float, reason: str) -> list[Observation]:
+        self.human = True
+        self._turn = None
+        return [
+            Observation(ObservationKind.HUMAN_DETECTED, t, confidence, {"onset_s": onset, "reason": reason}),
+            Observation(ObservationKind.HOLD_ENDED, t, confidence),
+        ]
 
     def _segment_observation(self, segment: SpeechSegment) -> Observation:
         return Observation(
@@ -114,11 +228,25 @@ class HumanJudge:
         )
 
     def note_transcript(self, text: str, t_s: float) -> list[Observation]:
-        """Content cue (not used yet)."""
+        """Content cue: hold-message wording marks the turn as a recording; a greeting confirms a candidate."""
+        if self.human:
+            return []
+        verdict = classify_text(text)
+        turn = self._turn
+        if verdict == "recording" and turn is not None:
+            turn.replay = True  # treated like a known recording: never transferred
+            return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
+        if verdict == "agent" and turn is not None and not turn.replay and turn.speech_s <= MAX_TURN_SPEECH_S:
+            return self._declare_human(t_s, turn.onset_s, 0.9, "agent greeting in transcript")
         return []
 
     def note_probe_sent(self, t_s: float) -> None:
-        """Probe sent (not used yet)."""
+        """Note the probe "Hello?": speech that starts soon after answers it (a recording would not wait)."""
+        self._probe_s = t_s
+
+    def probe_answered(self, onset_s: float) -> bool:
+        """Whether speech starting at onset_s answers a recent probe."""
+        return self._probe_s is not None and 0.0 <= onset_s - self._probe_s <= PROBE_ANSWER_S
 
     def note_ivr_done(self, t_s: float) -> None:
         """Navigation finished: speech from now on is hold content or the agent."""

@@ -12,7 +12,8 @@ def _lowpass() -> npt.NDArray[np.float64]:
     """Windowed-sinc low-pass at 3.7 kHz for 16 kHz input (anti-aliasing before taking every 2nd sample)."""
     n = np.arange(_TAPS) - (_TAPS - 1) / 2
     h = np.sinc(2 * 3700 / 16000 * n) * np.hamming(_TAPS)
-    return h / h.sum()
+    out: npt.NDArray[np.float64] = h / h.sum()
+    return out
 
 
 class Decimator:

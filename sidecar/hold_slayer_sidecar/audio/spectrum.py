@@ -23,6 +23,7 @@ def level_db(x: npt.NDArray[np.float64]) -> float:
 
 def _mel_matrix() -> npt.NDArray[np.float64]:
     """Triangular mel filters over 250-3500 Hz for BAND_NFFT bins (telephone band)."""
+
     def mel(f: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return 2595 * np.log10(1 + f / 700)
 

@@ -13,7 +13,11 @@ from enum import StrEnum
 from .spectrum import FrameSpectrum
 
 FRAME_S = 0.02
+BEEP_ISOLATION_S = 1.0
 _TOL = 0.03  # relative frequency tolerance for call-progress tones (they are generated, so accurate)
+
+
+ToneData = dict[str, float | str]
 
 
 class ToneEvent(StrEnum):
@@ -29,14 +33,14 @@ def _near(f: float, target: float) -> bool:
 
 
 def _is_dtmf_pair(freqs: tuple[float, ...]) -> bool:
-    """A low-group plus high-group pair belongs to the DTMF receiver, not here."""
+    """Tell whether a low-group plus high-group pair is present (the DTMF receiver's job, not ours)."""
     if len(freqs) != 2:
         return False
     lo, hi = sorted(freqs)
     return 680 <= lo <= 960 and 1180 <= hi <= 1660
 
 
-def tone_family(freqs: tuple[float, ...]) -> str:
+def tone_family(freqs: tuple[float, ...]) -> str:  # noqa: PLR0911 - one exit per tone plan
     """Name the tone by its frequencies: na_ring, uk_ring, na_busy, single_425 (CEPT/UK single tone), beep, dtmf."""
     if _is_dtmf_pair(freqs):
         return "dtmf"
@@ -73,16 +77,18 @@ class ToneTracker:
         self._burst: _Burst | None = None
         self._last: _Burst | None = None
         self._reported = False
-        self.tone_active = False  # the current frame belongs to a tone burst
+        self._pending_beep: _Burst | None = None
+        self._progress_family = ""  # the last ringback/busy plan recognised on this call
+        self.tone_active = False
+        self.progress_active = False  # the current burst continues a recognised ringback/busy tone  # the current frame belongs to a tone burst
 
-    def process(self, spec: FrameSpectrum, floor_db: float, t_s: float) -> list[tuple[ToneEvent, float, dict[str, float]]]:
+    def process(
+        self, spec: FrameSpectrum, floor_db: float, t_s: float
+    ) -> list[tuple[ToneEvent, float, ToneData]]:
         """Feed one frame's spectrum; return tone events decided at t_s."""
-        out: list[tuple[ToneEvent, float, dict[str, float]]] = []
+        out: list[tuple[ToneEvent, float, ToneData]] = []
         tonal = (
-            spec.tonal_ratio >= 0.8
-            and spec.level_db >= floor_db + 9
-            and spec.level_db >= -58
-            and bool(spec.peaks_hz)
+            spec.tonal_ratio >= 0.8 and spec.level_db >= floor_db + 9 and spec.level_db >= -58 and bool(spec.peaks_hz)
         )
         family = ""
         freq = 0.0
@@ -104,10 +110,26 @@ class ToneTracker:
                 self._reported = False
             b.end_s = t_s
             out.extend(self._burst_ongoing(b, t_s))
+        pending = self._pending_beep
+        if pending is not None and self._burst is not None and self._burst is not pending:
+            self._pending_beep = None  # another burst followed soon: a cadenced tone, not a beep
+        elif pending is not None and t_s - pending.end_s >= BEEP_ISOLATION_S:
+            self._pending_beep = None
+            data: ToneData = {
+                "tone": pending.family,
+                "freq_hz": round(pending.freq, 1),
+                "start_s": round(pending.start_s, 2),
+                "on_s": round(pending.end_s - pending.start_s, 2),
+            }
+            out.append((ToneEvent.BEEP, t_s, data))
+        for event, _, data in out:
+            if event in (ToneEvent.RINGBACK, ToneEvent.BUSY):
+                self._progress_family = str(data["tone"])
         self.tone_active = self._burst is not None
+        self.progress_active = self._burst is not None and self._burst.family == self._progress_family
         return out
 
-    def _burst_ongoing(self, b: _Burst, t_s: float) -> list[tuple[ToneEvent, float, dict[str, float]]]:
+    def _burst_ongoing(self, b: _Burst, t_s: float) -> list[tuple[ToneEvent, float, ToneData]]:
         """Tones whose frequencies alone identify them are reported while still sounding."""
         dur = b.end_s - b.start_s
         if self._reported:
@@ -124,18 +146,19 @@ class ToneTracker:
         self._reported = True
         return [(event, t_s, {"tone": b.family, "freq_hz": round(b.freq, 1), "start_s": round(b.start_s, 2)})]
 
-    def _burst_ended(self, b: _Burst) -> list[tuple[ToneEvent, float, dict[str, float]]]:
+    def _burst_ended(self, b: _Burst) -> list[tuple[ToneEvent, float, ToneData]]:
         """Tones recognised by cadence are reported when a burst ends."""
         if self._reported:
             return []
         dur = b.end_s - b.start_s
         last = self._last
-        data = {"tone": b.family, "freq_hz": round(b.freq, 1), "start_s": round(b.start_s, 2), "on_s": round(dur, 2)}
+        data: ToneData = {"tone": b.family, "freq_hz": round(b.freq, 1), "start_s": round(b.start_s, 2), "on_s": round(dur, 2)}
         if b.family == "single_425" and 0.2 <= dur <= 0.65 and last is not None and last.family == b.family:
             gap = b.start_s - last.end_s
             last_dur = last.end_s - last.start_s
             if 0.2 <= gap <= 0.7 and 0.2 <= last_dur <= 0.65:
                 return [(ToneEvent.BUSY, b.end_s + FRAME_S, data)]
         if b.family in ("beep", "single_425") and 0.1 <= dur <= 0.7:
-            return [(ToneEvent.BEEP, b.end_s + FRAME_S, data)]
+            # A hold beep stands alone; bursts that repeat within a second are busy/ringing cadences.
+            self._pending_beep = b
         return []

@@ -38,7 +38,7 @@ class Item:
 
 
 def resolve_corpus(arg: str | None) -> Path:
-    """The corpus split directory from an argument or the default, checked for scenarios/ or dtmf/."""
+    """Return the corpus split directory from an argument or the default, checked for scenarios/ or dtmf/."""
     path = Path(arg).expanduser().resolve() if arg else DEFAULT_CORPUS
     if not ((path / "scenarios").is_dir() or (path / "dtmf").is_dir()):
         raise CorpusError(f"{path} is not a corpus split (no scenarios/ or dtmf/ inside)")

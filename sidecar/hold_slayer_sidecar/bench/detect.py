@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     seconds = run_items(todo, out, a.workers)
     wall = time.monotonic() - t0
-    print(f"predicted {len(todo)} items ({seconds / 60:.1f} min of audio) in {wall:.1f} s wall on {a.workers} "
-          f"processes -> {out}")
+    print(
+        f"predicted {len(todo)} items ({seconds / 60:.1f} min of audio) in {wall:.1f} s wall on {a.workers} "
+        f"processes -> {out}"
+    )
     report = out.parent / f"{out.name}-report.json"
     rc = score(corpus, out, report)
     print(f"report: {report}")

@@ -77,13 +77,19 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"id": it["id"], "verdict": it["verdict"], "expected": exp, "heard": got, "pass": ok})
     hours = talk["seconds"] / 3600
     per_hour = talk["false"] / hours if hours else float("nan")
-    print(f"\nvectors: {tot['pass']}/{tot['n']} pass; digits correct {tot['correct']}/{tot['expected']}, "
-          f"missed {tot['missed']}, false {tot['false']}")
-    print(f"talk-off: {talk['false']} false digits in {talk['seconds'] / 60:.1f} min = {per_hour:.2f} per hour "
-          f"(target <= 0.1 per hour, i.e. 1 per 10 h)")
+    print(
+        f"\nvectors: {tot['pass']}/{tot['n']} pass; digits correct {tot['correct']}/{tot['expected']}, "
+        f"missed {tot['missed']}, false {tot['false']}"
+    )
+    print(
+        f"talk-off: {talk['false']} false digits in {talk['seconds'] / 60:.1f} min = {per_hour:.2f} per hour "
+        f"(target <= 0.1 per hour, i.e. 1 per 10 h)"
+    )
     out = Path(a.json) if a.json else DEFAULT_OUT_ROOT / f"dtmf-{corpus.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"totals": tot, "talkoff": {**talk, "false_per_hour": per_hour}, "items": rows}, indent=1))
+    out.write_text(
+        json.dumps({"totals": tot, "talkoff": {**talk, "false_per_hour": per_hour}, "items": rows}, indent=1)
+    )
     print(f"report: {out}")
     return 0
 

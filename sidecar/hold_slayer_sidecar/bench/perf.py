@@ -74,7 +74,7 @@ def stages() -> dict[str, Callable[[npt.NDArray[np.int16], float], object]]:
         "VAD (Silero ONNX)": lambda f, t: vad.push((f / 32768.0).astype(np.float32)),
         "spectrum + music activity": music_stage,
         "spectrum + call-progress tones": tone_stage,
-        "DTMF receiver": lambda f, t: dtmf.process(f, t),
+        "DTMF receiver": dtmf.process,
         "whole pipeline (HoldDetector)": lambda f, t: whole.process(AudioFrame(f, RATE, t)),
     }
 
@@ -98,12 +98,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:34s} {rtf:18.5f} {1 / rtf if rtf else float('inf'):15.0f}")
     whole = results["whole pipeline (HoldDetector)"]
     verdict = "meets" if whole <= TARGET_CORE_PER_CALL else "MISSES"
-    print(f"\nwhole pipeline: {whole:.4f} core per call ({verdict} the {TARGET_CORE_PER_CALL} target); "
-          f"one core carries about {int(1 / whole)} calls")
+    print(
+        f"\nwhole pipeline: {whole:.4f} core per call ({verdict} the {TARGET_CORE_PER_CALL} target); "
+        f"one core carries about {int(1 / whole)} calls"
+    )
     out = Path(a.json) if a.json else DEFAULT_OUT_ROOT / "perf.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"audio_s": pcm.size / RATE, "source": source, "cpu_per_audio_s": results,
-                               "calls_per_core": int(1 / whole)}, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "audio_s": pcm.size / RATE,
+                "source": source,
+                "cpu_per_audio_s": results,
+                "calls_per_core": int(1 / whole),
+            },
+            indent=1,
+        )
+    )
     print(f"report: {out}")
     return 0
 

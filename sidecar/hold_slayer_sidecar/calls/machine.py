@@ -238,6 +238,9 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
         epoch = session.listen_epoch if needs_nav and not stored_choice and session.policy.can_navigate else 0
         rate = int(event.data.get("sample_rate", 8000))
         effects.append(Transcribe(event.audio, event.t_s, epoch, rate))
+    if session.state is CallState.PROBING:
+        probing, more = _say_probe(session)  # the uncertain speech just ended
+        return probing, effects + more
     if session.state is not CallState.IVR:
         return session, effects
     if session.step_wait is StepWait.SEGMENT:
@@ -408,17 +411,27 @@ def _probe(session: CallSession, at: float) -> Result:
     cooling = session.last_probe_at is not None and at - session.last_probe_at < policy.probe_cooldown_s
     if not policy.can_speak or cooling or session.probes >= policy.max_probes:
         return session, []  # the detector may still decide on its own
+    # Never talk over the speaker: "Hello?" waits for the end of the speech (or probe_delay_max_s).
+    probing = replace(
+        _goto(session, CallState.PROBING, at), probes=session.probes + 1, last_probe_at=at, probe_pending=True
+    )
+    return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, policy.probe_delay_max_s)]
+
+
+def _say_probe(session: CallSession) -> Result:
+    if session.state is not CallState.PROBING or not session.probe_pending:
+        return session, []
     ticket = session.ticket + 1
-    probing = replace(_goto(session, CallState.PROBING, at), ticket=ticket, probes=session.probes + 1, last_probe_at=at)
-    return probing, [EmitCallState(), Speak(policy.probe_text, ticket)]
+    saying = replace(session, probe_pending=False, ticket=ticket)
+    return saying, [CancelTimer(Timer.PROBE_SAY), Speak(session.policy.probe_text, ticket)]
 
 
 def _back_to_hold(session: CallSession, at: float) -> Result:
     if session.state is not CallState.PROBING:
         return session, []
     # A new ticket makes a late SpeakDone of the probe harmless.
-    back = replace(_goto(session, CallState.HOLD, at), ticket=session.ticket + 1)
-    return back, [CancelTimer(Timer.PROBE), EmitCallState()]
+    back = replace(_goto(session, CallState.HOLD, at), ticket=session.ticket + 1, probe_pending=False)
+    return back, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), EmitCallState()]
 
 
 def _human(session: CallSession, event: Observed) -> Result:
@@ -436,7 +449,7 @@ def _human(session: CallSession, event: Observed) -> Result:
         effects.append(Emit(EventType.HOLD_ENDED, {"hold_seconds": round(human.hold_seconds(event.at), 2)}))
     effects += [
         Emit(EventType.HUMAN_DETECTED, {"confidence": event.confidence, "t_s": event.t_s}),
-        *(CancelTimer(t) for t in (Timer.IVR, Timer.STEP, Timer.HOLD, Timer.PROBE)),
+        *(CancelTimer(t) for t in (Timer.IVR, Timer.STEP, Timer.HOLD, Timer.PROBE, Timer.PROBE_SAY, Timer.SETTLE)),
     ]
     return human, effects
 
@@ -559,6 +572,7 @@ _TIMERS: dict[Timer, Callable[[CallSession, float], Result]] = {
     Timer.RING_USER: _ring_user_timeout,
     Timer.CLOSING: _closing_timeout,
     Timer.SETTLE: _settle_timeout,
+    Timer.PROBE_SAY: lambda session, at: _say_probe(session),
 }
 
 _OBSERVATIONS: dict[ObservationKind, Callable[[CallSession, Observed], Result]] = {

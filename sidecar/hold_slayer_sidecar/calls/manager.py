@@ -45,6 +45,7 @@ from .events import (
     UserAnswered,
     UserDisconnected,
 )
+from .learning import learned_flow, merged_flows
 from .ports import Clock, Engines, EventSink, InboundHandler, ManagerConfig
 from .runtime import CallRuntime
 from .session import CallSession, call_info
@@ -115,12 +116,15 @@ class CallManager:
     async def stop(self) -> None:
         """Hang up every call and wait for the hang-ups (the SIP engine is stopped by its owner)."""
         now = self._clock()
-        for runtime in list(self._calls.values()):
+        runtimes = list(self._calls.values())
+        for runtime in runtimes:
             runtime.feed(HangUpRequested(now))
-        tasks = [task for runtime in self._calls.values() for task in runtime.cancel_tasks()]
-        pending = [*tasks, *self._background]
-        if pending:
-            await asyncio.wait(pending, timeout=5)
+        await asyncio.sleep(0)  # let the hang-ups start before anything is cancelled
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=5)
+        helpers = [task for runtime in runtimes for task in runtime.cancel_tasks()]
+        if helpers:
+            await asyncio.wait(helpers, timeout=2)
         if self._unsubscribe_sip is not None:
             self._unsubscribe_sip()
             self._unsubscribe_sip = None
@@ -393,6 +397,7 @@ class CallManager:
         while len(self._ended) > self._config.keep_ended:
             self._ended.popitem(last=False)
         self._spawn(self._remember(session))
+        self._spawn(self._learn(runtime))
 
     async def _quiet_hang_up(self, leg_id: str) -> None:
         try:
@@ -419,6 +424,18 @@ class CallManager:
             await self._engines.store.add_call(record)
         except StoreError as err:
             _LOGGER.error("cannot keep call %s in the history: %s", session.call_id, err)
+
+    async def _learn(self, runtime: CallRuntime) -> None:
+        """Keep the path an explored call took to a person as a call flow (the next call follows it)."""
+        try:
+            flow = learned_flow(runtime.session, runtime.navigator)
+            if flow is None:
+                return
+            for changed in merged_flows(await self._engines.store.list_flows(), flow):
+                await self.save_flow(changed)
+                _LOGGER.info("learned call flow %s (%d steps)", changed.id, len(changed.steps))
+        except Exception:  # learning is a bonus: never let it disturb anything else
+            _LOGGER.exception("cannot learn a call flow from call %s", runtime.call_id)
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)

@@ -100,7 +100,7 @@ class MenuMatcher:
         runner_up = ranked[1].score if len(ranked) > 1 else -1.0
         person = next((s for s in ranked if reaches_person(s.option)), None)
         confident = best.score >= self.threshold and best.score - runner_up >= self.margin
-        if confident or person is None or person is best:
+        if confident or person is None:
             conf = float(np.clip(best.score, 0.0, 1.0))
             why = "best match" if confident else "best match (low confidence, no person option)"
             return MatchResult(best.option, conf, tuple(ranked), why)

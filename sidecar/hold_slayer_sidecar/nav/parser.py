@@ -203,7 +203,8 @@ def is_repeat(option: MenuOption) -> bool:
 
 def asks_for_speech(text: str) -> bool:
     """Tell whether the prompt wants the caller to say why they are calling."""
-    return bool(_SPEECH_REQUEST.search(normalize(text)))
+    norm = normalize(text)
+    return bool(_SPEECH_REQUEST.search(norm)) and not _DATA_REQUEST.search(norm)
 
 
 def asks_for_data(text: str) -> bool:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import pjsua2 as pj
 
+from .errors import log_exception
 from .media import PlayerPort, TapPort
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
             if self.leg is not None:
                 self.observer.on_state(self.leg)
         except Exception:  # callback boundary: log, keep the call
-            _LOGGER.exception("onCallState failed")
+            log_exception(_LOGGER, "onCallState failed")
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         """Forward the media change."""
@@ -71,7 +72,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
             if self.leg is not None:
                 self.observer.on_media(self.leg)
         except Exception:  # callback boundary
-            _LOGGER.exception("onCallMediaState failed")
+            log_exception(_LOGGER, "onCallMediaState failed")
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         """Forward a received digit once (PJSUA calls this at the end of each RFC 2833 event or per INFO)."""
@@ -79,7 +80,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
             if self.leg is not None:
                 self.observer.on_digit(self.leg, str(prm.digit))
         except Exception:  # callback boundary
-            _LOGGER.exception("onDtmfDigit failed")
+            log_exception(_LOGGER, "onDtmfDigit failed")
 
 
 class SipAccount(pj.Account):  # type: ignore[misc]
@@ -99,7 +100,7 @@ class SipAccount(pj.Account):  # type: ignore[misc]
             leg.request_uri = request_uri(str(prm.rdata.wholeMsg))
             self.observer.on_incoming(leg)
         except Exception:  # callback boundary
-            _LOGGER.exception("onIncomingCall failed")
+            log_exception(_LOGGER, "onIncomingCall failed")
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:
         """Report the trunk registration state."""
@@ -107,7 +108,7 @@ class SipAccount(pj.Account):  # type: ignore[misc]
             info = self.getInfo()
             self.observer.on_reg_state(bool(info.regIsActive), int(prm.code), str(prm.reason))
         except Exception:  # callback boundary
-            _LOGGER.exception("onRegState failed")
+            log_exception(_LOGGER, "onRegState failed")
 
 
 @dataclass(eq=False)
@@ -124,12 +125,8 @@ class Leg:
     bridged: set[str] = field(default_factory=set)
     request_uri: str = ""  # inbound only: the Request-URI, i.e. the address that was called
     rang: bool = False
-    confirmed: bool = False
-    media_up: bool = False
-    answered_sent: bool = False
+    answered: bool = False
     ended: bool = False
-    # Keep the last media handle referenced; a new one arrives with every re-INVITE.
-    audio: pj.AudioMedia | None = None
 
 
 class CallRegistry:

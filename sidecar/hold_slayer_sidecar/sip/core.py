@@ -62,7 +62,7 @@ class EngineCore:
         self.registered = settings.registrar is None
         self.registration_status: tuple[int, str] = (0, "")
         self._ep: pj.Endpoint | None = None
-        self._writer = PjLogWriter()
+        self._writer: PjLogWriter | None = None
         self._local: SipAccount | None = None
         self._trunk: SipAccount | None = None
         self._recordings: list[Recording] = []
@@ -72,6 +72,8 @@ class EngineCore:
 
     def setup(self) -> None:
         """Create the endpoint, the UDP transport and the accounts."""
+        # Created and dropped on this thread, like every PJSUA2 object; it must outlive libDestroy.
+        self._writer = PjLogWriter()
         self._ep = create_endpoint(self.settings, self._writer)
         try:
             self.local_port = create_transports(self._ep, self.settings)
@@ -109,6 +111,7 @@ class EngineCore:
         self._trunk = self._local = None
         ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
         self._ep = None
+        self._writer = None
 
     # ----- commands (jobs) -----
 
@@ -161,6 +164,19 @@ class EngineCore:
             leg.call.sendDtmf(prm)
         except pj.Error as err:
             raise SipError(f"cannot send DTMF on {leg_id}: {err.reason}") from err
+
+    def set_hold(self, leg_id: str, hold: bool) -> None:
+        """Put the leg on hold (re-INVITE with a=sendonly, RFC 3264 s8.4) or take it off hold."""
+        leg = self._live_leg(leg_id)
+        prm = pj.CallOpParam(True)
+        try:
+            if hold:
+                leg.call.setHold(prm)
+            else:
+                prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+                leg.call.reinvite(prm)
+        except pj.Error as err:
+            raise SipError(f"cannot {'hold' if hold else 'resume'} {leg_id}: {err.reason}") from err
 
     def ensure_tap(self, leg_id: str) -> None:
         """Create the leg's audio tap once (frames then flow to ``deliver_audio``)."""
@@ -228,8 +244,11 @@ class EngineCore:
                 leg.rang = True
                 self._emit(LegEvent(leg.leg_id, LegEventKind.RINGING, status_code=int(info.lastStatusCode)))
         elif state == pj.PJSIP_INV_STATE_CONFIRMED:
-            leg.confirmed = True
-            self._maybe_answered(leg)
+            # Media is normally wired by now (the SDP answer precedes the ACK); a call answered with
+            # inactive or failed media is still answered: its tap just hears nothing yet.
+            if not leg.answered:
+                leg.answered = True
+                self._emit(LegEvent(leg.leg_id, LegEventKind.ANSWERED, status_code=200))
         elif state == pj.PJSIP_INV_STATE_DISCONNECTED and not leg.ended:
             leg.ended = True
             self._ended.append(leg)
@@ -247,13 +266,11 @@ class EngineCore:
         """Reconnect everything: a (re-)negotiated stream has a new conference slot."""
         if leg.ended:
             return
-        leg.media_up = self._audio(leg) is not None
         self._wire(leg)
         for other_id in leg.bridged:
             other = self.registry.get(other_id)
             if other is not None:
                 self._wire(other)
-        self._maybe_answered(leg)
 
     def on_digit(self, leg: Leg, digit: str) -> None:
         """Report a received digit."""
@@ -312,11 +329,6 @@ class EngineCore:
             self._release(leg)
         self._recordings.clear()
 
-    def _maybe_answered(self, leg: Leg) -> None:
-        if leg.confirmed and leg.media_up and not leg.answered_sent:
-            leg.answered_sent = True
-            self._emit(LegEvent(leg.leg_id, LegEventKind.ANSWERED, status_code=200))
-
     def _audio(self, leg: Leg) -> pj.AudioMedia | None:
         # Fetched fresh every time: PJSUA2 frees the old AudioMedia when a re-INVITE renegotiates.
         if leg.ended or not leg.call.isActive():
@@ -324,7 +336,10 @@ class EngineCore:
         info = leg.call.getInfo()  # keep it referenced: info.media points into it
         for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in _AUDIO_UP:
-                return leg.call.getAudioMedia(media.index)
+                try:
+                    return leg.call.getAudioMedia(media.index)
+                except pj.Error:  # e.g. a=inactive: the stream has no conference slot right now
+                    return None
         return None
 
     def _wire(self, leg: Leg) -> None:

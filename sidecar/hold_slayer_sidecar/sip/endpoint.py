@@ -30,6 +30,18 @@ def create_endpoint(settings: SipSettings, writer: PjLogWriter) -> pj.Endpoint:
     """Create, initialise and start an Endpoint for one owning thread (call on that thread)."""
     ep = pj.Endpoint()
     ep.libCreate()
+    try:
+        _init(ep, settings, writer)
+    except pj.Error as err:
+        ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
+        raise SipError(f"cannot initialise PJSUA2: {err.reason}") from err
+    except SipError:
+        ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
+        raise
+    return ep
+
+
+def _init(ep: pj.Endpoint, settings: SipSettings, writer: PjLogWriter) -> None:
     cfg = pj.EpConfig()
     # One thread does everything: no PJSIP worker threads, callbacks only inside libHandleEvents.
     cfg.uaConfig.threadCnt = 0
@@ -52,7 +64,6 @@ def create_endpoint(settings: SipSettings, writer: PjLogWriter) -> pj.Endpoint:
     ep.libInit(cfg)
     ep.audDevManager().setNullDev()
     _set_codec_priorities(ep, settings.codecs)
-    return ep
 
 
 def create_transports(ep: pj.Endpoint, settings: SipSettings) -> int:

@@ -22,6 +22,7 @@ Endpoint aborts) and at most 4 simultaneous legs. Callbacks run on the asyncio l
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import logging
 import re
@@ -38,6 +39,8 @@ from .settings import SipSettings
 from .thread import PjsuaThread
 
 _LOGGER = logging.getLogger(__name__)
+
+_running: PjsuaEngine | None = None  # the one engine of this process
 
 _NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 _URI = re.compile(r"^sips?:[^\s<>\"]+$", re.IGNORECASE)
@@ -99,28 +102,40 @@ class PjsuaEngine:
 
     async def start(self) -> None:
         """Start the PJSUA2 thread, the transport and the accounts."""
+        global _running  # noqa: PLW0603 - one PJSUA2 endpoint per process, enforced here
         if self._thread is not None:
             raise SipError("engine already started")
+        if _running is not None:
+            raise SipError("another PjsuaEngine runs in this process (PJSUA2 allows one endpoint per process)")
         loop = asyncio.get_running_loop()
         core = EngineCore(self.settings, loop, self._dispatch_event, self._dispatch_audio)
         thread = PjsuaThread(loop, setup=core.setup, poll=core.poll, teardown=core.teardown)
         self._core, self._thread = core, thread
+        _running = self
         try:
             await thread.start()
         except BaseException as err:
-            self._core = self._thread = None
+            self._core = self._thread = _running = None
             if isinstance(err, SipError):
                 raise
             raise SipError(f"cannot start the SIP engine: {err}") from err
+        # Safety net: an owner that never calls stop() must not leave PJSIP running at interpreter exit.
+        atexit.register(thread.stop_blocking)
 
     async def stop(self) -> None:
         """Hang up every leg, finalise recordings and destroy the endpoint."""
+        global _running  # noqa: PLW0603
         thread = self._thread
         if thread is None:
             return
         await thread.stop()
-        self._legs.clear()
-        self._audio_subs.clear()
+        atexit.unregister(thread.stop_blocking)
+        if self._thread is thread:  # a concurrent stop() may have finished first
+            self._core = self._thread = None
+            self._legs.clear()
+            self._audio_subs.clear()
+            if _running is self:
+                _running = None
 
     # ----- subscriptions -----
 
@@ -188,6 +203,16 @@ class PjsuaEngine:
         core = self._require_core()
         await self._require_thread().call(lambda: core.hang_up(leg_id))
 
+    async def hold(self, leg_id: str) -> None:
+        """Put an answered leg on hold (re-INVITE, a=sendonly); bridges and taps survive it."""
+        core = self._require_core()
+        await self._require_thread().call(lambda: core.set_hold(leg_id, True))
+
+    async def resume(self, leg_id: str) -> None:
+        """Take a held leg off hold (re-INVITE, a=sendrecv)."""
+        core = self._require_core()
+        await self._require_thread().call(lambda: core.set_hold(leg_id, False))
+
     # ----- media -----
 
     async def send_dtmf(self, leg_id: str, digits: str, method: DtmfMethod) -> None:
@@ -252,7 +277,10 @@ class PjsuaEngine:
         """Hop an event from the PJSUA2 thread onto the loop."""
         core = self._core
         if core is not None:
-            core.loop.call_soon_threadsafe(self._deliver_event, event)
+            try:
+                core.loop.call_soon_threadsafe(self._deliver_event, event)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                _LOGGER.debug("dropped %s after the event loop closed", event)
 
     def _deliver_event(self, event: LegEvent) -> None:
         if event.kind == LegEventKind.INCOMING:

@@ -16,6 +16,7 @@ import numpy as np
 import pjsua2 as pj
 
 from ..audio.types import FRAME_MS, AudioFrame, Pcm
+from .errors import log_exception
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class TapPort(pj.AudioMediaPort):  # type: ignore[misc]
             audio = AudioFrame(pcm=pcm, sample_rate=self._rate, t_s=self._frames * FRAME_MS / 1000)
             self._loop.call_soon_threadsafe(self._deliver, audio)
         except Exception:  # media-thread boundary
-            _LOGGER.exception("audio tap callback failed")
+            log_exception(_LOGGER, "audio tap callback failed")
 
 
 class PlayerPort(pj.AudioMediaPort):  # type: ignore[misc]
@@ -170,4 +171,4 @@ class PlayerPort(pj.AudioMediaPort):  # type: ignore[misc]
             if finished is not None:
                 self._finish(finished)
         except Exception:  # media-thread boundary
-            _LOGGER.exception("audio player callback failed")
+            log_exception(_LOGGER, "audio player callback failed")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .api import SipError
+from .errors import detach, log_exception
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,6 +66,12 @@ class PjsuaThread:
         self._stopping.set()
         await self._finished
 
+    def stop_blocking(self, timeout_s: float = 5.0) -> None:
+        """Stop from synchronous code (interpreter exit): run ``teardown`` and join the thread."""
+        if self._thread.is_alive() and not self.is_current():
+            self._stopping.set()
+            self._thread.join(timeout_s)
+
     async def call[T](self, job: Callable[[], T]) -> T:
         """Run ``job`` on the PJSUA2 thread and return its result (or raise its exception)."""
         future: asyncio.Future[T] = self._loop.create_future()
@@ -88,7 +95,7 @@ class PjsuaThread:
             self._setup()
         except BaseException as err:  # thread boundary: hand the error to the awaiting task
             self._stopping.set()
-            self._resolve(self._started, None, err)
+            self._resolve(self._started, None, detach(err))
             self._resolve(self._finished, None, None)
             return
         self._resolve(self._started, None, None)
@@ -97,12 +104,12 @@ class PjsuaThread:
                 self._poll(POLL_MS)
                 self._run_jobs()
         except BaseException:  # thread boundary: log and still tear down
-            _LOGGER.exception("PJSUA2 thread crashed")
+            log_exception(_LOGGER, "PJSUA2 thread crashed")
         self._fail_pending()
         try:
             self._teardown()
         except BaseException:  # thread boundary
-            _LOGGER.exception("PJSUA2 teardown failed")
+            log_exception(_LOGGER, "PJSUA2 teardown failed")
         self._resolve(self._finished, None, None)
 
     def _run_jobs(self) -> None:
@@ -115,9 +122,10 @@ class PjsuaThread:
                 result = job()
             except Exception as err:  # a failing command must not kill the thread
                 if future is None:
-                    _LOGGER.exception("PJSUA2 job failed")
+                    log_exception(_LOGGER, "PJSUA2 job failed")
                 else:
-                    self._resolve(future, None, err)
+                    # The traceback holds this thread's frames (Call objects): keep them here.
+                    self._resolve(future, None, detach(err))
             else:
                 if future is not None:
                     self._resolve(future, result, None)

@@ -61,8 +61,11 @@ async def test_flow_hold_human_user_bridged(rig: Rig) -> None:
     assert ended["outcome"] == "connected" and ended["call_id"] == info["call_id"]
     assert user_leg in rig.sip.hung_up  # the user's leg is closed when the company hangs up
     assert {p.name.rsplit("-", 1)[1] for p in rig.sip.recordings} == {"company.wav", "user.wav", "mix.wav"}
-    await settle()
-    history = await rig.manager.history(10, None)
+    for _ in range(100):  # the store works in a thread
+        history = await rig.manager.history(10, None)
+        if history["calls"]:
+            break
+        await asyncio.sleep(0.02)
     assert history["calls"][0]["outcome"] == "connected"
     assert history["calls"][0]["department"] == "cards"
     assert len(history["calls"][0]["recordings"]) == 3
@@ -77,8 +80,9 @@ async def test_failing_helpers_keep_the_call(rig: Rig) -> None:
     leg = rig.sip.dialed[0][0]
     await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
     await rig.observe(leg, ob(K.HOLD_STARTED))
-    await rig.observe(leg, ob(K.HUMAN_UNCERTAIN))  # the probe cannot be spoken: back to hold
-    await settle()
+    await rig.observe(leg, ob(K.HUMAN_UNCERTAIN))
+    await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
+    await settle()  # the probe cannot be spoken: back to hold
     rig.detectors[0].fail = True
     rig.sip.push_audio(leg, frames=5)  # a crashing detector is logged, the call stays
     rig.detectors[0].fail = False
@@ -106,7 +110,10 @@ async def test_probe_hello_then_person(rig: Rig) -> None:
     leg = rig.sip.dialed[0][0]
     await rig.observe(leg, ob(K.HOLD_STARTED))
     await rig.observe(leg, ob(K.HUMAN_UNCERTAIN))
-    assert rig.tts.said == ["Hello?"]
+    assert rig.sip.played == []  # waits for the speech to end
+    await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
+    assert rig.sip.played == [leg]
+    assert rig.tts.said == ["Hello?"]  # synthesised once (warm-up), then cached
     assert "probe_sent" in rig.detectors[0].notes
     assert len(rig.sip.dialed) == 1
     await rig.observe(leg, ob(K.HUMAN_DETECTED))

@@ -56,6 +56,7 @@ def test_minimal_company_parses() -> None:
         (["menus", "main", "prompt"], {"text": "hi", "wav": "a.wav"}, "exactly one of 'text' or 'wav'"),
         (["menus", "main", "colour"], "blue", "menus.main.colour"),
         (["agent", "hangup_after_s"], 2, "hangup_after_s must be longer than hello_after_s"),
+        (["queues", "sales", "music"], "jazz", "unknown hold music 'jazz'"),
     ],
 )
 def test_bad_field_is_named(path: list[str | int], value: Any, message: str) -> None:

@@ -92,7 +92,7 @@ def test_digit_during_prompt_stops_playback() -> None:
     d.send(Answered())
     out = d.send(DigitReceived("1"))
     assert out[1] == StopPlayback()
-    assert d.reports("dtmf") == [{"digit": "1", "phase": "menu"}]
+    assert d.reports("dtmf") == [{"digit": "1", "phase": "menu", "via": "event"}]
 
 
 def test_no_input_repeats_menu_then_takes_default() -> None:

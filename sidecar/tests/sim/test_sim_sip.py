@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +18,7 @@ from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
 from hold_slayer_sim.clips import DEFAULT_ASSET_DIR
+from hold_slayer_sim.launch import run_company, run_phone
 from hold_slayer_sim.model import Voice
 from hold_slayer_sim.speech import SpeechCache
 
@@ -59,58 +58,6 @@ TEST_COMPANY: dict[str, Any] = {
 }
 
 
-class Child:
-    """A simulator subprocess: its ready line and its report file."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, ready: dict[str, Any], report: Path) -> None:
-        self.proc, self.ready, self.report = proc, ready, report
-
-    def lines(self) -> list[dict[str, Any]]:
-        if not self.report.exists():
-            return []
-        return [json.loads(line) for line in self.report.read_text().splitlines() if line.strip()]
-
-    async def wait_for(self, event: str, within: float = 20.0, **match: Any) -> dict[str, Any]:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            for line in self.lines():
-                if line["event"] == event and all(line.get(k) == v for k, v in match.items()):
-                    return line
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"no {event} {match} in report:\n" + "\n".join(map(str, self.lines())))
-
-
-@contextlib.asynccontextmanager
-async def child(module: str, tmp_path: Path, *args: str) -> AsyncIterator[Child]:
-    report = tmp_path / f"{module}.jsonl"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        f"hold_slayer_sim.{module}",
-        "--port",
-        "0",
-        "--report",
-        str(report),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=(tmp_path / f"{module}.err").open("wb"),
-    )
-    try:
-        assert proc.stdout is not None
-        first = await asyncio.wait_for(proc.stdout.readline(), 120)
-        ready = json.loads(first)  # the first stdout line must be pure JSON, whatever PJSUA2 prints
-        assert ready["ready"] is True and ready["port"] > 0
-        yield Child(proc, ready, report)
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 15)
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-
-
 @contextlib.asynccontextmanager
 async def dialler() -> AsyncIterator[tuple[PjsuaEngine, list[LegEvent]]]:
     engine = PjsuaEngine(SipSettings(port=0))
@@ -143,8 +90,12 @@ async def test_company_call_reaches_department_and_agent(tmp_path: Path) -> None
     company_file = tmp_path / "testco.yaml"
     company_file.write_text(yaml.safe_dump(TEST_COMPANY))
     async with (
-        child(
-            "company", tmp_path, "--company", str(company_file), "--no-stt", "--record-dir", str(tmp_path / "rec")
+        run_company(
+            [company_file],
+            report=tmp_path / "co.jsonl",
+            stt=False,
+            record_dir=tmp_path / "rec",
+            stderr=tmp_path / "co.err",
         ) as co,
         dialler() as (engine, events),
     ):
@@ -163,7 +114,7 @@ async def test_company_call_reaches_department_and_agent(tmp_path: Path) -> None
         await co.wait_for("prompt_started", node="main")
         await engine.send_dtmf(leg, "2", DtmfMethod.RFC2833)
         await co.wait_for("prompt_started", node="support")
-        await engine.send_dtmf(leg, "1", DtmfMethod.RFC2833)
+        await engine.send_dtmf(leg, "1", DtmfMethod.INBAND)  # tones in the audio work too
         reached = await co.wait_for("department_reached")
         assert reached["department"] == "internet"
         assert (await co.wait_for("announcement"))["text"] == "You are caller 3."
@@ -175,7 +126,9 @@ async def test_company_call_reaches_department_and_agent(tmp_path: Path) -> None
         assert any(t >= heard_from for t in loud), "no audio from the agent"
         await engine.play(leg, caller_speech(), 8000)
         await co.wait_for("heard_user")
-        assert [line["digit"] for line in co.lines() if line["event"] == "dtmf"] == ["2", "1"]
+        dtmf = [(line["digit"], line["via"]) for line in co.lines() if line["event"] == "dtmf"]
+        assert dtmf == [("2", "event"), ("1", "inband")]
+        assert not [line for line in co.lines() if line["event"] == "caller_speech" and line["phase"] == "menu"]
         await engine.hang_up(leg)
         hangup = await co.wait_for("hangup")
         assert hangup["who"] == "caller"
@@ -184,7 +137,10 @@ async def test_company_call_reaches_department_and_agent(tmp_path: Path) -> None
 
 
 async def test_user_phone_answers_and_hears_the_far_side(tmp_path: Path) -> None:
-    async with child("phone", tmp_path, "--answer-after", "0.5") as phone, dialler() as (engine, events):
+    async with (
+        run_phone(report=tmp_path / "phone.jsonl", answer_after=0.5, stderr=tmp_path / "phone.err") as phone,
+        dialler() as (engine, events),
+    ):
         leg = await engine.dial(phone.ready["uri"])
         await wait_leg(events, LegEventKind.ANSWERED)
         assert (await phone.wait_for("incoming"))["from"]
@@ -195,13 +151,15 @@ async def test_user_phone_answers_and_hears_the_far_side(tmp_path: Path) -> None
         await engine.play(leg, caller_speech(), 8000)
         heard_audio = await phone.wait_for("heard_audio")
         assert heard_audio["t_s"] > said["t_s"]
+        heard_speech = await phone.wait_for("heard_speech")  # Silero agrees it is a voice
+        assert heard_speech["t_s"] >= heard_audio["t_s"] - 0.1
         assert max(heard) > 3000  # the user's greeting reached us
         await engine.hang_up(leg)
         assert (await phone.wait_for("hangup"))["who"] == "remote"
 
 
 async def test_user_phone_can_reject(tmp_path: Path) -> None:
-    async with child("phone", tmp_path, "--reject") as phone, dialler() as (engine, events):
+    async with run_phone(report=tmp_path / "phone.jsonl", reject=True) as phone, dialler() as (engine, events):
         await engine.dial(phone.ready["uri"])
         gone = await wait_leg(events, LegEventKind.DISCONNECTED)
         assert gone.status_code == 486

@@ -102,7 +102,7 @@ class Peer:
         engine = self.engine
         if op == "dial":
             return await engine.dial(args["target"])
-        if op in ("answer", "ring", "hang_up"):
+        if op in ("answer", "ring", "hang_up", "hold", "resume"):
             return await getattr(engine, op)(args["leg"])
         if op == "play_tone":
             return await self.play_tone(args["leg"], args["freq"], args["seconds"])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from conftest import EventLog, PeerFactory
+from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from sip_peer import spectrum_peaks
@@ -82,3 +83,40 @@ async def test_recording_is_finalised_by_stop(
     pcm, rate = read_wav(path)
     assert pcm.size >= rate // 2
     assert abs(spectrum_peaks(pcm[-4000:], rate, 1)[0] - 450) < 20
+
+
+async def test_bridge_and_tap_survive_hold_and_resume_reinvites(
+    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+) -> None:
+    """A re-INVITE gives the stream a new conference slot; the engine must reconnect everything."""
+    peer = await make_peer("answer")
+    leg_a = await engine.dial(peer.uri)
+    await events.wait(LegEventKind.ANSWERED, leg_a)
+    peer_a = (await peer.wait_leg("answered"))["leg_id"]
+    leg_b = await engine.dial(peer.uri)
+    await events.wait(LegEventKind.ANSWERED, leg_b)
+    await peer.wait_event(lambda _e: len(peer.legs("answered")) == 2)
+    peer_b = peer.legs("answered")[1]["leg_id"]
+    await engine.bridge(leg_a, leg_b)
+    frames: list[AudioFrame] = []
+    engine.subscribe_audio(leg_a, frames.append)
+
+    await peer.request("hold", leg=peer_a)  # the far end puts us on hold and takes us back
+    await asyncio.sleep(0.3)
+    await peer.request("resume", leg=peer_a)
+    await engine.hold(leg_b)  # and we hold/resume the other leg ourselves
+    await asyncio.sleep(0.3)
+    await engine.resume(leg_b)
+    await asyncio.sleep(0.3)
+
+    await peer.request("play_tone", leg=peer_a, freq=700, seconds=3)
+    await peer.request("play_tone", leg=peer_b, freq=1100, seconds=3)
+    await asyncio.sleep(0.3)
+    heard_b, heard_a = await asyncio.gather(
+        peer.request("capture", leg=peer_b, seconds=0.8), peer.request("capture", leg=peer_a, seconds=0.8)
+    )
+    assert abs(heard_b["peaks"][0] - 700) < 20, heard_b
+    assert abs(heard_a["peaks"][0] - 1100) < 20, heard_a
+    tapped = np.concatenate([f.pcm for f in frames[-20:]])
+    assert abs(spectrum_peaks(tapped, 8000, 1)[0] - 700) < 20
+    assert not events.of(LegEventKind.DISCONNECTED)

@@ -152,3 +152,38 @@ async def test_process_with_calls_up_stops_cleanly(make_peer: PeerFactory, tmp_p
     assert proc.returncode == 0, err.decode(errors="replace")
     assert (tmp_path / "x.wav").stat().st_size > 44
     await peer.wait_event(lambda _e: len(peer.legs("disconnected")) == 2)
+
+
+async def test_one_engine_per_process_and_restart_after_stop(engine: PjsuaEngine) -> None:
+    second = PjsuaEngine(SipSettings())
+    with pytest.raises(SipError, match="one endpoint per process"):
+        await second.start()
+    await engine.stop()
+    await second.start()  # the slot is free again
+    assert second.local_port > 0
+    await second.stop()
+    await engine.start()  # and a stopped engine can start again (the fixture stops it)
+    assert engine.running
+
+
+async def test_forgotten_stop_still_exits_cleanly(make_peer: PeerFactory) -> None:
+    """An owner that never calls stop(): the atexit safety net tears PJSIP down, exit code 0."""
+    peer = await make_peer("answer")
+    code = (
+        "import asyncio\n"
+        "from hold_slayer_sidecar.sip.engine import PjsuaEngine\n"
+        "from hold_slayer_sidecar.sip.settings import SipSettings\n"
+        "async def main():\n"
+        "    e = PjsuaEngine(SipSettings())\n"
+        "    await e.start()\n"
+        f"    leg = await e.dial('{peer.uri}')\n"
+        "    e.subscribe_audio(leg, lambda f: None)\n"
+        "    await asyncio.sleep(0.5)\n"
+        "asyncio.run(main())\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    assert proc.returncode == 0, err.decode(errors="replace")
+    await peer.wait_leg("disconnected")

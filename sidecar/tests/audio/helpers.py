@@ -1,0 +1,51 @@
+"""Load the committed audio fixtures and stream them through a detector frame by frame."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from hold_slayer_sidecar.audio.detector import HoldDetector
+from hold_slayer_sidecar.audio.types import AudioFrame, Observation, ObservationKind
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
+RATE = 8000
+FRAME = 160
+
+
+def clip(name: str) -> npt.NDArray[np.int16]:
+    """Samples of a fixture WAV."""
+    with wave.open(str(FIXTURES / name), "rb") as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+
+
+def silence(seconds: float, level: float = 20.0, seed: int = 0) -> npt.NDArray[np.int16]:
+    """Line noise only."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, level, int(seconds * RATE)).astype(np.int16)
+
+
+def join(*parts: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+    """Concatenate pieces of audio."""
+    return np.concatenate(parts)
+
+
+def stream(pcm: npt.NDArray[np.int16], detector: HoldDetector | None = None) -> list[Observation]:
+    """Every observation a live detector makes over the audio, with stream times."""
+    det = detector or HoldDetector(RATE)
+    out: list[Observation] = []
+    for k in range(pcm.size // FRAME):
+        out.extend(det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, (k + 1) * FRAME / RATE)))
+    return out
+
+
+def kinds(obs: list[Observation]) -> list[ObservationKind]:
+    """The kinds, in order."""
+    return [o.kind for o in obs]
+
+
+def first(obs: list[Observation], kind: ObservationKind) -> Observation | None:
+    """The first observation of a kind."""
+    return next((o for o in obs if o.kind == kind), None)

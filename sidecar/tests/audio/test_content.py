@@ -1,0 +1,28 @@
+"""Transcript wording cues."""
+
+from __future__ import annotations
+
+import pytest
+from hold_slayer_sidecar.audio.content import classify_text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please continue to hold.",
+        "Your estimated wait time is 5 minutes.",
+        "Press 1 for a callback.",
+        "You are caller number 4 in the queue.",
+    ],
+)
+def test_hold_messages(text: str) -> None:
+    assert classify_text(text) == "recording"
+
+
+@pytest.mark.parametrize("text", ["Thanks for holding, how can I help you?", "Hello?", "This is Dana speaking."])
+def test_agent_greetings(text: str) -> None:
+    assert classify_text(text) == "agent"
+
+
+def test_unknown() -> None:
+    assert classify_text("The weather is nice") == "unknown"

@@ -1,0 +1,95 @@
+"""HoldDetector behaviour on committed clips: labels, hold, and above all when a live human is declared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hold_slayer_sidecar.audio.detector import HoldDetector
+from hold_slayer_sidecar.audio.types import AudioFrame
+from hold_slayer_sidecar.audio.types import ObservationKind as K
+
+from .helpers import RATE, clip, first, join, kinds, silence, stream
+
+
+def hold_loop(announcement: str) -> np.ndarray:
+    """Hold music with the same recording played twice between the music."""
+    m, a = clip("music_05.wav"), clip(announcement)
+    return join(m, silence(0.4), a, silence(0.4), m, silence(0.4), a, silence(0.4), m)
+
+
+def test_rejects_unsupported_rate_and_mismatched_frames() -> None:
+    with pytest.raises(ValueError, match="8000 or 16000"):
+        HoldDetector(44100)
+    det = HoldDetector(8000)
+    with pytest.raises(ValueError, match="16000 Hz"):
+        det.process(AudioFrame(np.zeros(320, np.int16), 16000, 0.02))
+
+
+def test_16khz_frames_are_handled() -> None:
+    pcm8 = clip("ringback_00_na.wav")
+    pcm16 = np.repeat(pcm8, 2)  # crude upsampling is enough for a tone
+    det = HoldDetector(16000)
+    seen = []
+    for k in range(pcm16.size // 320):
+        seen += det.process(AudioFrame(pcm16[k * 320 : (k + 1) * 320], 16000, (k + 1) * 0.02))
+    assert K.RINGBACK in kinds(seen)
+
+
+def test_ivr_prompt_before_hold_with_its_audio_for_stt() -> None:
+    obs = stream(join(silence(0.5), clip("ivr_prompt_00.wav"), silence(1.0)))
+    assert K.IVR_PROMPT in kinds(obs)
+    seg = first(obs, K.SPEECH_SEGMENT)
+    assert seg is not None and seg.audio is not None and seg.audio.size > RATE  # over a second of speech
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_music_starts_the_hold() -> None:
+    obs = stream(clip("music_05.wav"))
+    assert K.MUSIC in kinds(obs)
+    hold = first(obs, K.HOLD_STARTED)
+    assert hold is not None and hold.t_s < 3.5
+
+
+@pytest.mark.parametrize("announcement", ["announcement_02.wav", "announcement_04_humanvoice.wav"])
+def test_announcement_between_music_never_transfers(announcement: str) -> None:
+    """A TTS or a real human voice used as the hold recording is reported as an announcement, never a human."""
+    obs = stream(hold_loop(announcement))
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    assert K.ANNOUNCEMENT in kinds(obs)
+    assert any(o.data.get("reason") == "replayed recording" for o in obs)
+
+
+def test_agent_after_the_hold_loop_is_detected_quickly() -> None:
+    loop = hold_loop("announcement_02.wav")
+    onset_s = (loop.size + int(0.5 * RATE)) / RATE
+    obs = stream(join(loop, silence(0.5), clip("human_07.wav"), silence(2.0)))
+    human = first(obs, K.HUMAN_DETECTED)
+    assert human is not None
+    assert onset_s - 0.1 <= human.t_s <= onset_s + 3.0
+    assert K.HOLD_ENDED in kinds(obs)
+
+
+def test_agent_after_beep_hold_who_greets_and_waits() -> None:
+    pcm = join(clip("beep_00.wav"), silence(1.0), clip("human_07.wav"), silence(3.0))
+    onset_s = (clip("beep_00.wav").size + RATE) / RATE
+    obs = stream(pcm)
+    human = first(obs, K.HUMAN_DETECTED)
+    assert human is not None and onset_s <= human.t_s <= onset_s + 5.0
+
+
+def test_transcript_with_hold_wording_blocks_a_candidate() -> None:
+    det = HoldDetector(RATE)
+    stream(join(clip("music_05.wav"), silence(0.4)), det)
+    obs = stream(clip("human_07.wav")[:RATE], det)
+    extra = det.note_transcript("Please stay on the line, your call is important to us.", 6.5)
+    assert [o.kind for o in extra] == [K.ANNOUNCEMENT]
+    obs += stream(silence(3.0), det)
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_transcript_with_agent_greeting_confirms_a_candidate() -> None:
+    det = HoldDetector(RATE)
+    stream(join(clip("music_05.wav"), silence(0.4)), det)
+    stream(clip("human_07.wav")[:RATE], det)
+    extra = det.note_transcript("Hello Joe, what can I do for you?", 6.5)
+    assert K.HUMAN_DETECTED in [o.kind for o in extra]

@@ -1,0 +1,81 @@
+"""The embedded matcher picks the option a person would pick, with the real MiniLM model from its package."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hold_slayer_sidecar.nav.api import MenuOption
+from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
+from hold_slayer_sidecar.nav.matcher import MenuMatcher
+
+
+@pytest.fixture(scope="module")
+def matcher() -> MenuMatcher:
+    return MenuMatcher(MiniLmEmbedder())
+
+
+BANK = [
+    MenuOption("1", "credit and debit cards"),
+    MenuOption("2", "checking and savings accounts"),
+    MenuOption("3", "mortgages and loans"),
+    MenuOption("4", "report fraud"),
+    MenuOption("9", "hear these options again"),
+]
+TELCO = [
+    MenuOption("1", "billing"),
+    MenuOption("2", "technical support"),
+    MenuOption("3", "upgrade your phone or plan"),
+    MenuOption("4", "cancel your service"),
+]
+
+
+@pytest.mark.parametrize(
+    ("intent", "options", "digit"),
+    [
+        ("I lost my debit card", BANK, "1"),
+        ("I have a question about refinancing my mortgage", BANK, "3"),
+        ("Someone is using my account and I think it's fraud", BANK, "4"),
+        ("I want to open a new savings account", BANK, "2"),
+        ("There is a charge on my bill I don't understand", TELCO, "1"),
+        ("My mobile internet is not working", TELCO, "2"),
+        ("I want to upgrade to the new iPhone", TELCO, "3"),
+        ("I want to cancel my contract", TELCO, "4"),
+    ],
+)
+def test_picks_the_right_option(matcher: MenuMatcher, intent: str, options: list[MenuOption], digit: str) -> None:
+    result = matcher.choose(intent, options)
+    assert result.option is not None
+    assert result.option.digit == digit
+
+
+def test_never_picks_menu_plumbing(matcher: MenuMatcher) -> None:
+    result = matcher.choose("please repeat the options", BANK)
+    assert result.option is not None
+    assert result.option.digit != "9"
+
+
+def test_unsure_prefers_the_person_option(matcher: MenuMatcher) -> None:
+    options = [MenuOption("1", "hours and locations"), MenuOption("0", "speak to a representative")]
+    result = matcher.choose("My neighbour's dog keeps barking at night", options)
+    assert result.option == MenuOption("0", "speak to a representative")
+    assert result.reason == "unsure: person"
+
+
+def test_excluded_digits_are_skipped(matcher: MenuMatcher) -> None:
+    result = matcher.choose("I lost my debit card", BANK, exclude=frozenset({"1"}))
+    assert result.option is not None
+    assert result.option.digit != "1"
+
+
+def test_no_options_means_no_choice(matcher: MenuMatcher) -> None:
+    assert matcher.choose("anything", []).option is None
+
+
+def test_embeddings_match_sentence_transformers_reference() -> None:
+    # Published all-MiniLM-L6-v2 cosine scores (sentence-transformers quickstart).
+    embedder = MiniLmEmbedder()
+    a, b = embedder.embed(["The new movie is awesome", "The new movie is so great"])
+    assert float(a @ b) == pytest.approx(0.8939, abs=2e-3)
+    assert float(np.linalg.norm(a)) == pytest.approx(1.0, abs=1e-5)
+    c, d = embedder.embed(["I love pasta", "Do you like pizza?"])
+    assert float(c @ d) == pytest.approx(0.5096, abs=2e-3)

@@ -1,0 +1,217 @@
+"""Decision order (flow -> embedded -> LLM -> fallback), recovery from repeated menus, dead LLMs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from hold_slayer_sidecar.nav.api import NavAction, NavSource
+from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
+from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
+from hold_slayer_sidecar.nav.matcher import MenuMatcher
+from hold_slayer_sidecar.nav.navigator import MenuNavigator
+from hold_slayer_sidecar.voice.api import VoiceEngineError
+from hold_slayer_sidecar.voice.llm import OpenAiChat
+
+MAIN = (
+    "Press 1 for credit and debit cards. Press 2 for checking and savings accounts. "
+    "Press 3 for mortgages and loans. Press 9 to hear these options again."
+)
+VAGUE = "Press 1 for option one. Press 2 for option two. Press 0 for an operator."
+
+
+@pytest.fixture(scope="module")
+def matcher() -> MenuMatcher:
+    return MenuMatcher(MiniLmEmbedder())
+
+
+class FakeLlm:
+    """A ChatModel that answers from a script (or raises)."""
+
+    def __init__(self, answer: dict[str, Any] | Exception | None = None, delay_s: float = 0.0) -> None:
+        self.answer = answer
+        self.delay_s = delay_s
+        self.calls = 0
+
+    async def complete_json(self, system: str, user: str) -> dict[str, Any]:
+        self.calls += 1
+        await asyncio.sleep(self.delay_s)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer or {}
+
+    async def health(self) -> str:
+        return "ok"
+
+
+def flow_for(choice: str, options: dict[str, str], expect: str = MAIN) -> CallFlow:
+    return CallFlow(
+        id="bank-cards",
+        name="bank: cards",
+        steps=[
+            FlowStep(kind=FlowStepKind.LISTEN, expect=expect, options=options, choice=choice),
+            FlowStep(kind=FlowStepKind.HOLD),
+        ],
+    )
+
+
+MAIN_OPTIONS = {
+    "1": "credit and debit cards",
+    "2": "checking and savings accounts",
+    "3": "mortgages and loans",
+    "9": "hear these options again",
+}
+
+
+async def test_stored_flow_comes_first(matcher: MenuMatcher) -> None:
+    llm = FakeLlm({"action": "dtmf", "digits": "3"})
+    nav = MenuNavigator(matcher, llm=llm).for_call(flow_for("2", MAIN_OPTIONS))
+    decision = await nav.decide(MAIN, "I lost my debit card", history=[])
+    assert (decision.action, decision.digits, decision.source) == (NavAction.DTMF, "2", NavSource.FLOW)
+    assert llm.calls == 0
+    assert [r.decision for r in nav.trace] == [decision]
+
+
+async def test_changed_menu_is_decided_afresh(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call(flow_for("2", MAIN_OPTIONS))
+    renumbered = "Press 1 for mortgages. Press 2 for travel insurance. Press 3 for credit and debit cards. Press 0 for an agent."
+    decision = await nav.decide(renumbered, "I lost my debit card", history=[])
+    assert nav.menu_changed
+    assert (decision.digits, decision.source) == ("3", NavSource.EMBEDDED)
+
+
+async def test_flow_waits_through_a_greeting(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call(flow_for("2", MAIN_OPTIONS))
+    decision = await nav.decide("Thank you for calling First City Bank.", "cards", history=[])
+    assert (decision.action, decision.source) == (NavAction.WAIT, NavSource.FLOW)
+    assert not nav.menu_changed
+
+
+async def test_embedded_before_llm_when_confident(matcher: MenuMatcher) -> None:
+    llm = FakeLlm({"action": "dtmf", "digits": "3"})
+    decision = await MenuNavigator(matcher, llm=llm).decide(MAIN, "I lost my debit card", history=[])
+    assert (decision.digits, decision.source) == ("1", NavSource.EMBEDDED)
+    assert llm.calls == 0
+
+
+async def test_llm_decides_when_embedded_is_unsure(matcher: MenuMatcher) -> None:
+    llm = FakeLlm({"action": "dtmf", "digits": "2", "confidence": 0.9})
+    decision = await MenuNavigator(matcher, llm=llm).decide(VAGUE, "my pension statement", history=[])
+    assert (decision.digits, decision.source) == ("2", NavSource.LLM)
+    assert llm.calls == 1
+
+
+@pytest.mark.parametrize(
+    "llm",
+    [
+        FakeLlm(VoiceEngineError("HTTP 500")),
+        FakeLlm({"action": "dtmf", "digits": "2"}, delay_s=5.0),
+        FakeLlm({"action": "dance"}),
+        FakeLlm({"action": "dtmf", "digits": "7"}),  # a key the menu never offered
+        FakeLlm(RuntimeError("bug in the client")),
+    ],
+    ids=["error", "slow", "nonsense", "unoffered-key", "crash"],
+)
+async def test_bad_llm_falls_back_to_person_option(matcher: MenuMatcher, llm: FakeLlm) -> None:
+    nav = MenuNavigator(matcher, llm=llm, llm_timeout_s=0.2)
+    decision = await nav.decide(VAGUE, "my pension statement", history=[])
+    assert decision.action is NavAction.DTMF
+    assert decision.digits == "0"  # unsure: the option that reaches a person
+    assert decision.source in (NavSource.EMBEDDED, NavSource.FALLBACK)
+
+
+async def test_no_embedded_and_no_llm_waits() -> None:
+    decision = await MenuNavigator(None, embedded=False).decide(MAIN, "cards", history=[])
+    assert decision.action is NavAction.WAIT
+
+
+async def test_say_the_reason_is_answered_by_speaking_the_intent(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher)
+    prompt = "Please tell me, in a few words, the reason for your call. Or press zero for an operator."
+    decision = await nav.decide(prompt, "My car was stolen last night", history=[])
+    assert (decision.action, decision.text) == (NavAction.SPEAK, "My car was stolen last night")
+    # Asked again: the speech was not understood, so go for the operator.
+    again = await nav.decide(prompt, "My car was stolen last night", history=[prompt])
+    assert (again.action, again.digits) == (NavAction.DTMF, "0")
+
+
+async def test_say_or_choose_waits_for_the_options(matcher: MenuMatcher) -> None:
+    prompt = "In a few words, tell me what you're calling about, or choose from the following."
+    decision = await MenuNavigator(matcher).decide(prompt, "my bill", history=[])
+    assert decision.action is NavAction.WAIT
+
+
+async def test_repeated_menu_tries_the_next_option_then_a_person(matcher: MenuMatcher) -> None:
+    menu = MAIN + " For anything else, press 0."
+    nav = MenuNavigator(matcher)
+    first = await nav.decide(menu, "I lost my debit card", history=[])
+    second = await nav.decide("Sorry, that is not a valid option. " + menu, "I lost my debit card", history=[menu])
+    assert first.digits == "1"
+    assert second.digits not in ("1", "9")
+    third = await nav.decide(menu, "I lost my debit card", history=[menu, menu, menu])
+    assert (third.digits, third.source) == ("0", NavSource.FALLBACK)
+
+
+async def test_partial_menu_waits_unless_sure(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher)
+    partial = "Press 1 for credit and debit cards."
+    assert (await nav.decide(partial, "Someone is using my account, it's fraud", history=[])).action is NavAction.WAIT
+    replayed = MAIN + " Press 1 for credit and debit cards."
+    assert (await nav.decide(replayed, "my mortgage", history=[])).digits == "3"
+
+
+async def test_greeting_and_data_requests_wait(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher)
+    greeting = await nav.decide("Thank you for calling. Calls may be recorded.", "cards", history=[])
+    data = await nav.decide("Please enter your account number followed by pound.", "cards", history=[])
+    assert greeting.action is NavAction.WAIT
+    assert (data.action, data.reason) == (NavAction.WAIT, "asks for data we do not have")
+
+
+@pytest.fixture
+async def llm_server(unused_tcp_port: int) -> AsyncIterator[str]:
+    """An OpenAI-compatible server that fails in the way the path says."""
+    release = asyncio.Event()
+
+    async def fail(request: web.Request) -> web.StreamResponse:
+        mode = request.match_info["mode"]
+        if mode == "500":
+            return web.Response(status=500, text="boom")
+        if mode == "hang":
+            await asyncio.wait_for(release.wait(), 30)
+        if mode == "garbage":
+            return web.json_response({"choices": [{"message": {"content": "I think you should press a key!"}}]})
+        return web.Response(text="<html>not json</html>")
+
+    app = web.Application()
+    app.router.add_post("/{mode}/v1/chat/completions", fail)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", unused_tcp_port)
+    await site.start()
+    yield f"http://127.0.0.1:{unused_tcp_port}"
+    release.set()
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize("mode", ["500", "hang", "garbage", "html"])
+async def test_dead_llm_server_gives_fallbacks_not_exceptions(
+    matcher: MenuMatcher, llm_server: str, mode: str
+) -> None:
+    llm = OpenAiChat(f"{llm_server}/{mode}", model="m", timeout_s=0.5, retries=1, backoff_s=0.01)
+    with pytest.raises(VoiceEngineError):
+        await llm.complete_json("system", "user")
+    nav = MenuNavigator(matcher, llm=llm)
+    decision = await nav.decide(VAGUE, "my pension statement", history=[])
+    assert (decision.action, decision.digits) == (NavAction.DTMF, "0")
+    assert llm.stats.errors >= 2
+
+
+async def test_unreachable_llm_is_a_fallback(matcher: MenuMatcher, unused_tcp_port: int) -> None:
+    llm = OpenAiChat(f"http://127.0.0.1:{unused_tcp_port}", model="m", timeout_s=0.5, retries=0)
+    assert (await llm.health()).startswith("LLM unreachable")
+    decision = await MenuNavigator(matcher, llm=llm).decide(VAGUE, "my pension statement", history=[])
+    assert decision.digits == "0"

@@ -1,0 +1,110 @@
+"""Menu options parsed from real-world (and STT-mangled) IVR wordings."""
+
+from __future__ import annotations
+
+import pytest
+from hold_slayer_sidecar.nav.api import MenuOption
+from hold_slayer_sidecar.nav.parser import (
+    anchor_keys,
+    asks_for_data,
+    asks_for_speech,
+    is_repeat,
+    parse_options,
+    reaches_person,
+)
+
+CASES: list[tuple[str, dict[str, str]]] = [
+    ("Press 2 for card services.", {"2": "card services"}),
+    ("For card services press 2", {"2": "card services"}),
+    ("For card services, press two.", {"2": "card services"}),
+    ("To speak to a representative, press 0.", {"0": "speak to a representative"}),
+    ("If you are calling about a claim, press 1.", {"1": "a claim"}),
+    ("Press 1 if you are a new customer.", {"1": "a new customer"}),
+    ("For billing, say billing or press 1. For support, say support or press 2.", {"1": "billing", "2": "support"}),
+    ("Say or press 3 for pharmacy.", {"3": "pharmacy"}),
+    ("For all other inquiries, press oh.", {"0": "all other inquiries"}),
+    ("To return to the main menu, press star.", {"*": "return to the main menu"}),
+    ("To repeat these options, press the pound key.", {"#": "repeat these options"}),
+    ("For balances press hash", {"#": "balances"}),
+    # STT output without punctuation, both orders, and a label before the last key.
+    (
+        "press one for billing press two for claims to speak to a representative press zero",
+        {"1": "billing", "2": "claims", "0": "speak to a representative"},
+    ),
+    ("for billing press 1 for claims press 2", {"1": "billing", "2": "claims"}),
+    # Homophones of digits right after "press".
+    ("For card services press to. For loans, press for.", {"2": "card services", "4": "loans"}),
+    ("For billing press won", {"1": "billing"}),
+    # A repeated menu keeps the first label.
+    ("For card services, press 2. For loans, press 3. For card services, press 2.", {"2": "card services", "3": "loans"}),
+    # Preamble before the first option, with and without punctuation.
+    (
+        "Thank you for calling Acme Bank. Please listen carefully as our options have changed. For fraud press 4.",
+        {"4": "fraud"},
+    ),
+    ("thank you for calling acme bank for card services press 2", {"2": "card services"}),
+    ("If your flight is within the next twenty four hours, press 1.", {"1": "your flight is within the next twenty four hours"}),
+    ("Please select option 5 for the lost and found.", {"5": "the lost and found"}),
+]
+
+
+@pytest.mark.parametrize(("prompt", "expected"), CASES)
+def test_parse_options(prompt: str, expected: dict[str, str]) -> None:
+    assert {o.digit: o.label for o in parse_options(prompt)} == expected
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "If this is a medical emergency, please hang up and dial nine one one.",
+        "If you smell gas, hang up and call 911.",
+        "Please enter your account number followed by the pound key.",
+        "Thank you for calling First City Bank. Calls may be recorded.",
+        "Press 123 to hear the disclaimer.",
+        "",
+    ],
+)
+def test_prompts_without_menu_keys(prompt: str) -> None:
+    assert parse_options(prompt) == []
+
+
+def test_options_keep_spoken_order() -> None:
+    digits = [o.digit for o in parse_options("Press 3 for loans. Press 1 for cards. Press 0 for an operator.")]
+    assert digits == ["3", "1", "0"]
+
+
+def test_anchor_keys_reveal_a_replayed_menu() -> None:
+    assert anchor_keys("Press 1 for A. Press 2 for B. Press 1 for A.") == ["1", "2", "1"]
+
+
+@pytest.mark.parametrize(
+    ("label", "person", "plumbing"),
+    [
+        ("speak to a representative", True, False),
+        ("all other inquiries", True, False),
+        ("an operator", True, False),
+        ("billing", False, False),
+        ("hear these options again", False, True),
+        ("return to the main menu", False, True),
+    ],
+)
+def test_option_kinds(label: str, person: bool, plumbing: bool) -> None:
+    option = MenuOption("0", label)
+    assert reaches_person(option) is person
+    assert is_repeat(option) is plumbing
+
+
+@pytest.mark.parametrize(
+    ("prompt", "speech", "data"),
+    [
+        ("Please tell me, in a few words, the reason for your call.", True, False),
+        ("In a few words, tell me what you're calling about.", True, False),
+        ("How can I help you today?", True, False),
+        ("Please enter your account number followed by pound.", False, True),
+        ("Please say your date of birth.", False, True),
+        ("Press 1 for billing.", False, False),
+    ],
+)
+def test_prompt_kinds(prompt: str, speech: bool, data: bool) -> None:
+    assert asks_for_speech(prompt) is speech
+    assert asks_for_data(prompt) is data
