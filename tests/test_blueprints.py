@@ -221,9 +221,7 @@ async def test_scheduled_call_at_time(hass: HomeAssistant, freezer: FrozenDateTi
     assert [call.data for call in place_call] == [{"company": "my bank", "reason": "dispute a charge"}]
 
 
-async def test_scheduled_call_skips_weekend_and_busy_line(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
-) -> None:
+async def test_scheduled_call_skips_weekend_and_busy_line(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     await hass.config.async_set_time_zone("UTC")
     freezer.move_to("2026-11-21 08:59:58+00:00")  # a Saturday
     place_call = await _scheduled_setup(hass, reason="")

@@ -69,7 +69,9 @@ async def test_unknown_company_lists_known_ones(
 
     assert response.response_type is intent.IntentResponseType.ERROR
     assert response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
-    assert response.speech["plain"]["speech"] == "I don't know a company called my dentist. I can call Acme Bank or Telco."
+    assert (
+        response.speech["plain"]["speech"] == "I don't know a company called my dentist. I can call Acme Bank or Telco."
+    )
     mock_client.place_call.assert_not_awaited()
 
 

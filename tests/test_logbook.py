@@ -37,7 +37,12 @@ from custom_components.hold_slayer.logbook import format_duration
             "mdi:phone-hangup",
         ),
         ("call_ended", {}, "Unknown company: call ended", "mdi:phone-hangup"),
-        ("call_failed", {"company": "Telco", "reason": "486 Busy Here"}, "Telco: call failed: 486 Busy Here", "mdi:phone-alert"),
+        (
+            "call_failed",
+            {"company": "Telco", "reason": "486 Busy Here"},
+            "Telco: call failed: 486 Busy Here",
+            "mdi:phone-alert",
+        ),
     ],
 )
 async def test_humanify_call_events(

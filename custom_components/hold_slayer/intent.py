@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import voluptuous as vol
-
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -162,6 +161,7 @@ class CallCompanyIntent(intent.IntentHandler):
             return response
 
         call_id = result.get("call_id") if isinstance(result, dict) else None
+        call_id = call_id if isinstance(call_id, str) else None
         response.async_set_speech(f"Calling {company.name}, I'll ring you when a person answers.")
         response.async_set_speech_slots({"company": company.name, "call_id": call_id})
         response.async_set_results(

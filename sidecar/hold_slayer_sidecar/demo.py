@@ -1,6 +1,6 @@
 """End-to-end demo: a real sidecar calls a simulated company and rings a simulated phone, all on loopback.
 
-    python -m hold_slayer_sidecar.demo [--company FILE] [--intent TEXT] [--explore] [--json]
+    python -m hold_slayer_sidecar.demo [--company FILE] [--intent TEXT] [--explore] [--json] [--all]
 
 Starts three processes (sidecar, company, phone) on free ports with a random token, saves a call flow for
 the intent (unless --explore), places the call over the websocket exactly as Home Assistant does, prints
@@ -156,6 +156,18 @@ class Children:
             await child.stop()
 
 
+async def quiet_cpu(child: Child, limit_s: float = 30.0) -> None:
+    """Wait until the child uses less than 10 % of a core (its start-up work is done), at most ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    last = child.cpu_seconds()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        now = child.cpu_seconds()
+        if now - last < 0.05:
+            return
+        last = now
+
+
 async def ready_line(child: Child) -> dict[str, Any]:
     """Read the child's first stdout line, a JSON object announcing its ports."""
     assert child.process.stdout is not None
@@ -253,6 +265,7 @@ class Timeline:
     start: float = 0.0
     marks: dict[str, float] = field(default_factory=dict)
     final: dict[str, Any] = field(default_factory=dict)
+    learned: str | None = None
 
     def say(self, at: float | None, text: str) -> None:
         """Print one timeline line (to stderr with --json, so stdout holds only the JSON line)."""
@@ -311,6 +324,21 @@ async def follow_call(client: DemoClient, call_id: str, timeline: Timeline, *, t
             return
 
 
+async def learned_flow(client: DemoClient, timeline: Timeline) -> str | None:
+    """Wait briefly for the call flow an explored call taught the sidecar; return its id."""
+    deadline = time.monotonic() + 5
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            frame = await asyncio.wait_for(client.events.get(), left)
+        except TimeoutError:
+            break
+        if frame["event"] == protocol.EventType.CALL_FLOW_SAVED:
+            timeline.say(None, f"learned call flow {frame['data']['id']!r} for the next call")
+            flow_id: str = frame["data"]["id"]
+            return flow_id
+    return None
+
+
 # ---------------------------------------------------------------- reports from the simulators
 
 
@@ -362,8 +390,9 @@ async def run_demo(args: argparse.Namespace, workdir: Path) -> DemoResult:
             "company", "-m", "hold_slayer_sim.company", "--company", str(args.company), "--port", "0",
             "--report", str(company_report),
         )  # fmt: skip
+        phone_args = ["--reject"] if args.user_away else []
         phone = await children.spawn(
-            "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report)
+            "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report), *phone_args
         )
         sidecar_ready = workdir / "sidecar.ready.json"
         sidecar = await children.spawn(
@@ -385,6 +414,7 @@ async def run_demo(args: argparse.Namespace, workdir: Path) -> DemoResult:
                 flow = build_flow(company_id, company_name, intent, company_uri)
                 await client.request("save_call_flow", {"flow": flow})
                 call.update(intent=intent.intent, call_flow=flow["id"])
+            await quiet_cpu(sidecar)  # let the model warm-up finish, so the figure is the call's own
             cpu_before = sidecar.cpu_seconds()
             placed = await client.request("place_call", call)
             info = placed["call"]
@@ -392,6 +422,8 @@ async def run_demo(args: argparse.Namespace, workdir: Path) -> DemoResult:
             timeline.say(timeline.start, f"calling {company_name} ({company_uri}) for {intent.intent!r}")
             await follow_call(client, placed["call_id"], timeline, timeout_s=args.timeout, talk_s=args.talk)
             cpu_used = sidecar.cpu_seconds() - cpu_before
+            if args.explore:
+                timeline.learned = await learned_flow(client, timeline)
         duration = time.time() - timeline.start
     finally:
         await children.stop_all()
@@ -426,11 +458,14 @@ def summarise(
     human_at, ringing_at = _ts(timeline.final.get("human_detected_at")), marks.get("ringing_user")
     human_s = round(human_at - timeline.start, 2) if human_at is not None else marks.get("human_detected")
     summary = {
-        "outcome": outcome if outcome in ("connected", "no_human") else "failed",
+        "outcome": outcome if outcome in ("connected", "no_human", "user_missed") else "failed",
         "company": company_id,
         "department": reached.get("department") if reached else None,
         "expected_department": intent.department,
+        "department_ok": reached is not None and reached.get("department") == intent.department,
         "digits_sent": timeline.final.get("digits_sent", ""),
+        "ringing_s": marks.get("ringing"),  # call setup: 180 Ringing after place_call
+        "answered_s": marks.get("ivr"),  # 200 OK (includes the company's ringback time)
         "agent_started_s": round(agent["wall"] - timeline.start, 2) if agent else None,
         "human_detected_s": human_s,
         "user_ringing_s": ringing_at,
@@ -444,6 +479,7 @@ def summarise(
         "phone_heard_audio": first(phone_lines, "heard_audio") is not None,
         "sidecar_cpu_s": round(cpu_used, 2),
         "call_duration_s": round(duration, 2),
+        "learned_flow": timeline.learned,
     }
     if human_s is not None and ringing_at is not None:
         summary["human_to_user_invite_s"] = round(ringing_at - human_s, 3)
@@ -458,6 +494,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--company", type=Path, default=DEFAULT_COMPANY, help="company YAML (default: the bank)")
     parser.add_argument("--intent", help="one of the company's test_intents (default: the first)")
+    parser.add_argument("--all", action="store_true", help="every shipped company in turn; print a table")
+    parser.add_argument("--user-away", action="store_true", help="the phone declines: expect outcome user_missed")
     parser.add_argument("--explore", action="store_true", help="no stored flow: navigate the menus by listening")
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line on stdout")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
@@ -466,14 +504,56 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+TABLE_COLUMNS = (
+    ("company", 22),
+    ("outcome", 10),
+    ("department_ok", 13),
+    ("false_transfer", 14),
+    ("agent_started_s", 15),
+    ("human_detected_s", 16),
+    ("human_to_user_invite_s", 22),
+    ("bridged_s", 9),
+    ("sidecar_cpu_s", 13),
+    ("call_duration_s", 15),
+)
+
+
+def print_table(summaries: list[dict[str, Any]], out: Any) -> None:
+    """One row per company."""
+    print(" ".join(name.ljust(width) for name, width in TABLE_COLUMNS), file=out)
+    for row in summaries:
+        print(" ".join(str(row.get(name)).ljust(width) for name, width in TABLE_COLUMNS), file=out)
+
+
+async def run_one(args: argparse.Namespace, workdir: Path) -> list[DemoResult]:
+    """Run the demo for the chosen company and intent."""
+    return [await run_demo(args, workdir)]
+
+
+async def run_all(args: argparse.Namespace, workdir: Path, companies: list[Path]) -> list[DemoResult]:
+    """Run the demo once per company (its first test intent), one after the other."""
+    results = []
+    for company in companies:
+        one = argparse.Namespace(**{**vars(args), "company": company, "intent": None})
+        try:
+            results.append(await run_demo(one, workdir / company.stem))
+        except DemoError as err:
+            results.append(DemoResult({"company": company.stem, "outcome": "failed", "detail": str(err)}, False))
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the demo; exit 0 only when the user was connected to a person (never to a recording)."""
     args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hold-slayer-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"demo files (logs, reports, recordings): {workdir}", file=sys.stderr)
+    companies = sorted(COMPANIES_DIR.glob("*.yaml"))
+    for company in companies if args.all else []:
+        (workdir / company.stem).mkdir(exist_ok=True)
     try:
-        result = asyncio.run(run_demo(args, workdir))
+        runs = run_all(args, workdir, companies) if args.all else run_one(args, workdir)
+        results = asyncio.run(runs)
     except DemoError as err:
         print(f"demo failed: {err}", file=sys.stderr)
         if args.json:
@@ -482,12 +562,18 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted: every demo process was stopped", file=sys.stderr)
         sys.exit(130)
-    if args.json:
-        print(json.dumps(result.summary))
+    summaries = [result.summary for result in results]
+    if args.all:
+        (workdir / "summary.json").write_text(json.dumps(summaries, indent=1), encoding="utf-8")
+        print_table(summaries, sys.stderr if args.json else sys.stdout)
+        if args.json:
+            print(json.dumps({"companies": summaries}))
+    elif args.json:
+        print(json.dumps(summaries[0]))
     else:
-        for key, value in result.summary.items():
+        for key, value in summaries[0].items():
             print(f"  {key}: {value}")
-    sys.exit(0 if result.connected else 1)
+    sys.exit(0 if all(result.connected for result in results) else 1)
 
 
 if __name__ == "__main__":

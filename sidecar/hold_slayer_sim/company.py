@@ -22,6 +22,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from hold_slayer_sidecar.audio.types import Pcm
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
@@ -30,6 +32,7 @@ from .clips import DEFAULT_ASSET_DIR, ClipLibrary
 from .model import Company, CompanyFileError, load_company
 from .report import ReportWriter
 from .runtime import CompanyCall, Transcriber
+from .speech import SAMPLE_RATE
 from .stdout_guard import ReadyChannel
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,8 +53,8 @@ def whisper_transcriber() -> Transcriber | None:
         return None
     stt = EmbeddedWhisperStt(initial_prompt=None)
 
-    def transcribe(pcm: object, rate: int) -> str:
-        return stt.transcribe_blocking(pcm, rate).text  # type: ignore[arg-type]
+    def transcribe(pcm: Pcm, rate: int) -> str:
+        return stt.transcribe_blocking(pcm, rate).text
 
     return transcribe
 
@@ -152,9 +155,17 @@ async def serve(args: argparse.Namespace, ready: ReadyChannel, companies: dict[s
     uris = {cid: f"sip:{cid}@{args.host}:{port}" for cid in companies}
     report.write("ready", call="", t0=None, port=port, companies=uris)
     ready.send({"ready": True, "port": port, "companies": uris})
+    warm_up: asyncio.Future[str] | None = None
+    if transcriber is not None and any(m.listens_for_speech for c in companies.values() for m in c.menus.values()):
+        # Load whisper now, in the background, so the first caller's words are not delayed by the load.
+        quiet = (np.random.default_rng(0).standard_normal(SAMPLE_RATE // 2) * 30).astype(np.int16)
+        warm_up = asyncio.ensure_future(asyncio.to_thread(transcriber, quiet, SAMPLE_RATE))
     try:
         await stop.wait()
     finally:
+        if warm_up is not None:
+            with contextlib.suppress(Exception):  # a failed warm-up shows again (and is handled) on first use
+                await warm_up
         unsubscribe()
         await server.close()
         await engine.stop()

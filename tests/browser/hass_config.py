@@ -16,7 +16,6 @@ from types import MappingProxyType
 from typing import Any
 
 import jwt
-
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import __version__ as HA_VERSION
 

@@ -43,7 +43,7 @@ class StandinSidecar:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+        server = site._server
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
@@ -109,9 +109,9 @@ class StandinSidecar:
         for ws in list(self._sockets):
             await ws.send_str(frame)
 
-    async def wait_for_command(self, command: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_for_command(self, command: str, within_s: float = 10.0) -> dict[str, Any]:
         """Return the first recorded request of ``command``, waiting for it if needed."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within_s):
             while True:
                 for seen in self.requests:
                     if seen["command"] == command:

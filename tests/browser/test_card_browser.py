@@ -8,62 +8,39 @@ card's buttons and checks that each click arrives at the sidecar as the right pr
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 
+from .harness import (
+    CARD,
+    CHROMIUM,
+    DASHBOARD_PATH,
+    free_port,
+    logged_in_page,
+    open_dashboard,
+    record_states,
+    run_hass,
+    screenshot_light_and_dark,
+    shown_states,
+)
 from .hass_config import REPO, PreparedConfig, write_config
 from .standin_sidecar import StandinSidecar, new_call, now_iso
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = REPO / "docs"
 SIDECAR_TOKEN = "browser-test-secret"
 COMPANIES = [
     {"name": "Northwind Bank", "number": "+15555550100", "aliases": ["bank"], "reason": "card services"},
     {"name": "Skyways Airlines", "number": "sip:agent@127.0.0.1:5999", "aliases": ["airline"]},
 ]
-CARD = {"type": "custom:hold-slayer-card", "title": "Hold Slayer"}
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _wait_for_hass(prepared: PreparedConfig, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    """Wait until the call state sensor exists (hass up, integration connected to the sidecar)."""
-    headers = {"Authorization": f"Bearer {prepared.access_token}"}
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(headers=headers) as session:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"hass exited with {proc.returncode}; see {prepared.config_dir}")
-            try:
-                async with session.get(f"{prepared.url}/api/states/sensor.hold_slayer_call_state") as resp:
-                    if resp.status == 200 and (await resp.json())["state"] == "idle":
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"hass did not come up within {timeout} s; log in {prepared.config_dir}")
 
 
 @pytest.fixture
@@ -80,83 +57,27 @@ async def hass_process(tmp_path: Path, sidecar: StandinSidecar) -> AsyncIterator
     """A real hass on 127.0.0.1 with the integration set up against the stand-in sidecar."""
     prepared = write_config(
         tmp_path / "config",
-        port=_free_port(),
+        port=free_port(),
         sidecar_port=sidecar.port,
         sidecar_token=SIDECAR_TOKEN,
         companies=COMPANIES,
         card_config=CARD,
     )
-    log = (tmp_path / "hass.out").open("wb")
-    proc = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, not awaited
-        [sys.executable, str(Path(__file__).with_name("launcher.py")), "-c", str(prepared.config_dir), "--skip-pip"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )
-    try:
-        await _wait_for_hass(prepared, proc)
+    async with run_hass(prepared, tmp_path):
         yield prepared
-    finally:
-        proc.terminate()
-        try:
-            await asyncio.to_thread(proc.wait, 30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            await asyncio.to_thread(proc.wait)
-        log.close()
-
-
-def _tokens(prepared: PreparedConfig) -> dict[str, Any]:
-    """What the frontend keeps in localStorage after a login, here with our long-lived token."""
-    return {
-        "hassUrl": prepared.url,
-        "clientId": f"{prepared.url}/",
-        "access_token": prepared.access_token,
-        "refresh_token": prepared.refresh_token,
-        "token_type": "Bearer",
-        "expires_in": 86400,
-        "expires": int(time.time() * 1000) + 23 * 3600 * 1000,
-    }
 
 
 async def test_card_follows_a_call(hass_process: PreparedConfig, sidecar: StandinSidecar, tmp_path: Path) -> None:
     """Start a call from the card, watch it move through every stage, press a key and hang up."""
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    prepared = hass_process
-    async with async_playwright() as pw:
-        context = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-            viewport={"width": 430, "height": 900},  # phone width
-            device_scale_factor=2,
-            color_scheme="light",
-        )
-        await context.add_init_script(f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(_tokens(prepared)))});")
-        page = context.pages[0] if context.pages else await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda err: errors.append(str(err)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "hold" in msg.text else None)
-        page.on("console", lambda msg: print("CONSOLE", msg.type, msg.text))
-        expect.set_options(timeout=20_000)
-
-        await page.goto(f"{prepared.url}/lovelace/calls")
-        card = page.locator("hold-slayer-card")
-        await page.wait_for_timeout(5000)
-        await page.screenshot(path="/tmp/hs_debug.png")
-        print("DEBUG", await page.evaluate("""() => { const out = []; const walk = (root) => { for (const el of root.querySelectorAll('*')) { if (el.tagName.toLowerCase().includes('error')) out.push(el.tagName + ' ' + JSON.stringify(el._config || el.config || el.error || null)); if (el.shadowRoot) walk(el.shadowRoot); } }; walk(document); return out.join('\\n'); }"""))
+    expect.set_options(timeout=20_000)
+    errors: list[str] = []
+    async with logged_in_page(hass_process, tmp_path / "profile", errors) as page:
+        card = await open_dashboard(page, f"{hass_process.url}{DASHBOARD_PATH}")
         label = card.get_by_test_id("state-label")
         await expect(label).to_have_text("Ready")
+        await record_states(card)
         assert await page.evaluate("window.customCards.some((c) => c.type === 'hold-slayer-card')")
         editor = await page.evaluate("customElements.get('hold-slayer-card').getConfigElement().tagName")
         assert editor == "HOLD-SLAYER-CARD-EDITOR"
@@ -199,9 +120,9 @@ async def test_card_follows_a_call(hass_process: PreparedConfig, sidecar: Standi
         )
         await expect(label).to_have_text("On hold")
         timer = card.get_by_test_id("hold-timer")
-        await expect(timer).to_have_text(__import__("re").compile(r"^12:3\d$"))
+        await expect(timer).to_have_text(re.compile(r"^12:3\d$"))
         first = await timer.text_content()
-        await page.wait_for_timeout(2200)  # the timer counts on its own, between state pushes
+        await page.wait_for_timeout(3500)  # the timer counts on its own, between state pushes
         assert _seconds(await timer.text_content()) - _seconds(first) >= 2
 
         human_at = datetime.now(UTC).isoformat()
@@ -217,7 +138,7 @@ async def test_card_follows_a_call(hass_process: PreparedConfig, sidecar: Standi
         await expect(banner).to_be_visible()
         await expect(label).to_have_text("Person on the line")
         await expect(card.locator("#transcript")).to_contain_text("this is Dana")
-        await _screenshots(page, card)
+        await screenshot_light_and_dark(page, card, DOCS / "card.png", DOCS / "card-dark.png")
 
         await sidecar.push("user_ringing", {"call_id": "call-1", "state": "ringing_user"})
         await expect(label).to_have_text("Ringing your phone")
@@ -239,8 +160,17 @@ async def test_card_follows_a_call(hass_process: PreparedConfig, sidecar: Standi
         await expect(card.get_by_test_id("place-call")).to_be_visible()
         await expect(banner).to_be_hidden()
 
-        assert not errors, errors
-        await context.close()
+        assert await shown_states(page) == [
+            "idle",
+            "dialing",
+            "ivr",
+            "hold",
+            "human",
+            "ringing_user",
+            "bridged",
+            "ended",
+        ]
+    assert not errors, errors
 
 
 def _seconds(text: str | None) -> int:
@@ -249,14 +179,3 @@ def _seconds(text: str | None) -> int:
     for part in parts:
         total = total * 60 + part
     return total
-
-
-async def _screenshots(page: Any, card: Any) -> None:
-    """Save the card in the light and the dark theme (the moment a person answers)."""
-    DOCS.mkdir(exist_ok=True)
-    await page.wait_for_timeout(300)  # let the banner's first frame settle
-    await card.screenshot(path=str(DOCS / "card.png"), animations="disabled")
-    await page.emulate_media(color_scheme="dark")
-    await page.wait_for_timeout(800)  # the frontend switches theme on the media query change
-    await card.screenshot(path=str(DOCS / "card-dark.png"), animations="disabled")
-    await page.emulate_media(color_scheme="light")

@@ -88,11 +88,10 @@ const STYLE = `
   .company { font-size: 1.35em; font-weight: 500; color: var(--primary-text-color); overflow: hidden;
     text-overflow: ellipsis; white-space: nowrap; }
   .state-label { color: var(--state-color); font-weight: 500; margin-top: 2px; }
-  .detail { color: var(--secondary-text-color); font-size: 0.85em; margin-top: 2px; overflow: hidden;
-    text-overflow: ellipsis; white-space: nowrap; }
+  .detail { color: var(--secondary-text-color); font-size: 0.85em; margin-top: 2px; overflow-wrap: anywhere; }
   .timer { flex: none; text-align: right; }
   .timer .value { font-size: 1.8em; font-variant-numeric: tabular-nums; font-weight: 500; color: var(--primary-text-color);
-    font-family: var(--code-font-family, ui-monospace, monospace); }
+    line-height: 1.1; }
   .timer .caption { font-size: 0.75em; color: var(--secondary-text-color); text-transform: uppercase; letter-spacing: 0.05em; }
   .human { display: flex; align-items: center; gap: 12px; padding: 12px 14px; border-radius: var(--ha-card-border-radius, 12px);
     background: var(--success-color, #43a047); color: var(--text-primary-color, #fff); font-weight: 500; font-size: 1.1em; }

@@ -20,6 +20,7 @@ _TONE_KIND = {
     ToneEvent.BUSY: ObservationKind.BUSY,
     ToneEvent.BEEP: ObservationKind.BEEP,
 }
+VAD_SKIP_ABOVE_FLOOR_DB = 6.0  # frames this close to the noise floor cannot hold speech
 SILENCE_REPORT_S = 1.0  # report a silence segment once it has lasted this long
 PROGRESS_TONE_HOLDOFF_S = 6.0  # after ringback/busy, tonal frames are its remnants (edges, packet loss), not music
 BEEP_SPEECH_GUARD_S = 0.5  # a "beep" this close to speech is a steady partial of the voice
@@ -59,7 +60,9 @@ class HoldDetector:
         x = pcm.astype(np.float64)
         spec = self._spectrum.analyse(x)
         floor = self._floor.update(spec.level_db, pcm.size / WORK_RATE)
-        probs = self._vad.push((x / 32768.0).astype(np.float32))
+        # Line noise needs no neural VAD: skipping it there saves most of the VAD's CPU on a quiet line.
+        line_noise = spec.level_db < floor + VAD_SKIP_ABOVE_FLOOR_DB
+        probs = self._vad.push((x / 32768.0).astype(np.float32), silent=line_noise)
         prob = max(probs) if probs else self._vad.probability
 
         for digit, t_digit in self._dtmf.process(pcm, t):

@@ -32,9 +32,9 @@ UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
 PROBE_ANSWER_S = 3.0  # an answer to "Hello?" must start this soon after the probe
 BEEP_PERIOD_S = (2.0, 20.0)
 # Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
-# other speech 0.0-0.64; with a 0.8 s probe, replays >= 0.74 and other speech <= 0.5.
+# other speech 0.0-0.64; with a 0.8 s probe, replays 0.74-0.99 and other speech 0.0-0.55.
 QUICK_PROBE, QUICK_REPLAY = 25, 0.8
-FULL_PROBE, FULL_REPLAY, NOVEL_CORR = 40, 0.6, 0.5
+FULL_PROBE, FULL_REPLAY = 40, 0.62  # below this the turn is new speech
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +156,7 @@ class HumanJudge:
         if (
             not turn.uncertain_sent
             and not turn.replay
+            and (turn.quick_checked or not len(self._recordings))  # a known recording is not worth a probe
             and turn.speech_s >= UNCERTAIN_AFTER_S
             and turn.speech_s <= MAX_TURN_SPEECH_S
         ):
@@ -189,7 +190,7 @@ class HumanJudge:
         turn.replay_score = score
         if score >= FULL_REPLAY:
             return self._mark_replay(turn, t, score)
-        if score < NOVEL_CORR and self._loop_known and self.hold:
+        if self._loop_known and self.hold:
             # Once the loop has come round, its recordings are known; new speech is someone live.
             return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")
         return []

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import re
+import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -190,7 +194,7 @@ class PromptEar:
         return heard, pcm.size / RATE
 
     def transcribe_caller(self, text: str) -> str:
-        """What the company's transcriber hears when the call says ``text`` (piper voice, whisper)."""
+        """Return what the company's transcriber hears when the call says ``text`` (piper voice, whisper)."""
         if self._stt is None:
             return text
         pcm = PiperTts().synthesize_blocking(text, RATE).pcm
@@ -276,9 +280,7 @@ class OfflineCompany:
         return None
 
 
-async def run_offline(
-    company: Any, intent: str, expected: str, ear: PromptEar, navigator: MenuNavigator
-) -> RunResult:
+async def run_offline(company: Any, intent: str, expected: str, ear: PromptEar, navigator: MenuNavigator) -> RunResult:
     """One call through the offline company model."""
     result = RunResult(company.id, intent, expected)
     model = OfflineCompany(company)
@@ -288,7 +290,9 @@ async def run_offline(
     t = 0.0
     prompt = ""
     for _ in range(_MAX_ACTIONS):
-        decision, t, prompt = await _listen(clips, prompt, intent, history, ear, navigator, company.voice, t)
+        decision, t, prompt = await _listen(
+            clips, prompt, intent=intent, history=history, ear=ear, navigator=navigator, voice=company.voice, t=t
+        )
         if decision is None:  # the menu finished and the navigator still waits: the company times out
             t += company.menus[menu_id].timeout_s
             outcome, clips = model.retry(menu_id, "no_input")
@@ -299,7 +303,7 @@ async def run_offline(
             history.append(prompt)
             prompt = ""  # the call listens afresh after each move
             result.decisions.append(f"{decision.action.value}:{decision.digits or decision.text[:20]}")
-            outcome, clips, t = _act(decision, model, menu_id, ear, t, result)
+            outcome, clips, t = _act(decision, model, menu_id, ear=ear, t=t, result=result)
             if outcome is None:
                 continue
         if outcome.department:
@@ -317,6 +321,7 @@ async def run_offline(
 async def _listen(
     clips: list[Any],
     prompt: str,
+    *,
     intent: str,
     history: list[str],
     ear: PromptEar,
@@ -337,7 +342,7 @@ async def _listen(
 
 
 def _act(
-    decision: NavDecision, model: OfflineCompany, menu_id: str, ear: PromptEar, t: float, result: RunResult
+    decision: NavDecision, model: OfflineCompany, menu_id: str, *, ear: PromptEar, t: float, result: RunResult
 ) -> tuple[_Outcome | None, list[Any], float]:
     """Apply a DTMF or SPEAK decision to the company model."""
     menu = model.company.menus[menu_id]
@@ -368,11 +373,169 @@ def _act(
 
 
 def real_calls_available() -> str:
-    """'' when the sidecar and the simulator can place real calls, else why not."""
-    for module in ("hold_slayer_sim.company", "hold_slayer_sidecar.__main__", "hold_slayer_sidecar.bench.ivr_real"):
+    """Return '' when the sidecar and the simulator can place real calls, else why not."""
+    for module in ("hold_slayer_sim.company", "hold_slayer_sim.phone", "hold_slayer_sidecar.__main__"):
         if importlib.util.find_spec(module) is None:
             return f"{module} not available"
     return ""
+
+
+_REAL_TIMEOUT_S = 150.0  # one call: ringback, greeting, menus and retries
+_REAL_PARALLEL = 2  # calls at once (two cores run STT for both)
+
+
+async def run_real(cases: list[tuple[Any, str, str]], workdir: Path) -> list[RunResult]:
+    """Place one real call per case through a real sidecar to the real simulator; read the ground truth."""
+    from .. import demo
+
+    token = secrets.token_urlsafe(24)
+    children = demo.Children(workdir)
+    company_report = workdir / "company.jsonl"
+    try:
+        paths = _company_paths()
+        files = sorted({str(paths[c.id]) for c, _i, _d in cases})
+        company_args = [arg for path in files for arg in ("--company", path)]
+        company = await children.spawn(
+            "company", "-m", "hold_slayer_sim.company", *company_args, "--port", "0", "--report", str(company_report)
+        )
+        phone = await children.spawn("phone", "-m", "hold_slayer_sim.phone", "--port", "0")
+        ready_path = workdir / "sidecar.ready.json"
+        sidecar = await children.spawn(
+            "sidecar", "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
+            "--data-dir", str(workdir / "data"), "--ready-file", str(ready_path),
+            env={"HOLD_SLAYER_TOKEN": token},
+        )  # fmt: skip
+        uris = (await demo.ready_line(company))["companies"]
+        phone_info = await demo.ready_line(phone)
+        phone_uri = phone_info.get("uri") or f"sip:user@127.0.0.1:{phone_info['port']}"
+        ready = await demo.ready_file(sidecar, ready_path)
+        await demo.quiet_cpu(sidecar)
+        async with demo.connect(ready["ws_url"], token) as (client, _welcome):
+            router = _EventRouter(client)
+            pump = asyncio.get_running_loop().create_task(router.run())
+            try:
+                return await _place_all(cases, client, router, uris, phone_uri, company_report)
+            finally:
+                pump.cancel()
+    finally:
+        await children.stop_all()
+
+
+class _EventRouter:
+    """Hands each call's websocket events to the task following that call."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+
+    async def run(self) -> None:
+        """Forward events until cancelled."""
+        while True:
+            frame = await self._client.events.get()
+            queue = self.queues.get(str(frame.get("data", {}).get("call_id")))
+            if queue is not None:
+                queue.put_nowait(frame)
+
+
+async def _place_all(
+    cases: list[tuple[Any, str, str]],
+    client: Any,
+    router: _EventRouter,
+    uris: dict[str, str],
+    phone_uri: str,
+    report: Path,
+) -> list[RunResult]:
+    """Calls to different companies run side by side; calls to one company one after the other."""
+    by_company: dict[str, list[int]] = {}
+    for index, (company, _i, _d) in enumerate(cases):
+        by_company.setdefault(company.id, []).append(index)
+    results: list[RunResult | None] = [None] * len(cases)
+    gate = asyncio.Semaphore(_REAL_PARALLEL)
+    claimed: set[str] = set()
+
+    async def company_worker(indexes: list[int]) -> None:
+        for index in indexes:
+            company, intent, dept = cases[index]
+            async with gate:
+                results[index] = await _one_real_call(
+                    client, router, company.id, intent, dept, uris[company.id], phone_uri, report, claimed
+                )
+
+    await asyncio.gather(*(company_worker(ix) for ix in by_company.values()))
+    return [r for r in results if r is not None]
+
+
+async def _one_real_call(  # noqa: PLR0917 - one call's whole context, called from one place
+    client: Any,
+    router: _EventRouter,
+    company_id: str,
+    intent: str,
+    dept: str,
+    uri: str,
+    phone_uri: str,
+    report: Path,
+    claimed: set[str],
+) -> RunResult:
+    """One explored call: place it, wait for the simulator to report a department (or the call to end)."""
+    from .. import demo
+
+    result = RunResult(company_id, intent, dept)
+    started_wall = time.time()
+    try:
+        placed = await client.request(
+            "place_call", {"target": uri, "company": company_id, "transfer_to": phone_uri, "intent": intent}
+        )
+    except demo.DemoError as err:
+        result.error = str(err)[:60]
+        return result
+    call_id = str(placed["call_id"])
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    router.queues[call_id] = queue
+    deadline = time.monotonic() + _REAL_TIMEOUT_S
+    ended = False
+    sim_call: str | None = None
+    while time.monotonic() < deadline and not ended:
+        try:
+            frame = await asyncio.wait_for(queue.get(), 0.5)
+        except TimeoutError:
+            frame = None
+        if frame is not None:
+            data = frame["data"]
+            if frame["event"] == "call_state":
+                result.digits = str(data.get("digits_sent") or result.digits)
+                ended = data.get("state") in ("ended", "failed")
+            elif frame["event"] == "dtmf_sent":
+                result.decisions.append(f"dtmf:{data.get('digits')}")
+        lines = demo.read_report(report)
+        if sim_call is None:
+            sim_call = _claim_sim_call(lines, company_id, started_wall, claimed)
+        reached = next((x for x in lines if x.get("call") == sim_call and x.get("event") == "department_reached"), None)
+        if reached is not None:
+            result.reached = str(reached.get("department", ""))
+            result.time_to_queue_s = reached.get("t_s")
+            break
+    if not result.reached:
+        result.error = "call ended" if ended else "timeout"
+    with contextlib.suppress(demo.DemoError, TimeoutError):
+        if not ended:
+            await client.request("hang_up", {"call_id": call_id})
+    router.queues.pop(call_id, None)
+    return result
+
+
+def _claim_sim_call(lines: list[dict[str, Any]], company_id: str, since: float, claimed: set[str]) -> str | None:
+    """The simulator's id for our call: the first unclaimed answer by this company since we dialled."""
+    for line in lines:
+        call = str(line.get("call"))
+        if (
+            line.get("event") == "answered"
+            and line.get("company") == company_id
+            and float(line.get("wall", 0)) >= since - 1
+            and call not in claimed
+        ):
+            claimed.add(call)
+            return call
+    return None
 
 
 # ------------------------------------------------------------------ reporting
@@ -391,7 +554,7 @@ def print_table(results: list[RunResult]) -> None:
 
 
 def summary(results: list[RunResult], **extra: Any) -> dict[str, Any]:
-    """The JSON summary line."""
+    """Build the JSON summary line."""
     times = [r.time_to_queue_s for r in results if r.ok and r.time_to_queue_s is not None]
     return {
         "runs": len(results),
@@ -401,10 +564,16 @@ def summary(results: list[RunResult], **extra: Any) -> dict[str, Any]:
     }
 
 
-def _load_companies(only: list[str] | None) -> list[Any]:
+def _company_paths() -> dict[str, Path]:
     from hold_slayer_sim.model import load_company, shipped_company_files
 
-    companies = [load_company(p) for p in shipped_company_files()]
+    return {load_company(p).id: p for p in shipped_company_files()}
+
+
+def _load_companies(only: list[str] | None) -> list[Any]:
+    from hold_slayer_sim.model import load_company
+
+    companies = [load_company(p) for p in _company_paths().values()]
     return [c for c in companies if not only or c.id in only]
 
 
@@ -439,6 +608,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--llm-url", help="OpenAI-compatible LLM for unsure menus (default: none)")
     parser.add_argument("--llm-model", default="llama3.2")
     parser.add_argument("--out", help="also write the results as JSON to this file")
+    parser.add_argument("--workdir", help="real mode: keep process logs and reports here")
     return parser.parse_args(argv)
 
 
@@ -460,9 +630,11 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     extra: dict[str, Any] = {"mode": mode}
     if mode == "real":
-        from . import ivr_real
-
-        results = asyncio.run(ivr_real.run_all(_cases(_load_companies(args.company), args.heldout), args))
+        cases = _cases(_load_companies(args.company), args.heldout)
+        with tempfile.TemporaryDirectory(prefix="hs-bench-ivr-") as tmp:
+            workdir = Path(args.workdir) if args.workdir else Path(tmp)
+            workdir.mkdir(parents=True, exist_ok=True)
+            results = asyncio.run(run_real(cases, workdir))
     else:
         results = asyncio.run(offline_main(args, llm))
         ear: PromptEar = args.ear

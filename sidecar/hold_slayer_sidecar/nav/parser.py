@@ -50,6 +50,7 @@ _ANCHOR = re.compile(
     rf"\b{_VERB}\s+(?:the\s+)?(?:(?:option|number|key|button)\s+)?([0-9*#])(?:\s+(?:key|button|sign)\b)?"
     r"(?![\s,\-]*[0-9])"  # "dial 9 1 1" or "press 123" is a number, not a menu key
 )
+_DIGIT_AS_WORD = re.compile(rf"\b({_VERB}\s+[0-9*#])[.,]?\s+([24])[.,]?\s+(?=[a-z])")
 _SENTENCE_END = re.compile(r"[.!?;]+(?:\s+|$)")
 _INTRO = re.compile(r"\b(?:for|to|if|regarding|about)\b")
 _PREAMBLE = re.compile(
@@ -99,19 +100,13 @@ def normalize(text: str) -> str:
     """Lower-case and turn spoken keys after a press-verb into key characters ("press two" -> "press 2")."""
     out = " ".join(text.lower().replace("\u2019", "'").split())
     out = _KEY_WORDS_AFTER_VERB.sub(lambda m: f"{m.group(1)} {_WORD_KEYS[m.group(2)]}", out)
-    return _HOMOPHONE_AFTER_VERB.sub(lambda m: f"{m.group(1)} {_HOMOPHONES[m.group(2)]}", out)
+    out = _HOMOPHONE_AFTER_VERB.sub(lambda m: f"{m.group(1)} {_HOMOPHONES[m.group(2)]}", out)
+    # The recogniser also writes "for"/"to" as digits after the key: "press 2. 4. billing" is "press 2 for billing".
+    return _DIGIT_AS_WORD.sub(lambda m: f"{m.group(1)} {'for' if m.group(2) == '4' else 'to'} ", out)
 
 
-def _sentence_start(text: str, pos: int) -> int:
-    start = 0
-    for m in _SENTENCE_END.finditer(text, 0, pos):
-        start = m.end()
-    return start
-
-
-def _sentence_end(text: str, pos: int) -> int:
-    m = _SENTENCE_END.search(text, pos)
-    return m.start() if m else len(text)
+def _sentences(segment: str) -> list[str]:
+    return [part.strip(" ,") for part in _SENTENCE_END.split(segment) if part.strip(" ,")]
 
 
 def clean_label(raw: str) -> str:
@@ -126,24 +121,76 @@ def clean_label(raw: str) -> str:
     return label.strip(" ,.;:!?-")
 
 
-def _label_before(text: str, lo: int, anchor: _Anchor) -> str:
-    """Words between ``lo`` and the key, from the first intro word ("for"/"to"/"if") on."""
-    segment = text[max(lo, _sentence_start(text, anchor.start)) : anchor.start]
-    segment = _PREAMBLE.sub(" ", segment)
-    segment = _SAY_OR.sub("", segment.rstrip(" ,")).rstrip(" ,")
-    intro = _INTRO.search(segment)
-    return clean_label(segment[intro.start() :] if intro else segment)
+@dataclass(frozen=True, slots=True)
+class _Label:
+    text: str
+    intro: bool  # introduced by "for"/"to"/"if": the way menus word an option
+
+    @property
+    def score(self) -> int:
+        return (2 if self.intro else 0) + (1 if self.text else 0)
 
 
-def _after_segment(text: str, anchor: _Anchor, hi: int) -> str:
-    return text[anchor.end : min(hi, _sentence_end(text, anchor.end))]
+_NONE = _Label("", False)
 
 
-def _needs_label_before(text: str, anchors: list[_Anchor], i: int) -> bool:
-    """Tell whether anchor ``i`` has no label after it ("... to speak to a person press 0." or "press 0 press 1")."""
-    hi = anchors[i + 1].start if i + 1 < len(anchors) else len(text)
-    after = _OR_SAY.sub("", _after_segment(text, anchors[i], hi)).strip(" ,")
-    return not after or _INTRO.match(after) is None
+def _before_label(segment: str, *, first: bool) -> _Label:
+    """Label worded before its key: the last phrase of the segment (before the first key: from an intro word)."""
+    parts = _sentences(_PREAMBLE.sub(" ", segment) if first else segment)
+    if not parts:
+        return _NONE
+    phrase = _SAY_OR.sub("", parts[-1]).rstrip(" ,")
+    # Between two keys the words are the label ("change or cancel an appointment, press 2"); before the first
+    # key they may follow a greeting without punctuation, so start at the first "for"/"to"/"if".
+    intro = _INTRO.search(phrase) if first else _INTRO.match(phrase)
+    return _Label(clean_label(phrase[intro.start() :] if first and intro else phrase), intro is not None)
+
+
+def _after_label(segment: str) -> _Label:
+    """Label worded after its key: the first phrase of the segment."""
+    parts = _sentences(_OR_SAY.sub("", segment))
+    if not parts:
+        return _NONE
+    return _Label(clean_label(parts[0]), _INTRO.match(parts[0]) is not None)
+
+
+def _split_shared(segment: str) -> tuple[str, str] | None:
+    """Split words between two keys into the first key's tail and the second key's head, if they can be."""
+    parts = _sentences(segment)
+    if len(parts) >= 2:
+        return parts[0], " ".join(parts[1:])
+    text = segment.strip(" ,.")
+    second = _INTRO.search(text, 1) if _INTRO.match(text) else None
+    # Skip intro words inside the first phrase ("to speak to a person"): split at an intro that starts a
+    # new phrase, i.e. the first one after the first label word that is not itself part of "X to Y".
+    while second is not None and text[: second.start()].split()[-1] in ("speak", "talk", "go", "listen"):
+        second = _INTRO.search(text, second.end())
+    if second is None:
+        return None
+    return text[: second.start()], text[second.start() :]
+
+
+def _assign_labels(segments: list[str]) -> list[str]:
+    """Labels for the keys between ``segments`` (len = keys + 1), choosing the menu's wording style."""
+    n = len(segments) - 1
+    before = [_before_label(segments[k], first=k == 0) for k in range(n)]
+    after = [_after_label(segments[k + 1]) for k in range(n)]
+    before_style = sum(x.score for x in before) > sum(x.score for x in after)
+    labels = [(before if before_style else after)[k].text for k in range(n)]
+    # Fill keys the chosen style left without a label from the words on their other side.
+    for k in range(n):
+        if labels[k]:
+            continue
+        if before_style:
+            if k == n - 1 or not labels[k + 1]:
+                labels[k] = after[k].text
+            elif (split := _split_shared(segments[k + 1])) is not None:
+                labels[k], labels[k + 1] = clean_label(split[0]), _before_label(split[1], first=False).text
+        elif k == 0 or not labels[k - 1]:
+            labels[k] = before[k].text
+        elif (split := _split_shared(segments[k])) is not None:
+            labels[k - 1], labels[k] = clean_label(split[0]), _before_label(split[1], first=False).text
+    return labels
 
 
 def _anchors(text: str) -> list[_Anchor]:
@@ -165,27 +212,12 @@ def parse_options(text: str) -> list[MenuOption]:
     """Menu options in the order first heard; a key heard twice (a repeated menu) keeps its first label."""
     norm = normalize(text)
     anchors = _anchors(norm)
+    if not anchors:
+        return []
+    bounds = [0, *(x for a in anchors for x in (a.start, a.end)), len(norm)]
+    segments = [norm[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
     options: dict[str, str] = {}
-    consumed = 0
-    for i, anchor in enumerate(anchors):
-        next_start = anchors[i + 1].start if i + 1 < len(anchors) else len(norm)
-        before_raw = norm[max(consumed, _sentence_start(norm, anchor.start)) : anchor.start]
-        after_raw = _OR_SAY.sub("", _after_segment(norm, anchor, next_start))
-        before = _label_before(norm, consumed, anchor)
-        after_has_intro = _INTRO.match(after_raw.strip(" ,")) is not None
-        before_has_intro = _INTRO.search(before_raw) is not None
-        if before and (before_has_intro or not after_has_intro):
-            label = before
-            consumed = anchor.end
-        else:
-            after = _after_segment(norm, anchor, next_start)
-            if i + 1 < len(anchors) and _needs_label_before(norm, anchors, i + 1):
-                # "press 2 for claims to speak to a person press 0": the tail belongs to the next key.
-                split = _INTRO.search(after.strip(" ,"), 1)
-                cut = after.find(split.group(0), len(after) - len(after.lstrip(" ,")) + 1) if split else -1
-                after = after[:cut] if cut > 0 else after
-            label = clean_label(_OR_SAY.sub("", after))
-            consumed = anchor.end + len(after)
+    for anchor, label in zip(anchors, _assign_labels(segments), strict=True):
         if label and anchor.digit not in options:
             options[anchor.digit] = label
     return [MenuOption(digit, label) for digit, label in options.items()]

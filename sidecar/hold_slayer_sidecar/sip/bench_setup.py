@@ -1,6 +1,6 @@
 """Benchmark the SIP engine on loopback: call setup time and CPU of one process carrying 2 tapped calls.
 
-Run: ``python -m hold_slayer_sidecar.sip.bench_setup [--calls 20] [--seconds 10] [--out sip_bench.json]``.
+Run: ``python -m hold_slayer_sidecar.sip.bench_setup [--calls 20] [--seconds 10] [--json OUT]``.
 A peer engine runs in a subprocess (one Endpoint per process); it answers at once and plays a tone.
 """
 
@@ -26,6 +26,7 @@ from .engine import PjsuaEngine
 from .settings import SipSettings
 
 _TIMEOUT = 10.0
+_DEFAULT_OUT = Path("/tmp/hold-slayer-bench/sip_setup.json")
 
 
 async def _peer(ready_file: Path) -> None:
@@ -97,7 +98,8 @@ async def run(calls: int, seconds: float) -> dict[str, Any]:
             return await _bench(uri, calls, seconds)
         finally:
             peer.terminate()
-            await asyncio.wait_for(peer.wait(), _TIMEOUT)
+            if await asyncio.wait_for(peer.wait(), _TIMEOUT) != 0:
+                print(f"warning: the peer process exited with {peer.returncode}", file=sys.stderr)
 
 
 def _read_when_written(path: Path) -> str:
@@ -176,7 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=20, help="calls for the setup-time measurement")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the CPU measurement")
-    parser.add_argument("--out", type=Path, default=Path("sip_bench.json"), help="where to write JSON results")
+    parser.add_argument("--json", type=Path, default=_DEFAULT_OUT, help=f"report path (default {_DEFAULT_OUT})")
     parser.add_argument("--peer", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer is not None:
@@ -184,8 +186,9 @@ def main() -> None:
         return
     result = asyncio.run(run(args.calls, args.seconds))
     _print_table(result)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.out}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

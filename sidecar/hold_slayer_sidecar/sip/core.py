@@ -27,6 +27,10 @@ _LOGGER = logging.getLogger(__name__)
 _AUDIO_UP = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
 
 
+class SlotsBusyError(SipError):
+    """PJSUA has no free call slot although fewer than ``max_calls`` legs are live (one is being freed)."""
+
+
 def bare_uri(header_value: str) -> str:
     """Return the URI inside a From/To value: '"Bob" <sip:bob@host>;tag=x' -> 'sip:bob@host'."""
     if "<" in header_value and ">" in header_value:
@@ -130,7 +134,7 @@ class EngineCore:
         except pj.Error as err:
             self.registry.remove(leg)
             if "TOOMANY" in str(err.info()).upper():
-                raise SipError(f"no free call slot: {err.reason}") from err
+                raise SlotsBusyError(f"no free call slot: {err.reason}") from err
             raise SipError(f"cannot call {uri}: {err.reason}") from err
         return leg.leg_id
 

@@ -14,9 +14,18 @@ Usage::
     await engine.hang_up(leg)
     await engine.stop()
 
-Inbound calls arrive as INCOMING events and are not answered automatically: call ``ring`` (180),
-``answer`` (200), ``reject`` (e.g. 486) or ``hang_up``. One process holds one engine (a second PJSUA2
-Endpoint aborts) and at most 4 simultaneous legs. Callbacks run on the asyncio loop; keep them quick.
+Inbound calls arrive as INCOMING events (``local_uri`` = the Request-URI that was called) and are not
+answered automatically: call ``ring`` (180), ``answer`` (200), ``reject`` (e.g. 486) or ``hang_up``.
+``hold``/``resume`` send re-INVITEs; taps, players, bridges and recordings are reconnected after any
+re-INVITE. Every method raises ``SipError`` on bad input or when the engine is not running; a 5th
+simultaneous leg raises ``SipError("no free call slot ...")``; emergency numbers are refused.
+
+With a trunk (``SipSettings(registrar=..., username=..., password=...)``) bare numbers are dialled as
+``sip:{number}@{domain}``; ``registered`` and ``registration_status`` report the REGISTER outcome.
+
+One engine per process (a second PJSUA2 Endpoint would abort; ``start`` refuses instead), at most 4
+legs. Callbacks run on the asyncio loop; keep them quick. PJSIP's log goes to the logger
+``hold_slayer_sidecar.sip.pjsip``; only ``libCreate``'s first banner line reaches stdout.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from pathlib import Path
 from ..audio.types import AudioFrame, Pcm
 from ..protocol import DtmfMethod, is_emergency_number
 from .api import LegEvent, LegEventKind, SipError, Unsubscribe
-from .core import EngineCore
+from .core import EngineCore, SlotsBusyError
 from .dtmf import PAUSE_S, inband_pcm, parse_digits
 from .media import resample
 from .settings import SipSettings
@@ -41,6 +50,8 @@ from .thread import PjsuaThread
 _LOGGER = logging.getLogger(__name__)
 
 _running: PjsuaEngine | None = None  # the one engine of this process
+_SLOT_RETRIES = 25
+_SLOT_RETRY_S = 0.04
 
 _NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 _URI = re.compile(r"^sips?:[^\s<>\"]+$", re.IGNORECASE)
@@ -177,7 +188,14 @@ class PjsuaEngine:
             loop.call_soon_threadsafe(self._legs.add, leg_id)
             return leg_id
 
-        return await self._require_thread().call(make_call)
+        # A slot PJSUA is still releasing (a CANCEL waiting for its 487, say) reads as "too many calls"
+        # for a few milliseconds after our DISCONNECTED event: retry briefly before giving up.
+        for _ in range(_SLOT_RETRIES):
+            try:
+                return await self._require_thread().call(make_call)
+            except SlotsBusyError:
+                await asyncio.sleep(_SLOT_RETRY_S)
+        raise SipError(f"no free call slot: PJSUA still holds all {self.settings.max_calls} calls")
 
     async def ring(self, leg_id: str) -> None:
         """Send 180 Ringing on an inbound leg."""

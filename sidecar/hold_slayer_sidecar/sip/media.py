@@ -20,6 +20,8 @@ from .errors import log_exception
 
 _LOGGER = logging.getLogger(__name__)
 
+MAX_BACKLOG_FRAMES = 500  # 10 s of 20 ms frames per tap
+
 
 def frame_samples(clock_rate: int) -> int:
     """Return the samples in one 20 ms frame at ``clock_rate``."""
@@ -66,7 +68,7 @@ class TapPort(pj.AudioMediaPort):  # type: ignore[misc]
         self._loop = loop
         self._rate = clock_rate
         self._samples = frame_samples(clock_rate)
-        self._deliver = deliver
+        self._outbox = _Outbox(deliver)
         self._frames = 0
         self._silence = np.zeros(self._samples, dtype=np.int16)
 
@@ -82,9 +84,40 @@ class TapPort(pj.AudioMediaPort):  # type: ignore[misc]
             pcm = np.frombuffer(raw, dtype=np.int16) if len(raw) == self._samples * 2 else self._silence
             self._frames += 1
             audio = AudioFrame(pcm=pcm, sample_rate=self._rate, t_s=self._frames * FRAME_MS / 1000)
-            self._loop.call_soon_threadsafe(self._deliver, audio)
+            if self._outbox.reserve():
+                # Post the outbox's method, never one of this port's: a pending loop callback must not
+                # hold the last reference to a PJSUA2 object, or it is destroyed on the loop's thread.
+                self._loop.call_soon_threadsafe(self._outbox.hand_over, audio)
         except Exception:  # media-thread boundary
             log_exception(_LOGGER, "audio tap callback failed")
+
+
+class _Outbox:
+    """Frames posted to the loop but not yet delivered; bounded so a stalled loop cannot grow memory."""
+
+    def __init__(self, deliver: Callable[[AudioFrame], None]) -> None:
+        self._deliver = deliver
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._dropped = 0
+
+    def reserve(self) -> bool:
+        """Return True if one more frame may be posted (stream time advances over dropped ones)."""
+        with self._lock:
+            if self._pending < MAX_BACKLOG_FRAMES:
+                self._pending += 1
+                return True
+            self._dropped += 1
+            dropped = self._dropped
+        if dropped % MAX_BACKLOG_FRAMES == 1:
+            _LOGGER.warning("event loop is not keeping up: dropped %d audio frames", dropped)
+        return False
+
+    def hand_over(self, audio: AudioFrame) -> None:
+        """Deliver one frame on the loop."""
+        with self._lock:
+            self._pending -= 1
+        self._deliver(audio)
 
 
 class PlayerPort(pj.AudioMediaPort):  # type: ignore[misc]

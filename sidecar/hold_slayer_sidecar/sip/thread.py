@@ -41,6 +41,7 @@ class PjsuaThread:
         self._teardown = teardown
         self._jobs: queue.Queue[tuple[Job, asyncio.Future[Any] | None]] = queue.Queue(QUEUE_SIZE)
         self._stopping = threading.Event()
+        self._accepting = threading.Lock()
         self._thread = threading.Thread(target=self._main, name="pjsua2", daemon=True)
         self._started: asyncio.Future[None] = loop.create_future()
         self._finished: asyncio.Future[None] = loop.create_future()
@@ -83,12 +84,14 @@ class PjsuaThread:
         self._submit(job, None)
 
     def _submit(self, job: Job, future: asyncio.Future[Any] | None) -> None:
-        if not self.alive:
-            raise SipError("SIP engine is not running")
-        try:
-            self._jobs.put_nowait((job, future))
-        except queue.Full as err:
-            raise SipError("SIP engine command queue is full") from err
+        # The lock orders this against the final drain in _main: a job is either run or failed.
+        with self._accepting:
+            if not self.alive:
+                raise SipError("SIP engine is not running")
+            try:
+                self._jobs.put_nowait((job, future))
+            except queue.Full as err:
+                raise SipError("SIP engine command queue is full") from err
 
     def _main(self) -> None:
         try:
@@ -105,7 +108,9 @@ class PjsuaThread:
                 self._run_jobs()
         except BaseException:  # thread boundary: log and still tear down
             log_exception(_LOGGER, "PJSUA2 thread crashed")
-        self._fail_pending()
+        with self._accepting:
+            self._stopping.set()
+            self._fail_pending()
         try:
             self._teardown()
         except BaseException:  # thread boundary

@@ -20,7 +20,7 @@ from ..audio.types import Pcm
 from .api import Transcript, VoiceEngineError
 from .resample import resample_float, resample_pcm
 from .wav import wav_bytes
-from .wyoming import WyomingEvent, connect, describe, read_event, write_event
+from .wyoming import WyomingEvent, connect, describe, parse_tcp_url, read_event, write_event
 
 WHISPER_RATE = 16000
 _CHUNK_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono per Wyoming audio-chunk, as wyoming-satellite sends
@@ -119,6 +119,7 @@ class WyomingStt:
     """A Wyoming ASR service (e.g. wyoming-faster-whisper): transcribe, audio-start/chunk/stop -> transcript."""
 
     def __init__(self, url: str, *, language: str | None = "en", timeout_s: float = 15.0) -> None:
+        parse_tcp_url(url)  # fail at start-up on a bad setting, not on the first call
         self._url = url
         self._language = language
         self._timeout = timeout_s

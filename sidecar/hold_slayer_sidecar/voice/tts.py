@@ -34,7 +34,7 @@ from ..audio.types import Pcm
 from .api import SpeechAudio, VoiceEngineError
 from .resample import float_to_pcm, resample_pcm
 from .wav import read_wav_bytes, write_wav
-from .wyoming import WyomingEvent, connect, describe, read_event, write_event
+from .wyoming import WyomingEvent, connect, describe, parse_tcp_url, read_event, write_event
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -188,6 +188,7 @@ class WyomingTts:
     """A Wyoming TTS service (e.g. wyoming-piper): synthesize -> audio-start/audio-chunk*/audio-stop."""
 
     def __init__(self, url: str, *, voice: str | None = None, timeout_s: float = 30.0) -> None:
+        parse_tcp_url(url)  # fail at start-up on a bad setting, not on the first call
         self._url = url
         self._voice = voice
         self._timeout = timeout_s

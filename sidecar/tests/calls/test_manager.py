@@ -197,3 +197,13 @@ async def test_inbound_calls_are_rejected_and_never_dialled_out(rig: Rig) -> Non
     await settle()
     assert "in-1" in rig.sip.hung_up
     assert rig.sip.dialed == []
+
+
+async def test_stop_hangs_up_every_call(rig: Rig) -> None:
+    await rig.manager.place_call(COMPANY)
+    await settle()
+    leg = rig.sip.dialed[0][0]
+    await rig.manager.stop()
+    assert leg in rig.sip.hung_up
+    ended = next(data for name, data in rig.events if name == "call_ended")
+    assert ended["outcome"] == "cancelled"

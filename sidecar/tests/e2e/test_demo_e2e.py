@@ -50,3 +50,21 @@ def test_stored_flow_hold_announcement_then_agent_is_bridged(tmp_path: Path) -> 
     recordings = [Path(p) for p in summary["recordings"]]
     assert {p.name.rsplit("-", 1)[1] for p in recordings} == {"company.wav", "user.wav", "mix.wav"}
     assert all(p.exists() and p.stat().st_size > 44 for p in recordings)
+
+
+@pytest.mark.slow
+def test_user_who_declines_leaves_the_agent_with_an_apology(tmp_path: Path) -> None:
+    """The phone declines (486): the outcome is user_missed and the agent hears a goodbye, not silence."""
+    summary, report, code = run_demo(
+        tmp_path,
+        "--company", str(COMPANIES_DIR / "first_city_bank.yaml"),
+        "--intent", "Someone is using my account and I think it's fraud",
+        "--user-away",
+    )  # fmt: skip
+    assert code == 1
+    assert summary["outcome"] == "user_missed", summary
+    assert summary["false_transfer"] is False
+    assert "did not answer" in summary["detail"]
+    assert summary["bridged_s"] is None
+    hangups = [line for line in report if line["event"] == "hangup"]
+    assert hangups and hangups[0]["who"] == "caller"  # the sidecar ended the call after its goodbye

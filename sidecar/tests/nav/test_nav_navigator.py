@@ -77,7 +77,9 @@ async def test_stored_flow_comes_first(matcher: MenuMatcher) -> None:
 
 async def test_changed_menu_is_decided_afresh(matcher: MenuMatcher) -> None:
     nav = MenuNavigator(matcher).for_call(flow_for("2", MAIN_OPTIONS))
-    renumbered = "Press 1 for mortgages. Press 2 for travel insurance. Press 3 for credit and debit cards. Press 0 for an agent."
+    renumbered = (
+        "Press 1 for mortgages. Press 2 for travel insurance. Press 3 for credit and debit cards. Press 0 for an agent."
+    )
     decision = await nav.decide(renumbered, "I lost my debit card", history=[])
     assert nav.menu_changed
     assert (decision.digits, decision.source) == ("3", NavSource.EMBEDDED)
@@ -198,9 +200,7 @@ async def llm_server(unused_tcp_port: int) -> AsyncIterator[str]:
 
 
 @pytest.mark.parametrize("mode", ["500", "hang", "garbage", "html"])
-async def test_dead_llm_server_gives_fallbacks_not_exceptions(
-    matcher: MenuMatcher, llm_server: str, mode: str
-) -> None:
+async def test_dead_llm_server_gives_fallbacks_not_exceptions(matcher: MenuMatcher, llm_server: str, mode: str) -> None:
     llm = OpenAiChat(f"{llm_server}/{mode}", model="m", timeout_s=0.5, retries=1, backoff_s=0.01)
     with pytest.raises(VoiceEngineError):
         await llm.complete_json("system", "user")

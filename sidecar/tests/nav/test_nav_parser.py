@@ -36,15 +36,36 @@ CASES: list[tuple[str, dict[str, str]]] = [
     ("For card services press to. For loans, press for.", {"2": "card services", "4": "loans"}),
     ("For billing press won", {"1": "billing"}),
     # A repeated menu keeps the first label.
-    ("For card services, press 2. For loans, press 3. For card services, press 2.", {"2": "card services", "3": "loans"}),
+    (
+        "For card services, press 2. For loans, press 3. For card services, press 2.",
+        {"2": "card services", "3": "loans"},
+    ),
     # Preamble before the first option, with and without punctuation.
     (
         "Thank you for calling Acme Bank. Please listen carefully as our options have changed. For fraud press 4.",
         {"4": "fraud"},
     ),
     ("thank you for calling acme bank for card services press 2", {"2": "card services"}),
-    ("If your flight is within the next twenty four hours, press 1.", {"1": "your flight is within the next twenty four hours"}),
+    (
+        "If your flight is within the next twenty four hours, press 1.",
+        {"1": "your flight is within the next twenty four hours"},
+    ),
     ("Please select option 5 for the lost and found.", {"5": "the lost and found"}),
+    # Real tiny.en transcripts of espeak prompts: stray full stops, "for" heard as "4", labels split off.
+    (
+        "Press 1. To report a power outage. Press 2. 4. Building and Payment. Press 3 to start.",
+        {"1": "report a power outage", "2": "building and payment", "3": "start"},
+    ),
+    (
+        "To schedule, change or cancel an appointment. Press 1. For a trip, shouldn't reveal. Press 2.",
+        {"1": "schedule, change or cancel an appointment", "2": "a trip, shouldn't reveal"},
+    ),
+    (
+        "For a new appointment, press 1. Change or cancel an existing appointment. Press 2.",
+        {"1": "a new appointment", "2": "change or cancel an existing appointment"},
+    ),
+    ("press 1 for billing to speak to an agent press 0", {"1": "billing", "0": "speak to an agent"}),
+    ("press 1 for billing. to speak to an agent press 0", {"1": "billing", "0": "speak to an agent"}),
 ]
 
 

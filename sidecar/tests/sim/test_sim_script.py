@@ -267,3 +267,13 @@ def test_every_shipped_test_intent_reaches_its_department(path: Any) -> None:
     company = load_company(path)
     for ti in company.test_intents:
         assert reach_department(company, ti.steps, ti.intent) == ti.department, ti.intent
+
+
+@pytest.mark.slow
+def test_say_the_reason_through_real_tts_and_stt() -> None:
+    from hold_slayer_sim.check import speech_hearing
+
+    company = next(load_company(p) for p in shipped_company_files() if p.stem == "evergreen_insurance")
+    hear = speech_hearing()
+    for ti in company.test_intents[:2] + company.test_intents[4:5]:
+        assert reach_department(company, ti.steps, ti.intent, hear) == ti.department, ti.intent

@@ -70,11 +70,13 @@ async def dialler() -> AsyncIterator[tuple[PjsuaEngine, list[LegEvent]]]:
         await engine.stop()
 
 
-async def wait_leg(events: list[LegEvent], kind: LegEventKind, within: float = 15.0) -> LegEvent:
+async def wait_leg(
+    events: list[LegEvent], kind: LegEventKind, leg: str | None = None, within: float = 15.0
+) -> LegEvent:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         for e in events:
-            if e.kind == kind:
+            if e.kind == kind and (leg is None or e.leg_id == leg):
                 return e
         await asyncio.sleep(0.05)
     raise AssertionError(f"no {kind} in {events}")
@@ -133,6 +135,8 @@ async def test_company_call_reaches_department_and_agent(tmp_path: Path) -> None
         hangup = await co.wait_for("hangup")
         assert hangup["who"] == "caller"
         recording = await co.wait_for("recording")
+        stranger = await engine.dial(f"sip:nobody@127.0.0.1:{co.ready['port']}")
+        assert (await wait_leg(events, LegEventKind.DISCONNECTED, stranger)).status_code == 404
         assert await asyncio.to_thread(lambda: Path(recording["path"]).stat().st_size) > 8000
 
 

@@ -7,10 +7,10 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from conftest import EventLog, PeerFactory
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from sip_harness import EventLog, PeerFactory
 from sip_peer import spectrum_peaks
 
 

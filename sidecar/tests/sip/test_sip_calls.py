@@ -7,11 +7,12 @@ import socket
 
 import numpy as np
 import pytest
-from conftest import EventLog, PeerFactory, free_port
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEventKind, SipError
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.settings import SipSettings
+from sip_harness import EventLog, PeerFactory, free_port
 from sip_peer import spectrum_peaks, tone
 
 
@@ -189,3 +190,41 @@ async def test_fifth_call_raises_sip_error(engine: PjsuaEngine, events: EventLog
     leg = await engine.dial(peer.uri)
     await engine.hang_up(leg)
     await events.wait(LegEventKind.DISCONNECTED, leg)
+
+
+async def test_wideband_bridge_gives_16khz_frames(make_peer: PeerFactory) -> None:
+    """With clock_rate=16000 the bridge (and so every frame) runs at 16 kHz; G.722 is preferred."""
+    peer = await make_peer("answer")
+    engine = PjsuaEngine(SipSettings(clock_rate=16000, codecs=("G722", "PCMU")))
+    await engine.start()
+    try:
+        events = EventLog()
+        engine.subscribe_events(events)
+        leg = await engine.dial(peer.uri)
+        await events.wait(LegEventKind.ANSWERED, leg)
+        peer_leg = (await peer.wait_leg("answered"))["leg_id"]
+        frames: list[AudioFrame] = []
+        engine.subscribe_audio(leg, frames.append)
+        await peer.request("play_tone", leg=peer_leg, freq=1000, seconds=2)
+        await asyncio.sleep(1.0)
+        assert frames
+        assert all(f.pcm.size == 320 and f.sample_rate == 16000 for f in frames)
+        pcm = np.concatenate([f.pcm for f in frames[-20:]])
+        assert abs(spectrum_peaks(pcm, 16000, 1)[0] - 1000) < 30
+    finally:
+        await engine.stop()
+
+
+async def test_caller_giving_up_before_answer_ends_the_inbound_leg(
+    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+) -> None:
+    peer = await make_peer("none")
+    peer_leg = await peer.request("dial", target=engine.local_uri)
+    incoming = await events.wait(LegEventKind.INCOMING)
+    await engine.ring(incoming.leg_id)
+    await peer.wait_leg("ringing", peer_leg)
+    await peer.request("hang_up", leg=peer_leg)  # CANCEL (RFC 3261 s9)
+    ended = await events.wait(LegEventKind.DISCONNECTED, incoming.leg_id)
+    assert ended.status_code == 487
+    with pytest.raises(SipError):
+        await engine.answer(incoming.leg_id)

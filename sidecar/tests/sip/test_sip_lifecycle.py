@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TIMEOUT, EventLog, PeerFactory
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEventKind, SipError
 from hold_slayer_sidecar.sip.engine import PjsuaEngine, target_uri
 from hold_slayer_sidecar.sip.settings import SipSettings
+from sip_harness import TIMEOUT, EventLog, PeerFactory
 
 
 @pytest.mark.slow

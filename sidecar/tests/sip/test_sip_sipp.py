@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TIMEOUT, EventLog, PeerFactory, free_port
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
+from sip_harness import TIMEOUT, EventLog, PeerFactory, free_port
 from sip_peer import spectrum_peaks, tone
 
 pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed")
@@ -67,6 +67,20 @@ async def test_sipp_uas_answers_and_echoes_what_we_play(
     assert abs(spectrum_peaks(echoed, 8000, 1)[0] - 800) < 20
     await engine.hang_up(leg)
     assert (await events.wait(LegEventKind.DISCONNECTED, leg)).status_code == 200
+
+
+async def test_sipp_caller_is_answered_and_its_rfc2833_digits_are_reported(
+    engine: PjsuaEngine, events: EventLog, sipp: SippFactory
+) -> None:
+    _port, _proc = await sipp("-sf", str(SCENARIOS / "uac_dtmf.xml"), "-s", "bank", f"127.0.0.1:{engine.local_port}")
+    incoming = await events.wait(LegEventKind.INCOMING)
+    assert incoming.local_uri == f"sip:bank@127.0.0.1:{engine.local_port}"
+    assert incoming.remote_uri.startswith("sip:sipp@127.0.0.1")
+    await engine.answer(incoming.leg_id)
+    await events.wait(LegEventKind.ANSWERED, incoming.leg_id)
+    ended = await events.wait(LegEventKind.DISCONNECTED, incoming.leg_id)  # SIPp sends BYE when done
+    assert ended.status_code == 200
+    assert [e.digit for e in events.of(LegEventKind.DTMF_RECEIVED, incoming.leg_id)] == ["1", "#"]
 
 
 async def registered_engine(registrar_port: int, password: str, domain: str) -> PjsuaEngine:

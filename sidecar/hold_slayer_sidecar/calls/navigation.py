@@ -1,0 +1,135 @@
+"""The call state machine in the menus: stored flow steps and the listen-decide loop with the navigator."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..nav.api import NavAction
+from ..nav.flows import FlowStep, FlowStepKind
+from ..protocol import CallState, EventType
+from .events import (
+    Decide,
+    Decided,
+    DtmfDone,
+    Effect,
+    Emit,
+    EmitCallState,
+    NoteTranscript,
+    SendDtmf,
+    Speak,
+    StartTimer,
+    Timer,
+    Transcribed,
+)
+from .queue import enter_hold
+from .session import CallSession, StepWait
+from .transitions import LISTENING, Result
+
+
+def current_step(session: CallSession) -> FlowStep | None:
+    """Return the flow step in progress, or None when there is no flow or it is done."""
+    if session.flow is None or session.step_index >= len(session.flow.steps):
+        return None
+    return session.flow.steps[session.step_index]
+
+
+def run_flow(session: CallSession, at: float) -> Result:
+    """Start the current flow step."""
+    current = current_step(session)
+    if current is None or current.kind in (FlowStepKind.HOLD, FlowStepKind.TRANSFER):
+        # TRANSFER also waits for HUMAN_DETECTED: the user is never rung for a recording.
+        return enter_hold(session, at)
+    if current.kind is FlowStepKind.DTMF:
+        return send_digits(session, current.digits or "")
+    if current.kind is FlowStepKind.LISTEN:
+        return listen(session)
+    if current.kind is FlowStepKind.SPEAK:
+        ticket = session.ticket + 1
+        return replace(session, step_wait=StepWait.SPEAK, ticket=ticket), [Speak(current.text or "", ticket)]
+    if current.seconds is not None:  # WAIT for a time
+        return replace(session, step_wait=StepWait.TIMER), [StartTimer(Timer.STEP, current.seconds)]
+    return replace(session, step_wait=StepWait.SEGMENT), []  # WAIT for the end of the next prompt
+
+
+def advance(session: CallSession, at: float) -> Result:
+    """Finish the current step: move on (flow) or listen to the next menu (navigator)."""
+    if session.flow is None:
+        return listen(session)
+    return run_flow(replace(session, step_index=session.step_index + 1, step_wait=StepWait.NONE), at)
+
+
+def listen(session: CallSession) -> Result:
+    """Listen to the next menu prompt."""
+    fresh = replace(
+        session, step_wait=StepWait.LISTEN, listen_epoch=session.listen_epoch + 1, prompt="", decided_prompt=""
+    )
+    return fresh, []
+
+
+def send_digits(session: CallSession, digits: str) -> Result:
+    """Send digits as the current navigation step."""
+    ticket = session.ticket + 1
+    return replace(session, step_wait=StepWait.DTMF, ticket=ticket), [SendDtmf(digits, ticket)]
+
+
+def on_transcript(session: CallSession, event: Transcribed) -> Result:
+    """Use a transcript: publish it, give it to the detector, and feed the menu prompt being heard."""
+    effects: list[Effect] = []
+    if event.text:
+        offset = round(event.at - session.started_at, 2)
+        effects.append(Emit(EventType.TRANSCRIPT, {"speaker": "company", "text": event.text, "offset_s": offset}))
+        if session.state in LISTENING:
+            effects.append(NoteTranscript(event.text, event.t_s))
+    usable = (
+        event.epoch != 0
+        and event.epoch == session.listen_epoch
+        and session.state is CallState.IVR
+        and session.step_wait in (StepWait.LISTEN, StepWait.DECIDE)
+    )
+    if not usable or not event.text:
+        return session, effects
+    heard = replace(session, prompt=f"{session.prompt} {event.text}".strip())
+    if heard.step_wait is StepWait.DECIDE:
+        return heard, effects  # asked again when the pending decision says "wait"
+    asked, more = ask(heard)
+    return asked, effects + more
+
+
+def ask(session: CallSession) -> Result:
+    """Ask the navigator about the prompt heard so far."""
+    ticket = session.ticket + 1
+    asking = replace(session, step_wait=StepWait.DECIDE, ticket=ticket, decided_prompt=session.prompt)
+    return asking, [Decide(session.prompt, session.intent or "", session.history, ticket)]
+
+
+def on_decision(session: CallSession, event: Decided) -> Result:
+    """Act on the navigator's decision."""
+    if event.ticket != session.ticket or session.step_wait is not StepWait.DECIDE:
+        return session, []
+    decision = event.decision
+    remembered = replace(session, history=(*session.history, session.prompt))
+    if decision is not None and decision.action is NavAction.DTMF and decision.digits:
+        return send_digits(remembered, decision.digits)
+    if decision is not None and decision.action is NavAction.SPEAK and decision.text:
+        ticket = session.ticket + 1
+        return replace(remembered, step_wait=StepWait.SPEAK, ticket=ticket), [Speak(decision.text, ticket)]
+    # WAIT (or a failed navigator): keep listening; ask again if more of the prompt arrived meanwhile.
+    if session.prompt != session.decided_prompt:
+        return ask(session)
+    return replace(session, step_wait=StepWait.LISTEN), []
+
+
+def on_dtmf_done(session: CallSession, event: DtmfDone) -> Result:
+    """Record digits that went out and move on to the next step."""
+    effects: list[Effect] = []
+    sent = session
+    if event.ok:
+        sent = replace(session, digits_sent=session.digits_sent + event.digits)
+        source = "manual" if event.ticket == 0 else "auto"
+        effects += [Emit(EventType.DTMF_SENT, {"digits": event.digits, "source": source}), EmitCallState()]
+    if event.ticket == 0 or event.ticket != session.ticket or session.step_wait is not StepWait.DTMF:
+        return sent, effects
+    if session.state is not CallState.IVR:
+        return replace(sent, step_wait=StepWait.NONE), effects
+    advanced, more = advance(sent, event.at)
+    return advanced, effects + more

@@ -1,0 +1,182 @@
+"""The call state machine in the queue: hold, probing with "Hello?", the person, ringing and bridging the user.
+
+Safety rule above all others: the user's phone is rung only after the detector reported HUMAN_DETECTED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..protocol import CallOutcome, CallState, EventType
+from .events import (
+    Bridge,
+    BridgeDone,
+    CancelTimer,
+    DetectorNote,
+    DialUser,
+    Effect,
+    Emit,
+    EmitCallState,
+    HangUp,
+    Leg,
+    NotifyDetector,
+    Observed,
+    Speak,
+    StartRecording,
+    StartTimer,
+    Timer,
+    UserAnswered,
+    UserDialed,
+    UserDisconnected,
+)
+from .session import CallSession, StepWait
+from .transitions import Result, finish, goto
+
+
+def enter_hold(session: CallSession, at: float, *, queue_heard: bool = False) -> Result:
+    """Wait in the queue. The detector hears "navigation is over" only once the company stops talking.
+
+    After the last key a company usually confirms in its IVR voice ("Please hold for a representative"):
+    were the detector told at once, that short sentence followed by silence would look like a person.
+    So unless the queue is already audible, IVR_DONE waits for music or silence (or ``settle_s``).
+    """
+    held = replace(
+        goto(session, CallState.HOLD, at),
+        step_wait=StepWait.NONE,
+        hold_started_at=session.hold_started_at if session.hold_started_at is not None else at,
+        ivr_done_pending=not queue_heard,
+    )
+    effects: list[Effect] = [
+        CancelTimer(Timer.IVR),
+        CancelTimer(Timer.STEP),
+        StartTimer(Timer.HOLD, session.policy.max_hold_s),
+        Emit(EventType.HOLD_STARTED, {}),
+        EmitCallState(),
+    ]
+    if queue_heard:
+        effects.append(NotifyDetector(DetectorNote.IVR_DONE))
+    else:
+        effects.append(StartTimer(Timer.SETTLE, session.policy.settle_s))
+    return held, effects
+
+
+def ivr_done(session: CallSession) -> Result:
+    """Tell the detector that navigation is over."""
+    done = replace(session, ivr_done_pending=False)
+    return done, [CancelTimer(Timer.SETTLE), NotifyDetector(DetectorNote.IVR_DONE)]
+
+
+def probe(session: CallSession, at: float) -> Result:
+    """Start probing: say "Hello?" once the uncertain speech has ended."""
+    policy = session.policy
+    cooling = session.last_probe_at is not None and at - session.last_probe_at < policy.probe_cooldown_s
+    if not policy.can_speak or cooling or session.probes >= policy.max_probes:
+        return session, []  # the detector may still decide on its own
+    # Never talk over the speaker: "Hello?" waits for the end of the speech (or probe_delay_max_s).
+    probing = replace(
+        goto(session, CallState.PROBING, at), probes=session.probes + 1, last_probe_at=at, probe_pending=True
+    )
+    return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, policy.probe_delay_max_s)]
+
+
+def say_probe(session: CallSession) -> Result:
+    """Say the pending "Hello?" now."""
+    if session.state is not CallState.PROBING or not session.probe_pending:
+        return session, []
+    ticket = session.ticket + 1
+    saying = replace(session, probe_pending=False, ticket=ticket)
+    return saying, [CancelTimer(Timer.PROBE_SAY), Speak(session.policy.probe_text, ticket)]
+
+
+def back_to_hold(session: CallSession, at: float) -> Result:
+    """Leave probing: the speech was not a person answering."""
+    if session.state is not CallState.PROBING:
+        return session, []
+    # A new ticket makes a late SpeakDone of the probe harmless.
+    back = replace(goto(session, CallState.HOLD, at), ticket=session.ticket + 1, probe_pending=False)
+    return back, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), EmitCallState()]
+
+
+def human(session: CallSession, event: Observed) -> Result:
+    """Handle a person answering: ring the user at once."""
+    was_holding = session.hold_started_at is not None
+    human = replace(
+        goto(session, CallState.HUMAN, event.at),
+        human_detected_at=event.at,
+        hold_ended_at=event.at if was_holding else None,
+        step_wait=StepWait.NONE,
+        ticket=session.ticket + 1,
+    )
+    # Ring the user first: every effect before DialUser adds to the time the person waits in silence.
+    effects: list[Effect] = [DialUser(session.transfer_to), EmitCallState()]
+    if was_holding:
+        effects.append(Emit(EventType.HOLD_ENDED, {"hold_seconds": round(human.hold_seconds(event.at), 2)}))
+    effects += [
+        Emit(EventType.HUMAN_DETECTED, {"confidence": event.confidence, "t_s": event.t_s}),
+        *(CancelTimer(t) for t in (Timer.IVR, Timer.STEP, Timer.HOLD, Timer.PROBE, Timer.PROBE_SAY, Timer.SETTLE)),
+    ]
+    return human, effects
+
+
+def on_user_dialed(session: CallSession, event: UserDialed) -> Result:
+    """Wait for the user to answer once the INVITE left (at most ring_user_s)."""
+    if session.state is not CallState.HUMAN:
+        return replace(session, user_leg=event.leg_id), [HangUp(Leg.USER)]
+    ringing = replace(goto(session, CallState.RINGING_USER, event.at), user_leg=event.leg_id)
+    return ringing, [
+        StartTimer(Timer.RING_USER, session.policy.ring_user_s),
+        Emit(EventType.USER_RINGING, {"transfer_to": session.transfer_to}),
+        EmitCallState(),
+    ]
+
+
+def on_user_answered(session: CallSession, event: UserAnswered) -> Result:
+    """Bridge the two legs once the user picks up."""
+    if session.state is not CallState.RINGING_USER or session.closing:
+        return session, []
+    return replace(session, user_up=True), [CancelTimer(Timer.RING_USER), Bridge(), StartRecording(Leg.USER)]
+
+
+def on_bridged(session: CallSession, event: BridgeDone) -> Result:
+    """Mark the call bridged once both legs are connected."""
+    if session.state is not CallState.RINGING_USER:
+        return session, []
+    if not event.ok:
+        return finish(session, event.at, CallState.FAILED, CallOutcome.FAILED, f"bridge failed: {event.error}")
+    bridged = goto(session, CallState.BRIDGED, event.at)
+    return bridged, [StartRecording(Leg.MIX), Emit(EventType.BRIDGED, {}), EmitCallState()]
+
+
+def on_user_gone(session: CallSession, event: UserDisconnected) -> Result:
+    """Handle the end of the user's leg."""
+    gone = replace(session, user_up=False)
+    if session.state is CallState.BRIDGED:
+        return finish(gone, event.at, CallState.ENDED, CallOutcome.CONNECTED, "user hung up")
+    if session.state in (CallState.HUMAN, CallState.RINGING_USER):
+        detail = f"{event.status_code} {event.reason}".strip()
+        return user_missed(gone, event.at, f"the user did not answer ({detail})")
+    return gone, []
+
+
+def user_missed(session: CallSession, at: float, reason: str) -> Result:
+    """Handle a user who did not pick up: apologise to the person, then hang up (outcome user_missed)."""
+    if session.closing:
+        return session, []
+    effects: list[Effect] = [CancelTimer(Timer.RING_USER)]
+    if session.user_leg is not None and session.state is CallState.RINGING_USER:
+        effects.append(HangUp(Leg.USER))
+    closing = replace(session, closing=True, reason=reason, user_up=False, user_leg=None)
+    if not session.policy.can_speak or not session.policy.user_missed_text:
+        return finish_user_missed(closing, at, effects)
+    ticket = session.ticket + 1
+    effects += [
+        Speak(session.policy.user_missed_text, ticket),
+        StartTimer(Timer.CLOSING, session.policy.closing_s),
+    ]
+    return replace(closing, ticket=ticket), effects
+
+
+def finish_user_missed(session: CallSession, at: float, before: list[Effect] | None = None) -> Result:
+    """End the call with outcome user_missed."""
+    done, effects = finish(session, at, CallState.ENDED, CallOutcome.USER_MISSED, session.reason or "user missed")
+    return done, (before or []) + effects

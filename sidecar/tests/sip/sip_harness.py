@@ -1,0 +1,150 @@
+"""Helpers for SIP engine tests: an event log and a peer engine in a subprocess (see sip_peer.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
+
+PEER_SCRIPT = Path(__file__).with_name("sip_peer.py")
+TIMEOUT = 10.0
+
+
+class EventLog:
+    """Collects leg events and waits for a matching one (always with a timeout)."""
+
+    def __init__(self) -> None:
+        self.events: list[LegEvent] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, event: LegEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def wait(self, kind: LegEventKind, leg_id: str | None = None, within: float = TIMEOUT) -> LegEvent:
+        async def find() -> LegEvent:
+            while True:
+                for event in self.events:
+                    if event.kind == kind and (leg_id is None or event.leg_id == leg_id):
+                        return event
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(find(), within)
+
+    def of(self, kind: LegEventKind, leg_id: str | None = None) -> list[LegEvent]:
+        return [e for e in self.events if e.kind == kind and (leg_id is None or e.leg_id == leg_id)]
+
+
+class PeerProcess:
+    """A PjsuaEngine in a subprocess (see sip_peer.py), driven over a loopback TCP control socket."""
+
+    def __init__(self, auto: str, log_path: Path) -> None:
+        self.auto = auto
+        self.log_path = log_path
+        self.uri = ""
+        self.events: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._changed = asyncio.Event()
+        self._process: asyncio.subprocess.Process | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        connected: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+        def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if not connected.done():
+                connected.set_result((reader, writer))
+
+        server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        with self.log_path.open("wb") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, str(PEER_SCRIPT), str(port), self.auto, stdout=log, stderr=log
+            )
+        try:
+            reader, self._writer = await asyncio.wait_for(connected, TIMEOUT)
+        finally:
+            server.close()
+        self._reader_task = asyncio.ensure_future(self._read(reader))
+        ready = await self.wait_event(lambda e: e["event"] == "ready")
+        self.uri = ready["uri"]
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while line := await reader.readline():
+            message = json.loads(line)
+            if "id" in message:
+                future = self._pending.pop(message["id"])
+                if message["ok"]:
+                    future.set_result(message["result"])
+                else:
+                    future.set_exception(RuntimeError(message["error"]))
+            else:
+                self.events.append(message)
+                self._changed.set()
+
+    async def request(self, op: str, within: float = TIMEOUT, **args: Any) -> Any:
+        assert self._writer is not None
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        self._writer.write((json.dumps({"id": request_id, "op": op, **args}) + "\n").encode())
+        return await asyncio.wait_for(future, within)
+
+    async def wait_event(self, match: Callable[[dict[str, Any]], bool], within: float = TIMEOUT) -> dict[str, Any]:
+        async def find() -> dict[str, Any]:
+            while True:
+                for event in self.events:
+                    if match(event):
+                        return event
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(find(), within)
+
+    async def wait_leg(self, kind: str, leg_id: str | None = None, within: float = TIMEOUT) -> dict[str, Any]:
+        return await self.wait_event(
+            lambda e: e.get("kind") == kind and (leg_id is None or e["leg_id"] == leg_id), within
+        )
+
+    def legs(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("kind") == kind]
+
+    async def close(self) -> int:
+        """Close the control socket (the peer then stops its engine) and return its exit code."""
+        if self._writer is not None:
+            self._writer.write_eof()  # half-close: keep reading its last events so nothing resets
+        assert self._process is not None
+        try:
+            code = await asyncio.wait_for(self._process.wait(), TIMEOUT)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+            raise
+        finally:
+            if self._reader_task is not None:
+                self._reader_task.cancel()
+            if self._writer is not None:
+                self._writer.close()
+        return code
+
+
+type PeerFactory = Callable[[str], Awaitable[PeerProcess]]
+
+
+def free_port(kind: socket.SocketKind) -> int:
+    """A UDP or TCP port nobody listens on (bound then released)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

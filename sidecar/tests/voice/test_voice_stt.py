@@ -1,0 +1,159 @@
+"""Speech-to-text: the embedded model hears a TTS prompt; remote backends fail as VoiceEngineError."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from aiohttp import web
+from hold_slayer_sidecar.nav.parser import parse_options
+from hold_slayer_sidecar.voice.api import VoiceEngineError
+from hold_slayer_sidecar.voice.stt import EmbeddedWhisperStt, OpenAiStt, WyomingStt
+from hold_slayer_sidecar.voice.tts import EspeakTts, PiperTts, WyomingTts
+from hold_slayer_sidecar.voice.wyoming import WyomingEvent, read_event, write_event
+
+PROMPT = "For billing, press 1. For claims, press 2."
+
+
+@pytest.fixture(scope="module")
+def whisper() -> EmbeddedWhisperStt:
+    return EmbeddedWhisperStt()
+
+
+@pytest.mark.slow
+async def test_embedded_whisper_transcribes_a_piper_prompt(whisper: EmbeddedWhisperStt) -> None:
+    audio = await PiperTts().synthesize(PROMPT, 8000)
+    transcript = await whisper.transcribe(audio.pcm, 8000)
+    assert {o.digit: o.label for o in parse_options(transcript.text)} == {"1": "billing", "2": "claims"}
+    assert 0 < transcript.confidence <= 1
+    assert await whisper.health() == "ok"
+
+
+@pytest.mark.slow
+async def test_embedded_whisper_transcribes_an_espeak_prompt(whisper: EmbeddedWhisperStt) -> None:
+    audio = await EspeakTts("en-us").synthesize(PROMPT, 8000)
+    transcript = await whisper.transcribe(audio.pcm, 8000)
+    assert "press 1" in transcript.text.lower()
+
+
+async def test_silence_and_tiny_segments(whisper: EmbeddedWhisperStt) -> None:
+    assert (await whisper.transcribe(np.zeros(100, np.int16), 8000)).text == ""
+    with pytest.raises(VoiceEngineError):
+        await whisper.transcribe(np.zeros(8000, np.int16), 0)
+
+
+async def test_dead_wyoming_stt_is_a_voice_error(unused_tcp_port: int) -> None:
+    stt = WyomingStt(f"tcp://127.0.0.1:{unused_tcp_port}", timeout_s=2)
+    with pytest.raises(VoiceEngineError):
+        await stt.transcribe(np.zeros(8000, np.int16), 8000)
+    assert "cannot reach" in await stt.health()
+
+
+async def test_dead_openai_stt_is_a_voice_error(unused_tcp_port: int) -> None:
+    stt = OpenAiStt(f"http://127.0.0.1:{unused_tcp_port}", timeout_s=2)
+    with pytest.raises(VoiceEngineError):
+        await stt.transcribe(np.zeros(8000, np.int16), 8000)
+    assert await stt.health() != "ok"
+
+
+@pytest.mark.parametrize("url", ["http://example:10300", "tcp://nohost", "example"])
+def test_bad_wyoming_url_is_rejected(url: str) -> None:
+    with pytest.raises(ValueError, match="tcp://host:port"):
+        WyomingStt(url)
+    with pytest.raises(ValueError, match="tcp://host:port"):
+        WyomingTts(url)
+
+
+@pytest.fixture
+async def wyoming_server(unused_tcp_port: int) -> AsyncIterator[tuple[str, list[WyomingEvent]]]:
+    """A Wyoming service that answers describe, transcribe (echoing the audio length) and synthesize."""
+    seen: list[WyomingEvent] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        audio = b""
+        try:
+            while True:
+                event = await read_event(reader)
+                seen.append(event)
+                if event.type == "describe":
+                    await write_event(writer, WyomingEvent("info", {"asr": [{"name": "fake"}], "tts": [{"name": "f"}]}))
+                elif event.type == "audio-chunk":
+                    audio += event.payload
+                elif event.type == "audio-stop":
+                    text = f"heard {len(audio) // 2} samples"
+                    await write_event(writer, WyomingEvent("transcript", {"text": text}))
+                elif event.type == "synthesize":
+                    fmt = {"rate": 22050, "width": 2, "channels": 1}
+                    tone = (np.sin(np.arange(22050) * 0.1) * 8000).astype("<i2").tobytes()
+                    await write_event(writer, WyomingEvent("audio-start", fmt))
+                    await write_event(writer, WyomingEvent("audio-chunk", fmt, tone))
+                    await write_event(writer, WyomingEvent("audio-stop", {}))
+        except VoiceEngineError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", unused_tcp_port)
+    yield f"tcp://127.0.0.1:{unused_tcp_port}", seen
+    server.close()
+    await server.wait_closed()
+
+
+async def test_wyoming_stt_streams_16khz_audio(wyoming_server: tuple[str, list[WyomingEvent]]) -> None:
+    url, seen = wyoming_server
+    stt = WyomingStt(url)
+    assert await stt.health() == "ok"
+    transcript = await stt.transcribe(np.zeros(8000, np.int16), 8000)
+    assert transcript.text == "heard 16000 samples"  # one second resampled to 16 kHz
+    kinds = [e.type for e in seen]
+    assert kinds[1:3] == ["transcribe", "audio-start"] and kinds[-1] == "audio-stop"
+    assert seen[2].data["rate"] == 16000
+
+
+async def test_wyoming_tts_resamples_to_the_call_rate(wyoming_server: tuple[str, list[WyomingEvent]]) -> None:
+    url, seen = wyoming_server
+    tts = WyomingTts(url, voice="en_US-joe")
+    assert await tts.health() == "ok"
+    audio = await tts.synthesize("hello", 8000)
+    assert audio.sample_rate == 8000
+    assert audio.pcm.size == 8000  # one second at 22.05 kHz became one second at 8 kHz
+    synth = next(e for e in seen if e.type == "synthesize")
+    assert synth.data == {"text": "hello", "voice": {"name": "en_US-joe"}}
+
+
+async def test_wyoming_frame_with_inline_data_is_read() -> None:
+    reader = asyncio.StreamReader()
+    reader.feed_data(json.dumps({"type": "transcript", "data": {"text": "hi"}}).encode() + b"\n")
+    reader.feed_eof()
+    event = await read_event(reader)
+    assert (event.type, event.data) == ("transcript", {"text": "hi"})
+    with pytest.raises(VoiceEngineError):
+        await read_event(reader)
+
+
+@pytest.fixture
+async def openai_stt_server(unused_tcp_port: int) -> AsyncIterator[str]:
+    async def transcriptions(request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form["file"]
+        assert isinstance(upload, web.FileField)
+        wav = upload.file.read()
+        assert wav[:4] == b"RIFF"
+        return web.json_response({"text": f" {form['model']} got {len(wav)} bytes "})
+
+    app = web.Application()
+    app.router.add_post("/v1/audio/transcriptions", transcriptions)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    yield f"http://127.0.0.1:{unused_tcp_port}"
+    await runner.cleanup()
+
+
+async def test_openai_stt_uploads_multipart_wav(openai_stt_server: str) -> None:
+    stt = OpenAiStt(openai_stt_server, model="whisper-1")
+    transcript = await stt.transcribe(np.zeros(8000, np.int16), 8000)
+    assert transcript.text == f"whisper-1 got {44 + 32000} bytes"

@@ -1,0 +1,86 @@
+"""Start the REAL sidecar as a subprocess for contract tests (free ports, temporary data dir)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SIDECAR_PYTHON = REPO / ".venv-sidecar" / "bin" / "python"
+TOKEN = "contract-token"
+START_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class RunningSidecar:
+    """Where a started sidecar listens."""
+
+    host: str
+    port: int
+    sip_uri: str
+    token: str
+    log: Path
+
+
+def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], RunningSidecar]:
+    if not SIDECAR_PYTHON.exists():
+        pytest.skip("sidecar environment missing: run scripts/setup")
+    ready = tmp_path / "ready.json"
+    log = tmp_path / "sidecar.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
+            [
+                str(SIDECAR_PYTHON), "-m", "hold_slayer_sidecar",
+                "--host", "127.0.0.1", "--port", "0", "--sip-host", "127.0.0.1", "--sip-port", "0",
+                "--token", TOKEN, "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready),
+                *extra,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not (ready.exists() and ready.stat().st_size):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"sidecar did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.05)
+    info = json.loads(ready.read_text())
+    return process, RunningSidecar("127.0.0.1", int(info["ws_port"]), str(info.get("sip_uri", "")), TOKEN, log)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def real_sidecar(tmp_path_factory: pytest.TempPathFactory) -> Generator[RunningSidecar]:
+    """Run the real sidecar once per test module (it takes seconds to start and to stop)."""
+    process, running = _start(tmp_path_factory.mktemp("sidecar"))
+    try:
+        yield running
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]:
+    """A plain aiohttp session for the real client."""
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
