@@ -100,7 +100,9 @@ class FakeSidecar:
         elif command == "get_snapshot":
             await ws.send_str(protocol.encode(protocol.result_ok(request["id"], dict(self.snapshot))))
         elif command == "hang_up":
-            await ws.send_str(protocol.encode(protocol.result_error(request["id"], "not_found", f"no call {data['call_id']}")))
+            await ws.send_str(
+                protocol.encode(protocol.result_error(request["id"], "not_found", f"no call {data['call_id']}"))
+            )
         elif command == "send_dtmf":
             pass  # never answers: the client must time out
 
@@ -119,7 +121,9 @@ async def session() -> AsyncGenerator[aiohttp.ClientSession]:
         yield client_session
 
 
-def _client(sidecar: FakeSidecar, session: aiohttp.ClientSession, token: str = TOKEN, **kwargs: Any) -> HoldSlayerClient:
+def _client(
+    sidecar: FakeSidecar, session: aiohttp.ClientSession, token: str = TOKEN, **kwargs: Any
+) -> HoldSlayerClient:
     return HoldSlayerClient("127.0.0.1", sidecar.port, token, session, **kwargs)
 
 
@@ -297,12 +301,42 @@ async def test_listen_reconnects_and_resyncs(sidecar: FakeSidecar, session: aioh
     assert not client.connected
 
 
+async def test_listen_survives_broken_callbacks(sidecar: FakeSidecar, session: aiohttp.ClientSession) -> None:
+    async def drop_at_once(ws: web.WebSocketResponse, hello: dict[str, Any]) -> None:
+        await ws.close()
+
+    sidecar.after_welcome = drop_at_once
+    client = _client(sidecar, session, backoff=Backoff(initial=0.01, maximum=0.02))
+    welcomes: list[Welcome] = []
+    third_welcome = asyncio.Event()
+
+    def broken(value: object) -> None:
+        if isinstance(value, Welcome):
+            welcomes.append(value)
+            if len(welcomes) == 3:
+                third_welcome.set()
+        raise RuntimeError("bug in a callback")
+
+    task = asyncio.create_task(client.listen(on_connected=broken, on_disconnected=broken))
+    await asyncio.wait_for(third_welcome.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sidecar.connections >= 3
+
+
 async def test_listen_keeps_retrying_when_down(session: aiohttp.ClientSession, unused_tcp_port: int) -> None:
     client = HoldSlayerClient("127.0.0.1", unused_tcp_port, TOKEN, session, backoff=Backoff(initial=0.01, maximum=0.02))
     errors: list[HoldSlayerError] = []
-    task = asyncio.create_task(client.listen(on_connected=lambda w: None, on_disconnected=errors.append))
-    while len(errors) < 3:
-        await asyncio.sleep(0.01)
+    three_failures = asyncio.Event()
+
+    def on_disconnected(err: HoldSlayerError) -> None:
+        errors.append(err)
+        if len(errors) == 3:
+            three_failures.set()
+
+    task = asyncio.create_task(client.listen(on_connected=lambda w: None, on_disconnected=on_disconnected))
+    await asyncio.wait_for(three_failures.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

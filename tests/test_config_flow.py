@@ -107,7 +107,9 @@ async def test_reconfigure(
     assert mock_config_entry.unique_id == "192.168.1.5:9000"
 
 
-async def test_reauth(hass: HomeAssistant, mock_client: FakeHoldSlayerClient, mock_config_entry: MockConfigEntry) -> None:
+async def test_reauth(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, mock_config_entry: MockConfigEntry
+) -> None:
     mock_config_entry.add_to_hass(hass)
     result = await mock_config_entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
@@ -133,7 +135,9 @@ async def test_options_flow_transfer_target(hass: HomeAssistant, mock_config_ent
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_TRANSFER_TO: "not a phone"})
     assert result["errors"] == {CONF_TRANSFER_TO: "invalid_target"}
 
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_TRANSFER_TO: "+1 (555) 010-9999"})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_TRANSFER_TO: "+1 (555) 010-9999"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert mock_config_entry.options == {CONF_TRANSFER_TO: "+15550109999"}
 
@@ -178,7 +182,10 @@ async def test_add_company(hass: HomeAssistant, mock_config_entry: MockConfigEnt
         ({CONF_NAME: "Nonsense", CONF_NUMBER: "call me maybe"}, {CONF_NUMBER: "invalid_target"}),
         ({CONF_NAME: "acme bank", CONF_NUMBER: "+18005550111"}, {CONF_NAME: "name_in_use"}),
         ({CONF_NAME: "Other", CONF_NUMBER: "+18005550111", CONF_ALIASES: ["Bank"]}, {CONF_NAME: "name_in_use"}),
-        ({CONF_NAME: "Mine", CONF_NUMBER: "+18005550111", CONF_TRANSFER_TO: "999"}, {CONF_TRANSFER_TO: "emergency_number"}),
+        (
+            {CONF_NAME: "Mine", CONF_NUMBER: "+18005550111", CONF_TRANSFER_TO: "999"},
+            {CONF_TRANSFER_TO: "emergency_number"},
+        ),
     ],
 )
 async def test_add_company_rejects_bad_input(

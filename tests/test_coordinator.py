@@ -49,7 +49,10 @@ async def test_call_progress_updates_entities_and_fires_events(
 
     mock_client.emit("hold_started", {"call_id": "call-1", "hold_started_at": "2026-11-21T10:01:30+00:00"})
     mock_client.emit("call_state", dict(make_call(state="hold", hold_seconds=0.0)))
-    mock_client.emit("transcript", {"call_id": "call-1", "speaker": "company", "text": "Your call is important to us", "offset_s": 12.5})
+    mock_client.emit(
+        "transcript",
+        {"call_id": "call-1", "speaker": "company", "text": "Your call is important to us", "offset_s": 12.5},
+    )
     await hass.async_block_till_done()
     assert hass.states.get(CALL_STATE).state == "hold"
     assert hass.states.get(EVENTS).attributes["event_type"] == "hold_started"
@@ -213,10 +216,25 @@ async def test_token_refused_on_reconnect_starts_reauth(
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_event_without_call_id_only_reaches_the_bus(hass: HomeAssistant, mock_client: FakeHoldSlayerClient) -> None:
+async def test_event_without_call_id_only_reaches_the_bus(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient
+) -> None:
     saved = async_capture_events(hass, "hold_slayer_call_flow_saved")
     mock_client.emit("call_flow_saved", {"id": "acme-bank"})
     await hass.async_block_till_done()
     assert len(saved) == 1
     assert saved[0].data["id"] == "acme-bank"
     assert hass.states.get(CALL_STATE).state == "idle"
+
+
+async def test_event_gap_triggers_resync(
+    hass: HomeAssistant, init_integration: MockConfigEntry, mock_client: FakeHoldSlayerClient
+) -> None:
+    mock_client.emit("transcript", {"call_id": "call-1", "text": "hello"}, seq=10)
+    await hass.async_block_till_done()
+    mock_client.get_snapshot.assert_not_awaited()
+    mock_client.snapshot = make_snapshot(make_call(state="human"))
+    mock_client.emit("transcript", {"call_id": "call-1", "text": "hello?"}, seq=13)  # 11 and 12 were lost
+    await hass.async_block_till_done()
+    mock_client.get_snapshot.assert_awaited_once()
+    assert hass.states.get(CALL_STATE).state == "human"

@@ -159,7 +159,9 @@ async def test_send_dtmf(hass: HomeAssistant, mock_client: FakeHoldSlayerClient)
 
 
 @pytest.mark.parametrize("digits", ["", "12x", "1 2", "E"])
-async def test_send_dtmf_rejects_bad_digits(hass: HomeAssistant, mock_client: FakeHoldSlayerClient, digits: str) -> None:
+async def test_send_dtmf_rejects_bad_digits(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, digits: str
+) -> None:
     with pytest.raises(vol.Invalid):
         await _call(hass, "send_dtmf", {"digits": digits, "call_id": "call-3"})
     mock_client.send_dtmf.assert_not_awaited()
@@ -187,6 +189,8 @@ async def test_unknown_config_entry(hass: HomeAssistant) -> None:
     assert err.value.translation_key == "entry_not_loaded"
 
 
-async def test_explicit_config_entry(hass: HomeAssistant, init_integration: MockConfigEntry, mock_client: FakeHoldSlayerClient) -> None:
+async def test_explicit_config_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry, mock_client: FakeHoldSlayerClient
+) -> None:
     await _call(hass, "hang_up", {"call_id": "x", "config_entry_id": init_integration.entry_id})
     mock_client.hang_up.assert_awaited_once_with("x")

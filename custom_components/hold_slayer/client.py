@@ -232,16 +232,16 @@ class HoldSlayerClient:
                     try:
                         welcome = await self.connect()
                     except HoldSlayerError as err:
-                        on_disconnected(err)
+                        _notify(on_disconnected, err)
                         delay = self._backoff.next_delay()
                         _LOGGER.debug("Reconnecting to %s in %.1f s: %s", self.url, delay, err)
                         await asyncio.sleep(delay)
                         continue
                     self._backoff.reset()
-                    on_connected(welcome)
+                    _notify(on_connected, welcome)
                 await self.wait_closed()
                 await self.disconnect()
-                on_disconnected(HoldSlayerConnectionError("connection to the sidecar closed"))
+                _notify(on_disconnected, HoldSlayerConnectionError("connection to the sidecar closed"))
         finally:
             await self.disconnect()
 
@@ -392,6 +392,14 @@ class HoldSlayerClient:
     async def get_history(self, limit: int = 20) -> dict[str, Any]:
         """Return recent finished calls."""
         return await self.request(Command.GET_HISTORY, {"limit": limit})
+
+
+def _notify[T](callback: Callable[[T], None], value: T) -> None:
+    """Run a listener callback; a broken callback must not end the reconnect loop."""
+    try:
+        callback(value)
+    except Exception:
+        _LOGGER.exception("Error in Hold Slayer connection callback")
 
 
 def _handshake_error(code: str, message: str) -> HoldSlayerError:

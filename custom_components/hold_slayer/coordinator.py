@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -54,6 +56,8 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self._unreachable_timer: CALLBACK_TYPE | None = None
         self._reauth_started = False
         self._last_seq: int | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._stopping = False
         entry.async_on_unload(client.subscribe_events(self._handle_event))
         entry.async_on_unload(self._cancel_unreachable_timer)
 
@@ -102,16 +106,23 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
 
     @callback
     def async_start(self) -> None:
-        """Start the long-lived listener; the config entry cancels it on unload."""
-        self.config_entry.async_create_background_task(
+        """Start the long-lived listener; the config entry also cancels it on unload."""
+        self._listener = self.config_entry.async_create_background_task(
             self.hass,
             self.client.listen(on_connected=self._on_connected, on_disconnected=self._on_disconnected),
             f"{DOMAIN}-listen-{self.config_entry.entry_id}",
         )
 
     async def async_stop(self) -> None:
-        """Close the connection (the listener task is cancelled by the config entry)."""
+        """Stop the listener first (so it cannot reconnect), then close the connection."""
+        self._stopping = True
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         await self.client.disconnect()
+        self._cancel_unreachable_timer()
 
     @callback
     def _on_connected(self, welcome: Welcome, *, notify: bool = True) -> None:
@@ -129,6 +140,8 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
 
     @callback
     def _on_disconnected(self, err: HoldSlayerError) -> None:
+        if self._stopping:
+            return
         was_connected = self.state.connected
         self.state.connected = False
         if isinstance(err, HoldSlayerAuthenticationError) and not self._reauth_started:

@@ -20,7 +20,6 @@ from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
 from .nav.api import Navigator
 from .nav.flows import CallFlow
-from .nav.matcher import MenuMatcher
 from .nav.navigator import MenuNavigator
 from .protocol import WS_PATH
 from .server.app import SidecarServer, build_app
@@ -72,11 +71,16 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def navigator_factory(llm: ChatModel | None) -> NavigatorFactory:
-    """Build one navigator per call around a shared menu matcher (the embedding model loads once, lazily)."""
-    matcher = MenuMatcher()
+    """Build one navigator per call around shared models (the embedding model loads once, lazily).
+
+    The call logic runs stored flows itself, so a call's navigator decides only prompts the flow leaves
+    open (LISTEN steps without a stored choice, or every prompt of an explored call) and records them
+    for the learner.
+    """
+    shared = MenuNavigator(llm=llm)
 
     def build(flow: CallFlow | None) -> Navigator:
-        return MenuNavigator(matcher, flow=flow, llm=llm)
+        return shared.for_call(None)
 
     return build
 
@@ -100,10 +104,32 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    store = Store(settings.database)
-    await store.open()
-    sip = PjsuaEngine(settings.sip.to_sip_settings())
-    await sip.start()
+    async with contextlib.AsyncExitStack() as cleanup:  # closed in reverse order, also after a failed start
+        store = Store(settings.database)
+        await store.open()
+        cleanup.push_async_callback(store.close)
+        sip = PjsuaEngine(settings.sip.to_sip_settings())
+        await sip.start()
+        cleanup.push_async_callback(sip.stop)
+        manager = build_manager(settings, sip, store)
+        hub = EventHub()
+        manager.subscribe(hub.publish)
+        await manager.start()
+        cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
+        server = SidecarServer(build_app(manager, hub, token=token, version=VERSION), settings.host, settings.port)
+        await server.start()
+        cleanup.push_async_callback(server.stop)
+        url = f"ws://{settings.host}:{server.port}{WS_PATH}"
+        _LOGGER.info("listening on %s (SIP on %s:%d)", url, settings.sip.bind_host, sip.local_port)
+        if ready_file is not None:
+            ready = {"ws_port": server.port, "sip_port": sip.local_port, "ws_url": url, "sip_uri": sip.local_uri}
+            await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
+        await stop.wait()
+        _LOGGER.info("shutting down")
+
+
+def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store) -> CallManager:
+    """Wire the call manager to the real engines."""
     voice = build_voice_engines(settings.voice)
     engines = Engines(
         sip=sip,
@@ -122,25 +148,7 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         record=settings.record,
         policy=policy(settings),
     )
-    manager = CallManager(engines, config)
-    hub = EventHub()
-    manager.subscribe(hub.publish)
-    server = SidecarServer(build_app(manager, hub, token=token, version=VERSION), settings.host, settings.port)
-    try:
-        await manager.start()
-        await server.start()
-        url = f"ws://{settings.host}:{server.port}{WS_PATH}"
-        _LOGGER.info("listening on %s (SIP on %s:%d)", url, settings.sip.bind_host, sip.local_port)
-        if ready_file is not None:
-            ready = {"ws_port": server.port, "sip_port": sip.local_port, "ws_url": url, "sip_uri": sip.local_uri}
-            await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
-        await stop.wait()
-        _LOGGER.info("shutting down")
-    finally:
-        await server.stop()
-        await manager.stop()
-        await sip.stop()
-        await store.close()
+    return CallManager(engines, config)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -342,15 +342,15 @@ async def learned_flow(client: DemoClient, timeline: Timeline) -> str | None:
 # ---------------------------------------------------------------- reports from the simulators
 
 
-def read_report(path: Path) -> list[dict[str, Any]]:
-    """Read the JSON lines a simulator wrote."""
+def read_report(path: Path, call: str) -> list[dict[str, Any]]:
+    """Read the JSON lines a simulator wrote about one of its calls."""
     if not path.exists():
         return []
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
         with contextlib.suppress(ValueError):
             lines.append(json.loads(line))
-    return lines
+    return [line for line in lines if line.get("call") == call]
 
 
 def first(lines: list[dict[str, Any]], event: str) -> dict[str, Any] | None:
@@ -374,8 +374,31 @@ class DemoResult:
     connected: bool
 
 
+@dataclass
+class Stage:
+    """The running processes and how to reach them."""
+
+    company_id: str
+    company_name: str
+    company_uri: str
+    phone_uri: str
+    sidecar: Child
+    sidecar_url: str
+    company_report: Path
+    phone_report: Path
+
+
+@dataclass
+class CallRun:
+    """What one call of the demo produced (summarised once the simulators have written everything)."""
+
+    timeline: Timeline
+    cpu_used: float
+    duration: float
+
+
 async def run_demo(args: argparse.Namespace, workdir: Path) -> DemoResult:
-    """Start everything, place the call, follow it, and summarise."""
+    """Start everything, place the call (twice with --repeat), follow it, and summarise."""
     company_id, company_name, intents = load_intents(args.company)
     intent = next((i for i in intents if args.intent is None or i.intent == args.intent), None)
     if intent is None:
@@ -383,59 +406,85 @@ async def run_demo(args: argparse.Namespace, workdir: Path) -> DemoResult:
         raise DemoError(f"intent {args.intent!r} is not in {args.company.name} (choose from: {choices})")
     token = secrets.token_urlsafe(24)
     children = Children(workdir)
-    timeline = Timeline(quiet=args.json)
+    runs: list[CallRun] = []
     try:
-        company_report, phone_report = workdir / "company.jsonl", workdir / "phone.jsonl"
-        company = await children.spawn(
-            "company", "-m", "hold_slayer_sim.company", "--company", str(args.company), "--port", "0",
-            "--report", str(company_report),
-        )  # fmt: skip
-        phone_args = ["--reject"] if args.user_away else []
-        phone = await children.spawn(
-            "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report), *phone_args
-        )
-        sidecar_ready = workdir / "sidecar.ready.json"
-        sidecar = await children.spawn(
-            "sidecar", "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
-            "--data-dir", str(workdir / "data"), "--ready-file", str(sidecar_ready),
-            env={"HOLD_SLAYER_TOKEN": token},
-        )  # fmt: skip
-        company_uri = (await ready_line(company))["companies"][company_id]
-        phone_info = await ready_line(phone)
-        phone_uri = phone_info.get("uri") or f"sip:user@127.0.0.1:{phone_info['port']}"
-        ready = await ready_file(sidecar, sidecar_ready)
-        async with connect(ready["ws_url"], token) as (client, welcome):
+        stage = await start_stage(args, children, workdir, token, company_id=company_id, company_name=company_name)
+        async with connect(stage.sidecar_url, token) as (client, welcome):
             engines = welcome["snapshot"]["sidecar"]["engines"]
             print(f"sidecar {welcome['sidecar_version']} ready; engines: {engines}", file=sys.stderr)
-            call: dict[str, Any] = {"target": company_uri, "company": company_id, "transfer_to": phone_uri}
-            if args.explore:
-                call["intent"] = intent.intent
-            else:
-                flow = build_flow(company_id, company_name, intent, company_uri)
+            call: dict[str, Any] = {"target": stage.company_uri, "company": company_id, "transfer_to": stage.phone_uri}
+            call["intent"] = intent.intent
+            if not args.explore:
+                flow = build_flow(company_id, company_name, intent, stage.company_uri)
                 await client.request("save_call_flow", {"flow": flow})
-                call.update(intent=intent.intent, call_flow=flow["id"])
-            await quiet_cpu(sidecar)  # let the model warm-up finish, so the figure is the call's own
-            cpu_before = sidecar.cpu_seconds()
-            placed = await client.request("place_call", call)
-            info = placed["call"]
-            timeline.start = _ts(info["started_at"]) or time.time()
-            timeline.say(timeline.start, f"calling {company_name} ({company_uri}) for {intent.intent!r}")
-            await follow_call(client, placed["call_id"], timeline, timeout_s=args.timeout, talk_s=args.talk)
-            cpu_used = sidecar.cpu_seconds() - cpu_before
-            if args.explore:
-                timeline.learned = await learned_flow(client, timeline)
-        duration = time.time() - timeline.start
+                call["call_flow"] = flow["id"]
+            for _ in range(2 if args.repeat else 1):
+                runs.append(await one_call(args, client, stage, call, intent))
     finally:
         await children.stop_all()
-    return summarise(
-        timeline,
-        intent=intent,
-        company_id=company_id,
-        company_report=company_report,
-        phone_report=phone_report,
-        cpu_used=cpu_used,
-        duration=duration,
+    results = [
+        summarise(
+            run.timeline,
+            intent=intent,
+            company_id=company_id,
+            company_lines=read_report(stage.company_report, f"{company_id}-{n}"),
+            phone_lines=read_report(stage.phone_report, f"phone-{n}"),
+            cpu_used=run.cpu_used,
+            duration=run.duration,
+        )
+        for n, run in enumerate(runs, start=1)
+    ]
+    last = results[-1]
+    if len(results) > 1:
+        last.summary["earlier_calls"] = [result.summary for result in results[:-1]]
+    return DemoResult(last.summary, all(result.connected for result in results))
+
+
+async def start_stage(
+    args: argparse.Namespace, children: Children, workdir: Path, token: str, *, company_id: str, company_name: str
+) -> Stage:
+    """Start the simulated company, the simulated phone and the sidecar; wait until all three are ready."""
+    company_report, phone_report = workdir / "company.jsonl", workdir / "phone.jsonl"
+    company = await children.spawn(
+        "company", "-m", "hold_slayer_sim.company", "--company", str(args.company), "--port", "0",
+        "--report", str(company_report),
+    )  # fmt: skip
+    phone_args = ["--reject"] if args.user_away else []
+    phone = await children.spawn(
+        "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report), *phone_args
     )
+    sidecar_ready = workdir / "sidecar.ready.json"
+    sidecar = await children.spawn(
+        "sidecar", "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
+        "--data-dir", str(workdir / "data"), "--ready-file", str(sidecar_ready),
+        env={"HOLD_SLAYER_TOKEN": token},
+    )  # fmt: skip
+    company_uri = (await ready_line(company))["companies"][company_id]
+    phone_info = await ready_line(phone)
+    phone_uri = phone_info.get("uri") or f"sip:user@127.0.0.1:{phone_info['port']}"
+    ready = await ready_file(sidecar, sidecar_ready)
+    return Stage(
+        company_id, company_name, company_uri, phone_uri, sidecar, ready["ws_url"], company_report, phone_report
+    )
+
+
+async def one_call(
+    args: argparse.Namespace, client: DemoClient, stage: Stage, call: dict[str, Any], intent: TestIntent
+) -> CallRun:
+    """Place one call exactly as Home Assistant does and follow it to the end."""
+    timeline = Timeline(quiet=args.json)
+    await quiet_cpu(stage.sidecar)  # let model loading finish, so the CPU figure is the call's own
+    cpu_before = stage.sidecar.cpu_seconds()
+    placed = await client.request("place_call", call)
+    info = placed["call"]
+    timeline.start = _ts(info["started_at"]) or time.time()
+    how = "a stored flow" if info.get("department") or call.get("call_flow") else "listening to the menus"
+    timeline.say(timeline.start, f"calling {stage.company_name} for {intent.intent!r} ({how})")
+    await follow_call(client, placed["call_id"], timeline, timeout_s=args.timeout, talk_s=args.talk)
+    cpu_used = stage.sidecar.cpu_seconds() - cpu_before
+    if args.explore:
+        timeline.learned = await learned_flow(client, timeline)
+    return CallRun(timeline, cpu_used, time.time() - timeline.start)
 
 
 def summarise(
@@ -443,14 +492,12 @@ def summarise(
     *,
     intent: TestIntent,
     company_id: str,
-    company_report: Path,
-    phone_report: Path,
+    company_lines: list[dict[str, Any]],
+    phone_lines: list[dict[str, Any]],
     cpu_used: float,
     duration: float,
 ) -> DemoResult:
     """Merge what the sidecar said with the simulators' ground truth."""
-    company_lines = read_report(company_report)
-    phone_lines = read_report(phone_report)
     reached = first(company_lines, "department_reached")
     agent = first(company_lines, "agent_started")
     outcome = timeline.final.get("outcome") or "failed"
@@ -496,6 +543,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--intent", help="one of the company's test_intents (default: the first)")
     parser.add_argument("--all", action="store_true", help="every shipped company in turn; print a table")
     parser.add_argument("--user-away", action="store_true", help="the phone declines: expect outcome user_missed")
+    parser.add_argument(
+        "--repeat", action="store_true", help="call twice (with --explore: the 2nd call follows what the 1st learned)"
+    )
     parser.add_argument("--explore", action="store_true", help="no stored flow: navigate the menus by listening")
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line on stdout")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")

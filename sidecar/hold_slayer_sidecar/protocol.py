@@ -223,7 +223,8 @@ def _check_envelope(kind: MessageType, message: dict[str, Any]) -> None:
         value = message.get(key)
         # bool is an int subclass; an id or version of True is a bug, not a number.
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{kind.value}: field {key!r} is missing or not {_name(expected)}")
+            problem = f"{kind.value}: field {key!r} is missing or not {_name(expected)}"
+            raise ProtocolError(ErrorCode.INVALID_MESSAGE, problem)
     if kind is MessageType.REQUEST and not isinstance(message.get("data", {}), dict):
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "request: field 'data' must be an object")
 
@@ -235,32 +236,32 @@ def _name(expected: type | tuple[type, ...]) -> str:
 
 
 def hello(token: str, client: str) -> dict[str, Any]:
-    """The first frame a client sends."""
+    """Build the first frame a client sends."""
     return {"type": MessageType.HELLO, "token": token, "protocol": PROTOCOL_VERSION, "client": client}
 
 
 def error(code: str, message: str) -> dict[str, Any]:
-    """An error frame not tied to a request."""
+    """Build an error frame not tied to a request."""
     return {"type": MessageType.ERROR, "code": code, "message": message}
 
 
 def request(request_id: int, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A request frame."""
+    """Build a request frame."""
     return {"type": MessageType.REQUEST, "id": request_id, "command": command, "data": data or {}}
 
 
 def result_ok(request_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A successful result."""
+    """Build a successful result."""
     return {"type": MessageType.RESULT, "id": request_id, "success": True, "data": data or {}}
 
 
 def result_error(request_id: int, code: str, message: str) -> dict[str, Any]:
-    """A failed result."""
+    """Build a failed result."""
     return {"type": MessageType.RESULT, "id": request_id, "success": False, "error": {"code": code, "message": message}}
 
 
 def event(seq: int, name: str, data: dict[str, Any]) -> dict[str, Any]:
-    """An event frame."""
+    """Build an event frame."""
     return {"type": MessageType.EVENT, "seq": seq, "event": name, "data": data}
 
 
@@ -272,7 +273,7 @@ EMERGENCY_NUMBERS: Final = frozenset(
 
 
 def is_emergency_number(target: str) -> bool:
-    """True when ``target`` (number or SIP URI user part) is an emergency number."""
+    """Return True when ``target`` (number or SIP URI user part) is an emergency number."""
     user = target.strip()
     if user.lower().startswith(("sip:", "sips:", "tel:")):
         user = user.split(":", 1)[1]

@@ -79,12 +79,33 @@ async def test_card_follows_a_call(hass_process: PreparedConfig, sidecar: Standi
         await expect(label).to_have_text("Ready")
         await record_states(card)
         assert await page.evaluate("window.customCards.some((c) => c.type === 'hold-slayer-card')")
-        editor = await page.evaluate("customElements.get('hold-slayer-card').getConfigElement().tagName")
-        assert editor == "HOLD-SLAYER-CARD-EDITOR"
+        # The visual editor: HA's ha-form with our schema; an edit comes back as config-changed.
+        edited = await page.evaluate(
+            """async () => {
+              const editor = customElements.get('hold-slayer-card').getConfigElement();
+              editor.hass = document.querySelector('home-assistant').hass;
+              editor.setConfig({ type: 'custom:hold-slayer-card', title: 'Calls' });
+              document.body.appendChild(editor);
+              const form = editor.querySelector('ha-form');
+              const changed = new Promise((resolve) =>
+                editor.addEventListener('config-changed', (ev) => resolve(ev.detail.config)));
+              form.dispatchEvent(new CustomEvent('value-changed',
+                { detail: { value: { ...form.data, show_keypad: false } } }));
+              const config = await changed;
+              editor.remove();
+              return { tag: editor.tagName, fields: form.schema.map((f) => f.name), data: form.data, config };
+            }"""
+        )
+        assert edited["tag"] == "HOLD-SLAYER-CARD-EDITOR"
+        assert edited["fields"][:2] == ["entity", "title"]
+        assert edited["data"]["entity"] == "sensor.hold_slayer_call_state"
+        assert edited["data"]["title"] == "Calls"
+        assert edited["config"]["show_keypad"] is False
 
         # Idle: the form lists the configured companies; a click places the call through the integration.
         select = card.get_by_test_id("company-select")
         await expect(select.locator("option")).to_have_text(["Northwind Bank", "Skyways Airlines"])
+        await card.screenshot(path=str(DOCS / "card-idle.png"), animations="disabled")
         await select.select_option("Northwind Bank")
         await card.get_by_test_id("reason").fill("dispute a card charge")
         await card.get_by_test_id("place-call").click()

@@ -86,7 +86,7 @@ async def _ready_file(path: Path, proc: Any, within_s: float = 180) -> dict[str,
     while time.monotonic() < deadline:
         assert proc.returncode is None, "the sidecar exited before it was ready"
         with contextlib.suppress(FileNotFoundError, ValueError):
-            ready: dict[str, Any] = json.loads(path.read_text())
+            ready: dict[str, Any] = json.loads(await asyncio.to_thread(path.read_text))
             return ready
         await asyncio.sleep(0.2)
     raise AssertionError("the sidecar did not write its ready file")
@@ -183,11 +183,15 @@ async def test_card_during_a_real_call(real_call_setup: tuple[PreparedConfig, st
         await expect(label).to_have_text("Call ended", timeout=30_000)
         states = await shown_states(page)
 
-    # Every stage a person cares about appeared, in order (brief ones such as "human" may be folded into
-    # the next state by the frontend, which renders at most once per state push batch).
-    essential = [s for s in states if s in {"ivr", "hold", "bridged", "ended"}]
-    assert essential == ["ivr", "hold", "bridged", "ended"], states
-    assert states[0] == "idle" and states[1] in {"dialing", "ringing"}, states
-    assert {"human", "ringing_user"} & set(states), states
-    assert states.index("hold") < states.index("bridged")
+    # Every stage a person cares about appeared, in order. The sidecar may go back from "probing" to
+    # "hold" (it asked "Hello?" and heard a recording), and a brief "human" may be folded into
+    # "ringing_user" by the frontend, which renders once per batch of state pushes.
+    assert _in_order(states, ["idle", "dialing", "ivr", "hold", "ringing_user", "bridged", "ended"]), states
+    assert states.count("bridged") == 1 and states[-1] == "ended", states
     assert not errors, errors
+
+
+def _in_order(seen: list[str], wanted: list[str]) -> bool:
+    """True when ``wanted`` is a subsequence of ``seen``."""
+    remaining = iter(seen)
+    return all(state in remaining for state in wanted)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
@@ -34,15 +33,30 @@ class RunningSidecar:
 def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], RunningSidecar]:
     if not SIDECAR_PYTHON.exists():
         pytest.skip("sidecar environment missing: run scripts/setup")
+    tmp_path.mkdir(parents=True, exist_ok=True)
     ready = tmp_path / "ready.json"
     log = tmp_path / "sidecar.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
+        process = subprocess.Popen(
             [
-                str(SIDECAR_PYTHON), "-m", "hold_slayer_sidecar",
-                "--host", "127.0.0.1", "--port", "0", "--sip-host", "127.0.0.1", "--sip-port", "0",
-                "--token", TOKEN, "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready),
+                str(SIDECAR_PYTHON),
+                "-m",
+                "hold_slayer_sidecar",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--sip-host",
+                "127.0.0.1",
+                "--sip-port",
+                "0",
+                "--token",
+                TOKEN,
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--ready-file",
+                str(ready),
                 *extra,
             ],
             stdout=out,
@@ -58,6 +72,36 @@ def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Runnin
         time.sleep(0.05)
     info = json.loads(ready.read_text())
     return process, RunningSidecar("127.0.0.1", int(info["ws_port"]), str(info.get("sip_uri", "")), TOKEN, log)
+
+
+def start_sim(tmp_path: Path, module: str, *args: str) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
+    """Start a simulator (company or phone); its first stdout line is a JSON ready message."""
+    if not SIDECAR_PYTHON.exists():
+        pytest.skip("sidecar environment missing: run scripts/setup")
+    log = tmp_path / f"{module.rsplit('.', 1)[-1]}.log"
+    with log.open("wb") as err:
+        process = subprocess.Popen(
+            [str(SIDECAR_PYTHON), "-m", module, "--host", "127.0.0.1", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            cwd=tmp_path,
+        )
+    assert process.stdout is not None
+    line = process.stdout.readline()  # the simulators print nothing else on stdout, so the pipe never fills
+    if not line:
+        process.wait(timeout=5)
+        pytest.fail(f"{module} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+    return process, json.loads(line)
+
+
+def start_sidecar(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], RunningSidecar]:
+    """Start the real sidecar (see ``_start``)."""
+    return _start(tmp_path, *extra)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a started process (see ``_stop``)."""
+    _stop(process)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

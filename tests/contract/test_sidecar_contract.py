@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -17,7 +19,7 @@ from custom_components.hold_slayer.client import (
     SidecarEvent,
 )
 
-from .conftest import REPO, RunningSidecar
+from .conftest import REPO, SIDECAR_PYTHON, RunningSidecar
 
 pytestmark = pytest.mark.slow
 # Nothing answers SIP on the discard port: over UDP the INVITE retransmits until timer B fires
@@ -56,7 +58,9 @@ async def test_wrong_token_refused(real_sidecar: RunningSidecar, session: aiohtt
 async def test_version_mismatch_by_hand(real_sidecar: RunningSidecar, session: aiohttp.ClientSession) -> None:
     url = f"ws://{real_sidecar.host}:{real_sidecar.port}{protocol.WS_PATH}"
     async with session.ws_connect(url) as ws:
-        await ws.send_str(protocol.encode({"type": "hello", "token": real_sidecar.token, "protocol": 999, "client": "x"}))
+        await ws.send_str(
+            protocol.encode({"type": "hello", "token": real_sidecar.token, "protocol": 999, "client": "x"})
+        )
         reply = protocol.decode(await ws.receive_str(timeout=5))
         assert reply["type"] == "error"
         assert reply["code"] == protocol.ErrorCode.VERSION_MISMATCH
@@ -126,7 +130,7 @@ async def test_call_flows_round_trip(real_sidecar: RunningSidecar, session: aioh
 async def test_unreachable_call_reports_states_to_failed(
     real_sidecar: RunningSidecar, session: aiohttp.ClientSession
 ) -> None:
-    await _assert_call_fails(real_sidecar, session, UNREACHABLE, timeout=60)
+    await _assert_call_fails(real_sidecar, session, UNREACHABLE, wait_s=60)
 
 
 @pytest.mark.xfail(
@@ -137,11 +141,11 @@ async def test_unreachable_call_reports_states_to_failed(
 async def test_instantly_failing_call_reports_failed(
     real_sidecar: RunningSidecar, session: aiohttp.ClientSession
 ) -> None:
-    await _assert_call_fails(real_sidecar, session, UNREACHABLE_TCP, timeout=10)
+    await _assert_call_fails(real_sidecar, session, UNREACHABLE_TCP, wait_s=5)
 
 
 async def _assert_call_fails(
-    real_sidecar: RunningSidecar, session: aiohttp.ClientSession, target: str, timeout: float
+    real_sidecar: RunningSidecar, session: aiohttp.ClientSession, target: str, wait_s: float
 ) -> None:
     client = _client(real_sidecar, session)
     events: list[SidecarEvent] = []
@@ -156,7 +160,7 @@ async def _assert_call_fails(
     await client.connect()
     call_id = await client.place_call(target, company="Nobody Inc", transfer_to="sip:me@127.0.0.1:9")
     try:
-        await asyncio.wait_for(ended.wait(), timeout)
+        await asyncio.wait_for(ended.wait(), wait_s)
     finally:
         await client.disconnect()
 
@@ -171,3 +175,35 @@ async def _assert_call_fails(
     final = next(e.data for e in reversed(events) if e.name == protocol.EventType.CALL_STATE)
     assert final["company"] == "Nobody Inc"
     assert final["outcome"] == protocol.CallOutcome.FAILED
+
+
+def test_client_runs_on_sidecar_python(real_sidecar: RunningSidecar, tmp_path: Path) -> None:
+    """client.py has no HA imports and no 3.13-only syntax: it handshakes from the sidecar's Python 3.12."""
+    package = tmp_path / "hs_client"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("client.py", "protocol.py"):
+        shutil.copy(REPO / "custom_components" / "hold_slayer" / name, package / name)
+    script = (
+        "import asyncio, sys, aiohttp\n"
+        "from hs_client.client import HoldSlayerClient\n"
+        "async def main():\n"
+        "    async with aiohttp.ClientSession() as session:\n"
+        "        host, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]\n"
+        "        client = HoldSlayerClient(host, port, token, session)\n"
+        "        welcome = await client.connect()\n"
+        "        await client.ping()\n"
+        "        await client.disconnect()\n"
+        "        print(sys.version_info[:2], welcome.protocol)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [str(SIDECAR_PYTHON), "-c", script, real_sidecar.host, str(real_sidecar.port), real_sidecar.token],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"(3, 12) {protocol.PROTOCOL_VERSION}"

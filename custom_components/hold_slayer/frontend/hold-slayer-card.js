@@ -106,7 +106,7 @@ const STYLE = `
   .step.current .bar { background: var(--state-color); }
   .step.current { color: var(--primary-text-color); font-weight: 500; }
   .transcript { background: var(--secondary-background-color); border-radius: 8px; padding: 8px 10px; display: flex;
-    flex-direction: column; gap: 4px; font-size: 0.88em; max-height: 9.5em; overflow-y: auto; }
+    flex-direction: column; gap: 4px; font-size: 0.88em; }
   .line { display: flex; gap: 8px; color: var(--primary-text-color); }
   .speaker { flex: none; min-width: 4.5em; color: var(--secondary-text-color); font-weight: 500; text-transform: capitalize; }
   .line .text { min-width: 0; overflow-wrap: anywhere; }
@@ -326,7 +326,8 @@ class HoldSlayerCard extends HTMLElement {
   _detailHtml(state, attrs) {
     const parts = [];
     if (attrs.reason || attrs.intent) parts.push(escapeHtml(attrs.reason || attrs.intent));
-    if (attrs.department) parts.push(escapeHtml(attrs.department));
+    // Departments may arrive as ids ("card_disputes"); show them as words.
+    if (attrs.department) parts.push(escapeHtml(String(attrs.department).replace(/_/g, " ")));
     if (attrs.digits_sent) parts.push(`keys <span class="digits">${escapeHtml(attrs.digits_sent)}</span>`);
     if ((state === "ended" || state === "failed") && attrs.outcome) parts.push(escapeHtml(String(attrs.outcome).replace(/_/g, " ")));
     if (!parts.length && state === "idle") return "Pick a company below and Hold Slayer waits on hold for you.";
@@ -350,7 +351,6 @@ class HoldSlayerCard extends HTMLElement {
     el.innerHTML = lines
       .map((l) => `<div class="line"><span class="speaker">${escapeHtml(l.speaker)}</span><span class="text">${escapeHtml(l.text)}</span></div>`)
       .join("");
-    el.scrollTop = el.scrollHeight;
   }
 
   _updateForm(companies, show) {

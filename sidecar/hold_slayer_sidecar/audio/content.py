@@ -18,6 +18,9 @@ _RECORDING = (
     r"\b(will be with you|be answered) (shortly|in the order|as soon)",
     r"\bvisit (us at|our website)|\bmobile app\b|\bonline at\b",
     r"\bcallback\b|\bcall you back\b",
+    r"\bautomated\b|\bvirtual (assistant|agent)\b|\brecorded (message|announcement)\b",
+    r"\bthank you for your patience\b",
+    r"\byour call (will be|is being) (answered|transferred|connected)",
 )
 # A person answering a queued call introduces themselves or offers help.
 _AGENT = (

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 FRAME_S = 0.02
 PROBE_OFFSET = 5  # frames (0.1 s) skipped at the start of a new turn: its onset may be earlier than the stored one
-STORED_FRAMES = 200  # 4 s kept of each recording
+STORED_FRAMES = 500  # 10 s kept of each recording: longer than a typical hold message
 MIN_STORED_FRAMES = 25  # a shorter stretch of speech is too little to recognise again
 
 Frames = npt.NDArray[np.float64]
@@ -57,9 +57,11 @@ class RecordingLibrary:
         if bands.shape[0] >= MIN_STORED_FRAMES:
             self._stored.append(shapes(bands[:STORED_FRAMES]))
 
-    def replay_score(self, turn_bands: Frames, probe_frames: int) -> float | None:
-        """Best correlation of the new turn with any stored recording; None until the probe window is in."""
-        if turn_bands.shape[0] < PROBE_OFFSET + probe_frames:
+    def replay_score(self, turn_bands: Frames, probe_frames: int) -> tuple[float, float] | None:
+        """(best correlation with a stored recording, that recording's length in s); None until the probe is in."""
+        if turn_bands.shape[0] < PROBE_OFFSET + probe_frames or not self._stored:
             return None
         probe = shapes(turn_bands[PROBE_OFFSET : PROBE_OFFSET + probe_frames])
-        return max((best_correlation(probe, s) for s in self._stored), default=0.0)
+        scores = [best_correlation(probe, s) for s in self._stored]
+        best = int(np.argmax(scores))
+        return scores[best], self._stored[best].shape[0] * FRAME_S

@@ -23,6 +23,7 @@ from .speech import SpeechSegment
 from .types import Observation, ObservationKind
 
 FRAME_S = 0.02
+SILENT_HOLD_S = 8.0  # no speech and no tone or music for this long after the IVR spoke: a silent queue
 HOLD_MUSIC_S = 3.0  # continuous music this long means we are on hold (shorter: IVR speech the VAD missed)
 # A person stops and waits; a hold loop resumes music within ~0.6 s, but a recorded human voice can carry a
 # second of its own silence (dev corpus: 1.36 s), so the wait needs margin over that.
@@ -30,10 +31,15 @@ ANSWER_WAIT_S = 1.6
 MAX_TURN_SPEECH_S = 3.0  # a greeting before the first pause; hold messages run 3.5-7 s
 UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
 PROBE_ANSWER_S = 3.0  # an answer to "Hello?" must start this soon after the probe
+PROBE_WINDOW_S = 8.0  # how long a "spoke, then waited" turn stays open for a probe and its answer
 BEEP_PERIOD_S = (2.0, 20.0)
+SPEECH_RANGE_DB = (
+    12.0  # 10th-95th percentile level range of a first second: syllables (dev: speech >= 13.9 dB, music <= 10.6 dB)
+)
 # Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
 # other speech 0.0-0.64; with a 0.8 s probe, replays 0.74-0.99 and other speech 0.0-0.55.
 QUICK_PROBE, QUICK_REPLAY = 25, 0.8
+REPLAY_SLACK_S = 0.5  # a replayed recording's speech ends this long after the stored one at most
 FULL_PROBE, FULL_REPLAY = 40, 0.62  # below this the turn is new speech
 
 
@@ -63,8 +69,18 @@ class _Turn:
     replay_checked: bool = False
     quick_checked: bool = False
     replay_score: float = 0.0
+    replay_until_s: float = 0.0  # when the recording it replays is over
+    waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    levels: list[float] = field(default_factory=list)
+
+    def sounds_like_speech(self) -> bool:
+        """Speech rises and falls by syllable and word (a wide level range); music that fooled the VAD does not."""
+        if len(self.levels) < FULL_PROBE:
+            return False
+        low, high = np.percentile(self.levels, [10, 95])
+        return float(high - low) >= SPEECH_RANGE_DB
 
 
 class HumanJudge:
@@ -77,9 +93,12 @@ class HumanJudge:
         self._turn: _Turn | None = None
         self._ivr_done = False
         self._recordings = RecordingLibrary()
-        self._recent: deque[tuple[float, npt.NDArray[np.float64]]] = deque(maxlen=50)
+        self._recent: deque[tuple[float, npt.NDArray[np.float64], float]] = deque(maxlen=50)
         self._last_beep_s: float | None = None
         self._speech_since_beep = False
+        self._last_onset_s: float | None = None
+        self._last_sound_s = 0.0
+        self._silent_hold_reported = False
         self._probe_s: float | None = None
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
 
@@ -87,7 +106,7 @@ class HumanJudge:
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
     ) -> list[Observation]:
         """Advance one frame; return hold/speech/human observations."""
-        self._recent.append((scene.t_s, scene.bands))
+        self._recent.append((scene.t_s, scene.bands, scene.level_db))
         out = self._track_hold(scene, seen, onset)
         if segment is not None:
             out.append(self._segment_observation(segment))
@@ -100,7 +119,7 @@ class HumanJudge:
         return out
 
     def _track_hold(self, scene: Scene, seen: list[ObservationKind], onset: float | None) -> list[Observation]:
-        """HOLD_STARTED on sustained music or on periodic beeps separated by quiet."""
+        """HOLD_STARTED on sustained music, on periodic beeps separated by quiet, or on a long silent wait."""
         t = scene.t_s
         if scene.music:
             self._music_since = t if self._music_since is None else self._music_since
@@ -108,32 +127,48 @@ class HumanJudge:
             self._music_since = None
         if onset is not None:
             self._speech_since_beep = True
+            self._last_onset_s = t
         if self.hold or self.human:
             return []
         if self._music_since is not None and t - self._music_since >= HOLD_MUSIC_S:
-            self.hold = True
-            return [Observation(ObservationKind.HOLD_STARTED, t, 0.8, {"cause": "music"})]
+            return self._start_hold(t, 0.8, "music")
         if ObservationKind.BEEP in seen:
             last, self._last_beep_s = self._last_beep_s, t
             periodic = last is not None and BEEP_PERIOD_S[0] <= t - last <= BEEP_PERIOD_S[1]
             quiet_between, self._speech_since_beep = not self._speech_since_beep, False
             if periodic and quiet_between:
-                self.hold = True
-                return [Observation(ObservationKind.HOLD_STARTED, t, 0.7, {"cause": "beeps"})]
+                return self._start_hold(t, 0.7, "beeps")
+        if scene.quiet or not scene.speaking:
+            silent_s = t - max(self._last_onset_s or 0.0, self._last_sound_s)
+            if self._last_onset_s is not None and silent_s >= SILENT_HOLD_S and not self._silent_hold_reported:
+                # Reported for the user, but speech after it is not yet treated as a possible agent: an IVR can
+                # pause this long, and only music or beeps say for sure that the call is queued.
+                self._silent_hold_reported = True
+                return [Observation(ObservationKind.HOLD_STARTED, t, 0.5, {"cause": "silence"})]
+        if not scene.quiet:
+            self._last_sound_s = t
         return []
+
+    def _start_hold(self, t: float, confidence: float, cause: str) -> list[Observation]:
+        self.hold = True
+        if self._silent_hold_reported:
+            return []  # already announced as a silent hold
+        return [Observation(ObservationKind.HOLD_STARTED, t, confidence, {"cause": cause})]
 
     def _on_onset(self, scene: Scene, onset: float) -> list[Observation]:
         """Speech starts: IVR prompt before hold, else a candidate turn (or the same turn resuming)."""
         if not (self.hold or self._ivr_done):
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
-        if turn is None:
-            # The onset is reported once speech has lasted a little: start the turn's frames at the onset itself.
-            self._turn = _Turn(onset_s=onset, bands=[b for t, b in self._recent if t > onset])
-            return []
-        if turn.ended_s is not None and not turn.replay and self.probe_answered(onset):
+        if turn is not None and turn.ended_s is not None and not turn.replay and self.probe_answered(onset):
             return self._declare_human(scene.t_s, turn.onset_s, 0.9, "answered our probe")
-        turn.ended_s = None
+        replaying = turn is not None and turn.replay and onset < turn.replay_until_s
+        if turn is not None and (turn.ended_s is None or replaying or not turn.replay_checked):
+            turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
+            return []
+        # A new utterance after a pause gets its own replay test (the last one was judged and left undecided).
+        recent = [(b, level) for t, b, level in self._recent if t > onset]
+        self._turn = _Turn(onset_s=onset, bands=[b for b, _ in recent], levels=[level for _, level in recent])
         return []
 
     def _follow_turn(self, scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> list[Observation]:
@@ -144,6 +179,7 @@ class HumanJudge:
             turn.speech_s += FRAME_S
         if len(turn.bands) < STORED_FRAMES and (t - turn.onset_s) > FRAME_S * len(turn.bands):
             turn.bands.append(scene.bands)
+            turn.levels.append(scene.level_db)
         if not turn.replay_checked:
             out += self._check_replay(turn, t)
             if self.human:
@@ -169,11 +205,19 @@ class HumanJudge:
         if turn.replay or turn.speech_s > MAX_TURN_SPEECH_S or turn.loud_after_end > 2:
             reason = "replay" if turn.replay else ("monologue" if turn.loud_after_end <= 2 else "sound resumed")
             return out + self._close_as_recording(turn, t, reason)
-        return out + self._declare_human(t, turn.onset_s, 0.8, "spoke, then waited in silence")
+        if turn.waiting_since_s is None:
+            # Spoke briefly, then silence: what a person does, but also a short message followed by a silent
+            # hold. Not enough to transfer on; ask the call to probe, and keep the turn open for the answer.
+            turn.waiting_since_s = t
+            data = {"onset_s": turn.onset_s, "reason": "spoke, then waited in silence"}
+            out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.5, data))
+        elif t - turn.waiting_since_s >= PROBE_WINDOW_S:
+            self._turn = None  # nobody answered a probe (or none was sent): forget the turn
+        return out
 
-    def _check_replay(self, turn: _Turn, t: float) -> list[Observation]:
-        """A replay marks the loop as known; new speech after a known loop is someone live."""
-        if not turn.bands or not len(self._recordings):
+    def _check_replay(self, turn: _Turn, t: float) -> list[Observation]:  # noqa: PLR0911 - staged decision
+        """Test the turn against the recordings heard: a replay marks the loop known; news after that is live."""
+        if not turn.bands:
             return []
         frames = np.array(turn.bands)
         if not turn.quick_checked:
@@ -181,31 +225,35 @@ class HumanJudge:
             if quick is None:
                 return []
             turn.quick_checked = True
-            if quick >= QUICK_REPLAY:
-                return self._mark_replay(turn, t, quick)
-        score = self._recordings.replay_score(frames, FULL_PROBE)
-        if score is None:
+            if quick[0] >= QUICK_REPLAY:
+                return self._mark_replay(turn, t, *quick)
+        full = self._recordings.replay_score(frames, FULL_PROBE)
+        if full is None:
             return []
+        score, length_s = full
         turn.replay_checked = True
         turn.replay_score = score
         if score >= FULL_REPLAY:
-            return self._mark_replay(turn, t, score)
-        if self._loop_known and self.hold:
+            return self._mark_replay(turn, t, score, length_s)
+        if self._loop_known and self.hold and turn.sounds_like_speech():
             # Once the loop has come round, its recordings are known; new speech is someone live.
             return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")
         return []
 
-    def _mark_replay(self, turn: _Turn, t: float, score: float) -> list[Observation]:
+    def _mark_replay(self, turn: _Turn, t: float, score: float, length_s: float) -> list[Observation]:
         turn.replay = turn.replay_checked = True
         turn.replay_score = score
+        turn.replay_until_s = turn.onset_s + length_s + REPLAY_SLACK_S
         self._loop_known = True
         data = {"onset_s": turn.onset_s, "reason": "replayed recording", "corr": round(score, 2)}
         return [Observation(ObservationKind.ANNOUNCEMENT, t, 0.9, data)]
 
     def _close_as_recording(self, turn: _Turn, t: float, reason: str) -> list[Observation]:
         """Remember the turn's fingerprint so the loop is recognised when it comes round again."""
-        if not turn.replay:
-            self._recordings.add(np.array(turn.bands))
+        if not turn.replay and turn.bands:
+            # Keep the speech only: the music that follows restarts at the same point every time round.
+            end = len(turn.bands) if turn.ended_s is None else round((turn.ended_s - turn.onset_s) / FRAME_S)
+            self._recordings.add(np.array(turn.bands[: max(end, 1)]))
         self._turn = None
         if turn.replay:
             return []

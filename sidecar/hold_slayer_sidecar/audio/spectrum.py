@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +46,6 @@ class FrameSpectrum:
     tonal_ratio: float  # share of band power within the two strongest narrow peaks (80 ms window)
     peaks_hz: tuple[float, ...]  # significant narrow peaks, strongest first
     peak_shares: tuple[float, ...]  # share of band power in each peak
-    flatness: float  # spectral flatness 300-3400 Hz (1 = white noise)
     bands: npt.NDArray[np.float64]  # log mel band energies (N_BANDS)
 
 
@@ -59,44 +59,48 @@ class SpectrumAnalyser:
         self._freqs = np.fft.rfftfreq(TONE_NFFT, 1 / SAMPLE_RATE)
         self._band = (self._freqs >= 250) & (self._freqs <= 3400)
         self._mel = _mel_matrix()
-        bf = np.fft.rfftfreq(BAND_NFFT, 1 / SAMPLE_RATE)
-        self._flat_band = (bf >= 300) & (bf <= 3400)
+        self._frames = 0
+        self._tonal: tuple[float, tuple[float, ...], tuple[float, ...]] | None = None
 
     def analyse(self, frame: npt.NDArray[np.float64]) -> FrameSpectrum:
         """Analyse one 160-sample frame (float, int16 scale)."""
         self._hist = np.concatenate((self._hist[frame.size :], frame))
+        self._frames += 1
+        # Tones and beeps last 100 ms or more: an 80 ms analysis every other frame (40 ms) is enough, and halves
+        # the cost of the largest FFT. DTMF, which can be 40 ms short, has its own receiver.
+        if self._frames % 2 == 1 or self._tonal is None:
+            self._tonal = self._tone_peaks()
+        tonal_ratio, peaks, shares = self._tonal
+        short = self._hist[-BAND_NFFT:] * self._band_win
+        pspec = np.abs(np.fft.rfft(short)) ** 2 + _EPS
+        bands = np.log10(self._mel @ pspec + 1.0)
+        return FrameSpectrum(
+            level_db=level_db(frame),
+            tonal_ratio=tonal_ratio,
+            peaks_hz=peaks,
+            peak_shares=shares,
+            bands=bands,
+        )
+
+    def _tone_peaks(self) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
+        """Share of band power in the two strongest narrow peaks, their frequencies and individual shares."""
         spec = np.abs(np.fft.rfft(self._hist * self._tone_win, TONE_NFFT)) ** 2
         band = spec * self._band
         total = float(band.sum()) + _EPS
         peaks: list[float] = []
         shares: list[float] = []
-        captured = 0.0
         work = band.copy()
-        for _ in range(3):
+        for _ in range(2):
             k = int(np.argmax(work))
             p = float(work[k])
             if p <= 0 or (peaks and p < 0.05 * float(band[self._bin(peaks[0])])):
                 break
             lo, hi = max(k - 3, 0), min(k + 4, work.size)
             share = float(band[lo:hi].sum())
-            if len(peaks) < 2:
-                captured += share
             peaks.append(self._interp(spec, k))
             shares.append(share / total)
             work[lo:hi] = 0
-        short = self._hist[-BAND_NFFT:] * self._band_win
-        pspec = np.abs(np.fft.rfft(short)) ** 2 + _EPS
-        fl = pspec[self._flat_band]
-        flatness = float(np.exp(np.mean(np.log(fl))) / np.mean(fl))
-        bands = np.log10(self._mel @ pspec + 1.0)
-        return FrameSpectrum(
-            level_db=level_db(frame),
-            tonal_ratio=captured / total,
-            peaks_hz=tuple(peaks),
-            peak_shares=tuple(shares),
-            flatness=flatness,
-            bands=bands,
-        )
+        return sum(shares), tuple(peaks), tuple(shares)
 
     def _bin(self, hz: float) -> int:
         return round(hz * TONE_NFFT / SAMPLE_RATE)
@@ -104,7 +108,7 @@ class SpectrumAnalyser:
     def _interp(self, spec: npt.NDArray[np.float64], k: int) -> float:
         """Parabolic interpolation of a peak on log power for sub-bin frequency accuracy."""
         if 0 < k < spec.size - 1:
-            a, b, c = np.log(spec[k - 1 : k + 2] + _EPS)
+            a, b, c = (math.log(float(v) + _EPS) for v in spec[k - 1 : k + 2])
             den = a - 2 * b + c
             off = 0.5 * (a - c) / den if den != 0 else 0.0
             return float((k + off) * SAMPLE_RATE / TONE_NFFT)

@@ -80,11 +80,9 @@ class ToneTracker:
         self._pending_beep: _Burst | None = None
         self._progress_family = ""  # the last ringback/busy plan recognised on this call
         self.tone_active = False
-        self.progress_active = False  # the current burst continues a recognised ringback/busy tone  # the current frame belongs to a tone burst
+        self.progress_active = False  # the current burst continues a recognised ringback/busy tone
 
-    def process(
-        self, spec: FrameSpectrum, floor_db: float, t_s: float
-    ) -> list[tuple[ToneEvent, float, ToneData]]:
+    def process(self, spec: FrameSpectrum, floor_db: float, t_s: float) -> list[tuple[ToneEvent, float, ToneData]]:
         """Feed one frame's spectrum; return tone events decided at t_s."""
         out: list[tuple[ToneEvent, float, ToneData]] = []
         tonal = (
@@ -152,7 +150,12 @@ class ToneTracker:
             return []
         dur = b.end_s - b.start_s
         last = self._last
-        data: ToneData = {"tone": b.family, "freq_hz": round(b.freq, 1), "start_s": round(b.start_s, 2), "on_s": round(dur, 2)}
+        data: ToneData = {
+            "tone": b.family,
+            "freq_hz": round(b.freq, 1),
+            "start_s": round(b.start_s, 2),
+            "on_s": round(dur, 2),
+        }
         if b.family == "single_425" and 0.2 <= dur <= 0.65 and last is not None and last.family == b.family:
             gap = b.start_s - last.end_s
             last_dur = last.end_s - last.start_s

@@ -63,11 +63,11 @@ class CallDetector(Protocol):
         ...
 
     def note_transcript(self, text: str, t_s: float) -> list[Observation]:
-        """Optional content cue: the transcript of the last speech segment (may return new observations)."""
+        """Take an optional content cue: the transcript of the last speech segment (may return observations)."""
         ...
 
     def note_probe_sent(self, t_s: float) -> None:
-        """The call just said "Hello?"; judge whether what follows answers it."""
+        """Note that the call just said "Hello?"; judge whether what follows answers it."""
         ...
 
     def note_ivr_done(self, t_s: float) -> None:

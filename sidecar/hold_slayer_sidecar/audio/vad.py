@@ -46,6 +46,7 @@ def _session() -> ort.InferenceSession:
         # One thread: a sidecar carries many calls; per-call parallelism would only add contention.
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-wait between chunks
         try:
             _SESSION = ort.InferenceSession(str(model_path()), options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own untyped errors

@@ -88,6 +88,7 @@ class RunResult:
     wer: float | None = None
     error: str = ""
     decisions: list[str] = field(default_factory=list)
+    heard: list[str] = field(default_factory=list)  # the prompts the navigator answered
 
     @property
     def ok(self) -> bool:
@@ -301,8 +302,10 @@ async def run_offline(company: Any, intent: str, expected: str, ear: PromptEar, 
                 continue
         else:
             history.append(prompt)
+            result.heard.append(prompt)
             prompt = ""  # the call listens afresh after each move
-            result.decisions.append(f"{decision.action.value}:{decision.digits or decision.text[:20]}")
+            what = decision.digits or decision.text[:20]
+            result.decisions.append(f"{decision.action.value}:{what} ({decision.confidence:.2f} {decision.reason})")
             outcome, clips, t = _act(decision, model, menu_id, ear=ear, t=t, result=result)
             if outcome is None:
                 continue
@@ -414,7 +417,7 @@ async def run_real(cases: list[tuple[Any, str, str]], workdir: Path) -> list[Run
             router = _EventRouter(client)
             pump = asyncio.get_running_loop().create_task(router.run())
             try:
-                return await _place_all(cases, client, router, uris, phone_uri, company_report)
+                return await _place_all(cases, _RealContext(client, router, uris, phone_uri, company_report))
             finally:
                 pump.cancel()
     finally:
@@ -437,78 +440,63 @@ class _EventRouter:
                 queue.put_nowait(frame)
 
 
-async def _place_all(
-    cases: list[tuple[Any, str, str]],
-    client: Any,
-    router: _EventRouter,
-    uris: dict[str, str],
-    phone_uri: str,
-    report: Path,
-) -> list[RunResult]:
-    """Calls to different companies run side by side; calls to one company one after the other."""
+@dataclass(slots=True)
+class _RealContext:
+    """What every real call of one benchmark run shares."""
+
+    client: Any
+    router: _EventRouter
+    uris: dict[str, str]
+    phone_uri: str
+    report: Path
+    claimed: set[str] = field(default_factory=set)
+
+
+async def _place_all(cases: list[tuple[Any, str, str]], ctx: _RealContext) -> list[RunResult]:
+    """Run calls to different companies side by side and calls to one company one after the other."""
     by_company: dict[str, list[int]] = {}
     for index, (company, _i, _d) in enumerate(cases):
         by_company.setdefault(company.id, []).append(index)
     results: list[RunResult | None] = [None] * len(cases)
     gate = asyncio.Semaphore(_REAL_PARALLEL)
-    claimed: set[str] = set()
 
     async def company_worker(indexes: list[int]) -> None:
         for index in indexes:
             company, intent, dept = cases[index]
             async with gate:
-                results[index] = await _one_real_call(
-                    client, router, company.id, intent, dept, uris[company.id], phone_uri, report, claimed
-                )
+                results[index] = await _one_real_call(ctx, RunResult(company.id, intent, dept))
 
     await asyncio.gather(*(company_worker(ix) for ix in by_company.values()))
     return [r for r in results if r is not None]
 
 
-async def _one_real_call(  # noqa: PLR0917 - one call's whole context, called from one place
-    client: Any,
-    router: _EventRouter,
-    company_id: str,
-    intent: str,
-    dept: str,
-    uri: str,
-    phone_uri: str,
-    report: Path,
-    claimed: set[str],
-) -> RunResult:
+async def _one_real_call(ctx: _RealContext, result: RunResult) -> RunResult:
     """One explored call: place it, wait for the simulator to report a department (or the call to end)."""
     from .. import demo
 
-    result = RunResult(company_id, intent, dept)
     started_wall = time.time()
+    call = {
+        "target": ctx.uris[result.company],
+        "company": result.company,
+        "transfer_to": ctx.phone_uri,
+        "intent": result.intent,
+    }
     try:
-        placed = await client.request(
-            "place_call", {"target": uri, "company": company_id, "transfer_to": phone_uri, "intent": intent}
-        )
-    except demo.DemoError as err:
-        result.error = str(err)[:60]
+        placed = await ctx.client.request("place_call", call)
+    except (demo.DemoError, TimeoutError) as err:
+        result.error = str(err)[:60] or "place_call timed out"
         return result
     call_id = str(placed["call_id"])
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    router.queues[call_id] = queue
+    ctx.router.queues[call_id] = queue
     deadline = time.monotonic() + _REAL_TIMEOUT_S
     ended = False
     sim_call: str | None = None
     while time.monotonic() < deadline and not ended:
-        try:
-            frame = await asyncio.wait_for(queue.get(), 0.5)
-        except TimeoutError:
-            frame = None
-        if frame is not None:
-            data = frame["data"]
-            if frame["event"] == "call_state":
-                result.digits = str(data.get("digits_sent") or result.digits)
-                ended = data.get("state") in ("ended", "failed")
-            elif frame["event"] == "dtmf_sent":
-                result.decisions.append(f"dtmf:{data.get('digits')}")
-        lines = demo.read_report(report)
-        if sim_call is None:
-            sim_call = _claim_sim_call(lines, company_id, started_wall, claimed)
+        with contextlib.suppress(TimeoutError):
+            ended = _note_event(await asyncio.wait_for(queue.get(), 0.5), result)
+        lines = demo.read_report(ctx.report)
+        sim_call = sim_call or _claim_sim_call(lines, result.company, started_wall, ctx.claimed)
         reached = next((x for x in lines if x.get("call") == sim_call and x.get("event") == "department_reached"), None)
         if reached is not None:
             result.reached = str(reached.get("department", ""))
@@ -516,15 +504,26 @@ async def _one_real_call(  # noqa: PLR0917 - one call's whole context, called fr
             break
     if not result.reached:
         result.error = "call ended" if ended else "timeout"
-    with contextlib.suppress(demo.DemoError, TimeoutError):
-        if not ended:
-            await client.request("hang_up", {"call_id": call_id})
-    router.queues.pop(call_id, None)
+    if not ended:
+        with contextlib.suppress(demo.DemoError, TimeoutError):
+            await ctx.client.request("hang_up", {"call_id": call_id})
+    ctx.router.queues.pop(call_id, None)
     return result
 
 
+def _note_event(frame: dict[str, Any], result: RunResult) -> bool:
+    """Record digits and transcripts of one event; return True when the call is over."""
+    data = frame["data"]
+    if frame["event"] == "call_state":
+        result.digits = str(data.get("digits_sent") or result.digits)
+        return data.get("state") in ("ended", "failed")
+    if frame["event"] == "transcript":
+        result.decisions.append(f"heard:{str(data.get('text'))[:40]}")
+    return False
+
+
 def _claim_sim_call(lines: list[dict[str, Any]], company_id: str, since: float, claimed: set[str]) -> str | None:
-    """The simulator's id for our call: the first unclaimed answer by this company since we dialled."""
+    """Find the simulator's id for our call: the first unclaimed answer by this company since we dialled."""
     for line in lines:
         call = str(line.get("call"))
         if (

@@ -139,19 +139,22 @@ def _before_label(segment: str, *, first: bool) -> _Label:
     parts = _sentences(_PREAMBLE.sub(" ", segment) if first else segment)
     if not parts:
         return _NONE
-    phrase = _SAY_OR.sub("", parts[-1]).rstrip(" ,")
+    # Before the first key only the last sentence can be the label (the rest is greeting); between keys the
+    # recogniser may have cut one label into sentences ("For an existing reservation. Including changes.").
+    phrase = _SAY_OR.sub("", parts[-1] if first else " ".join(parts)).rstrip(" ,")
     # Between two keys the words are the label ("change or cancel an appointment, press 2"); before the first
     # key they may follow a greeting without punctuation, so start at the first "for"/"to"/"if".
     intro = _INTRO.search(phrase) if first else _INTRO.match(phrase)
     return _Label(clean_label(phrase[intro.start() :] if first and intro else phrase), intro is not None)
 
 
-def _after_label(segment: str) -> _Label:
-    """Label worded after its key: the first phrase of the segment."""
+def _after_label(segment: str, *, last: bool) -> _Label:
+    """Label worded after its key: the words up to the next key (a shared tail is split off later)."""
     parts = _sentences(_OR_SAY.sub("", segment))
     if not parts:
         return _NONE
-    return _Label(clean_label(parts[0]), _INTRO.match(parts[0]) is not None)
+    # After the last key only the first sentence: what follows is a closing remark, not the label.
+    return _Label(clean_label(parts[0] if last else " ".join(parts)), _INTRO.match(parts[0]) is not None)
 
 
 def _split_shared(segment: str) -> tuple[str, str] | None:
@@ -174,7 +177,7 @@ def _assign_labels(segments: list[str]) -> list[str]:
     """Labels for the keys between ``segments`` (len = keys + 1), choosing the menu's wording style."""
     n = len(segments) - 1
     before = [_before_label(segments[k], first=k == 0) for k in range(n)]
-    after = [_after_label(segments[k + 1]) for k in range(n)]
+    after = [_after_label(segments[k + 1], last=k == n - 1) for k in range(n)]
     before_style = sum(x.score for x in before) > sum(x.score for x in after)
     labels = [(before if before_style else after)[k].text for k in range(n)]
     # Fill keys the chosen style left without a label from the words on their other side.

@@ -1,4 +1,4 @@
-"""The PJSUA2-thread side of the engine: endpoint, accounts, legs, media wiring and callbacks.
+"""The PJSUA2-thread side of the engine: endpoint, accounts, legs and their callbacks.
 
 Every method here runs on the PJSUA2 thread (as a job or inside ``libHandleEvents``). Events go to
 asyncio through ``emit``; nothing here blocks.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pjsua2 as pj
@@ -19,12 +18,10 @@ from ..protocol import DtmfMethod
 from .api import LegEvent, LegEventKind, SipError
 from .calls import CallRegistry, Leg, SipAccount, SipCall
 from .endpoint import PjLogWriter, create_endpoint, create_transports, rtp_config
-from .media import PlayerPort, TapPort
 from .settings import SipSettings
+from .wiring import MediaGraph
 
 _LOGGER = logging.getLogger(__name__)
-
-_AUDIO_UP = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
 
 
 class SlotsBusyError(SipError):
@@ -36,15 +33,6 @@ def bare_uri(header_value: str) -> str:
     if "<" in header_value and ">" in header_value:
         return header_value.split("<", 1)[1].split(">", 1)[0]
     return header_value.split(";", 1)[0].strip()
-
-
-@dataclass(eq=False)
-class Recording:
-    """One WAV recorder and the legs whose received audio it captures."""
-
-    recorder: pj.AudioMediaRecorder
-    path: Path
-    legs: set[str] = field(default_factory=set)
 
 
 class EngineCore:
@@ -60,8 +48,8 @@ class EngineCore:
         self.settings = settings
         self.loop = loop
         self._emit = emit
-        self._deliver_audio = deliver_audio
         self.registry = CallRegistry()
+        self.media = MediaGraph(self.registry, loop, settings.clock_rate, deliver_audio)
         self.local_port = 0
         self.registered = settings.registrar is None
         self.registration_status: tuple[int, str] = (0, "")
@@ -69,7 +57,6 @@ class EngineCore:
         self._writer: PjLogWriter | None = None
         self._local: SipAccount | None = None
         self._trunk: SipAccount | None = None
-        self._recordings: list[Recording] = []
         self._ended: list[Leg] = []
 
     # ----- lifecycle (thread setup / poll / teardown) -----
@@ -185,26 +172,12 @@ class EngineCore:
     def ensure_tap(self, leg_id: str) -> None:
         """Create the leg's audio tap once (frames then flow to ``deliver_audio``)."""
         leg = self.registry.get(leg_id)
-        if leg is None or leg.ended or leg.tap is not None:
-            return
-
-        def deliver(frame: AudioFrame, leg_id: str = leg_id) -> None:
-            self._deliver_audio(leg_id, frame)
-
-        tap = TapPort(self.loop, self.settings.clock_rate, deliver)
-        tap.create(f"tap-{leg_id}")
-        leg.tap = tap
-        self._wire(leg)
+        if leg is not None and not leg.ended:
+            self.media.add_tap(leg)
 
     def play(self, leg_id: str, pcm: Pcm, done: asyncio.Future[None]) -> None:
         """Start playing ``pcm`` (already at the bridge clock rate) into the leg."""
-        leg = self._live_leg(leg_id)
-        if leg.player is None:
-            player = PlayerPort(self.loop, self.settings.clock_rate)
-            player.create(f"play-{leg_id}")
-            leg.player = player
-            self._wire(leg)
-        leg.player.load(pcm, done)
+        self.media.player(self._live_leg(leg_id)).load(pcm, done)
 
     def stop_play(self, leg_id: str, done: asyncio.Future[None]) -> None:
         """Stop the playback that ``done`` belongs to (a later play may already have replaced it)."""
@@ -216,26 +189,14 @@ class EngineCore:
         """Connect two legs both ways; kept across re-INVITEs."""
         if leg_a == leg_b:
             raise SipError("cannot bridge a leg to itself")
-        a, b = self._live_leg(leg_a), self._live_leg(leg_b)
-        a.bridged.add(leg_b)
-        b.bridged.add(leg_a)
-        self._wire(a)
-        self._wire(b)
+        self.media.bridge(self._live_leg(leg_a), self._live_leg(leg_b))
 
     def record(self, leg_ids: list[str], path: Path) -> None:
         """Record the mix of what the given legs receive into one WAV file."""
         legs = [self._live_leg(leg_id) for leg_id in leg_ids]
         if not legs:
             raise SipError("nothing to record: no legs given")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        recorder = pj.AudioMediaRecorder()
-        try:
-            recorder.createRecorder(str(path))
-        except pj.Error as err:
-            raise SipError(f"cannot record to {path}: {err.reason}") from err
-        self._recordings.append(Recording(recorder, path, {leg.leg_id for leg in legs}))
-        for leg in legs:
-            self._wire(leg)
+        self.media.record(legs, path)
 
     # ----- CallObserver (PJSUA2 callbacks) -----
 
@@ -268,13 +229,8 @@ class EngineCore:
 
     def on_media(self, leg: Leg) -> None:
         """Reconnect everything: a (re-)negotiated stream has a new conference slot."""
-        if leg.ended:
-            return
-        self._wire(leg)
-        for other_id in leg.bridged:
-            other = self.registry.get(other_id)
-            if other is not None:
-                self._wire(other)
+        if not leg.ended:
+            self.media.rewire(leg)
 
     def on_digit(self, leg: Leg, digit: str) -> None:
         """Report a received digit."""
@@ -309,19 +265,7 @@ class EngineCore:
             self._release(self._ended.pop())
 
     def _release(self, leg: Leg) -> None:
-        if leg.player is not None:
-            leg.player.stop()
-        leg.tap = None
-        leg.player = None
-        for rec in list(self._recordings):
-            rec.legs.discard(leg.leg_id)
-            if not rec.legs:
-                # Deleting the recorder closes the WAV and writes its header.
-                self._recordings.remove(rec)
-        for other_id in leg.bridged:
-            other = self.registry.get(other_id)
-            if other is not None:
-                other.bridged.discard(leg.leg_id)
+        self.media.release(leg)
         self.registry.remove(leg)
 
     def _hang_up_all(self) -> None:
@@ -331,38 +275,7 @@ class EngineCore:
     def _release_all(self) -> None:
         for leg in self.registry.legs():
             self._release(leg)
-        self._recordings.clear()
-
-    def _audio(self, leg: Leg) -> pj.AudioMedia | None:
-        # Fetched fresh every time: PJSUA2 frees the old AudioMedia when a re-INVITE renegotiates.
-        if leg.ended or not leg.call.isActive():
-            return None
-        info = leg.call.getInfo()  # keep it referenced: info.media points into it
-        for media in info.media:
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in _AUDIO_UP:
-                try:
-                    return leg.call.getAudioMedia(media.index)
-                except pj.Error:  # e.g. a=inactive: the stream has no conference slot right now
-                    return None
-        return None
-
-    def _wire(self, leg: Leg) -> None:
-        audio = self._audio(leg)
-        if audio is None:
-            return
-        if leg.tap is not None:
-            audio.startTransmit(leg.tap)
-        if leg.player is not None:
-            leg.player.startTransmit(audio)
-        for rec in self._recordings:
-            if leg.leg_id in rec.legs:
-                audio.startTransmit(rec.recorder)
-        for other_id in leg.bridged:
-            other = self.registry.get(other_id)
-            other_audio = None if other is None else self._audio(other)
-            if other_audio is not None:
-                audio.startTransmit(other_audio)
-                other_audio.startTransmit(audio)
+        self.media.close()
 
     def _active_count(self) -> int:
         return sum(1 for leg in self.registry.legs() if not leg.ended)

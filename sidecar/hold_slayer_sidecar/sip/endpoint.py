@@ -99,8 +99,9 @@ def rtp_config(settings: SipSettings) -> pj.TransportConfig:
     cfg.boundAddress = settings.bind_host
     if settings.public_host:
         cfg.publicAddress = settings.public_host
-    # PJSUA walks upward from here when a port is taken.
-    cfg.port = random.randrange(20000, 60000, 2)  # not security relevant
+    # RTP uses even ports (RFC 3550 s11); PJSUA walks upward from here when one is taken. Staying
+    # below Linux's ephemeral range (32768+) avoids clashing with the OS's own port choices.
+    cfg.port = random.randrange(16384, 30000, 2)  # not security relevant
     cfg.portRange = 2000
     return cfg
 

@@ -126,8 +126,10 @@ class PjsuaEngine:
         try:
             await thread.start()
         except BaseException as err:
+            if isinstance(err, asyncio.CancelledError):
+                await thread.stop()  # set-up may still be running: let it finish, then tear it down
             self._core = self._thread = _running = None
-            if isinstance(err, SipError):
+            if isinstance(err, SipError | asyncio.CancelledError):
                 raise
             raise SipError(f"cannot start the SIP engine: {err}") from err
         # Safety net: an owner that never calls stop() must not leave PJSIP running at interpreter exit.

@@ -32,12 +32,13 @@ def join(*parts: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
     return np.concatenate(parts)
 
 
-def stream(pcm: npt.NDArray[np.int16], detector: HoldDetector | None = None) -> list[Observation]:
-    """Every observation a live detector makes over the audio, with stream times."""
+def stream(pcm: npt.NDArray[np.int16], detector: HoldDetector | None = None, start_s: float = 0.0) -> list[Observation]:
+    """Every observation a live detector makes over the audio, with stream times counted from start_s."""
     det = detector or HoldDetector(RATE)
     out: list[Observation] = []
     for k in range(pcm.size // FRAME):
-        out.extend(det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, (k + 1) * FRAME / RATE)))
+        t = start_s + (k + 1) * FRAME / RATE
+        out.extend(det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)))
     return out
 
 

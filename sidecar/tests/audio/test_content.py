@@ -13,6 +13,7 @@ from hold_slayer_sidecar.audio.content import classify_text
         "Your estimated wait time is 5 minutes.",
         "Press 1 for a callback.",
         "You are caller number 4 in the queue.",
+        "Thanks for holding, this is the automated assistant.",
     ],
 )
 def test_hold_messages(text: str) -> None:

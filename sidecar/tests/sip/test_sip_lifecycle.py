@@ -187,3 +187,16 @@ async def test_forgotten_stop_still_exits_cleanly(make_peer: PeerFactory) -> Non
     _out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
     assert proc.returncode == 0, err.decode(errors="replace")
     await peer.wait_leg("disconnected")
+
+
+async def test_cancelled_start_tears_down_and_frees_the_process_slot() -> None:
+    first = PjsuaEngine(SipSettings())
+    task = asyncio.ensure_future(first.start())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not first.running
+    second = PjsuaEngine(SipSettings())
+    await asyncio.wait_for(second.start(), TIMEOUT)
+    await second.stop()

@@ -1,0 +1,150 @@
+"""The conference-bridge graph of each leg: tap, player, bridges and recorders, rebuilt on demand.
+
+A re-INVITE (hold, resume, codec change) gives a call's stream a new conference slot, so the graph is
+kept as intent (which ports and legs belong to a leg) and ``wire`` re-applies it after every media
+change. PJSUA2 thread only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pjsua2 as pj
+
+from ..audio.types import AudioFrame
+from .api import SipError
+from .calls import CallRegistry, Leg
+from .media import PlayerPort, TapPort
+
+_AUDIO_UP = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
+
+
+@dataclass(eq=False)
+class Recording:
+    """One WAV recorder and the legs whose received audio it captures."""
+
+    recorder: pj.AudioMediaRecorder
+    path: Path
+    legs: set[str] = field(default_factory=set)
+
+
+class MediaGraph:
+    """Creates and connects the media ports of every leg in the registry."""
+
+    def __init__(
+        self,
+        registry: CallRegistry,
+        loop: asyncio.AbstractEventLoop,
+        clock_rate: int,
+        deliver_audio: Callable[[str, AudioFrame], None],
+    ) -> None:
+        self._registry = registry
+        self._loop = loop
+        self._rate = clock_rate
+        self._deliver_audio = deliver_audio
+        self._recordings: list[Recording] = []
+
+    def add_tap(self, leg: Leg) -> None:
+        """Give the leg an audio tap (once); its frames go to ``deliver_audio``."""
+        if leg.tap is not None:
+            return
+        deliver = self._deliver_audio
+
+        def to_loop(frame: AudioFrame, leg_id: str = leg.leg_id) -> None:
+            deliver(leg_id, frame)
+
+        tap = TapPort(self._loop, self._rate, to_loop)
+        tap.create(f"tap-{leg.leg_id}")
+        leg.tap = tap
+        self.wire(leg)
+
+    def player(self, leg: Leg) -> PlayerPort:
+        """Return the leg's player port, creating and connecting it on first use."""
+        if leg.player is None:
+            player = PlayerPort(self._loop, self._rate)
+            player.create(f"play-{leg.leg_id}")
+            leg.player = player
+            self.wire(leg)
+        return leg.player
+
+    def bridge(self, a: Leg, b: Leg) -> None:
+        """Connect two legs both ways."""
+        a.bridged.add(b.leg_id)
+        b.bridged.add(a.leg_id)
+        self.wire(a)
+        self.wire(b)
+
+    def record(self, legs: list[Leg], path: Path) -> None:
+        """Record the mix of what ``legs`` receive into one WAV file (parent folders are created)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recorder = pj.AudioMediaRecorder()
+        try:
+            recorder.createRecorder(str(path))
+        except pj.Error as err:
+            raise SipError(f"cannot record to {path}: {err.reason}") from err
+        self._recordings.append(Recording(recorder, path, {leg.leg_id for leg in legs}))
+        for leg in legs:
+            self.wire(leg)
+
+    def rewire(self, leg: Leg) -> None:
+        """Re-apply the leg's graph and its bridge partners' after a media change."""
+        self.wire(leg)
+        for other_id in leg.bridged:
+            other = self._registry.get(other_id)
+            if other is not None:
+                self.wire(other)
+
+    def wire(self, leg: Leg) -> None:
+        """Connect the leg's current stream to its tap, player, recorders and bridge partners."""
+        audio = self.audio(leg)
+        if audio is None:
+            return  # not up yet (or on inactive hold): on_media wires it when it comes up
+        if leg.tap is not None:
+            audio.startTransmit(leg.tap)
+        if leg.player is not None:
+            leg.player.startTransmit(audio)
+        for rec in self._recordings:
+            if leg.leg_id in rec.legs:
+                audio.startTransmit(rec.recorder)
+        for other_id in leg.bridged:
+            other = self._registry.get(other_id)
+            other_audio = None if other is None else self.audio(other)
+            if other_audio is not None:
+                audio.startTransmit(other_audio)
+                other_audio.startTransmit(audio)
+
+    def audio(self, leg: Leg) -> pj.AudioMedia | None:
+        """Return the leg's current audio stream in the bridge, or None when it has none."""
+        # Fetched fresh every time: PJSUA2 frees the old AudioMedia when a re-INVITE renegotiates.
+        if leg.ended or not leg.call.isActive():
+            return None
+        info = leg.call.getInfo()  # keep it referenced: info.media points into it
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in _AUDIO_UP:
+                try:
+                    return leg.call.getAudioMedia(media.index)
+                except pj.Error:  # e.g. a=inactive: the stream has no conference slot right now
+                    return None
+        return None
+
+    def release(self, leg: Leg) -> None:
+        """Drop the ended leg's ports and bridges; close recordings no live leg feeds any more."""
+        if leg.player is not None:
+            leg.player.stop()
+        leg.tap = None
+        leg.player = None
+        for rec in list(self._recordings):
+            rec.legs.discard(leg.leg_id)
+            if not rec.legs:
+                self._recordings.remove(rec)  # deleting the recorder writes the WAV header
+        for other_id in leg.bridged:
+            other = self._registry.get(other_id)
+            if other is not None:
+                other.bridged.discard(leg.leg_id)
+
+    def close(self) -> None:
+        """Finalise every recording (before libDestroy)."""
+        self._recordings.clear()
