@@ -64,6 +64,7 @@ class FakeHoldSlayerClient:
         self.connected = False
         self.snapshot: Snapshot = make_snapshot()
         self.sidecar_id: str | None = None
+        self.sidecar_version = SIDECAR_VERSION
         self.connect_error: HoldSlayerError | None = None
         self.connect_count = 0
         self._subscribers: list[Callable[[SidecarEvent], None]] = []
@@ -84,7 +85,7 @@ class FakeHoldSlayerClient:
         self.connected = True
         return Welcome(
             protocol=PROTOCOL_VERSION,
-            sidecar_version=SIDECAR_VERSION,
+            sidecar_version=self.sidecar_version,
             capabilities=("dtmf",),
             snapshot=copy.deepcopy(self.snapshot),
             sidecar_id=self.sidecar_id,

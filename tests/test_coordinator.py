@@ -238,3 +238,15 @@ async def test_event_gap_triggers_resync(
     await hass.async_block_till_done()
     mock_client.get_snapshot.assert_awaited_once()
     assert hass.states.get(CALL_STATE).state == "human"
+
+
+async def test_upgraded_sidecar_updates_device(
+    hass: HomeAssistant, init_integration: MockConfigEntry, mock_client: FakeHoldSlayerClient
+) -> None:
+    mock_client.drop()
+    mock_client.sidecar_version = "0.2.0"
+    mock_client.restore()
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, init_integration.entry_id)})
+    assert device is not None
+    assert device.sw_version == "0.2.0"

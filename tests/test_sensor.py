@@ -1,4 +1,4 @@
-"""Snapshots of the sensor entities with a call on hold."""
+"""Snapshots of the sensor entities with a call on hold and two transcript lines."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from .common import FakeHoldSlayerClient
+
 
 @pytest.fixture
 def platforms() -> list[str]:
@@ -15,11 +17,18 @@ def platforms() -> list[str]:
     return ["sensor"]
 
 
-@pytest.mark.usefixtures("call_on_hold")
 async def test_entities(
     hass: HomeAssistant,
+    call_on_hold: FakeHoldSlayerClient,
     init_integration: MockConfigEntry,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
+    call_on_hold.emit(
+        "transcript", {"call_id": "call-1", "speaker": "company", "text": "Please hold.", "offset_s": 31.0}
+    )
+    call_on_hold.emit(
+        "transcript", {"call_id": "call-1", "speaker": "agent", "text": "Hi, this is Maria.", "offset_s": 95.2}
+    )
+    await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)

@@ -133,10 +133,18 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_UNREACHABLE))
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_INCOMPATIBLE))
         self.state.connected = True
+        if self.state.sidecar_version not in (None, welcome.sidecar_version):
+            self._update_device_version(welcome.sidecar_version)
         self.state.sidecar_version = welcome.sidecar_version
         self.state.apply_snapshot(welcome.snapshot)
         if notify:
             self.async_set_updated_data(self.state)
+
+    def _update_device_version(self, version: str) -> None:
+        """Show the new version on the device after the sidecar was upgraded while we were away."""
+        registry = dr.async_get(self.hass)
+        if device := registry.async_get_device(identifiers={(DOMAIN, self.config_entry.entry_id)}):
+            registry.async_update_device(device.id, sw_version=version)
 
     @callback
     def _on_disconnected(self, err: HoldSlayerError) -> None:

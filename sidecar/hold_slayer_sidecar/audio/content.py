@@ -15,7 +15,7 @@ _RECORDING = (
     r"\bcall (is|may be) (important|recorded|monitored)",
     r"\b(all|our) (of our )?(representatives|agents|associates) are\b",
     r"\bhigher than (normal|usual) call volume",
-    r"\b(will be with you|be answered) (shortly|in the order|as soon)",
+    r"\bwill be with you\b|\bbe answered (shortly|in the order|as soon)|\ban? (agent|representative) will\b",
     r"\bvisit (us at|our website)|\bmobile app\b|\bonline at\b",
     r"\bcallback\b|\bcall you back\b",
     r"\bautomated\b|\bvirtual (assistant|agent)\b|\brecorded (message|announcement)\b",

@@ -1,12 +1,14 @@
 """The live-human decision: hold context, speech turns, and when a turn is a person rather than a recording.
 
-A transfer to a recording is the worst outcome, so a turn is only called human on positive evidence:
-- turn-taking: a person says something short and then waits for an answer, in silence; a recording goes on
-  (more speech, or the hold music/comfort loop comes back);
+A transfer to a recording is the worst outcome, so HUMAN_DETECTED needs positive evidence:
+- a hold loop comes round: a recording heard before plays again (spectro-temporal fingerprint), so the loop's
+  content is known; after that, speech that replays none of it (and rises and falls like speech, not music) is
+  someone live;
 - an answer to our probe ("Hello?") in a live call;
-- content from the transcript, when the call supplies one.
-Evidence against: the music returns, the turn replays a recording already heard (fingerprint), the turn is a
-long monologue, or the transcript reads like a hold message.
+- an agent's greeting in the transcript, when the call supplies one.
+Weaker evidence only raises HUMAN_UNCERTAIN (the call may probe): speech in the hold that nothing explains yet,
+and a short utterance followed by silence (a person waiting for an answer, or a short message on a silent hold).
+Evidence against: the music returns, the turn replays a recording, a long monologue, hold-message wording.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
 PROBE_ANSWER_S = 3.0  # an answer to "Hello?" must start this soon after the probe
 PROBE_WINDOW_S = 8.0  # how long a "spoke, then waited" turn stays open for a probe and its answer
 BEEP_PERIOD_S = (2.0, 20.0)
-SPEECH_RANGE_DB = (
-    12.0  # 10th-95th percentile level range of a first second: syllables (dev: speech >= 13.9 dB, music <= 10.6 dB)
-)
+# Level range (10th to 95th percentile) over a turn's first second: syllables and pauses make speech swing
+# (dev corpus: speech >= 13.9 dB); music that fooled the VAD stays level (<= 10.6 dB).
+SPEECH_RANGE_DB = 12.0
 # Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
 # other speech 0.0-0.64; with a 0.8 s probe, replays 0.74-0.99 and other speech 0.0-0.55.
 QUICK_PROBE, QUICK_REPLAY = 25, 0.8

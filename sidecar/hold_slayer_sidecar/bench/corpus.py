@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,19 @@ class Item:
     item_id: str
     wav: Path
     kind: str  # "scenario" or "dtmf"
+    gain_db: float = 0.0  # robustness runs: change the level ...
+    noise_dbfs: float | None = None  # ... and add white noise at this RMS level
+
+
+def perturb(pcm: npt.NDArray[np.int16], item: Item) -> npt.NDArray[np.int16]:
+    """Apply a robustness run's level change and added noise (deterministic per item)."""
+    if item.gain_db == 0.0 and item.noise_dbfs is None:
+        return pcm
+    x = pcm.astype(np.float64) * 10 ** (item.gain_db / 20)
+    if item.noise_dbfs is not None:
+        rng = np.random.default_rng(zlib.crc32(item.item_id.encode()))
+        x += rng.normal(0.0, 32768 * 10 ** (item.noise_dbfs / 20), x.size)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
 def resolve_corpus(arg: str | None) -> Path:
@@ -88,5 +102,5 @@ def predict(pcm: npt.NDArray[np.int16]) -> dict[str, Any]:
 
 def predict_file(item: Item) -> tuple[str, dict[str, Any], float]:
     """Worker entry point: (id, prediction, audio seconds)."""
-    pcm = read_wav(item.wav)
+    pcm = perturb(read_wav(item.wav), item)
     return item.item_id, predict(pcm), pcm.size / RATE

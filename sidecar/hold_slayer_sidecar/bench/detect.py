@@ -11,6 +11,7 @@ import multiprocessing as mp
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .corpus import DEFAULT_OUT_ROOT, Item, items, predict_file, resolve_corpus
@@ -46,10 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus", nargs="?", help="corpus split directory (default ../shared/corpus/dev)")
     ap.add_argument("out", nargs="?", help="predictions directory (default /tmp/hold-slayer-bench/detect-<split>)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--gain-db", type=float, default=0.0, help="robustness: change every file's level")
+    ap.add_argument("--noise-dbfs", type=float, help="robustness: add white noise at this RMS level (e.g. -50)")
     a = ap.parse_args(argv)
     corpus = resolve_corpus(a.corpus)
     out = Path(a.out).resolve() if a.out else DEFAULT_OUT_ROOT / f"detect-{corpus.name}"
-    todo = items(corpus)
+    todo = [replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs) for it in items(corpus)]
     t0 = time.monotonic()
     seconds = run_items(todo, out, a.workers)
     wall = time.monotonic() - t0

@@ -495,7 +495,7 @@ async def _one_real_call(ctx: _RealContext, result: RunResult) -> RunResult:
     while time.monotonic() < deadline and not ended:
         with contextlib.suppress(TimeoutError):
             ended = _note_event(await asyncio.wait_for(queue.get(), 0.5), result)
-        lines = demo.read_report(ctx.report)
+        lines = _read_report(ctx.report)
         sim_call = sim_call or _claim_sim_call(lines, result.company, started_wall, ctx.claimed)
         reached = next((x for x in lines if x.get("call") == sim_call and x.get("event") == "department_reached"), None)
         if reached is not None:
@@ -520,6 +520,17 @@ def _note_event(frame: dict[str, Any], result: RunResult) -> bool:
     if frame["event"] == "transcript":
         result.decisions.append(f"heard:{str(data.get('text'))[:40]}")
     return False
+
+
+def _read_report(path: Path) -> list[dict[str, Any]]:
+    """Every JSON line the simulator wrote so far (a half-written last line is skipped)."""
+    if not path.exists():
+        return []
+    lines = []
+    for text in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            lines.append(json.loads(text))
+    return lines
 
 
 def _claim_sim_call(lines: list[dict[str, Any]], company_id: str, since: float, claimed: set[str]) -> str | None:

@@ -223,7 +223,7 @@ class Timer(StrEnum):
     HOLD = "hold"  # give up after max_hold_s in the queue
     STEP = "step"  # a WAIT step of a call flow
     PROBE = "probe"  # how long to judge the reply to "Hello?"
-    PROBE_SAY = "probe_say"  # say "Hello?" at the latest now, even if the speaker has not stopped
+    PROBE_SAY = "probe_say"  # stop waiting for a pause to say "Hello?" into
     RING_USER = "ring_user"  # the user must answer within ring_user_s
     CLOSING = "closing"  # the goodbye line may not take longer than this
     SETTLE = "settle"  # after the last menu step, tell the detector navigation is over at the latest now

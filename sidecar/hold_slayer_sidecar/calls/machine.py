@@ -178,9 +178,11 @@ def _on_hold_heard(session: CallSession, event: Observed) -> Result:
 
 
 def _on_queue_sound(session: CallSession, event: Observed) -> Result:
-    """Music or silence after the last menu step: the company has stopped talking, so navigation is over."""
+    """Music or silence: the company stopped talking (navigation is over; a probe may be said now)."""
     if session.state is CallState.PROBING and event.kind is ObservationKind.MUSIC:
-        return back_to_hold(session, event.at)
+        return back_to_hold(session, event.at)  # music resumed: it was an announcement
+    if session.state is CallState.PROBING:
+        return say_probe(session)  # a second of silence after the speech: the speaker waits for an answer
     if session.state is CallState.HOLD and session.ivr_done_pending:
         return ivr_done(session)
     return session, []
@@ -195,9 +197,6 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
         epoch = session.listen_epoch if needs_nav and not stored_choice and session.policy.can_navigate else 0
         rate = int(event.data.get("sample_rate", 8000))
         effects.append(Transcribe(event.audio, event.t_s, epoch, rate))
-    if session.state is CallState.PROBING:
-        probing, more = say_probe(session)  # the uncertain speech just ended
-        return probing, effects + more
     if session.state is not CallState.IVR:
         return session, effects
     if session.step_wait is StepWait.SEGMENT:
@@ -284,7 +283,7 @@ _TIMERS: dict[Timer, Callable[[CallSession, float], Result]] = {
     Timer.RING_USER: _ring_user_timeout,
     Timer.CLOSING: _closing_timeout,
     Timer.SETTLE: _settle_timeout,
-    Timer.PROBE_SAY: lambda session, at: say_probe(session),
+    Timer.PROBE_SAY: back_to_hold,  # the speaker never paused for an answer: not a person waiting for us
 }
 
 

@@ -67,16 +67,20 @@ def ivr_done(session: CallSession) -> Result:
 
 
 def probe(session: CallSession, at: float) -> Result:
-    """Start probing: say "Hello?" once the uncertain speech has ended."""
+    """Start probing: say "Hello?" once the uncertain speech is followed by silence.
+
+    Not at the end of a speech segment: a recording pauses between sentences, and its next sentence right
+    after our "Hello?" would sound like an answer. A person stops and waits; the detector reports that
+    wait as SILENCE (a second of quiet). Music instead, or no pause within probe_quiet_wait_s, ends probing.
+    """
     policy = session.policy
     cooling = session.last_probe_at is not None and at - session.last_probe_at < policy.probe_cooldown_s
     if not policy.can_speak or cooling or session.probes >= policy.max_probes:
         return session, []  # the detector may still decide on its own
-    # Never talk over the speaker: "Hello?" waits for the end of the speech (or probe_delay_max_s).
     probing = replace(
         goto(session, CallState.PROBING, at), probes=session.probes + 1, last_probe_at=at, probe_pending=True
     )
-    return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, policy.probe_delay_max_s)]
+    return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, policy.probe_quiet_wait_s)]
 
 
 def say_probe(session: CallSession) -> Result:

@@ -20,7 +20,7 @@ class CallPolicy:
     ring_user_s: float = 30.0
     probe_wait_s: float = 6.0
     probe_cooldown_s: float = 20.0
-    probe_delay_max_s: float = 4.0
+    probe_quiet_wait_s: float = 15.0  # give up probing when the speaker never pauses for an answer
     max_probes: int = 5
     probe_text: str = "Hello?"
     # Said to the person who answered when the user does not pick up, so they are not left in silence.
@@ -76,7 +76,7 @@ class CallSession:
     decided_prompt: str = ""  # the prompt text the pending decision was asked about
     history: tuple[str, ...] = ()
     probes: int = 0
-    probe_pending: bool = False  # "Hello?" waits for the uncertain speech to end
+    probe_pending: bool = False  # "Hello?" waits for a pause after the uncertain speech
     last_probe_at: float | None = None
     closing: bool = False  # saying goodbye before hanging up
     ivr_done_pending: bool = False  # in the queue, but the company may still be finishing its IVR sentence

@@ -39,8 +39,8 @@ _NOT_UNDERSTOOD = re.compile(
 )
 # Phrases that close a menu: after them no further option is coming.
 _CLOSING = re.compile(
-    r"\b(?:repeat|again|operator|representative|all other|anything else|everything else|stay on the line"
-    r"|remain on the line|main menu|previous menu)\b"
+    r"\b(?:repeat|(?:hear|listen to)\b.*\bagain|operator|representative|all other|anything else|everything else"
+    r"|stay on the line|remain on the line|main menu|previous menu)\b"
 )
 # "tell me why you're calling, or choose from the following": the options are still to come.
 _MORE_COMING = re.compile(r"\b(?:or choose|choose from|the following|or (?:you can )?press|or select|options are)\b")

@@ -173,12 +173,24 @@ def _split_shared(segment: str) -> tuple[str, str] | None:
     return text[: second.start()], text[second.start() :]
 
 
+def _words_before_keys(segments: list[str], before: list[_Label], after: list[_Label]) -> bool:
+    """Tell whether options are worded before their keys ("For billing, press 1") rather than after."""
+    # Best evidence: words sharing the key's sentence ("For billing, press 1." vs "Press 1 for billing.").
+    n = len(segments) - 1
+    local_before = sum(bool(_SENTENCE_END.split(segments[k])[-1].strip(" ,")) for k in range(n))
+    local_after = sum(bool(_SENTENCE_END.split(segments[k + 1])[0].strip(" ,")) for k in range(n))
+    if local_before != local_after:
+        return local_before > local_after
+    # Punctuation says nothing (none, or the recogniser's own): the wording that labels more keys wins.
+    return sum(x.score for x in before) > sum(x.score for x in after)
+
+
 def _assign_labels(segments: list[str]) -> list[str]:
     """Labels for the keys between ``segments`` (len = keys + 1), choosing the menu's wording style."""
     n = len(segments) - 1
     before = [_before_label(segments[k], first=k == 0) for k in range(n)]
     after = [_after_label(segments[k + 1], last=k == n - 1) for k in range(n)]
-    before_style = sum(x.score for x in before) > sum(x.score for x in after)
+    before_style = _words_before_keys(segments, before, after)
     labels = [(before if before_style else after)[k].text for k in range(n)]
     # Fill keys the chosen style left without a label from the words on their other side.
     for k in range(n):

@@ -14,6 +14,7 @@ from hold_slayer_sidecar.audio.content import classify_text
         "Press 1 for a callback.",
         "You are caller number 4 in the queue.",
         "Thanks for holding, this is the automated assistant.",
+        "Hello, and thanks for waiting. An agent will be with you in just a moment.",
     ],
 )
 def test_hold_messages(text: str) -> None:

@@ -147,7 +147,7 @@ def test_the_user_is_never_rung_before_a_person_is_detected() -> None:
         obs(30.0, K.ANNOUNCEMENT),
         obs(31.0, K.SPEECH_SEGMENT, audio=True),
         obs(40.0, K.HUMAN_UNCERTAIN),
-        TimerFired(44.0, Timer.PROBE_SAY),
+        obs(42.0, K.SILENCE),
         SpeakDone(44.5, 1),
         TimerFired(47.0, Timer.PROBE),
         obs(50.0, K.MUSIC),
@@ -164,26 +164,28 @@ def test_the_user_is_never_rung_before_a_person_is_detected() -> None:
     assert s.state is CallState.HUMAN
 
 
-def test_probe_says_hello_after_the_speech_then_tells_the_detector() -> None:
+def test_probe_says_hello_in_the_pause_after_the_speech_then_tells_the_detector() -> None:
     s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
     s, out = step(s, obs(20.0, K.HUMAN_UNCERTAIN))
     assert s.state is CallState.PROBING
     assert not any(isinstance(e, Speak) for e in out)  # never talk over the speaker
     s, out = step(s, obs(22.5, K.SPEECH_SEGMENT, audio=True))
+    assert not any(isinstance(e, Speak) for e in out)  # a sentence ended: a recording may go on
+    s, out = step(s, obs(23.5, K.SILENCE))  # the speaker waits: say hello
     assert Speak("Hello?", s.ticket) in out
-    s, out = step(s, SpeakDone(23.0, s.ticket))
+    s, out = step(s, SpeakDone(24.0, s.ticket))
     assert NotifyDetector(DetectorNote.PROBE_SENT) in out
     assert StartTimer(Timer.PROBE, 6.0) in out
-    s, _ = step(s, obs(24.0, K.HUMAN_DETECTED))
+    s, _ = step(s, obs(25.0, K.HUMAN_DETECTED))
     assert s.state is CallState.HUMAN
 
 
-def test_probe_is_said_after_at_most_probe_delay_max_s() -> None:
+@pytest.mark.parametrize("ending", [obs(24.0, K.MUSIC), TimerFired(35.0, Timer.PROBE_SAY)])
+def test_an_announcement_that_never_pauses_gets_no_hello(ending: Input) -> None:
     s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
-    s, out = step(s, TimerFired(24.0, Timer.PROBE_SAY))
-    assert Speak("Hello?", s.ticket) in out
-    s, out = step(s, obs(25.0, K.SPEECH_SEGMENT, audio=True))
-    assert not any(isinstance(e, Speak) for e in out)  # once
+    s, out = step(s, ending)
+    assert s.state is CallState.HOLD
+    assert not any(isinstance(e, Speak) for e in out)
 
 
 def test_probe_cooldown_and_no_tts() -> None:

@@ -81,7 +81,7 @@ async def test_failing_helpers_keep_the_call(rig: Rig) -> None:
     await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
     await rig.observe(leg, ob(K.HOLD_STARTED))
     await rig.observe(leg, ob(K.HUMAN_UNCERTAIN))
-    await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
+    await rig.observe(leg, ob(K.SILENCE))
     await settle()  # the probe cannot be spoken: back to hold
     rig.detectors[0].fail = True
     rig.sip.push_audio(leg, frames=5)  # a crashing detector is logged, the call stays
@@ -110,8 +110,10 @@ async def test_probe_hello_then_person(rig: Rig) -> None:
     leg = rig.sip.dialed[0][0]
     await rig.observe(leg, ob(K.HOLD_STARTED))
     await rig.observe(leg, ob(K.HUMAN_UNCERTAIN))
-    assert rig.sip.played == []  # waits for the speech to end
+    assert rig.sip.played == []  # waits for a pause after the speech
     await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
+    assert rig.sip.played == []
+    await rig.observe(leg, ob(K.SILENCE))
     assert rig.sip.played == [leg]
     assert rig.tts.said == ["Hello?"]  # synthesised once (warm-up), then cached
     assert "probe_sent" in rig.detectors[0].notes

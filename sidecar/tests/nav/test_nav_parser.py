@@ -65,6 +65,16 @@ CASES: list[tuple[str, dict[str, str]]] = [
         {"1": "a new appointment", "2": "change or cancel an existing appointment"},
     ),
     ("press 1 for billing to speak to an agent press 0", {"1": "billing", "0": "speak to an agent"}),
+    # A prompt cut mid-menu: the trailing words are the next option, not the label of key 1.
+    (
+        "If your flight is within the next 24 hours, press 1. For all other changes or cancellations.",
+        {"1": "your flight is within the next 24 hours"},
+    ),
+    # A greeting sentence starting with "if" before an "after"-worded menu.
+    (
+        "If you smell gas, hang up and call nine one one. Press 1 to report a power outage.",
+        {"1": "report a power outage"},
+    ),
     ("press 1 for billing. to speak to an agent press 0", {"1": "billing", "0": "speak to an agent"}),
 ]
 
