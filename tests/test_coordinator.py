@@ -250,3 +250,15 @@ async def test_upgraded_sidecar_updates_device(
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, init_integration.entry_id)})
     assert device is not None
     assert device.sw_version == "0.2.0"
+
+
+async def test_refresh_while_disconnected_leaves_reconnecting_to_listener(
+    hass: HomeAssistant, init_integration: MockConfigEntry, mock_client: FakeHoldSlayerClient
+) -> None:
+    mock_client.drop()
+    await hass.async_block_till_done()
+    connects = mock_client.connect_count
+    await init_integration.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    assert mock_client.connect_count == connects
+    assert hass.states.get(CALL_STATE).state == STATE_UNAVAILABLE

@@ -82,6 +82,13 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
 
     async def _async_update_data(self) -> HoldSlayerData:
         """Connect (first refresh) or resync from a fresh snapshot."""
+        if self._listener is not None and not self.client.connected:
+            # Once started, the listener alone reconnects: a second connect here would race it.
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": "reconnecting"},
+            )
         try:
             if self.client.connected:
                 self.state.apply_snapshot(await self.client.get_snapshot())

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import deque
 
 DROPOUT_DB = -75.0  # below any real line's noise (mu-law step noise alone is louder); only lost packets
-FLOOR_RISE_DB_PER_S = 0.5  # a floor that follows music upward would hide the music; rise slowly
+FLOOR_RISE_DB_PER_S = 0.5
+STEADY_S = 1.0  # line noise is steady: its 20 ms levels stay within a few dB for a second; music does not
+STEADY_RANGE_DB = 4.0  # a floor that follows music upward would hide the music; rise slowly
 MUSIC_WINDOW_S = 1.0
 MUSIC_ON = 0.6
 MUSIC_OFF = 0.3
@@ -19,15 +21,26 @@ class NoiseFloor:
         self.db = initial_db
         # Packet loss concealment can leave a frame of digital silence; the median of 5 frames ignores it.
         self._recent: deque[float] = deque(maxlen=5)
+        self._steady: deque[float] = deque(maxlen=round(STEADY_S / 0.02))
 
-    def update(self, level_db: float, frame_s: float) -> float:
-        """Feed one frame level; return the floor."""
+    def update(self, level_db: float, frame_s: float, *, noise_like: bool = True) -> float:
+        """Feed one frame level; return the floor.
+
+        ``noise_like`` says the frame is neither a tone nor speech: a second of such frames at a steady level is
+        line noise, and the floor moves up to it at once (a noisier line than the initial guess, or comfort noise).
+        """
         if level_db < DROPOUT_DB:
             return self.db  # a lost packet, not the line: a live G.711 line is never this quiet
         self._recent.append(level_db)
         level_db = sorted(self._recent)[len(self._recent) // 2]
+        if noise_like:
+            self._steady.append(level_db)
+        else:
+            self._steady.clear()
         if level_db < self.db:
             self.db = 0.7 * self.db + 0.3 * level_db
+        elif len(self._steady) == self._steady.maxlen and max(self._steady) - min(self._steady) <= STEADY_RANGE_DB:
+            self.db = max(self.db, min(self._steady))
         else:
             self.db += FLOOR_RISE_DB_PER_S * frame_s
         self.db = max(self.db, -90.0)

@@ -59,7 +59,8 @@ class HoldDetector:
         out: list[Observation] = []
         x = pcm.astype(np.float64)
         spec = self._spectrum.analyse(x)
-        floor = self._floor.update(spec.level_db, pcm.size / WORK_RATE)
+        noise_like = spec.tonal_ratio < 0.5 and self._vad.probability < 0.3
+        floor = self._floor.update(spec.level_db, pcm.size / WORK_RATE, noise_like=noise_like)
         # Line noise needs no neural VAD: skipping it there saves most of the VAD's CPU on a quiet line.
         line_noise = spec.level_db < floor + VAD_SKIP_ABOVE_FLOOR_DB
         probs = self._vad.push((x / 32768.0).astype(np.float32), silent=line_noise)

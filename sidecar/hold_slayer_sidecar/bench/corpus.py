@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import zlib
 import wave
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

@@ -182,7 +182,7 @@ def _on_queue_sound(session: CallSession, event: Observed) -> Result:
     if session.state is CallState.PROBING and event.kind is ObservationKind.MUSIC:
         return back_to_hold(session, event.at)  # music resumed: it was an announcement
     if session.state is CallState.PROBING:
-        return say_probe(session)  # a second of silence after the speech: the speaker waits for an answer
+        return say_probe(session, event.at)  # a second of silence after the speech: the speaker waits for an answer
     if session.state is CallState.HOLD and session.ivr_done_pending:
         return ivr_done(session)
     return session, []

@@ -77,18 +77,16 @@ def probe(session: CallSession, at: float) -> Result:
     cooling = session.last_probe_at is not None and at - session.last_probe_at < policy.probe_cooldown_s
     if not policy.can_speak or cooling or session.probes >= policy.max_probes:
         return session, []  # the detector may still decide on its own
-    probing = replace(
-        goto(session, CallState.PROBING, at), probes=session.probes + 1, last_probe_at=at, probe_pending=True
-    )
+    probing = replace(goto(session, CallState.PROBING, at), probe_pending=True)
     return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, policy.probe_quiet_wait_s)]
 
 
-def say_probe(session: CallSession) -> Result:
-    """Say the pending "Hello?" now."""
+def say_probe(session: CallSession, at: float) -> Result:
+    """Say the pending "Hello?" now (the cooldown and the probe count apply to spoken probes only)."""
     if session.state is not CallState.PROBING or not session.probe_pending:
         return session, []
     ticket = session.ticket + 1
-    saying = replace(session, probe_pending=False, ticket=ticket)
+    saying = replace(session, probe_pending=False, ticket=ticket, probes=session.probes + 1, last_probe_at=at)
     return saying, [CancelTimer(Timer.PROBE_SAY), Speak(session.policy.probe_text, ticket)]
 
 

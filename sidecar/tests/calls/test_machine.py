@@ -188,11 +188,14 @@ def test_an_announcement_that_never_pauses_gets_no_hello(ending: Input) -> None:
     assert not any(isinstance(e, Speak) for e in out)
 
 
-def test_probe_cooldown_and_no_tts() -> None:
-    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
-    s, _ = step(s, TimerFired(30.0, Timer.PROBE))
+def test_probe_cooldown_counts_spoken_probes_only_and_no_tts() -> None:
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN), obs(21.0, K.MUSIC)])
+    s, _ = step(s, obs(25.0, K.HUMAN_UNCERTAIN))  # nothing was said yet: probing again is fine
+    assert s.state is CallState.PROBING
+    s, _ = step(s, obs(27.0, K.SILENCE))  # "Hello?"
+    s, _ = step(s, TimerFired(33.0, Timer.PROBE))
     assert s.state is CallState.HOLD
-    s, out = step(s, obs(31.0, K.HUMAN_UNCERTAIN))  # within the cooldown
+    s, out = step(s, obs(34.0, K.HUMAN_UNCERTAIN))  # within the cooldown of the spoken probe
     assert s.state is CallState.HOLD and out == []
     mute, _, _ = run(session(can_speak=False), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
     assert mute.state is CallState.HOLD
