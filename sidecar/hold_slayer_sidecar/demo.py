@@ -478,7 +478,7 @@ async def one_call(
     placed = await client.request("place_call", call)
     info = placed["call"]
     timeline.start = _ts(info["started_at"]) or time.time()
-    how = "a stored flow" if info.get("department") or call.get("call_flow") else "listening to the menus"
+    how = "stored flow" if call.get("call_flow") else "no flow given: a learned flow, else listening to the menus"
     timeline.say(timeline.start, f"calling {stage.company_name} for {intent.intent!r} ({how})")
     await follow_call(client, placed["call_id"], timeline, timeout_s=args.timeout, talk_s=args.talk)
     cpu_used = stage.sidecar.cpu_seconds() - cpu_before

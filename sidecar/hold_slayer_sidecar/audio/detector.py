@@ -8,7 +8,7 @@ from .background import MusicActivity, NoiseFloor
 from .dtmf import DtmfDetector
 from .judge import HumanJudge, Scene
 from .resample import Decimator
-from .spectrum import SpectrumAnalyser
+from .spectrum import FrameSpectrum, SpectrumAnalyser
 from .speech import SpeechSegmenter
 from .tones import ToneEvent, ToneTracker
 from .types import AudioFrame, Observation, ObservationKind
@@ -70,12 +70,7 @@ class HoldDetector:
             out.append(Observation(ObservationKind.DTMF, t_digit, 0.95, {"digit": digit}))
         if self._segmenter.in_speech or prob >= 0.3:
             self._last_speech_s = t
-        for event, t_ev, data in self._tones.process(spec, floor, t):
-            if event == ToneEvent.BEEP and (
-                self._last_speech_s >= float(data["start_s"]) - BEEP_SPEECH_GUARD_S or self._music.active
-            ):
-                continue  # a steady partial of a voice or a held note of the music, not a hold beep
-            out.append(Observation(_TONE_KIND[event], t_ev, 0.9, dict(data)))
+        out.extend(self._tone_observations(spec, floor, t))
         tone = self._tones.tone_active or self._dtmf.tone_active
         if self._tones.progress_active:
             self._last_progress_tone_s = t
@@ -98,6 +93,16 @@ class HoldDetector:
             bands=spec.bands,
         )
         out.extend(self._judge.step(scene, onset, segment, [o.kind for o in out]))
+        return out
+
+    def _tone_observations(self, spec: FrameSpectrum, floor: float, t: float) -> list[Observation]:
+        """Ringback, busy and hold beeps; a "beep" near speech or inside music is a voice partial or a held note."""
+        out: list[Observation] = []
+        for event, t_ev, data in self._tones.process(spec, floor, t):
+            near_speech = self._last_speech_s >= float(data["start_s"]) - BEEP_SPEECH_GUARD_S
+            if event == ToneEvent.BEEP and (near_speech or self._music.active):
+                continue
+            out.append(Observation(_TONE_KIND[event], t_ev, 0.9, dict(data)))
         return out
 
     def _report_background(self, t: float, music: bool, quiet: bool) -> list[Observation]:

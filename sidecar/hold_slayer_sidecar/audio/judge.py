@@ -33,6 +33,10 @@ ANSWER_WAIT_S = 1.6
 MAX_TURN_SPEECH_S = 3.0  # a greeting before the first pause; hold messages run 3.5-7 s
 UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
 PROBE_ANSWER_S = 3.0  # an answer to "Hello?" must start this soon after the probe
+PROBE_MIN_DELAY_S = 0.4  # ... and not sooner than this: the probe itself lasts about half a second
+# Sound (not speech) this long after a turn means the hold is back; shorter is the unreported start of the
+# next utterance (the VAD reports an onset 0.15 s late).
+LOUD_RESUME_FRAMES = 15
 PROBE_WINDOW_S = 8.0  # how long a "spoke, then waited" turn stays open for a probe and its answer
 BEEP_PERIOD_S = (2.0, 20.0)
 # Level range (10th to 95th percentile) over a turn's first second: syllables and pauses make speech swing
@@ -73,6 +77,7 @@ class _Turn:
     replay_score: float = 0.0
     replay_until_s: float = 0.0  # when the recording it replays is over
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
+    answers_probe: bool = False  # started right after our "Hello?"
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -163,15 +168,22 @@ class HumanJudge:
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         if turn is not None and turn.ended_s is not None and not turn.replay and self.probe_answered(onset):
-            return self._declare_human(scene.t_s, turn.onset_s, 0.9, "answered our probe")
+            # Confirmed once its first second is in: speech-like and not the recording going on.
+            self._turn = self._new_turn(onset)
+            self._turn.answers_probe = True
+            return []
         replaying = turn is not None and turn.replay and onset < turn.replay_until_s
         if turn is not None and (turn.ended_s is None or replaying or not turn.replay_checked):
             turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
             return []
         # A new utterance after a pause gets its own replay test (the last one was judged and left undecided).
-        recent = [(b, level) for t, b, level in self._recent if t > onset]
-        self._turn = _Turn(onset_s=onset, bands=[b for b, _ in recent], levels=[level for _, level in recent])
+        self._turn = self._new_turn(onset)
         return []
+
+    def _new_turn(self, onset: float) -> _Turn:
+        """Start a turn at onset with the frames since then (the onset is reported a little late)."""
+        recent = [(b, level) for t, b, level in self._recent if t > onset]
+        return _Turn(onset_s=onset, bands=[b for b, _ in recent], levels=[level for _, level in recent])
 
     def _follow_turn(self, scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> list[Observation]:
         """Accumulate evidence on the open turn and decide when the evidence is in."""
@@ -204,8 +216,9 @@ class HumanJudge:
             return out + self._close_as_recording(turn, t, "music resumed")
         if turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
-        if turn.replay or turn.speech_s > MAX_TURN_SPEECH_S or turn.loud_after_end > 2:
-            reason = "replay" if turn.replay else ("monologue" if turn.loud_after_end <= 2 else "sound resumed")
+        resumed = turn.loud_after_end >= LOUD_RESUME_FRAMES
+        if turn.replay or turn.speech_s > MAX_TURN_SPEECH_S or resumed:
+            reason = "replay" if turn.replay else ("sound resumed" if resumed else "monologue")
             return out + self._close_as_recording(turn, t, reason)
         if turn.waiting_since_s is None:
             # Spoke briefly, then silence: what a person does, but also a short message followed by a silent
@@ -222,6 +235,11 @@ class HumanJudge:
         if not turn.bands:
             return []
         frames = np.array(turn.bands)
+        if turn.answers_probe and not len(self._recordings) and len(turn.levels) >= FULL_PROBE:
+            turn.replay_checked = True
+            if turn.sounds_like_speech():
+                return self._declare_human(t, turn.onset_s, 0.9, "answered our probe")
+            return []
         if not turn.quick_checked:
             quick = self._recordings.replay_score(frames, QUICK_PROBE)
             if quick is None:
@@ -237,6 +255,8 @@ class HumanJudge:
         turn.replay_score = score
         if score >= FULL_REPLAY:
             return self._mark_replay(turn, t, score, length_s)
+        if turn.answers_probe and turn.sounds_like_speech():
+            return self._declare_human(t, turn.onset_s, 0.9, f"answered our probe ({score:.2f})")
         if self._loop_known and self.hold and turn.sounds_like_speech():
             # Once the loop has come round, its recordings are known; new speech is someone live.
             return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")
@@ -297,7 +317,10 @@ class HumanJudge:
 
     def probe_answered(self, onset_s: float) -> bool:
         """Whether speech starting at onset_s answers a recent probe."""
-        return self._probe_s is not None and 0.0 <= onset_s - self._probe_s <= PROBE_ANSWER_S
+        if self._probe_s is None:
+            return False
+        # A person needs to hear "Hello?" before answering; a recording that simply goes on starts any time.
+        return PROBE_MIN_DELAY_S <= onset_s - self._probe_s <= PROBE_ANSWER_S
 
     def note_ivr_done(self, t_s: float) -> None:
         """Navigation finished: speech from now on is hold content or the agent."""

@@ -51,6 +51,7 @@ _ANCHOR = re.compile(
     r"(?![\s,\-]*[0-9])"  # "dial 9 1 1" or "press 123" is a number, not a menu key
 )
 _DIGIT_AS_WORD = re.compile(rf"\b({_VERB}\s+[0-9*#])[.,]?\s+([24])[.,]?\s+(?=[a-z])")
+_BARE_KEY = re.compile(r"(^|[.!?;]\s+)([0-9])[.,]?\s+(for|to|4|2)\b[.,]?\s+(?=[a-z])")
 _SENTENCE_END = re.compile(r"[.!?;]+(?:\s+|$)")
 _INTRO = re.compile(r"\b(?:for|to|if|regarding|about)\b")
 _PREAMBLE = re.compile(
@@ -101,6 +102,8 @@ def normalize(text: str) -> str:
     out = " ".join(text.lower().replace("\u2019", "'").split())
     out = _KEY_WORDS_AFTER_VERB.sub(lambda m: f"{m.group(1)} {_WORD_KEYS[m.group(2)]}", out)
     out = _HOMOPHONE_AFTER_VERB.sub(lambda m: f"{m.group(1)} {_HOMOPHONES[m.group(2)]}", out)
+    # A sentence that starts with a bare key and "for"/"to" lost its "press": "2. 4. billing" (clipped onset).
+    out = _BARE_KEY.sub(lambda m: f"{m.group(1)}press {m.group(2)} {m.group(3)} ", out)
     # The recogniser also writes "for"/"to" as digits after the key: "press 2. 4. billing" is "press 2 for billing".
     return _DIGIT_AS_WORD.sub(lambda m: f"{m.group(1)} {'for' if m.group(2) == '4' else 'to'} ", out)
 
@@ -185,8 +188,8 @@ def _words_before_keys(segments: list[str], before: list[_Label], after: list[_L
     return sum(x.score for x in before) > sum(x.score for x in after)
 
 
-def _assign_labels(segments: list[str]) -> list[str]:
-    """Labels for the keys between ``segments`` (len = keys + 1), choosing the menu's wording style."""
+def _assign_labels(segments: list[str]) -> tuple[list[str], bool]:
+    """Labels for the keys between ``segments`` (len = keys + 1) and whether labels come before keys."""
     n = len(segments) - 1
     before = [_before_label(segments[k], first=k == 0) for k in range(n)]
     after = [_after_label(segments[k + 1], last=k == n - 1) for k in range(n)]
@@ -205,7 +208,40 @@ def _assign_labels(segments: list[str]) -> list[str]:
             labels[k] = before[k].text
         elif (split := _split_shared(segments[k])) is not None:
             labels[k - 1], labels[k] = clean_label(split[0]), _before_label(split[1], first=False).text
-    return labels
+    return labels, before_style
+
+
+def _missing_key(keys: list[str], k: int) -> str | None:
+    """Return the key skipped between keys ``k`` and ``k+1`` when they are two apart ("1", "3")."""
+    a, b = keys[k], keys[k + 1]
+    if not (a.isdigit() and b.isdigit()) or int(b) - int(a) != 2 or str(int(a) + 1) in keys:
+        return None
+    return str(int(a) + 1)
+
+
+def _recover_dropped_keys(segments: list[str], keys: list[str], labels: list[str], before_style: bool) -> list[int]:
+    """Find options whose "press N" the recogniser dropped: an orphan "for X" sentence between keys 1 and 3.
+
+    Returns, for each key, the index of an inferred key inserted after it (or -1); fixes ``labels`` in place.
+    """
+    inferred = [-1] * len(keys)
+    for k in range(len(keys) - 1):
+        missing = _missing_key(keys, k)
+        parts = _sentences(segments[k + 1])
+        if missing is None or len(parts) < 2:
+            continue
+        candidates = parts[:-1] if before_style else parts[1:]
+        orphan = next((p for p in candidates if _INTRO.match(p)), None)
+        if orphan is None:
+            continue
+        if before_style:
+            labels[k + 1] = _before_label(parts[-1], first=False).text
+        else:
+            labels[k] = clean_label(parts[0])
+        labels.append(clean_label(orphan))
+        keys.append(missing)
+        inferred[k] = len(keys) - 1
+    return inferred
 
 
 def _anchors(text: str) -> list[_Anchor]:
@@ -231,10 +267,14 @@ def parse_options(text: str) -> list[MenuOption]:
         return []
     bounds = [0, *(x for a in anchors for x in (a.start, a.end)), len(norm)]
     segments = [norm[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
+    labels, before_style = _assign_labels(segments)
+    keys = [a.digit for a in anchors]
+    inferred = _recover_dropped_keys(segments, keys, labels, before_style)
     options: dict[str, str] = {}
-    for anchor, label in zip(anchors, _assign_labels(segments), strict=True):
-        if label and anchor.digit not in options:
-            options[anchor.digit] = label
+    for k in range(len(anchors)):
+        for index in (k, inferred[k]) if inferred[k] >= 0 else (k,):
+            if labels[index] and keys[index] not in options:
+                options[keys[index]] = labels[index]
     return [MenuOption(digit, label) for digit, label in options.items()]
 
 

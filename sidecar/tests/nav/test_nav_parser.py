@@ -65,6 +65,17 @@ CASES: list[tuple[str, dict[str, str]]] = [
         {"1": "a new appointment", "2": "change or cancel an existing appointment"},
     ),
     ("press 1 for billing to speak to an agent press 0", {"1": "billing", "0": "speak to an agent"}),
+    # The recogniser dropped "press 2" (clipped segment onset): an orphan "for X" between keys 1 and 3.
+    (
+        "Press 1 to report to our outage. For billing and payment. Press 3 to start.",
+        {"1": "report to our outage", "2": "billing and payment", "3": "start"},
+    ),
+    ("For billing, press 1. For claims. For loans, press 3.", {"1": "billing", "2": "claims", "3": "loans"}),
+    (
+        "Press 1 to report a power outage. 2. 4. Billing and payments.",
+        {"1": "report a power outage", "2": "billing and payments"},
+    ),
+    ("Press 1 for billing. Press 3 for loans.", {"1": "billing", "3": "loans"}),
     # A prompt cut mid-menu: the trailing words are the next option, not the label of key 1.
     (
         "If your flight is within the next 24 hours, press 1. For all other changes or cancellations.",
