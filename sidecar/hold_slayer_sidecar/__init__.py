@@ -1,0 +1,1 @@
+"""Hold Slayer sidecar: SIP, media, call logic, detectors and voice engines for the Home Assistant integration."""

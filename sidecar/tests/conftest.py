@@ -32,7 +32,7 @@ class FakeSip:
         self.bridged: list[tuple[str, str]] = []
         self.recordings: list[Path] = []
         self.hung_up: list[str] = []
-        self.behaviour: dict[str, str] = {}  # target -> "answer" | "busy" | "silent" | "error"
+        self.behaviour: dict[str, str] = {}  # target -> "answer" | "busy" | "silent" | "error" | "instant_fail"
         self.live: set[str] = set()
         self._event_subs: list[Callable[[LegEvent], None]] = []
         self._audio_subs: dict[str, list[Callable[[AudioFrame], None]]] = {}
@@ -51,6 +51,8 @@ class FakeSip:
         return lambda: self._event_subs.remove(callback)
 
     def subscribe_audio(self, leg_id: str, callback: Callable[[AudioFrame], None]) -> Callable[[], None]:
+        if leg_id not in self.live:  # as PjsuaEngine: a finished leg has no audio to tap
+            raise SipError(f"unknown or finished leg {leg_id}")
         self._audio_subs.setdefault(leg_id, []).append(callback)
         return lambda: self._audio_subs.get(leg_id, []).remove(callback)
 
@@ -81,6 +83,8 @@ class FakeSip:
             loop.call_soon(self.emit, leg, LegEventKind.ANSWERED)
         elif how == "busy":
             loop.call_soon(self.emit, leg, LegEventKind.DISCONNECTED, 486, "Busy Here")
+        elif how == "instant_fail":  # the leg ends before dial() even returns (refused TCP connect, instant 503)
+            self.emit(leg, LegEventKind.DISCONNECTED, 503, "Service Unavailable")
         return leg
 
     async def answer(self, leg_id: str) -> None:

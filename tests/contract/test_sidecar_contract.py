@@ -133,11 +133,6 @@ async def test_unreachable_call_reports_states_to_failed(
     await _assert_call_fails(real_sidecar, session, UNREACHABLE, wait_s=60)
 
 
-@pytest.mark.xfail(
-    reason="sidecar race (seen 14:17 and 14:28 UTC, intermittent): a leg that fails before register_leg "
-    "leaves the call in 'dialing' ('Dial failed: unknown or finished leg' from calls/effects.py _dial)",
-    strict=False,
-)
 async def test_instantly_failing_call_reports_failed(
     real_sidecar: RunningSidecar, session: aiohttp.ClientSession
 ) -> None:

@@ -26,7 +26,7 @@ from .types import Observation, ObservationKind
 
 FRAME_S = 0.02
 SILENT_HOLD_S = 8.0  # no speech and no tone or music for this long after the IVR spoke: a silent queue
-HOLD_MUSIC_S = 3.0  # continuous music this long means we are on hold (shorter: IVR speech the VAD missed)
+HOLD_MUSIC_S = 1.5  # continuous music this long means we are on hold (shorter: IVR speech the VAD missed)
 # A person stops and waits; a hold loop resumes music within ~0.6 s, but a recorded human voice can carry a
 # second of its own silence (dev corpus: 1.36 s), so the wait needs margin over that.
 ANSWER_WAIT_S = 1.6
@@ -47,6 +47,10 @@ SPEECH_RANGE_DB = 12.0
 QUICK_PROBE, QUICK_REPLAY = 25, 0.8
 REPLAY_SLACK_S = 0.5  # a replayed recording's speech ends this long after the stored one at most
 FULL_PROBE, FULL_REPLAY = 40, 0.62  # below this the turn is new speech
+# A PBX transfer during the hold rings the agent's extension (ringback, often after audible DTMF); ringing stops when
+# someone answers, so speech that starts this soon after the last ringback burst is the answering party. Ringback
+# cadences leave at most 4 s (ANSI T1.401) between bursts, plus the answerer's first breath.
+RINGBACK_ANSWER_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ class _Turn:
     replay_until_s: float = 0.0  # when the recording it replays is over
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
     answers_probe: bool = False  # started right after our "Hello?"
+    answers_ringing: bool = False  # started right after a transfer rang out during the hold
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -108,6 +113,7 @@ class HumanJudge:
         self._silent_hold_reported = False
         self._probe_s: float | None = None
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
+        self._ringback_s: float | None = None  # last ringback burst heard while on hold (a transfer ringing)
 
     def step(
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
@@ -119,6 +125,8 @@ class HumanJudge:
             out.append(self._segment_observation(segment))
         if self.human:
             return out
+        if self.hold and ObservationKind.RINGBACK in seen:
+            out.extend(self._on_transfer_ringing(scene.t_s))
         if onset is not None:
             out.extend(self._on_onset(scene, onset))
         if self._turn is not None:
@@ -162,9 +170,19 @@ class HumanJudge:
             return []  # already announced as a silent hold
         return [Observation(ObservationKind.HOLD_STARTED, t, confidence, {"cause": cause})]
 
+    def _on_transfer_ringing(self, t: float) -> list[Observation]:
+        """Ringback on hold: the call is being put through; whatever spoke before is over."""
+        self._ringback_s = t
+        turn, out = self._turn, []
+        if turn is not None:
+            out = self._close_as_recording(turn, t, "transfer ringing")
+        return out
+
     def _on_onset(self, scene: Scene, onset: float) -> list[Observation]:
         """Speech starts: IVR prompt before hold, else a candidate turn (or the same turn resuming)."""
-        if not (self.hold or self._ivr_done):
+        # After a long silent wait the call is probably queued: speech is then a candidate turn (it can raise
+        # HUMAN_UNCERTAIN, so the call probes), but without music or beeps it never transfers on its own.
+        if not (self.hold or self._ivr_done or self._silent_hold_reported):
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         if turn is not None and turn.ended_s is not None and not turn.replay and self.probe_answered(onset):
@@ -178,6 +196,7 @@ class HumanJudge:
             return []
         # A new utterance after a pause gets its own replay test (the last one was judged and left undecided).
         self._turn = self._new_turn(onset)
+        self._turn.answers_ringing = self._ringback_s is not None and onset - self._ringback_s <= RINGBACK_ANSWER_S
         return []
 
     def _new_turn(self, onset: float) -> _Turn:
@@ -235,10 +254,11 @@ class HumanJudge:
         if not turn.bands:
             return []
         frames = np.array(turn.bands)
-        if turn.answers_probe and not len(self._recordings) and len(turn.levels) >= FULL_PROBE:
+        answer = "answered our probe" if turn.answers_probe else ("answered a transfer" if turn.answers_ringing else "")
+        if answer and not len(self._recordings) and len(turn.levels) >= FULL_PROBE:
             turn.replay_checked = True
             if turn.sounds_like_speech():
-                return self._declare_human(t, turn.onset_s, 0.9, "answered our probe")
+                return self._declare_human(t, turn.onset_s, 0.9, answer)
             return []
         if not turn.quick_checked:
             quick = self._recordings.replay_score(frames, QUICK_PROBE)
@@ -255,8 +275,8 @@ class HumanJudge:
         turn.replay_score = score
         if score >= FULL_REPLAY:
             return self._mark_replay(turn, t, score, length_s)
-        if turn.answers_probe and turn.sounds_like_speech():
-            return self._declare_human(t, turn.onset_s, 0.9, f"answered our probe ({score:.2f})")
+        if answer and turn.sounds_like_speech():
+            return self._declare_human(t, turn.onset_s, 0.9, f"{answer} ({score:.2f})")
         if self._loop_known and self.hold and turn.sounds_like_speech():
             # Once the loop has come round, its recordings are known; new speech is someone live.
             return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")

@@ -501,6 +501,10 @@ async def _one_real_call(ctx: _RealContext, result: RunResult) -> RunResult:
         if reached is not None:
             result.reached = str(reached.get("department", ""))
             result.time_to_queue_s = reached.get("t_s")
+            # The simulator's own record of the keys it received is the ground truth for the digits.
+            result.digits = "".join(
+                str(x.get("digit", "")) for x in lines if x.get("call") == sim_call and x.get("event") == "dtmf"
+            )
             break
     if not result.reached:
         result.error = "call ended" if ended else "timeout"

@@ -328,9 +328,14 @@ class CallManager:
         runtime.legs[leg] = leg_id
         self._legs[leg_id] = (runtime, leg)
         if leg is Leg.COMPANY:
-            runtime.unsubscribe_audio = self._engines.sip.subscribe_audio(
-                leg_id, lambda frame: self._on_audio(runtime, frame)
-            )
+            try:
+                runtime.unsubscribe_audio = self._engines.sip.subscribe_audio(
+                    leg_id, lambda frame: self._on_audio(runtime, frame)
+                )
+            except SipError as err:
+                # The leg can end before dial() returns (an instant 503, a refused TCP connect): there is
+                # no audio to tap, but its DISCONNECTED is waiting in the orphans and must still be replayed.
+                _LOGGER.debug("call %s: no audio tap for finished leg %s: %s", runtime.call_id, leg_id, err)
         for event in self._orphans.pop(leg_id, []):
             self._on_leg_event(event)
 

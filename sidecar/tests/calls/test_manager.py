@@ -169,6 +169,17 @@ async def test_sip_failure_and_busy(rig: Rig) -> None:
     assert rig.manager.active_calls == 0
 
 
+async def test_leg_that_ends_before_dial_returns_still_fails_the_call(rig: Rig) -> None:
+    rig.sip.behaviour["sip:gone@127.0.0.1"] = "instant_fail"
+    info = await rig.manager.place_call("sip:gone@127.0.0.1")
+    await settle()
+    assert rig.states() == ["dialing", "failed"]
+    ended = [data for name, data in rig.events if name == "call_ended"]
+    assert [e["call_id"] for e in ended] == [info["call_id"]]
+    assert "503" in ended[0]["reason"]
+    assert rig.manager.active_calls == 0
+
+
 async def test_unknown_flow_and_missing_call(rig: Rig) -> None:
     with pytest.raises(CallError) as err:
         await rig.manager.place_call(COMPANY, call_flow="nope")
