@@ -270,21 +270,26 @@ async def voice(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
 
 @pytest.mark.usefixtures("voice")
 @pytest.mark.parametrize(
-    ("sentence", "target", "reason"),
+    ("sentence", "target", "reason", "name"),
     [
-        ("call my bank", "+18005550100", "check my balance"),  # the company's default reason
-        ("Call Acme Bank about a card dispute", "+18005550100", "a card dispute"),
-        ("call telco", "sip:support@telco.example", None),
+        ("call my bank", "+18005550100", "check my balance", "Acme Bank"),  # the company's default reason
+        ("Call Acme Bank about a card dispute", "+18005550100", "a card dispute", "Acme Bank"),
+        ("call telco", "sip:support@telco.example", None, "Telco"),
     ],
 )
 async def test_conversation_sentence_places_call(
-    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, sentence: str, target: str, reason: str | None
+    hass: HomeAssistant,
+    mock_client: FakeHoldSlayerClient,
+    sentence: str,
+    target: str,
+    reason: str | None,
+    name: str,
 ) -> None:
     result = await conversation.async_converse(hass, sentence, None, Context(), language="en")
 
     speech = result.response.speech["plain"]["speech"]
-    assert speech.startswith("Calling ")
-    assert speech.endswith(", I'll ring you when a person answers.")
+    # The reply names the configured company, not the alias that was spoken ("my bank").
+    assert speech == f"Calling {name}, I'll ring you when a person answers."
     mock_client.place_call.assert_awaited_once()
     assert mock_client.place_call.await_args.args == (target,)
     assert mock_client.place_call.await_args.kwargs["intent"] == reason

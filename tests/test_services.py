@@ -27,7 +27,7 @@ async def test_place_call_by_company_name_or_alias(
     hass: HomeAssistant, mock_client: FakeHoldSlayerClient, spoken: str
 ) -> None:
     response = await _call(hass, "place_call", {"company": spoken}, response=True)
-    assert response == {"call_id": "call-2"}
+    assert response == {"call_id": "call-2", "company": "Acme Bank", "target": "+18005550100"}
     mock_client.place_call.assert_awaited_once_with(
         "+18005550100",
         company="Acme Bank",

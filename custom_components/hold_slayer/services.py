@@ -132,7 +132,10 @@ async def _place_call(call: ServiceCall) -> ServiceResponse:
             transfer_to=normalize_target(transfer_to) if transfer_to else None,
         )
     )
-    return {ATTR_CALL_ID: call_id} if call.return_response else None
+    if not call.return_response:
+        return None
+    # The resolved company name lets a voice reply say "Calling Acme Bank" rather than the alias heard.
+    return {ATTR_CALL_ID: call_id, "company": company.title if company else None, "target": target}
 
 
 async def _hang_up(call: ServiceCall) -> ServiceResponse:
