@@ -5,9 +5,11 @@ A transfer to a recording is the worst outcome, so HUMAN_DETECTED needs positive
   content is known; after that, speech that replays none of it (and rises and falls like speech, not music) is
   someone live;
 - an answer to our probe ("Hello?") in a live call;
+- an answer to a transfer: ringback during the hold (the PBX ringing an extension) stops when someone picks up;
 - an agent's greeting in the transcript, when the call supplies one.
-Weaker evidence only raises HUMAN_UNCERTAIN (the call may probe): speech in the hold that nothing explains yet,
-and a short utterance followed by silence (a person waiting for an answer, or a short message on a silent hold).
+Weaker evidence only raises HUMAN_UNCERTAIN (the call may probe): speech in the hold (or after a long silent wait)
+that nothing explains yet, and a short utterance followed by silence (a person waiting for an answer, or a short
+message on a silent hold).
 Evidence against: the music returns, the turn replays a recording, a long monologue, hold-message wording.
 """
 
@@ -26,7 +28,9 @@ from .types import Observation, ObservationKind
 
 FRAME_S = 0.02
 SILENT_HOLD_S = 8.0  # no speech and no tone or music for this long after the IVR spoke: a silent queue
-HOLD_MUSIC_S = 1.5  # continuous music this long means we are on hold (shorter: IVR speech the VAD missed)
+# Continuous music this long means we are on hold. Shorter is IVR speech the VAD missed: with -45 dBFS noise added
+# to the dev corpus, 1.5 s started one hold during an IVR prompt; 2.0 s started none (3.0 s only added latency).
+HOLD_MUSIC_S = 2.0
 # A person stops and waits; a hold loop resumes music within ~0.6 s, but a recorded human voice can carry a
 # second of its own silence (dev corpus: 1.36 s), so the wait needs margin over that.
 ANSWER_WAIT_S = 1.6
@@ -45,12 +49,16 @@ SPEECH_RANGE_DB = 12.0
 # Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
 # other speech 0.0-0.64; with a 0.8 s probe, replays 0.74-0.99 and other speech 0.0-0.55.
 QUICK_PROBE, QUICK_REPLAY = 25, 0.8
+# Once the loop is known, a quick score this low is already new speech (0.3 s sooner than the full test). Dev corpus
+# at the quick stage after the loop was known: replays 0.91-0.98 (0.75-0.90 with -45 dBFS noise added), people
+# 0.26-0.58, music that fooled the VAD 0.16-0.35 (but a level range of 3 dB, which the speech test rejects).
+QUICK_NEW = 0.55
 REPLAY_SLACK_S = 0.5  # a replayed recording's speech ends this long after the stored one at most
 FULL_PROBE, FULL_REPLAY = 40, 0.62  # below this the turn is new speech
 # A PBX transfer during the hold rings the agent's extension (ringback, often after audible DTMF); ringing stops when
 # someone answers, so speech that starts this soon after the last ringback burst is the answering party. Ringback
-# cadences leave at most 4 s (ANSI T1.401) between bursts, plus the answerer's first breath.
-RINGBACK_ANSWER_S = 5.0
+# cadences leave at most 4 s silent between bursts (ANSI T1.401: 2 s on, 4 s off), plus the answerer's first breath.
+RINGBACK_ANSWER_S = 6.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +95,9 @@ class _Turn:
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
 
-    def sounds_like_speech(self) -> bool:
+    def sounds_like_speech(self, min_frames: int = FULL_PROBE) -> bool:
         """Speech rises and falls by syllable and word (a wide level range); music that fooled the VAD does not."""
-        if len(self.levels) < FULL_PROBE:
+        if len(self.levels) < min_frames:
             return False
         low, high = np.percentile(self.levels, [10, 95])
         return float(high - low) >= SPEECH_RANGE_DB
@@ -127,6 +135,8 @@ class HumanJudge:
             return out
         if self.hold and ObservationKind.RINGBACK in seen:
             out.extend(self._on_transfer_ringing(scene.t_s))
+        elif self._ringback_s is not None and scene.tone and scene.t_s - self._ringback_s < 2 * FRAME_S:
+            self._ringback_s = scene.t_s  # the ringing burst goes on: the answer window counts from its end
         if onset is not None:
             out.extend(self._on_onset(scene, onset))
         if self._turn is not None:
@@ -267,6 +277,8 @@ class HumanJudge:
             turn.quick_checked = True
             if quick[0] >= QUICK_REPLAY:
                 return self._mark_replay(turn, t, *quick)
+            if self._is_news_after_known_loop(turn, quick[0], QUICK_NEW, len(frames)):
+                return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({quick[0]:.2f})")
         full = self._recordings.replay_score(frames, FULL_PROBE)
         if full is None:
             return []
@@ -277,10 +289,13 @@ class HumanJudge:
             return self._mark_replay(turn, t, score, length_s)
         if answer and turn.sounds_like_speech():
             return self._declare_human(t, turn.onset_s, 0.9, f"{answer} ({score:.2f})")
-        if self._loop_known and self.hold and turn.sounds_like_speech():
-            # Once the loop has come round, its recordings are known; new speech is someone live.
+        if self._is_news_after_known_loop(turn, score, FULL_REPLAY, FULL_PROBE):
             return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")
         return []
+
+    def _is_news_after_known_loop(self, turn: _Turn, score: float, below: float, min_frames: int) -> bool:
+        """Once the loop has come round, its recordings are known; speech that replays none of them is someone live."""
+        return self._loop_known and self.hold and score < below and turn.sounds_like_speech(min_frames)
 
     def _mark_replay(self, turn: _Turn, t: float, score: float, length_s: float) -> list[Observation]:
         turn.replay = turn.replay_checked = True

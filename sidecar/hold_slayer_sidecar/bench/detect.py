@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .corpus import DEFAULT_OUT_ROOT, Item, items, predict_file, resolve_corpus
 
@@ -41,6 +42,39 @@ def score(corpus: Path, pred_dir: Path, report: Path) -> int:
     return subprocess.run(cmd, check=False).returncode
 
 
+GRACE_S, WINDOW_S = 0.1, 3.0  # the scorer's hit window around the labelled human onset
+
+
+def _first(events: list[dict[str, Any]], kind: str) -> list[float]:
+    return sorted(float(e["t_s"]) for e in events if e.get("type") == kind)
+
+
+def probe_coverage(corpus: Path, pred_dir: Path) -> dict[str, Any]:
+    """How often a live call would have probed ("Hello?") in the scorer's window for a human the audio missed.
+
+    The scorer counts HUMAN_DETECTED only; in a live call HUMAN_UNCERTAIN makes the call probe, and an answer then
+    confirms the person. A recorded corpus cannot answer a probe, so this is reported, never scored as a hit.
+    """
+    missed, probed, early_probes = [], [], 0
+    for label_file in sorted((corpus / "scenarios").glob("*.json")):
+        labels = json.loads(label_file.read_text())
+        pred_file = pred_dir / f"{label_file.stem}.json"
+        events = json.loads(pred_file.read_text())["events"] if pred_file.is_file() else []
+        onset = labels.get("human_onset_s")
+        uncertain = _first(events, "human_uncertain")
+        if onset is None:
+            early_probes += len(uncertain)
+            continue
+        early_probes += sum(t < onset - GRACE_S for t in uncertain)
+        detected = _first(events, "human_detected")
+        if detected and onset - GRACE_S <= detected[0] <= onset + WINDOW_S:
+            continue
+        missed.append(label_file.stem)
+        if any(onset - GRACE_S <= t <= onset + WINDOW_S for t in uncertain):
+            probed.append(label_file.stem)
+    return {"missed": missed, "probed_in_window": probed, "probes_before_any_human": early_probes}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, predict, score."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -62,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = out.parent / f"{out.name}-report.json"
     rc = score(corpus, out, report)
+    if (corpus / "scenarios").is_dir():
+        cov = probe_coverage(corpus, out)
+        print(
+            f"PROBE (not scored): {len(cov['probed_in_window'])}/{len(cov['missed'])} missed humans got HUMAN_UNCERTAIN"
+            f" within the hit window; {cov['probes_before_any_human']} probes fired on recordings/IVR"
+        )
+        (out.parent / f"{out.name}-probes.json").write_text(json.dumps(cov, indent=1))
     print(f"report: {report}")
     return rc
 

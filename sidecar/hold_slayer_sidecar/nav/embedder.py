@@ -94,6 +94,12 @@ class MiniLmEmbedder:
         self._cache: dict[str, Vector] = {}
         self._cache_size = cache_size
 
+    @classmethod
+    def shared(cls) -> MiniLmEmbedder:
+        """Return the process-wide embedder for the bundled model (one 90 MB copy, loaded on first use)."""
+        with _SHARED_LOCK:
+            return _SHARED.setdefault("bundled", cls())
+
     def _load(self) -> None:
         if self._w is not None:
             return
@@ -177,3 +183,7 @@ class MiniLmEmbedder:
     def embed_one(self, sentence: str) -> Vector:
         """Unit-length embedding of one sentence."""
         return self.embed([sentence])[0]  # type: ignore[no-any-return]
+
+
+_SHARED: dict[str, MiniLmEmbedder] = {}
+_SHARED_LOCK = threading.Lock()

@@ -64,7 +64,7 @@ class MenuMatcher:
     def __init__(
         self, embedder: MiniLmEmbedder | None = None, *, threshold: float = 0.30, margin: float = 0.02
     ) -> None:
-        self._embedder = embedder or MiniLmEmbedder()
+        self._embedder = embedder or MiniLmEmbedder.shared()
         self.threshold = threshold
         self.margin = margin
 

@@ -22,6 +22,7 @@ from .embedder import EmbedderError
 from .flows import CallFlow, FlowStep, FlowStepKind
 from .matcher import MatchResult, MenuMatcher, content_words
 from .parser import (
+    after_last_key,
     anchor_keys,
     asks_for_data,
     asks_for_speech,
@@ -42,6 +43,7 @@ _CLOSING = re.compile(
     r"\b(?:repeat|(?:hear|listen to)\b.*\bagain|operator|representative|all other|anything else|everything else"
     r"|stay on the line|remain on the line|main menu|previous menu)\b"
 )
+_STAY_ON_LINE = re.compile(r"\b(?:stay|remain) on the line\b")
 # "tell me why you're calling, or choose from the following": the options are still to come.
 _MORE_COMING = re.compile(r"\b(?:or choose|choose from|the following|or (?:you can )?press|or select|options are)\b")
 _DTMF = re.compile(r"^[0-9*#]{1,8}$")
@@ -98,9 +100,10 @@ def menu_sounds_complete(prompt: str) -> bool:
     keys = anchor_keys(prompt)
     if len(keys) != len(set(keys)):
         return True  # the menu started over inside this prompt
-    norm = normalize(prompt)
-    sentences = [s for s in re.split(r"[.!?;]+", norm) if s.strip()]
-    return bool(sentences) and bool(_CLOSING.search(sentences[-1]))
+    # The closing phrase must belong to the last key heard ("for anything else, press 0"); words after it
+    # may be the next option still being spoken ("... For all other changes" before its "press 2").
+    last_option, rest = after_last_key(prompt)
+    return bool(_CLOSING.search(last_option)) or bool(_STAY_ON_LINE.search(rest))
 
 
 class MenuNavigator:

@@ -254,6 +254,19 @@ def _anchors(text: str) -> list[_Anchor]:
     return found
 
 
+def after_last_key(text: str) -> tuple[str, str]:
+    """Split the normalised prompt into (sentence holding the last key, words after that sentence)."""
+    norm = normalize(text)
+    anchors = _anchors(norm)
+    if not anchors:
+        return "", norm
+    last = anchors[-1]
+    start = max((m.end() for m in _SENTENCE_END.finditer(norm, 0, last.start)), default=0)
+    end_match = _SENTENCE_END.search(norm, last.end)
+    end = end_match.start() if end_match else len(norm)
+    return norm[start:end], norm[end:]
+
+
 def anchor_keys(text: str) -> list[str]:
     """Every key offered, in order, repeats included (a key heard twice means the menu was replayed)."""
     return [a.digit for a in _anchors(normalize(text))]

@@ -18,7 +18,7 @@ NUMBER = "sip:first_city_bank@127.0.0.1"
 
 @pytest.fixture(scope="module")
 def matcher() -> MenuMatcher:
-    return MenuMatcher(MiniLmEmbedder())
+    return MenuMatcher(MiniLmEmbedder.shared())
 
 
 async def explore(matcher: MenuMatcher, intent: str, prompts: list[str], flow: CallFlow | None = None) -> MenuNavigator:
@@ -125,7 +125,7 @@ def test_select_flow_by_department_intent_or_similar_intent() -> None:
         department="lost_cards",
         steps=[{"kind": "hold"}],
     )
-    embedder = MiniLmEmbedder()
+    embedder = MiniLmEmbedder.shared()
     assert select_flow([flow], number=NUMBER, intent="anything", department="lost_cards") == flow
     assert select_flow([flow], number=NUMBER, intent="I lost my debit card") == flow
     assert select_flow([flow], number=NUMBER, intent="I have lost my debit card", embedder=embedder) == flow

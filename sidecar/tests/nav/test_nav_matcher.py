@@ -11,7 +11,7 @@ from hold_slayer_sidecar.nav.matcher import MenuMatcher
 
 @pytest.fixture(scope="module")
 def matcher() -> MenuMatcher:
-    return MenuMatcher(MiniLmEmbedder())
+    return MenuMatcher(MiniLmEmbedder.shared())
 
 
 BANK = [
@@ -73,7 +73,7 @@ def test_no_options_means_no_choice(matcher: MenuMatcher) -> None:
 
 def test_embeddings_match_sentence_transformers_reference() -> None:
     # Published all-MiniLM-L6-v2 cosine scores (sentence-transformers quickstart).
-    embedder = MiniLmEmbedder()
+    embedder = MiniLmEmbedder.shared()
     a, b = embedder.embed(["The new movie is awesome", "The new movie is so great"])
     assert float(a @ b) == pytest.approx(0.8939, abs=2e-3)
     assert float(np.linalg.norm(a)) == pytest.approx(1.0, abs=1e-5)

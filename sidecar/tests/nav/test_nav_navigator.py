@@ -12,7 +12,7 @@ from hold_slayer_sidecar.nav.api import NavAction, NavSource
 from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
 from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
 from hold_slayer_sidecar.nav.matcher import MenuMatcher
-from hold_slayer_sidecar.nav.navigator import MenuNavigator
+from hold_slayer_sidecar.nav.navigator import MenuNavigator, menu_sounds_complete
 from hold_slayer_sidecar.voice.api import VoiceEngineError
 from hold_slayer_sidecar.voice.llm import OpenAiChat
 
@@ -25,7 +25,7 @@ VAGUE = "Press 1 for option one. Press 2 for option two. Press 0 for an operator
 
 @pytest.fixture(scope="module")
 def matcher() -> MenuMatcher:
-    return MenuMatcher(MiniLmEmbedder())
+    return MenuMatcher(MiniLmEmbedder.shared())
 
 
 class FakeLlm:
@@ -215,3 +215,19 @@ async def test_unreachable_llm_is_a_fallback(matcher: MenuMatcher, unused_tcp_po
     assert (await llm.health()).startswith("LLM unreachable")
     decision = await MenuNavigator(matcher, llm=llm).decide(VAGUE, "my pension statement", history=[])
     assert decision.digits == "0"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "complete"),
+    [
+        ("If your flight is within the next 24 hours, press 1. For all other changes or cancellations.", False),
+        ("Press 1 for billing. For all other questions, press 0.", True),
+        ("Press 1 for billing. Press 9 to hear these options again.", True),
+        ("Press 1 for billing. Or stay on the line for an agent.", True),
+        ("Press 1 for billing. Press 2 for claims.", False),
+        ("Press 1 for billing. Press 2 for claims. Press 1 for billing.", True),
+        ("Press 3 for more again and long.", False),  # "again" in a garbled label is no closing phrase
+    ],
+)
+def test_menu_sounds_complete(prompt: str, complete: bool) -> None:
+    assert menu_sounds_complete(prompt) is complete
