@@ -16,6 +16,7 @@ import numpy as np
 import pjsua2 as pj
 
 from ..audio.types import FRAME_MS, AudioFrame, Pcm
+from ..voice.resample import resample_pcm
 from .errors import log_exception
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,15 +50,13 @@ def _read_frame(frame: pj.MediaFrame) -> bytes:
 
 
 def resample(pcm: Pcm, from_rate: int, to_rate: int) -> Pcm:
-    """Linear-interpolation resampling of int16 mono PCM (good enough for speech and tones)."""
-    if from_rate <= 0:
-        raise ValueError(f"bad sample rate {from_rate}")
+    """Band-limited resampling of int16 mono PCM to the bridge's clock rate (no copy when rates match)."""
+    if from_rate <= 0 or to_rate <= 0:
+        raise ValueError(f"bad sample rate {from_rate} -> {to_rate}")
     if from_rate == to_rate or pcm.size == 0:
         return pcm.astype(np.int16, copy=False)
-    count = round(pcm.size * to_rate / from_rate)
-    positions = np.arange(count, dtype=np.float64) * (from_rate / to_rate)
-    values = np.interp(positions, np.arange(pcm.size, dtype=np.float64), pcm.astype(np.float64))
-    return np.clip(np.round(values), -32768, 32767).astype(np.int16)
+    # Linear interpolation would fold 4-8 kHz TTS energy back into the telephone band as hiss.
+    return resample_pcm(pcm, from_rate, to_rate)
 
 
 class TapPort(pj.AudioMediaPort):  # type: ignore[misc]
