@@ -15,6 +15,7 @@ from .types import AudioFrame, Observation, ObservationKind
 from .vad import SileroVad
 
 WORK_RATE = 8000
+FRAME_S = 0.02
 _TONE_KIND = {
     ToneEvent.RINGBACK: ObservationKind.RINGBACK,
     ToneEvent.BUSY: ObservationKind.BUSY,
@@ -71,10 +72,10 @@ class HoldDetector:
 
         for digit, t_digit in self._dtmf.process(pcm, t):
             out.append(Observation(ObservationKind.DTMF, t_digit, 0.95, {"digit": digit}))
-        if self._segmenter.in_speech or prob >= 0.3:
-            self._last_speech_s = t
         out.extend(self._tone_observations(spec, floor, t))
         tone = self._tones.tone_active or self._dtmf.tone_active
+        if self._segmenter.in_speech or prob >= 0.3:
+            self._last_speech_s = t
         if self._tones.progress_active:
             self._last_progress_tone_s = t
         onset, segment = self._segmenter.process(pcm, prob if not tone else 0.0, t)
@@ -103,7 +104,11 @@ class HoldDetector:
         """Ringback, busy and hold beeps; a "beep" near speech or inside music is a voice partial or a held note."""
         out: list[Observation] = []
         for event, t_ev, data in self._tones.process(spec, floor, t):
-            near_speech = self._last_speech_s >= float(data["start_s"]) - BEEP_SPEECH_GUARD_S
+            start, end = float(data["start_s"]), float(data["start_s"]) + float(data.get("on_s", 0.0))
+            # The VAD flickers on a tone's first frames: evidence inside the burst itself is the beep, not a voice
+            # (dev corpus: the first beep of a beep hold was lost that way, delaying the hold by a beep period).
+            inside = start - 2 * FRAME_S <= self._last_speech_s <= end + 2 * FRAME_S
+            near_speech = self._last_speech_s >= start - BEEP_SPEECH_GUARD_S and not inside
             if event == ToneEvent.BEEP and (near_speech or self._music.active):
                 continue
             out.append(Observation(_TONE_KIND[event], t_ev, 0.9, dict(data)))

@@ -163,3 +163,11 @@ def test_line_noise_alone_is_neither_music_nor_hold() -> None:
     obs = stream(_noisy(np.zeros(10 * RATE), 0.0, 100.0))
     assert not [o for o in obs if o.kind == K.MUSIC and o.t_s > 2.0]
     assert K.HOLD_STARTED not in kinds(obs)
+
+
+def test_periodic_beeps_after_the_ivr_start_the_hold_at_the_second_beep() -> None:
+    obs = stream(join(clip("ivr_prompt_00.wav"), silence(1.5), clip("beep_00.wav"), silence(6.0)))
+    beeps = [o for o in obs if o.kind == K.BEEP]
+    hold = first(obs, K.HOLD_STARTED)
+    assert len(beeps) >= 2
+    assert hold is not None and hold.data["cause"] == "beeps" and hold.t_s <= beeps[1].t_s + 0.1
