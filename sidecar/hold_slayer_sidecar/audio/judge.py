@@ -36,6 +36,10 @@ HOLD_MUSIC_S = 2.0
 ANSWER_WAIT_S = 1.6
 MAX_TURN_SPEECH_S = 3.0  # a greeting before the first pause; hold messages run 3.5-7 s
 UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
+# With a transcript, wording decides rather than length: an agent's greeting with an introduction runs 4-8 s
+# ("Thanks for holding, this is Maria at First City Bank, how can I help you today?"), longer than the 3 s
+# acoustic limit above. Hold-message wording still wins over greeting wording (content.classify_text).
+TRANSCRIPT_TURN_MAX_S = 12.0
 PROBE_ANSWER_S = 3.0  # an answer to "Hello?" must start this soon after the probe
 PROBE_MIN_DELAY_S = 0.4  # ... and not sooner than this: the probe itself lasts about half a second
 # Sound (not speech) this long after a turn means the hold is back; shorter is the unreported start of the
@@ -121,6 +125,9 @@ class HumanJudge:
         self._probe_s: float | None = None
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
         self._ringback_s: float | None = None  # last ringback burst heard while on hold (a transfer ringing)
+        # The last turn closed as a "monologue" (long speech, then silence) and when: a person who greets at length
+        # and then waits looks exactly like that, and its transcript arrives after the close.
+        self._monologue: tuple[_Turn, float] | None = None
 
     def step(
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
@@ -302,6 +309,7 @@ class HumanJudge:
 
     def _close_as_recording(self, turn: _Turn, t: float, reason: str) -> list[Observation]:
         """Remember the turn's fingerprint so the loop is recognised when it comes round again."""
+        self._monologue = (turn, t) if reason == "monologue" else None
         if not turn.replay and turn.bands:
             # Keep the speech only: the music that follows restarts at the same point every time round.
             end = len(turn.bands) if turn.ended_s is None else round((turn.ended_s - turn.onset_s) / FRAME_S)
@@ -333,13 +341,23 @@ class HumanJudge:
         if self.human:
             return []
         verdict = classify_text(text)
-        turn = self._turn
+        turn = self._turn_heard_at(t_s)
         if verdict == "recording" and turn is not None:
             turn.replay = True  # treated like a known recording: never transferred
             return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
-        if verdict == "agent" and turn is not None and not turn.replay and turn.speech_s <= MAX_TURN_SPEECH_S:
+        if verdict == "agent" and turn is not None and not turn.replay and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             return self._declare_human(t_s, turn.onset_s, 0.9, "agent greeting in transcript")
         return []
+
+    def _turn_heard_at(self, t_s: float) -> _Turn | None:
+        """Return the turn a transcript belongs to: its segment ended at t_s (speech-to-text answers later)."""
+        if self._turn is not None and self._turn.onset_s <= t_s:
+            return self._turn
+        if self._monologue is not None:
+            turn, closed_s = self._monologue
+            if turn.onset_s <= t_s <= closed_s:
+                return turn
+        return None
 
     def note_probe_sent(self, t_s: float) -> None:
         """Note the probe "Hello?": speech that starts soon after answers it (a recording would not wait)."""

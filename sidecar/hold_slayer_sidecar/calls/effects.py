@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from ..protocol import EventType
 from ..sip.api import SipError
@@ -43,6 +44,7 @@ from .events import (
     UserDialFailed,
 )
 from .ports import Clock, Engines, ManagerConfig
+from .prompt_audio import PromptAudio
 from .runtime import CallRuntime
 from .session import call_info
 
@@ -63,6 +65,8 @@ class EffectRunner:
         # The probe and the goodbye are said again and again: synthesise each once.
         self._cached_texts = {config.policy.probe_text, config.policy.user_missed_text}
         self._speech_cache: dict[str, SpeechAudio] = {}
+        # Each call's menu audio since its last move; dropped with the call's runtime.
+        self._prompt_audio: WeakKeyDictionary[CallRuntime, PromptAudio] = WeakKeyDictionary()
 
     async def speech(self, text: str) -> SpeechAudio | None:
         """Synthesise ``text`` (cached for the fixed lines); None without a TTS engine."""
@@ -241,6 +245,10 @@ class EffectRunner:
         stt = self._engines.stt
         if stt is None:
             return
+        buffer = self._prompt_audio.setdefault(runtime, PromptAudio()) if effect.epoch else None
+        if buffer is not None and buffer.add(effect.epoch, effect.audio, effect.sample_rate):
+            await self._transcribe_prompt(runtime, effect, buffer)
+            return
         text = ""
         try:
             text = (await stt.transcribe(effect.audio, effect.sample_rate)).text.strip()
@@ -249,6 +257,29 @@ class EffectRunner:
         except Exception:
             _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
         runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch))
+
+    async def _transcribe_prompt(self, runtime: CallRuntime, effect: Transcribe, buffer: PromptAudio) -> None:
+        """Transcribe everything the company said since the last move (more accurate than one segment)."""
+        stt = self._engines.stt
+        assert stt is not None
+        async with buffer.lock:
+            if buffer.epoch != effect.epoch or not buffer.pending():
+                return  # a newer menu began, or a later segment's transcription already covered this one
+            audio = buffer.take()
+            try:
+                whole = (await stt.transcribe(audio, buffer.rate)).text.strip()
+            except VoiceEngineError as err:
+                _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
+                return
+            except Exception:
+                _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
+                return
+            if buffer.epoch != effect.epoch:
+                return
+            changed = whole != buffer.text
+            new_words = buffer.update(whole)
+            if changed:
+                runtime.feed(Transcribed(self._clock(), new_words, effect.t_s, effect.epoch, prompt=whole))
 
     async def _decide(self, runtime: CallRuntime, effect: Decide) -> None:
         navigator = runtime.navigator

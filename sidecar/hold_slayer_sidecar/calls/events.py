@@ -98,6 +98,7 @@ class Transcribed:
     text: str
     t_s: float
     epoch: int  # the listen epoch the segment was heard in (0: informational only)
+    prompt: str | None = None  # the whole prompt of the epoch re-transcribed at once (replaces the text so far)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,9 +86,11 @@ def on_transcript(session: CallSession, event: Transcribed) -> Result:
         and session.state is CallState.IVR
         and session.step_wait in (StepWait.LISTEN, StepWait.DECIDE)
     )
-    if not usable or not event.text:
+    if not usable or not (event.text or event.prompt):
         return session, effects
-    heard = replace(session, prompt=f"{session.prompt} {event.text}".strip())
+    # A whole-prompt transcript replaces the text so far (it may correct earlier words); a segment's adds to it.
+    prompt = event.prompt if event.prompt is not None else f"{session.prompt} {event.text}".strip()
+    heard = replace(session, prompt=prompt)
     if heard.step_wait is StepWait.DECIDE:
         return heard, effects  # asked again when the pending decision says "wait"
     asked, more = ask(heard)

@@ -115,6 +115,29 @@ def test_transcript_with_agent_greeting_confirms_a_candidate() -> None:
     assert K.HUMAN_DETECTED in [o.kind for o in extra]
 
 
+def test_long_greeting_then_waiting_is_confirmed_by_its_late_transcript() -> None:
+    """A greeting longer than the acoustic limit, then silence: the turn closes, then the transcript arrives."""
+    det = HoldDetector(RATE)
+    lead = join(clip("music_05.wav"), silence(0.4))
+    greeting = join(clip("human_07.wav"), silence(0.3), clip("announcement_04_humanvoice.wav"))
+    obs = stream(join(lead, greeting, silence(3.0)), det)
+    assert K.HUMAN_DETECTED not in kinds(obs)  # acoustics alone: over 3 s of speech could be a recording
+    segment_end_s = (lead.size + greeting.size) / RATE
+    extra = det.note_transcript("Thanks for holding, this is Maria. How can I help you today?", segment_end_s)
+    human = first(extra, K.HUMAN_DETECTED)
+    assert human is not None and human.data["reason"] == "agent greeting in transcript"
+
+
+def test_late_transcript_of_an_earlier_turn_does_not_confirm_a_later_one() -> None:
+    """A transcript is tied to the speech it came from by time, not to whatever turn is open when it arrives."""
+    det = HoldDetector(RATE)
+    lead = join(clip("music_05.wav"), silence(0.4))
+    stream(lead, det)
+    stream(clip("human_07.wav")[:RATE], det, start_s=lead.size / RATE)
+    extra = det.note_transcript("How can I help you today?", lead.size / RATE - 1.0)  # ended before this turn
+    assert K.HUMAN_DETECTED not in [o.kind for o in extra]
+
+
 def test_agent_answering_a_transfer_rung_during_the_hold_is_detected() -> None:
     """Hold music, then the PBX rings an extension (ringback): the first speech after the ringing is the answer."""
     lead = join(clip("music_05.wav"), silence(0.5), clip("ringback_00_na.wav"), silence(0.6))
