@@ -29,7 +29,8 @@ _AGENT = (
     r"\b(this is|my name is|you're speaking (to|with)|you are speaking (to|with)) \w+",
     r"\bthanks? (you )?for (holding|waiting)[,.]? (this is|my name)",
     # A person opens with a greeting word; hold messages open with the thanks itself ("Thank you for holding").
-    r"^\s*(hi|hey|hello|good (morning|afternoon|evening))\b[\w ]{0,20}[,.!]?\s*(and )?thanks? (you )?for (holding|waiting)",
+    r"^\s*(hi|hey|hello|good (morning|afternoon|evening))\b[\w ]{0,20}[,.!]?"
+    r"\s*(and )?thanks? (you )?for (holding|waiting)",
     r"^\s*(hello|hi|yes|yeah)[?.!]*\s*$",
     r"\bare you (there|still there)\b",
     r"\bcan i (have|get) your\b",

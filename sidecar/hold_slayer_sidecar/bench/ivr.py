@@ -162,10 +162,13 @@ def split_segments(pcm: Pcm) -> list[tuple[Pcm, float]]:
 class PromptEar:
     """Turns a company clip into (segment transcript, seconds into the clip) pairs, as a call would hear it."""
 
-    def __init__(self, *, use_audio: bool) -> None:
+    def __init__(self, *, use_audio: bool, whole: bool = True) -> None:
         self.use_audio = use_audio
+        self.whole = whole and use_audio  # re-transcribe all audio since the last move, as the call does
         self._stt = EmbeddedWhisperStt() if use_audio else None
         self._cache: dict[tuple[str, str], tuple[list[tuple[str, float]], float]] = {}
+        self._audio: dict[tuple[str, str], list[Pcm]] = {}
+        self._whole_cache: dict[tuple[tuple[str, str, int], ...], str] = {}
         self.stt_seconds = 0.0
         self.audio_seconds = 0.0
         self.ref_words = 0
@@ -184,15 +187,35 @@ class PromptEar:
             text, RATE, engine=voice.engine, voice=None if voice.engine == "piper" else voice.id, speed=voice.speed
         )
         heard: list[tuple[str, float]] = []
-        for segment, end_s in split_segments(pcm):
+        pieces = split_segments(pcm)
+        self._audio[(text, str(voice.key))] = [segment for segment, _end in pieces]
+        for segment, end_s in pieces:
             started = time.perf_counter()
-            heard.append((self._stt.transcribe_blocking(segment, RATE).text, end_s))
-            self.stt_seconds += time.perf_counter() - started
+            # Whole mode transcribes prefixes in ``prompt_audio``; per segment only as WER reference there.
+            heard.append(("" if self.whole else self._stt.transcribe_blocking(segment, RATE).text, end_s))
+            self.stt_seconds += 0.0 if self.whole else time.perf_counter() - started
             self.audio_seconds += segment.size / RATE
+        hyp = " ".join(t for t, _ in heard)
+        if self.whole:
+            gap = np.zeros(int(0.3 * RATE), np.int16)
+            joined = np.concatenate([x for segment, _e in pieces for x in (segment, gap)] or [gap])
+            hyp = self._stt.transcribe_blocking(joined, RATE).text
         ref = wer_words(text)
         self.ref_words += len(ref)
-        self.word_errors += edit_distance(ref, wer_words(" ".join(t for t, _ in heard)))
+        self.word_errors += edit_distance(ref, wer_words(hyp))
         return heard, pcm.size / RATE
+
+    def prompt_audio(self, keys: list[tuple[str, str, int]]) -> str:
+        """Transcript of the listed segments (clip text, voice, index) transcribed together, as the call does."""
+        assert self._stt is not None
+        key = tuple(keys)
+        if key not in self._whole_cache:
+            gap = np.zeros(int(0.3 * RATE), np.int16)
+            parts = [x for text, voice, i in keys for x in (gap, self._audio[(text, voice)][i])][1:]
+            started = time.perf_counter()
+            self._whole_cache[key] = self._stt.transcribe_blocking(np.concatenate(parts), RATE).text
+            self.stt_seconds += time.perf_counter() - started
+        return self._whole_cache[key]
 
     def transcribe_caller(self, text: str) -> str:
         """Return what the company's transcriber hears when the call says ``text`` (piper voice, whisper)."""
@@ -290,9 +313,18 @@ async def run_offline(company: Any, intent: str, expected: str, ear: PromptEar, 
     history: list[str] = []
     t = 0.0
     prompt = ""
+    listened: list[tuple[str, str, int]] = []  # segments heard since the last move (whole-prompt mode)
     for _ in range(_MAX_ACTIONS):
         decision, t, prompt = await _listen(
-            clips, prompt, intent=intent, history=history, ear=ear, navigator=navigator, voice=company.voice, t=t
+            clips,
+            prompt,
+            intent=intent,
+            history=history,
+            ear=ear,
+            navigator=navigator,
+            voice=company.voice,
+            t=t,
+            listened=listened,
         )
         if decision is None:  # the menu finished and the navigator still waits: the company times out
             t += company.menus[menu_id].timeout_s
@@ -304,6 +336,7 @@ async def run_offline(company: Any, intent: str, expected: str, ear: PromptEar, 
             history.append(prompt)
             result.heard.append(prompt)
             prompt = ""  # the call listens afresh after each move
+            listened.clear()
             what = decision.digits or decision.text[:20]
             result.decisions.append(f"{decision.action.value}:{what} ({decision.confidence:.2f} {decision.reason})")
             outcome, clips, t = _act(decision, model, menu_id, ear=ear, t=t, result=result)
@@ -331,12 +364,17 @@ async def _listen(
     navigator: MenuNavigator,
     voice: Any,
     t: float,
+    listened: list[tuple[str, str, int]],
 ) -> tuple[NavDecision | None, float, str]:
     """Play clips segment by segment, asking the navigator after each with the prompt so far, until it acts."""
     for clip in clips:
         segments, length = ear.hear(clip.label, voice)
-        for text, end_s in segments:
-            prompt = f"{prompt} {text}".strip()
+        for index, (text, end_s) in enumerate(segments):
+            if ear.whole:
+                listened.append((clip.label, str(voice.key), index))
+                prompt = ear.prompt_audio(listened).strip()
+            else:
+                prompt = f"{prompt} {text}".strip()
             decision = await navigator.decide(prompt, intent, history=list(history))
             if decision.action is not NavAction.WAIT:
                 return decision, t + end_s, prompt
@@ -600,7 +638,7 @@ def _cases(companies: list[Any], heldout: bool) -> list[tuple[Any, str, str]]:
 
 async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[RunResult]:
     """Run every case through the offline company model."""
-    ear = PromptEar(use_audio=args.mode != "text")
+    ear = PromptEar(use_audio=args.mode != "text", whole=not args.per_segment)
     navigator = MenuNavigator(llm=llm)
     results = []
     for company, intent, dept in _cases(_load_companies(args.company), args.heldout):
@@ -622,6 +660,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--llm-url", help="OpenAI-compatible LLM for unsure menus (default: none)")
     parser.add_argument("--llm-model", default="llama3.2")
     parser.add_argument("--out", help="also write the results as JSON to this file")
+    parser.add_argument(
+        "--per-segment", action="store_true", help="offline: transcribe each segment alone (old call behaviour)"
+    )
     parser.add_argument("--workdir", help="real mode: keep process logs and reports here")
     return parser.parse_args(argv)
 
