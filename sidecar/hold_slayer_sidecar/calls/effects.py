@@ -246,7 +246,7 @@ class EffectRunner:
         if stt is None:
             return
         buffer = self._prompt_audio.setdefault(runtime, PromptAudio()) if effect.epoch else None
-        if buffer is not None and buffer.add(effect.epoch, effect.audio, effect.sample_rate):
+        if buffer is not None and buffer.add(effect.epoch, effect.audio, effect.sample_rate, effect.t_s):
             await self._transcribe_prompt(runtime, effect, buffer)
             return
         text = ""
@@ -265,21 +265,21 @@ class EffectRunner:
         async with buffer.lock:
             if buffer.epoch != effect.epoch or not buffer.pending():
                 return  # a newer menu began, or a later segment's transcription already covered this one
-            audio = buffer.take()
+            audio, t_s = buffer.take()
+            whole: str | None = None
             try:
                 whole = (await stt.transcribe(audio, buffer.rate)).text.strip()
             except VoiceEngineError as err:
                 _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
-                return
             except Exception:
                 _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
-                return
             if buffer.epoch != effect.epoch:
                 return
-            changed = whole != buffer.text
+            if whole is None or whole == buffer.text:  # failed or nothing new: still tells the call it is up to date
+                runtime.feed(Transcribed(self._clock(), "", t_s, effect.epoch))
+                return
             new_words = buffer.update(whole)
-            if changed:
-                runtime.feed(Transcribed(self._clock(), new_words, effect.t_s, effect.epoch, prompt=whole))
+            runtime.feed(Transcribed(self._clock(), new_words, t_s, effect.epoch, prompt=whole))
 
     async def _decide(self, runtime: CallRuntime, effect: Decide) -> None:
         navigator = runtime.navigator

@@ -51,7 +51,17 @@ from .events import (
     UserDialFailed,
     UserDisconnected,
 )
-from .navigation import advance, current_step, listen, on_decision, on_dtmf_done, on_transcript, run_flow, send_digits
+from .navigation import (
+    advance,
+    ask_if_settled,
+    current_step,
+    listen,
+    on_decision,
+    on_dtmf_done,
+    on_transcript,
+    run_flow,
+    send_digits,
+)
 from .queue import (
     back_to_hold,
     enter_hold,
@@ -185,6 +195,8 @@ def _on_queue_sound(session: CallSession, event: Observed) -> Result:
         return say_probe(session, event.at)  # a second of silence after the speech: the speaker waits for an answer
     if session.state is CallState.HOLD and session.ivr_done_pending:
         return ivr_done(session)
+    if session.state is CallState.IVR and event.kind is ObservationKind.SILENCE:
+        return ask_if_settled(replace(session, company_quiet=True))
     return session, []
 
 
@@ -197,8 +209,11 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
         epoch = session.listen_epoch if needs_nav and not stored_choice and session.policy.can_navigate else 0
         rate = int(event.data.get("sample_rate", 8000))
         effects.append(Transcribe(event.audio, event.t_s, epoch, rate))
+        if epoch:
+            session = replace(session, heard_t_s=event.t_s)
     if session.state is not CallState.IVR:
         return session, effects
+    session = replace(session, company_quiet=False)
     if session.step_wait is StepWait.SEGMENT:
         advanced, more = advance(session, event.at)
         return advanced, effects + more

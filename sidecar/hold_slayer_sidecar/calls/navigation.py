@@ -61,7 +61,13 @@ def advance(session: CallSession, at: float) -> Result:
 def listen(session: CallSession) -> Result:
     """Listen to the next menu prompt."""
     fresh = replace(
-        session, step_wait=StepWait.LISTEN, listen_epoch=session.listen_epoch + 1, prompt="", decided_prompt=""
+        session,
+        step_wait=StepWait.LISTEN,
+        listen_epoch=session.listen_epoch + 1,
+        prompt="",
+        decided_prompt="",
+        company_quiet=False,
+        settled_prompt="",
     )
     return fresh, []
 
@@ -86,8 +92,12 @@ def on_transcript(session: CallSession, event: Transcribed) -> Result:
         and session.state is CallState.IVR
         and session.step_wait in (StepWait.LISTEN, StepWait.DECIDE)
     )
-    if not usable or not (event.text or event.prompt):
+    if not usable:
         return session, effects
+    session = replace(session, transcribed_t_s=max(session.transcribed_t_s, event.t_s))
+    if not (event.text or event.prompt):  # nothing new, but it may have been the transcript a re-ask waited for
+        settled, more = ask_if_settled(session)
+        return settled, effects + more
     # A whole-prompt transcript replaces the text so far (it may correct earlier words); a segment's adds to it.
     prompt = event.prompt if event.prompt is not None else f"{session.prompt} {event.text}".strip()
     heard = replace(session, prompt=prompt)
@@ -118,7 +128,27 @@ def on_decision(session: CallSession, event: Decided) -> Result:
     # WAIT (or a failed navigator): keep listening; ask again if more of the prompt arrived meanwhile.
     if session.prompt != session.decided_prompt:
         return ask(session)
-    return replace(session, step_wait=StepWait.LISTEN), []
+    return ask_if_settled(replace(session, step_wait=StepWait.LISTEN))
+
+
+def ask_if_settled(session: CallSession) -> Result:
+    """Ask once more when the company went quiet after a prompt the navigator waited on.
+
+    The same prompt asked twice tells a per-call navigator the menu has ended (see MenuNavigator.decide),
+    so it chooses now instead of letting the company's no-input timeout run out and replay the menu.
+    """
+    settled = (
+        session.state is CallState.IVR
+        and session.step_wait is StepWait.LISTEN
+        and session.company_quiet
+        and bool(session.prompt)
+        and session.prompt == session.decided_prompt
+        and session.prompt != session.settled_prompt
+        and session.transcribed_t_s >= session.heard_t_s  # no transcript of this prompt still on its way
+    )
+    if not settled:
+        return session, []
+    return ask(replace(session, settled_prompt=session.prompt))
 
 
 def on_dtmf_done(session: CallSession, event: DtmfDone) -> Result:

@@ -28,10 +28,11 @@ class PromptAudio:
         self._samples = 0
         self._transcribed = 0  # samples covered by the latest whole-prompt transcript
         self.text = ""  # the latest whole-prompt transcript
+        self.last_t_s = 0.0  # stream time of the latest segment added
         self.full = False
         self.lock = asyncio.Lock()  # one whole-prompt transcription at a time keeps results in order
 
-    def add(self, epoch: int, audio: Pcm, rate: int) -> bool:
+    def add(self, epoch: int, audio: Pcm, rate: int, t_s: float = 0.0) -> bool:
         """Add a segment heard in ``epoch``; False when it must be transcribed alone (too long, odd rate)."""
         if epoch != self.epoch:
             self.epoch, self.rate, self._parts, self._samples, self._transcribed = epoch, rate, [], 0, 0
@@ -43,6 +44,7 @@ class PromptAudio:
             self.full = True
             return False
         self._parts += [gap, np.asarray(audio, np.int16)]
+        self.last_t_s = t_s
         self._samples += gap.size + audio.size
         return True
 
@@ -50,10 +52,10 @@ class PromptAudio:
         """Tell whether audio arrived since the latest whole-prompt transcript."""
         return self._samples > self._transcribed
 
-    def take(self) -> Pcm:
-        """The whole prompt audio; marks it as being transcribed."""
+    def take(self) -> tuple[Pcm, float]:
+        """The whole prompt audio and the stream time of its last segment; marks it as being transcribed."""
         self._transcribed = self._samples
-        return np.concatenate(self._parts) if self._parts else np.zeros(0, np.int16)
+        return (np.concatenate(self._parts) if self._parts else np.zeros(0, np.int16)), self.last_t_s
 
     def update(self, text: str) -> str:
         """Store the new whole-prompt transcript; return its words that the previous one did not end with."""

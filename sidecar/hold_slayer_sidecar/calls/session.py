@@ -74,6 +74,10 @@ class CallSession:
     listen_epoch: int = 0  # bumped for every new menu, so late transcripts of old prompts are ignored
     prompt: str = ""  # text of the current menu prompt heard so far
     decided_prompt: str = ""  # the prompt text the pending decision was asked about
+    heard_t_s: float = 0.0  # stream time of the latest menu segment sent to speech-to-text
+    transcribed_t_s: float = 0.0  # stream time of the latest menu segment whose transcript arrived
+    company_quiet: bool = False  # the company stopped talking after the prompt (detector SILENCE)
+    settled_prompt: str = ""  # the prompt last re-asked about because the company went quiet after it
     history: tuple[str, ...] = ()
     probes: int = 0
     probe_pending: bool = False  # "Hello?" waits for a pause after the uncertain speech

@@ -131,6 +131,7 @@ class MenuNavigator:
         self._per_call = flow is not None
         self.trace: list[NavRecord] = []  # filled only by per-call navigators (see for_call)
         self.menu_changed = False  # a stored flow no longer matched what the company said
+        self._waited_on = ""  # the prompt last answered with WAIT (per-call navigators only)
 
     def for_call(self, flow: CallFlow | None = None) -> MenuNavigator:
         """Return a navigator for one call (sharing models): follows ``flow`` if given and records a trace."""
@@ -154,9 +155,14 @@ class MenuNavigator:
     async def decide(self, prompt: str, intent: str, *, history: list[str]) -> NavDecision:
         """Next move for ``prompt`` (the company's words since the last move): DTMF, SPEAK or WAIT."""
         options = parse_options(prompt)
-        decision = self._from_flow(prompt, options)
+        # The call asks about the very prompt it was told to wait on only once the company has gone quiet
+        # after it (calls/navigation.py ask_if_settled): the menu has ended, choose from what was heard.
+        settled = self._per_call and bool(prompt) and prompt == self._waited_on
+        decision = self._from_flow(prompt, options, settled=settled)
         if decision is None:
-            decision = await self._decide_fresh(prompt, intent, options, history)
+            decision = await self._decide_fresh(prompt, intent, options, history, settled=settled)
+        if self._per_call:
+            self._waited_on = prompt if decision.action is NavAction.WAIT else ""
         if self._per_call and decision.action is not NavAction.WAIT:
             self.trace.append(NavRecord(prompt, tuple(options), decision))
         return decision
@@ -176,7 +182,7 @@ class MenuNavigator:
         # After HOLD/TRANSFER the flow says navigation is over: anything still asked is decided afresh.
         return None if step.kind in (FlowStepKind.HOLD, FlowStepKind.TRANSFER) else step
 
-    def _from_flow(self, prompt: str, options: list[MenuOption]) -> NavDecision | None:
+    def _from_flow(self, prompt: str, options: list[MenuOption], *, settled: bool = False) -> NavDecision | None:
         step = self._current_step()
         if step is None:
             return None
@@ -186,7 +192,7 @@ class MenuNavigator:
         if not options and not asks_for_speech(prompt):
             return NavDecision(NavAction.WAIT, source=NavSource.FLOW, reason="no menu in this prompt")
         verdict = _check_step(prompt, options, step)
-        if verdict == "partial":
+        if verdict == "partial" and not settled:  # once the company is quiet, fewer keys means a changed menu
             return NavDecision(NavAction.WAIT, source=NavSource.FLOW, reason="menu still playing")
         if verdict == "changed":
             _LOGGER.info("menu differs from stored flow step %d (%s); deciding afresh", self._cursor, step.expect)
@@ -207,7 +213,7 @@ class MenuNavigator:
     # --- fresh decision ----------------------------------------------------------------------------------
 
     async def _decide_fresh(
-        self, prompt: str, intent: str, options: list[MenuOption], history: list[str]
+        self, prompt: str, intent: str, options: list[MenuOption], history: list[str], *, settled: bool = False
     ) -> NavDecision:
         answered = _times_answered(prompt, options, history)
         only_person = bool(options) and all(reaches_person(o) or is_repeat(o) for o in options)
@@ -217,7 +223,7 @@ class MenuNavigator:
             return await self._no_options_reply(prompt, intent, history)
         if answered >= _MAX_SAME_MENU:
             return self._give_up(options, f"menu answered {answered} times")
-        return await self._menu_reply(prompt, intent, options, history, answered)
+        return await self._menu_reply(prompt, intent, options, history, answered, settled=settled)
 
     def _speech_reply(self, prompt: str, intent: str, options: list[MenuOption], answered: int) -> NavDecision:
         """Answer "tell me the reason for your call"; if that was not understood, ask for a person."""
@@ -248,12 +254,19 @@ class MenuNavigator:
         return NavDecision(NavAction.WAIT, source=NavSource.EMBEDDED, reason=why)
 
     async def _menu_reply(
-        self, prompt: str, intent: str, options: list[MenuOption], history: list[str], answered: int
+        self,
+        prompt: str,
+        intent: str,
+        options: list[MenuOption],
+        history: list[str],
+        answered: int,
+        *,
+        settled: bool = False,
     ) -> NavDecision:
         """Embedded matcher first; the LLM only when the matcher is unsure; else the matcher's best guess."""
         opts = tuple(options)
         match = await self._match(intent, options, answered)
-        complete = answered > 0 or menu_sounds_complete(prompt)
+        complete = answered > 0 or settled or menu_sounds_complete(prompt)
         if not complete and not _sure_enough(match, self._early_confidence):
             return NavDecision(NavAction.WAIT, options=opts, reason="menu may continue")
         confident = match is not None and match.option is not None and match.confidence >= self._min_confidence

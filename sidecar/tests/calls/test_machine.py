@@ -324,3 +324,16 @@ def test_hold_heard_by_the_detector_tells_it_at_once() -> None:
     s, _, effects = run(session(), [*ANSWER, obs(8.0, K.HOLD_STARTED)])
     assert s.state is CallState.HOLD
     assert NotifyDetector(DetectorNote.IVR_DONE) in effects
+
+
+def test_a_whole_prompt_transcript_replaces_the_prompt_heard_so_far() -> None:
+    s, _, _ = run(session(can_navigate=True), [*ANSWER])
+    epoch = s.listen_epoch
+    s, out = step(s, Transcribed(7.0, "Welcome. For cars press 1.", 6.0, epoch, prompt="Welcome. For cars press 1."))
+    first = next(e for e in out if isinstance(e, Decide))
+    s, out = step(s, Decided(8.0, first.ticket, NavDecision(NavAction.WAIT)))
+    # The next whole transcript corrects an earlier word and says nothing new: still asked again.
+    s, out = step(s, Transcribed(9.0, "", 8.5, epoch, prompt="Welcome. For cards press 1."))
+    again = next(e for e in out if isinstance(e, Decide))
+    assert again.prompt == "Welcome. For cards press 1."
+    assert "transcript" not in emitted(out)  # nothing new to show
