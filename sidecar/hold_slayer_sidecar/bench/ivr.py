@@ -9,6 +9,10 @@ says which department the call reached (see ``bench/ivr_real`` section below).
 0.3 s pauses (as the VAD does), transcribed by the embedded STT and fed, growing, to the navigator exactly as the
 call machine does; digits and speech drive a model of the company's menu tree (invalid/no-input retries,
 keyword routing of spoken reasons via TTS -> STT). Measures parser + matcher + STT together, plus STT WER/RTF.
+As in a call, the navigator is asked once more when the company goes quiet after a prompt (``--no-settle``
+turns that off); ``--whole-prompt`` re-transcribes all audio since the last move per segment (the call's
+``whole_prompt_stt`` option); ``--beam N`` sets whisper's beam size. Whisper's temperature fallback samples,
+so two offline runs differ by a run or two out of 41.
 ``text``: like offline but with the prompt texts themselves (no TTS/STT): parser + matcher only.
 ``auto`` (default) runs ``real`` when the sidecar and simulator entry points exist, else ``offline``.
 
@@ -36,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..audio.types import Pcm
+from ..calls.prompt_audio import GAP_S
 from ..nav.api import NavAction, NavDecision
 from ..nav.navigator import MenuNavigator
 from ..voice.api import ChatModel
@@ -48,6 +53,7 @@ _PAUSE_S = 0.3  # the detector's VAD hangover: a longer pause ends a speech segm
 _SILENCE_DBFS = -40.0
 _MAX_ACTIONS = 12
 _DIGIT_S = 0.15  # one RFC 4733 digit plus the gap before the next
+_SETTLE_S = _PAUSE_S + 1.0  # the detector reports SILENCE after 1 s of quiet (audio/detector.py)
 
 # Intents written for this benchmark (not in the company files) to check that the matcher generalises.
 HELDOUT: tuple[tuple[str, str, str], ...] = (
@@ -162,10 +168,11 @@ def split_segments(pcm: Pcm) -> list[tuple[Pcm, float]]:
 class PromptEar:
     """Turns a company clip into (segment transcript, seconds into the clip) pairs, as a call would hear it."""
 
-    def __init__(self, *, use_audio: bool, whole: bool = True) -> None:
+    def __init__(self, *, use_audio: bool, whole: bool = False, settle: bool = True, beam_size: int = 1) -> None:
         self.use_audio = use_audio
+        self.settle = settle  # ask again once the company goes quiet after a prompt, as the call does
         self.whole = whole and use_audio  # re-transcribe all audio since the last move, as the call does
-        self._stt = EmbeddedWhisperStt() if use_audio else None
+        self._stt = EmbeddedWhisperStt(beam_size=beam_size) if use_audio else None
         self._cache: dict[tuple[str, str], tuple[list[tuple[str, float]], float]] = {}
         self._audio: dict[tuple[str, str], list[Pcm]] = {}
         self._whole_cache: dict[tuple[tuple[str, str, int], ...], str] = {}
@@ -197,7 +204,7 @@ class PromptEar:
             self.audio_seconds += segment.size / RATE
         hyp = " ".join(t for t, _ in heard)
         if self.whole:
-            gap = np.zeros(int(0.3 * RATE), np.int16)
+            gap = np.zeros(int(GAP_S * RATE), np.int16)
             joined = np.concatenate([x for segment, _e in pieces for x in (segment, gap)] or [gap])
             hyp = self._stt.transcribe_blocking(joined, RATE).text
         ref = wer_words(text)
@@ -210,7 +217,7 @@ class PromptEar:
         assert self._stt is not None
         key = tuple(keys)
         if key not in self._whole_cache:
-            gap = np.zeros(int(0.3 * RATE), np.int16)
+            gap = np.zeros(int(GAP_S * RATE), np.int16)
             parts = [x for text, voice, i in keys for x in (gap, self._audio[(text, voice)][i])][1:]
             started = time.perf_counter()
             self._whole_cache[key] = self._stt.transcribe_blocking(np.concatenate(parts), RATE).text
@@ -379,6 +386,11 @@ async def _listen(
             if decision.action is not NavAction.WAIT:
                 return decision, t + end_s, prompt
         t += length
+    if ear.settle and prompt:
+        # The call asks once more when the detector reports silence after the prompt (VAD hangover + 1 s).
+        decision = await navigator.decide(prompt, intent, history=list(history))
+        if decision.action is not NavAction.WAIT:
+            return decision, t + _SETTLE_S, prompt
     return None, t, prompt
 
 
@@ -638,11 +650,13 @@ def _cases(companies: list[Any], heldout: bool) -> list[tuple[Any, str, str]]:
 
 async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[RunResult]:
     """Run every case through the offline company model."""
-    ear = PromptEar(use_audio=args.mode != "text", whole=not args.per_segment)
+    ear = PromptEar(
+        use_audio=args.mode != "text", whole=args.whole_prompt, settle=not args.no_settle, beam_size=args.beam
+    )
     navigator = MenuNavigator(llm=llm)
     results = []
     for company, intent, dept in _cases(_load_companies(args.company), args.heldout):
-        results.append(await run_offline(company, intent, dept, ear, navigator))
+        results.append(await run_offline(company, intent, dept, ear, navigator.for_call()))
         if not args.json:
             r = results[-1]
             print(f"  {r.company}: {r.intent[:50]!r} -> {r.reached or r.error} {r.decisions}", file=sys.stderr)
@@ -660,8 +674,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--llm-url", help="OpenAI-compatible LLM for unsure menus (default: none)")
     parser.add_argument("--llm-model", default="llama3.2")
     parser.add_argument("--out", help="also write the results as JSON to this file")
+    parser.add_argument("--beam", type=int, default=1, help="offline: whisper beam size")
     parser.add_argument(
-        "--per-segment", action="store_true", help="offline: transcribe each segment alone (old call behaviour)"
+        "--no-settle", action="store_true", help="offline: never re-ask when the company goes quiet (old behaviour)"
+    )
+    parser.add_argument(
+        "--whole-prompt", action="store_true", help="offline: re-transcribe all audio since the last move (see calls)"
     )
     parser.add_argument("--workdir", help="real mode: keep process logs and reports here")
     return parser.parse_args(argv)

@@ -245,7 +245,8 @@ class EffectRunner:
         stt = self._engines.stt
         if stt is None:
             return
-        buffer = self._prompt_audio.setdefault(runtime, PromptAudio()) if effect.epoch else None
+        whole = effect.epoch != 0 and self._config.whole_prompt_stt
+        buffer = self._prompt_audio.setdefault(runtime, PromptAudio()) if whole else None
         if buffer is not None and buffer.add(effect.epoch, effect.audio, effect.sample_rate, effect.t_s):
             await self._transcribe_prompt(runtime, effect, buffer)
             return

@@ -84,6 +84,9 @@ class ManagerConfig:
     record: bool = True
     policy: CallPolicy = field(default_factory=CallPolicy)
     keep_ended: int = 20  # finished calls kept in snapshots
+    # Re-transcribe all menu audio since the last move after each segment instead of each segment alone
+    # (calls/prompt_audio.py); off by default: `bench ivr` measured it lower (see its --per-segment).
+    whole_prompt_stt: bool = False
 
 
 @dataclass(frozen=True, slots=True)

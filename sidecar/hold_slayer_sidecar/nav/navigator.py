@@ -276,6 +276,13 @@ class MenuNavigator:
                 return llm
         if match is None or match.option is None:
             return self._give_up(options, "no option fits")
+        guessing = not confident and not reaches_person(match.option)  # a person option is a safe answer
+        # A per-call navigator knows when the replay has ended (settled); a shared one decides on hearing it.
+        replayed = _heard_twice(prompt) and (settled or not self._per_call)
+        if guessing and answered == 0 and not replayed:
+            # A guess on garbled labels often picks a wrong department; companies replay a menu after no
+            # input, and the second hearing (merged with the first by parse_options) is usually clearer.
+            return NavDecision(NavAction.WAIT, options=opts, reason="unsure: waiting for the menu to be replayed")
         why = match.reason if confident else f"{match.reason} (below threshold)"
         return NavDecision(
             NavAction.DTMF,
@@ -343,6 +350,12 @@ def _check_step(prompt: str, options: list[MenuOption], step: FlowStep) -> str:
         return "same"
     heard_part = bool(step.options) and set(step.options) > {o.digit for o in options}
     return "partial" if heard_part and not menu_sounds_complete(prompt) else "changed"
+
+
+def _heard_twice(prompt: str) -> bool:
+    """Tell whether the prompt holds the menu twice (a key offered again)."""
+    keys = anchor_keys(prompt)
+    return len(keys) != len(set(keys))
 
 
 def _sure_enough(match: MatchResult | None, threshold: float) -> bool:

@@ -286,9 +286,20 @@ def parse_options(text: str) -> list[MenuOption]:
     options: dict[str, str] = {}
     for k in range(len(anchors)):
         for index in (k, inferred[k]) if inferred[k] >= 0 else (k,):
-            if labels[index] and keys[index] not in options:
-                options[keys[index]] = labels[index]
+            key, label = keys[index], labels[index]
+            if not label:
+                continue
+            if key not in options:
+                options[key] = label
+            elif not _words(label) <= _words(options[key]):
+                # A replayed menu is transcribed differently: keep the words of both hearings, since the
+                # recogniser garbles a label differently each time ("start I'll put me" / "stop or move").
+                options[key] = f"{options[key]} / {label}"
     return [MenuOption(digit, label) for digit, label in options.items()]
+
+
+def _words(label: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9']+", label))
 
 
 def reaches_person(option: MenuOption) -> bool:

@@ -42,7 +42,7 @@ from hold_slayer_sidecar.calls.events import (
     UserDisconnected,
 )
 from hold_slayer_sidecar.calls.machine import step
-from hold_slayer_sidecar.calls.session import CallPolicy, CallSession, call_info
+from hold_slayer_sidecar.calls.session import CallPolicy, CallSession, StepWait, call_info
 from hold_slayer_sidecar.nav.api import NavAction, NavDecision
 from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
 from hold_slayer_sidecar.protocol import CallState
@@ -337,3 +337,20 @@ def test_a_whole_prompt_transcript_replaces_the_prompt_heard_so_far() -> None:
     again = next(e for e in out if isinstance(e, Decide))
     assert again.prompt == "Welcome. For cards press 1."
     assert "transcript" not in emitted(out)  # nothing new to show
+
+
+def test_silence_after_a_prompt_the_navigator_waited_on_asks_it_once_more() -> None:
+    s, _, _ = run(session(can_navigate=True), [*ANSWER])
+    s, out = step(s, obs(6.0, K.SPEECH_SEGMENT, audio=True))
+    epoch = next(e for e in out if isinstance(e, Transcribe)).epoch
+    s, out = step(s, obs(7.5, K.SILENCE))  # quiet before the transcript arrived: nothing to ask yet
+    assert not any(isinstance(e, Decide) for e in out)
+    s, out = step(s, Transcribed(8.0, "Press 1 for cards.", 6.0, epoch))
+    first = next(e for e in out if isinstance(e, Decide))
+    s, out = step(s, Decided(8.5, first.ticket, NavDecision(NavAction.WAIT)))
+    again = next(e for e in out if isinstance(e, Decide))  # the company is quiet: the menu has ended
+    assert again.prompt == "Press 1 for cards."
+    s, out = step(s, Decided(9.0, again.ticket, NavDecision(NavAction.WAIT)))
+    assert out == [] and s.step_wait is StepWait.LISTEN  # asked once per prompt, not in a loop
+    s, out = step(s, obs(12.0, K.SILENCE))
+    assert not any(isinstance(e, Decide) for e in out)

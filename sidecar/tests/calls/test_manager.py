@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Rig, settle
+from conftest import TEST_POLICY, FakeDetector, FakeNavigator, FakeSip, FakeTts, Rig, settle
 from hold_slayer_sidecar.audio.types import Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 from hold_slayer_sidecar.calls.errors import CallError
+from hold_slayer_sidecar.calls.manager import CallManager
+from hold_slayer_sidecar.calls.ports import Engines, ManagerConfig
+from hold_slayer_sidecar.nav.api import NavAction, NavDecision
 from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
 from hold_slayer_sidecar.protocol import ErrorCode
 from hold_slayer_sidecar.sip.api import LegEventKind
+from hold_slayer_sidecar.store.sqlite import Store
+from hold_slayer_sidecar.voice.api import Transcript
 
 COMPANY = "sip:bank@127.0.0.1"
 USER = "sip:me@127.0.0.1"
@@ -220,3 +226,44 @@ async def test_stop_hangs_up_every_call(rig: Rig) -> None:
     assert leg in rig.sip.hung_up
     ended = next(data for name, data in rig.events if name == "call_ended")
     assert ended["outcome"] == "cancelled"
+
+
+class _SizedStt:
+    """Answers with how many samples it was given, so the test sees what was transcribed together."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    async def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        self.sizes.append(int(pcm.size))
+        return Transcript(f"part {len(self.sizes)}.")
+
+    async def health(self) -> str:
+        return "ok"
+
+
+async def test_whole_prompt_mode_transcribes_all_menu_audio_since_the_last_move(tmp_path: Path, store: Store) -> None:
+    sip, stt, navigator, detectors = FakeSip(), _SizedStt(), FakeNavigator(), []
+    navigator.answer = NavDecision(NavAction.WAIT)
+
+    def factory(sample_rate: int) -> FakeDetector:
+        detectors.append(FakeDetector())
+        return detectors[-1]
+
+    engines = Engines(
+        sip=sip, detector_factory=factory, store=store, stt=stt, tts=FakeTts(), navigator_factory=lambda f: navigator
+    )
+    config = ManagerConfig(recordings_dir=tmp_path / "rec", user_phone=USER, policy=TEST_POLICY, whole_prompt_stt=True)
+    rig = Rig(CallManager(engines, config), sip, detectors, FakeTts(), stt, navigator, store)
+    await rig.manager.start()
+    try:
+        await rig.manager.place_call(COMPANY, intent="billing")
+        await settle()
+        leg = rig.sip.dialed[0][0]
+        for t in (3.0, 5.0):
+            await rig.observe(leg, Observation(K.SPEECH_SEGMENT, t, audio=np.zeros(800, dtype=np.int16)))
+            await settle()
+        assert stt.sizes[-2:] == [800, 800 + 2400 + 800]  # the second segment was transcribed with the first
+        assert navigator.prompts[-1] == f"part {len(stt.sizes)}."  # the whole-prompt transcript replaces the rest
+    finally:
+        await rig.manager.stop()

@@ -231,3 +231,30 @@ async def test_unreachable_llm_is_a_fallback(matcher: MenuMatcher, unused_tcp_po
 )
 def test_menu_sounds_complete(prompt: str, complete: bool) -> None:
     assert menu_sounds_complete(prompt) is complete
+
+
+async def test_the_same_prompt_asked_again_means_the_menu_ended(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher, early_confidence=0.99).for_call()  # never sure before the menu ends
+    prompt = "Press 1 for checking accounts. Press 2 for savings accounts."  # no closing phrase
+    intent = "I want to move money into my savings account"
+    first = await nav.decide(prompt, intent, history=[])
+    assert first.action is NavAction.WAIT  # the menu may continue
+    again = await nav.decide(prompt, intent, history=[])  # the company went quiet
+    assert again.action is NavAction.DTMF and again.digits == "2"
+
+
+async def test_a_shared_navigator_never_treats_a_repeat_as_settled(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher)  # shared between calls: asking twice may be two calls
+    prompt = "Press 1 for checking accounts. Press 2 for savings accounts."
+    for _ in range(2):
+        assert (await nav.decide(prompt, "I lost my credit card", history=[])).action is NavAction.WAIT
+
+
+async def test_an_unsure_guess_waits_for_the_menu_to_be_replayed(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher)
+    once = "Press 1 for garden gnomes. Press 2 for paint colours. Press 9 to hear these options again."
+    intent = "my pension statement"
+    first = await nav.decide(once, intent, history=[])
+    assert first.action is NavAction.WAIT and "replayed" in first.reason
+    twice = await nav.decide(f"{once} {once}", intent, history=[])
+    assert twice.action is NavAction.DTMF  # heard twice: the best guess is better than waiting for ever

@@ -150,3 +150,9 @@ def test_option_kinds(label: str, person: bool, plumbing: bool) -> None:
 def test_prompt_kinds(prompt: str, speech: bool, data: bool) -> None:
     assert asks_for_speech(prompt) is speech
     assert asks_for_data(prompt) is data
+
+
+def test_a_replayed_menu_keeps_the_words_of_both_hearings() -> None:
+    prompt = "Press 1 for outages. Press 3 to start. Press 1 for outages. Press 3 to stop or move your service."
+    labels = {o.digit: o.label for o in parse_options(prompt)}
+    assert labels == {"1": "outages", "3": "start / stop or move your service"}
