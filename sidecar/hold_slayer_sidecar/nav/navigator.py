@@ -277,8 +277,9 @@ class MenuNavigator:
         if match is None or match.option is None:
             return self._give_up(options, "no option fits")
         guessing = not confident and not reaches_person(match.option)  # a person option is a safe answer
-        # A per-call navigator knows when the replay has ended (settled); a shared one decides on hearing it.
-        replayed = _heard_twice(prompt) and (settled or not self._per_call)
+        # Decide once the replay has ended (settled), or has offered every key again: never wait for a
+        # third hearing, companies give up after one or two no-input replays.
+        replayed = _heard_twice(prompt) and (settled or not self._per_call or _every_key_twice(prompt))
         if guessing and answered == 0 and not replayed:
             # A guess on garbled labels often picks a wrong department; companies replay a menu after no
             # input, and the second hearing (merged with the first by parse_options) is usually clearer.
@@ -356,6 +357,12 @@ def _heard_twice(prompt: str) -> bool:
     """Tell whether the prompt holds the menu twice (a key offered again)."""
     keys = anchor_keys(prompt)
     return len(keys) != len(set(keys))
+
+
+def _every_key_twice(prompt: str) -> bool:
+    """Tell whether every key of the menu was offered at least twice (the replay is through)."""
+    keys = anchor_keys(prompt)
+    return bool(keys) and all(keys.count(k) >= 2 for k in set(keys))
 
 
 def _sure_enough(match: MatchResult | None, threshold: float) -> bool:

@@ -258,3 +258,11 @@ async def test_an_unsure_guess_waits_for_the_menu_to_be_replayed(matcher: MenuMa
     assert first.action is NavAction.WAIT and "replayed" in first.reason
     twice = await nav.decide(f"{once} {once}", intent, history=[])
     assert twice.action is NavAction.DTMF  # heard twice: the best guess is better than waiting for ever
+
+
+async def test_a_per_call_navigator_decides_once_the_replay_offered_every_key(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    once = "Press 1 for garden gnomes. Press 2 for paint colours."
+    intent = "my pension statement"
+    assert (await nav.decide(f"{once} Press 1 for garden gnomes.", intent, history=[])).action is NavAction.WAIT
+    assert (await nav.decide(f"{once} {once}", intent, history=[])).action is NavAction.DTMF
