@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,6 +82,7 @@ class EngineCore:
         assert self._ep is not None
         self._ep.libHandleEvents(timeout_ms)
         self.reap()
+        self.media.purge()
 
     def teardown(self) -> None:
         """Hang up every leg, pump until they end, drop every PJSUA2 object, destroy the library."""
@@ -276,6 +278,9 @@ class EngineCore:
         for leg in self.registry.legs():
             self._release(leg)
         self.media.close()
+        # Let the media clock thread carry out the queued port removals before the ports are freed.
+        time.sleep(0.1)
+        self.media.purge(force=True)
 
     def _active_count(self) -> int:
         return sum(1 for leg in self.registry.legs() if not leg.ended)

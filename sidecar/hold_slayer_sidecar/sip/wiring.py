@@ -8,6 +8,8 @@ change. PJSUA2 thread only.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,11 @@ from .calls import CallRegistry, Leg
 from .media import PlayerPort, TapPort
 
 _AUDIO_UP = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
+# Since pjproject 2.14 the conference bridge removes a port asynchronously, on the media clock thread's next
+# tick (20 ms). A port's Python object freed before then leaves the bridge calling a dangling SWIG director:
+# seen as "'list_iterator' object has no attribute 'onFrameReceived'" and then a dead sidecar. Released ports
+# are therefore kept this long (many ticks, for a loaded machine) before their last reference goes.
+PORT_GRACE_S = 1.0
 
 
 @dataclass(eq=False)
@@ -46,6 +53,7 @@ class MediaGraph:
         self._rate = clock_rate
         self._deliver_audio = deliver_audio
         self._recordings: list[Recording] = []
+        self._retired: deque[tuple[float, TapPort | PlayerPort]] = deque()
 
     def add_tap(self, leg: Leg) -> None:
         """Give the leg an audio tap (once); its frames go to ``deliver_audio``."""
@@ -134,6 +142,10 @@ class MediaGraph:
         """Drop the ended leg's ports and bridges; close recordings no live leg feeds any more."""
         if leg.player is not None:
             leg.player.stop()
+        now = time.monotonic()
+        for port in (leg.tap, leg.player):
+            if port is not None:
+                self._retired.append((now, port))
         leg.tap = None
         leg.player = None
         for rec in list(self._recordings):
@@ -144,6 +156,12 @@ class MediaGraph:
             other = self._registry.get(other_id)
             if other is not None:
                 other.bridged.discard(leg.leg_id)
+
+    def purge(self, *, force: bool = False) -> None:
+        """Drop released ports the bridge has had time to remove (all of them with ``force``)."""
+        deadline = time.monotonic() - PORT_GRACE_S
+        while self._retired and (force or self._retired[0][0] <= deadline):
+            self._retired.popleft()
 
     def close(self) -> None:
         """Finalise every recording (before libDestroy)."""
