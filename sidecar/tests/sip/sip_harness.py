@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
+from hold_slayer_sidecar.sip.engine import PjsuaEngine
 
 PEER_SCRIPT = Path(__file__).with_name("sip_peer.py")
 TIMEOUT = 10.0
@@ -141,6 +142,15 @@ class PeerProcess:
 
 
 type PeerFactory = Callable[[str], Awaitable[PeerProcess]]
+
+
+async def dial_answered(engine: PjsuaEngine, events: EventLog, peer: PeerProcess) -> tuple[str, str]:
+    """Dial the peer and wait until both ends report the call answered; return (our leg id, the peer's leg id)."""
+    before = len(peer.legs("answered"))
+    leg = await engine.dial(peer.uri)
+    await events.wait(LegEventKind.ANSWERED, leg)
+    await peer.wait_event(lambda _e: len(peer.legs("answered")) > before)
+    return leg, peer.legs("answered")[before]["leg_id"]
 
 
 def free_port(kind: socket.SocketKind) -> int:

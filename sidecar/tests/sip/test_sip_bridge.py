@@ -10,7 +10,7 @@ import numpy as np
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
-from sip_harness import EventLog, PeerFactory
+from sip_harness import EventLog, PeerFactory, dial_answered
 from sip_peer import spectrum_peaks
 
 
@@ -29,13 +29,8 @@ async def test_bridge_carries_audio_both_ways_and_recordings_hold_it(
     engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory, tmp_path: Path
 ) -> None:
     peer = await make_peer("answer")
-    leg_a = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg_a)
-    peer_a = (await peer.wait_leg("answered"))["leg_id"]
-    leg_b = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg_b)
-    await peer.wait_event(lambda _e: len(peer.legs("answered")) == 2)
-    peer_b = peer.legs("answered")[1]["leg_id"]
+    leg_a, peer_a = await dial_answered(engine, events, peer)
+    leg_b, peer_b = await dial_answered(engine, events, peer)
 
     await engine.bridge(leg_a, leg_b)
     mix_path = tmp_path / "rec" / "mix.wav"
@@ -72,9 +67,7 @@ async def test_recording_is_finalised_by_stop(
     engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory, tmp_path: Path
 ) -> None:
     peer = await make_peer("answer")
-    leg = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg)
-    peer_leg = (await peer.wait_leg("answered"))["leg_id"]
+    leg, peer_leg = await dial_answered(engine, events, peer)
     path = tmp_path / "call.wav"
     await engine.start_recording(leg, path)
     await peer.request("play_tone", leg=peer_leg, freq=450, seconds=2)
@@ -90,13 +83,8 @@ async def test_bridge_and_tap_survive_hold_and_resume_reinvites(
 ) -> None:
     """A re-INVITE gives the stream a new conference slot; the engine must reconnect everything."""
     peer = await make_peer("answer")
-    leg_a = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg_a)
-    peer_a = (await peer.wait_leg("answered"))["leg_id"]
-    leg_b = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg_b)
-    await peer.wait_event(lambda _e: len(peer.legs("answered")) == 2)
-    peer_b = peer.legs("answered")[1]["leg_id"]
+    leg_a, peer_a = await dial_answered(engine, events, peer)
+    leg_b, peer_b = await dial_answered(engine, events, peer)
     await engine.bridge(leg_a, leg_b)
     frames: list[AudioFrame] = []
     engine.subscribe_audio(leg_a, frames.append)

@@ -12,7 +12,7 @@ from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEventKind, SipError
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
-from sip_harness import EventLog, PeerFactory, free_port
+from sip_harness import EventLog, PeerFactory, dial_answered, free_port
 from sip_peer import spectrum_peaks, tone
 
 
@@ -49,9 +49,7 @@ async def test_play_reaches_peer_and_cancel_stops_it(
     engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     peer = await make_peer("answer")
-    leg = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg)
-    peer_leg = (await peer.wait_leg("answered"))["leg_id"]
+    leg, peer_leg = await dial_answered(engine, events, peer)
 
     # A 16 kHz source is resampled to the 8 kHz bridge.
     await asyncio.wait_for(engine.play(leg, tone(600, 0.2, 16000), 16000), 5)
@@ -71,9 +69,7 @@ async def test_play_reaches_peer_and_cancel_stops_it(
 
 async def test_later_play_replaces_earlier(engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory) -> None:
     peer = await make_peer("answer")
-    leg = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg)
-    peer_leg = (await peer.wait_leg("answered"))["leg_id"]
+    leg, peer_leg = await dial_answered(engine, events, peer)
     first = asyncio.ensure_future(engine.play(leg, tone(500, 10), 8000))
     await asyncio.sleep(0.2)
     second = asyncio.ensure_future(engine.play(leg, tone(900, 10), 8000))
@@ -100,9 +96,7 @@ async def test_digits_from_peer_are_reported_once(
     engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     peer = await make_peer("answer")
-    leg = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg)
-    peer_leg = (await peer.wait_leg("answered"))["leg_id"]
+    leg, peer_leg = await dial_answered(engine, events, peer)
     await peer.request("send_dtmf", leg=peer_leg, digits="4D", method="rfc2833")
     await peer.request("send_dtmf", leg=peer_leg, digits="7", method="sip_info")
     await asyncio.sleep(0.5)
@@ -113,9 +107,7 @@ async def test_inband_dtmf_is_audible_as_the_digit_tone_pair(
     engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     peer = await make_peer("answer")
-    leg = await engine.dial(peer.uri)
-    await events.wait(LegEventKind.ANSWERED, leg)
-    peer_leg = (await peer.wait_leg("answered"))["leg_id"]
+    leg, peer_leg = await dial_answered(engine, events, peer)
     capture = asyncio.ensure_future(peer.request("capture", leg=peer_leg, seconds=1.0))
     await asyncio.sleep(0.1)
     await engine.send_dtmf(leg, "5555", DtmfMethod.INBAND)  # '5' = 770 Hz + 1336 Hz (ITU-T Q.23)
@@ -200,9 +192,7 @@ async def test_wideband_bridge_gives_16khz_frames(make_peer: PeerFactory) -> Non
     try:
         events = EventLog()
         engine.subscribe_events(events)
-        leg = await engine.dial(peer.uri)
-        await events.wait(LegEventKind.ANSWERED, leg)
-        peer_leg = (await peer.wait_leg("answered"))["leg_id"]
+        leg, peer_leg = await dial_answered(engine, events, peer)
         frames: list[AudioFrame] = []
         engine.subscribe_audio(leg, frames.append)
         await peer.request("play_tone", leg=peer_leg, freq=1000, seconds=2)
