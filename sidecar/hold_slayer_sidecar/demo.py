@@ -168,6 +168,23 @@ async def quiet_cpu(child: Child, limit_s: float = 30.0) -> None:
         last = now
 
 
+async def spawn_sidecar(children: Children, workdir: Path, token: str) -> tuple[Child, Path]:
+    """Start a sidecar on free ports with its data under ``workdir``; return it and its ready-file path."""
+    ready_path = workdir / "sidecar.ready.json"
+    sidecar = await children.spawn(
+        "sidecar", "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
+        "--data-dir", str(workdir / "data"), "--ready-file", str(ready_path),
+        env={"HOLD_SLAYER_TOKEN": token},
+    )  # fmt: skip
+    return sidecar, ready_path
+
+
+async def phone_ready_uri(phone: Child) -> str:
+    """Wait for the simulated phone's ready line and return the SIP URI that rings it."""
+    info = await ready_line(phone)
+    return str(info.get("uri") or f"sip:user@127.0.0.1:{info['port']}")
+
+
 async def ready_line(child: Child) -> dict[str, Any]:
     """Read the child's first stdout line, a JSON object announcing its ports."""
     assert child.process.stdout is not None
@@ -453,15 +470,9 @@ async def start_stage(
     phone = await children.spawn(
         "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report), *phone_args
     )
-    sidecar_ready = workdir / "sidecar.ready.json"
-    sidecar = await children.spawn(
-        "sidecar", "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
-        "--data-dir", str(workdir / "data"), "--ready-file", str(sidecar_ready),
-        env={"HOLD_SLAYER_TOKEN": token},
-    )  # fmt: skip
+    sidecar, sidecar_ready = await spawn_sidecar(children, workdir, token)
     company_uri = (await ready_line(company))["companies"][company_id]
-    phone_info = await ready_line(phone)
-    phone_uri = phone_info.get("uri") or f"sip:user@127.0.0.1:{phone_info['port']}"
+    phone_uri = await phone_ready_uri(phone)
     ready = await ready_file(sidecar, sidecar_ready)
     return Stage(
         company_id, company_name, company_uri, phone_uri, sidecar, ready["ws_url"], company_report, phone_report

@@ -452,15 +452,9 @@ async def run_real(cases: list[tuple[Any, str, str]], workdir: Path) -> list[Run
             "company", "-m", "hold_slayer_sim.company", *company_args, "--port", "0", "--report", str(company_report)
         )
         phone = await children.spawn("phone", "-m", "hold_slayer_sim.phone", "--port", "0")
-        ready_path = workdir / "sidecar.ready.json"
-        sidecar = await children.spawn(
-            "sidecar", "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
-            "--data-dir", str(workdir / "data"), "--ready-file", str(ready_path),
-            env={"HOLD_SLAYER_TOKEN": token},
-        )  # fmt: skip
+        sidecar, ready_path = await demo.spawn_sidecar(children, workdir, token)
         uris = (await demo.ready_line(company))["companies"]
-        phone_info = await demo.ready_line(phone)
-        phone_uri = phone_info.get("uri") or f"sip:user@127.0.0.1:{phone_info['port']}"
+        phone_uri = await demo.phone_ready_uri(phone)
         ready = await demo.ready_file(sidecar, ready_path)
         await demo.quiet_cpu(sidecar)
         async with demo.connect(ready["ws_url"], token) as (client, _welcome):
