@@ -22,19 +22,40 @@ _RECORDING = (
     r"\bthank you for your patience\b",
     r"\byour call (will be|is being) (answered|transferred|connected)",
 )
-# A person answering a queued call introduces themselves or offers help.
+# A person answering a queued call greets, introduces themselves or offers help.
 _AGENT = (
     r"\b(how|what) can i (help|do for)",
     r"\bhow may i (help|assist)",
-    r"\b(this is|my name is|you're speaking (to|with)|you are speaking (to|with)) \w+",
-    r"\bthanks? (you )?for (holding|waiting)[,.]? (this is|my name)",
-    # A person opens with a greeting word; hold messages open with the thanks itself ("Thank you for holding").
-    r"^\s*(hi|hey|hello|good (morning|afternoon|evening))\b[\w ]{0,20}[,.!]?"
-    r"\s*(and )?thanks? (you )?for (holding|waiting)",
-    r"^\s*(hello|hi|yes|yeah)[?.!]*\s*$",
+    r"\b(can|may) i (help|assist) you\b|\bi can help you\b",
+    r"\byou're speaking (to|with) \w+|\byou are speaking (to|with) \w+",
+    # A bare greeting, perhaps with a name ("Hello?", "Yes, Joe?", "Hi there."), then the person waits. Not a
+    # greeting that goes on into a message ("Hello, and welcome ...", "Hi, thank you for calling").
+    r"^\s*(hello|hi|hey|howdy|yes|yeah|yep|good (morning|afternoon|evening))\b[,.!?]*"
+    r"(?!.*\b(and|welcome|thanks?|please|to|for|you've|you have)\b)(\s+[\w'-]+[,.!?]*){0,2}\s*$",
     r"\bare you (there|still there)\b",
     r"\bcan i (have|get) your\b",
 )
+# Self-introductions need the original case: a capitalised name after "this is" / "I'm" ("This is Dana"), not
+# "this is where ..." or "I'm sorry".
+_INTRO = re.compile(
+    r"\b([Tt]his is|[Mm]y name is|I'm|I am) (?!(The|A|An|Not|Sorry|Afraid|Going|Here|Just|Calling)\b)[A-Z][a-z]+"
+    r"|\b[A-Z][a-z]+ speaking\b"
+)
+
+
+# An IVR handing the call to the queue: speech after this is the queue's (hold content or a person).
+_QUEUEING = (
+    r"\bplease hold\b|\bhold (on|please)\b|\bhold (for|while)\b",
+    r"\b(connect|transfer)(ing)? (you|your call)\b",
+    r"\bone moment (please|while)\b",
+    r"\bnext available (agent|representative|associate|operator)\b",
+)
+
+
+def queueing_text(text: str) -> bool:
+    """Whether an IVR prompt's transcript hands the call over to the queue ("Please hold while we connect you")."""
+    low = text.lower()
+    return any(re.search(p, low) for p in _QUEUEING)
 
 
 def classify_text(text: str) -> Literal["recording", "agent", "unknown"]:
@@ -42,6 +63,6 @@ def classify_text(text: str) -> Literal["recording", "agent", "unknown"]:
     low = text.lower().strip()
     if any(re.search(p, low) for p in _RECORDING):
         return "recording"
-    if any(re.search(p, low) for p in _AGENT):
+    if any(re.search(p, low) for p in _AGENT) or _INTRO.search(text):
         return "agent"
     return "unknown"

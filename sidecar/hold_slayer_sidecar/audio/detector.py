@@ -131,6 +131,11 @@ class HoldDetector:
             self._silence_reported = False
         return out
 
+    @property
+    def transcripts_useful(self) -> bool:
+        """Whether a transcript of speech heard now can change a decision (until a person is detected)."""
+        return not self._judge.human
+
     def note_transcript(self, text: str, t_s: float) -> list[Observation]:
         """Use the transcript of the last speech segment as a content cue."""
         return self._judge.note_transcript(text, t_s)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from .content import classify_text
+from .content import classify_text, queueing_text
 from .fingerprint import STORED_FRAMES, RecordingLibrary
 from .speech import SpeechSegment
 from .types import Observation, ObservationKind
@@ -91,12 +91,20 @@ class _Turn:
     quick_checked: bool = False
     replay_score: float = 0.0
     replay_until_s: float = 0.0  # when the recording it replays is over
+    # Its transcript reads like a hold message: never a person, but (unlike a replay) its fingerprint is still
+    # stored when it ends, so the loop is recognised when it comes round.
+    worded: bool = False
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
     answers_probe: bool = False  # started right after our "Hello?"
     answers_ringing: bool = False  # started right after a transfer rang out during the hold
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
+
+    @property
+    def recorded(self) -> bool:
+        """Known to be a recording: it replays one heard before, or its words are a hold message's."""
+        return self.replay or self.worded
 
     def sounds_like_speech(self) -> bool:
         """Speech rises and falls by syllable and word (a wide level range); music that fooled the VAD does not."""
@@ -201,13 +209,15 @@ class HumanJudge:
         if not (self.hold or self._ivr_done or self._silent_hold_reported):
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
-        if turn is not None and turn.ended_s is not None and not turn.replay and self.probe_answered(onset):
+        if turn is not None and turn.ended_s is not None and not turn.recorded and self.probe_answered(onset):
             # Confirmed once its first second is in: speech-like and not the recording going on.
             self._turn = self._new_turn(onset)
             self._turn.answers_probe = True
             return []
         replaying = turn is not None and turn.replay and onset < turn.replay_until_s
-        if turn is not None and (turn.ended_s is None or replaying or not turn.replay_checked):
+        # A hold message's next sentence follows a short pause: it is the same recording going on.
+        worded_on = turn is not None and turn.worded and onset - (turn.ended_s or onset) < ANSWER_WAIT_S
+        if turn is not None and (turn.ended_s is None or replaying or worded_on or not turn.replay_checked):
             turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
             return []
         # A new utterance after a pause gets its own replay test (the last one was judged and left undecided).
@@ -240,7 +250,7 @@ class HumanJudge:
             turn.loud_after_end += 1
         if (
             not turn.uncertain_sent
-            and not turn.replay
+            and not turn.recorded
             and (turn.quick_checked or not len(self._recordings))  # a known recording is not worth a probe
             and turn.speech_s >= UNCERTAIN_AFTER_S
             and turn.speech_s <= MAX_TURN_SPEECH_S
@@ -252,8 +262,9 @@ class HumanJudge:
         if turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
         resumed = turn.loud_after_end >= LOUD_RESUME_FRAMES
-        if turn.replay or turn.speech_s > MAX_TURN_SPEECH_S or resumed:
-            reason = "replay" if turn.replay else ("sound resumed" if resumed else "monologue")
+        if turn.recorded or turn.speech_s > MAX_TURN_SPEECH_S or resumed:
+            reason = "replay" if turn.replay else "hold-message wording" if turn.worded else ""
+            reason = reason or ("sound resumed" if resumed else "monologue")
             return out + self._close_as_recording(turn, t, reason)
         if turn.waiting_since_s is None:
             # Spoke briefly, then silence: what a person does, but also a short message followed by a silent
@@ -273,7 +284,7 @@ class HumanJudge:
         answer = "answered our probe" if turn.answers_probe else ("answered a transfer" if turn.answers_ringing else "")
         if answer and not len(self._recordings) and len(turn.levels) >= FULL_PROBE:
             turn.replay_checked = True
-            if turn.sounds_like_speech():
+            if turn.sounds_like_speech() and not turn.worded:
                 return self._declare_human(t, turn.onset_s, 0.9, answer)
             return []
         if not turn.quick_checked:
@@ -291,6 +302,8 @@ class HumanJudge:
         turn.replay_score = score
         if score >= FULL_REPLAY:
             return self._mark_replay(turn, t, score, length_s)
+        if turn.worded:
+            return []
         if answer and turn.sounds_like_speech():
             return self._declare_human(t, turn.onset_s, 0.9, f"{answer} ({score:.2f})")
         if self._loop_known and self.hold and turn.sounds_like_speech():
@@ -336,16 +349,26 @@ class HumanJudge:
             audio=segment.pcm,
         )
 
+    @property
+    def in_queue(self) -> bool:
+        """Whether speech is now judged as a possible person (hold, a long silent wait, or navigation is over)."""
+        return not self.human and (self.hold or self._ivr_done or self._silent_hold_reported)
+
     def note_transcript(self, text: str, t_s: float) -> list[Observation]:
         """Content cue: hold-message wording marks the turn as a recording; a greeting confirms a candidate."""
         if self.human:
             return []
+        if not self.in_queue:
+            # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
+            # straight after "Please hold while we connect you").
+            self._ivr_done = self._ivr_done or queueing_text(text)
+            return []
         verdict = classify_text(text)
         turn = self._turn_heard_at(t_s)
         if verdict == "recording" and turn is not None:
-            turn.replay = True  # treated like a known recording: never transferred
+            turn.worded = True  # never transferred; its fingerprint is kept for when the loop comes round
             return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
-        if verdict == "agent" and turn is not None and not turn.replay and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
+        if verdict == "agent" and turn is not None and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             return self._declare_human(t_s, turn.onset_s, 0.9, "agent greeting in transcript")
         return []
 

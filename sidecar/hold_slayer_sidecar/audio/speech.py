@@ -11,7 +11,10 @@ ON_PROB = 0.5
 OFF_PROB = 0.3
 HANGOVER_S = 0.3  # a pause shorter than this stays inside the segment (between words)
 MIN_SPEECH_S = 0.15
-PREROLL_S = 0.1
+# Audio kept from before the reported onset: the onset is confirmed MIN_SPEECH_S after the VAD first fires, and the
+# VAD itself fires late on a soft first consonant. With 0.1 s, speech-to-text lost first words ("Yes?" came out as
+# "Thank you.", "Hello, Mary Lou." as "Follow Mary Lou.").
+PREROLL_S = 0.4
 MAX_SEGMENT_S = 30.0
 
 
@@ -50,7 +53,7 @@ class SpeechSegmenter:
         finished: SpeechSegment | None = None
         if not self.in_speech:
             self._preroll.append(pcm)
-            if len(self._preroll) > round(PREROLL_S / frame_s) + 1:
+            if len(self._preroll) > round((PREROLL_S + MIN_SPEECH_S) / frame_s) + 1:
                 self._preroll.pop(0)
             if prob >= ON_PROB:
                 if self._pending_onset is None:
@@ -71,11 +74,11 @@ class SpeechSegmenter:
             self._last_voiced_s = t_s
         too_long = t_s - self.onset_s >= MAX_SEGMENT_S
         if t_s - self._last_voiced_s >= HANGOVER_S or too_long:
-            keep = len(self._frames) - (0 if too_long else round((t_s - self._last_voiced_s) / frame_s))
+            # The hangover's quiet frames stay in the PCM: a word's soft ending is often below the VAD's threshold.
             finished = SpeechSegment(
                 start_s=self.onset_s,
                 end_s=self._last_voiced_s if not too_long else t_s,
-                pcm=np.concatenate(self._frames[: max(keep, 1)]),
+                pcm=np.concatenate(self._frames),
                 mean_prob=float(np.mean(self._probs)),
             )
             self.in_speech = False

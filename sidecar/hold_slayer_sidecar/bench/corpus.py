@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import wave
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ class Item:
     kind: str  # "scenario" or "dtmf"
     gain_db: float = 0.0  # robustness runs: change the level ...
     noise_dbfs: float | None = None  # ... and add white noise at this RMS level
+    stt: bool = True  # transcribe speech in the queue with the embedded STT, as a live call does
 
 
 def perturb(pcm: npt.NDArray[np.int16], item: Item) -> npt.NDArray[np.int16]:
@@ -80,17 +83,39 @@ def read_wav(path: Path) -> npt.NDArray[np.int16]:
         return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
 
 
-def predict(pcm: npt.NDArray[np.int16]) -> dict[str, Any]:
-    """Stream PCM through a fresh HoldDetector exactly as a live call does; return the prediction JSON."""
+# Speech-to-text for one segment: PCM at 8 kHz -> text.
+Transcriber = Callable[[npt.NDArray[np.int16]], str]
+
+
+def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -> dict[str, Any]:
+    """Stream PCM through a fresh HoldDetector exactly as a live call does; return the prediction JSON.
+
+    With `transcribe`, every speech segment heard in the queue is transcribed and its text given to the detector
+    as a live call does. A live call transcribes in a worker thread while audio keeps arriving, so the text
+    reaches the detector later in stream time by the transcription's own compute time (this thread's CPU
+    seconds: on a free core that is the wall time the call would wait).
+    """
     det = HoldDetector(RATE)
     events: list[dict[str, Any]] = []
     digits: list[str] = []
+    pending: list[tuple[float, str, float]] = []  # (stream time the text is ready, text, segment end)
     for k in range(pcm.size // FRAME):
         t = round((k + 1) * FRAME / RATE, 3)
-        for obs in det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)):
+        observations = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
+        while pending and pending[0][0] <= t:
+            _ready, text, seg_end = pending.pop(0)
+            observations += det.note_transcript(text, seg_end)
+        for obs in observations:
             if obs.kind == ObservationKind.DTMF:
                 digits.append(str(obs.data["digit"]))
             if obs.kind == ObservationKind.SPEECH_SEGMENT:
+                if transcribe is not None and obs.audio is not None and det.transcripts_useful:
+                    start = time.thread_time()
+                    text = transcribe(obs.audio)
+                    ready = t + (time.thread_time() - start)
+                    pending.append((ready, text, obs.t_s))
+                    pending.sort()
+                    events.append({"t_s": round(ready, 3), "type": "transcript", "text": text, "at_s": obs.t_s})
                 continue
             event: dict[str, Any] = {"t_s": t, "type": EVENT_TYPES.get(obs.kind, obs.kind.value)}
             if obs.t_s != t:
@@ -100,7 +125,22 @@ def predict(pcm: npt.NDArray[np.int16]) -> dict[str, Any]:
     return {"events": events, "dtmf": "".join(digits)}
 
 
+_STT: Any = None
+
+
+def _embedded_transcriber() -> Transcriber:
+    """Return the live call's default STT (faster-whisper tiny.en, one thread), loaded once per worker process."""
+    global _STT  # noqa: PLW0603 - one model per worker process, loaded on first use
+    if _STT is None:
+        from hold_slayer_sidecar.voice.stt import EmbeddedWhisperStt
+
+        _STT = EmbeddedWhisperStt()
+    stt = _STT
+    return lambda audio: str(stt.transcribe_blocking(audio, RATE).text.strip())
+
+
 def predict_file(item: Item) -> tuple[str, dict[str, Any], float]:
     """Worker entry point: (id, prediction, audio seconds)."""
     pcm = perturb(read_wav(item.wav), item)
-    return item.item_id, predict(pcm), pcm.size / RATE
+    transcribe = _embedded_transcriber() if item.stt and item.kind == "scenario" else None
+    return item.item_id, predict(pcm, transcribe), pcm.size / RATE

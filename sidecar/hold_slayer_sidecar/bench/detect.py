@@ -83,10 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--gain-db", type=float, default=0.0, help="robustness: change every file's level")
     ap.add_argument("--noise-dbfs", type=float, help="robustness: add white noise at this RMS level (e.g. -50)")
+    ap.add_argument(
+        "--no-stt", action="store_true", help="acoustics only: no speech-to-text of speech in the queue (content cues)"
+    )
     a = ap.parse_args(argv)
     corpus = resolve_corpus(a.corpus)
     out = Path(a.out).resolve() if a.out else DEFAULT_OUT_ROOT / f"detect-{corpus.name}"
-    todo = [replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs) for it in items(corpus)]
+    todo = [replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs, stt=not a.no_stt) for it in items(corpus)]
     t0 = time.monotonic()
     seconds = run_items(todo, out, a.workers)
     wall = time.monotonic() - t0

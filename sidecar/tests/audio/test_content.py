@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hold_slayer_sidecar.audio.content import classify_text
+from hold_slayer_sidecar.audio.content import classify_text, queueing_text
 
 
 @pytest.mark.parametrize(
@@ -27,15 +27,49 @@ def test_hold_messages(text: str) -> None:
         "Thanks for holding, how can I help you?",
         "Hello?",
         "This is Dana speaking.",
-        "Hi, thanks for holding.",
-        "Good morning, thank you for waiting.",
+        "Hello, Joe.",
+        "Yes?",
+        "Hi there!",
+        "Can I help you?",
+        "Maybe I can help you.",
+        "Hello, this is Cameron. Sorry for the wait.",
+        "Howdy, Joe. I'm Marilyn Cook.",
+        "Good morning, Acme Bank, Dana speaking.",
     ],
 )
 def test_agent_greetings(text: str) -> None:
     assert classify_text(text) == "agent"
 
 
-@pytest.mark.parametrize("text", ["The weather is nice", "Thank you for holding."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The weather is nice",
+        "Thank you for holding.",
+        # A hold message's first sentence on its own (the VAD ends a segment at a sentence pause).
+        "Hi, thanks for holding.",
+        "Good morning, thank you for waiting.",
+        "Hello and thanks for waiting.",
+        "Hello, and welcome to Acme.",
+        "This is where we keep the files.",
+        "I'm sorry, we could not find that account.",
+    ],
+)
 def test_unknown(text: str) -> None:
-    """Thanks alone opens many hold messages: not evidence either way."""
+    """Thanks alone opens many hold messages, and a greeting can open one: not evidence either way."""
     assert classify_text(text) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("text", "queued"),
+    [
+        ("Please hold while we connect you to the next available representative.", True),
+        ("One moment while I transfer your call.", True),
+        ("Thank you. Please hold.", True),
+        ("For billing, press 1.", False),
+        ("Please enter your account number followed by the pound key.", False),
+    ],
+)
+def test_queueing(text: str, queued: bool) -> None:
+    """The IVR's hand-over to the queue: what follows may be a person even without hold music."""
+    assert queueing_text(text) is queued
