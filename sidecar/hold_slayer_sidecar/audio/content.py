@@ -20,6 +20,9 @@ _RECORDING = (
     r"\bcallback\b|\bcall you back\b",
     r"\bautomated\b|\bvirtual (assistant|agent)\b|\brecorded (message|announcement)\b",
     r"\bthank you for your patience\b",
+    r"\bimportant to us\b|\bapologi[sz]e for (the|any) (wait|delay|inconvenience)",
+    r"\b(call|hold) volumes?\b|\bwait times?\b|\bin (the )?queue\b|\bon hold\b",
+    r"\bdid you know\b|\bwebsite\b|\bwww\b|\bdot com\b|\bonline\b|\bapp\b",
     r"\byour call (will be|is being) (answered|transferred|connected)",
 )
 # A person answering a queued call greets, introduces themselves or offers help.

@@ -62,6 +62,16 @@ FULL_PROBE, FULL_REPLAY = 40, 0.62  # below this the turn is new speech
 # someone answers, so speech that starts this soon after the last ringback burst is the answering party. Ringback
 # cadences leave at most 4 s silent between bursts (ANSI T1.401: 2 s on, 4 s off), plus the answerer's first breath.
 RINGBACK_ANSWER_S = 6.0
+# A short turn, then quiet: a person waits for an answer. Recordings pause too (dev corpus: sentence pauses of
+# 0.3-1.5 s, most under 0.65 s), so the wait alone is not enough: the words must also be in, and not read like a hold
+# message, and the hold's own recording must already be known (heard once, so a replay would have been recognised),
+# or the IVR must have handed the call to the queue with no hold music since.
+# 0.8 s: music coming back 0.66 s after a message's last word was only 3 frames old at 0.7 s (dev_001).
+TURN_WAIT_S = 0.8
+QUIET_SLACK_FRAMES = 3  # frames of music or loud sound after the turn tolerated (packet-loss clicks, a breath)
+# After a person's words the line drops well below their voice, though a call centre's babble may stay (dev corpus:
+# 15-20 dB below the agent); music coming back is about as loud as the voice was.
+HUSH_BELOW_VOICE_DB = 12.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +104,10 @@ class _Turn:
     # Its transcript reads like a hold message: never a person, but (unlike a replay) its fingerprint is still
     # stored when it ends, so the loop is recognised when it comes round.
     worded: bool = False
+    heard_text: str = ""  # transcript of the turn's latest segment ...
+    continues: bool = False  # began in a short pause of the speech before it: the same speaker going on
+    unhushed_after_end: int = 0  # frames since the turn ended with music or sound near the voice's level
+    heard_until_s: float = -1.0  # ... which ended here
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
     answers_probe: bool = False  # started right after our "Hello?"
     answers_ringing: bool = False  # started right after a transfer rang out during the hold
@@ -105,6 +119,10 @@ class _Turn:
     def recorded(self) -> bool:
         """Known to be a recording: it replays one heard before, or its words are a hold message's."""
         return self.replay or self.worded
+
+    def voice_level_db(self) -> float:
+        """Return the turn's voice level: the 90th percentile of its frame levels (its louder syllables)."""
+        return float(np.percentile(self.levels, 90)) if self.levels else -120.0
 
     def sounds_like_speech(self) -> bool:
         """Speech rises and falls by syllable and word (a wide level range); music that fooled the VAD does not."""
@@ -221,7 +239,9 @@ class HumanJudge:
             turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
             return []
         # A new utterance after a pause gets its own replay test (the last one was judged and left undecided).
+        continues = turn is not None and turn.ended_s is not None and onset - turn.ended_s < ANSWER_WAIT_S
         self._turn = self._new_turn(onset)
+        self._turn.continues = continues
         self._turn.answers_ringing = self._ringback_s is not None and onset - self._ringback_s <= RINGBACK_ANSWER_S
         return []
 
@@ -243,11 +263,7 @@ class HumanJudge:
             out += self._check_replay(turn, t)
             if self.human:
                 return out
-        if segment is not None:
-            turn.ended_s = segment.end_s
-            turn.loud_after_end = 0
-        elif turn.ended_s is not None and not scene.speaking and not scene.quiet:
-            turn.loud_after_end += 1
+        self._note_turn_end(scene, segment, turn)
         if (
             not turn.uncertain_sent
             and not turn.recorded
@@ -259,6 +275,9 @@ class HumanJudge:
             out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.3, {"onset_s": turn.onset_s}))
         if scene.music and not scene.speaking:
             return out + self._close_as_recording(turn, t, "music resumed")
+        if turn.ended_s is not None and not scene.speaking and self._waited_with_words(turn, t):
+            reason = f"spoke briefly, then waited; not the hold's recording nor its wording: {turn.heard_text!r}"
+            return out + self._declare_human(t, turn.onset_s, 0.8, reason)
         if turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
         resumed = turn.loud_after_end >= LOUD_RESUME_FRAMES
@@ -275,6 +294,34 @@ class HumanJudge:
         elif t - turn.waiting_since_s >= PROBE_WINDOW_S:
             self._turn = None  # nobody answered a probe (or none was sent): forget the turn
         return out
+
+    @staticmethod
+    def _note_turn_end(scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> None:
+        """Mark where the turn's speech ended and count the sound after it."""
+        if segment is not None:
+            turn.ended_s = segment.end_s
+            turn.loud_after_end = turn.unhushed_after_end = 0
+        elif turn.ended_s is not None and not scene.speaking:
+            turn.loud_after_end += not scene.quiet
+            turn.unhushed_after_end += scene.music or scene.level_db > turn.voice_level_db() - HUSH_BELOW_VOICE_DB
+
+    def _waited_with_words(self, turn: _Turn, t: float) -> bool:
+        """Whether a short, new, speech-like turn with words unlike a hold message was followed by quiet: a person."""
+        assert turn.ended_s is not None
+        known_hold = self.hold and len(self._recordings) > 0
+        handed_over = self._ivr_done and not self.hold  # "please hold while we connect you", then speech, no music
+        return (
+            (known_hold or handed_over)
+            and t - turn.ended_s >= TURN_WAIT_S
+            and turn.unhushed_after_end < QUIET_SLACK_FRAMES
+            and (turn.replay_checked or not len(self._recordings))
+            and not turn.continues
+            and not turn.recorded
+            and turn.speech_s <= MAX_TURN_SPEECH_S
+            and turn.heard_until_s >= turn.ended_s
+            and bool(turn.heard_text)
+            and turn.sounds_like_speech()
+        )
 
     def _check_replay(self, turn: _Turn, t: float) -> list[Observation]:  # noqa: PLR0911 - staged decision
         """Test the turn against the recordings heard: a replay marks the loop known; news after that is live."""
@@ -365,6 +412,8 @@ class HumanJudge:
             return []
         verdict = classify_text(text)
         turn = self._turn_heard_at(t_s)
+        if turn is not None and verdict != "recording" and t_s >= turn.heard_until_s:
+            turn.heard_text, turn.heard_until_s = text.strip(), t_s
         if verdict == "recording" and turn is not None:
             turn.worded = True  # never transferred; its fingerprint is kept for when the loop comes round
             return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
