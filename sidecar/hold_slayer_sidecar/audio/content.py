@@ -22,6 +22,7 @@ _RECORDING = (
     r"\bthank you for your patience\b",
     r"\bimportant to us\b|\bapologi[sz]e for (the|any) (wait|delay|inconvenience)",
     r"\b(call|hold) volumes?\b|\bwait times?\b|\bin (the )?queue\b|\bon hold\b",
+    r"\bnext available\b",
     r"\bdid you know\b|\bwebsite\b|\bwww\b|\bdot com\b|\bonline\b|\bapp\b",
     r"\byour call (will be|is being) (answered|transferred|connected)",
 )

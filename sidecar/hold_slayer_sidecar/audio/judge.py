@@ -154,6 +154,7 @@ class HumanJudge:
         # The last turn closed as a "monologue" (long speech, then silence) and when: a person who greets at length
         # and then waits looks exactly like that, and its transcript arrives after the close.
         self._monologue: tuple[_Turn, float] | None = None
+        self._prev_segment: tuple[float, float] | None = None  # (end, length) of the last speech, unless music since
 
     def step(
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
@@ -161,7 +162,10 @@ class HumanJudge:
         """Advance one frame; return hold/speech/human observations."""
         self._recent.append((scene.t_s, scene.bands, scene.level_db))
         out = self._track_hold(scene, seen, onset)
+        if scene.music:
+            self._prev_segment = None
         if segment is not None:
+            self._prev_segment = (segment.end_s, segment.duration_s)
             out.append(self._segment_observation(segment))
         if self.human:
             return out
@@ -239,7 +243,14 @@ class HumanJudge:
             turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
             return []
         # A new utterance after a pause gets its own replay test (the last one was judged and left undecided).
-        continues = turn is not None and turn.ended_s is not None and onset - turn.ended_s < ANSWER_WAIT_S
+        # Speech that ended just before, with no music since, goes on (an IVR prompt's second half after its
+        # hand-over words, a message's next sentence). A blip under 0.5 s (the VAD on a note) is nothing to go on.
+        prev = self._prev_segment
+        continues = prev is not None and prev[1] >= UNCERTAIN_AFTER_S and onset - prev[0] < ANSWER_WAIT_S
+        if turn is not None:
+            # The undecided turn it replaces may be a message's first sentence: keep it, so that a replay of that
+            # sentence is recognised too (a person's words are never replayed, so keeping them costs nothing).
+            self._remember(turn)
         self._turn = self._new_turn(onset)
         self._turn.continues = continues
         self._turn.answers_ringing = self._ringback_s is not None and onset - self._ringback_s <= RINGBACK_ANSWER_S
@@ -353,7 +364,7 @@ class HumanJudge:
             return []
         if answer and turn.sounds_like_speech():
             return self._declare_human(t, turn.onset_s, 0.9, f"{answer} ({score:.2f})")
-        if self._loop_known and self.hold and turn.sounds_like_speech():
+        if self._loop_known and self.hold and not turn.continues and turn.sounds_like_speech():
             # Once the loop has come round, its recordings are known; new speech is someone live. (Deciding at the
             # quick stage was tried: 0.3 s faster, but music resuming after a replay passed the speech test at +6 dB.)
             return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")
@@ -370,14 +381,18 @@ class HumanJudge:
     def _close_as_recording(self, turn: _Turn, t: float, reason: str) -> list[Observation]:
         """Remember the turn's fingerprint so the loop is recognised when it comes round again."""
         self._monologue = (turn, t) if reason == "monologue" else None
-        if not turn.replay and turn.bands:
-            # Keep the speech only: the music that follows restarts at the same point every time round.
-            end = len(turn.bands) if turn.ended_s is None else round((turn.ended_s - turn.onset_s) / FRAME_S)
-            self._recordings.add(np.array(turn.bands[: max(end, 1)]))
+        self._remember(turn)
         self._turn = None
         if turn.replay:
             return []
         return [Observation(ObservationKind.ANNOUNCEMENT, t, 0.7, {"onset_s": turn.onset_s, "reason": reason})]
+
+    def _remember(self, turn: _Turn) -> None:
+        """Store a turn's fingerprint (not a replay's: that one is stored already)."""
+        if not turn.replay and turn.bands:
+            # Keep the speech only: the music that follows restarts at the same point every time round.
+            end = len(turn.bands) if turn.ended_s is None else round((turn.ended_s - turn.onset_s) / FRAME_S)
+            self._recordings.add(np.array(turn.bands[: max(end, 1)]))
 
     def _declare_human(self, t: float, onset: float, confidence: float, reason: str) -> list[Observation]:
         self.human = True

@@ -1,0 +1,132 @@
+"""Turn-taking with words: a short new turn, then quiet, with words unlike a hold message, is a person.
+
+The detector gets a segment's transcript when speech-to-text is done, as a live call delivers it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from hold_slayer_sidecar.audio.detector import HoldDetector
+from hold_slayer_sidecar.audio.speech import SpeechSegmenter
+from hold_slayer_sidecar.audio.types import AudioFrame, Observation
+from hold_slayer_sidecar.audio.types import ObservationKind as K
+from hold_slayer_sidecar.audio.vad import SileroVad
+
+from .helpers import FRAME, RATE, clip, first, join, kinds, silence
+
+Pcm = npt.NDArray[np.int16]
+
+
+def stream_with_words(pcm: Pcm, words: dict[float, str]) -> list[Observation]:
+    """Stream audio; each speech segment's transcript is the text of the last `words` key at or before its start.
+
+    (The fixtures' music trips the VAD now and then; keying by time keeps each text on the speech it belongs to.)
+    """
+    det = HoldDetector(RATE)
+    out: list[Observation] = []
+    for k in range(pcm.size // FRAME):
+        t = (k + 1) * FRAME / RATE
+        obs = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
+        out.extend(obs)
+        for o in obs:
+            if o.kind is K.SPEECH_SEGMENT:
+                start = float(o.data["start_s"])
+                text = next((words[s] for s in sorted(words, reverse=True) if s <= start), "")
+                out.extend(det.note_transcript(text, o.t_s))
+    return out
+
+
+MUSIC_S = 5.0  # music_05.wav
+
+
+def known_hold() -> Pcm:
+    """Hold music, one announcement, music again: the hold's recording has been heard once."""
+    m = clip("music_05.wav")
+    return join(m, silence(0.4), clip("announcement_02.wav"), silence(0.4), m, silence(0.5))
+
+
+def hold_words(lead: Pcm, agent: str) -> dict[float, str]:
+    """The announcement's words for speech in its place, the agent's for speech after the lead, none for music."""
+    ann_end = MUSIC_S + 0.4 + clip("announcement_02.wav").size / RATE
+    return {MUSIC_S: ANNOUNCEMENT_WORDS, ann_end: "", lead.size / RATE: agent}
+
+
+ANNOUNCEMENT_WORDS = "Did you know you can manage your account any time on our mobile app?"
+
+
+def test_short_plain_turn_then_quiet_after_a_known_recording_is_a_person() -> None:
+    lead = known_hold()
+    obs = stream_with_words(join(lead, clip("human_07.wav"), silence(2.0)), hold_words(lead, "Not yet."))
+    human = first(obs, K.HUMAN_DETECTED)
+    assert human is not None and "spoke briefly, then waited" in human.data["reason"]
+    onset_s = float(human.data["onset_s"])  # the clip opens with a breath of silence
+    assert onset_s >= lead.size / RATE
+    assert human.t_s - onset_s <= 3.0
+
+
+def test_the_same_turn_without_words_only_asks_for_a_probe() -> None:
+    """Without a transcript the pause alone is not enough: recordings pause between sentences too."""
+    lead = known_hold()
+    obs = stream_with_words(join(lead, clip("human_07.wav"), silence(2.5)), hold_words(lead, ""))
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    assert K.HUMAN_UNCERTAIN in kinds(obs)
+
+
+def test_first_speech_in_the_hold_is_not_a_person_on_words_and_a_pause() -> None:
+    """The hold's own recording may be a real voice saying anything: until it is known, the pause decides nothing."""
+    pcm = join(clip("music_05.wav"), silence(0.5), clip("announcement_04_humanvoice.wav"), silence(2.5))
+    obs = stream_with_words(pcm, {0.0: "Fifteen men on a dead man's chest!"})
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_hold_message_words_after_a_known_recording_never_transfer() -> None:
+    lead = known_hold()
+    pcm = join(lead, clip("human_07.wav"), silence(2.5))
+    obs = stream_with_words(pcm, hold_words(lead, "Please stay on the line."))
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_hold_message_words_still_let_the_loop_be_recognised() -> None:
+    """A recording marked by its words keeps its fingerprint: its next play is a replay."""
+    m, a = clip("music_05.wav"), clip("announcement_02.wav")
+    pcm = join(m, silence(0.4), a, silence(0.4), m, silence(0.4), a, silence(0.4), m)
+    obs = stream_with_words(pcm, {MUSIC_S: ANNOUNCEMENT_WORDS})
+    assert any(o.data.get("reason") == "replayed recording" for o in obs)
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_speech_right_after_the_ivr_hands_over_to_the_queue_is_a_person() -> None:
+    """No hold music at all: "Please hold while we connect you", a silence, then someone speaks and waits."""
+    lead = join(silence(0.5), clip("ivr_prompt_00.wav"), silence(3.0))
+    pcm = join(lead, clip("human_07.wav"), silence(2.0))
+    obs = stream_with_words(pcm, {0.0: "Please hold while we connect you.", lead.size / RATE: "Not yet."})
+    human = first(obs, K.HUMAN_DETECTED)
+    assert human is not None and human.t_s >= lead.size / RATE
+
+
+def test_the_ivr_going_on_after_its_hand_over_words_is_not_a_person() -> None:
+    """A prompt's second half after a short pause is the same recording, not someone new."""
+    pcm = join(silence(0.5), clip("ivr_prompt_00.wav"), silence(0.4), clip("ivr_prompt_00.wav"), silence(2.5))
+    second_s = 0.5 + clip("ivr_prompt_00.wav").size / RATE + 0.3
+    obs = stream_with_words(pcm, {0.0: "Please hold while we connect you.", second_s: "Thank you for calling."})
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_babble_far_below_the_voice_ends_a_segment() -> None:
+    """A call centre's babble between an agent's sentences keeps the VAD on; it must not glue the sentences."""
+    voice = clip("human_07.wav")
+    babble = (clip("announcement_04_humanvoice.wav")[:RATE].astype(np.float64) * 0.08).astype(np.int16)
+    seg = SpeechSegmenter(RATE)
+    pcm = join(voice, babble, voice, silence(1.0))
+    vad = SileroVad()
+    segments = []
+    for k in range(pcm.size // FRAME):
+        frame = pcm[k * FRAME : (k + 1) * FRAME]
+        probs = vad.push((frame.astype(np.float64) / 32768.0).astype(np.float32))
+        prob = max(probs) if probs else vad.probability
+        _onset, done = seg.process(frame, prob, (k + 1) * FRAME / RATE)
+        if done is not None:
+            segments.append(done)
+    assert len(segments) >= 2
+    assert segments[0].end_s <= voice.size / RATE + 0.3
