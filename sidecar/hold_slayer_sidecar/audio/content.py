@@ -11,7 +11,7 @@ _RECORDING = (
     r"\b(estimated|expected|approximate) (wait|hold) time",
     r"\byou are (caller )?(number )?\w+ in (the )?(queue|line)",
     r"\bcaller number\b",
-    r"\bpress \w+ (for|to)\b",
+    r"\bpress \w+ (for|to)\b|\bpress (\d|one|two|three|four|five|six|seven|eight|nine|zero|star|pound)\b",
     r"\bcall (is|may be) (important|recorded|monitored)",
     r"\b(all|our) (of our )?(representatives|agents|associates) are\b",
     r"\bhigher than (normal|usual) call volume",
@@ -49,22 +49,33 @@ _INTRO = re.compile(
 
 # An IVR handing the call to the queue: speech after this is the queue's (hold content or a person).
 _QUEUEING = (
-    r"\bplease hold\b|\bhold (on|please)\b|\bhold (for|while)\b",
+    # Whole phrases only: whisper makes "Hold on." out of line noise.
+    r"\bplease hold\b|\bhold (for|while)\b",
     r"\b(connect|transfer)(ing)? (you|your call)\b",
     r"\bone moment (please|while)\b",
     r"\bnext available (agent|representative|associate|operator)\b",
 )
 
 
+def _plain(text: str) -> str:
+    """Lower case, punctuation inside the words dropped ("transfer, your call" -> "transfer your call")."""
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s'?.!]|(?<=\w)[.!?](?=\s+\w)", " ", text.lower())).strip()
+
+
 def queueing_text(text: str) -> bool:
     """Whether an IVR prompt's transcript hands the call over to the queue ("Please hold while we connect you")."""
-    low = text.lower()
+    low = _plain(text)
     return any(re.search(p, low) for p in _QUEUEING)
+
+
+def menu_text(text: str) -> bool:
+    """Whether a transcript asks for input, as a menu does ("press 2", "enter your account number", "say ...")."""
+    return re.search(r"\b(press|enter|say)\b", _plain(text)) is not None
 
 
 def classify_text(text: str) -> Literal["recording", "agent", "unknown"]:
     """Classify one segment's transcript; recording wording wins over agent wording (the safe side)."""
-    low = text.lower().strip()
+    low = _plain(text)
     if any(re.search(p, low) for p in _RECORDING):
         return "recording"
     if any(re.search(p, low) for p in _AGENT) or _INTRO.search(text):

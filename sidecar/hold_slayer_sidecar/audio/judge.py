@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from .content import classify_text, queueing_text
+from .content import classify_text, menu_text, queueing_text
 from .fingerprint import STORED_FRAMES, RecordingLibrary
 from .speech import SpeechSegment
 from .types import Observation, ObservationKind
@@ -141,6 +141,9 @@ class HumanJudge:
         self._music_since: float | None = None
         self._turn: _Turn | None = None
         self._ivr_done = False
+        # The IVR's own words handed the call to the queue ("Please hold while we connect you"); unlike the
+        # navigator's word (note_ivr_done) this can be a misheard prompt, so more menu words take it back.
+        self._handed_over = False
         self._recordings = RecordingLibrary()
         self._recent: deque[tuple[float, npt.NDArray[np.float64], float]] = deque(maxlen=50)
         self._last_beep_s: float | None = None
@@ -228,7 +231,7 @@ class HumanJudge:
         """Speech starts: IVR prompt before hold, else a candidate turn (or the same turn resuming)."""
         # After a long silent wait the call is probably queued: speech is then a candidate turn (it can raise
         # HUMAN_UNCERTAIN, so the call probes), but without music or beeps it never transfers on its own.
-        if not (self.hold or self._ivr_done or self._silent_hold_reported):
+        if not self.in_queue:
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         if turn is not None and turn.ended_s is not None and not turn.recorded and self.probe_answered(onset):
@@ -320,7 +323,8 @@ class HumanJudge:
         """Whether a short, new, speech-like turn with words unlike a hold message was followed by quiet: a person."""
         assert turn.ended_s is not None
         known_hold = self.hold and len(self._recordings) > 0
-        handed_over = self._ivr_done and not self.hold  # "please hold while we connect you", then speech, no music
+        # "Please hold while we connect you", then speech with no music in between.
+        handed_over = (self._ivr_done or self._handed_over) and not self.hold
         return (
             (known_hold or handed_over)
             and t - turn.ended_s >= TURN_WAIT_S
@@ -414,7 +418,7 @@ class HumanJudge:
     @property
     def in_queue(self) -> bool:
         """Whether speech is now judged as a possible person (hold, a long silent wait, or navigation is over)."""
-        return not self.human and (self.hold or self._ivr_done or self._silent_hold_reported)
+        return not self.human and (self.hold or self._ivr_done or self._handed_over or self._silent_hold_reported)
 
     def note_transcript(self, text: str, t_s: float) -> list[Observation]:
         """Content cue: hold-message wording marks the turn as a recording; a greeting confirms a candidate."""
@@ -423,9 +427,11 @@ class HumanJudge:
         if not self.in_queue:
             # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
             # straight after "Please hold while we connect you").
-            self._ivr_done = self._ivr_done or queueing_text(text)
+            self._handed_over = queueing_text(text)
             return []
         verdict = classify_text(text)
+        if self._handed_over and not self.hold and menu_text(text):
+            self._handed_over = False  # a menu again: the IVR is still talking
         turn = self._turn_heard_at(t_s)
         if turn is not None and verdict != "recording" and t_s >= turn.heard_until_s:
             turn.heard_text, turn.heard_until_s = text.strip(), t_s
