@@ -99,6 +99,7 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
     events: list[dict[str, Any]] = []
     digits: list[str] = []
     pending: list[tuple[float, str, float]] = []  # (stream time the text is ready, text, segment end)
+    stt_cpu_s = 0.0
     for k in range(pcm.size // FRAME):
         t = round((k + 1) * FRAME / RATE, 3)
         observations = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
@@ -112,7 +113,9 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
                 if transcribe is not None and obs.audio is not None and det.transcripts_useful:
                     start = time.thread_time()
                     text = transcribe(obs.audio)
-                    ready = t + (time.thread_time() - start)
+                    spent = time.thread_time() - start
+                    stt_cpu_s += spent
+                    ready = t + spent
                     pending.append((ready, text, obs.t_s))
                     pending.sort()
                     events.append({"t_s": round(ready, 3), "type": "transcript", "text": text, "at_s": obs.t_s})
@@ -122,7 +125,10 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
                 event["at_s"] = round(obs.t_s, 3)  # when the thing started (decided at t_s)
             event["confidence"] = round(obs.confidence, 2)
             events.append(event)
-    return {"events": events, "dtmf": "".join(digits)}
+    pred: dict[str, Any] = {"events": events, "dtmf": "".join(digits)}
+    if transcribe is not None:
+        pred["stt_cpu_s"] = round(stt_cpu_s, 3)  # not scored: the cost of the content cues
+    return pred
 
 
 _STT: Any = None

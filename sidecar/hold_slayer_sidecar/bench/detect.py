@@ -18,10 +18,13 @@ from typing import Any
 from .corpus import DEFAULT_OUT_ROOT, Item, items, predict_file, resolve_corpus
 
 
-def run_items(todo: list[Item], out_dir: Path, workers: int = 2) -> float:
-    """Predict every item on `workers` spawned processes, write <id>.json files; return audio seconds."""
+def run_items(todo: list[Item], out_dir: Path, workers: int = 2) -> tuple[float, float, float]:
+    """Predict every item on `workers` spawned processes, write <id>.json files.
+
+    Return (audio seconds, seconds of scenarios transcribed, speech-to-text CPU seconds on them).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    seconds = 0.0
+    seconds = stt_audio_s = stt_cpu_s = 0.0
     ctx = mp.get_context("spawn")  # fork is unsafe next to onnxruntime threads
     with ctx.Pool(workers) as pool:
         # Longest files first keeps both cores busy to the end.
@@ -29,7 +32,10 @@ def run_items(todo: list[Item], out_dir: Path, workers: int = 2) -> float:
         for item_id, pred, secs in pool.imap_unordered(predict_file, order):
             (out_dir / f"{item_id}.json").write_text(json.dumps(pred, indent=1))
             seconds += secs
-    return seconds
+            if "stt_cpu_s" in pred:
+                stt_audio_s += secs
+                stt_cpu_s += float(pred["stt_cpu_s"])
+    return seconds, stt_audio_s, stt_cpu_s
 
 
 def score(corpus: Path, pred_dir: Path, report: Path) -> int:
@@ -91,12 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out).resolve() if a.out else DEFAULT_OUT_ROOT / f"detect-{corpus.name}"
     todo = [replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs, stt=not a.no_stt) for it in items(corpus)]
     t0 = time.monotonic()
-    seconds = run_items(todo, out, a.workers)
+    seconds, stt_audio_s, stt_cpu_s = run_items(todo, out, a.workers)
     wall = time.monotonic() - t0
     print(
         f"predicted {len(todo)} items ({seconds / 60:.1f} min of audio) in {wall:.1f} s wall on {a.workers} "
         f"processes -> {out}"
     )
+    if stt_audio_s:
+        print(
+            f"speech-to-text of every speech segment (content cues): {stt_cpu_s:.1f} CPU s for "
+            f"{stt_audio_s / 60:.1f} min of calls = {stt_cpu_s / stt_audio_s:.4f} core per call"
+        )
     report = out.parent / f"{out.name}-report.json"
     rc = score(corpus, out, report)
     if (corpus / "scenarios").is_dir():

@@ -1,0 +1,35 @@
+"""The detect benchmark streams audio as a live call does, transcripts arriving late by their compute time."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import numpy.typing as npt
+from hold_slayer_sidecar.bench.corpus import predict
+
+from .helpers import clip, join, silence
+
+
+def test_transcripts_reach_the_detector_after_their_segment_and_are_costed() -> None:
+    heard: list[int] = []
+
+    def slow_stt(audio: npt.NDArray[np.int16]) -> str:
+        heard.append(audio.size)
+        time.sleep(0)  # wall time is not what delays it; the thread's CPU time is
+        sum(range(200_000))  # some CPU, like a real model
+        return "Your call is important to us."
+
+    pcm = join(clip("music_05.wav"), silence(0.4), clip("announcement_02.wav"), silence(0.4), clip("music_05.wav"))
+    pred = predict(pcm, slow_stt)
+    transcripts = [e for e in pred["events"] if e["type"] == "transcript"]
+    assert heard and len(transcripts) == len(heard)
+    assert all(e["t_s"] >= e["at_s"] for e in transcripts)
+    assert pred["stt_cpu_s"] > 0
+    assert not any(e["type"] == "human_detected" for e in pred["events"])
+
+
+def test_without_speech_to_text_the_prediction_is_acoustics_only() -> None:
+    pred = predict(join(clip("music_05.wav"), silence(0.4), clip("human_07.wav")))
+    assert "stt_cpu_s" not in pred
+    assert not any(e["type"] == "transcript" for e in pred["events"])
