@@ -92,8 +92,8 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
 
     With `transcribe`, every speech segment heard in the queue is transcribed and its text given to the detector
     as a live call does. A live call transcribes in a worker thread while audio keeps arriving, so the text
-    reaches the detector later in stream time by the transcription's own compute time (this thread's CPU
-    seconds: on a free core that is the wall time the call would wait).
+    reaches the detector later in stream time by the transcription's own compute time (this process' CPU
+    seconds, which include the model's own threads: on a free core that is the wall time the call would wait).
     """
     det = HoldDetector(RATE)
     events: list[dict[str, Any]] = []
@@ -111,9 +111,9 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
                 digits.append(str(obs.data["digit"]))
             if obs.kind == ObservationKind.SPEECH_SEGMENT:
                 if transcribe is not None and obs.audio is not None and det.transcripts_useful:
-                    start = time.thread_time()
+                    start = time.process_time()
                     text = transcribe(obs.audio)
-                    spent = time.thread_time() - start
+                    spent = time.process_time() - start
                     stt_cpu_s += spent
                     ready = t + spent
                     pending.append((ready, text, obs.t_s))
