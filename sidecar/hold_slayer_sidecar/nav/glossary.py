@@ -77,7 +77,8 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"online banking|online|website|app\b|log ?in|password", ("I cannot log in to the website or app",)),
     (r"open (?:a |an )?(?:new )?account|new accounts?", ("open a new bank account",)),
     (r"mortgage|loan|lending", ("borrow money, a loan or a mortgage", "refinance my home loan")),
-    (r"checking|savings|accounts?$", ("my bank account, balance or transactions",)),
+    # Not "open a new account": only a label naming the accounts themselves means "my account and balance".
+    (r"checking|savings|^(?:(?:bank|your|my) )?accounts?$", ("my bank account, balance or transactions",)),
     (r"outage|power", ("my power or electricity is out", "a blackout with no electricity")),
     (r"water", ("a water leak, water pressure or water quality problem",)),
     (

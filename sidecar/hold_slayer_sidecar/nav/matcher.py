@@ -11,7 +11,8 @@ import numpy as np
 from .api import MenuOption
 from .embedder import MiniLmEmbedder
 from .glossary import glosses_for
-from .parser import is_repeat, reaches_person
+from .parser import is_repeat, label_hearings, reaches_person
+from .phonetic import sound_keys
 
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP_WORDS = (
@@ -21,6 +22,7 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 _WORD_BONUS = 0.12  # per shared content word: MiniLM underrates exact domain words ("claim", "refill")
 _MAX_BONUS = 0.16
+_SOUND_BONUS = 0.08  # per caller word that only sounds like a label word ("refill" / misheard "reveal")
 _GLOSS_WEIGHT = 1.0  # the company's own words count a little more than our descriptions of them
 
 
@@ -38,6 +40,19 @@ def _stem(word: str) -> str:
 def content_words(text: str) -> set[str]:
     """Stemmed content words of ``text`` (for the lexical bonus)."""
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def lexical_bonus(intent: str, label: str) -> float:
+    """Bonus for caller words in the label: exact (stemmed) words, then words that only sound alike."""
+    intent_words, label_words = content_words(intent), content_words(label)
+    shared = intent_words & label_words
+    # Misheard label words keep their consonants more often than their spelling: compare sound keys of
+    # the words not already shared (and of neighbouring label words: "still in" for "stolen").
+    intent_keys = sound_keys([w for w in intent_words - shared])
+    raw = _WORD.findall(label.lower())
+    label_keys = sound_keys([_stem(w) for w in raw if _stem(w) not in shared])
+    alike = len(intent_keys & label_keys)
+    return min(_MAX_BONUS, _WORD_BONUS * len(shared) + _SOUND_BONUS * alike)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +91,23 @@ class MenuMatcher:
         # A description shared by several options of this menu ("my credit card" for every card option)
         # cannot tell them apart: keep only the ones unique to one option.
         counts = Counter(g for group in glosses for g in group)
-        texts = [[o.label, *(g for g in group if counts[g] == 1)] for o, group in zip(options, glosses, strict=True)]
+        texts = [
+            [*label_hearings(o.label), *(g for g in group if counts[g] == 1)]
+            for o, group in zip(options, glosses, strict=True)
+        ]
         vectors = self._embedder.embed([intent, *(t for group in texts for t in group)])
         sims = vectors[1:] @ vectors[0]
-        intent_words = content_words(intent)
         scored = []
         at = 0
         for option, group in zip(options, texts, strict=True):
-            # The label or any description of it may carry the meaning: take the closest.
-            sim = max(float(sims[at]), _GLOSS_WEIGHT * float(sims[at + 1 : at + len(group)].max(initial=-1.0)))
+            # Any hearing of the label or any description of it may carry the meaning: take the closest.
+            heard = len(label_hearings(option.label))
+            sim = max(
+                float(sims[at : at + heard].max()),
+                _GLOSS_WEIGHT * float(sims[at + heard : at + len(group)].max(initial=-1.0)),
+            )
             at += len(group)
-            shared = len(intent_words & content_words(option.label))
-            scored.append(ScoredOption(option, sim + min(_MAX_BONUS, _WORD_BONUS * shared)))
+            scored.append(ScoredOption(option, sim + lexical_bonus(intent, option.label)))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def choose(self, intent: str, options: list[MenuOption], *, exclude: frozenset[str] = frozenset()) -> MatchResult:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .api import MenuOption
 
+_HEARD_AGAIN = " / "  # joins two hearings of one option's label (see parse_options)
 _WORD_KEYS = {
     "zero": "0",
     "oh": "0",
@@ -68,10 +69,11 @@ _LEAD_INTRO = re.compile(
     r"|if you(?:'re| are)|if|for|to|regarding|about)\b\s*"
 )
 _TRAIL_FILLER = re.compile(r"(?:[\s,]*\b(?:please|now|at any time|anytime|or|and|,))+$")
+# "To speak with a nurse" names a department, so "speak/talk to/with" alone does not mean a person.
 _PERSON = re.compile(
     r"\b(?:representative|agent|operator|associate|attendant|receptionist|front desk|a person|someone|somebody"
     r"|live person|human|team member|customer (?:service|care|support)|all other|other (?:inquiries|questions|"
-    r"requests|matters)|anything else|everything else|speak (?:to|with)|talk (?:to|with))\b"
+    r"requests|matters)|anything else|everything else)\b"
 )
 _REPEAT = re.compile(
     r"\b(?:repeat|hear (?:these|the|this|those)? ?(?:options|menu|choices)? ?again|hear .* again|main menu"
@@ -268,8 +270,19 @@ def after_last_key(text: str) -> tuple[str, str]:
 
 
 def anchor_keys(text: str) -> list[str]:
-    """Every key offered, in order, repeats included (a key heard twice means the menu was replayed)."""
+    """Every key offered, in order, repeats included (see ``replay_keys`` for telling a replayed menu)."""
     return [a.digit for a in _anchors(normalize(text))]
+
+
+def replay_keys(text: str) -> list[str]:
+    """Keys offered, with a key said twice in a row counted once.
+
+    The recogniser sometimes hears one "press N" twice or turns the next key into the one just heard
+    ("Press 1. Press 1. For seat selection"); only a key offered again after another key means the menu
+    started over.
+    """
+    keys = anchor_keys(text)
+    return [k for i, k in enumerate(keys) if i == 0 or k != keys[i - 1]]
 
 
 def parse_options(text: str) -> list[MenuOption]:
@@ -294,7 +307,7 @@ def parse_options(text: str) -> list[MenuOption]:
             elif not _words(label) <= _words(options[key]):
                 # A replayed menu is transcribed differently: keep the words of both hearings, since the
                 # recogniser garbles a label differently each time ("start I'll put me" / "stop or move").
-                options[key] = f"{options[key]} / {label}"
+                options[key] = f"{options[key]}{_HEARD_AGAIN}{label}"
     return [MenuOption(digit, label) for digit, label in options.items()]
 
 
@@ -307,9 +320,16 @@ def reaches_person(option: MenuOption) -> bool:
     return bool(_PERSON.search(option.label.lower()))
 
 
+def label_hearings(label: str) -> list[str]:
+    """Split a label into the hearings ``parse_options`` merged into it ("start I'll put me / stop or move")."""
+    return [part.strip() for part in label.split(_HEARD_AGAIN) if part.strip()] or [label]
+
+
 def is_repeat(option: MenuOption) -> bool:
     """Tell whether an option is menu plumbing (repeat, main menu, go back) that never reach a department."""
-    return bool(_REPEAT.search(option.label.lower()))
+    # Every hearing must say so: a misheard key ("press 9" heard as "press 1") merges the repeat option's
+    # words into a real option, which must stay selectable.
+    return all(_REPEAT.search(part.lower()) for part in label_hearings(option.label))
 
 
 def asks_for_speech(text: str) -> bool:

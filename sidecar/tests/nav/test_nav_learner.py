@@ -26,6 +26,8 @@ async def explore(matcher: MenuMatcher, intent: str, prompts: list[str], flow: C
     history: list[str] = []
     for prompt in prompts:
         decision = await nav.decide(prompt, intent, history=history)
+        if decision.action is NavAction.WAIT:  # the call asks again once the company goes quiet
+            decision = await nav.decide(prompt, intent, history=history)
         if decision.action is not NavAction.WAIT:
             history.append(prompt)
     return nav

@@ -79,3 +79,25 @@ def test_embeddings_match_sentence_transformers_reference() -> None:
     assert float(np.linalg.norm(a)) == pytest.approx(1.0, abs=1e-5)
     c, d = embedder.embed(["I love pasta", "Do you like pizza?"])
     assert float(c @ d) == pytest.approx(0.5096, abs=2e-3)
+
+
+def test_each_hearing_of_a_replayed_label_is_scored_on_its_own(matcher: MenuMatcher) -> None:
+    # Two hearings of one menu merged by the parser: the garbled first hearing must not drown the second.
+    options = [
+        MenuOption("1", "report a power outage"),
+        MenuOption("2", "billing and payments"),
+        MenuOption("3", "start i'll put me with your term / start, stop or move your service"),
+        MenuOption("4", "water service"),
+    ]
+    result = matcher.choose("I'm moving and need to transfer my service to a new address", options)
+    assert result.option is not None and result.option.digit == "3"
+
+
+def test_opening_an_account_is_not_described_as_my_balance(matcher: MenuMatcher) -> None:
+    options = [
+        MenuOption("1", "your balance and recent transactions"),
+        MenuOption("2", "open a new account"),
+        MenuOption("3", "online banking help"),
+    ]
+    result = matcher.choose("I want to check my account balance", options)
+    assert result.option is not None and result.option.digit == "1"

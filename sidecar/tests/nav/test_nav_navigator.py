@@ -227,6 +227,7 @@ async def test_unreachable_llm_is_a_fallback(matcher: MenuMatcher, unused_tcp_po
         ("Press 1 for billing. Press 2 for claims.", False),
         ("Press 1 for billing. Press 2 for claims. Press 1 for billing.", True),
         ("Press 3 for more again and long.", False),  # "again" in a garbled label is no closing phrase
+        ("Change or cancel a flight. Press 1. Press 1. Seat selection and special assistance.", False),
     ],
 )
 def test_menu_sounds_complete(prompt: str, complete: bool) -> None:
@@ -266,3 +267,44 @@ async def test_a_per_call_navigator_decides_once_the_replay_offered_every_key(ma
     intent = "my pension statement"
     assert (await nav.decide(f"{once} Press 1 for garden gnomes.", intent, history=[])).action is NavAction.WAIT
     assert (await nav.decide(f"{once} {once}", intent, history=[])).action is NavAction.DTMF
+
+
+async def test_a_sure_match_still_waits_for_the_rest_of_the_menu(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    intent = "I want a refund for my cancelled flight"
+    partial = "To change or cancel a flight, press 1. For seat selection and special assistance, press 2."
+    assert (await nav.decide(partial, intent, history=[])).action is NavAction.WAIT
+    whole = f"{partial} For refunds and travel credits, press 3."
+    assert (await nav.decide(whole, intent, history=[])).action is NavAction.WAIT  # no closing phrase yet
+    settled = await nav.decide(whole, intent, history=[])  # the company went quiet: the menu has ended
+    assert (settled.action, settled.digits) == (NavAction.DTMF, "3")
+
+
+async def test_early_presses_can_be_turned_on(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher, early_confidence=0.5).for_call()
+    partial = "Press 1 for garden gnomes. Press 2 to report a power outage."
+    decision = await nav.decide(partial, "My power is out", history=[])
+    assert (decision.action, decision.digits) == (NavAction.DTMF, "2")
+
+
+async def test_a_department_reached_by_speaking_with_someone_is_no_safe_guess(matcher: MenuMatcher) -> None:
+    # "To speak with a nurse" is a department: an unsure call waits for the replay instead of taking it.
+    nav = MenuNavigator(matcher).for_call()
+    menu = "For a trip, shouldn't reveal, press 2. For garden gnomes, press 3. To speak with a noise, press 4."
+    first = await nav.decide(menu, "my pension statement", history=[])
+    first = await nav.decide(menu, "my pension statement", history=[])  # quiet: the menu has ended
+    assert first.action is NavAction.WAIT and "replayed" in first.reason
+
+
+async def test_a_submenu_sharing_a_word_with_the_menu_before_is_not_that_menu_again(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    main = "Press 1 for cards. Press 2 for checking and savings. Press 3 for mortgages and loans."
+    cards = "Card services. Press 1 to report a lost or stolen card. Press 2 to dispute a charge."
+    intent = "I lost my debit card"
+    assert (await nav.decide(main, intent, history=[])).action is NavAction.WAIT  # no closing phrase
+    assert (await nav.decide(main, intent, history=[])).digits == "1"  # the company went quiet
+    partial = "Card services. Press 1 to report a lost or stolen card."
+    assert (await nav.decide(partial, intent, history=[main])).action is NavAction.WAIT  # more may follow
+    await nav.decide(cards, intent, history=[main])
+    decision = await nav.decide(cards, intent, history=[main])  # the company went quiet
+    assert (decision.action, decision.digits) == (NavAction.DTMF, "1")

@@ -11,6 +11,7 @@ from hold_slayer_sidecar.nav.parser import (
     is_repeat,
     parse_options,
     reaches_person,
+    replay_keys,
 )
 
 CASES: list[tuple[str, dict[str, str]]] = [
@@ -119,10 +120,20 @@ def test_anchor_keys_reveal_a_replayed_menu() -> None:
     assert anchor_keys("Press 1 for A. Press 2 for B. Press 1 for A.") == ["1", "2", "1"]
 
 
+def test_a_key_heard_twice_in_a_row_is_no_replay() -> None:
+    # Real tiny.en transcript of "To change or cancel a flight, press 1. For seat selection ..., press 2."
+    heard = "Change your cancel of flight. Press 1. Press 1. Proceed selection and special assistance."
+    assert anchor_keys(heard) == ["1", "1"]
+    assert replay_keys(heard) == ["1"]
+    assert replay_keys("Press 1 for A. Press 2 for B. Press 1 for A.") == ["1", "2", "1"]
+
+
 @pytest.mark.parametrize(
     ("label", "person", "plumbing"),
     [
         ("speak to a representative", True, False),
+        ("speak with a nurse", False, False),  # a department, not a person to sort the call out
+        ("talk to someone", True, False),
         ("all other inquiries", True, False),
         ("an operator", True, False),
         ("billing", False, False),
@@ -156,3 +167,12 @@ def test_a_replayed_menu_keeps_the_words_of_both_hearings() -> None:
     prompt = "Press 1 for outages. Press 3 to start. Press 1 for outages. Press 3 to stop or move your service."
     labels = {o.digit: o.label for o in parse_options(prompt)}
     assert labels == {"1": "outages", "3": "start / stop or move your service"}
+
+
+def test_a_key_misheard_as_an_earlier_one_keeps_that_option_selectable() -> None:
+    # Real tiny.en transcript: "Press 9 to hear these options again" heard as "Press 1. To hear ... again".
+    heard = "Press 1 for transit and transit cards. Press 2 for checking accounts. Press 1. To hear the motion again."
+    options = {o.digit: o for o in parse_options(heard)}
+    assert options["1"].label == "transit and transit cards / hear the motion again"
+    assert not is_repeat(options["1"])
+    assert is_repeat(MenuOption("9", "hear these options again / repeat the menu"))
