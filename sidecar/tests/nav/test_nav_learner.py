@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hold_slayer_sidecar.nav.api import MenuOption, NavAction, NavDecision, NavSource
 from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
-from hold_slayer_sidecar.nav.flows import CallFlow, FlowStepKind
+from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
 from hold_slayer_sidecar.nav.learner import build_flow, effective_records, merge_flow, select_flow
 from hold_slayer_sidecar.nav.matcher import MenuMatcher
 from hold_slayer_sidecar.nav.navigator import MenuNavigator, NavRecord
@@ -125,7 +125,7 @@ def test_select_flow_by_department_intent_or_similar_intent() -> None:
         number=NUMBER,
         intent="I lost my debit card",
         department="lost_cards",
-        steps=[{"kind": "hold"}],
+        steps=[FlowStep(kind=FlowStepKind.HOLD)],
     )
     embedder = MiniLmEmbedder.shared()
     assert select_flow([flow], number=NUMBER, intent="anything", department="lost_cards") == flow
