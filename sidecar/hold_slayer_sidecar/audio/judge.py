@@ -6,7 +6,9 @@ A transfer to a recording is the worst outcome, so HUMAN_DETECTED needs positive
   someone live;
 - an answer to our probe ("Hello?") in a live call;
 - an answer to a transfer: ringback during the hold (the PBX ringing an extension) stops when someone picks up;
-- an agent's greeting in the transcript, when the call supplies one.
+- an agent's greeting in the transcript, when the call supplies one;
+- turn-taking with words: a short new turn, then quiet, whose transcript does not read like a hold message, once
+  the hold's own recording is known (or right after the IVR said it is connecting us, with no music since).
 Weaker evidence only raises HUMAN_UNCERTAIN (the call may probe): speech in the hold (or after a long silent wait)
 that nothing explains yet, and a short utterance followed by silence (a person waiting for an answer, or a short
 message on a silent hold).
@@ -105,9 +107,9 @@ class _Turn:
     # stored when it ends, so the loop is recognised when it comes round.
     worded: bool = False
     heard_text: str = ""  # transcript of the turn's latest segment ...
+    heard_until_s: float = -1.0  # ... which ended here
     continues: bool = False  # began in a short pause of the speech before it: the same speaker going on
     unhushed_after_end: int = 0  # frames since the turn ended with music or sound near the voice's level
-    heard_until_s: float = -1.0  # ... which ended here
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
     answers_probe: bool = False  # started right after our "Hello?"
     answers_ringing: bool = False  # started right after a transfer rang out during the hold
