@@ -414,7 +414,8 @@ class HumanJudge:
             segment.end_s,
             segment.mean_prob,
             {"start_s": segment.start_s, "end_s": segment.end_s, "context": "hold" if self.hold else "ivr"},
-            audio=segment.pcm,
+            # In the queue a person's short answer needs its first consonant; in the IVR the tight cut reads better.
+            audio=segment.pcm if self.in_queue or segment.tight_pcm is None else segment.tight_pcm,
         )
 
     @property
