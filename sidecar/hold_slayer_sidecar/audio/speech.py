@@ -43,6 +43,12 @@ class SpeechSegment:
         return self.end_s - self.start_s
 
 
+def _level_db(pcm: npt.NDArray[np.int16]) -> float:
+    """Frame energy in dB (full-scale 16-bit samples, not normalised)."""
+    x = pcm.astype(np.float64)
+    return 10.0 * float(np.log10(np.mean(x * x) + 1.0))
+
+
 class SpeechSegmenter:
     """Turns per-frame speech probabilities into onsets and finished segments."""
 
@@ -61,8 +67,8 @@ class SpeechSegmenter:
     def process(self, pcm: npt.NDArray[np.int16], prob: float, t_s: float) -> tuple[float | None, SpeechSegment | None]:
         """Feed one frame and the VAD probability covering it; return (onset time, finished segment)."""
         frame_s = pcm.size / self._sr
-        x = pcm.astype(np.float64)
-        level_db = 10.0 * float(np.log10(np.mean(x * x) + 1.0))
+        # The frame's level is only needed in speech (or at its onset): most frames of a call skip it.
+        level_db = _level_db(pcm) if self.in_speech or prob >= ON_PROB else 0.0
         onset: float | None = None
         finished: SpeechSegment | None = None
         if not self.in_speech:
