@@ -128,8 +128,8 @@ class FakeDetector:
         out, self.pending = self.pending, []
         return out
 
-    def note_transcript(self, text: str, t_s: float) -> list[Observation]:
-        self.notes.append(f"transcript:{text}")
+    def note_transcript(self, text: str, t_s: float, *, partial: bool = False) -> list[Observation]:
+        self.notes.append(f"{'partial' if partial else 'transcript'}:{text}")
         return []
 
     def note_probe_sent(self, t_s: float) -> None:

@@ -26,18 +26,21 @@ _RECORDING = (
     r"\bdid you know\b|\bwebsite\b|\bwww\b|\bdot com\b|\bonline\b|\bapp\b",
     r"\byour call (will be|is being) (answered|transferred|connected)",
 )
-# A person answering a queued call greets, introduces themselves or offers help.
+# A person answering a queued call offers help, introduces themselves, or greets and waits.
 _AGENT = (
     r"\b(how|what) can i (help|do for)",
     r"\bhow may i (help|assist)",
     r"\b(can|may) i (help|assist) you\b|\bi can help you\b",
     r"\byou're speaking (to|with) \w+|\byou are speaking (to|with) \w+",
-    # A bare greeting, perhaps with a name ("Hello?", "Yes, Joe?", "Hi there."), then the person waits. Not a
-    # greeting that goes on into a message ("Hello, and welcome ...", "Hi, thank you for calling").
-    r"^\s*(hello|hi|hey|howdy|yes|yeah|yep|good (morning|afternoon|evening))\b[,.!?]*"
-    r"(?!.*\b(and|welcome|thanks?|please|to|for|you've|you have)\b)(\s+[\w'-]+[,.!?]*){0,2}\s*$",
     r"\bare you (there|still there)\b",
     r"\bcan i (have|get) your\b",
+)
+# A bare greeting, perhaps with a name ("Hello?", "Yes, Joe?", "Hi there."), then the person waits. Not a greeting
+# that goes on into a message ("Hello, and welcome ...", "Hi, thank you for calling"). It needs the whole turn: the
+# start of a message ("Hello, this is") reads the same until its next words are in.
+_BARE_GREETING = (
+    r"^\s*(hello|hi|hey|howdy|yes|yeah|yep|good (morning|afternoon|evening))\b[,.!?]*"
+    r"(?!.*\b(and|welcome|thanks?|please|to|for|you've|you have)\b)(\s+[\w'-]+[,.!?]*){0,2}\s*$"
 )
 # Self-introductions need the original case: a capitalised name after "this is" / "I'm" ("This is Dana"), not
 # "this is where ..." or "I'm sorry".
@@ -46,6 +49,12 @@ _INTRO = re.compile(
     r"|\b[A-Z][a-z]+ speaking\b"
 )
 
+# While a turn goes on, a name must stand alone ("This is Dana.", "this is Dana from billing"): a message may start
+# with its company's name ("This is Northwind Bank ...") and only its later words would show it is a recording.
+_PARTIAL_INTRO = re.compile(
+    r"\b([Tt]his is|[Mm]y name is|I'm|I am) (?!(The|A|An|Not|Sorry|Afraid|Going|Here|Just|Calling)\b)[A-Z][a-z]+"
+    r"(?=\s*([,.!?]|$)|\s+(from|with|speaking|here|at|and|how)\b)"
+)
 
 # An IVR handing the call to the queue: speech after this is the queue's (hold content or a person).
 _QUEUEING = (
@@ -73,11 +82,17 @@ def menu_text(text: str) -> bool:
     return re.search(r"\b(press|enter|say)\b", _plain(text)) is not None
 
 
-def classify_text(text: str) -> Literal["recording", "agent", "unknown"]:
-    """Classify one segment's transcript; recording wording wins over agent wording (the safe side)."""
+def classify_text(text: str, *, partial: bool = False) -> Literal["recording", "agent", "unknown"]:
+    """Classify one segment's transcript; recording wording wins over agent wording (the safe side).
+
+    ``partial``: the words of speech still going on. Only an offer of help or a self-introduction then counts
+    as a person; a bare greeting needs the pause after it.
+    """
     low = _plain(text)
     if any(re.search(p, low) for p in _RECORDING):
         return "recording"
-    if any(re.search(p, low) for p in _AGENT) or _INTRO.search(text):
+    if any(re.search(p, low) for p in _AGENT) or (_PARTIAL_INTRO if partial else _INTRO).search(text):
+        return "agent"
+    if not partial and re.search(_BARE_GREETING, low):
         return "agent"
     return "unknown"

@@ -98,6 +98,13 @@ class HoldDetector:
             bands=spec.bands,
         )
         out.extend(self._judge.step(scene, onset, segment, [o.kind for o in out]))
+        # A partial asked for in the hangover after the last word is skipped: the segment's own transcript is next,
+        # and the one speech-to-text worker would make it wait.
+        if self._judge.take_partial_request() and self._segmenter.voicing(t):
+            audio = self._segmenter.pcm_so_far()
+            if audio.size:
+                data = {"start_s": self._segmenter.onset_s, "context": "hold"}
+                out.append(Observation(ObservationKind.SPEECH_PARTIAL, t, 0.5, data, audio=audio))
         return out
 
     def _tone_observations(self, spec: FrameSpectrum, floor: float, t: float) -> list[Observation]:
@@ -136,9 +143,9 @@ class HoldDetector:
         """Whether a transcript of speech heard now can change a decision (until a person is detected)."""
         return not self._judge.human
 
-    def note_transcript(self, text: str, t_s: float) -> list[Observation]:
-        """Use the transcript of the last speech segment as a content cue."""
-        return self._judge.note_transcript(text, t_s)
+    def note_transcript(self, text: str, t_s: float, *, partial: bool = False) -> list[Observation]:
+        """Use the transcript of the last speech segment (or of a SPEECH_PARTIAL) as a content cue."""
+        return self._judge.note_transcript(text, t_s, partial=partial)
 
     def note_probe_sent(self, t_s: float) -> None:
         """Note that the call said "Hello?": an answer within a few seconds is strong evidence of a person."""

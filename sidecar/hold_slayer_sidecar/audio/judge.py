@@ -6,25 +6,27 @@ A transfer to a recording is the worst outcome, so HUMAN_DETECTED needs positive
   someone live;
 - an answer to our probe ("Hello?") in a live call;
 - an answer to a transfer: ringback during the hold (the PBX ringing an extension) stops when someone picks up;
-- an agent's greeting in the transcript, when the call supplies one;
+- an agent's greeting in the transcript, when the call supplies one; while a turn goes on, partial transcripts
+  (SPEECH_PARTIAL) let an offer of help or a name ("this is Dana") count before the sentence ends;
 - turn-taking with words: a short new turn, then quiet, whose transcript does not read like a hold message, once
   the hold's own recording is known (or right after the IVR said it is connecting us, with no music since).
 Weaker evidence only raises HUMAN_UNCERTAIN (the call may probe): speech in the hold (or after a long silent wait)
 that nothing explains yet, and a short utterance followed by silence (a person waiting for an answer, or a short
 message on a silent hold).
+Speech far below the voice of a turn that has just ended (a call centre's babble) is background, not a new turn.
 Evidence against: the music returns, the turn replays a recording, a long monologue, hold-message wording.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from .content import classify_text, menu_text, queueing_text
-from .fingerprint import STORED_FRAMES, RecordingLibrary
+from .fingerprint import PROBE_OFFSET, STORED_FRAMES, RecordingLibrary
 from .speech import SpeechSegment
 from .types import Observation, ObservationKind
 
@@ -55,6 +57,10 @@ SPEECH_RANGE_DB = 12.0
 # Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
 # other speech 0.0-0.64; with a 0.8 s probe, replays 0.74-0.99 and other speech 0.0-0.55.
 QUICK_PROBE, QUICK_REPLAY = 25, 0.8
+# Clearly new speech at the quick stage, once the loop is known: decided 0.3 s sooner. Dev corpus, every turn in a
+# known loop at 0 dB, +6 dB, -12 dB and with -45 dBFS noise: recordings scored >= 0.75 with the 0.5 s probe, people
+# <= 0.62 (41 of 45 below 0.55); the rest wait for the full probe as before.
+QUICK_NEW = 0.55
 # A replayed recording's speech ends this long after the stored one at most. The music coming back right after it
 # belongs to the recording's turn too: with 0.5 s, music resuming after a replay (dev_020 at +6 dB) became a new
 # turn that only the 12 dB speech test (9.8 dB) kept from counting as new speech after a known loop.
@@ -74,6 +80,19 @@ QUIET_SLACK_FRAMES = 3  # frames of music or loud sound after the turn tolerated
 # After a person's words the line drops well below their voice, though a call centre's babble may stay (dev corpus:
 # 15-20 dB below the agent); music coming back is about as loud as the voice was.
 HUSH_BELOW_VOICE_DB = 12.0
+# Partial transcripts of a possible person's turn while it goes on. An agent's first sentence can run 2-3 s
+# ("Thanks for holding, this is Dana, how can I help you today?"), so its transcript at the end came after the 3 s
+# a person waits; the words that give a person away ("this is Dana") are in after about 1.5 s. Each partial
+# re-reads the turn so far, so they are spaced out; none after the turn reads like a recording. Not sooner: the one
+# speech-to-text worker would then still be busy with a partial of a short answer ("Not quite.") when its whole
+# segment ends, and the turn-taking rule waits for that segment's words (dev corpus, first partial at 1.0 s:
+# 4 people lost).
+PARTIAL_FIRST_S = 1.5
+PARTIAL_EVERY_S = 0.6
+PARTIAL_MAX = 4
+# A partial cut this close to the end of its segment holds all its words (the end is the last voiced frame): the
+# turn-taking rule need not wait for the segment's own transcript, queued behind that partial.
+PARTIAL_COVERS_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +127,7 @@ class _Turn:
     worded: bool = False
     heard_text: str = ""  # transcript of the turn's latest segment ...
     heard_until_s: float = -1.0  # ... which ended here
+    partials: int = 0  # partial transcripts asked for while the turn goes on
     continues: bool = False  # began in a short pause of the speech before it: the same speaker going on
     unhushed_after_end: int = 0  # frames since the turn ended with music or sound near the voice's level
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
@@ -126,9 +146,9 @@ class _Turn:
         """Return the turn's voice level: the 90th percentile of its frame levels (its louder syllables)."""
         return float(np.percentile(self.levels, 90)) if self.levels else -120.0
 
-    def sounds_like_speech(self) -> bool:
+    def sounds_like_speech(self, frames: int = FULL_PROBE) -> bool:
         """Speech rises and falls by syllable and word (a wide level range); music that fooled the VAD does not."""
-        if len(self.levels) < FULL_PROBE:
+        if len(self.levels) < frames:
             return False
         low, high = np.percentile(self.levels, [10, 95])
         return float(high - low) >= SPEECH_RANGE_DB
@@ -160,6 +180,10 @@ class HumanJudge:
         # and then waits looks exactly like that, and its transcript arrives after the close.
         self._monologue: tuple[_Turn, float] | None = None
         self._prev_segment: tuple[float, float] | None = None  # (end, length) of the last speech, unless music since
+        self._partial_due = False
+        # The speech going on is background (a call centre's babble) under a turn that has just ended: it is
+        # neither a new turn nor the turn going on, so the turn's wait for an answer goes on through it.
+        self._background = False
 
     def step(
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
@@ -180,6 +204,11 @@ class HumanJudge:
             self._ringback_s = scene.t_s  # the ringing burst goes on: the answer window counts from its end
         if onset is not None:
             out.extend(self._on_onset(scene, onset))
+        if self._background and segment is not None:
+            self._background, segment = False, None  # the babble's own segment: not the turn's end
+            scene = replace(scene, speaking=False)
+        elif self._background:
+            scene = replace(scene, speaking=False)
         if self._turn is not None:
             out.extend(self._follow_turn(scene, segment, self._turn))
         return out
@@ -236,6 +265,7 @@ class HumanJudge:
         if not self.in_queue:
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
+        self._background = False
         if turn is not None and turn.ended_s is not None and not turn.recorded and self.probe_answered(onset):
             # Confirmed once its first second is in: speech-like and not the recording going on.
             self._turn = self._new_turn(onset)
@@ -246,6 +276,10 @@ class HumanJudge:
         worded_on = turn is not None and turn.worded and onset - (turn.ended_s or onset) < ANSWER_WAIT_S
         if turn is not None and (turn.ended_s is None or replaying or worded_on or not turn.replay_checked):
             turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
+            return []
+        # Speech that would replace a turn just ended but stays far below its voice is the room behind it.
+        self._background = turn is not None and self._under_the_voice(turn, onset)
+        if self._background:
             return []
         # A new utterance after a pause gets its own replay test (the last one was judged and left undecided).
         # Speech that ended just before, with no music since, goes on (an IVR prompt's second half after its
@@ -260,6 +294,14 @@ class HumanJudge:
         self._turn.continues = continues
         self._turn.answers_ringing = self._ringback_s is not None and onset - self._ringback_s <= RINGBACK_ANSWER_S
         return []
+
+    def _under_the_voice(self, turn: _Turn, onset: float) -> bool:
+        """Whether speech starting at onset, soon after the turn ended, stays far below the turn's voice (babble)."""
+        if turn.ended_s is None or turn.recorded or onset - turn.ended_s >= ANSWER_WAIT_S or not turn.levels:
+            return False
+        levels = [level for t, _, level in self._recent if t > onset]
+        # Every frame so far: a person's next words start at their own level within a syllable.
+        return bool(levels) and max(levels) < turn.voice_level_db() - HUSH_BELOW_VOICE_DB
 
     def _new_turn(self, onset: float) -> _Turn:
         """Start a turn at onset with the frames since then (the onset is reported a little late)."""
@@ -280,6 +322,7 @@ class HumanJudge:
             if self.human:
                 return out
         self._note_turn_end(scene, segment, turn)
+        self._schedule_partial(scene, turn)
         if (
             not turn.uncertain_sent
             and not turn.recorded
@@ -311,6 +354,23 @@ class HumanJudge:
             self._turn = None  # nobody answered a probe (or none was sent): forget the turn
         return out
 
+    def _schedule_partial(self, scene: Scene, turn: _Turn) -> None:
+        """Ask for a partial transcript while a possible person's turn goes on (see PARTIAL_FIRST_S)."""
+        if (
+            scene.speaking
+            and turn.ended_s is None
+            and not turn.recorded
+            and turn.partials < PARTIAL_MAX
+            and turn.speech_s >= PARTIAL_FIRST_S + PARTIAL_EVERY_S * turn.partials
+        ):
+            turn.partials += 1
+            self._partial_due = True
+
+    def take_partial_request(self) -> bool:
+        """Whether the detector should hand out the open speech for a partial transcript now (clears the request)."""
+        due, self._partial_due = self._partial_due, False
+        return due
+
     @staticmethod
     def _note_turn_end(scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> None:
         """Mark where the turn's speech ended and count the sound after it."""
@@ -335,7 +395,7 @@ class HumanJudge:
             and not turn.continues
             and not turn.recorded
             and turn.speech_s <= MAX_TURN_SPEECH_S
-            and turn.heard_until_s >= turn.ended_s
+            and turn.heard_until_s >= turn.ended_s - PARTIAL_COVERS_S
             and bool(turn.heard_text)
             and turn.sounds_like_speech()
         )
@@ -358,6 +418,12 @@ class HumanJudge:
             turn.quick_checked = True
             if quick[0] >= QUICK_REPLAY:
                 return self._mark_replay(turn, t, *quick)
+            if quick[0] < QUICK_NEW and self._new_in_known_loop(turn, QUICK_PROBE):
+                turn.replay_checked = True
+                turn.replay_score = quick[0]
+                return self._declare_human(
+                    t, turn.onset_s, 0.75, f"new speech after a known hold loop ({quick[0]:.2f})"
+                )
         full = self._recordings.replay_score(frames, FULL_PROBE)
         if full is None:
             return []
@@ -370,11 +436,21 @@ class HumanJudge:
             return []
         if answer and turn.sounds_like_speech():
             return self._declare_human(t, turn.onset_s, 0.9, f"{answer} ({score:.2f})")
-        if self._loop_known and self.hold and not turn.continues and turn.sounds_like_speech():
-            # Once the loop has come round, its recordings are known; new speech is someone live. (Deciding at the
-            # quick stage was tried: 0.3 s faster, but music resuming after a replay passed the speech test at +6 dB.)
+        if self._new_in_known_loop(turn, FULL_PROBE):
             return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")
         return []
+
+    def _new_in_known_loop(self, turn: _Turn, frames: int) -> bool:
+        """Once the loop has come round its recordings are known: new speech (not a replay) is someone live."""
+        return (
+            self._loop_known
+            and self.hold
+            and not turn.continues
+            and not turn.worded
+            and not turn.answers_probe
+            and not turn.answers_ringing
+            and turn.sounds_like_speech(PROBE_OFFSET + frames)
+        )
 
     def _mark_replay(self, turn: _Turn, t: float, score: float, length_s: float) -> list[Observation]:
         turn.replay = turn.replay_checked = True
@@ -423,10 +499,12 @@ class HumanJudge:
         """Whether speech is now judged as a possible person (hold, a long silent wait, or navigation is over)."""
         return not self.human and (self.hold or self._ivr_done or self._handed_over or self._silent_hold_reported)
 
-    def note_transcript(self, text: str, t_s: float) -> list[Observation]:
+    def note_transcript(self, text: str, t_s: float, *, partial: bool = False) -> list[Observation]:
         """Content cue: hold-message wording marks the turn as a recording; a greeting confirms a candidate."""
         if self.human:
             return []
+        if partial:
+            return self._note_partial(text, t_s)
         if not self.in_queue:
             # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
             # straight after "Please hold while we connect you").
@@ -443,6 +521,21 @@ class HumanJudge:
             return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
         if verdict == "agent" and turn is not None and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             return self._declare_human(t_s, turn.onset_s, 0.9, "agent greeting in transcript")
+        return []
+
+    def _note_partial(self, text: str, t_s: float) -> list[Observation]:
+        """Words of a turn still going on: hold wording marks it recorded; an offer of help or a name is a person."""
+        turn = self._turn
+        if not self.in_queue or turn is None or turn.onset_s > t_s:
+            return []  # the turn it was cut from is over
+        verdict = classify_text(text, partial=True)
+        if verdict == "recording":
+            turn.worded = True
+            return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
+        if verdict == "agent" and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
+            return self._declare_human(t_s, turn.onset_s, 0.85, f"agent's words while speaking: {text!r}")
+        if t_s > turn.heard_until_s:
+            turn.heard_text, turn.heard_until_s = text.strip(), t_s  # the words so far (PARTIAL_COVERS_S)
         return []
 
     def _turn_heard_at(self, t_s: float) -> _Turn | None:

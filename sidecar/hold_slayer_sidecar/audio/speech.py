@@ -64,6 +64,14 @@ class SpeechSegmenter:
         self._n_preroll = 0  # frames of pre-roll at the start of the segment being collected
         self._voiced_levels: list[float] = []  # levels of the segment's confidently voiced frames
 
+    def voicing(self, t_s: float) -> bool:
+        """Whether speech is going on at ``t_s`` (voiced within the last two frames, not the hangover after it)."""
+        return self.in_speech and t_s - self._last_voiced_s <= 0.04 + 1e-9
+
+    def pcm_so_far(self) -> npt.NDArray[np.int16]:
+        """Return the open segment's audio up to now (with its pre-roll); empty when no speech is going on."""
+        return np.concatenate(self._frames) if self.in_speech and self._frames else np.zeros(0, np.int16)
+
     def process(self, pcm: npt.NDArray[np.int16], prob: float, t_s: float) -> tuple[float | None, SpeechSegment | None]:
         """Feed one frame and the VAD probability covering it; return (onset time, finished segment)."""
         frame_s = pcm.size / self._sr

@@ -38,6 +38,8 @@ class ObservationKind(StrEnum):
     BEEP = "beep"
     DTMF = "dtmf"  # data["digit"]
     SPEECH_SEGMENT = "speech_segment"  # a finished speech segment; audio holds its PCM for STT
+    # A possible person's speech still going on: audio holds the PCM so far, for an early look at the words.
+    SPEECH_PARTIAL = "speech_partial"
     HOLD_STARTED = "hold_started"
     HOLD_ENDED = "hold_ended"
     HUMAN_UNCERTAIN = "human_uncertain"  # speech that may be a person: the call may probe ("Hello?")
@@ -52,7 +54,7 @@ class Observation:
     t_s: float
     confidence: float = 1.0
     data: dict[str, Any] = field(default_factory=dict)
-    audio: Pcm | None = None  # only SPEECH_SEGMENT carries audio
+    audio: Pcm | None = None  # only SPEECH_SEGMENT and SPEECH_PARTIAL carry audio
 
 
 class CallDetector(Protocol):
@@ -62,8 +64,11 @@ class CallDetector(Protocol):
         """Consume one frame."""
         ...
 
-    def note_transcript(self, text: str, t_s: float) -> list[Observation]:
-        """Take an optional content cue: the transcript of the last speech segment (may return observations)."""
+    def note_transcript(self, text: str, t_s: float, *, partial: bool = False) -> list[Observation]:
+        """Take an optional content cue: the transcript of the last speech segment (may return observations).
+
+        ``partial``: the text of a SPEECH_PARTIAL (speech still going on), cut at ``t_s``.
+        """
         ...
 
     def note_probe_sent(self, t_s: float) -> None:

@@ -90,35 +90,39 @@ Transcriber = Callable[[npt.NDArray[np.int16]], str]
 def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -> dict[str, Any]:
     """Stream PCM through a fresh HoldDetector exactly as a live call does; return the prediction JSON.
 
-    With `transcribe`, every speech segment heard in the queue is transcribed and its text given to the detector
-    as a live call does. A live call transcribes in a worker thread while audio keeps arriving, so the text
-    reaches the detector later in stream time by the transcription's own compute time (this process' CPU
-    seconds, which include the model's own threads: on a free core that is the wall time the call would wait).
+    With `transcribe`, every speech segment heard in the queue (and every partial of a turn still going on) is
+    transcribed and its text given to the detector as a live call does. A live call transcribes in one worker
+    thread while audio keeps arriving, so the text reaches the detector later in stream time by the
+    transcription's own compute time (this process' CPU seconds, which include the model's own threads: on a
+    free core that is the wall time the call would wait), after the texts queued before it.
     """
     det = HoldDetector(RATE)
     events: list[dict[str, Any]] = []
     digits: list[str] = []
-    pending: list[tuple[float, str, float]] = []  # (stream time the text is ready, text, segment end)
+    pending: list[tuple[float, str, float, bool]] = []  # (stream time the text is ready, text, cut at, partial)
     stt_cpu_s = 0.0
+    stt_free_at = 0.0  # one speech-to-text worker: a text waits for the one before it
     for k in range(pcm.size // FRAME):
         t = round((k + 1) * FRAME / RATE, 3)
         observations = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
         while pending and pending[0][0] <= t:
-            _ready, text, seg_end = pending.pop(0)
-            observations += det.note_transcript(text, seg_end)
+            _ready, text, cut_s, partial = pending.pop(0)
+            observations += det.note_transcript(text, cut_s, partial=partial)
         for obs in observations:
             if obs.kind == ObservationKind.DTMF:
                 digits.append(str(obs.data["digit"]))
-            if obs.kind == ObservationKind.SPEECH_SEGMENT:
+            if obs.kind in (ObservationKind.SPEECH_SEGMENT, ObservationKind.SPEECH_PARTIAL):
                 if transcribe is not None and obs.audio is not None and det.transcripts_useful:
                     start = time.process_time()
                     text = transcribe(obs.audio)
                     spent = time.process_time() - start
                     stt_cpu_s += spent
-                    ready = t + spent
-                    pending.append((ready, text, obs.t_s))
+                    ready = stt_free_at = max(t, stt_free_at) + spent
+                    partial = obs.kind == ObservationKind.SPEECH_PARTIAL
+                    pending.append((ready, text, obs.t_s, partial))
                     pending.sort()
-                    events.append({"t_s": round(ready, 3), "type": "transcript", "text": text, "at_s": obs.t_s})
+                    kind = "transcript_partial" if partial else "transcript"
+                    events.append({"t_s": round(ready, 3), "type": kind, "text": text, "at_s": obs.t_s})
                 continue
             event: dict[str, Any] = {"t_s": t, "type": EVENT_TYPES.get(obs.kind, obs.kind.value)}
             if obs.t_s != t:

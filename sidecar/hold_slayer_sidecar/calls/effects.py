@@ -134,7 +134,7 @@ class EffectRunner:
 
     def _note_transcript(self, runtime: CallRuntime, effect: NoteTranscript) -> None:
         try:
-            observations = runtime.detector.note_transcript(effect.text, effect.t_s)
+            observations = runtime.detector.note_transcript(effect.text, effect.t_s, partial=effect.partial)
         except Exception:
             _LOGGER.exception("call %s: detector transcript cue failed", runtime.call_id)
             return
@@ -257,7 +257,7 @@ class EffectRunner:
             _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
         except Exception:
             _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
-        runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch))
+        runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch, partial=effect.partial))
 
     async def _transcribe_prompt(self, runtime: CallRuntime, effect: Transcribe, buffer: PromptAudio) -> None:
         """Transcribe everything the company said since the last move (more accurate than one segment)."""

@@ -99,6 +99,7 @@ class Transcribed:
     t_s: float
     epoch: int  # the listen epoch the segment was heard in (0: informational only)
     prompt: str | None = None  # the whole prompt of the epoch re-transcribed at once (replaces the text so far)
+    partial: bool = False  # the words so far of speech still going on (for the detector only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,7 @@ class Transcribe:
     t_s: float
     epoch: int
     sample_rate: int = 8000  # segment audio rate (detectors work at 8 kHz unless they say otherwise)
+    partial: bool = False  # speech still going on: the text goes to the detector only
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +278,7 @@ class NoteTranscript:
 
     text: str
     t_s: float
+    partial: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,6 +228,14 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
     return session, effects
 
 
+def _on_partial(session: CallSession, event: Observed) -> Result:
+    """Speech still going on in the queue: transcribe it so far, for the detector's early look at the words."""
+    if event.audio is None or session.state not in LISTENING:
+        return session, []
+    rate = int(event.data.get("sample_rate", 8000))
+    return session, [Transcribe(event.audio, event.t_s, 0, rate, partial=True)]
+
+
 def _on_speak_done(session: CallSession, event: SpeakDone) -> Result:
     if event.ticket != session.ticket:
         return session, []
@@ -305,6 +313,7 @@ _TIMERS: dict[Timer, Callable[[CallSession, float], Result]] = {
 _OBSERVATIONS: dict[ObservationKind, Callable[[CallSession, Observed], Result]] = {
     ObservationKind.HUMAN_DETECTED: human,
     ObservationKind.SPEECH_SEGMENT: _on_segment,
+    ObservationKind.SPEECH_PARTIAL: _on_partial,
     ObservationKind.HOLD_STARTED: _on_hold_heard,
     ObservationKind.HUMAN_UNCERTAIN: _on_uncertain,
     ObservationKind.MUSIC: _on_queue_sound,

@@ -80,6 +80,9 @@ def send_digits(session: CallSession, digits: str) -> Result:
 
 def on_transcript(session: CallSession, event: Transcribed) -> Result:
     """Use a transcript: publish it, give it to the detector, and feed the menu prompt being heard."""
+    if event.partial:  # words of speech still going on: the segment's own transcript is published when it ends
+        cue = event.text and session.state in LISTENING
+        return session, [NoteTranscript(event.text, event.t_s, partial=True)] if cue else []
     effects: list[Effect] = []
     if event.text:
         offset = round(event.at - session.started_at, 2)

@@ -22,9 +22,12 @@ def test_transcripts_reach_the_detector_after_their_segment_and_are_costed() -> 
 
     pcm = join(clip("music_05.wav"), silence(0.4), clip("announcement_02.wav"), silence(0.4), clip("music_05.wav"))
     pred = predict(pcm, slow_stt)
-    transcripts = [e for e in pred["events"] if e["type"] == "transcript"]
+    transcripts = [e for e in pred["events"] if e["type"] in ("transcript", "transcript_partial")]
     assert heard and len(transcripts) == len(heard)
+    assert any(e["type"] == "transcript_partial" for e in transcripts)  # the announcement is long: partials too
     assert all(e["t_s"] >= e["at_s"] for e in transcripts)
+    ready = [e["t_s"] for e in transcripts]
+    assert ready == sorted(ready)  # one speech-to-text worker: each text waits for the one before it
     assert pred["stt_cpu_s"] > 0
     assert not any(e["type"] == "human_detected" for e in pred["events"])
 

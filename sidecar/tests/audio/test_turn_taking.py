@@ -130,3 +130,26 @@ def test_babble_far_below_the_voice_ends_a_segment() -> None:
             segments.append(done)
     assert len(segments) >= 2
     assert segments[0].end_s <= voice.size / RATE + 0.3
+
+
+def test_babble_far_below_the_voice_does_not_end_the_wait() -> None:
+    """A call centre's babble after the agent's words is background: the agent's wait goes on through it.
+
+    (Without this the babble's VAD onset became a new turn 0.3 s after the agent stopped, and the agent was missed.)
+    """
+    lead = known_hold()
+    words = hold_words(lead, "Yes, you heard me right.")
+    words[lead.size / RATE + 2.3] = "Other people talking."  # the babble's words, should it be transcribed
+    obs = stream_with_words(join(lead, clip("agent_then_babble_13.wav"), silence(1.0)), words)
+    human = first(obs, K.HUMAN_DETECTED)
+    assert human is not None and "'Yes, you heard me right.'" in human.data["reason"]
+
+
+def test_speech_at_the_voice_s_level_after_the_turn_is_not_background() -> None:
+    """Speech as loud as the agent right after the agent's words is a new turn: nothing is decided on the wait."""
+    lead = known_hold()
+    agent = clip("agent_then_babble_13.wav")[: int(2.2 * RATE)]
+    words = hold_words(lead, "Yes, you heard me right.")
+    words[lead.size / RATE + 2.3] = ""
+    obs = stream_with_words(join(lead, agent, silence(0.3), clip("announcement_04_humanvoice.wav")), words)
+    assert all("heard me right" not in o.data.get("reason", "") for o in obs if o.kind is K.HUMAN_DETECTED)

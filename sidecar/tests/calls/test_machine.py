@@ -26,6 +26,7 @@ from hold_slayer_sidecar.calls.events import (
     HangUpRequested,
     Input,
     Leg,
+    NoteTranscript,
     NotifyDetector,
     Observed,
     SendDtmf,
@@ -354,3 +355,21 @@ def test_silence_after_a_prompt_the_navigator_waited_on_asks_it_once_more() -> N
     assert out == [] and s.step_wait is StepWait.LISTEN  # asked once per prompt, not in a loop
     s, out = step(s, obs(12.0, K.SILENCE))
     assert not any(isinstance(e, Decide) for e in out)
+
+
+def test_speech_still_going_on_in_the_queue_is_transcribed_for_the_detector_only() -> None:
+    """A partial transcript goes to the detector as a partial cue; it is neither published nor navigated on."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
+    s, out = step(s, obs(20.0, K.SPEECH_PARTIAL, audio=True))
+    assert [(type(e), getattr(e, "partial", None), getattr(e, "epoch", None)) for e in out] == [(Transcribe, True, 0)]
+    s, out = step(s, Transcribed(20.4, "Thanks for holding, this is Dana.", 20.0, 0, partial=True))
+    assert out == [NoteTranscript("Thanks for holding, this is Dana.", 20.0, partial=True)]
+    assert s.state is CallState.HOLD
+    _, out = step(s, Transcribed(20.4, "", 20.0, 0, partial=True))  # speech-to-text failed: nothing to note
+    assert out == []
+
+
+def test_a_partial_before_the_call_was_answered_is_ignored() -> None:
+    s, _ = step(session(), Start(0.0))
+    _, out = step(s, obs(1.0, K.SPEECH_PARTIAL, audio=True))
+    assert out == []
