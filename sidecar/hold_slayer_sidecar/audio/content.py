@@ -33,7 +33,9 @@ _AGENT = (
     r"\b(can|may) i (help|assist) you\b|\bi can help you\b",
     r"\byou're speaking (to|with) \w+|\byou are speaking (to|with) \w+",
     r"\bare you (there|still there)\b",
-    r"\bcan i (have|get) your\b",
+    # Asking for the caller's details; not "can I have your attention", which opens an announcement.
+    r"\b(can|could|may) i (have|get|take) your (full )?(name|account|number|phone|card|policy|member|date|zip|"
+    r"postal|email|address|last|first|reference|confirmation|booking|order)",
 )
 # A bare greeting, perhaps with a name ("Hello?", "Yes, Joe?", "Hi there."), then the person waits. Not a greeting
 # that goes on into a message ("Hello, and welcome ...", "Hi, thank you for calling"). It needs the whole turn: the

@@ -35,6 +35,7 @@ def test_hold_messages(text: str) -> None:
         "Hello, this is Cameron. Sorry for the wait.",
         "Howdy, Joe. I'm Marilyn Cook.",
         "Good morning, Acme Bank, Dana speaking.",
+        "Can I have your account number, please?",
     ],
 )
 def test_agent_greetings(text: str) -> None:
@@ -53,6 +54,7 @@ def test_agent_greetings(text: str) -> None:
         "Hello, and welcome to Acme.",
         "This is where we keep the files.",
         "I'm sorry, we could not find that account.",
+        "Can I have your attention, please.",
     ],
 )
 def test_unknown(text: str) -> None:
