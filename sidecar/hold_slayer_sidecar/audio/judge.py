@@ -179,6 +179,8 @@ class HumanJudge:
         # The last turn closed as a "monologue" (long speech, then silence) and when: a person who greets at length
         # and then waits looks exactly like that, and its transcript arrives after the close.
         self._monologue: tuple[_Turn, float] | None = None
+        # The undecided turn the open one replaced: its segment's transcript may arrive after the next words began.
+        self._replaced: tuple[_Turn, float] | None = None  # (turn, when the one after it began)
         self._prev_segment: tuple[float, float] | None = None  # (end, length) of the last speech, unless music since
         self._partial_due = False
         # The speech going on is background (a call centre's babble) under a turn that has just ended: it is
@@ -290,6 +292,7 @@ class HumanJudge:
             # The undecided turn it replaces may be a message's first sentence: keep it, so that a replay of that
             # sentence is recognised too (a person's words are never replayed, so keeping them costs nothing).
             self._remember(turn)
+        self._replaced = (turn, onset) if turn is not None else None
         self._turn = self._new_turn(onset)
         self._turn.continues = continues
         self._turn.answers_ringing = self._ringback_s is not None and onset - self._ringback_s <= RINGBACK_ANSWER_S
@@ -542,6 +545,10 @@ class HumanJudge:
         """Return the turn a transcript belongs to: its segment ended at t_s (speech-to-text answers later)."""
         if self._turn is not None and self._turn.onset_s <= t_s:
             return self._turn
+        if self._replaced is not None:
+            turn, next_onset_s = self._replaced
+            if turn.onset_s <= t_s < next_onset_s and not turn.recorded:
+                return turn  # "Howdy, Joe." transcribed after "I'm Mary-Lou" had begun
         if self._monologue is not None:
             turn, closed_s = self._monologue
             if turn.onset_s <= t_s <= closed_s:

@@ -112,7 +112,9 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
             if obs.kind == ObservationKind.DTMF:
                 digits.append(str(obs.data["digit"]))
             if obs.kind in (ObservationKind.SPEECH_SEGMENT, ObservationKind.SPEECH_PARTIAL):
-                if transcribe is not None and obs.audio is not None and det.transcripts_useful:
+                # As in a live call (calls/effects.py), a partial is skipped while the worker is busy.
+                busy = obs.kind == ObservationKind.SPEECH_PARTIAL and stt_free_at > t
+                if transcribe is not None and obs.audio is not None and det.transcripts_useful and not busy:
                     start = time.process_time()
                     text = transcribe(obs.audio)
                     spent = time.process_time() - start

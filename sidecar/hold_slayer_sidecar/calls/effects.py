@@ -67,6 +67,7 @@ class EffectRunner:
         self._speech_cache: dict[str, SpeechAudio] = {}
         # Each call's menu audio since its last move; dropped with the call's runtime.
         self._prompt_audio: WeakKeyDictionary[CallRuntime, PromptAudio] = WeakKeyDictionary()
+        self._transcribing = 0  # speech-to-text requests in flight (the embedded engine runs one at a time)
 
     async def speech(self, text: str) -> SpeechAudio | None:
         """Synthesise ``text`` (cached for the fixed lines); None without a TTS engine."""
@@ -250,13 +251,18 @@ class EffectRunner:
         if buffer is not None and buffer.add(effect.epoch, effect.audio, effect.sample_rate, effect.t_s):
             await self._transcribe_prompt(runtime, effect, buffer)
             return
+        if effect.partial and self._transcribing:
+            return  # a partial is a bonus: never make a finished segment's words wait behind it
         text = ""
+        self._transcribing += 1
         try:
             text = (await stt.transcribe(effect.audio, effect.sample_rate)).text.strip()
         except VoiceEngineError as err:
             _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
         except Exception:
             _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
+        finally:
+            self._transcribing -= 1
         runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch, partial=effect.partial))
 
     async def _transcribe_prompt(self, runtime: CallRuntime, effect: Transcribe, buffer: PromptAudio) -> None:

@@ -153,3 +153,21 @@ def test_speech_at_the_voice_s_level_after_the_turn_is_not_background() -> None:
     words[lead.size / RATE + 2.3] = ""
     obs = stream_with_words(join(lead, agent, silence(0.3), clip("announcement_04_humanvoice.wav")), words)
     assert all("heard me right" not in o.data.get("reason", "") for o in obs if o.kind is K.HUMAN_DETECTED)
+
+
+def test_a_late_transcript_still_counts_for_the_turn_the_next_words_replaced() -> None:
+    """ "Howdy, Joe." is transcribed after "I'm Mary-Lou ..." began: the greeting still belongs to its own turn."""
+    lead = known_hold()
+    det = HoldDetector(RATE)
+    first_words = clip("human_07.wav")
+    pcm = join(lead, first_words, silence(0.5), clip("announcement_04_humanvoice.wav")[:RATE])
+    obs: list[Observation] = []
+    ends: list[float] = []
+    for k in range(pcm.size // FRAME):
+        out = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, (k + 1) * FRAME / RATE))
+        obs.extend(out)
+        ends += [o.t_s for o in out if o.kind is K.SPEECH_SEGMENT and o.t_s > lead.size / RATE]
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    late = det.note_transcript("Hello Joe, what can I do for you?", ends[0])
+    human = first(late, K.HUMAN_DETECTED)
+    assert human is not None and float(human.data["onset_s"]) < ends[0]

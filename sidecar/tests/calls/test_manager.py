@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TEST_POLICY, FakeDetector, FakeNavigator, FakeSip, FakeTts, Rig, settle
+from conftest import TEST_POLICY, FakeDetector, FakeNavigator, FakeSip, FakeStt, FakeTts, Rig, settle
 from hold_slayer_sidecar.audio.types import Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 from hold_slayer_sidecar.calls.errors import CallError
@@ -265,5 +265,58 @@ async def test_whole_prompt_mode_transcribes_all_menu_audio_since_the_last_move(
             await settle()
         assert stt.sizes[-2:] == [800, 800 + 2400 + 800]  # the second segment was transcribed with the first
         assert navigator.prompts[-1] == f"part {len(stt.sizes)}."  # the whole-prompt transcript replaces the rest
+    finally:
+        await rig.manager.stop()
+
+
+class _GatedStt:
+    """Holds every transcription until released, so a test can see what happens while one is in flight."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.calls = 0
+
+    async def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        self.calls += 1
+        await self.gate.wait()
+        return Transcript("This is Dana.")
+
+    async def health(self) -> str:
+        return "ok"
+
+
+async def test_a_partial_is_skipped_while_speech_to_text_is_busy_and_used_when_free(
+    tmp_path: Path, store: Store
+) -> None:
+    sip, stt, detectors = FakeSip(), _GatedStt(), []
+
+    def factory(sample_rate: int) -> FakeDetector:
+        detectors.append(FakeDetector())
+        return detectors[-1]
+
+    engines = Engines(sip=sip, detector_factory=factory, store=store, stt=stt, tts=FakeTts())
+    config = ManagerConfig(recordings_dir=tmp_path / "rec", user_phone=USER, policy=TEST_POLICY)
+    rig = Rig(CallManager(engines, config), sip, detectors, FakeTts(), FakeStt(), FakeNavigator(), store)
+    rig.manager.subscribe(lambda name, data: rig.events.append((name, data)))
+    await rig.manager.start()
+    audio = np.zeros(800, dtype=np.int16)
+    try:
+        await rig.manager.place_call(COMPANY)
+        await settle()
+        leg = rig.sip.dialed[0][0]
+        await rig.observe(leg, Observation(K.HOLD_STARTED, 10.0))
+        await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 20.0, audio=audio))
+        await settle()
+        busy = stt.calls
+        await rig.observe(leg, Observation(K.SPEECH_PARTIAL, 21.5, audio=audio))  # the segment is still in flight
+        await settle()
+        assert stt.calls == busy
+        stt.gate.set()
+        await settle()
+        await rig.observe(leg, Observation(K.SPEECH_PARTIAL, 23.0, audio=audio))
+        await settle()
+        assert stt.calls == busy + 1
+        assert detectors[0].notes[-1] == "partial:This is Dana."
+        assert [d["text"] for n, d in rig.events if n == "transcript"] == ["This is Dana."]  # partials not published
     finally:
         await rig.manager.stop()
