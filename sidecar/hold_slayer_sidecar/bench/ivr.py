@@ -11,8 +11,9 @@ call machine does; digits and speech drive a model of the company's menu tree (i
 keyword routing of spoken reasons via TTS -> STT). Measures parser + matcher + STT together, plus STT WER/RTF.
 As in a call, the navigator is asked once more when the company goes quiet after a prompt (``--no-settle``
 turns that off); ``--whole-prompt`` re-transcribes all audio since the last move per segment (the call's
-``whole_prompt_stt`` option); ``--beam N`` sets whisper's beam size. Whisper's temperature fallback samples,
-so two offline runs differ by a run or two out of 41.
+``whole_prompt_stt`` option); ``--beam N`` sets whisper's beam size, ``--stt-prompt TEXT`` its initial prompt.
+Decoding is seeded, so the same audio gives the same words; piper-voiced prompts (and the caller's spoken
+reasons) differ from run to run, so two offline runs can still differ by a run or two out of 41.
 ``text``: like offline but with the prompt texts themselves (no TTS/STT): parser + matcher only.
 ``auto`` (default) runs ``real`` when the sidecar and simulator entry points exist, else ``offline``.
 
@@ -44,7 +45,7 @@ from ..calls.prompt_audio import GAP_S
 from ..nav.api import NavAction, NavDecision
 from ..nav.navigator import MenuNavigator
 from ..voice.api import ChatModel
-from ..voice.stt import EmbeddedWhisperStt
+from ..voice.stt import IVR_PROMPT, EmbeddedWhisperStt
 from ..voice.tts import PiperTts, synthesize_blocking
 
 RATE = 8000
@@ -168,11 +169,14 @@ def split_segments(pcm: Pcm) -> list[tuple[Pcm, float]]:
 class PromptEar:
     """Turns a company clip into (segment transcript, seconds into the clip) pairs, as a call would hear it."""
 
-    def __init__(self, *, use_audio: bool, whole: bool = False, settle: bool = True, beam_size: int = 1) -> None:
+    def __init__(
+        self, *, use_audio: bool, whole: bool = False, settle: bool = True, beam_size: int = 1, stt_prompt: str = ""
+    ) -> None:
         self.use_audio = use_audio
         self.settle = settle  # ask again once the company goes quiet after a prompt, as the call does
         self.whole = whole and use_audio  # re-transcribe all audio since the last move, as the call does
-        self._stt = EmbeddedWhisperStt(beam_size=beam_size) if use_audio else None
+        prompt = stt_prompt or IVR_PROMPT
+        self._stt = EmbeddedWhisperStt(beam_size=beam_size, initial_prompt=prompt) if use_audio else None
         self._cache: dict[tuple[str, str], tuple[list[tuple[str, float]], float]] = {}
         self._audio: dict[tuple[str, str], list[Pcm]] = {}
         self._whole_cache: dict[tuple[tuple[str, str, int], ...], str] = {}
@@ -645,7 +649,11 @@ def _cases(companies: list[Any], heldout: bool) -> list[tuple[Any, str, str]]:
 async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[RunResult]:
     """Run every case through the offline company model."""
     ear = PromptEar(
-        use_audio=args.mode != "text", whole=args.whole_prompt, settle=not args.no_settle, beam_size=args.beam
+        use_audio=args.mode != "text",
+        whole=args.whole_prompt,
+        settle=not args.no_settle,
+        beam_size=args.beam,
+        stt_prompt=args.stt_prompt,
     )
     navigator = MenuNavigator(llm=llm)
     results = []
@@ -669,6 +677,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--llm-model", default="llama3.2")
     parser.add_argument("--out", help="also write the results as JSON to this file")
     parser.add_argument("--beam", type=int, default=1, help="offline: whisper beam size")
+    parser.add_argument("--stt-prompt", default="", help="offline: whisper initial prompt instead of the default")
     parser.add_argument(
         "--no-settle", action="store_true", help="offline: never re-ask when the company goes quiet (old behaviour)"
     )

@@ -65,7 +65,8 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"nurse", ("medical advice about symptoms", "I or my child feel sick")),
     (r"prescription|pharmacy|refill|medication", ("refill my medicine or medication", "a prescription")),
     (
-        r"\bcards?\b",
+        # Card departments only: "activate a new card" is one card task, not everything about cards.
+        r"\bcard services\b|\b(?:credit|debit)\b.*\bcards?\b|^(?:your |bank )?cards?$",
         ("my credit card or debit card", "a lost or stolen card", "a charge or transaction on my card"),
     ),
     (
@@ -82,7 +83,7 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"outage|power", ("my power or electricity is out", "a blackout with no electricity")),
     (r"water", ("a water leak, water pressure or water quality problem",)),
     (
-        r"start,? stop|move (?:your )?service|transfer service|moving",
+        r"\bstart\b|\bstop (?:or|your|my|service)|move (?:your )?service|transfer service|moving|disconnect",
         ("moving to a new address", "start, stop or transfer my service"),
     ),
     (r"upgrade|sales|new (?:phone|device|plan)", ("buy a new phone, device or plan", "change or upgrade my plan")),

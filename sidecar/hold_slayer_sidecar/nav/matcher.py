@@ -71,6 +71,7 @@ class MatchResult:
     confidence: float
     ranked: tuple[ScoredOption, ...]
     reason: str
+    clear: bool = False  # the best option passed the threshold and beat the runner-up by the margin
 
 
 class MenuMatcher:
@@ -123,5 +124,5 @@ class MenuMatcher:
         if confident or person is None:
             conf = float(np.clip(best.score, 0.0, 1.0))
             why = "best match" if confident else "best match (low confidence, no person option)"
-            return MatchResult(best.option, conf, tuple(ranked), why)
+            return MatchResult(best.option, conf, tuple(ranked), why, clear=confident)
         return MatchResult(person.option, float(np.clip(person.score, 0.0, 1.0)), tuple(ranked), "unsure: person")

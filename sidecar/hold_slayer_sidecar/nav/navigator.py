@@ -287,14 +287,28 @@ class MenuNavigator:
         early = self._early_confidence is not None and _sure_enough(match, self._early_confidence)
         if not complete and not early:
             return NavDecision(NavAction.WAIT, options=opts, reason="menu may continue")
-        confident = match is not None and match.option is not None and match.confidence >= self._min_confidence
+        # Sure only when the best option both scores well and stands clear of the runner-up: a near tie on
+        # misheard labels ("credit and damage cards" / "report fraud") is a coin toss, not a choice.
+        confident = (
+            match is not None
+            and match.option is not None
+            and match.confidence >= self._min_confidence
+            and (match.clear or reaches_person(match.option))
+        )
         if not confident and self._llm is not None:
             llm = await self._ask_llm(prompt, intent, options, history)
             if llm is not None:
                 return llm
         if match is None or match.option is None:
             return self._give_up(options, "no option fits")
-        guessing = not confident and not reaches_person(match.option)  # a person option is a safe answer
+        if answered == 0 and asks_for_speech(prompt) and not asks_for_data(prompt):
+            # The menu also takes the reason in words ("tell me what you're calling about, or choose"): saying
+            # it does not depend on how well we heard the labels (a garbled label can even look like a clear
+            # match), so it comes first; the keys are the fallback when the company did not understand.
+            return NavDecision(NavAction.SPEAK, text=intent, confidence=0.6, options=opts, reason="invited to say why")
+        # The person option is the fallback when nothing fits, but the recogniser also invents one ("To speak
+        # to a representative, press 1" from a garbled label): hear the menu once more before settling for it.
+        guessing = not confident and (not reaches_person(match.option) or match.reason.startswith("unsure"))
         # Decide once the replay has ended (settled), or has offered every key again: never wait for a
         # third hearing, companies give up after one or two no-input replays.
         replayed = _heard_twice(prompt) and (settled or not self._per_call or _every_key_twice(prompt))
@@ -331,6 +345,11 @@ class MenuNavigator:
         if matcher is None:
             return None
         try:
+            if answered and self._per_call:
+                # This call's own record says which keys it pressed (a spoken answer pressed none).
+                pressed = self.trace[-answered:]
+                tried = frozenset(r.decision.digits[:1] for r in pressed if r.decision.action is NavAction.DTMF)
+                return await asyncio.to_thread(matcher.choose, intent, options, exclude=tried)
             if answered:
                 ranked = await asyncio.to_thread(matcher.choose, intent, options)
                 tried = frozenset(s.option.digit for s in ranked.ranked[:answered])

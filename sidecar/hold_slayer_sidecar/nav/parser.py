@@ -49,20 +49,33 @@ _HOMOPHONE_AFTER_VERB = re.compile(
 )
 _ANCHOR = re.compile(
     rf"\b{_VERB}\s+(?:the\s+)?(?:(?:option|number|key|button)\s+)?([0-9*#])(?:\s+(?:key|button|sign)\b)?"
-    r"(?![\s,\-]*[0-9])"  # "dial 9 1 1" or "press 123" is a number, not a menu key
+    r"(?![\s,\-]*[0-9]|\.[0-9])"  # "dial 9 1 1", "9.1.1" or "press 123" is a number, not a menu key
 )
-_DIGIT_AS_WORD = re.compile(rf"\b({_VERB}\s+[0-9*#])[.,]?\s+([24])[.,]?\s+(?=[a-z])")
+_DIGIT_AS_WORD = re.compile(rf"\b({_VERB}\s+[0-9*#])(?:[.,]?\s+|[.,])([24])[.,]?\s+(?=[a-z])")
+# "or press 3" heard as "press 1.3": of two digits glued by a full stop the second is the key said.
+_GLUED_KEYS = re.compile(rf"\b({_VERB})\s+[0-9]\.([0-9])(?![0-9]|\.[0-9])")
 _BARE_KEY = re.compile(r"(^|[.!?;]\s+)([0-9])[.,]?\s+(for|to|4|2)\b[.,]?\s+(?=[a-z])")
+# A sentence that is only a key: "Press 3." heard as "F3.", "3." or "Chris 3." when the VAD cut it off its label.
+_NUMBER = "zero|one|two|three|four|five|six|seven|eight|nine"
+_LONE_KEY = re.compile(
+    r"(^|[.!?;]\s+)(?:(?:[a-z]{1,2}|[a-z]{0,3}r[aeiu]s+[a-z]{0,2})[\s-]?|[a-z']{1,6},?\s)?"
+    rf"([0-9]|{_NUMBER})[.!?;]+(?=\s|$)"
+)
+_KEY_SENTENCE = re.compile(rf"\b{_VERB}\s+[0-9*#]\s*$")
 _SENTENCE_END = re.compile(r"[.!?;]+(?:\s+|$)")
 _INTRO = re.compile(r"\b(?:for|to|if|regarding|about)\b")
 _PREAMBLE = re.compile(
     r"\b(?:thank you for calling|thanks for calling|welcome to|you have reached|you've reached)\b.*?"
-    r"(?=\b(?:for|to|if)\b|$)"
+    r"(?=\b(?:for|to|if)\b|[.!?;]|$)"  # a greeting ends at its full stop: the next sentence may be a label
 )
-_EMERGENCY = re.compile(r"\b(?:hang up|emergency|nine one one|911)\b")
+_EMERGENCY = re.compile(r"\b(?:hang up|emergency|nine one one|911|9-1-1|smell gas)\b")
+_NOTICE = re.compile(
+    r"\b(?:hang up|emergency|nine one one|911|9-1-1|listen carefully|(?:options|menu) ha(?:ve|s) changed"
+    r"|(?:may|will) be (?:monitored|recorded)|recorded for)\b"
+)
 _SAY_OR = re.compile(r"\b(?:say|said)\s+(?:[\w']+\s+){1,3}?or\s*$")
 _OR_SAY = re.compile(r"^\s*,?\s*or\s+say\s+[\w']+(?:\s+[\w']+)?")
-_LEAD_FILLER = re.compile(r"^(?:(?:please|now|simply|just|you can|you may|and|or|also|then|otherwise)\b[\s,]*)+")
+_LEAD_FILLER = re.compile(r"^(?:(?:please|now|simply|just|you can(?!')|you may|and|or|also|then|otherwise)\b[\s,]*)+")
 _LEAD_INTRO = re.compile(
     r"^(?:if you(?:'re| are) calling (?:about|regarding|for|to)|if you(?:'d| would) like to|if you want to"
     r"|if you need to|if you wish to|if you(?:'re| are) calling|if this is (?:about|regarding|for)|if you have"
@@ -104,10 +117,40 @@ def normalize(text: str) -> str:
     out = " ".join(text.lower().replace("\u2019", "'").split())
     out = _KEY_WORDS_AFTER_VERB.sub(lambda m: f"{m.group(1)} {_WORD_KEYS[m.group(2)]}", out)
     out = _HOMOPHONE_AFTER_VERB.sub(lambda m: f"{m.group(1)} {_HOMOPHONES[m.group(2)]}", out)
+    out = _GLUED_KEYS.sub(lambda m: m.group(0) if m.group(2) in "24" else f"{m.group(1)} {m.group(2)}", out)
     # A sentence that starts with a bare key and "for"/"to" lost its "press": "2. 4. billing" (clipped onset).
-    out = _BARE_KEY.sub(lambda m: f"{m.group(1)}press {m.group(2)} {m.group(3)} ", out)
+    out = _BARE_KEY.sub(_bare_key, out)
     # The recogniser also writes "for"/"to" as digits after the key: "press 2. 4. billing" is "press 2 for billing".
-    return _DIGIT_AS_WORD.sub(lambda m: f"{m.group(1)} {'for' if m.group(2) == '4' else 'to'} ", out)
+    out = _DIGIT_AS_WORD.sub(lambda m: f"{m.group(1)} {'for' if m.group(2) == '4' else 'to'} ", out)
+    return _LONE_KEY.sub(_lone_key, out)
+
+
+def _bare_key(match: re.Match[str]) -> str:
+    """Read "2. 4. billing" as "press 2 for billing" unless it follows an emergency notice ("dial. 1. for")."""
+    previous = _previous_sentence(match.string, match.start())
+    if _EMERGENCY.search(previous):
+        return match.group(0)
+    if match.group(3) in ("for", "to") and previous and not _ANCHOR.search(previous):
+        # After a sentence that is only a label the key closes that label ("Within 24 hours. 1. For all
+        # other changes." is "..., press 1."); after "press 1 to X." it opens the next option.
+        return f"{match.group(1)}press {match.group(2)}. {match.group(3)} "
+    return f"{match.group(1)}press {match.group(2)} {match.group(3)} "
+
+
+def _previous_sentence(text: str, at: int) -> str:
+    """Return the sentence that ends right before position ``at``."""
+    before = text[:at].rstrip(" .!?;")
+    return _SENTENCE_END.split(before)[-1] if before else ""
+
+
+def _lone_key(match: re.Match[str]) -> str:
+    """Read a sentence that is only a key ("F3.") as "press 3." unless the sentence before rules that out."""
+    previous = _previous_sentence(match.string, match.start())
+    # After another lone key it is the "for"/"to" of that key ("press 2. 4."); after an emergency notice it is
+    # the number to dial ("hang up and dial. 1."), never a menu key.
+    if _KEY_SENTENCE.search(previous) or _EMERGENCY.search(previous):
+        return match.group(0)
+    return f"{match.group(1)}press {_WORD_KEYS.get(match.group(2), match.group(2))}."
 
 
 def _sentences(segment: str) -> list[str]:
@@ -142,8 +185,8 @@ _NONE = _Label("", False)
 def _before_label(segment: str, *, first: bool) -> _Label:
     """Label worded before its key: the last phrase of the segment (before the first key: from an intro word)."""
     parts = _sentences(_PREAMBLE.sub(" ", segment) if first else segment)
-    if not parts:
-        return _NONE
+    if not parts or (first and _NOTICE.search(parts[-1])):
+        return _NONE  # an emergency or recording notice before the first key is not its label
     # Before the first key only the last sentence can be the label (the rest is greeting); between keys the
     # recogniser may have cut one label into sentences ("For an existing reservation. Including changes.").
     phrase = _SAY_OR.sub("", parts[-1] if first else " ".join(parts)).rstrip(" ,")
@@ -187,7 +230,11 @@ def _words_before_keys(segments: list[str], before: list[_Label], after: list[_L
     if local_before != local_after:
         return local_before > local_after
     # Punctuation says nothing (none, or the recogniser's own): the wording that labels more keys wins.
-    return sum(x.score for x in before) > sum(x.score for x in after)
+    before_score, after_score = sum(x.score for x in before), sum(x.score for x in after)
+    if before_score != after_score:
+        return before_score > after_score
+    # A tie: words before the first key that are not a greeting or notice can only be its label.
+    return bool(before[0].text)
 
 
 def _assign_labels(segments: list[str]) -> tuple[list[str], bool]:
@@ -222,7 +269,7 @@ def _missing_key(keys: list[str], k: int) -> str | None:
 
 
 def _recover_dropped_keys(segments: list[str], keys: list[str], labels: list[str], before_style: bool) -> list[int]:
-    """Find options whose "press N" the recogniser dropped: an orphan "for X" sentence between keys 1 and 3.
+    """Find options whose "press N" the recogniser dropped: an orphan sentence between keys 1 and 3.
 
     Returns, for each key, the index of an inferred key inserted after it (or -1); fixes ``labels`` in place.
     """
@@ -233,7 +280,11 @@ def _recover_dropped_keys(segments: list[str], keys: list[str], labels: list[str
         if missing is None or len(parts) < 2:
             continue
         candidates = parts[:-1] if before_style else parts[1:]
-        orphan = next((p for p in candidates if _INTRO.match(p)), None)
+        # The orphan usually opens with "for"/"to". After keys, a garbled one ("Let's do this new challenge for
+        # a transaction" for "Press 2 to dispute a charge") is the sentences after key k's own label; before
+        # keys nothing tells where one label ends and the next begins, so it must open with "for"/"to".
+        fallback = None if before_style else " ".join(candidates)
+        orphan = next((p for p in candidates if _INTRO.match(p)), fallback)
         if orphan is None:
             continue
         if before_style:
@@ -250,10 +301,16 @@ def _anchors(text: str) -> list[_Anchor]:
     found: list[_Anchor] = []
     for m in _ANCHOR.finditer(text):
         context = text[max(0, m.start() - 40) : m.start()]
-        if _EMERGENCY.search(context) and m.group(1) == "9":
-            continue  # "hang up and dial 9..." is the emergency notice, not a menu key
+        if _EMERGENCY.search(context) and (m.group(1) == "9" or _sentence_of(text, m.start()).startswith("and")):
+            continue  # "hang up and dial 9..." / "... hang up. And dial 1." is the emergency notice, not a key
         found.append(_Anchor(m.group(1), m.start(), m.end()))
     return found
+
+
+def _sentence_of(text: str, at: int) -> str:
+    """Return the sentence of ``text`` that holds position ``at``, up to ``at``."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, at)), default=0)
+    return text[start:at].strip()
 
 
 def after_last_key(text: str) -> tuple[str, str]:

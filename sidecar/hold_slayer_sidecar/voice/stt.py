@@ -25,7 +25,7 @@ from .wyoming import WyomingEvent, connect, describe, parse_tcp_url, read_event,
 WHISPER_RATE = 16000
 _CHUNK_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono per Wyoming audio-chunk, as wyoming-satellite sends
 # Steer the tiny model toward IVR vocabulary: it helps digits come out as digits ("press 2", not "press to").
-_IVR_PROMPT = "Thank you for calling. For billing, press 1. To speak to a representative, press 0."
+IVR_PROMPT = "Thank you for calling. For billing, press 1. To speak to a representative, press 0."
 
 
 def bundled_whisper_model() -> Path:
@@ -48,9 +48,11 @@ class EmbeddedWhisperStt:
         *,
         threads: int = 1,
         beam_size: int = 1,
-        initial_prompt: str | None = _IVR_PROMPT,
+        initial_prompt: str | None = IVR_PROMPT,
+        seed: int | None = 0,
     ) -> None:
         self._model_dir = model_dir
+        self._seed = seed
         self._threads = threads
         self._beam_size = beam_size
         self._initial_prompt = initial_prompt
@@ -86,6 +88,12 @@ class EmbeddedWhisperStt:
         model = self._load()
         with self._run_lock:
             try:
+                if self._seed is not None:
+                    # Whisper falls back to sampling at higher temperatures when a decode looks like a loop
+                    # ("Press 4.4.4.4..."); a fixed seed makes the same audio give the same words every time.
+                    from ctranslate2 import set_random_seed  # type: ignore[import-untyped]  # faster-whisper's
+
+                    set_random_seed(self._seed)
                 segments, _info = model.transcribe(
                     audio,
                     language="en",

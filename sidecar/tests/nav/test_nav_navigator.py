@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hold_slayer_sidecar.nav.api import NavAction, NavSource
+from hold_slayer_sidecar.nav.api import MenuOption, NavAction, NavSource
 from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
 from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
 from hold_slayer_sidecar.nav.matcher import MenuMatcher
@@ -119,7 +119,7 @@ async def test_llm_decides_when_embedded_is_unsure(matcher: MenuMatcher) -> None
 )
 async def test_bad_llm_falls_back_to_person_option(matcher: MenuMatcher, llm: FakeLlm) -> None:
     nav = MenuNavigator(matcher, llm=llm, llm_timeout_s=0.2)
-    decision = await nav.decide(VAGUE, "my pension statement", history=[])
+    decision = await nav.decide(f"{VAGUE} {VAGUE}", "my pension statement", history=[])  # heard twice
     assert decision.action is NavAction.DTMF
     assert decision.digits == "0"  # unsure: the option that reaches a person
     assert decision.source in (NavSource.EMBEDDED, NavSource.FALLBACK)
@@ -205,7 +205,7 @@ async def test_dead_llm_server_gives_fallbacks_not_exceptions(matcher: MenuMatch
     with pytest.raises(VoiceEngineError):
         await llm.complete_json("system", "user")
     nav = MenuNavigator(matcher, llm=llm)
-    decision = await nav.decide(VAGUE, "my pension statement", history=[])
+    decision = await nav.decide(f"{VAGUE} {VAGUE}", "my pension statement", history=[])
     assert (decision.action, decision.digits) == (NavAction.DTMF, "0")
     assert llm.stats.errors >= 2
 
@@ -213,7 +213,7 @@ async def test_dead_llm_server_gives_fallbacks_not_exceptions(matcher: MenuMatch
 async def test_unreachable_llm_is_a_fallback(matcher: MenuMatcher, unused_tcp_port: int) -> None:
     llm = OpenAiChat(f"http://127.0.0.1:{unused_tcp_port}", model="m", timeout_s=0.5, retries=0)
     assert (await llm.health()).startswith("LLM unreachable")
-    decision = await MenuNavigator(matcher, llm=llm).decide(VAGUE, "my pension statement", history=[])
+    decision = await MenuNavigator(matcher, llm=llm).decide(f"{VAGUE} {VAGUE}", "my pension statement", history=[])
     assert decision.digits == "0"
 
 
@@ -308,3 +308,49 @@ async def test_a_submenu_sharing_a_word_with_the_menu_before_is_not_that_menu_ag
     await nav.decide(cards, intent, history=[main])
     decision = await nav.decide(cards, intent, history=[main])  # the company went quiet
     assert (decision.action, decision.digits) == (NavAction.DTMF, "1")
+
+
+async def test_a_call_says_why_when_the_menu_also_takes_words(matcher: MenuMatcher) -> None:
+    # Real tiny.en transcript of a "say or press" menu whose labels came out garbled.
+    nav = MenuNavigator(matcher).for_call()
+    menu = (
+        "In a few words, tell me what you're calling about, or choose from the following. "
+        "For billing, say billing or press 1. I'll bring you from Portland, press 3."
+    )
+    intent = "I want to upgrade to the new iPhone"
+    await nav.decide(menu, intent, history=[])
+    decision = await nav.decide(menu, intent, history=[])  # the company went quiet: the menu has ended
+    assert (decision.action, decision.text) == (NavAction.SPEAK, intent)
+
+
+async def test_a_near_tie_waits_for_the_replay(matcher: MenuMatcher) -> None:
+    # Real tiny.en transcript: both options score about the same, so pressing now is a coin toss.
+    nav = MenuNavigator(matcher).for_call()
+    menu = "Press 1 for credit and damage cards. Press 4 to report fraud. Press 9 to hear the motion again."
+    intent = "I want to dispute a transaction I don't recognize from a merchant"
+    result = matcher.choose(intent, [MenuOption("1", "credit and damage cards"), MenuOption("4", "report fraud")])
+    assert not result.clear
+    decision = await nav.decide(menu, intent, history=[])
+    assert decision.action is NavAction.WAIT and "replayed" in decision.reason
+    twice = await nav.decide(f"{menu} {menu}", intent, history=[])
+    assert twice.action is NavAction.DTMF
+
+
+async def test_an_unsure_call_hears_the_menu_again_before_settling_for_a_person(matcher: MenuMatcher) -> None:
+    # The recogniser may invent the person option (real tiny.en: "To speak to a representative, press 1.").
+    nav = MenuNavigator(matcher).for_call()
+    first = await nav.decide(VAGUE, "my pension statement", history=[])
+    assert first.action is NavAction.WAIT and "replayed" in first.reason
+    twice = await nav.decide(f"{VAGUE} {VAGUE}", "my pension statement", history=[])
+    assert (twice.action, twice.digits) == (NavAction.DTMF, "0")
+
+
+async def test_keys_are_the_fallback_when_the_spoken_reason_was_not_understood(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    menu = "In a few words, tell me what you're calling about. For billing, press 1. For technical support, press 2."
+    intent = "My mobile internet is not working"
+    await nav.decide(menu, intent, history=[])
+    said = await nav.decide(menu, intent, history=[])
+    assert said.action is NavAction.SPEAK
+    again = await nav.decide(f"Sorry, I didn't get that. {menu}", intent, history=[menu])
+    assert (again.action, again.digits) == (NavAction.DTMF, "2")

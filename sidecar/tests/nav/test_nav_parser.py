@@ -88,6 +88,60 @@ CASES: list[tuple[str, dict[str, str]]] = [
         {"1": "report a power outage"},
     ),
     ("press 1 for billing. to speak to an agent press 0", {"1": "billing", "0": "speak to an agent"}),
+    # Real tiny.en transcripts of a key cut off its label by the VAD: "Press 3." heard as "F3." or "3.".
+    (
+        "You'll change or cancel an appointment. Press 1. For a script, shouldn't reveal. Press 2. "
+        "For billing, end insurance questions. F3. And speak with a note. Press 4.",
+        {
+            "1": "you'll change or cancel an appointment",
+            "2": "a script, shouldn't reveal",
+            "3": "billing, end insurance questions",
+            "4": "speak with a note",
+        },
+    ),
+    ("For billing. F1. For claims. Chris 2. Loans. 3.", {"1": "billing", "2": "claims", "3": "loans"}),
+    # ... but a lone digit right after a key is that key's "for" ("Press 2. 4. Billing"), written glued too.
+    (
+        "Press 1. To report a power outage. Press 2.4 million and payment.",
+        {"1": "report a power outage", "2": "million and payment"},
+    ),
+    ("Press 0.4. Anything else.", {"0": "anything else"}),
+    # Every key its own sentence: an emergency notice before the first key is no label, so labels follow keys.
+    (
+        "High up, and go 9-1-1. Press 1. To report a power outage. Press 2. For billing and payment. "
+        "Press 3. I'll put a move your term. Press 4.",
+        {"1": "report a power outage", "2": "billing and payment", "3": "i'll put a move your term"},
+    ),
+    # "or press 3" heard as "press 1.3": the second digit is the key.
+    (
+        "For billing, press 1. For support, press 2. You'll upgrade your phone or plan. Say, press 1.3. "
+        "Make a handle for press 4.",
+        {"1": "billing", "2": "support", "3": "you'll upgrade your phone or plan say", "4": "make a handle for"},
+    ),
+    # A dropped "Press 2 to dispute a charge" whose words came out without a "for"/"to".
+    (
+        "Press 1 to report a lost card. Let's do this new challenge for a transaction. Press 3 to activate a card.",
+        {"1": "report a lost card", "2": "let's do this new challenge for a transaction", "3": "activate a card"},
+    ),
+    # A key alone between two labels closes the label before it ("Press 1." heard as "1." or "That's one.").
+    (
+        "If your flight is within the next 24 hours. 1. For all other changes.",
+        {"1": "your flight is within the next 24 hours"},
+    ),
+    (
+        "If your flight is within the next 24 hours. That's one. For all other changes. Press 2.",
+        {"1": "your flight is within the next 24 hours", "2": "all other changes"},
+    ),
+    (
+        "You can't handle an appointment. Yes, 1. For this trip. Press 2.",
+        {"1": "you can't handle an appointment", "2": "this trip"},
+    ),
+    # A greeting without an intro word before the first label ends at its full stop.
+    (
+        "Thank you for calling Northside Family Clinic. You'll change what cancels an appointment. Press 1. "
+        "For billing. Press 2.",
+        {"1": "you'll change what cancels an appointment", "2": "billing"},
+    ),
 ]
 
 
@@ -104,6 +158,11 @@ def test_parse_options(prompt: str, expected: dict[str, str]) -> None:
         "Please enter your account number followed by the pound key.",
         "Thank you for calling First City Bank. Calls may be recorded.",
         "Press 123 to hear the disclaimer.",
+        # Emergency notices as tiny.en wrote them: the number to dial is never a menu key.
+        "If this is a medical emergency, please hang up and dial. 1. For",
+        "If this is an emergency, please hang up. And dial 1.",
+        "Hang up and dial 9.1.1.",
+        "And dialed I-1-1.",
         "",
     ],
 )

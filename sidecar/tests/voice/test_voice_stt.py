@@ -39,6 +39,16 @@ async def test_embedded_whisper_transcribes_an_espeak_prompt(whisper: EmbeddedWh
     assert "press 1" in transcript.text.lower()
 
 
+@pytest.mark.slow
+async def test_embedded_whisper_gives_the_same_words_for_the_same_audio(whisper: EmbeddedWhisperStt) -> None:
+    # The decoder may fall back to sampling; the fixed seed keeps a benchmark run repeatable.
+    audio = await EspeakTts("en-gb+f2").synthesize("Press 4 for water service.", 8000)
+    first = await whisper.transcribe(audio.pcm, 8000)
+    assert (await whisper.transcribe(audio.pcm, 8000)).text == first.text
+    unseeded = EmbeddedWhisperStt(seed=None)
+    assert "press 4" in (await unseeded.transcribe(audio.pcm, 8000)).text.lower()
+
+
 async def test_silence_and_tiny_segments(whisper: EmbeddedWhisperStt) -> None:
     assert (await whisper.transcribe(np.zeros(100, np.int16), 8000)).text == ""
     with pytest.raises(VoiceEngineError):
