@@ -112,15 +112,15 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
             if obs.kind == ObservationKind.DTMF:
                 digits.append(str(obs.data["digit"]))
             if obs.kind in (ObservationKind.SPEECH_SEGMENT, ObservationKind.SPEECH_PARTIAL):
+                partial = obs.kind == ObservationKind.SPEECH_PARTIAL
                 # As in a live call (calls/effects.py), a partial is skipped while the worker is busy.
-                busy = obs.kind == ObservationKind.SPEECH_PARTIAL and stt_free_at > t
+                busy = partial and stt_free_at > t
                 if transcribe is not None and obs.audio is not None and det.transcripts_useful and not busy:
                     start = time.process_time()
                     text = transcribe(obs.audio)
                     spent = time.process_time() - start
                     stt_cpu_s += spent
                     ready = stt_free_at = max(t, stt_free_at) + spent
-                    partial = obs.kind == ObservationKind.SPEECH_PARTIAL
                     pending.append((ready, text, obs.t_s, partial))
                     pending.sort()
                     kind = "transcript_partial" if partial else "transcript"
