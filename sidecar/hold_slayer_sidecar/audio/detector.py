@@ -101,10 +101,8 @@ class HoldDetector:
         # A partial asked for in the hangover after the last word is skipped: the segment's own transcript is next,
         # and the one speech-to-text worker would make it wait.
         if self._judge.take_partial_request() and self._segmenter.voicing(t):
-            audio = self._segmenter.pcm_so_far()
-            if audio.size:
-                data = {"start_s": self._segmenter.onset_s, "context": "hold"}
-                out.append(Observation(ObservationKind.SPEECH_PARTIAL, t, 0.5, data, audio=audio))
+            data = {"start_s": self._segmenter.onset_s, "context": "hold"}
+            out.append(Observation(ObservationKind.SPEECH_PARTIAL, t, 0.5, data, audio=self._segmenter.pcm_so_far()))
         return out
 
     def _tone_observations(self, spec: FrameSpectrum, floor: float, t: float) -> list[Observation]:

@@ -520,11 +520,16 @@ class HumanJudge:
         if turn is not None and verdict != "recording" and t_s >= turn.heard_until_s:
             turn.heard_text, turn.heard_until_s = text.strip(), t_s
         if verdict == "recording" and turn is not None:
-            turn.worded = True  # never transferred; its fingerprint is kept for when the loop comes round
-            return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
+            return self._mark_worded(turn, text, t_s)
         if verdict == "agent" and turn is not None and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             return self._declare_human(t_s, turn.onset_s, 0.9, "agent greeting in transcript")
         return []
+
+    @staticmethod
+    def _mark_worded(turn: _Turn, text: str, t_s: float) -> list[Observation]:
+        """Hold-message words: never transferred; its fingerprint is kept for when the loop comes round."""
+        turn.worded = True
+        return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
 
     def _note_partial(self, text: str, t_s: float) -> list[Observation]:
         """Words of a turn still going on: hold wording marks it recorded; an offer of help or a name is a person."""
@@ -533,8 +538,7 @@ class HumanJudge:
             return []  # the turn it was cut from is over
         verdict = classify_text(text, partial=True)
         if verdict == "recording":
-            turn.worded = True
-            return [Observation(ObservationKind.ANNOUNCEMENT, t_s, 0.9, {"reason": "transcript", "text": text})]
+            return self._mark_worded(turn, text, t_s)
         if verdict == "agent" and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             return self._declare_human(t_s, turn.onset_s, 0.85, f"agent's words while speaking: {text!r}")
         if t_s > turn.heard_until_s:

@@ -68,9 +68,10 @@ _PREAMBLE = re.compile(
     r"\b(?:thank you for calling|thanks for calling|welcome to|you have reached|you've reached)\b.*?"
     r"(?=\b(?:for|to|if)\b|[.!?;]|$)"  # a greeting ends at its full stop: the next sentence may be a label
 )
-_EMERGENCY = re.compile(r"\b(?:hang up|emergency|nine one one|911|9-1-1|smell gas)\b")
+_EMERGENCY_NOTICE = r"hang up|emergency|nine one one|911|9-1-1"
+_EMERGENCY = re.compile(rf"\b(?:{_EMERGENCY_NOTICE}|smell gas)\b")
 _NOTICE = re.compile(
-    r"\b(?:hang up|emergency|nine one one|911|9-1-1|listen carefully|(?:options|menu) ha(?:ve|s) changed"
+    rf"\b(?:{_EMERGENCY_NOTICE}|listen carefully|(?:options|menu) ha(?:ve|s) changed"
     r"|(?:may|will) be (?:monitored|recorded)|recorded for)\b"
 )
 _SAY_OR = re.compile(r"\b(?:say|said)\s+(?:[\w']+\s+){1,3}?or\s*$")
@@ -307,10 +308,14 @@ def _anchors(text: str) -> list[_Anchor]:
     return found
 
 
+def _sentence_start(text: str, at: int) -> int:
+    """Return where the sentence of ``text`` that holds position ``at`` begins."""
+    return max((m.end() for m in _SENTENCE_END.finditer(text, 0, at)), default=0)
+
+
 def _sentence_of(text: str, at: int) -> str:
     """Return the sentence of ``text`` that holds position ``at``, up to ``at``."""
-    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, at)), default=0)
-    return text[start:at].strip()
+    return text[_sentence_start(text, at) : at].strip()
 
 
 def after_last_key(text: str) -> tuple[str, str]:
@@ -320,7 +325,7 @@ def after_last_key(text: str) -> tuple[str, str]:
     if not anchors:
         return "", norm
     last = anchors[-1]
-    start = max((m.end() for m in _SENTENCE_END.finditer(norm, 0, last.start)), default=0)
+    start = _sentence_start(norm, last.start)
     end_match = _SENTENCE_END.search(norm, last.end)
     end = end_match.start() if end_match else len(norm)
     return norm[start:end], norm[end:]
