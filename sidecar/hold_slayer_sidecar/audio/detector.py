@@ -93,15 +93,15 @@ class HoldDetector:
             quiet=quiet,
             tone=tone,
             speaking=speaking,
+            unvoiced_s=self._segmenter.unvoiced_s(t),
             level_db=spec.level_db,
             floor_db=floor,
             bands=spec.bands,
         )
         out.extend(self._judge.step(scene, onset, segment, [o.kind for o in out]))
-        # A partial asked for in the hangover after the last word is skipped: the segment's own transcript is next,
-        # and the one speech-to-text worker would make it wait.
-        if self._judge.take_partial_request() and self._segmenter.voicing(t):
-            data = {"start_s": self._segmenter.onset_s, "context": "hold"}
+        cut = self._judge.take_partial_request()
+        if cut and self._segmenter.in_speech:
+            data = {"start_s": self._segmenter.onset_s, "context": "hold", "cut": cut}
             out.append(Observation(ObservationKind.SPEECH_PARTIAL, t, 0.5, data, audio=self._segmenter.pcm_so_far()))
         return out
 

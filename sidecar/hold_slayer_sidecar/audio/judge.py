@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from .content import classify_text, menu_text, queueing_text
 from .fingerprint import PROBE_OFFSET, STORED_FRAMES, RecordingLibrary
-from .speech import SpeechSegment
+from .speech import VOICING_GAP_S, SpeechSegment
 from .types import Observation, ObservationKind
 
 FRAME_S = 0.02
@@ -93,6 +93,12 @@ PARTIAL_MAX = 4
 # A partial cut this close to the end of its segment holds all its words (the end is the last voiced frame): the
 # turn-taking rule need not wait for the segment's own transcript, queued behind that partial.
 PARTIAL_COVERS_S = 0.1
+# A short turn's words are sent to speech-to-text as soon as the speaker pauses, not after the segmenter's hangover
+# (0.3 s): when the pause turns out to be the turn's end, those words are the segment's words (PARTIAL_COVERS_S) and
+# are in sooner by the hangover's remainder. Not after a single frame of silence: stop consonants and breaths
+# leave such gaps inside words, and every needless partial keeps the one speech-to-text worker busy.
+PAUSE_PARTIAL_S = 0.1
+PAUSE_MAX = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +109,16 @@ class Scene:
     music: bool
     quiet: bool
     tone: bool
-    speaking: bool
+    speaking: bool  # a speech segment is open (its hangover included)
     level_db: float
     floor_db: float
     bands: npt.NDArray[np.float64]
+    unvoiced_s: float = 0.0  # since the open segment's last voiced frame (0 while voicing or with no segment)
+
+    @property
+    def voicing(self) -> bool:
+        """Whether a word is being voiced now (not the hangover after the last one)."""
+        return self.speaking and self.unvoiced_s <= VOICING_GAP_S + 1e-9
 
 
 @dataclass(slots=True)
@@ -122,12 +134,18 @@ class _Turn:
     quick_checked: bool = False
     replay_score: float = 0.0
     replay_until_s: float = 0.0  # when the recording it replays is over
+    replay_whole: bool = False  # ... and that recording was stored whole (shorter than STORED_FRAMES)
     # Its transcript reads like a hold message: never a person, but (unlike a replay) its fingerprint is still
     # stored when it ends, so the loop is recognised when it comes round.
     worded: bool = False
     heard_text: str = ""  # transcript of the turn's latest segment ...
     heard_until_s: float = -1.0  # ... which ended here
     partials: int = 0  # partial transcripts asked for while the turn goes on
+    pauses: int = 0  # ... and in a pause after its words (see PAUSE_PARTIAL_S)
+    paused_at_s: float = -1.0  # when the pause asked about began
+    # heard_text is a pause partial's, cut after the last voiced frame: the words of the whole segment if that pause
+    # becomes its end, judged as its transcript then (see PAUSE_PARTIAL_S)
+    pause_words: bool = False
     continues: bool = False  # began in a short pause of the speech before it: the same speaker going on
     unhushed_after_end: int = 0  # frames since the turn ended with music or sound near the voice's level
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
@@ -182,7 +200,7 @@ class HumanJudge:
         # The undecided turn the open one replaced: its segment's transcript may arrive after the next words began.
         self._replaced: tuple[_Turn, float] | None = None  # (turn, when the one after it began)
         self._prev_segment: tuple[float, float] | None = None  # (end, length) of the last speech, unless music since
-        self._partial_due = False
+        self._partial_due = ""  # a partial transcript to hand out now: "speaking" or "pause" (when it is cut)
         # The speech going on is background (a call centre's babble) under a turn that has just ended: it is
         # neither a new turn nor the turn going on, so the turn's wait for an answer goes on through it.
         self._background = False
@@ -274,8 +292,14 @@ class HumanJudge:
             self._turn.answers_probe = True
             return []
         replaying = turn is not None and turn.replay and onset < turn.replay_until_s
+        # A replayed recording stored whole is known to be over by then: speech after it is not its next sentence
+        # nor the same voice going on, however soon it comes (dev corpus: an agent 1.2 s after singing in the
+        # music that followed a replayed message). A longer recording's end is not known (only its start is kept).
+        past_replay = turn is not None and turn.replay and turn.replay_whole and not replaying
         # A hold message's next sentence follows a short pause: it is the same recording going on.
-        worded_on = turn is not None and turn.worded and onset - (turn.ended_s or onset) < ANSWER_WAIT_S
+        worded_on = (
+            turn is not None and turn.worded and not past_replay and onset - (turn.ended_s or onset) < ANSWER_WAIT_S
+        )
         if turn is not None and (turn.ended_s is None or replaying or worded_on or not turn.replay_checked):
             turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
             return []
@@ -287,7 +311,9 @@ class HumanJudge:
         # Speech that ended just before, with no music since, goes on (an IVR prompt's second half after its
         # hand-over words, a message's next sentence). A blip under 0.5 s (the VAD on a note) is nothing to go on.
         prev = self._prev_segment
-        continues = prev is not None and prev[1] >= UNCERTAIN_AFTER_S and onset - prev[0] < ANSWER_WAIT_S
+        continues = (
+            prev is not None and prev[1] >= UNCERTAIN_AFTER_S and onset - prev[0] < ANSWER_WAIT_S and not past_replay
+        )
         if turn is not None:
             # The undecided turn it replaces may be a message's first sentence: keep it, so that a replay of that
             # sentence is recognised too (a person's words are never replayed, so keeping them costs nothing).
@@ -322,9 +348,9 @@ class HumanJudge:
             turn.levels.append(scene.level_db)
         if not turn.replay_checked:
             out += self._check_replay(turn, t)
-            if self.human:
-                return out
-        self._note_turn_end(scene, segment, turn)
+        out += self._on_segment_end(scene, segment, turn)
+        if self.human:
+            return out
         self._schedule_partial(scene, turn)
         if (
             not turn.uncertain_sent
@@ -358,21 +384,39 @@ class HumanJudge:
         return out
 
     def _schedule_partial(self, scene: Scene, turn: _Turn) -> None:
-        """Ask for a partial transcript while a possible person's turn goes on (see PARTIAL_FIRST_S)."""
+        """Ask for a partial transcript while a possible person's turn goes on, or pauses (PARTIAL_FIRST_S, ...)."""
+        if not scene.speaking or turn.ended_s is not None or turn.recorded:
+            return
+        if scene.voicing:
+            if turn.partials < PARTIAL_MAX and turn.speech_s >= PARTIAL_FIRST_S + PARTIAL_EVERY_S * turn.partials:
+                turn.partials += 1
+                self._partial_due = "speaking"
+            return
+        paused_at = scene.t_s - scene.unvoiced_s
         if (
-            scene.speaking
-            and turn.ended_s is None
-            and not turn.recorded
-            and turn.partials < PARTIAL_MAX
-            and turn.speech_s >= PARTIAL_FIRST_S + PARTIAL_EVERY_S * turn.partials
+            scene.unvoiced_s >= PAUSE_PARTIAL_S - 1e-9
+            and turn.pauses < PAUSE_MAX
+            and paused_at > turn.paused_at_s
+            and turn.speech_s <= MAX_TURN_SPEECH_S
         ):
-            turn.partials += 1
-            self._partial_due = True
+            turn.pauses += 1
+            turn.paused_at_s = paused_at
+            self._partial_due = "pause"
 
-    def take_partial_request(self) -> bool:
-        """Whether the detector should hand out the open speech for a partial transcript now (clears the request)."""
-        due, self._partial_due = self._partial_due, False
+    def take_partial_request(self) -> str:
+        """Return whether to hand out the open speech for a partial transcript now: "speaking", "pause" or ""."""
+        due, self._partial_due = self._partial_due, ""
         return due
+
+    def _on_segment_end(self, scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> list[Observation]:
+        """Note where the turn's speech ended; words heard in the pause that ended it are its words."""
+        if self.human:
+            return []
+        self._note_turn_end(scene, segment, turn)
+        if segment is not None and turn.pause_words and turn.heard_until_s > segment.end_s:
+            turn.pause_words = False
+            return self._judge_words(turn, turn.heard_text, scene.t_s)
+        return []
 
     @staticmethod
     def _note_turn_end(scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> None:
@@ -459,6 +503,7 @@ class HumanJudge:
         turn.replay = turn.replay_checked = True
         turn.replay_score = score
         turn.replay_until_s = turn.onset_s + length_s + REPLAY_SLACK_S
+        turn.replay_whole = length_s < STORED_FRAMES * FRAME_S - 1e-6
         self._loop_known = True
         data = {"onset_s": turn.onset_s, "reason": "replayed recording", "corr": round(score, 2)}
         return [Observation(ObservationKind.ANNOUNCEMENT, t, 0.9, data)]
@@ -513,15 +558,21 @@ class HumanJudge:
             # straight after "Please hold while we connect you").
             self._handed_over = queueing_text(text)
             return []
-        verdict = classify_text(text)
         if self._handed_over and not self.hold and menu_text(text):
             self._handed_over = False  # a menu again: the IVR is still talking
         turn = self._turn_heard_at(t_s)
-        if turn is not None and verdict != "recording" and t_s >= turn.heard_until_s:
-            turn.heard_text, turn.heard_until_s = text.strip(), t_s
-        if verdict == "recording" and turn is not None:
+        if turn is None:
+            return []
+        if t_s >= turn.heard_until_s and classify_text(text) != "recording":
+            turn.heard_text, turn.heard_until_s, turn.pause_words = text.strip(), t_s, False
+        return self._judge_words(turn, text, t_s)
+
+    def _judge_words(self, turn: _Turn, text: str, t_s: float) -> list[Observation]:
+        """Judge a whole segment's words: hold wording marks the turn recorded; a greeting or an offer is a person."""
+        verdict = classify_text(text)
+        if verdict == "recording":
             return self._mark_worded(turn, text, t_s)
-        if verdict == "agent" and turn is not None and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
+        if verdict == "agent" and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             return self._declare_human(t_s, turn.onset_s, 0.9, "agent greeting in transcript")
         return []
 
@@ -541,8 +592,14 @@ class HumanJudge:
             return self._mark_worded(turn, text, t_s)
         if verdict == "agent" and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             return self._declare_human(t_s, turn.onset_s, 0.85, f"agent's words while speaking: {text!r}")
+        if turn.ended_s is not None and t_s > turn.ended_s:
+            # Cut in the pause that turned out to end the segment: these are all of its words.
+            turn.heard_text, turn.heard_until_s, turn.pause_words = text.strip(), t_s, False
+            return self._judge_words(turn, text, t_s)
         if t_s > turn.heard_until_s:
-            turn.heard_text, turn.heard_until_s = text.strip(), t_s  # the words so far (PARTIAL_COVERS_S)
+            # The words so far (PARTIAL_COVERS_S); judged whole if the pause they were cut in ends the segment.
+            turn.heard_text, turn.heard_until_s = text.strip(), t_s
+            turn.pause_words = True
         return []
 
     def _turn_heard_at(self, t_s: float) -> _Turn | None:

@@ -17,6 +17,7 @@ MIN_SPEECH_S = 0.15
 PREROLL_S = 0.4
 TIGHT_PREROLL_FRAMES = 6  # 0.1 s plus the frame the onset was confirmed on
 MAX_SEGMENT_S = 30.0
+VOICING_GAP_S = 0.04  # two frames without a voiced one: between syllables, still voicing
 # A call centre's babble under an agent keeps the VAD above OFF_PROB between the agent's sentences (dev corpus: two
 # sentences 0.8 s apart became one 4.5 s segment). Speech this far below the segment's own voice is someone else.
 # The voice's level is the 90th percentile of its voiced frames (babble frames are voiced too, so a median would
@@ -66,7 +67,11 @@ class SpeechSegmenter:
 
     def voicing(self, t_s: float) -> bool:
         """Whether speech is going on at ``t_s`` (voiced within the last two frames, not the hangover after it)."""
-        return self.in_speech and t_s - self._last_voiced_s <= 0.04 + 1e-9
+        return self.in_speech and self.unvoiced_s(t_s) <= VOICING_GAP_S + 1e-9
+
+    def unvoiced_s(self, t_s: float) -> float:
+        """Seconds since the open segment's last voiced frame (0 when no segment is open)."""
+        return t_s - self._last_voiced_s if self.in_speech else 0.0
 
     def pcm_so_far(self) -> npt.NDArray[np.int16]:
         """Return the open segment's audio up to now (with its pre-roll); empty when no speech is going on."""

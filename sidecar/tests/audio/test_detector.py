@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hold_slayer_sidecar.audio.detector import HoldDetector
+from hold_slayer_sidecar.audio.judge import REPLAY_SLACK_S, HumanJudge, Scene, _Turn
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 
@@ -194,3 +195,51 @@ def test_periodic_beeps_after_the_ivr_start_the_hold_at_the_second_beep() -> Non
     hold = first(obs, K.HOLD_STARTED)
     assert len(beeps) >= 2
     assert hold is not None and hold.data["cause"] == "beeps" and hold.t_s <= beeps[1].t_s + 0.1
+
+
+def _judge_after_replay(*, whole: bool, worded: bool) -> HumanJudge:
+    """A judge on hold whose last turn replayed a stored recording that ended at 9.0 s (speech until 9.0 s)."""
+    judge = HumanJudge()
+    judge.hold = True
+    turn = _Turn(onset_s=5.0, ended_s=9.0, replay=True, replay_checked=True, worded=worded)
+    turn.replay_until_s, turn.replay_whole = 9.0 + REPLAY_SLACK_S, whole
+    judge._turn = turn
+    judge._prev_segment = (9.0, 4.0)
+    return judge
+
+
+def _scene(t_s: float) -> Scene:
+    return Scene(
+        t_s,
+        music=False,
+        quiet=False,
+        tone=False,
+        speaking=True,
+        level_db=60.0,
+        floor_db=20.0,
+        bands=np.zeros(8),
+    )
+
+
+@pytest.mark.parametrize("worded", [False, True])
+def test_speech_soon_after_a_whole_replayed_recording_is_a_new_turn(worded: bool) -> None:
+    """The replayed recording's whole length is known: words after it are not its next sentence or its voice."""
+    judge = _judge_after_replay(whole=True, worded=worded)
+    judge._on_onset(_scene(10.4), 10.3)  # 1.3 s after the replay's last word, past its end and the slack
+    assert judge._turn is not None and judge._turn.onset_s == 10.3 and not judge._turn.continues
+
+
+def test_speech_after_a_long_replayed_recording_still_goes_on_with_it() -> None:
+    """Only the first STORED_FRAMES of a long recording are kept: its end is unknown, so the old rule stays."""
+    judge = _judge_after_replay(whole=False, worded=True)
+    judge._on_onset(_scene(10.4), 10.3)
+    assert judge._turn is not None and judge._turn.onset_s == 5.0  # the same turn goes on
+    judge = _judge_after_replay(whole=False, worded=False)
+    judge._on_onset(_scene(10.4), 10.3)
+    assert judge._turn is not None and judge._turn.continues
+
+
+def test_speech_within_the_slack_of_a_replay_belongs_to_it() -> None:
+    judge = _judge_after_replay(whole=True, worded=False)
+    judge._on_onset(_scene(9.6), 9.5)
+    assert judge._turn is not None and judge._turn.onset_s == 5.0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from hold_slayer_sidecar.audio.content import classify_text
 from hold_slayer_sidecar.audio.detector import HoldDetector
-from hold_slayer_sidecar.audio.judge import PARTIAL_FIRST_S, PARTIAL_MAX
+from hold_slayer_sidecar.audio.judge import PARTIAL_FIRST_S, PARTIAL_MAX, PAUSE_PARTIAL_S
+from hold_slayer_sidecar.audio.types import AudioFrame, Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 
-from .helpers import RATE, clip, first, join, kinds, silence, stream
+from .helpers import FRAME, RATE, clip, first, join, kinds, silence, stream
+from .test_turn_taking import known_hold
 
 
 def _hold_then(speech_clip: str) -> tuple[HoldDetector, list, float]:  # type: ignore[type-arg]
@@ -18,9 +20,14 @@ def _hold_then(speech_clip: str) -> tuple[HoldDetector, list, float]:  # type: i
     return det, obs, lead.size / RATE
 
 
+def _speaking_partial(obs: list[Observation]) -> Observation:
+    """The first partial cut while a word was being voiced."""
+    return next(o for o in obs if o.kind is K.SPEECH_PARTIAL and o.data["cut"] == "speaking")
+
+
 def test_a_long_turn_in_the_hold_hands_out_growing_partials() -> None:
     _, obs, onset_s = _hold_then("announcement_04_humanvoice.wav")
-    partials = [o for o in obs if o.kind is K.SPEECH_PARTIAL]
+    partials = [o for o in obs if o.kind is K.SPEECH_PARTIAL and o.data["cut"] == "speaking"]
     assert 1 <= len(partials) <= PARTIAL_MAX
     assert partials[0].t_s >= onset_s + PARTIAL_FIRST_S  # a second of speech first: fewer words say nothing
     sizes = [p.audio.size for p in partials if p.audio is not None]
@@ -34,8 +41,7 @@ def test_ivr_speech_gets_no_partials() -> None:
 
 def test_a_name_while_speaking_is_a_person() -> None:
     det, obs, _ = _hold_then("announcement_04_humanvoice.wav")
-    partial = first(obs, K.SPEECH_PARTIAL)
-    assert partial is not None
+    partial = _speaking_partial(obs)
     extra = det.note_transcript("Thanks for holding, this is Dana.", partial.t_s, partial=True)
     human = first(extra, K.HUMAN_DETECTED)
     assert human is not None and human.data["reason"].startswith("agent's words while speaking")
@@ -43,8 +49,7 @@ def test_a_name_while_speaking_is_a_person() -> None:
 
 def test_a_greeting_alone_or_a_company_name_while_speaking_is_not_enough() -> None:
     det, obs, _ = _hold_then("announcement_04_humanvoice.wav")
-    partial = first(obs, K.SPEECH_PARTIAL)
-    assert partial is not None
+    partial = _speaking_partial(obs)
     for text in ("Hello, this is", "Hi there.", "This is Northwind Bank.", "Yes."):
         assert det.note_transcript(text, partial.t_s, partial=True) == []
 
@@ -52,8 +57,7 @@ def test_a_greeting_alone_or_a_company_name_while_speaking_is_not_enough() -> No
 def test_hold_wording_in_a_partial_marks_the_turn_a_recording() -> None:
     """Once a partial reads like a hold message, the turn's later words cannot make it a person."""
     det, obs, _ = _hold_then("announcement_04_humanvoice.wav")
-    partial = first(obs, K.SPEECH_PARTIAL)
-    assert partial is not None
+    partial = _speaking_partial(obs)
     extra = det.note_transcript("Your call is important to us.", partial.t_s, partial=True)
     assert [o.kind for o in extra] == [K.ANNOUNCEMENT]
     assert det.note_transcript("How can I help you?", partial.t_s + 0.5, partial=True) == []
@@ -72,3 +76,74 @@ def test_partial_wording_rules() -> None:
     assert classify_text("Hello?") == "agent"
     assert classify_text("This is Acme Insurance.", partial=True) == "unknown"
     assert classify_text("This is Dana. Your call is important to us.", partial=True) == "recording"
+
+
+# ---------------------------------------------------------------- partials cut in a pause (judge.PAUSE_PARTIAL_S)
+
+
+def _answer_after_known_hold(words: dict[str, str]) -> tuple[list[Observation], Observation]:
+    """Stream a known hold, then a short answer; a partial's text (by its cut) is given back at once.
+
+    Returns every observation and the answer's speech segment.
+    """
+    det = HoldDetector(RATE)
+    lead = known_hold()
+    pcm = join(lead, clip("human_07.wav"), silence(2.0))
+    out: list[Observation] = []
+    for k in range(pcm.size // FRAME):
+        t = (k + 1) * FRAME / RATE
+        obs = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
+        out.extend(obs)
+        for o in obs:
+            if o.kind is K.SPEECH_PARTIAL and o.t_s > lead.size / RATE and o.data["cut"] in words:
+                out.extend(det.note_transcript(words[o.data["cut"]], o.t_s, partial=True))
+    segment = next(o for o in out if o.kind is K.SPEECH_SEGMENT and float(o.data["start_s"]) > lead.size / RATE)
+    return out, segment
+
+
+def test_a_short_answer_is_handed_out_in_its_pause_before_its_segment_ends() -> None:
+    obs, segment = _answer_after_known_hold({})
+    pauses = [o for o in obs if o.kind is K.SPEECH_PARTIAL and o.data["cut"] == "pause"]
+    assert pauses, "a short answer's words go to speech-to-text as soon as the speaker pauses"
+    last = [p for p in pauses if p.t_s <= segment.t_s + 0.3][-1]
+    # Cut after the last voiced frame (all the words are in), before the segmenter's hangover ends the segment.
+    assert segment.data["end_s"] + PAUSE_PARTIAL_S - 1e-6 <= last.t_s < segment.t_s + 0.3
+    assert last.audio is not None and last.audio.size >= (segment.data["end_s"] - segment.data["start_s"]) * RATE
+
+
+def test_pause_words_are_judged_whole_when_the_segment_ends_there() -> None:
+    """'Yes?' heard in the pause is a bare greeting once that pause ends the segment: no wait for its transcript."""
+    obs, segment = _answer_after_known_hold({"pause": "Yes?"})
+    human = first(obs, K.HUMAN_DETECTED)
+    assert human is not None and human.data["reason"] == "agent greeting in transcript"
+    seg_index = next(i for i, o in enumerate(obs) if o is segment)
+    assert obs.index(human) > seg_index - 1  # decided at the segment's end, not on the words alone
+
+
+def test_a_pause_partial_arriving_after_the_segment_ended_is_its_transcript() -> None:
+    det = HoldDetector(RATE)
+    lead = known_hold()
+    obs = stream(join(lead, clip("human_07.wav"), silence(0.5)), det)
+    pause = [o for o in obs if o.kind is K.SPEECH_PARTIAL and o.data["cut"] == "pause" and o.t_s > lead.size / RATE]
+    assert pause and first(obs, K.HUMAN_DETECTED) is None
+    extra = det.note_transcript("Hello?", pause[-1].t_s, partial=True)
+    human = first(extra, K.HUMAN_DETECTED)
+    assert human is not None and human.data["reason"] == "agent greeting in transcript"
+
+
+def test_a_greeting_heard_in_a_pause_inside_a_longer_turn_is_not_enough() -> None:
+    """The pause was not the turn's end (the voice went on): 'Hello.' is then the start of a message."""
+    det = HoldDetector(RATE)
+    lead = join(clip("music_05.wav"), silence(0.4))
+    pcm = join(lead, clip("announcement_04_humanvoice.wav"), silence(1.0))
+    out: list[Observation] = []
+    given = 0
+    for k in range(pcm.size // FRAME):
+        t = (k + 1) * FRAME / RATE
+        for o in det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)):
+            out.append(o)
+            if o.kind is K.SPEECH_PARTIAL and o.data["cut"] == "pause" and not given:
+                given += 1
+                out.extend(det.note_transcript("Hello.", o.t_s, partial=True))
+    assert given == 1, "the message has a pause inside it"
+    assert first(out, K.HUMAN_DETECTED) is None
