@@ -59,6 +59,8 @@ class EngineCore:
         self._local: SipAccount | None = None
         self._trunk: SipAccount | None = None
         self._ended: list[Leg] = []
+        # Call objects of ended legs whose slot id a newer call took before they were released (see reap).
+        self._parked: list[SipCall] = []
 
     # ----- lifecycle (thread setup / poll / teardown) -----
 
@@ -80,6 +82,9 @@ class EngineCore:
     def poll(self, timeout_ms: int) -> None:
         """Let PJSIP run callbacks, then release legs that ended during them."""
         assert self._ep is not None
+        # Legs that ended inside the last jobs (a hang-up ends a call at once) first: their slots are still idle,
+        # and the events about to be handled may give one of them to a new call.
+        self.reap()
         self._ep.libHandleEvents(timeout_ms)
         self.reap()
         self.media.purge()
@@ -262,13 +267,20 @@ class EngineCore:
     # ----- internals -----
 
     def reap(self) -> None:
-        """Release legs that ended: their slots are idle now, so dropping the Call objects is safe."""
+        """Release legs that ended, and parked Call objects whose slot is idle again."""
         while self._ended:
             self._release(self._ended.pop())
+        self._parked = [call for call in self._parked if _slot_busy(call)]
 
     def _release(self, leg: Leg) -> None:
         self.media.release(leg)
         self.registry.remove(leg)
+        # Dropping a pj.Call hangs up whatever call holds its slot id at that moment. One poll can carry both a
+        # call's BYE and the next INVITE, which PJSUA gives the slot just freed: dropping the old object now would
+        # answer that new caller "603 Decline" (seen in the navigation benchmark when a company's next call came
+        # in right after the last one ended). Such an object waits until its slot is idle.
+        if _slot_busy(leg.call):
+            self._parked.append(leg.call)
 
     def _hang_up_all(self) -> None:
         for leg in self.registry.legs():
@@ -277,6 +289,7 @@ class EngineCore:
     def _release_all(self) -> None:
         for leg in self.registry.legs():
             self._release(leg)
+        self._parked.clear()  # every call has been hung up and pumped: no slot is in use any more
         self.media.close()
         # Let the media clock thread carry out the queued port removals before the ports are freed.
         time.sleep(0.1)
@@ -329,3 +342,11 @@ class EngineCore:
         account = SipAccount(self.registry, self, trunk=True)
         account.create(cfg)
         return account
+
+
+def _slot_busy(call: SipCall) -> bool:
+    """Whether a call (any call) holds this Call object's PJSUA slot id now."""
+    try:
+        return bool(call.isActive())
+    except pj.Error:
+        return False

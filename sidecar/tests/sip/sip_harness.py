@@ -40,6 +40,17 @@ class EventLog:
 
         return await asyncio.wait_for(find(), within)
 
+    async def wait_count(self, kind: LegEventKind, count: int, within: float = TIMEOUT) -> LegEvent:
+        """Wait until ``count`` events of ``kind`` have come; return the count-th."""
+
+        async def find() -> LegEvent:
+            while len(found := self.of(kind)) < count:
+                self._changed.clear()
+                await self._changed.wait()
+            return found[count - 1]
+
+        return await asyncio.wait_for(find(), within)
+
     def of(self, kind: LegEventKind, leg_id: str | None = None) -> list[LegEvent]:
         return [e for e in self.events if e.kind == kind and (leg_id is None or e.leg_id == leg_id)]
 

@@ -200,3 +200,32 @@ async def test_cancelled_start_tears_down_and_frees_the_process_slot() -> None:
     second = PjsuaEngine(SipSettings())
     await asyncio.wait_for(second.start(), TIMEOUT)
     await second.stop()
+
+
+@pytest.mark.slow
+async def test_a_caller_ringing_back_at_once_is_never_declined(
+    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+) -> None:
+    """We hang up while the next INVITE is on its way: the new call takes the slot just freed, and releasing the
+    old Call object must not hang it up ("603 Decline" before anyone answered)."""
+    peer = await make_peer("none")
+    target = f"sip:bank@127.0.0.1:{engine.local_port}"
+    # PJSUA hands out slot ids in turn: with the other slots busy, the next call must take the one just freed.
+    for held in range(2):
+        await peer.request("dial", target=target)
+        await engine.answer((await events.wait_count(LegEventKind.INCOMING, held + 1)).leg_id)
+    peer_leg = await peer.request("dial", target=target)
+    for number in range(2, 14):
+        incoming = await events.wait_count(LegEventKind.INCOMING, number + 1)
+        await engine.answer(incoming.leg_id)
+        await events.wait(LegEventKind.ANSWERED, incoming.leg_id)
+        await peer.wait_leg("answered", peer_leg)
+        # The engine hangs up while the same caller is already calling again.
+        peer_leg, _ = await asyncio.gather(peer.request("dial", target=target), engine.hang_up(incoming.leg_id))
+        await events.wait(LegEventKind.DISCONNECTED, incoming.leg_id)
+    incoming = await events.wait_count(LegEventKind.INCOMING, 15)
+    await engine.answer(incoming.leg_id)
+    await events.wait(LegEventKind.ANSWERED, incoming.leg_id)
+    await peer.wait_leg("answered", peer_leg)
+    declined = [e for e in events.of(LegEventKind.DISCONNECTED) if e.status_code == 603]
+    assert not declined, f"calls declined by a released Call object: {declined}"
