@@ -12,6 +12,9 @@ keyword routing of spoken reasons via TTS -> STT). Measures parser + matcher + S
 As in a call, the navigator is asked once more when the company goes quiet after a prompt (``--no-settle``
 turns that off); ``--whole-prompt`` re-transcribes all audio since the last move per segment (the call's
 ``whole_prompt_stt`` option); ``--beam N`` sets whisper's beam size, ``--stt-prompt TEXT`` its initial prompt.
+Menu labels are rescored against each segment's audio as the call does (nav/relabel.py; ``--no-relabel`` turns
+that off); ``--ablate-lexicon`` first drops every label-lexicon phrase found in a simulated company's file, to
+show how navigation fares with a company whose labels the lexicon does not hold.
 Decoding is seeded, so the same audio gives the same words; piper-voiced prompts (and the caller's spoken
 reasons) differ from run to run, so two offline runs can still differ by a run or two out of 41.
 ``text``: like offline but with the prompt texts themselves (no TTS/STT): parser + matcher only.
@@ -44,6 +47,7 @@ from ..audio.types import Pcm
 from ..calls.prompt_audio import GAP_S
 from ..nav.api import NavAction, NavDecision
 from ..nav.navigator import MenuNavigator
+from ..nav.relabel import Relabeler, load_lexicon
 from ..voice.api import ChatModel
 from ..voice.stt import IVR_PROMPT, EmbeddedWhisperStt
 from ..voice.tts import PiperTts, synthesize_blocking
@@ -170,27 +174,66 @@ class PromptEar:
     """Turns a company clip into (segment transcript, seconds into the clip) pairs, as a call would hear it."""
 
     def __init__(
-        self, *, use_audio: bool, whole: bool = False, settle: bool = True, beam_size: int = 1, stt_prompt: str = ""
+        self,
+        *,
+        use_audio: bool,
+        whole: bool = False,
+        settle: bool = True,
+        beam_size: int = 1,
+        stt_prompt: str = "",
+        relabeler: Relabeler | None = None,
     ) -> None:
         self.use_audio = use_audio
         self.settle = settle  # ask again once the company goes quiet after a prompt, as the call does
         self.whole = whole and use_audio  # re-transcribe all audio since the last move, as the call does
         prompt = stt_prompt or IVR_PROMPT
-        self._stt = EmbeddedWhisperStt(beam_size=beam_size, initial_prompt=prompt) if use_audio else None
+        # A large encoder cache: the same segment is rescored for every intent of its company.
+        self._stt = (
+            EmbeddedWhisperStt(beam_size=beam_size, initial_prompt=prompt, encoder_cache=256) if use_audio else None
+        )
+        # Menu segments' labels corrected against their audio, as the call does (calls/effects.py).
+        self.relabeler = relabeler if use_audio and not self.whole else None
+        self._relabeled: dict[tuple[str, str, str], list[tuple[str, float]]] = {}
+        self.relabel_seconds = 0.0
+        self.relabel_segments = 0
+        self.relabel_changes: dict[tuple[str, str], str] = {}
         self._cache: dict[tuple[str, str], tuple[list[tuple[str, float]], float]] = {}
         self._audio: dict[tuple[str, str], list[Pcm]] = {}
+        self._confidence: dict[tuple[str, str], list[float]] = {}
         self._whole_cache: dict[tuple[tuple[str, str, int], ...], str] = {}
         self.stt_seconds = 0.0
         self.audio_seconds = 0.0
         self.ref_words = 0
         self.word_errors = 0
 
-    def hear(self, text: str, voice: Any) -> tuple[list[tuple[str, float]], float]:
-        """Segments of ``text`` spoken in ``voice`` and the clip length in seconds."""
+    def hear(self, text: str, voice: Any, intent: str = "") -> tuple[list[tuple[str, float]], float]:
+        """Segments of ``text`` spoken in ``voice`` and the clip length in seconds (labels corrected for ``intent``)."""
         key = (text, str(voice.key))
         if key not in self._cache:
             self._cache[key] = self._render(text, voice) if self._stt else _text_segments(text)
-        return self._cache[key]
+        heard, length = self._cache[key]
+        if self.relabeler is None or not intent:
+            return heard, length
+        fixed_key = (*key, intent)
+        if fixed_key not in self._relabeled:
+            self._relabeled[fixed_key] = [
+                (self._relabel(segment, decoded, intent, conf), end_s)
+                for segment, (decoded, end_s), conf in zip(self._audio[key], heard, self._confidence[key], strict=True)
+            ]
+        return self._relabeled[fixed_key], length
+
+    def _relabel(self, segment: Pcm, decoded: str, intent: str, confidence: float) -> str:
+        assert self._stt is not None and self.relabeler is not None
+        stt = self._stt
+        started = time.perf_counter()
+        result = self.relabeler.correct_blocking(
+            decoded, intent, lambda texts: stt.score_texts_blocking(segment, RATE, texts), confidence
+        )
+        self.relabel_seconds += time.perf_counter() - started
+        self.relabel_segments += 1
+        if result.changed:
+            self.relabel_changes[(decoded, result.text)] = f"{result.margin:+.2f}{' hint' if result.hint else ''}"
+        return result.text
 
     def _render(self, text: str, voice: Any) -> tuple[list[tuple[str, float]], float]:
         assert self._stt is not None
@@ -200,10 +243,13 @@ class PromptEar:
         heard: list[tuple[str, float]] = []
         pieces = split_segments(pcm)
         self._audio[(text, str(voice.key))] = [segment for segment, _end in pieces]
+        confidences = self._confidence.setdefault((text, str(voice.key)), [])
         for segment, end_s in pieces:
             started = time.perf_counter()
             # Whole mode transcribes prefixes in ``prompt_audio``; per segment only as WER reference there.
-            heard.append(("" if self.whole else self._stt.transcribe_blocking(segment, RATE).text, end_s))
+            said = self._stt.transcribe_blocking(segment, RATE) if not self.whole else None
+            heard.append((said.text if said else "", end_s))
+            confidences.append(said.confidence if said else 0.0)
             self.stt_seconds += 0.0 if self.whole else time.perf_counter() - started
             self.audio_seconds += segment.size / RATE
         hyp = " ".join(t for t, _ in heard)
@@ -379,7 +425,7 @@ async def _listen(
 ) -> tuple[NavDecision | None, float, str]:
     """Play clips segment by segment, asking the navigator after each with the prompt so far, until it acts."""
     for clip in clips:
-        segments, length = ear.hear(clip.label, voice)
+        segments, length = ear.hear(clip.label, voice, intent)
         for index, (text, end_s) in enumerate(segments):
             if ear.whole:
                 listened.append((clip.label, str(voice.key), index))
@@ -639,6 +685,13 @@ def _load_companies(only: list[str] | None) -> list[Any]:
     return [c for c in companies if not only or c.id in only]
 
 
+def _sim_labels() -> list[str]:
+    """Lexicon labels found word for word anywhere in a simulated company's file (for the lexicon ablation)."""
+    text = " ".join(" ".join(path.read_text(encoding="utf-8").lower().split()) for path in _company_paths().values())
+    labels = {phrase.split(maxsplit=1)[1] for phrase in load_lexicon()}
+    return sorted(label for label in labels if re.search(rf"(?<![a-z]){re.escape(label)}(?![a-z])", text))
+
+
 def _cases(companies: list[Any], heldout: bool) -> list[tuple[Any, str, str]]:
     by_id = {c.id: c for c in companies}
     if heldout:
@@ -648,12 +701,18 @@ def _cases(companies: list[Any], heldout: bool) -> list[tuple[Any, str, str]]:
 
 async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[RunResult]:
     """Run every case through the offline company model."""
+    relabeler = None
+    if not args.no_relabel:
+        # The ablation drops every lexicon label a simulated company uses: a company whose labels we never saw.
+        exclude = _sim_labels() if args.ablate_lexicon else ()
+        relabeler = Relabeler(load_lexicon(exclude), tolerance=args.relabel_tolerance)
     ear = PromptEar(
         use_audio=args.mode != "text",
         whole=args.whole_prompt,
         settle=not args.no_settle,
         beam_size=args.beam,
         stt_prompt=args.stt_prompt,
+        relabeler=relabeler,
     )
     navigator = MenuNavigator(llm=llm)
     results = []
@@ -684,6 +743,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--whole-prompt", action="store_true", help="offline: re-transcribe all audio since the last move (see calls)"
     )
+    parser.add_argument("--no-relabel", action="store_true", help="offline: keep decoded menu labels as they are")
+    parser.add_argument(
+        "--ablate-lexicon", action="store_true", help="offline: drop lexicon labels that any simulated company uses"
+    )
+    parser.add_argument("--relabel-tolerance", type=float, default=Relabeler().tolerance, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help="real mode: keep process logs and reports here")
     return parser.parse_args(argv)
 
@@ -717,12 +781,19 @@ def main(argv: list[str] | None = None) -> None:
         if ear.use_audio:
             extra["stt_wer"] = round(ear.wer, 4) if ear.wer is not None else None
             extra["stt_rtf"] = round(ear.rtf, 4) if ear.rtf is not None else None
+            if ear.relabeler is not None and ear.relabel_segments:
+                extra["relabel_s_per_segment"] = round(ear.relabel_seconds / ear.relabel_segments, 3)
+                extra["relabel_changed"] = len(ear.relabel_changes)
     extra["wall_s"] = round(time.perf_counter() - started, 1)
     print_table(results)
     line = summary(results, **extra)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as out:
-            json.dump({"summary": line, "runs": [asdict(r) | {"ok": r.ok} for r in results]}, out, indent=1)
+            report: dict[str, Any] = {"summary": line, "runs": [asdict(r) | {"ok": r.ok} for r in results]}
+            ear_used: PromptEar | None = getattr(args, "ear", None)
+            if ear_used is not None and ear_used.relabel_changes:
+                report["relabel_changes"] = [[a, b, m] for (a, b), m in ear_used.relabel_changes.items()]
+            json.dump(report, out, indent=1)
     if args.json:
         print(json.dumps(line))
     else:

@@ -6,13 +6,16 @@ tasks owned by the call. A failing helper is logged and answered with a "failed"
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
+from ..nav.relabel import Relabeler
 from ..protocol import EventType
 from ..sip.api import SipError
-from ..voice.api import SpeechAudio, VoiceEngineError
+from ..voice.api import SpeechAudio, TextScorer, VoiceEngineError
 from .events import (
     Bridge,
     BridgeDone,
@@ -52,6 +55,14 @@ if TYPE_CHECKING:
     from .manager import CallManager
 
 _LOGGER = logging.getLogger(__name__)
+_RELABEL_BUDGET_S = 1.5  # scoring time per menu segment: the next segment is usually 1-3 s away
+# One lock per call so that its finished segments are transcribed and fed one after the other (FIFO).
+_SEGMENT_ORDER: WeakKeyDictionary[CallRuntime, asyncio.Lock] = WeakKeyDictionary()
+
+
+def _segment_order(runtime: CallRuntime) -> asyncio.Lock:
+    """Return the call's segment-order lock (dropped with the call's runtime)."""
+    return _SEGMENT_ORDER.setdefault(runtime, asyncio.Lock())
 
 
 class EffectRunner:
@@ -251,12 +262,26 @@ class EffectRunner:
         if buffer is not None and buffer.add(effect.epoch, effect.audio, effect.sample_rate, effect.t_s):
             await self._transcribe_prompt(runtime, effect, buffer)
             return
-        if effect.partial and self._transcribing:
-            return  # a partial is a bonus: never make a finished segment's words wait behind it
+        if effect.partial:
+            if not self._transcribing:  # a partial is a bonus: never make a finished segment's words wait behind it
+                await self._transcribe_segment(runtime, effect)
+            return
+        # Finished segments reach the call in the order they were spoken: a menu label rescored against its
+        # audio takes longer than the "press 2" after it, and swapped they would give the key the wrong label.
+        async with _segment_order(runtime):
+            await self._transcribe_segment(runtime, effect)
+
+    async def _transcribe_segment(self, runtime: CallRuntime, effect: Transcribe) -> None:
+        """Transcribe one segment (menu labels rescored) and feed the text to the call."""
+        stt = self._engines.stt
+        assert stt is not None
         text = ""
         self._transcribing += 1
         try:
-            text = (await stt.transcribe(effect.audio, effect.sample_rate)).text.strip()
+            transcript = await stt.transcribe(effect.audio, effect.sample_rate)
+            text = transcript.text.strip()
+            if text and effect.epoch != 0 and not effect.partial:
+                text = await self._transcribe_relabel(runtime, effect, text, transcript.confidence)
         except VoiceEngineError as err:
             _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
         except Exception:
@@ -264,6 +289,39 @@ class EffectRunner:
         finally:
             self._transcribing -= 1
         runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch, partial=effect.partial))
+
+    async def _transcribe_relabel(self, runtime: CallRuntime, effect: Transcribe, text: str, confidence: float) -> str:
+        """Correct a misheard menu label against the segment's audio (nav/relabel.py); on any failure keep ``text``."""
+        stt = self._engines.stt
+        intent = runtime.session.intent or ""
+        if not isinstance(stt, TextScorer) or not intent:
+            return text  # the engine cannot score texts (Wyoming, OpenAI): navigation hears what it decoded
+        relabeler = Relabeler.shared()
+        started = time.perf_counter()
+        try:
+            plan = await asyncio.to_thread(relabeler.plan, text, intent)
+            if plan is None:
+                return text
+            scores = await stt.score_texts(effect.audio, effect.sample_rate, plan.texts, budget_s=_RELABEL_BUDGET_S)
+            result = relabeler.pick(plan, scores, confidence)
+        except VoiceEngineError as err:
+            _LOGGER.warning("call %s: label rescoring failed: %s", runtime.call_id, err)
+            return text
+        except Exception:  # a helper's bug must not cost the call its transcript
+            _LOGGER.exception("call %s: label rescoring failed", runtime.call_id)
+            return text
+        _LOGGER.info(
+            "call %s: relabel %r -> %r (%d scored, margin %.2f, confidence %.2f, hint %s, %.2f s)",
+            runtime.call_id,
+            text,
+            result.text,
+            result.scored,
+            result.margin,
+            confidence,
+            result.hint,
+            time.perf_counter() - started,
+        )
+        return result.text
 
     async def _transcribe_prompt(self, runtime: CallRuntime, effect: Transcribe, buffer: PromptAudio) -> None:
         """Transcribe everything the company said since the last move (more accurate than one segment)."""

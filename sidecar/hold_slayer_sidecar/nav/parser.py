@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .api import MenuOption
 
 _HEARD_AGAIN = " / "  # joins two hearings of one option's label (see parse_options)
+HEARD_AGAIN = _HEARD_AGAIN  # for nav/relabel.py, which adds a second hearing the audio supports
 _WORD_KEYS = {
     "zero": "0",
     "oh": "0",

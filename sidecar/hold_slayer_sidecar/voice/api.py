@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ..audio.types import Pcm
 
@@ -37,6 +38,17 @@ class SpeechToText(Protocol):
 
     async def health(self) -> str:
         """'ok' or a short reason why not."""
+        ...
+
+
+@runtime_checkable
+class TextScorer(Protocol):
+    """Optional STT capability: how well given texts fit one audio segment (forced decoding, no search)."""
+
+    async def score_texts(
+        self, pcm: Pcm, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+    ) -> list[float | None]:
+        """Log-probability of each text given the audio (higher fits better), None where ``budget_s`` ran out."""
         ...
 
 

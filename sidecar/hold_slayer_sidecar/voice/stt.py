@@ -7,8 +7,12 @@ All implement ``SpeechToText`` (voice/api.py): telephone PCM (usually 8 kHz) in,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,8 @@ from .wyoming import WyomingEvent, connect, describe, parse_tcp_url, read_event,
 
 WHISPER_RATE = 16000
 _CHUNK_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono per Wyoming audio-chunk, as wyoming-satellite sends
+_WINDOW_FRAMES = 3000  # whisper's encoder always sees 30 s of 10 ms mel frames
+_MIN_PROB = 1e-9  # a token the model rules out costs ~-20.7 instead of -inf, so texts still compare
 # Steer the tiny model toward IVR vocabulary: it helps digits come out as digits ("press 2", not "press to").
 IVR_PROMPT = "Thank you for calling. For billing, press 1. To speak to a representative, press 0."
 
@@ -50,8 +56,12 @@ class EmbeddedWhisperStt:
         beam_size: int = 1,
         initial_prompt: str | None = IVR_PROMPT,
         seed: int | None = 0,
+        encoder_cache: int = 2,
     ) -> None:
         self._model_dir = model_dir
+        # Encoder outputs of the latest segments scored (benchmarks score one segment for many callers).
+        self._encoder_cache: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()
+        self._encoder_cache_size = max(1, encoder_cache)
         self._seed = seed
         self._threads = threads
         self._beam_size = beam_size
@@ -113,6 +123,65 @@ class EmbeddedWhisperStt:
     async def transcribe(self, pcm: Pcm, sample_rate: int) -> Transcript:
         """Transcribe one segment without blocking the event loop."""
         return await asyncio.to_thread(self.transcribe_blocking, pcm, sample_rate)
+
+    def score_texts_blocking(
+        self, pcm: Pcm, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+    ) -> list[float | None]:
+        """Sum of token log-probabilities of each text forced through the decoder for this audio."""
+        if sample_rate <= 0:
+            raise VoiceEngineError(f"bad sample rate {sample_rate}")
+        model = self._load()
+        with self._run_lock:
+            try:
+                encoded, frames = self._encode(model, pcm, sample_rate)
+                started = time.perf_counter()  # the budget bounds the candidates; one encoder pass is always paid
+                tokenizer = model.hf_tokenizer
+                # <|startoftranscript|><|notimestamps|>: the start the decoder sees when it transcribes (no
+                # initial prompt: with it the decoder's own greedy words are nearly always the likeliest).
+                start = [tokenizer.token_to_id("<|startoftranscript|>"), tokenizer.token_to_id("<|notimestamps|>")]
+                scores: list[float | None] = []
+                for text in texts:
+                    if scores and time.perf_counter() - started > budget_s:
+                        scores.append(None)
+                        continue
+                    ids = tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids
+                    if not ids:
+                        scores.append(None)
+                        continue
+                    # align() renormalises over text tokens only (as openai-whisper's find_alignment does), so
+                    # end-of-text cannot be scored; the text's final punctuation stands in for it.
+                    result = model.model.align(encoded, start, [ids], frames)
+                    probs = np.maximum(np.asarray(result[0].text_token_probs, np.float64), _MIN_PROB)
+                    scores.append(float(np.log(probs).sum()))
+            except (RuntimeError, ValueError, KeyError) as err:
+                raise VoiceEngineError(f"whisper scoring failed: {err}") from err
+        return scores
+
+    def _encode(self, model: Any, pcm: Pcm, sample_rate: int) -> tuple[Any, int]:
+        """Encode the segment (cached by its samples); return the output and the encoder frames it spans."""
+        key = hashlib.blake2b(np.asarray(pcm, np.int16).tobytes(), digest_size=16).digest() + sample_rate.to_bytes(4)
+        cached = self._encoder_cache.get(key)
+        if cached is not None:
+            self._encoder_cache.move_to_end(key)
+            return cached
+        from ctranslate2 import StorageView
+
+        audio = resample_float(np.asarray(pcm, dtype=np.float32) / 32768.0, sample_rate, WHISPER_RATE)
+        features = model.feature_extractor(audio)
+        frames = min(features.shape[-1], _WINDOW_FRAMES)
+        window = np.zeros((1, features.shape[0], _WINDOW_FRAMES), np.float32)
+        window[0, :, :frames] = features[:, :frames]
+        entry = (model.model.encode(StorageView.from_array(window), to_cpu=True), max(1, frames // 2))
+        self._encoder_cache[key] = entry
+        if len(self._encoder_cache) > self._encoder_cache_size:
+            self._encoder_cache.popitem(last=False)
+        return entry
+
+    async def score_texts(
+        self, pcm: Pcm, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+    ) -> list[float | None]:
+        """Score candidate texts for one segment without blocking the event loop (implements ``TextScorer``)."""
+        return await asyncio.to_thread(self.score_texts_blocking, pcm, sample_rate, list(texts), budget_s=budget_s)
 
     async def health(self) -> str:
         """'ok' when the bundled model directory is present (it loads lazily on first use)."""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from aiohttp import web
 from hold_slayer_sidecar.nav.parser import parse_options
-from hold_slayer_sidecar.voice.api import VoiceEngineError
+from hold_slayer_sidecar.voice.api import TextScorer, VoiceEngineError
 from hold_slayer_sidecar.voice.stt import EmbeddedWhisperStt, OpenAiStt, WyomingStt
 from hold_slayer_sidecar.voice.tts import EspeakTts, PiperTts, WyomingTts
 from hold_slayer_sidecar.voice.wyoming import WyomingEvent, read_event, write_event
@@ -47,6 +47,29 @@ async def test_embedded_whisper_gives_the_same_words_for_the_same_audio(whisper:
     assert (await whisper.transcribe(audio.pcm, 8000)).text == first.text
     unseeded = EmbeddedWhisperStt(seed=None)
     assert "press 4" in (await unseeded.transcribe(audio.pcm, 8000)).text.lower()
+
+
+@pytest.mark.slow
+async def test_embedded_whisper_scores_the_true_label_above_a_wrong_one(whisper: EmbeddedWhisperStt) -> None:
+    audio = await EspeakTts("en-us").synthesize("Press 1 for credit and debit cards.", 8000)
+    assert isinstance(whisper, TextScorer)
+    true, garbled, other = await whisper.score_texts(
+        audio.pcm,
+        8000,
+        [
+            "Press 1 for credit and debit cards.",
+            "Press 1 for tremendous and mammoth cars.",
+            "Press 1 for report fraud.",
+        ],
+        budget_s=60.0,  # a loaded test machine must not leave candidates unscored
+    )
+    assert true is not None and garbled is not None and other is not None
+    assert true > garbled and true > other
+
+
+def test_remote_engines_offer_no_text_scoring() -> None:
+    assert not isinstance(WyomingStt("tcp://127.0.0.1:1"), TextScorer)
+    assert not isinstance(OpenAiStt("http://127.0.0.1:1"), TextScorer)
 
 
 async def test_silence_and_tiny_segments(whisper: EmbeddedWhisperStt) -> None:
@@ -152,7 +175,9 @@ async def openai_stt_server(unused_tcp_port: int) -> AsyncIterator[str]:
         assert isinstance(upload, web.FileField)
         wav = upload.file.read()
         assert wav[:4] == b"RIFF"
-        return web.json_response({"text": f" {form['model']} got {len(wav)} bytes "})
+        model = form["model"]
+        assert isinstance(model, str)
+        return web.json_response({"text": f" {model} got {len(wav)} bytes "})
 
     app = web.Application()
     app.router.add_post("/v1/audio/transcriptions", transcriptions)

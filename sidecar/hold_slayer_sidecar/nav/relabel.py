@@ -1,0 +1,335 @@
+"""Closed-set correction of misheard menu labels, with the decoded text as the open-set fallback.
+
+A small recogniser garbles option labels in synthetic or noisy voices ("Press 1 for tremendous and damage
+cards."), yet the same model, asked how likely a GIVEN text is for the audio (forced decoding, see
+``voice.api.TextScorer``), often finds the true label nearly as likely as its own greedy words. So for one
+menu segment we keep the decoded frame ("Press 1 for", "..., press 2."), put in its place label phrases from
+a general lexicon of phone-menu labels (``menu_labels.txt``) shortlisted by meaning and sound, plus the
+caller's own words, score them all against the audio, and take the best one when it is within ``tolerance``
+of the decoded text's own score: a known label is a likelier thing for a menu to say than words the
+recogniser made up, which is worth a few nats. When no candidate comes close the decoded text stays, so a
+company whose labels are not in the lexicon is heard as before. Only when the recogniser was itself unsure
+of its words and the audio clearly prefers one known label over the others is that label added beside the
+decoded one as a second hearing ("For a trip, shouldn't reveal / prescription refills."), never instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import logging
+import math
+import re
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+
+import numpy as np
+
+from .api import MenuOption
+from .embedder import MiniLmEmbedder
+from .parser import HEARD_AGAIN as _HEARD_AGAIN
+from .parser import is_repeat, reaches_person
+
+_LOGGER = logging.getLogger(__name__)
+_LEXICON = "menu_labels.txt"
+# MiniLM vectors of the lexicon's labels, precomputed (embedding ~440 phrases takes 20-60 s on one core):
+# rebuild with ``python -m hold_slayer_sidecar.nav.relabel`` after editing the lexicon; a stale file is
+# noticed by its digest and the vectors are then computed on first use instead.
+_VECTORS = "menu_labels.npz"
+
+_KEY = r"(?:press|dial|push|select)\s+(?:\d|star|pound|zero|one|two|three|four|five|six|seven|eight|nine)\b"
+# "Press 1 for X." / "Press 1. To X."
+_AFTER_KEY = re.compile(rf"^(?P<head>(?:.*?\s)?{_KEY}[.,]?\s+)(?P<intro>for|to)\s+(?P<label>[^.!?]+?)(?P<tail>[.!?]*)$")
+# "For X, press 1." / "To X, say X or press 1."
+_BEFORE_KEY = re.compile(
+    rf"^(?P<head>(?:and\s+(?=(?:for|to)\b))?)(?P<intro>for|to|and)\s+(?P<label>[^.!?]+?)"
+    rf"(?P<tail>[,.]?\s+(?:say\s+\w+(?:\s+\w+)?,?\s+)?(?:or\s+)?{_KEY}[.!?]*)$"
+)
+# A sentence that is only a label, its key said in the next segment: "For prescription refills." The
+# recogniser often turns a clipped "to" into "and" ("And speak with a nurse").
+_BARE = re.compile(
+    r"^(?P<head>(?:and\s+(?=(?:for|to)\b))?)(?:(?P<intro>for|to|and)\s+)?(?P<label>[^.!?]+?)(?P<tail>[.!?]*)$"
+)
+_KEY_WORD = re.compile(rf"\b{_KEY}")
+_MAX_BARE_WORDS = 7  # a longer sentence without a key is a greeting or notice, not a label
+_FIRST_PERSON = (("i'm", "you're"), ("i am", "you are"), ("my", "your"), ("i", "you"), ("me", "you"))
+
+
+@dataclass(frozen=True, slots=True)
+class LabelFrame:
+    """A decoded segment split around its option label: ``head + intro + label + tail``."""
+
+    head: str
+    intro: str  # "for" / "to" / "and" as decoded, "" when the sentence has none
+    label: str
+    tail: str
+
+    def fill(self, phrase: str) -> str:
+        """Put ``phrase`` ("for billing") in the label's place (without its intro when the frame has none)."""
+        words = phrase.split(maxsplit=1)
+        body = phrase if self.intro else (words[1] if len(words) > 1 else phrase)
+        if not self.head or self.head.rstrip().endswith((".", "!", "?")):
+            body = body[0].upper() + body[1:]  # a sentence of its own ("Press 1. To report ...")
+        return f"{self.head}{body}{self.tail or '.'}"
+
+    def with_hint(self, phrase: str) -> str:
+        """Keep the decoded label and add ``phrase``'s label as a second hearing ("a trip / prescription refills")."""
+        intro, _, label = phrase.partition(" ")
+        # The parser reads " / " as two hearings of one label (nav/parser.py _HEARD_AGAIN); the matcher
+        # takes whichever fits the caller best. A misheard "to" ("And speak with ...") takes the phrase's.
+        return self.fill(f"{intro if self.intro in ('', 'and') else self.intro} {self.label}{_HEARD_AGAIN}{label}")
+
+
+@dataclass(frozen=True, slots=True)
+class RelabelPlan:
+    """The segment's frame and the texts to score: ``texts[0]`` is the decoded text itself."""
+
+    frame: LabelFrame
+    texts: tuple[str, ...]
+    phrases: tuple[str, ...]  # the lexicon phrase behind each text ("" for the decoded text and the caller's words)
+    strict: frozenset[int]  # candidates (the caller's own words) that must beat the decoded text outright
+
+
+@dataclass(frozen=True, slots=True)
+class Relabeled:
+    """Outcome of one correction: ``text`` is what navigation uses."""
+
+    text: str
+    decoded: str
+    changed: bool
+    scored: int = 0
+    margin: float = 0.0  # best candidate's score minus the decoded text's
+    hint: bool = False  # the decoded label kept, the audio's favourite known label added beside it
+
+
+def split_label(text: str) -> LabelFrame | None:
+    """Find the option label in one decoded segment, or None when it holds no label to correct."""
+    flat = " ".join(text.split())
+    lower = flat.lower()
+    for pattern in (_AFTER_KEY, _BEFORE_KEY):
+        match = pattern.match(lower)
+        if match:
+            return _frame(flat, match)
+    match = _BARE.match(lower)
+    # Without "for"/"to" a short sentence is as likely a heading or a greeting as a label: leave it be
+    # (scored without an end-of-text token, a short lexicon phrase would too easily beat it).
+    if match is None or not match.group("intro") or _KEY_WORD.search(lower):
+        return None
+    if len(match.group("label").split()) > _MAX_BARE_WORDS:
+        return None
+    return _frame(flat, match)
+
+
+def _frame(text: str, match: re.Match[str]) -> LabelFrame | None:
+    label = text[match.start("label") : match.end("label")].strip(" ,")
+    if not label:
+        return None
+    intro = match.group("intro") or ""
+    return LabelFrame(text[: match.end("head")], intro, label, text[match.end("label") :])
+
+
+def _lexicon_text() -> str:
+    return files(__package__).joinpath(_LEXICON).read_text(encoding="utf-8")
+
+
+def _digest(phrases: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(phrases).encode()).hexdigest()
+
+
+def load_lexicon(exclude: Sequence[str] = ()) -> tuple[str, ...]:
+    """Phrases of the bundled menu-label lexicon ("for billing"), minus those whose label is in ``exclude``."""
+    raw = _lexicon_text()
+    banned = {label.strip().lower() for label in exclude}
+    phrases = []
+    for line in raw.splitlines():
+        phrase = " ".join(line.lower().split())
+        if phrase and not phrase.startswith("#") and _label_of(phrase) not in banned:
+            phrases.append(phrase)
+    return tuple(dict.fromkeys(phrases))
+
+
+def _label_of(phrase: str) -> str:
+    return phrase.split(maxsplit=1)[1] if " " in phrase else phrase
+
+
+def _words_of(label: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", label.lower()))
+
+
+def _second_person(intent: str) -> str:
+    """Turn the caller's words into a menu's: "my card" -> "your card"."""
+    words = intent.lower().strip(" .!?").split()
+    out = " ".join(words)
+    for first, second in _FIRST_PERSON:
+        out = re.sub(rf"\b{re.escape(first)}\b", second, out)
+    return out
+
+
+_SHARED: dict[str, Relabeler] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+class Relabeler:
+    """Builds candidate texts for a menu segment and picks the one the audio supports."""
+
+    def __init__(
+        self,
+        lexicon: Sequence[str] | None = None,
+        embedder: MiniLmEmbedder | None = None,
+        *,
+        tolerance: float = 4.0,
+        word_bonus: float = 1.0,
+        hint_below: float = 0.7,
+        hint_band: float = 10.0,
+        by_intent: int = 8,
+        by_meaning: int = 8,
+        by_sound: int = 8,
+    ) -> None:
+        self._phrases = tuple(lexicon) if lexicon is not None else load_lexicon()
+        self._embedder = embedder
+        self._vectors: np.ndarray | None = None
+        self.tolerance = tolerance
+        self.word_bonus = word_bonus
+        self.hint_below, self.hint_band = hint_below, hint_band
+        self._labels = frozenset(_words_of(_label_of(p)) for p in self._phrases)
+        self._by_intent, self._by_meaning, self._by_sound = by_intent, by_meaning, by_sound
+
+    @classmethod
+    def shared(cls) -> Relabeler:
+        """One process-wide instance over the bundled lexicon (its vectors load once)."""
+        with _SHARED_LOCK:
+            if "default" not in _SHARED:
+                _SHARED["default"] = cls()
+            return _SHARED["default"]
+
+    def _lexicon_vectors(self, embedder: MiniLmEmbedder) -> np.ndarray:
+        if self._vectors is None:
+            stored = _stored_vectors()
+            if all(p in stored for p in self._phrases):
+                self._vectors = np.stack([stored[p] for p in self._phrases])
+            else:
+                _LOGGER.info("menu label vectors are stale: embedding %d phrases", len(self._phrases))
+                self._vectors = embedder.embed([_label_of(p) for p in self._phrases])
+        return self._vectors
+
+    def warm_up(self) -> None:
+        """Load the lexicon vectors and the embedder now (blocking), so the first menu segment does not wait."""
+        embedder = self._embedder or MiniLmEmbedder.shared()
+        self._lexicon_vectors(embedder)
+        embedder.embed(["billing"])
+
+    def shortlist(self, label: str, intent: str) -> list[str]:
+        """Lexicon phrases worth scoring for a decoded ``label``: close in meaning to it or the intent, or in sound."""
+        if not self._phrases:
+            return []
+        embedder = self._embedder or MiniLmEmbedder.shared()
+        vectors = self._lexicon_vectors(embedder)
+        heard, wanted = embedder.embed([label, intent or label])
+        picks: list[int] = []
+        for sims, k in ((vectors @ wanted, self._by_intent), (vectors @ heard, self._by_meaning)):
+            picks += [int(i) for i in np.argsort(-sims)[:k]]
+        # Meaning cannot see through a garbled label ("more again and long"): its sounds often survive.
+        spelled = label.lower()
+        ratios = [difflib.SequenceMatcher(None, spelled, _label_of(p)).ratio() for p in self._phrases]
+        picks += [int(i) for i in np.argsort(ratios)[::-1][: self._by_sound]]
+        return [self._phrases[i] for i in dict.fromkeys(picks)]
+
+    def plan(self, decoded: str, intent: str) -> RelabelPlan | None:
+        """Candidate texts for one decoded menu segment, or None when it holds no label (blocking: embeds)."""
+        frame = split_label(decoded)
+        if frame is None or _words_of(frame.label) in self._labels:
+            return None  # no label, or one the lexicon knows: nothing to correct
+        # Text -> its lexicon phrase ("" for the decoded text and the caller's own words, scored strictly).
+        entries = {decoded.strip(): ""}
+        for phrase in self.shortlist(frame.label, intent):
+            entries.setdefault(frame.fill(phrase), phrase)
+        strict = set()
+        if intent.strip():
+            own = _second_person(intent)
+            for intro in ("for", "to") if frame.intro else ("for",):
+                text = frame.fill(f"{intro} {own}")
+                if text not in entries:
+                    strict.add(len(entries))
+                    entries[text] = ""
+        return RelabelPlan(frame, tuple(entries), tuple(entries.values()), frozenset(strict))
+
+    def pick(self, plan: RelabelPlan, scores: Sequence[float | None], confidence: float = 1.0) -> Relabeled:
+        """Choose the best candidate within ``tolerance`` of the decoded text, else keep the decoded text.
+
+        ``confidence`` is the recogniser's own (mean token probability of its decode): below ``hint_below``
+        the audio's clear favourite among the known labels is added beside the decoded label as a hint.
+        """
+        decoded = plan.texts[0]
+        if not scores or scores[0] is None:
+            return Relabeled(decoded, decoded, False)
+        # Scored without an end-of-text token, a text that stops short of the audio ("For baggage." for
+        # "For baggage fees and allowances.") looks likely; a bonus per word offsets that, as the word
+        # insertion bonus of a speech decoder does.
+        pairs = zip(plan.texts, scores, strict=False)
+        values = [None if s is None else s + self.word_bonus * len(t.split()) for t, s in pairs]
+        base = values[0]
+        assert base is not None
+        scored = sum(s is not None for s in scores)
+        best, best_value = 0, base
+        for index, value in enumerate(values):
+            if index == 0 or value is None:
+                continue
+            allowed = base if index in plan.strict else base - self.tolerance
+            if value >= allowed and (best == 0 or value > best_value):
+                best, best_value = index, value
+        if best:
+            return Relabeled(plan.texts[best], decoded, True, scored, round(best_value - base, 2))
+        known = sorted(((v, i) for i, v in enumerate(values) if v is not None and plan.phrases[i]), reverse=True)
+        if confidence >= self.hint_below or not known or known[0][0] < base - self.hint_band:
+            return Relabeled(decoded, decoded, False, scored)
+        heard = MenuOption("", plan.frame.label)
+        if is_repeat(heard) or reaches_person(heard):
+            return Relabeled(decoded, decoded, False, scored)  # its words already say what it does: no hint
+        top, index = known[0]
+        # The favourite must outweigh every other known label together (closed-set posterior above 0.5).
+        if sum(math.exp(v - top) for v, _ in known) >= 2.0:
+            return Relabeled(decoded, decoded, False, scored)
+        hinted = plan.frame.with_hint(plan.phrases[index])
+        return Relabeled(hinted, decoded, True, scored, round(top - base, 2), hint=True)
+
+    def correct_blocking(
+        self,
+        decoded: str,
+        intent: str,
+        score: Callable[[Sequence[str]], Sequence[float | None]],
+        confidence: float = 1.0,
+    ) -> Relabeled:
+        """Plan, score with ``score`` and pick, all in the calling thread (for benchmarks)."""
+        plan = self.plan(decoded, intent)
+        if plan is None:
+            return Relabeled(decoded, decoded, False)
+        return self.pick(plan, score(plan.texts), confidence)
+
+
+def _stored_vectors() -> dict[str, np.ndarray]:
+    """Phrase -> vector from the bundled file, empty when it is missing or was built from another lexicon."""
+    try:
+        with files(__package__).joinpath(_VECTORS).open("rb") as fh, np.load(fh) as data:
+            phrases = [str(p) for p in data["phrases"]]
+            if str(data["digest"]) != _digest(phrases) or phrases != list(load_lexicon()):
+                return {}
+            vectors = data["vectors"].astype(np.float32)
+    except (OSError, KeyError, ValueError):
+        return {}
+    return dict(zip(phrases, vectors, strict=True))
+
+
+def build_vectors(path: str) -> int:
+    """Embed every lexicon label and write phrases, vectors and digest to ``path`` (an .npz)."""
+    phrases = load_lexicon()
+    vectors = MiniLmEmbedder.shared().embed([_label_of(p) for p in phrases])
+    np.savez_compressed(path, phrases=np.array(phrases), vectors=vectors.astype(np.float16), digest=_digest(phrases))
+    return len(phrases)
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else str(files(__package__).joinpath(_VECTORS))
+    print(f"{build_vectors(target)} phrases -> {target}")
