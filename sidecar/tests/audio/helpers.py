@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,19 @@ def stream(pcm: npt.NDArray[np.int16], detector: HoldDetector | None = None, sta
     for k in range(pcm.size // FRAME):
         t = start_s + (k + 1) * FRAME / RATE
         out.extend(det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)))
+    return out
+
+
+def stream_answering(
+    pcm: npt.NDArray[np.int16], detector: HoldDetector, answer: Callable[[Observation], list[Observation]]
+) -> list[Observation]:
+    """Stream audio; after each observation, what ``answer`` gives back (a transcript's cues) follows it."""
+    out: list[Observation] = []
+    for k in range(pcm.size // FRAME):
+        t = (k + 1) * FRAME / RATE
+        for o in detector.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)):
+            out.append(o)
+            out.extend(answer(o))
     return out
 
 

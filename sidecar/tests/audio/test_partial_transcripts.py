@@ -5,10 +5,10 @@ from __future__ import annotations
 from hold_slayer_sidecar.audio.content import classify_text
 from hold_slayer_sidecar.audio.detector import HoldDetector
 from hold_slayer_sidecar.audio.judge import PARTIAL_FIRST_S, PARTIAL_MAX, PAUSE_PARTIAL_S
-from hold_slayer_sidecar.audio.types import AudioFrame, Observation
+from hold_slayer_sidecar.audio.types import Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 
-from .helpers import FRAME, RATE, clip, first, join, kinds, silence, stream
+from .helpers import RATE, clip, first, join, kinds, silence, stream, stream_answering
 from .test_turn_taking import known_hold
 
 
@@ -88,15 +88,13 @@ def _answer_after_known_hold(words: dict[str, str]) -> tuple[list[Observation], 
     """
     det = HoldDetector(RATE)
     lead = known_hold()
-    pcm = join(lead, clip("human_07.wav"), silence(2.0))
-    out: list[Observation] = []
-    for k in range(pcm.size // FRAME):
-        t = (k + 1) * FRAME / RATE
-        obs = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
-        out.extend(obs)
-        for o in obs:
-            if o.kind is K.SPEECH_PARTIAL and o.t_s > lead.size / RATE and o.data["cut"] in words:
-                out.extend(det.note_transcript(words[o.data["cut"]], o.t_s, partial=True))
+
+    def answer(o: Observation) -> list[Observation]:
+        if o.kind is K.SPEECH_PARTIAL and o.t_s > lead.size / RATE and o.data["cut"] in words:
+            return det.note_transcript(words[o.data["cut"]], o.t_s, partial=True)
+        return []
+
+    out = stream_answering(join(lead, clip("human_07.wav"), silence(2.0)), det, answer)
     segment = next(o for o in out if o.kind is K.SPEECH_SEGMENT and float(o.data["start_s"]) > lead.size / RATE)
     return out, segment
 
@@ -136,14 +134,14 @@ def test_a_greeting_heard_in_a_pause_inside_a_longer_turn_is_not_enough() -> Non
     det = HoldDetector(RATE)
     lead = join(clip("music_05.wav"), silence(0.4))
     pcm = join(lead, clip("announcement_04_humanvoice.wav"), silence(1.0))
-    out: list[Observation] = []
-    given = 0
-    for k in range(pcm.size // FRAME):
-        t = (k + 1) * FRAME / RATE
-        for o in det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)):
-            out.append(o)
-            if o.kind is K.SPEECH_PARTIAL and o.data["cut"] == "pause" and not given:
-                given += 1
-                out.extend(det.note_transcript("Hello.", o.t_s, partial=True))
-    assert given == 1, "the message has a pause inside it"
+    given: list[Observation] = []
+
+    def answer(o: Observation) -> list[Observation]:
+        if o.kind is K.SPEECH_PARTIAL and o.data["cut"] == "pause" and not given:
+            given.append(o)
+            return det.note_transcript("Hello.", o.t_s, partial=True)
+        return []
+
+    out = stream_answering(pcm, det, answer)
+    assert given, "the message has a pause inside it"
     assert first(out, K.HUMAN_DETECTED) is None

@@ -13,7 +13,7 @@ from hold_slayer_sidecar.audio.types import AudioFrame, Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 from hold_slayer_sidecar.audio.vad import SileroVad
 
-from .helpers import FRAME, RATE, clip, first, join, kinds, silence
+from .helpers import FRAME, RATE, clip, first, join, kinds, silence, stream_answering
 
 Pcm = npt.NDArray[np.int16]
 
@@ -24,17 +24,14 @@ def stream_with_words(pcm: Pcm, words: dict[float, str]) -> list[Observation]:
     (The fixtures' music trips the VAD now and then; keying by time keeps each text on the speech it belongs to.)
     """
     det = HoldDetector(RATE)
-    out: list[Observation] = []
-    for k in range(pcm.size // FRAME):
-        t = (k + 1) * FRAME / RATE
-        obs = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
-        out.extend(obs)
-        for o in obs:
-            if o.kind is K.SPEECH_SEGMENT:
-                start = float(o.data["start_s"])
-                text = next((words[s] for s in sorted(words, reverse=True) if s <= start), "")
-                out.extend(det.note_transcript(text, o.t_s))
-    return out
+
+    def answer(o: Observation) -> list[Observation]:
+        if o.kind is not K.SPEECH_SEGMENT:
+            return []
+        start = float(o.data["start_s"])
+        return det.note_transcript(next((words[s] for s in sorted(words, reverse=True) if s <= start), ""), o.t_s)
+
+    return stream_answering(pcm, det, answer)
 
 
 MUSIC_S = 5.0  # music_05.wav
