@@ -147,6 +147,7 @@ def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store) -> 
         dtmf_method=settings.sip.dtmf_method,
         record=settings.record,
         policy=policy(settings),
+        relabel_menus=settings.voice.relabel_menus,
     )
     return CallManager(engines, config)
 

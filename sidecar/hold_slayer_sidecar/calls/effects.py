@@ -294,8 +294,8 @@ class EffectRunner:
         """Correct a misheard menu label against the segment's audio (nav/relabel.py); on any failure keep ``text``."""
         stt = self._engines.stt
         intent = runtime.session.intent or ""
-        if not isinstance(stt, TextScorer) or not intent:
-            return text  # the engine cannot score texts (Wyoming, OpenAI): navigation hears what it decoded
+        if not self._config.relabel_menus or not isinstance(stt, TextScorer) or not intent:
+            return text  # turned off, or the engine cannot score texts (Wyoming, OpenAI): what it decoded
         relabeler = Relabeler.shared()
         started = time.perf_counter()
         try:

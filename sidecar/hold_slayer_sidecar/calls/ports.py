@@ -87,6 +87,7 @@ class ManagerConfig:
     # Re-transcribe all menu audio since the last move after each segment instead of each segment alone
     # (calls/prompt_audio.py); off by default: `bench ivr` measured it lower (see its --per-segment).
     whole_prompt_stt: bool = False
+    relabel_menus: bool = True  # rescore misheard menu labels against their audio (VoiceSettings.relabel_menus)
 
 
 @dataclass(frozen=True, slots=True)

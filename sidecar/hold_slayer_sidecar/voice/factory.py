@@ -28,6 +28,9 @@ class VoiceSettings(BaseModel):
     stt_url: str | None = None  # tcp://host:10300 (wyoming) or http://host:8000 (openai)
     stt_model: str = "whisper-1"  # model name sent to an OpenAI-compatible endpoint
     stt_timeout_s: float = Field(default=15.0, gt=0, le=120)
+    # Rescore misheard menu labels against their audio (nav/relabel.py) when the STT engine can score texts (the
+    # embedded whisper can): about 1 s of one core per rescored menu segment, only while navigating.
+    relabel_menus: bool = True
 
     tts: Literal["piper", "espeak", "wyoming", "openai"] = "piper"
     tts_url: str | None = None

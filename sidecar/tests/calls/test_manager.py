@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -318,5 +319,57 @@ async def test_a_partial_is_skipped_while_speech_to_text_is_busy_and_used_when_f
         assert stt.calls == busy + 1
         assert detectors[0].notes[-1] == "partial:This is Dana."
         assert [d["text"] for n, d in rig.events if n == "transcript"] == ["This is Dana."]  # partials not published
+    finally:
+        await rig.manager.stop()
+
+
+class _ScoringStt:
+    """Mishears a menu label, and (as the embedded whisper can) scores given texts: the true label fits best."""
+
+    def __init__(self) -> None:
+        self.scored: list[list[str]] = []
+
+    async def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        return Transcript("Press 1 for tremendous and damage cards.", 0.4)
+
+    async def score_texts(
+        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+    ) -> list[float | None]:
+        self.scored.append(list(texts))
+        return [-8.0 if "credit and debit cards" in t else -13.0 if "tremendous" in t else -30.0 for t in texts]
+
+    async def health(self) -> str:
+        return "ok"
+
+
+@pytest.mark.parametrize("relabel", [True, False])
+async def test_a_misheard_menu_label_is_rescored_unless_turned_off(tmp_path: Path, store: Store, relabel: bool) -> None:
+    sip, stt, navigator, detectors = FakeSip(), _ScoringStt(), FakeNavigator(), []
+    navigator.answer = NavDecision(NavAction.WAIT)
+
+    def factory(sample_rate: int) -> FakeDetector:
+        detectors.append(FakeDetector())
+        return detectors[-1]
+
+    engines = Engines(
+        sip=sip, detector_factory=factory, store=store, stt=stt, tts=FakeTts(), navigator_factory=lambda f: navigator
+    )
+    config = ManagerConfig(recordings_dir=tmp_path / "rec", user_phone=USER, policy=TEST_POLICY, relabel_menus=relabel)
+    rig = Rig(CallManager(engines, config), sip, detectors, FakeTts(), stt, navigator, store)
+    await rig.manager.start()
+    try:
+        await rig.manager.place_call(COMPANY, intent="I lost my debit card")
+        await settle()
+        leg = rig.sip.dialed[0][0]
+        await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
+        for _ in range(200):  # the rescoring runs in a worker thread
+            if navigator.prompts:
+                break
+            await asyncio.sleep(0.02)
+        heard = navigator.prompts[-1]
+        if relabel:
+            assert stt.scored and "credit and debit cards" in heard
+        else:
+            assert not stt.scored and heard == "Press 1 for tremendous and damage cards."
     finally:
         await rig.manager.stop()
