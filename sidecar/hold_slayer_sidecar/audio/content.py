@@ -68,6 +68,9 @@ _QUEUEING = (
 )
 
 
+Verdict = Literal["recording", "agent", "unknown"]
+
+
 def _plain(text: str) -> str:
     """Lower case, punctuation inside the words dropped ("transfer, your call" -> "transfer your call")."""
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s'?.!]|(?<=\w)[.!?](?=\s+\w)", " ", text.lower())).strip()
@@ -84,7 +87,7 @@ def menu_text(text: str) -> bool:
     return re.search(r"\b(press|enter|say)\b", _plain(text)) is not None
 
 
-def classify_text(text: str, *, partial: bool = False) -> Literal["recording", "agent", "unknown"]:
+def classify_text(text: str, *, partial: bool = False) -> Verdict:
     """Classify one segment's transcript; recording wording wins over agent wording (the safe side).
 
     ``partial``: the words of speech still going on. Only an offer of help or a self-introduction then counts

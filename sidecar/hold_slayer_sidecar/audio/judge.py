@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from .content import classify_text, menu_text, queueing_text
+from .content import Verdict, classify_text, menu_text, queueing_text
 from .fingerprint import PROBE_OFFSET, STORED_FRAMES, RecordingLibrary
 from .speech import VOICING_GAP_S, SpeechSegment
 from .types import Observation, ObservationKind
@@ -563,13 +563,14 @@ class HumanJudge:
         turn = self._turn_heard_at(t_s)
         if turn is None:
             return []
-        if t_s >= turn.heard_until_s and classify_text(text) != "recording":
-            turn.heard_text, turn.heard_until_s, turn.pause_words = text.strip(), t_s, False
-        return self._judge_words(turn, text, t_s)
-
-    def _judge_words(self, turn: _Turn, text: str, t_s: float) -> list[Observation]:
-        """Judge a whole segment's words: hold wording marks the turn recorded; a greeting or an offer is a person."""
         verdict = classify_text(text)
+        if t_s >= turn.heard_until_s and verdict != "recording":
+            turn.heard_text, turn.heard_until_s, turn.pause_words = text.strip(), t_s, False
+        return self._judge_words(turn, text, t_s, verdict)
+
+    def _judge_words(self, turn: _Turn, text: str, t_s: float, verdict: Verdict | None = None) -> list[Observation]:
+        """Judge a whole segment's words: hold wording marks the turn recorded; a greeting or an offer is a person."""
+        verdict = verdict or classify_text(text)
         if verdict == "recording":
             return self._mark_worded(turn, text, t_s)
         if verdict == "agent" and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:

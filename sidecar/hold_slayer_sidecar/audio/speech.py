@@ -65,10 +65,6 @@ class SpeechSegmenter:
         self._n_preroll = 0  # frames of pre-roll at the start of the segment being collected
         self._voiced_levels: list[float] = []  # levels of the segment's confidently voiced frames
 
-    def voicing(self, t_s: float) -> bool:
-        """Whether speech is going on at ``t_s`` (voiced within the last two frames, not the hangover after it)."""
-        return self.in_speech and self.unvoiced_s(t_s) <= VOICING_GAP_S + 1e-9
-
     def unvoiced_s(self, t_s: float) -> float:
         """Seconds since the open segment's last voiced frame (0 when no segment is open)."""
         return t_s - self._last_voiced_s if self.in_speech else 0.0

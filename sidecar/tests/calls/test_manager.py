@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -243,8 +244,9 @@ class _SizedStt:
         return "ok"
 
 
-async def test_whole_prompt_mode_transcribes_all_menu_audio_since_the_last_move(tmp_path: Path, store: Store) -> None:
-    sip, stt, navigator, detectors = FakeSip(), _SizedStt(), FakeNavigator(), []
+def _listening_rig(tmp_path: Path, store: Store, stt: Any, **config: Any) -> Rig:
+    """A manager whose navigator only listens (WAIT), with this STT and these ManagerConfig options."""
+    sip, navigator, detectors = FakeSip(), FakeNavigator(), []
     navigator.answer = NavDecision(NavAction.WAIT)
 
     def factory(sample_rate: int) -> FakeDetector:
@@ -254,8 +256,14 @@ async def test_whole_prompt_mode_transcribes_all_menu_audio_since_the_last_move(
     engines = Engines(
         sip=sip, detector_factory=factory, store=store, stt=stt, tts=FakeTts(), navigator_factory=lambda f: navigator
     )
-    config = ManagerConfig(recordings_dir=tmp_path / "rec", user_phone=USER, policy=TEST_POLICY, whole_prompt_stt=True)
-    rig = Rig(CallManager(engines, config), sip, detectors, FakeTts(), stt, navigator, store)
+    settings = ManagerConfig(recordings_dir=tmp_path / "rec", user_phone=USER, policy=TEST_POLICY, **config)
+    return Rig(CallManager(engines, settings), sip, detectors, FakeTts(), stt, navigator, store)
+
+
+async def test_whole_prompt_mode_transcribes_all_menu_audio_since_the_last_move(tmp_path: Path, store: Store) -> None:
+    stt = _SizedStt()
+    rig = _listening_rig(tmp_path, store, stt, whole_prompt_stt=True)
+    navigator = rig.navigator
     await rig.manager.start()
     try:
         await rig.manager.place_call(COMPANY, intent="billing")
@@ -344,18 +352,9 @@ class _ScoringStt:
 
 @pytest.mark.parametrize("relabel", [True, False])
 async def test_a_misheard_menu_label_is_rescored_unless_turned_off(tmp_path: Path, store: Store, relabel: bool) -> None:
-    sip, stt, navigator, detectors = FakeSip(), _ScoringStt(), FakeNavigator(), []
-    navigator.answer = NavDecision(NavAction.WAIT)
-
-    def factory(sample_rate: int) -> FakeDetector:
-        detectors.append(FakeDetector())
-        return detectors[-1]
-
-    engines = Engines(
-        sip=sip, detector_factory=factory, store=store, stt=stt, tts=FakeTts(), navigator_factory=lambda f: navigator
-    )
-    config = ManagerConfig(recordings_dir=tmp_path / "rec", user_phone=USER, policy=TEST_POLICY, relabel_menus=relabel)
-    rig = Rig(CallManager(engines, config), sip, detectors, FakeTts(), stt, navigator, store)
+    stt = _ScoringStt()
+    rig = _listening_rig(tmp_path, store, stt, relabel_menus=relabel)
+    navigator = rig.navigator
     await rig.manager.start()
     try:
         await rig.manager.place_call(COMPANY, intent="I lost my debit card")
