@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import json
 import logging
 import signal
@@ -171,6 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # A native library (PJSUA2, CTranslate2, ONNX Runtime) that crashes takes the process with it: leave every
+    # thread's Python stack in the log so the crash can be traced.
+    faulthandler.enable(all_threads=True)
     try:
         asyncio.run(serve(settings, token, args.ready_file))
     except (SipError, StoreError, OSError) as err:

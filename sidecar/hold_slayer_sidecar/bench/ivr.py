@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..audio.types import Pcm
+from ..calls.menu_segments import HeardSegment, MenuSegments, joined_audio
 from ..calls.prompt_audio import GAP_S
 from ..nav.api import NavAction, NavDecision
 from ..nav.navigator import MenuNavigator
@@ -216,18 +217,41 @@ class PromptEar:
             return heard, length
         fixed_key = (*key, intent)
         if fixed_key not in self._relabeled:
-            self._relabeled[fixed_key] = [
-                (self._relabel(segment, decoded, intent, conf), end_s)
-                for segment, (decoded, end_s), conf in zip(self._audio[key], heard, self._confidence[key], strict=True)
-            ]
+            fixed: list[tuple[str, float]] = []
+            recent = MenuSegments()  # labels cut in two by a pause are rescored whole, as the call does
+            for segment, (decoded, end_s), conf in zip(self._audio[key], heard, self._confidence[key], strict=True):
+                text = self._relabel(segment, decoded, intent, conf)
+                run = recent.add(1, HeardSegment(decoded, segment, RATE, end_s))
+                fixed.append((self._relabel_span(run, intent, conf) or text, end_s))
+            self._relabeled[fixed_key] = fixed
         return self._relabeled[fixed_key], length
+
+    def _relabel_span(self, run: list[HeardSegment], intent: str, confidence: float) -> str | None:
+        assert self._stt is not None and self.relabeler is not None
+        if len(run) < 2:
+            return None
+        started = time.perf_counter()
+        span = self.relabeler.plan_span([s.text for s in run], intent, confidence)
+        if span is None:
+            return None
+        scores = self._stt.score_texts_blocking(joined_audio(run[-span.parts :]), RATE, span.plan.texts)
+        fed = span.feed(self.relabeler.pick(span.plan, scores))
+        self.relabel_seconds += time.perf_counter() - started
+        self.relabel_segments += 1
+        if fed is not None:
+            self.relabel_changes[(span.plan.texts[0], fed)] = "span"
+        return fed
 
     def _relabel(self, segment: Pcm, decoded: str, intent: str, confidence: float) -> str:
         assert self._stt is not None and self.relabeler is not None
         stt = self._stt
         started = time.perf_counter()
         result = self.relabeler.correct_blocking(
-            decoded, intent, lambda texts: stt.score_texts_blocking(segment, RATE, texts), confidence
+            decoded,
+            intent,
+            lambda texts: stt.score_texts_blocking(segment, RATE, texts),
+            confidence,
+            audio_s=segment.size / RATE,
         )
         self.relabel_seconds += time.perf_counter() - started
         self.relabel_segments += 1
@@ -602,6 +626,11 @@ async def _one_real_call(ctx: _RealContext, result: RunResult) -> RunResult:
             break
     if not result.reached:
         result.error = "call ended" if ended else "timeout"
+    # What the company made of the call's spoken answers, and why it hung up: the simulator's side of a failure.
+    for line in _read_report(ctx.report) if sim_call else []:
+        if line.get("call") == sim_call and line.get("event") in ("caller_said", "hangup"):
+            said = line.get("text") if line["event"] == "caller_said" else line.get("why")
+            result.decisions.append(f"company_{line['event']}:{said}")
     if not ended:
         with contextlib.suppress(demo.DemoError, TimeoutError):
             await ctx.client.request("hang_up", {"call_id": call_id})

@@ -46,6 +46,7 @@ from .events import (
     UserDialed,
     UserDialFailed,
 )
+from .menu_segments import HeardSegment, MenuSegments, joined_audio
 from .ports import Clock, Engines, ManagerConfig
 from .prompt_audio import PromptAudio
 from .runtime import CallRuntime
@@ -78,6 +79,7 @@ class EffectRunner:
         self._speech_cache: dict[str, SpeechAudio] = {}
         # Each call's menu audio since its last move; dropped with the call's runtime.
         self._prompt_audio: WeakKeyDictionary[CallRuntime, PromptAudio] = WeakKeyDictionary()
+        self._menu_segments: WeakKeyDictionary[CallRuntime, MenuSegments] = WeakKeyDictionary()
         self._transcribing = 0  # speech-to-text requests in flight (the embedded engine runs one at a time)
 
     async def speech(self, text: str) -> SpeechAudio | None:
@@ -281,7 +283,9 @@ class EffectRunner:
             transcript = await stt.transcribe(effect.audio, effect.sample_rate)
             text = transcript.text.strip()
             if text and effect.epoch != 0 and not effect.partial:
+                decoded = text
                 text = await self._transcribe_relabel(runtime, effect, text, transcript.confidence)
+                text = await self._transcribe_span(runtime, effect, decoded, transcript.confidence) or text
         except VoiceEngineError as err:
             _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
         except Exception:
@@ -299,7 +303,8 @@ class EffectRunner:
         relabeler = Relabeler.shared()
         started = time.perf_counter()
         try:
-            plan = await asyncio.to_thread(relabeler.plan, text, intent)
+            seconds = effect.audio.size / effect.sample_rate if effect.sample_rate > 0 else None
+            plan = await asyncio.to_thread(relabeler.plan, text, intent, seconds)
             if plan is None:
                 return text
             scores = await stt.score_texts(effect.audio, effect.sample_rate, plan.texts, budget_s=_RELABEL_BUDGET_S)
@@ -322,6 +327,41 @@ class EffectRunner:
             time.perf_counter() - started,
         )
         return result.text
+
+    async def _transcribe_span(
+        self, runtime: CallRuntime, effect: Transcribe, decoded: str, confidence: float
+    ) -> str | None:
+        """Rescore a label that a pause cut across segments (calls/menu_segments.py); None keeps the segment's text."""
+        stt = self._engines.stt
+        intent = runtime.session.intent or ""
+        segments = self._menu_segments.setdefault(runtime, MenuSegments())
+        run = segments.add(effect.epoch, HeardSegment(decoded, effect.audio, effect.sample_rate, effect.t_s))
+        if len(run) < 2 or not self._config.relabel_menus or not isinstance(stt, TextScorer) or not intent:
+            return None
+        relabeler = Relabeler.shared()
+        started = time.perf_counter()
+        try:
+            span = await asyncio.to_thread(relabeler.plan_span, [s.text for s in run], intent, confidence)
+            if span is None:
+                return None
+            audio = joined_audio(run[-span.parts :])
+            scores = await stt.score_texts(audio, effect.sample_rate, span.plan.texts, budget_s=_RELABEL_BUDGET_S)
+            fed = span.feed(relabeler.pick(span.plan, scores))
+        except VoiceEngineError as err:
+            _LOGGER.warning("call %s: label rescoring failed: %s", runtime.call_id, err)
+            return None
+        except Exception:  # a helper's bug must not cost the call its transcript
+            _LOGGER.exception("call %s: label rescoring failed", runtime.call_id)
+            return None
+        _LOGGER.info(
+            "call %s: relabel span %r -> %r (%d segments, %.2f s)",
+            runtime.call_id,
+            span.plan.texts[0],
+            fed,
+            span.parts,
+            time.perf_counter() - started,
+        )
+        return fed
 
     async def _transcribe_prompt(self, runtime: CallRuntime, effect: Transcribe, buffer: PromptAudio) -> None:
         """Transcribe everything the company said since the last move (more accurate than one segment)."""

@@ -40,7 +40,10 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("travelling today or tomorrow", "a flight leaving very soon"),
     ),
     (r"domestic", ("travel within the country", "a flight to another city in this country")),
-    (r"international", ("travel to another country or abroad", "a flight overseas")),
+    (
+        r"international",
+        ("travel to another country or abroad", "a flight overseas", "a trip to Europe, Asia or another continent"),
+    ),
     (r"group", ("a large group of people travelling together", "booking for many people at once")),
     (
         r"special assistance|accessib|disab",
@@ -67,7 +70,13 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         # Card departments only: "activate a new card" is one card task, not everything about cards.
         r"\bcard services\b|\b(?:credit|debit)\b.*\bcards?\b|^(?:your |bank )?cards?$",
-        ("my credit card or debit card", "a lost or stolen card", "a charge or transaction on my card"),
+        (
+            "my credit card or debit card",
+            "a lost or stolen card",
+            "a charge or transaction on my card",
+            # Banks take disputed charges through card services, not the fraud line.
+            "dispute a charge or a transaction",
+        ),
     ),
     (
         r"dispute",

@@ -289,11 +289,14 @@ class MenuNavigator:
             return NavDecision(NavAction.WAIT, options=opts, reason="menu may continue")
         # Sure only when the best option both scores well and stands clear of the runner-up: a near tie on
         # misheard labels ("credit and damage cards" / "report fraud") is a coin toss, not a choice.
+        # One option heard is clear of nothing: the company may have paused mid-menu ("To make a payment, say
+        # payment or press 1." and a stall before "To ask about a charge, press 2.").
+        lone = sum(not is_repeat(o) for o in options) < 2
         confident = (
             match is not None
             and match.option is not None
             and match.confidence >= self._min_confidence
-            and (match.clear or reaches_person(match.option))
+            and ((match.clear and not lone) or reaches_person(match.option))
         )
         if not confident and self._llm is not None:
             llm = await self._ask_llm(prompt, intent, options, history)

@@ -54,6 +54,16 @@ _BARE = re.compile(
     r"^(?P<head>(?:and\s+(?=(?:for|to)\b))?)(?:(?P<intro>for|to|and)\s+)?(?P<label>[^.!?]+?)(?P<tail>[.!?]*)$"
 )
 _KEY_WORD = re.compile(rf"\b{_KEY}")
+# A segment that is only a key ("Press 1."): its label was said in the segments before it.
+_LONE_KEY = re.compile(rf"^(?:and\s+|or\s+)?{_KEY}[.!?]*$")
+_LEADING_INTRO = re.compile(r"^(?:and\s+)?(?P<intro>for|to|and)\s+", re.IGNORECASE)
+_MAX_SPAN_PARTS = 3  # segments a label may be spread over before its lone key ("To schedule, | change or ...")
+_MAX_CONTINUATION_WORDS = 8
+_MAX_SPAN_WORDS = 12  # a label longer than this is more likely a notice before the menu than one option
+# "Press 2." decoded from 2.5 s of speech: the recogniser dropped the label that followed the key.
+_CLIPPED_KEY_S = 1.6
+_KEY_DIGIT = re.compile(r"\b(?P<verb>press|dial|push|select)\s+(?P<digit>[1-8])\b")
+_MIN_MISSING_KEY_WORDS = 4
 _MAX_BARE_WORDS = 7  # a longer sentence without a key is a greeting or notice, not a label
 _FIRST_PERSON = (("i'm", "you're"), ("i am", "you are"), ("my", "your"), ("i", "you"), ("me", "you"))
 
@@ -103,6 +113,31 @@ class Relabeled:
     scored: int = 0
     margin: float = 0.0  # best candidate's score minus the decoded text's
     hint: bool = False  # the decoded label kept, the audio's favourite known label added beside it
+
+
+@dataclass(frozen=True, slots=True)
+class SpanPlan:
+    """Candidates for one label spoken over several segments (a pause inside it cut the speech in two).
+
+    ``parts`` is how many of the latest segments the label covers: their audio is scored together.
+    ``after_key``: "Press 3 to start, | stop or move your service." (the call already has the first segment,
+    so it gets only the rest of the label); otherwise "To schedule, | change or cancel an appointment, |
+    press 1." (the call gets the whole corrected sentence with the lone key).
+    """
+
+    plan: RelabelPlan
+    parts: int
+    after_key: bool
+
+    def feed(self, chosen: Relabeled) -> str | None:
+        """Return the text to give the call for the latest segment, or None to keep its own transcript."""
+        if not chosen.changed or chosen.hint or _words_of(chosen.text) == _words_of(chosen.decoded):
+            return None  # nothing new: only the punctuation between the segments differs
+        if not self.after_key:
+            return chosen.text
+        frame = self.plan.frame
+        rest = _LEADING_INTRO.sub("", chosen.text[len(frame.head) :].strip(), count=1).strip()
+        return (rest[:1].upper() + rest[1:]) if rest else None
 
 
 def split_label(text: str) -> LabelFrame | None:
@@ -237,14 +272,103 @@ class Relabeler:
         picks += [int(i) for i in np.argsort(ratios)[::-1][: self._by_sound]]
         return [self._phrases[i] for i in dict.fromkeys(picks)]
 
-    def plan(self, decoded: str, intent: str) -> RelabelPlan | None:
-        """Candidate texts for one decoded menu segment, or None when it holds no label (blocking: embeds)."""
+    def plan(self, decoded: str, intent: str, audio_s: float | None = None) -> RelabelPlan | None:
+        """Candidate texts for one decoded menu segment, or None when it holds no label (blocking: embeds).
+
+        ``audio_s``, the segment's length, lets a lone key decoded from far more speech than it takes to say
+        ("Press 2." from "Press 2 to dispute a charge or a transaction.") be rescored with labels after it.
+        """
+        flat = " ".join(decoded.split())
+        if audio_s is not None and audio_s >= _CLIPPED_KEY_S and _LONE_KEY.match(flat.lower()):
+            clipped = LabelFrame(f"{flat.rstrip(' .!?,')} ", "to", "", ".")
+            return self._candidates(decoded, clipped, intent, heard=intent)
         frame = split_label(decoded)
         if frame is None or _words_of(frame.label) in self._labels:
             return None  # no label, or one the lexicon knows: nothing to correct
+        return self._candidates(decoded, frame, intent)
+
+    def plan_span(self, parts: Sequence[str], intent: str, confidence: float = 1.0) -> SpanPlan | None:
+        """Candidates for a label cut by a pause, from the decoded texts of the latest segments (oldest first).
+
+        None unless the latest segment continues a keyed label that the lexicon does not know ("Press 3 to
+        talk." + "I'll put a move your term is.") or is a lone key after up to three segments without one
+        ("Check out the schedule." + "Get in, go cancel, and avoid intimate." + "Press 1."), or, when the
+        recogniser was unsure of it (``confidence``), is a sentence without a key where the next option's key
+        and label may have been misheard. Blocking: embeds.
+        """
+        texts = [" ".join(p.split()) for p in parts if p.strip()]
+        if len(texts) < 2:
+            return None
+        current = texts[-1]
+        if _LONE_KEY.match(current.lower()):
+            return self._plan_before_key(texts, intent)
+        after = self._plan_after_key(texts[-2], current, intent)
+        # Clear speech decoded without a key is a notice ("Please have your account number ready."), not a lost key.
+        return after or (self._plan_missing_key(texts, intent) if confidence < self.hint_below else None)
+
+    def _plan_after_key(self, previous: str, current: str, intent: str) -> SpanPlan | None:
+        first = split_label(previous)
+        lower = current.lower()
+        if (
+            first is None
+            or not first.intro
+            or not _KEY_WORD.search(first.head.lower())
+            or _words_of(first.label) in self._labels  # a complete known label: the next sentence is not in it
+            or _KEY_WORD.search(lower)
+            or _LEADING_INTRO.match(lower)  # "For X." starts the next option's label
+            or len(current.split()) > _MAX_CONTINUATION_WORDS
+        ):
+            return None
+        label = f"{first.label}, {current.strip(' .!?,')}"
+        frame = LabelFrame(first.head, first.intro, label, ".")
+        return SpanPlan(self._candidates(f"{previous} {current}", frame, intent), 2, after_key=True)
+
+    def _plan_missing_key(self, texts: list[str], intent: str) -> SpanPlan | None:
+        """Try a sentence with no key after option K as option K+1, in the wording of the menu so far.
+
+        "Let's do this new challenge for a trend action." was "Press 2 to dispute a charge or a transaction."
+        """
+        current = texts[-1]
+        lower = current.lower()
+        if _KEY_WORD.search(lower) or split_label(current) is not None or len(current.split()) < _MIN_MISSING_KEY_WORDS:
+            return None
+        keyed = next((t for t in reversed(texts[:-1]) if _KEY_DIGIT.search(t.lower())), None)
+        if keyed is None:
+            return None
+        found = list(_KEY_DIGIT.finditer(keyed.lower()))[-1]
+        key = f"{found.group('verb').capitalize()} {int(found.group('digit')) + 1}"
+        if _LONE_KEY.match(keyed.lower()):  # "Press 1." then "To X.": this menu says "Press 2. To Y."
+            frame = LabelFrame(f"{key}. ", "to", current, ".")
+        elif (first := split_label(keyed)) is not None and _KEY_WORD.search(first.head.lower()):
+            frame = LabelFrame(f"{key} ", "to", current, ".")  # "Press 1 to X." -> "Press 2 to Y."
+        else:
+            frame = LabelFrame("", "to", current, f", {key.lower()}.")  # "For X, press 1." -> "For Y, press 2."
+        return SpanPlan(self._candidates(current, frame, intent), 1, after_key=False)
+
+    def _plan_before_key(self, texts: list[str], intent: str) -> SpanPlan | None:
+        run: list[str] = []
+        for text in reversed(texts[:-1]):
+            words = sum(len(t.split()) for t in run) + len(text.split())
+            if _KEY_WORD.search(text.lower()) or len(run) == _MAX_SPAN_PARTS or words > _MAX_SPAN_WORDS:
+                break
+            run.insert(0, text)
+        before = len(texts) - 1 - len(run)
+        if not run or (before >= 0 and _LONE_KEY.match(texts[before].lower())):
+            return None  # "Press 1." then "To X.": this menu says its labels after the keys
+        joined = " ".join(t.strip(" .!?,") for t in run)
+        lead = _LEADING_INTRO.match(joined)
+        # No "for"/"to" heard: any intro marks the frame as one that takes the lexicon phrase whole.
+        intro, label = (lead.group("intro"), joined[lead.end() :]) if lead else ("for", joined)
+        if not label or _words_of(label) in self._labels:
+            return None
+        key = texts[-1]
+        frame = LabelFrame("", intro, label, f", {key[0].lower()}{key[1:]}")
+        return SpanPlan(self._candidates(" ".join([*run, key]), frame, intent), len(run) + 1, after_key=False)
+
+    def _candidates(self, decoded: str, frame: LabelFrame, intent: str, heard: str | None = None) -> RelabelPlan:
         # Text -> its lexicon phrase ("" for the decoded text and the caller's own words, scored strictly).
         entries = {decoded.strip(): ""}
-        for phrase in self.shortlist(frame.label, intent):
+        for phrase in self.shortlist(heard if heard is not None else frame.label, intent):
             entries.setdefault(frame.fill(phrase), phrase)
         strict = set()
         if intent.strip():
@@ -301,9 +425,10 @@ class Relabeler:
         intent: str,
         score: Callable[[Sequence[str]], Sequence[float | None]],
         confidence: float = 1.0,
+        audio_s: float | None = None,
     ) -> Relabeled:
         """Plan, score with ``score`` and pick, all in the calling thread (for benchmarks)."""
-        plan = self.plan(decoded, intent)
+        plan = self.plan(decoded, intent, audio_s)
         if plan is None:
             return Relabeled(decoded, decoded, False)
         return self.pick(plan, score(plan.texts), confidence)

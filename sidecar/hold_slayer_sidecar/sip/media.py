@@ -67,9 +67,15 @@ class TapPort(pj.AudioMediaPort):  # type: ignore[misc]
         self._loop = loop
         self._rate = clock_rate
         self._samples = frame_samples(clock_rate)
-        self._outbox = _Outbox(deliver)
+        self._outbox: _Outbox | None = _Outbox(deliver)
         self._frames = 0
         self._silence = np.zeros(self._samples, dtype=np.int16)
+
+    def rebind(self, deliver: Callable[[AudioFrame], None] | None) -> None:
+        """Send this port's frames to ``deliver`` from now on (None: drop them while the port waits for reuse)."""
+        # One reference swap: the media thread sees either the old outbox or the new one, never half of each.
+        self._outbox = None if deliver is None else _Outbox(deliver)
+        self._frames = 0
 
     def create(self, name: str) -> None:
         """Register the port in the conference bridge (PJSUA2 thread only)."""
@@ -77,16 +83,19 @@ class TapPort(pj.AudioMediaPort):  # type: ignore[misc]
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # PJSUA2 callback name
         """Conference-bridge callback: copy the frame out and post it to asyncio."""
+        outbox = self._outbox
+        if outbox is None:
+            return  # an idle port kept for reuse: nobody listens
         try:
             raw = _read_frame(frame) if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO else b""
             # No transmitter or a short frame: keep stream time continuous with silence.
             pcm = np.frombuffer(raw, dtype=np.int16) if len(raw) == self._samples * 2 else self._silence
             self._frames += 1
             audio = AudioFrame(pcm=pcm, sample_rate=self._rate, t_s=self._frames * FRAME_MS / 1000)
-            if self._outbox.reserve():
+            if outbox.reserve():
                 # Post the outbox's method, never one of this port's: a pending loop callback must not
                 # hold the last reference to a PJSUA2 object, or it is destroyed on the loop's thread.
-                self._loop.call_soon_threadsafe(self._outbox.hand_over, audio)
+                self._loop.call_soon_threadsafe(outbox.hand_over, audio)
         except Exception:  # media-thread boundary
             log_exception(_LOGGER, "audio tap callback failed")
 

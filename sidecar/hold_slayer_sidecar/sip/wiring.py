@@ -23,9 +23,11 @@ from .media import PlayerPort, TapPort
 
 _AUDIO_UP = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
 # Since pjproject 2.14 the conference bridge removes a port asynchronously, on the media clock thread's next
-# tick (20 ms). A port's Python object freed before then leaves the bridge calling a dangling SWIG director:
-# seen as "'list_iterator' object has no attribute 'onFrameReceived'" and then a dead sidecar. Released ports
-# are therefore kept this long (many ticks, for a loaded machine) before their last reference goes.
+# tick (20 ms), and only once the port's object is destroyed. Freeing a port while calls run crashed the sidecar
+# ("'list_iterator' object has no attribute 'onFrameReceived'"; later a segfault inside the port's destructor
+# on a loaded machine, in the navigation benchmark). So a released port is never destroyed while the endpoint
+# runs: after this grace (for frames of its old call still in flight) it waits, silent, for the next leg that
+# needs a port of its kind. The bridge thus holds at most as many ports as were ever in use at once.
 PORT_GRACE_S = 1.0
 
 
@@ -54,6 +56,9 @@ class MediaGraph:
         self._deliver_audio = deliver_audio
         self._recordings: list[Recording] = []
         self._retired: deque[tuple[float, TapPort | PlayerPort]] = deque()
+        self._idle_taps: list[TapPort] = []
+        self._idle_players: list[PlayerPort] = []
+        self._ports_made = 0
 
     def add_tap(self, leg: Leg) -> None:
         """Give the leg an audio tap (once); its frames go to ``deliver_audio``."""
@@ -64,19 +69,33 @@ class MediaGraph:
         def to_loop(frame: AudioFrame, leg_id: str = leg.leg_id) -> None:
             deliver(leg_id, frame)
 
-        tap = TapPort(self._loop, self._rate, to_loop)
-        tap.create(f"tap-{leg.leg_id}")
+        if self._idle_taps:
+            tap = self._idle_taps.pop()
+            tap.rebind(to_loop)
+        else:
+            tap = TapPort(self._loop, self._rate, to_loop)
+            self._ports_made += 1
+            tap.create(f"tap-{self._ports_made}")
         leg.tap = tap
         self.wire(leg)
 
     def player(self, leg: Leg) -> PlayerPort:
         """Return the leg's player port, creating and connecting it on first use."""
         if leg.player is None:
-            player = PlayerPort(self._loop, self._rate)
-            player.create(f"play-{leg.leg_id}")
+            if self._idle_players:
+                player = self._idle_players.pop()
+            else:
+                player = PlayerPort(self._loop, self._rate)
+                self._ports_made += 1
+                player.create(f"play-{self._ports_made}")
             leg.player = player
             self.wire(leg)
         return leg.player
+
+    @property
+    def port_count(self) -> int:
+        """Media ports this graph has in the bridge (in use, retired or idle): bounded by the peak in use."""
+        return self._ports_made
 
     def bridge(self, a: Leg, b: Leg) -> None:
         """Connect two legs both ways."""
@@ -142,6 +161,8 @@ class MediaGraph:
         """Drop the ended leg's ports and bridges; close recordings no live leg feeds any more."""
         if leg.player is not None:
             leg.player.stop()
+        if leg.tap is not None:
+            leg.tap.rebind(None)
         now = time.monotonic()
         for port in (leg.tap, leg.player):
             if port is not None:
@@ -158,10 +179,19 @@ class MediaGraph:
                 other.bridged.discard(leg.leg_id)
 
     def purge(self, *, force: bool = False) -> None:
-        """Drop released ports the bridge has had time to remove (all of them with ``force``)."""
+        """Make released ports reusable once their grace has passed; with ``force`` (shutdown) drop every port."""
+        if force:
+            self._retired.clear()
+            self._idle_taps.clear()
+            self._idle_players.clear()
+            return
         deadline = time.monotonic() - PORT_GRACE_S
-        while self._retired and (force or self._retired[0][0] <= deadline):
-            self._retired.popleft()
+        while self._retired and self._retired[0][0] <= deadline:
+            _, port = self._retired.popleft()
+            if isinstance(port, TapPort):
+                self._idle_taps.append(port)
+            else:
+                self._idle_players.append(port)
 
     def close(self) -> None:
         """Finalise every recording (before libDestroy)."""

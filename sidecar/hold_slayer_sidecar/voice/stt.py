@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +33,16 @@ _WINDOW_FRAMES = 3000  # whisper's encoder always sees 30 s of 10 ms mel frames
 _MIN_PROB = 1e-9  # a token the model rules out costs ~-20.7 instead of -inf, so texts still compare
 # Steer the tiny model toward IVR vocabulary: it helps digits come out as digits ("press 2", not "press to").
 IVR_PROMPT = "Thank you for calling. For billing, press 1. To speak to a representative, press 0."
+
+
+def _sentence_words(text: str) -> list[str]:
+    return [" ".join(re.findall(r"[a-z0-9']+", part.lower())) for part in re.split(r"[.!?]+", text)]
+
+
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """Tell whether ``text`` repeats a keyed sentence of the decoder's initial ``prompt`` ("..., press 0.")."""
+    said = f" {' '.join(w for w in _sentence_words(text) if w)} "
+    return any("press" in s.split() and f" {s} " in said for s in _sentence_words(prompt))
 
 
 def bundled_whisper_model() -> Path:
@@ -104,21 +115,30 @@ class EmbeddedWhisperStt:
                     from ctranslate2 import set_random_seed  # type: ignore[import-untyped]  # faster-whisper's
 
                     set_random_seed(self._seed)
-                segments, _info = model.transcribe(
-                    audio,
-                    language="en",
-                    beam_size=self._beam_size,
-                    vad_filter=False,
-                    condition_on_previous_text=False,
-                    without_timestamps=True,
-                    initial_prompt=self._initial_prompt,
-                )
-                parts = list(segments)  # the generator does the decoding
+                parts = self._decode(model, audio, self._initial_prompt)
+                text = " ".join(seg.text.strip() for seg in parts).strip()
+                if self._initial_prompt and echoes_prompt(text, self._initial_prompt):
+                    # On unclear audio whisper may copy a sentence of its prompt ("To speak to a representative,
+                    # press 0." for a mumbled "For prescription refills,"): a menu option that was never offered.
+                    # The audio alone decides then.
+                    parts = self._decode(model, audio, None)
+                    text = " ".join(seg.text.strip() for seg in parts).strip()
             except (RuntimeError, ValueError) as err:
                 raise VoiceEngineError(f"whisper failed: {err}") from err
-        text = " ".join(seg.text.strip() for seg in parts).strip()
         conf = math.exp(sum(seg.avg_logprob for seg in parts) / len(parts)) if parts else 0.0
         return Transcript(text, round(min(1.0, conf), 3))
+
+    def _decode(self, model: Any, audio: Any, prompt: str | None) -> list[Any]:
+        segments, _info = model.transcribe(
+            audio,
+            language="en",
+            beam_size=self._beam_size,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            initial_prompt=prompt,
+        )
+        return list(segments)  # the generator does the decoding
 
     async def transcribe(self, pcm: Pcm, sample_rate: int) -> Transcript:
         """Transcribe one segment without blocking the event loop."""

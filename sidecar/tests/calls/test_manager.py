@@ -372,3 +372,48 @@ async def test_a_misheard_menu_label_is_rescored_unless_turned_off(tmp_path: Pat
             assert not stt.scored and heard == "Press 1 for tremendous and damage cards."
     finally:
         await rig.manager.stop()
+
+
+class _SplitLabelStt:
+    """Hears "Press 3 to start, | stop or move your service." as two misheard segments; scores whole texts."""
+
+    def __init__(self) -> None:
+        self.scored_sizes: list[int] = []
+
+    async def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        # The test marks each segment's samples: 1 for the first half of the option, 2 for the rest.
+        heard = {1: "Press 3 to talk.", 2: "I'll put a move your term is."}
+        return Transcript(heard.get(int(pcm[0]) if pcm.size else 0, ""), 0.9)
+
+    async def score_texts(
+        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+    ) -> list[float | None]:
+        self.scored_sizes.append(int(pcm.size))
+        # Alone, the first half fits its own decode best; over both segments the true label does.
+        fit = {"Press 3 to talk.": -5.0, "Press 3 to start, stop or move your service.": -9.0}
+        return [fit.get(t, -10.0 if "I'll put" in t else -30.0) for t in texts]
+
+    async def health(self) -> str:
+        return "ok"
+
+
+async def test_a_label_cut_in_two_by_a_pause_is_rescored_over_both_segments(tmp_path: Path, store: Store) -> None:
+    stt = _SplitLabelStt()
+    rig = _listening_rig(tmp_path, store, stt)
+    navigator = rig.navigator
+    await rig.manager.start()
+    try:
+        await rig.manager.place_call(COMPANY, intent="I'm moving to a new address")
+        await settle()
+        leg = rig.sip.dialed[0][0]
+        # 0.1 s segments 0.4 s apart: one option said with a pause at its comma.
+        await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.full(800, 1, dtype=np.int16)))
+        await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.5, audio=np.full(800, 2, dtype=np.int16)))
+        for _ in range(300):  # the rescoring runs in worker threads
+            if any("service" in p for p in navigator.prompts):
+                break
+            await asyncio.sleep(0.02)
+        assert navigator.prompts[-1] == "Press 3 to talk. Start, stop or move your service."
+        assert max(stt.scored_sizes) == 800 + 2400 + 800  # both segments' audio scored as one
+    finally:
+        await rig.manager.stop()

@@ -327,7 +327,7 @@ async def test_a_near_tie_waits_for_the_replay(matcher: MenuMatcher) -> None:
     # Real tiny.en transcript: both options score about the same, so pressing now is a coin toss.
     nav = MenuNavigator(matcher).for_call()
     menu = "Press 1 for credit and damage cards. Press 4 to report fraud. Press 9 to hear the motion again."
-    intent = "I want to dispute a transaction I don't recognize from a merchant"
+    intent = "I was scammed by a merchant"
     result = matcher.choose(intent, [MenuOption("1", "credit and damage cards"), MenuOption("4", "report fraud")])
     assert not result.clear
     decision = await nav.decide(menu, intent, history=[])
@@ -354,3 +354,25 @@ async def test_keys_are_the_fallback_when_the_spoken_reason_was_not_understood(m
     assert said.action is NavAction.SPEAK
     again = await nav.decide(f"Sorry, I didn't get that. {menu}", intent, history=[menu])
     assert (again.action, again.digits) == (NavAction.DTMF, "2")
+
+
+async def test_a_menu_heard_with_one_option_waits_for_the_replay(matcher: MenuMatcher) -> None:
+    # The company stalled after its first option: pressing it would be a guess that nothing else fits better.
+    nav = MenuNavigator(matcher).for_call()
+    intent = "Why was I charged a roaming fee"
+    partial = "Billing. To make a payment, press 1."
+    assert (await nav.decide(partial, intent, history=[])).action is NavAction.WAIT
+    quiet = await nav.decide(partial, intent, history=[])  # settled on one option
+    assert quiet.action is NavAction.WAIT and "replayed" in quiet.reason
+    whole = f"{partial} To make a payment, press 1. To ask about a charge on your bill, press 2."
+    await nav.decide(whole, intent, history=[])
+    replayed = await nav.decide(whole, intent, history=[])  # quiet again, the whole menu heard
+    assert (replayed.action, replayed.digits) == (NavAction.DTMF, "2")
+
+
+async def test_a_lone_person_option_is_still_taken_once_the_company_is_quiet(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    prompt = "To speak with a representative, press 0."
+    await nav.decide(prompt, "my bill", history=[])
+    decision = await nav.decide(prompt, "my bill", history=[])
+    assert (decision.action, decision.digits) == (NavAction.DTMF, "0")

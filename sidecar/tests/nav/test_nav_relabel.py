@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from hold_slayer_sidecar.nav.relabel import LabelFrame, Relabeler, RelabelPlan, load_lexicon, split_label
+from hold_slayer_sidecar.nav.relabel import LabelFrame, Relabeled, Relabeler, RelabelPlan, load_lexicon, split_label
 
 
 @pytest.mark.parametrize(
@@ -138,3 +138,91 @@ def test_lexicon_excludes_labels_on_request() -> None:
     ablated = load_lexicon(["billing", "Report fraud"])
     assert "for billing" not in ablated and "to report fraud" not in ablated
     assert "for billing questions" in ablated and "to report suspicious activity" in ablated
+
+
+# --- labels cut in two by a pause (plan_span) ------------------------------------------------------------
+
+
+def _span_relabeler() -> Relabeler:
+    return Relabeler(load_lexicon(), by_intent=4, by_meaning=4, by_sound=4)
+
+
+def test_a_keyed_label_continued_in_the_next_segment_is_rescored_whole() -> None:
+    relabeler = _span_relabeler()
+    span = relabeler.plan_span(["Press 3 to talk.", "I'll put a move your term is."], "I'm moving house")
+    assert span is not None and span.after_key and span.parts == 2
+    assert span.plan.texts[0] == "Press 3 to talk. I'll put a move your term is."
+    assert "Press 3 to move your service." in span.plan.texts
+    # The call already has "Press 3 to talk.": it gets only the rest of the corrected label.
+    chosen = Relabeled("Press 3 to start, stop or move your service.", span.plan.texts[0], True)
+    assert span.feed(chosen) == "Start, stop or move your service."
+    assert span.feed(Relabeled(span.plan.texts[0], span.plan.texts[0], False)) is None
+
+
+def test_a_lone_key_takes_its_label_from_the_segments_before_it() -> None:
+    relabeler = _span_relabeler()
+    parts = ["Please hang up and dial in one.", "Check out the schedule.", "Get in, go cancel, and avoid intimate."]
+    span = relabeler.plan_span([*parts, "Press 1."], "I need to book a checkup")
+    assert span is not None and not span.after_key
+    assert span.parts == 3  # the notice before the menu is too long to be part of the label
+    assert span.plan.texts[0] == "Check out the schedule. Get in, go cancel, and avoid intimate. Press 1."
+    assert "To make an appointment, press 1." in span.plan.texts
+    chosen = Relabeled("To make an appointment, press 1.", span.plan.texts[0], True)
+    assert span.feed(chosen) == "To make an appointment, press 1."  # the key was not given to the call yet
+
+
+def test_a_label_heard_right_before_its_lone_key_is_not_given_twice() -> None:
+    span = _span_relabeler().plan_span(["For garden gnomes.", "Press 2."], "a flight to Paris")
+    assert span is not None
+    same = Relabeled("For garden gnomes, press 2.", span.plan.texts[0], True)
+    assert span.feed(same) is None  # the call keeps "Press 2." after the label it already has
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ["Press 3 to talk."],  # nothing before it
+        ["press 1.", "To report a lost or stolen card.", "Press 2."],  # labels follow their keys here
+        ["Press 2 for billing and payments.", "Please have your account ready."],  # a complete known label
+        ["Press 3 to talk.", "For water service, press 4."],  # the next option, not a continuation
+        ["Press 3 to talk.", "For water service."],  # a label of its own
+        ["Press 3 to talk.", "Please note that our offices will be closed on Monday for the holiday."],  # too long
+        ["For billing, press 1.", "Press 2."],  # the segment before the lone key has its own key
+    ],
+)
+def test_plan_span_leaves_segments_that_are_not_one_label(parts: list[str]) -> None:
+    assert _span_relabeler().plan_span(parts, "my bill") is None
+
+
+def test_a_hint_or_an_unchanged_pick_feeds_nothing() -> None:
+    span = _span_relabeler().plan_span(["Press 3 to talk.", "I'll put a move."], "moving")
+    assert span is not None
+    hinted = Relabeled("Press 3 to talk / move your service.", span.plan.texts[0], True, hint=True)
+    assert span.feed(hinted) is None
+
+
+@pytest.mark.parametrize(
+    ("before", "key"),
+    [
+        ("Press 1 to report a lost or stolen card.", "Press 2 "),
+        ("press 1.", "Press 2. "),
+        ("For lost cards, press 1.", ", press 2."),
+    ],
+)
+def test_an_unsure_sentence_after_option_k_is_tried_as_option_k_plus_one(before: str, key: str) -> None:
+    relabeler = _span_relabeler()
+    misheard = "Let's do this new challenge for a trend action."
+    assert relabeler.plan_span([before, misheard], "I was double charged") is None  # sure of its words: a notice
+    span = relabeler.plan_span([before, misheard], "I was double charged", confidence=0.4)
+    assert span is not None and span.parts == 1 and not span.after_key
+    assert span.plan.texts[0] == misheard
+    assert all(key in text for text in span.plan.texts[1:])
+    assert any("dispute a charge" in text for text in span.plan.texts)
+
+
+def test_a_lone_key_decoded_from_long_speech_is_rescored_with_labels_after_it() -> None:
+    relabeler = _span_relabeler()
+    assert relabeler.plan("Press 2.", "I was double charged", audio_s=0.7) is None  # just the key: nothing lost
+    plan = relabeler.plan("Press 2.", "I was double charged", audio_s=2.6)
+    assert plan is not None and plan.texts[0] == "Press 2."
+    assert "Press 2 to dispute a charge." in plan.texts

@@ -192,3 +192,45 @@ async def test_openai_stt_uploads_multipart_wav(openai_stt_server: str) -> None:
     stt = OpenAiStt(openai_stt_server, model="whisper-1")
     transcript = await stt.transcribe(np.zeros(8000, np.int16), 8000)
     assert transcript.text == f"whisper-1 got {44 + 32000} bytes"
+
+
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        ("To speak to a representative, press 0.", True),
+        ("For billing and insurance. To speak to a representative press 0", True),
+        ("To speak to a representative, press 4.", False),  # a different key: heard, not copied
+        ("Thank you for calling.", False),  # only keyed sentences count: greetings are common and harmless
+        ("For billing, press 2.", False),
+    ],
+)
+def test_echoes_prompt_spots_a_copied_menu_sentence(text: str, echo: bool) -> None:
+    from hold_slayer_sidecar.voice.stt import IVR_PROMPT, echoes_prompt
+
+    assert echoes_prompt(text, IVR_PROMPT) is echo
+
+
+class _Segment:
+    def __init__(self, text: str) -> None:
+        self.text, self.avg_logprob = text, -0.2
+
+
+class _EchoingModel:
+    """Stands in for faster-whisper: copies its prompt's last sentence when it has one."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, _audio: object, **kwargs: object) -> tuple[list[_Segment], None]:
+        prompt = kwargs.get("initial_prompt")
+        self.prompts.append(prompt if isinstance(prompt, str) else None)
+        return [_Segment("To speak to a representative, press 0." if prompt else "For prescription refills.")], None
+
+
+def test_a_decode_that_copies_the_prompt_is_redone_from_the_audio_alone() -> None:
+    stt = EmbeddedWhisperStt(seed=None)
+    model = _EchoingModel()
+    stt._model = model  # one layer under test: the decode policy, not the model
+    result = stt.transcribe_blocking(np.ones(8000, np.int16), 8000)
+    assert result.text == "For prescription refills."
+    assert model.prompts == [stt._initial_prompt, None]
