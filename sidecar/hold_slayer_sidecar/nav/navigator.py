@@ -24,6 +24,7 @@ from .flows import CallFlow, FlowStep, FlowStepKind
 from .matcher import MatchResult, MenuMatcher, content_words
 from .parser import (
     after_last_key,
+    anchor_keys,
     asks_for_data,
     asks_for_speech,
     is_repeat,
@@ -315,6 +316,8 @@ class MenuNavigator:
         # Decide once the replay has ended (settled), or has offered every key again: never wait for a
         # third hearing, companies give up after one or two no-input replays.
         replayed = _heard_twice(prompt) and (settled or not self._per_call or _every_key_twice(prompt))
+        # A one-option menu played twice reads "press 2 ... press 2": no other key between the two hearings.
+        replayed = replayed or (lone and any(anchor_keys(prompt).count(o.digit) >= 2 for o in options))
         if guessing and answered == 0 and not replayed:
             # A guess on garbled labels often picks a wrong department; companies replay a menu after no
             # input, and the second hearing (merged with the first by parse_options) is usually clearer.

@@ -376,3 +376,15 @@ async def test_a_lone_person_option_is_still_taken_once_the_company_is_quiet(mat
     await nav.decide(prompt, "my bill", history=[])
     decision = await nav.decide(prompt, "my bill", history=[])
     assert (decision.action, decision.digits) == (NavAction.DTMF, "0")
+
+
+async def test_a_one_option_menu_is_answered_once_it_played_twice(matcher: MenuMatcher) -> None:
+    # Real tiny.en: "To make a payment, say payment or press 1." lost its key, so only option 2 was ever heard.
+    nav = MenuNavigator(matcher).for_call()
+    intent = "There is a charge on my bill I don't understand"
+    once = "Make a payment. The S cannot charge on your meal, pay charges or press 2."
+    await nav.decide(once, intent, history=[])
+    assert (await nav.decide(once, intent, history=[])).action is NavAction.WAIT  # quiet after one hearing
+    await nav.decide(f"{once} {once}", intent, history=[])
+    twice = await nav.decide(f"{once} {once}", intent, history=[])  # quiet after the second hearing
+    assert (twice.action, twice.digits) == (NavAction.DTMF, "2")  # waiting longer only ends the call
