@@ -385,7 +385,9 @@ def reaches_person(option: MenuOption) -> bool:
 
 def label_hearings(label: str) -> list[str]:
     """Split a label into the hearings ``parse_options`` merged into it ("start I'll put me / stop or move")."""
-    return [part.strip() for part in label.split(_HEARD_AGAIN) if part.strip()] or [label]
+    # A second hearing may also open the label ("/ to change or cancel an appointment") when nothing came before it.
+    parts = (part.strip(" /") for part in label.split(_HEARD_AGAIN))
+    return [part for part in parts if part] or [label]
 
 
 def is_repeat(option: MenuOption) -> bool:

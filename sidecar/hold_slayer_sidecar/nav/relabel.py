@@ -133,11 +133,16 @@ class SpanPlan:
         """Return the text to give the call for the latest segment, or None to keep its own transcript."""
         if not chosen.changed or chosen.hint or _words_of(chosen.text) == _words_of(chosen.decoded):
             return None  # nothing new: only the punctuation between the segments differs
-        if not self.after_key:
-            return chosen.text
-        frame = self.plan.frame
-        rest = _LEADING_INTRO.sub("", chosen.text[len(frame.head) :].strip(), count=1).strip()
-        return (rest[:1].upper() + rest[1:]) if rest else None
+        if self.parts == 1:
+            return chosen.text  # one segment's words replaced (a lost key and its label)
+        if self.after_key:
+            rest = _LEADING_INTRO.sub("", chosen.text[len(self.plan.frame.head) :].strip(), count=1).strip()
+            chosen_text = rest[:1].upper() + rest[1:]
+        else:
+            chosen_text = chosen.text
+        # The call already has the earlier pieces as they were decoded: the correction follows them as a second
+        # hearing of the same label (nav/parser.py), or the parser would read both as one longer label.
+        return f"{_HEARD_AGAIN.strip()} {chosen_text}" if chosen_text else None
 
 
 def split_label(text: str) -> LabelFrame | None:

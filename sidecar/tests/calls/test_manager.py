@@ -413,7 +413,7 @@ async def test_a_label_cut_in_two_by_a_pause_is_rescored_over_both_segments(tmp_
             if any("service" in p for p in navigator.prompts):
                 break
             await asyncio.sleep(0.02)
-        assert navigator.prompts[-1] == "Press 3 to talk. Start, stop or move your service."
+        assert navigator.prompts[-1] == "Press 3 to talk. / Start, stop or move your service."
         assert max(stt.scored_sizes) == 800 + 2400 + 800  # both segments' audio scored as one
     finally:
         await rig.manager.stop()

@@ -235,3 +235,11 @@ def test_a_key_misheard_as_an_earlier_one_keeps_that_option_selectable() -> None
     assert options["1"].label == "transit and transit cards / hear the motion again"
     assert not is_repeat(options["1"])
     assert is_repeat(MenuOption("9", "hear these options again / repeat the menu"))
+
+
+def test_a_second_hearing_may_open_a_label() -> None:
+    from hold_slayer_sidecar.nav.parser import label_hearings
+
+    assert label_hearings("/ to change or cancel an appointment") == ["to change or cancel an appointment"]
+    assert label_hearings("talk / start, stop or move your service") == ["talk", "start, stop or move your service"]
+    assert label_hearings("24/7 support") == ["24/7 support"]

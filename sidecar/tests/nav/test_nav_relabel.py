@@ -155,7 +155,7 @@ def test_a_keyed_label_continued_in_the_next_segment_is_rescored_whole() -> None
     assert "Press 3 to move your service." in span.plan.texts
     # The call already has "Press 3 to talk.": it gets only the rest of the corrected label.
     chosen = Relabeled("Press 3 to start, stop or move your service.", span.plan.texts[0], True)
-    assert span.feed(chosen) == "Start, stop or move your service."
+    assert span.feed(chosen) == "/ Start, stop or move your service."  # a second hearing of "talk"
     assert span.feed(Relabeled(span.plan.texts[0], span.plan.texts[0], False)) is None
 
 
@@ -168,7 +168,8 @@ def test_a_lone_key_takes_its_label_from_the_segments_before_it() -> None:
     assert span.plan.texts[0] == "Check out the schedule. Get in, go cancel, and avoid intimate. Press 1."
     assert "To make an appointment, press 1." in span.plan.texts
     chosen = Relabeled("To make an appointment, press 1.", span.plan.texts[0], True)
-    assert span.feed(chosen) == "To make an appointment, press 1."  # the key was not given to the call yet
+    # The key was not given to the call yet; the label's pieces were, so the correction is a second hearing.
+    assert span.feed(chosen) == "/ To make an appointment, press 1."
 
 
 def test_a_label_heard_right_before_its_lone_key_is_not_given_twice() -> None:
