@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from ..nav.relabel import Relabeler
+from ..nav.relabel import Relabeled, Relabeler, SpanPlan
 from ..protocol import EventType
 from ..sip.api import SipError
 from ..voice.api import SpeechAudio, TextScorer, VoiceEngineError
@@ -64,6 +65,17 @@ _SEGMENT_ORDER: WeakKeyDictionary[CallRuntime, asyncio.Lock] = WeakKeyDictionary
 def _segment_order(runtime: CallRuntime) -> asyncio.Lock:
     """Return the call's segment-order lock (dropped with the call's runtime)."""
     return _SEGMENT_ORDER.setdefault(runtime, asyncio.Lock())
+
+
+async def _guarded[T](runtime: CallRuntime, work: Awaitable[T | None]) -> T | None:
+    """Run a label rescoring; on any failure log it and return None (the call keeps what it decoded)."""
+    try:
+        return await work
+    except VoiceEngineError as err:
+        _LOGGER.warning("call %s: label rescoring failed: %s", runtime.call_id, err)
+    except Exception:  # a helper's bug must not cost the call its transcript
+        _LOGGER.exception("call %s: label rescoring failed", runtime.call_id)
+    return None
 
 
 class EffectRunner:
@@ -302,18 +314,17 @@ class EffectRunner:
             return text  # turned off, or the engine cannot score texts (Wyoming, OpenAI): what it decoded
         relabeler = Relabeler.shared()
         started = time.perf_counter()
-        try:
+
+        async def rescore() -> Relabeled | None:
             seconds = effect.audio.size / effect.sample_rate if effect.sample_rate > 0 else None
             plan = await asyncio.to_thread(relabeler.plan, text, intent, seconds)
             if plan is None:
-                return text
+                return None
             scores = await stt.score_texts(effect.audio, effect.sample_rate, plan.texts, budget_s=_RELABEL_BUDGET_S)
-            result = relabeler.pick(plan, scores, confidence)
-        except VoiceEngineError as err:
-            _LOGGER.warning("call %s: label rescoring failed: %s", runtime.call_id, err)
-            return text
-        except Exception:  # a helper's bug must not cost the call its transcript
-            _LOGGER.exception("call %s: label rescoring failed", runtime.call_id)
+            return relabeler.pick(plan, scores, confidence)
+
+        result = await _guarded(runtime, rescore())
+        if result is None:
             return text
         _LOGGER.info(
             "call %s: relabel %r -> %r (%d scored, margin %.2f, confidence %.2f, hint %s, %.2f s)",
@@ -340,19 +351,19 @@ class EffectRunner:
             return None
         relabeler = Relabeler.shared()
         started = time.perf_counter()
-        try:
+
+        async def rescore() -> tuple[SpanPlan, str | None] | None:
             span = await asyncio.to_thread(relabeler.plan_span, [s.text for s in run], intent, confidence)
             if span is None:
                 return None
             audio = joined_audio(run[-span.parts :])
             scores = await stt.score_texts(audio, effect.sample_rate, span.plan.texts, budget_s=_RELABEL_BUDGET_S)
-            fed = span.feed(relabeler.pick(span.plan, scores))
-        except VoiceEngineError as err:
-            _LOGGER.warning("call %s: label rescoring failed: %s", runtime.call_id, err)
+            return span, span.feed(relabeler.pick(span.plan, scores))
+
+        outcome = await _guarded(runtime, rescore())
+        if outcome is None:
             return None
-        except Exception:  # a helper's bug must not cost the call its transcript
-            _LOGGER.exception("call %s: label rescoring failed", runtime.call_id)
-            return None
+        span, fed = outcome
         _LOGGER.info(
             "call %s: relabel span %r -> %r (%d segments, %.2f s)",
             runtime.call_id,

@@ -31,6 +31,13 @@ class _Call:
         return False  # not up yet: wire() leaves it to on_media
 
 
+def _leg_with_ports() -> tuple[Leg, weakref.ref[_Tap], weakref.ref[_Port]]:
+    leg = Leg(leg_id="leg-1", call=None, account=None, outbound=True)  # type: ignore[arg-type]
+    tap, player = _Tap(), _Port()
+    leg.tap, leg.player = tap, player  # type: ignore[assignment]
+    return leg, weakref.ref(tap), weakref.ref(player)
+
+
 def _graph(monkeypatch: pytest.MonkeyPatch, clock: list[float]) -> wiring.MediaGraph:
     monkeypatch.setattr(wiring.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(wiring, "TapPort", _Tap)  # isinstance() and reuse see the stand-in
@@ -40,9 +47,7 @@ def _graph(monkeypatch: pytest.MonkeyPatch, clock: list[float]) -> wiring.MediaG
 def test_released_ports_are_never_freed_while_the_endpoint_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [100.0]
     graph = _graph(monkeypatch, clock)
-    leg = Leg(leg_id="leg-1", call=None, account=None, outbound=True)  # type: ignore[arg-type]
-    leg.tap, leg.player = _Tap(), _Port()  # type: ignore[assignment]
-    tap, player = weakref.ref(leg.tap), weakref.ref(leg.player)
+    leg, tap, player = _leg_with_ports()
 
     graph.release(leg)
     del leg
@@ -79,9 +84,7 @@ def test_a_new_leg_reuses_an_idle_port_once_its_grace_has_passed(monkeypatch: py
 def test_forced_purge_at_shutdown_drops_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [100.0]
     graph = _graph(monkeypatch, clock)
-    leg = Leg(leg_id="leg-1", call=None, account=None, outbound=True)  # type: ignore[arg-type]
-    leg.tap, leg.player = _Tap(), _Port()  # type: ignore[assignment]
-    tap, player = weakref.ref(leg.tap), weakref.ref(leg.player)
+    leg, tap, player = _leg_with_ports()
     graph.release(leg)
     del leg
     clock[0] += wiring.PORT_GRACE_S
