@@ -40,9 +40,14 @@ def _sentence_words(text: str) -> list[str]:
 
 
 def echoes_prompt(text: str, prompt: str) -> bool:
-    """Tell whether ``text`` repeats a keyed sentence of the decoder's initial ``prompt`` ("..., press 0.")."""
+    """Tell whether ``text`` repeats the last sentence of the decoder's initial ``prompt`` ("..., press 0.").
+
+    The decoder goes on from the prompt's end, so that is the sentence it copies on unclear audio. The earlier
+    ones ("For billing, press 1.") are common menu lines that the prompt helps it hear right.
+    """
+    sentences = [s for s in _sentence_words(prompt) if s]
     said = f" {' '.join(w for w in _sentence_words(text) if w)} "
-    return any("press" in s.split() and f" {s} " in said for s in _sentence_words(prompt))
+    return bool(sentences) and f" {sentences[-1]} " in said
 
 
 def bundled_whisper_model() -> Path:
@@ -123,7 +128,7 @@ class EmbeddedWhisperStt:
                     # The audio alone decides then.
                     parts = self._decode(model, audio, None)
                     text = " ".join(seg.text.strip() for seg in parts).strip()
-            except (RuntimeError, ValueError) as err:
+            except (RuntimeError, ValueError, KeyError) as err:
                 raise VoiceEngineError(f"whisper failed: {err}") from err
         conf = math.exp(sum(seg.avg_logprob for seg in parts) / len(parts)) if parts else 0.0
         return Transcript(text, round(min(1.0, conf), 3))
@@ -153,28 +158,33 @@ class EmbeddedWhisperStt:
         model = self._load()
         with self._run_lock:
             try:
-                encoded, frames = self._encode(model, pcm, sample_rate)
-                started = time.perf_counter()  # the budget bounds the candidates; one encoder pass is always paid
-                tokenizer = model.hf_tokenizer
-                # <|startoftranscript|><|notimestamps|>: the start the decoder sees when it transcribes (no
-                # initial prompt: with it the decoder's own greedy words are nearly always the likeliest).
-                start = [tokenizer.token_to_id("<|startoftranscript|>"), tokenizer.token_to_id("<|notimestamps|>")]
-                scores: list[float | None] = []
-                for text in texts:
-                    if scores and time.perf_counter() - started > budget_s:
-                        scores.append(None)
-                        continue
-                    ids = tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids
-                    if not ids:
-                        scores.append(None)
-                        continue
-                    # align() renormalises over text tokens only (as openai-whisper's find_alignment does), so
-                    # end-of-text cannot be scored; the text's final punctuation stands in for it.
-                    result = model.model.align(encoded, start, [ids], frames)
-                    probs = np.maximum(np.asarray(result[0].text_token_probs, np.float64), _MIN_PROB)
-                    scores.append(float(np.log(probs).sum()))
+                return self._score_unlocked(model, pcm, sample_rate, texts, budget_s)
             except (RuntimeError, ValueError, KeyError) as err:
                 raise VoiceEngineError(f"whisper scoring failed: {err}") from err
+
+    def _score_unlocked(
+        self, model: Any, pcm: Pcm, sample_rate: int, texts: Sequence[str], budget_s: float
+    ) -> list[float | None]:
+        encoded, frames = self._encode(model, pcm, sample_rate)
+        started = time.perf_counter()  # the budget bounds the candidates; one encoder pass is always paid
+        tokenizer = model.hf_tokenizer
+        # <|startoftranscript|><|notimestamps|>: the start the decoder sees when it transcribes (no
+        # initial prompt: with it the decoder's own greedy words are nearly always the likeliest).
+        start = [tokenizer.token_to_id("<|startoftranscript|>"), tokenizer.token_to_id("<|notimestamps|>")]
+        scores: list[float | None] = []
+        for text in texts:
+            if scores and time.perf_counter() - started > budget_s:
+                scores.append(None)
+                continue
+            ids = tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids
+            if not ids:
+                scores.append(None)
+                continue
+            # align() renormalises over text tokens only (as openai-whisper's find_alignment does), so
+            # end-of-text cannot be scored; the text's final punctuation stands in for it.
+            result = model.model.align(encoded, start, [ids], frames)
+            probs = np.maximum(np.asarray(result[0].text_token_probs, np.float64), _MIN_PROB)
+            scores.append(float(np.log(probs).sum()))
         return scores
 
     def _encode(self, model: Any, pcm: Pcm, sample_rate: int) -> tuple[Any, int]:

@@ -200,8 +200,8 @@ async def test_openai_stt_uploads_multipart_wav(openai_stt_server: str) -> None:
         ("To speak to a representative, press 0.", True),
         ("For billing and insurance. To speak to a representative press 0", True),
         ("To speak to a representative, press 4.", False),  # a different key: heard, not copied
-        ("Thank you for calling.", False),  # only keyed sentences count: greetings are common and harmless
-        ("For billing, press 2.", False),
+        ("Thank you for calling.", False),  # only the prompt's last sentence: the others are common menu lines
+        ("For billing, press 1.", False),
     ],
 )
 def test_echoes_prompt_spots_a_copied_menu_sentence(text: str, echo: bool) -> None:
