@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..audio.types import Pcm
+from .prompt_audio import GAP_S
 
 MAX_GAP_S = 1.0  # a longer pause ends a menu option: its label is not continued across it
 _KEEP = 4  # segments kept: a label and its key span at most four (see nav/relabel.py _MAX_SPAN_PARTS)
-_JOIN_GAP_S = 0.3  # silence put between joined segments (the pause the detector cut at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +58,6 @@ def joined_audio(segments: list[HeardSegment]) -> Pcm:
     """Join the segments' audio with a short pause between them."""
     if not segments:
         return np.zeros(0, np.int16)
-    gap = np.zeros(int(segments[0].rate * _JOIN_GAP_S), np.int16)
-    parts: list[Pcm] = []
-    for segment in segments:
-        parts += [gap, np.asarray(segment.audio, np.int16)] if parts else [np.asarray(segment.audio, np.int16)]
-    return np.concatenate(parts)
+    # The same pause the whole-prompt transcription puts between segments (the one the detector cut at).
+    gap = np.zeros(int(segments[0].rate * GAP_S), np.int16)
+    return np.concatenate([x for segment in segments for x in (gap, np.asarray(segment.audio, np.int16))][1:])

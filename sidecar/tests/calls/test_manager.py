@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -331,6 +331,14 @@ async def test_a_partial_is_skipped_while_speech_to_text_is_busy_and_used_when_f
         await rig.manager.stop()
 
 
+async def _until(condition: Callable[[], bool], timeout_s: float = 6.0) -> None:
+    """Wait for work done in worker threads (label rescoring) to reach the call."""
+    for _ in range(int(timeout_s / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+
+
 class _ScoringStt:
     """Mishears a menu label, and (as the embedded whisper can) scores given texts: the true label fits best."""
 
@@ -361,10 +369,7 @@ async def test_a_misheard_menu_label_is_rescored_unless_turned_off(tmp_path: Pat
         await settle()
         leg = rig.sip.dialed[0][0]
         await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
-        for _ in range(200):  # the rescoring runs in a worker thread
-            if navigator.prompts:
-                break
-            await asyncio.sleep(0.02)
+        await _until(lambda: bool(navigator.prompts))  # the rescoring runs in a worker thread
         heard = navigator.prompts[-1]
         if relabel:
             assert stt.scored and "credit and debit cards" in heard
@@ -409,10 +414,7 @@ async def test_a_label_cut_in_two_by_a_pause_is_rescored_over_both_segments(tmp_
         # 0.1 s segments 0.4 s apart: one option said with a pause at its comma.
         await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.full(800, 1, dtype=np.int16)))
         await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.5, audio=np.full(800, 2, dtype=np.int16)))
-        for _ in range(300):  # the rescoring runs in worker threads
-            if any("service" in p for p in navigator.prompts):
-                break
-            await asyncio.sleep(0.02)
+        await _until(lambda: any("service" in p for p in navigator.prompts))  # rescorings run in worker threads
         assert navigator.prompts[-1] == "Press 3 to talk. / Start, stop or move your service."
         assert max(stt.scored_sizes) == 800 + 2400 + 800  # both segments' audio scored as one
     finally:
