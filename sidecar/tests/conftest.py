@@ -138,6 +138,9 @@ class FakeDetector:
     def note_ivr_done(self, t_s: float) -> None:
         self.notes.append("ivr_done")
 
+    def note_menu_again(self, t_s: float) -> None:
+        self.notes.append("menu_again")
+
 
 class FakeTts:
     def __init__(self) -> None:

@@ -152,3 +152,7 @@ class HoldDetector:
     def note_ivr_done(self, t_s: float) -> None:
         """Navigation finished: speech from now on is hold content or the agent."""
         self._judge.note_ivr_done(t_s)
+
+    def note_menu_again(self, t_s: float) -> None:
+        """Menus again: speech is judged as IVR prompts until the queue is heard (or navigation ends) once more."""
+        self._judge.note_menu_again(t_s)

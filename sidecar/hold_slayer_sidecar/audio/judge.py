@@ -631,3 +631,13 @@ class HumanJudge:
     def note_ivr_done(self, t_s: float) -> None:
         """Navigation finished: speech from now on is hold content or the agent."""
         self._ivr_done = True
+
+    def note_menu_again(self, t_s: float) -> None:
+        """Judge speech as the IVR's again (the call navigates once more); the recordings heard are kept."""
+        if self.human:
+            return
+        self.hold = self._ivr_done = self._handed_over = self._silent_hold_reported = False
+        self._music_since = None
+        self._turn = self._monologue = self._replaced = None
+        self._probe_s = self._ringback_s = None
+        self._partial_due, self._background = "", False

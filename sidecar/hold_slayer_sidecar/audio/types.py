@@ -79,6 +79,10 @@ class CallDetector(Protocol):
         """Navigation finished (the call is now waiting in a queue)."""
         ...
 
+    def note_menu_again(self, t_s: float) -> None:
+        """Note that the company plays menus again: what seemed a queue was a pause between them."""
+        ...
+
 
 class DetectorFactory(Protocol):
     """Builds a fresh detector for each call."""

@@ -236,6 +236,7 @@ class DetectorNote(StrEnum):
 
     IVR_DONE = "ivr_done"
     PROBE_SENT = "probe_sent"
+    MENU_AGAIN = "menu_again"  # the queue turned out to be a pause in the menus: navigating again
 
 
 @dataclass(frozen=True, slots=True)

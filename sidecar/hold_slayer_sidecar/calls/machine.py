@@ -193,6 +193,8 @@ def _on_queue_sound(session: CallSession, event: Observed) -> Result:
         return back_to_hold(session, event.at)  # music resumed: it was an announcement
     if session.state is CallState.PROBING:
         return say_probe(session, event.at)  # a second of silence after the speech: the speaker waits for an answer
+    if event.kind is ObservationKind.MUSIC and session.queue_words:
+        session = replace(session, queue_words=())  # words before the music belong to another announcement
     if session.state is CallState.HOLD and session.ivr_done_pending:
         return ivr_done(session)
     if session.state is CallState.IVR and event.kind is ObservationKind.SILENCE:

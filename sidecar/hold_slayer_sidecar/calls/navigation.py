@@ -6,15 +6,19 @@ from dataclasses import replace
 
 from ..nav.api import NavAction
 from ..nav.flows import FlowStep, FlowStepKind
+from ..nav.parser import offers_choice
 from ..protocol import CallState, EventType
 from .events import (
+    CancelTimer,
     Decide,
     Decided,
+    DetectorNote,
     DtmfDone,
     Effect,
     Emit,
     EmitCallState,
     NoteTranscript,
+    NotifyDetector,
     SendDtmf,
     Speak,
     StartTimer,
@@ -23,7 +27,9 @@ from .events import (
 )
 from .queue import enter_hold
 from .session import CallSession, StepWait
-from .transitions import LISTENING, Result
+from .transitions import LISTENING, Result, goto
+
+QUEUE_WORDS_KEPT = 4  # segments of the queue's speech read together: a submenu's options come one per segment
 
 
 def current_step(session: CallSession) -> FlowStep | None:
@@ -89,6 +95,9 @@ def on_transcript(session: CallSession, event: Transcribed) -> Result:
         effects.append(Emit(EventType.TRANSCRIPT, {"speaker": "company", "text": event.text, "offset_s": offset}))
         if session.state in LISTENING:
             effects.append(NoteTranscript(event.text, event.t_s))
+    if event.text and session.state in (CallState.HOLD, CallState.PROBING):
+        again, more = menu_in_queue(session, event)
+        return again, effects + more
     usable = (
         event.epoch != 0
         and event.epoch == session.listen_epoch
@@ -108,6 +117,39 @@ def on_transcript(session: CallSession, event: Transcribed) -> Result:
         return heard, effects  # asked again when the pending decision says "wait"
     asked, more = ask(heard)
     return asked, effects + more
+
+
+def menu_in_queue(session: CallSession, event: Transcribed) -> Result:
+    """Navigate again when the queue's words are a menu (the wait was a pause between menus).
+
+    After a spoken reason a company's recogniser can take long enough for the line to read as a silent hold,
+    and then a submenu plays ("To make a payment, press 1. To ask about a charge, press 2."). Left unanswered,
+    the company hangs up. Only a menu of two keys or more that are not queue offers (callback, voicemail,
+    keep holding) counts, and only while a navigator can answer it and no stored flow step is pending.
+    """
+    words = (*session.queue_words, event.text)[-QUEUE_WORDS_KEPT:]
+    heard = replace(session, queue_words=words)
+    prompt = " ".join(words)
+    navigable = session.policy.can_navigate and bool(session.intent) and current_step(session) is None
+    if not navigable or not offers_choice(prompt):
+        return heard, []
+    # Not a hold after all: its time does not count as queue time, and the detector judges menus as menus.
+    back = replace(
+        goto(heard, CallState.IVR, event.at),
+        queue_words=(),
+        hold_started_at=None,
+        ivr_done_pending=False,
+        probe_pending=False,
+    )
+    listening, _ = listen(back)
+    asked, effects = ask(replace(listening, prompt=prompt, heard_t_s=event.t_s, transcribed_t_s=event.t_s))
+    return asked, [
+        *(CancelTimer(t) for t in (Timer.HOLD, Timer.PROBE, Timer.PROBE_SAY, Timer.SETTLE)),
+        StartTimer(Timer.IVR, session.policy.max_ivr_s),
+        NotifyDetector(DetectorNote.MENU_AGAIN),
+        EmitCallState(),
+        *effects,
+    ]
 
 
 def ask(session: CallSession) -> Result:

@@ -45,6 +45,7 @@ def enter_hold(session: CallSession, at: float, *, queue_heard: bool = False) ->
         step_wait=StepWait.NONE,
         hold_started_at=session.hold_started_at if session.hold_started_at is not None else at,
         ivr_done_pending=not queue_heard,
+        queue_words=(),
     )
     effects: list[Effect] = [
         CancelTimer(Timer.IVR),

@@ -84,6 +84,7 @@ class CallSession:
     last_probe_at: float | None = None
     closing: bool = False  # saying goodbye before hanging up
     ivr_done_pending: bool = False  # in the queue, but the company may still be finishing its IVR sentence
+    queue_words: tuple[str, ...] = ()  # the latest transcripts heard in the queue since music (a menu again?)
     recordings: tuple[str, ...] = ()
 
     @property

@@ -397,6 +397,26 @@ def is_repeat(option: MenuOption) -> bool:
     return all(_REPEAT.search(part.lower()) for part in label_hearings(option.label))
 
 
+# What a queue itself offers while the caller waits: answering it is never navigation (and a callback or a
+# voicemail would end the wait for a person).
+_QUEUE_OFFER = re.compile(
+    r"\b(?:call ?back|calls? you back|callback|message|voice ?mail|survey|hold|holding|wait(?:ing)?|queue|"
+    r"place in line|your place)\b"
+)
+
+
+def offers_choice(text: str) -> bool:
+    """Tell whether words heard in the queue are a menu to navigate: two keys or more, none a queue offer.
+
+    A company may queue the call briefly and then play a submenu (a spoken reason that took its recogniser long
+    enough to read as a silent hold); a callback offer ("press 1 to be called back") is part of the hold.
+    """
+    options = [o for o in parse_options(text) if not is_repeat(o)]
+    if len({o.digit for o in options}) < 2:
+        return False
+    return not any(_QUEUE_OFFER.search(o.label.lower()) for o in options)
+
+
 def asks_for_speech(text: str) -> bool:
     """Tell whether the prompt wants the caller to say why they are calling."""
     norm = normalize(text)

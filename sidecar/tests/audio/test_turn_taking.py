@@ -18,12 +18,12 @@ from .helpers import FRAME, RATE, clip, first, join, kinds, silence, stream_answ
 Pcm = npt.NDArray[np.int16]
 
 
-def stream_with_words(pcm: Pcm, words: dict[float, str]) -> list[Observation]:
+def stream_with_words(pcm: Pcm, words: dict[float, str], det: HoldDetector | None = None) -> list[Observation]:
     """Stream audio; each speech segment's transcript is the text of the last `words` key at or before its start.
 
     (The fixtures' music trips the VAD now and then; keying by time keeps each text on the speech it belongs to.)
     """
-    det = HoldDetector(RATE)
+    det = det or HoldDetector(RATE)
 
     def answer(o: Observation) -> list[Observation]:
         if o.kind is not K.SPEECH_SEGMENT:
@@ -168,3 +168,28 @@ def test_a_late_transcript_still_counts_for_the_turn_the_next_words_replaced() -
     late = det.note_transcript("Hello Joe, what can I do for you?", ends[0])
     human = first(late, K.HUMAN_DETECTED)
     assert human is not None and float(human.data["onset_s"]) < ends[0]
+
+
+def test_after_the_call_navigates_again_speech_is_the_ivr_s_until_the_queue_comes_back() -> None:
+    """A submenu heard in what looked like a queue: the call navigates again and tells the detector so."""
+    lead = known_hold()
+    turn = join(clip("human_07.wav"), silence(2.5))
+    pcm = join(lead, turn, clip("music_05.wav"), silence(0.5))
+    lead_s, music_s = lead.size / RATE, (lead.size + turn.size) / RATE
+    det = HoldDetector(RATE)
+    out: list[tuple[float, Observation]] = []
+    noted = False
+    for k in range(pcm.size // FRAME):
+        t = (k + 1) * FRAME / RATE
+        if t >= lead_s and not noted:
+            det.note_ivr_done(t)
+            det.note_menu_again(t)
+            noted = True
+        for o in det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)):
+            out.append((t, o))
+            if o.kind is K.SPEECH_SEGMENT and float(o.data["start_s"]) >= lead_s:
+                out += [(t, cue) for cue in det.note_transcript("Not yet.", o.t_s)]
+    during = [o.kind for t, o in out if lead_s < t < music_s]
+    assert K.IVR_PROMPT in during  # "Not yet." then quiet would be a person in the queue (see above)
+    assert K.HUMAN_DETECTED not in during and K.HUMAN_UNCERTAIN not in during
+    assert K.HOLD_STARTED in [o.kind for t, o in out if t > music_s]  # the queue heard again

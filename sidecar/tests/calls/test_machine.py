@@ -373,3 +373,62 @@ def test_a_partial_before_the_call_was_answered_is_ignored() -> None:
     s, _ = step(session(), Start(0.0))
     _, out = step(s, obs(1.0, K.SPEECH_PARTIAL, audio=True))
     assert out == []
+
+
+def _silent_hold_after_speaking() -> CallSession:
+    """A navigating call that said its reason, then heard nothing long enough for the detector to call it a hold."""
+    s, _, _ = run(session(can_navigate=True), [*ANSWER, obs(20.0, K.HOLD_STARTED)])
+    assert s.state is CallState.HOLD
+    return s
+
+
+def test_a_submenu_heard_in_the_queue_sends_the_call_back_to_navigating() -> None:
+    s = _silent_hold_after_speaking()
+    s, out = step(s, Transcribed(24.0, "Billing. To make a payment, say payment or press 1.", 23.5, 0))
+    assert s.state is CallState.HOLD and not any(isinstance(e, Decide) for e in out)  # one key: not yet a menu
+    s, out = step(s, Transcribed(27.0, "To ask about a charge on your bill, say charge or press 2.", 26.5, 0))
+    assert s.state is CallState.IVR and s.hold_started_at is None  # the pause was no hold
+    decide = next(e for e in out if isinstance(e, Decide))
+    assert decide.prompt.startswith("Billing. To make a payment") and decide.prompt.endswith("or press 2.")
+    assert NotifyDetector(DetectorNote.MENU_AGAIN) in out
+    assert StartTimer(Timer.IVR, 300.0) in out
+    s, out = step(s, Decided(28.0, decide.ticket, NavDecision(NavAction.DTMF, digits="2")))
+    assert SendDtmf("2", s.ticket) in out
+    # The next segments are navigation segments again (a listen epoch, not 0).
+    s, _ = step(s, DtmfDone(28.5, s.ticket, "2"))
+    _, out = step(s, obs(30.0, K.SPEECH_SEGMENT, audio=True))
+    assert next(e for e in out if isinstance(e, Transcribe)).epoch == s.listen_epoch != 0
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["If you would like to keep holding, press 1.", "To request a callback, press 2."],
+        ["Press 1 to leave a voicemail. Press 2 for billing."],
+        ["Your call is important to us. Please stay on the line."],
+    ],
+)
+def test_queue_offers_in_the_hold_are_never_navigated(words: list[str]) -> None:
+    s = _silent_hold_after_speaking()
+    for k, text in enumerate(words):
+        s, out = step(s, Transcribed(24.0 + k, text, 23.5 + k, 0))
+        assert not any(isinstance(e, (Decide, SendDtmf)) for e in out)
+    assert s.state is CallState.HOLD
+
+
+def test_music_between_announcements_keeps_their_keys_apart() -> None:
+    s = _silent_hold_after_speaking()
+    s, _ = step(s, Transcribed(24.0, "For our app, press 1.", 23.5, 0))
+    s, _ = step(s, obs(25.0, K.MUSIC))
+    s, out = step(s, Transcribed(60.0, "For a survey after this call, stay on and press 2.", 59.5, 0))
+    assert s.state is CallState.HOLD and not any(isinstance(e, Decide) for e in out)
+
+
+def test_a_menu_in_the_queue_is_only_navigated_with_a_navigator_and_no_pending_flow_step() -> None:
+    menu = "For billing press 1. For support press 2."
+    s, _, _ = run(session(), [*ANSWER, obs(20.0, K.HOLD_STARTED)])  # no navigator
+    s, _ = step(s, Transcribed(24.0, menu, 23.5, 0))
+    assert s.state is CallState.HOLD
+    s, _, _ = run(session(flow(dtmf("1"), HOLD), can_navigate=True), [*ANSWER, DtmfDone(3.0, 1, "1")])
+    s, _ = step(s, Transcribed(24.0, menu, 23.5, 0))  # the flow's HOLD step is where the call should be
+    assert s.state is CallState.HOLD

@@ -9,6 +9,7 @@ from hold_slayer_sidecar.nav.parser import (
     asks_for_data,
     asks_for_speech,
     is_repeat,
+    offers_choice,
     parse_options,
     reaches_person,
     replay_keys,
@@ -243,3 +244,19 @@ def test_a_second_hearing_may_open_a_label() -> None:
     assert label_hearings("/ to change or cancel an appointment") == ["to change or cancel an appointment"]
     assert label_hearings("talk / start, stop or move your service") == ["talk", "start, stop or move your service"]
     assert label_hearings("24/7 support") == ["24/7 support"]
+
+
+@pytest.mark.parametrize(
+    ("text", "menu"),
+    [
+        ("Billing. To make a payment, say payment or press 1. To ask about a charge, say charge or press 2.", True),
+        ("For billing press 1. For support press 2. To hear these options again, press 9.", True),
+        ("Billing. To make a payment, say payment or press 1.", False),  # one key: maybe still playing
+        ("If you would like to keep holding, press 1. To request a callback, press 2.", False),
+        ("Press 1 to leave a voicemail. Press 2 for billing.", False),
+        ("To take a short survey after this call, press 1. To continue waiting, press 2.", False),
+        ("Your call is important to us. Please stay on the line.", False),
+    ],
+)
+def test_offers_choice_tells_a_menu_from_the_queue_s_own_offers(text: str, menu: bool) -> None:
+    assert offers_choice(text) is menu
