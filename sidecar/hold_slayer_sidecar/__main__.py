@@ -21,6 +21,7 @@ from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
 from .nav.api import Navigator
 from .nav.flows import CallFlow
+from .nav.matcher import MenuMatcher
 from .nav.navigator import MenuNavigator
 from .protocol import WS_PATH
 from .server.app import SidecarServer, build_app
@@ -71,14 +72,14 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {key: value for key, value in given.items() if value is not None}
 
 
-def navigator_factory(llm: ChatModel | None) -> NavigatorFactory:
+def navigator_factory(llm: ChatModel | None, home_country: str = "US") -> NavigatorFactory:
     """Build one navigator per call around shared models (the embedding model loads once, lazily).
 
     The call logic runs stored flows itself, so a call's navigator decides only prompts the flow leaves
     open (LISTEN steps without a stored choice, or every prompt of an explored call) and records them
     for the learner.
     """
-    shared = MenuNavigator(llm=llm)
+    shared = MenuNavigator(MenuMatcher(home_country=home_country), llm=llm)
 
     def build(flow: CallFlow | None) -> Navigator:
         return shared.for_call(None)
@@ -138,7 +139,7 @@ def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store) -> 
         store=store,
         stt=voice.stt,
         tts=voice.tts,
-        navigator_factory=navigator_factory(voice.llm),
+        navigator_factory=navigator_factory(voice.llm, settings.home_country),
     )
     config = ManagerConfig(
         recordings_dir=settings.recordings_dir,

@@ -113,6 +113,8 @@ class SidecarSettings(BaseSettings):
     user_phone: str | None = None  # default transfer target: SIP URI or number
     max_calls: int = Field(default=2, ge=1, le=2)  # one PJSUA2 process carries 4 legs = 2 bridged calls
     record: bool = True
+    # Where "domestic" is when a menu splits domestic from international (ISO 3166 code; HA's own country).
+    home_country: str = Field(default="US", pattern=r"^[A-Za-z]{2}$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sip: SipConfig = SipConfig()
     timeouts: Timeouts = Timeouts()

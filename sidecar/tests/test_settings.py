@@ -52,3 +52,10 @@ def test_bad_settings_name_the_field(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n")
     with pytest.raises(SettingsError, match="mapping"):
         load_settings({}, tmp_path / "list.yaml")
+
+
+def test_home_country_is_a_two_letter_code(tmp_path: Path) -> None:
+    assert load_settings({}, None).home_country == "US"
+    assert load_settings({"home_country": "fr"}, None).home_country == "fr"
+    with pytest.raises(ValidationError, match="home_country"):
+        load_settings({"home_country": "France"}, None)

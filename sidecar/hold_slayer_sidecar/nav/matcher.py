@@ -13,6 +13,7 @@ from .embedder import MiniLmEmbedder
 from .glossary import glosses_for
 from .parser import is_repeat, label_hearings, reaches_person
 from .phonetic import sound_keys
+from .places import place_bonus
 
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP_WORDS = (
@@ -78,11 +79,17 @@ class MenuMatcher:
     """Embedding matcher with a confidence threshold; when unsure it prefers the option that reaches a person."""
 
     def __init__(
-        self, embedder: MiniLmEmbedder | None = None, *, threshold: float = 0.30, margin: float = 0.02
+        self,
+        embedder: MiniLmEmbedder | None = None,
+        *,
+        threshold: float = 0.30,
+        margin: float = 0.02,
+        home_country: str = "US",
     ) -> None:
         self._embedder = embedder or MiniLmEmbedder.shared()
         self.threshold = threshold
         self.margin = margin
+        self.home_country = home_country  # where "domestic" is (nav/places.py)
 
     def rank(self, intent: str, options: list[MenuOption]) -> list[ScoredOption]:
         """Options scored by cosine similarity plus a small shared-word bonus, best first (blocking)."""
@@ -108,7 +115,8 @@ class MenuMatcher:
                 _GLOSS_WEIGHT * float(sims[at + heard : at + len(group)].max(initial=-1.0)),
             )
             at += len(group)
-            scored.append(ScoredOption(option, sim + lexical_bonus(intent, option.label)))
+            bonus = lexical_bonus(intent, option.label) + place_bonus(intent, option.label, self.home_country)
+            scored.append(ScoredOption(option, sim + bonus))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
     def choose(self, intent: str, options: list[MenuOption], *, exclude: frozenset[str] = frozenset()) -> MatchResult:

@@ -101,3 +101,25 @@ def test_opening_an_account_is_not_described_as_my_balance(matcher: MenuMatcher)
     ]
     result = matcher.choose("I want to check my account balance", options)
     assert result.option is not None and result.option.digit == "1"
+
+
+FLIGHTS = [
+    MenuOption("1", "domestic flights"),
+    MenuOption("2", "international flights"),
+    MenuOption("3", "group travel of ten or more people"),
+]
+
+
+@pytest.mark.parametrize(
+    ("intent", "home", "digit"),
+    [
+        ("I want to book a flight to Paris", "US", "2"),
+        ("I want to buy tickets to Chicago", "US", "1"),
+        ("We fly from Boston to Rome in May", "US", "2"),
+        ("I want to book a flight to Paris", "FR", "1"),  # domestic is wherever the caller lives
+    ],
+)
+def test_a_named_place_decides_domestic_or_international(intent: str, home: str, digit: str) -> None:
+    matcher = MenuMatcher(MiniLmEmbedder.shared(), home_country=home)
+    result = matcher.choose(intent, FLIGHTS)
+    assert result.option is not None and result.option.digit == digit and result.clear
