@@ -12,7 +12,7 @@ from .api import MenuOption
 from .embedder import MiniLmEmbedder
 from .glossary import glosses_for
 from .parser import is_repeat, label_hearings, reaches_person
-from .phonetic import sound_keys
+from .phonetic import sound_keys, sounds_alike
 from .places import place_bonus
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -25,6 +25,10 @@ _WORD_BONUS = 0.12  # per shared content word: MiniLM underrates exact domain wo
 _MAX_BONUS = 0.16
 _SOUND_BONUS = 0.08  # per caller word that only sounds like a label word ("refill" / misheard "reveal")
 _GLOSS_WEIGHT = 1.0  # the company's own words count a little more than our descriptions of them
+# A label read with the caller's word in place of one that only sounds like it ("speak with a noise" in a New
+# York accent: "speak with a nurse") is a guess about what was said, so it counts a little less than a label
+# heard as it is.
+_SOUND_FIX_WEIGHT = 0.9
 
 
 def _stem(word: str) -> str:
@@ -41,6 +45,14 @@ def _stem(word: str) -> str:
 def content_words(text: str) -> set[str]:
     """Stemmed content words of ``text`` (for the lexical bonus)."""
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def sound_fixed(intent: str, label: str) -> str | None:
+    """Return the label with each word that sounds like a caller's content word replaced by it (None: no such word)."""
+    wanted = [w for w in _WORD.findall(intent.lower()) if w not in _STOP]
+    words = _WORD.findall(label.lower())
+    fixed = [w if w in _STOP or w in wanted else next((c for c in wanted if sounds_alike(w, c)), w) for w in words]
+    return " ".join(fixed) if fixed != words else None
 
 
 def lexical_bonus(intent: str, label: str) -> float:
@@ -95,25 +107,25 @@ class MenuMatcher:
         """Options scored by cosine similarity plus a small shared-word bonus, best first (blocking)."""
         if not options:
             return []
-        glosses = [glosses_for(o.label) for o in options]
+        # Each option is read as it was heard, and as the caller's words where one only sounded different.
+        readings = [
+            [(h, 1.0) for h in label_hearings(o.label)]
+            + [(f, _SOUND_FIX_WEIGHT) for h in label_hearings(o.label) if (f := sound_fixed(intent, h))]
+            for o in options
+        ]
+        glosses = [[(g, _GLOSS_WEIGHT * w) for text, w in group for g in glosses_for(text)] for group in readings]
         # A description shared by several options of this menu ("my credit card" for every card option)
         # cannot tell them apart: keep only the ones unique to one option.
-        counts = Counter(g for group in glosses for g in group)
-        texts = [
-            [*label_hearings(o.label), *(g for g in group if counts[g] == 1)]
-            for o, group in zip(options, glosses, strict=True)
-        ]
-        vectors = self._embedder.embed([intent, *(t for group in texts for t in group)])
+        owners = Counter(g for group in glosses for g in {g for g, _w in group})
+        texts = [readings[k] + [(g, w) for g, w in glosses[k] if owners[g] == 1] for k in range(len(options))]
+        vectors = self._embedder.embed([intent, *(t for group in texts for t, _w in group)])
         sims = vectors[1:] @ vectors[0]
         scored = []
         at = 0
         for option, group in zip(options, texts, strict=True):
-            # Any hearing of the label or any description of it may carry the meaning: take the closest.
-            heard = len(label_hearings(option.label))
-            sim = max(
-                float(sims[at : at + heard].max()),
-                _GLOSS_WEIGHT * float(sims[at + heard : at + len(group)].max(initial=-1.0)),
-            )
+            # Any reading of the label or any description of it may carry the meaning: take the closest.
+            weights = np.array([w for _t, w in group])
+            sim = float((weights * sims[at : at + len(group)]).max())
             at += len(group)
             bonus = lexical_bonus(intent, option.label) + place_bonus(intent, option.label, self.home_country)
             scored.append(ScoredOption(option, sim + bonus))

@@ -37,3 +37,30 @@ def sound_keys(words: list[str]) -> set[str]:
     # make skeletons that meet unrelated words ("dispute").
     keys |= {sound_key(a + b) for a, b in pairwise(words) if min(len(a), len(b)) <= _SHORT}
     return {k for k in keys if len(k) >= MIN_KEY}
+
+
+# An r after a vowel is not pronounced in non-rhotic accents (much of England, New York, Boston): "nurse" is said
+# close to "noise" in New York (the coil-curl merger), "card" like "cod". Dropping it lets such words meet.
+_POSTVOCALIC_R = re.compile(r"(?<=[aeiouy])r+(?![aeiouy])")
+
+
+def _rless_key(word: str) -> str:
+    return sound_key(_POSTVOCALIC_R.sub("", word.lower()))
+
+
+def sounds_alike(heard: str, meant: str) -> bool:
+    """Tell whether a recognised word may be ``meant`` said in another accent or slightly misheard.
+
+    Either both share a consonant skeleton of three or more ("reveal" / "refill"), or the skeletons agree once
+    an unpronounced r is dropped ("noise" / "nurse"); two consonants are too few on their own, so the words must
+    also start alike and one of them must have lost an r.
+    """
+    heard, meant = heard.lower(), meant.lower()
+    if heard == meant or min(len(heard), len(meant)) < 4:
+        return False
+    key = sound_key(heard)
+    if len(key) >= MIN_KEY and key == sound_key(meant):
+        return True
+    rless = _rless_key(heard)
+    dropped = rless != key or _rless_key(meant) != sound_key(meant)
+    return dropped and len(rless) >= 2 and rless == _rless_key(meant) and heard[0] == meant[0]

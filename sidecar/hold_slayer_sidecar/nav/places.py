@@ -86,7 +86,7 @@ def places_named(text: str) -> list[tuple[str, str]]:
 
 
 def trip_scope(text: str, home_country: str) -> str | None:
-    """ "abroad" when ``text`` names a place outside ``home_country``, "home" when only places in it, else None."""
+    """Return "abroad" when ``text`` names a place outside ``home_country``, "home" for places in it only, else None."""
     codes = {code for _name, code in places_named(text)}
     if not codes:
         return None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hold_slayer_sidecar.nav.api import MenuOption
 from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
-from hold_slayer_sidecar.nav.matcher import MenuMatcher
+from hold_slayer_sidecar.nav.matcher import MenuMatcher, sound_fixed
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +123,21 @@ def test_a_named_place_decides_domestic_or_international(intent: str, home: str,
     matcher = MenuMatcher(MiniLmEmbedder.shared(), home_country=home)
     result = matcher.choose(intent, FLIGHTS)
     assert result.option is not None and result.option.digit == digit and result.clear
+
+
+def test_a_label_word_said_in_another_accent_is_read_as_the_caller_s_word(matcher: MenuMatcher) -> None:
+    """Northside's New York voice says "nurse" so that speech-to-text writes "noise"."""
+    clinic = [
+        MenuOption("1", "change or cancel an appointment"),
+        MenuOption("2", "prescription refills"),
+        MenuOption("3", "billing and insurance"),
+        MenuOption("4", "speak with a noise"),
+    ]
+    result = matcher.choose("My child has a fever and I want to talk to a nurse", clinic)
+    assert result.option == clinic[3] and result.clear
+    # Nobody asked for a nurse: the noise stays noise and billing questions still go to billing.
+    assert matcher.choose("I have a question about my bill", clinic).option == clinic[2]
+    assert sound_fixed("My child has a fever and I want to talk to a nurse", "speak with a noise") == (
+        "speak with a nurse"
+    )
+    assert sound_fixed("a question about my bill", "speak with a noise") is None

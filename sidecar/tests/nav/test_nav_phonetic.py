@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hold_slayer_sidecar.nav.matcher import lexical_bonus
-from hold_slayer_sidecar.nav.phonetic import sound_key, sound_keys
+from hold_slayer_sidecar.nav.phonetic import sound_key, sound_keys, sounds_alike
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,18 @@ def test_a_sound_alike_word_earns_less_than_the_same_word() -> None:
 def test_two_long_words_joined_are_no_sound_alike() -> None:
     # Stemmed, "these options" joined has the skeleton of "dispute": only a short word may be a split-off piece.
     assert lexical_bonus("I want to dispute a transaction", "hear these options again") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("heard", "meant", "alike"),
+    [
+        ("noise", "nurse", True),  # New York's coil-curl merger: the r is not said
+        ("reveal", "refill", True),  # three consonants agree
+        ("nurse", "nurse", False),  # the same word is a shared word, not a sound-alike
+        ("noise", "nice", False),  # two consonants and no r lost: too little to go on
+        ("bill", "ball", False),
+        ("bags", "book", False),
+    ],
+)
+def test_sounds_alike_allows_for_accents_without_matching_everything(heard: str, meant: str, alike: bool) -> None:
+    assert sounds_alike(heard, meant) is alike
