@@ -39,15 +39,23 @@ def _sentence_words(text: str) -> list[str]:
     return [" ".join(re.findall(r"[a-z0-9']+", part.lower())) for part in re.split(r"[.!?]+", text)]
 
 
-def echoes_prompt(text: str, prompt: str) -> bool:
-    """Tell whether ``text`` repeats the last sentence of the decoder's initial ``prompt`` ("..., press 0.").
+_KEY_WORD = r"(?:[0-9*#]|zero|one|two|three|four|five|six|seven|eight|nine|star|pound)"
 
-    The decoder goes on from the prompt's end, so that is the sentence it copies on unclear audio. The earlier
-    ones ("For billing, press 1.") are common menu lines that the prompt helps it hear right.
+
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """Tell whether ``text`` repeats the last sentence of the decoder's initial ``prompt``, whatever its key.
+
+    The decoder goes on from the prompt's end, so that is the sentence it copies on unclear audio, sometimes
+    with the key it heard ("To speak to a representative, press 1." for "For prescription refills, press 2.").
+    The earlier ones ("For billing, press 1.") are common menu lines that the prompt helps it hear right.
     """
     sentences = [s for s in _sentence_words(prompt) if s]
+    if not sentences:
+        return False
+    words = sentences[-1].split()
+    keyed = " ".join(words[:-1]) + rf" {_KEY_WORD}" if re.fullmatch(_KEY_WORD, words[-1]) else " ".join(words)
     said = f" {' '.join(w for w in _sentence_words(text) if w)} "
-    return bool(sentences) and f" {sentences[-1]} " in said
+    return re.search(rf" {keyed} ", said) is not None
 
 
 def bundled_whisper_model() -> Path:
@@ -125,9 +133,12 @@ class EmbeddedWhisperStt:
                 if self._initial_prompt and echoes_prompt(text, self._initial_prompt):
                     # On unclear audio whisper may copy a sentence of its prompt ("To speak to a representative,
                     # press 0." for a mumbled "For prescription refills,"): a menu option that was never offered.
-                    # The audio alone decides then.
-                    parts = self._decode(model, audio, None)
-                    text = " ".join(seg.text.strip() for seg in parts).strip()
+                    # Decoded again without the prompt, a copy turns into other words; a company that really
+                    # offers a representative is heard offering one again, and its first decode stays.
+                    alone = self._decode(model, audio, None)
+                    alone_text = " ".join(seg.text.strip() for seg in alone).strip()
+                    if not echoes_prompt(alone_text, self._initial_prompt):
+                        parts, text = alone, alone_text
             except (RuntimeError, ValueError, KeyError) as err:
                 raise VoiceEngineError(f"whisper failed: {err}") from err
         conf = math.exp(sum(seg.avg_logprob for seg in parts) / len(parts)) if parts else 0.0

@@ -199,7 +199,9 @@ async def test_openai_stt_uploads_multipart_wav(openai_stt_server: str) -> None:
     [
         ("To speak to a representative, press 0.", True),
         ("For billing and insurance. To speak to a representative press 0", True),
-        ("To speak to a representative, press 4.", False),  # a different key: heard, not copied
+        ("To speak to a representative, press 1.", True),  # copied, with the key the audio had
+        ("To speak to a representative, press four.", True),
+        ("To speak to a representative about billing, press 4.", False),
         ("Thank you for calling.", False),  # only the prompt's last sentence: the others are common menu lines
         ("For billing, press 1.", False),
     ],
@@ -233,4 +235,22 @@ def test_a_decode_that_copies_the_prompt_is_redone_from_the_audio_alone() -> Non
     stt._model = model  # one layer under test: the decode policy, not the model
     result = stt.transcribe_blocking(np.ones(8000, np.int16), 8000)
     assert result.text == "For prescription refills."
+    assert model.prompts == [stt._initial_prompt, None]
+
+
+class _RepresentativeModel(_EchoingModel):
+    """A company that really offers a representative: heard so with and without the prompt."""
+
+    def transcribe(self, _audio: object, **kwargs: object) -> tuple[list[_Segment], None]:
+        prompt = kwargs.get("initial_prompt")
+        self.prompts.append(prompt if isinstance(prompt, str) else None)
+        text = "To speak to a representative, press 0." if prompt else "To speak to a representative press zero"
+        return [_Segment(text)], None
+
+
+def test_a_real_representative_option_heard_again_without_the_prompt_keeps_its_first_decode() -> None:
+    stt = EmbeddedWhisperStt(seed=None)
+    model = _RepresentativeModel()
+    stt._model = model
+    assert stt.transcribe_blocking(np.ones(8000, np.int16), 8000).text == "To speak to a representative, press 0."
     assert model.prompts == [stt._initial_prompt, None]
