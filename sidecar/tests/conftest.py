@@ -141,6 +141,9 @@ class FakeDetector:
     def note_menu_again(self, t_s: float) -> None:
         self.notes.append("menu_again")
 
+    def note_key_sent(self, t_s: float) -> None:
+        self.notes.append("key_sent")
+
 
 class FakeTts:
     def __init__(self) -> None:

@@ -9,7 +9,7 @@ from .dtmf import DtmfDetector
 from .judge import HumanJudge, Scene
 from .resample import Decimator
 from .spectrum import FrameSpectrum, SpectrumAnalyser
-from .speech import SpeechSegmenter
+from .speech import SpeechSegment, SpeechSegmenter
 from .tones import ToneEvent, ToneTracker
 from .types import AudioFrame, Observation, ObservationKind
 from .vad import SileroVad
@@ -52,6 +52,7 @@ class HoldDetector:
         self._music_reported = False
         self._last_progress_tone_s = -1e9
         self._last_speech_s = -1e9
+        self._cut: SpeechSegment | None = None
 
     def process(self, frame: AudioFrame) -> list[Observation]:
         """Consume one frame (no look-ahead); return what was decided at its end time."""
@@ -79,6 +80,8 @@ class HoldDetector:
         if self._tones.progress_active:
             self._last_progress_tone_s = t
         onset, segment = self._segmenter.process(pcm, prob if not tone else 0.0, t)
+        if segment is None and self._cut is not None:
+            segment, self._cut = self._cut, None  # ended by our key press (note_key_sent)
         speaking = self._segmenter.in_speech
         tone_remnant = t - self._last_progress_tone_s < PROGRESS_TONE_HOLDOFF_S and spec.tonal_ratio >= 0.5
         loud = spec.level_db >= floor + MUSIC_ABOVE_FLOOR_DB
@@ -152,6 +155,14 @@ class HoldDetector:
     def note_ivr_done(self, t_s: float) -> None:
         """Navigation finished: speech from now on is hold content or the agent."""
         self._judge.note_ivr_done(t_s)
+
+    def note_key_sent(self, t_s: float) -> None:
+        """End the speech going on: the call pressed a key, so it is the old prompt the company cuts short.
+
+        Without the cut, the old menu's last words and the next menu's first ran into one segment ("For baggage,
+        press 3 | To change or cancel a flight.") and the next menu's keys were paired with the wrong labels.
+        """
+        self._cut = self._segmenter.cut(t_s) or self._cut
 
     def note_menu_again(self, t_s: float) -> None:
         """Menus again: speech is judged as IVR prompts until the queue is heard (or navigation ends) once more."""

@@ -110,17 +110,32 @@ class SpeechSegmenter:
         if t_s - self._last_voiced_s >= HANGOVER_S or too_long:
             # The hangover's quiet frames stay in the PCM: a word's soft ending is often below the VAD's threshold.
             tail = 0 if too_long else round((t_s - self._last_voiced_s) / frame_s)
-            first = max(self._n_preroll - TIGHT_PREROLL_FRAMES, 0)
-            tight = self._frames[first : max(len(self._frames) - tail, first + 1)]
-            finished = SpeechSegment(
-                start_s=self.onset_s,
-                end_s=self._last_voiced_s if not too_long else t_s,
-                pcm=np.concatenate(self._frames),
-                mean_prob=float(np.mean(self._probs)),
-                tight_pcm=np.concatenate(tight),
-            )
-            self.in_speech = False
-            self._pending_onset = None
-            self._preroll = []
-            self._frames = []
+            finished = self._finish(self._last_voiced_s if not too_long else t_s, tail)
         return None, finished
+
+    def cut(self, t_s: float) -> SpeechSegment | None:
+        """End the open segment now (the caller knows the speech after this is another prompt); None if none is open.
+
+        The speech going on after the cut becomes a new segment once the VAD confirms it again, without pre-roll
+        from before the cut.
+        """
+        if not self.in_speech:
+            self._preroll, self._pending_onset = [], None
+            return None
+        return self._finish(min(self._last_voiced_s, t_s), 0)
+
+    def _finish(self, end_s: float, tail: int) -> SpeechSegment:
+        first = max(self._n_preroll - TIGHT_PREROLL_FRAMES, 0)
+        tight = self._frames[first : max(len(self._frames) - tail, first + 1)]
+        finished = SpeechSegment(
+            start_s=self.onset_s,
+            end_s=end_s,
+            pcm=np.concatenate(self._frames),
+            mean_prob=float(np.mean(self._probs)),
+            tight_pcm=np.concatenate(tight),
+        )
+        self.in_speech = False
+        self._pending_onset = None
+        self._preroll = []
+        self._frames = []
+        return finished

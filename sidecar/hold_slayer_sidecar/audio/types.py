@@ -79,6 +79,10 @@ class CallDetector(Protocol):
         """Navigation finished (the call is now waiting in a queue)."""
         ...
 
+    def note_key_sent(self, t_s: float) -> None:
+        """Note that the call pressed a key to answer a menu: the speech going on belongs to that menu."""
+        ...
+
     def note_menu_again(self, t_s: float) -> None:
         """Note that the company plays menus again: what seemed a queue was a pause between them."""
         ...

@@ -155,6 +155,8 @@ class EffectRunner:
                 runtime.detector.note_ivr_done(runtime.last_t_s)
             elif note is DetectorNote.MENU_AGAIN:
                 runtime.detector.note_menu_again(runtime.last_t_s)
+            elif note is DetectorNote.KEY_SENT:
+                runtime.detector.note_key_sent(runtime.last_t_s)
             else:
                 runtime.detector.note_probe_sent(runtime.last_t_s)
         except Exception:

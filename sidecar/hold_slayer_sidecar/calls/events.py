@@ -237,6 +237,7 @@ class DetectorNote(StrEnum):
     IVR_DONE = "ivr_done"
     PROBE_SENT = "probe_sent"
     MENU_AGAIN = "menu_again"  # the queue turned out to be a pause in the menus: navigating again
+    KEY_SENT = "key_sent"  # a menu was answered: the speech going on is that menu's last words
 
 
 @dataclass(frozen=True, slots=True)

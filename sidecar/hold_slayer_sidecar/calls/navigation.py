@@ -79,9 +79,10 @@ def listen(session: CallSession) -> Result:
 
 
 def send_digits(session: CallSession, digits: str) -> Result:
-    """Send digits as the current navigation step."""
+    """Send digits as the current navigation step (the detector first cuts the speech going on: see KEY_SENT)."""
     ticket = session.ticket + 1
-    return replace(session, step_wait=StepWait.DTMF, ticket=ticket), [SendDtmf(digits, ticket)]
+    sending = replace(session, step_wait=StepWait.DTMF, ticket=ticket)
+    return sending, [NotifyDetector(DetectorNote.KEY_SENT), SendDtmf(digits, ticket)]
 
 
 def on_transcript(session: CallSession, event: Transcribed) -> Result:

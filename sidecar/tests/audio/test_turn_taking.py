@@ -193,3 +193,25 @@ def test_after_the_call_navigates_again_speech_is_the_ivr_s_until_the_queue_come
     assert K.IVR_PROMPT in during  # "Not yet." then quiet would be a person in the queue (see above)
     assert K.HUMAN_DETECTED not in during and K.HUMAN_UNCERTAIN not in during
     assert K.HOLD_STARTED in [o.kind for t, o in out if t > music_s]  # the queue heard again
+
+
+def test_a_key_press_ends_the_segment_going_on_and_the_next_prompt_starts_its_own() -> None:
+    """Old prompt, our key, the next prompt with no pause between: two segments, split where the key was sent."""
+    prompt = clip("ivr_prompt_00.wav")
+    pcm = join(silence(0.5), prompt, prompt, silence(1.0))
+    key_s = 0.5 + prompt.size / RATE - 0.02  # pressed just before the company switched prompts
+    det = HoldDetector(RATE)
+    segments: list[Observation] = []
+    pressed = False
+    for k in range(pcm.size // FRAME):
+        t = (k + 1) * FRAME / RATE
+        if t >= key_s and not pressed:
+            det.note_key_sent(t)
+            pressed = True
+        segments += [
+            o for o in det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)) if o.kind is K.SPEECH_SEGMENT
+        ]
+    assert len(segments) == 2
+    first, second = (float(o.data["start_s"]) for o in segments)
+    assert float(segments[0].data["end_s"]) <= key_s + 0.02 < second
+    assert first < key_s

@@ -432,3 +432,14 @@ def test_a_menu_in_the_queue_is_only_navigated_with_a_navigator_and_no_pending_f
     s, _, _ = run(session(flow(dtmf("1"), HOLD), can_navigate=True), [*ANSWER, DtmfDone(3.0, 1, "1")])
     s, _ = step(s, Transcribed(24.0, menu, 23.5, 0))  # the flow's HOLD step is where the call should be
     assert s.state is CallState.HOLD
+
+
+def test_a_key_press_first_cuts_the_speech_going_on() -> None:
+    """The company cuts its prompt short for the next one: the detector ends the segment so the two do not merge."""
+    s, _, _ = run(session(can_navigate=True), [*ANSWER])
+    s, out = step(s, Transcribed(7.0, "For cards press 1.", 6.0, s.listen_epoch))
+    decide = next(e for e in out if isinstance(e, Decide))
+    _, out = step(s, Decided(8.0, decide.ticket, NavDecision(NavAction.DTMF, digits="1")))
+    assert out.index(NotifyDetector(DetectorNote.KEY_SENT)) < next(
+        k for k, e in enumerate(out) if isinstance(e, SendDtmf)
+    )
