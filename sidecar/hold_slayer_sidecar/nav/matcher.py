@@ -13,7 +13,7 @@ from .embedder import MiniLmEmbedder
 from .glossary import glosses_for
 from .parser import is_repeat, label_hearings, reaches_person
 from .phonetic import sound_keys, sounds_alike
-from .places import place_bonus
+from .places import place_bonus, trip_scope
 
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP_WORDS = (
@@ -108,10 +108,10 @@ class MenuMatcher:
         if not options:
             return []
         # Each option is read as it was heard, and as the caller's words where one only sounded different.
+        hearings = [label_hearings(o.label) for o in options]
         readings = [
-            [(h, 1.0) for h in label_hearings(o.label)]
-            + [(f, _SOUND_FIX_WEIGHT) for h in label_hearings(o.label) if (f := sound_fixed(intent, h))]
-            for o in options
+            [(h, 1.0) for h in heard] + [(f, _SOUND_FIX_WEIGHT) for h in heard if (f := sound_fixed(intent, h))]
+            for heard in hearings
         ]
         glosses = [[(g, _GLOSS_WEIGHT * w) for text, w in group for g in glosses_for(text)] for group in readings]
         # A description shared by several options of this menu ("my credit card" for every card option)
@@ -120,6 +120,7 @@ class MenuMatcher:
         texts = [readings[k] + [(g, w) for g, w in glosses[k] if owners[g] == 1] for k in range(len(options))]
         vectors = self._embedder.embed([intent, *(t for group in texts for t, _w in group)])
         sims = vectors[1:] @ vectors[0]
+        scope = trip_scope(intent, self.home_country)  # the intent's, the same for every option
         scored = []
         at = 0
         for option, group in zip(options, texts, strict=True):
@@ -127,7 +128,7 @@ class MenuMatcher:
             weights = np.array([w for _t, w in group])
             sim = float((weights * sims[at : at + len(group)]).max())
             at += len(group)
-            bonus = lexical_bonus(intent, option.label) + place_bonus(intent, option.label, self.home_country)
+            bonus = lexical_bonus(intent, option.label) + place_bonus(scope, option.label)
             scored.append(ScoredOption(option, sim + bonus))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 

@@ -98,9 +98,8 @@ _HOME_LABEL = re.compile(r"\b(?:domestic|within the|national|in-country|inside t
 PLACE_BONUS = 0.12  # about one shared content word (matcher._WORD_BONUS): enough to break a near tie
 
 
-def place_bonus(intent: str, label: str, home_country: str) -> float:
-    """Return a bonus for the option serving the trip's scope ("international flights" for a trip to Paris)."""
-    scope = trip_scope(intent, home_country)
+def place_bonus(scope: str | None, label: str) -> float:
+    """Return a bonus for the option serving the trip's ``scope`` (see trip_scope): "international flights" abroad."""
     label = label.lower()
     if scope == "abroad" and _ABROAD_LABEL.search(label):
         return PLACE_BONUS

