@@ -79,7 +79,7 @@ class HoldDetector:
             self._last_speech_s = t
         if self._tones.progress_active:
             self._last_progress_tone_s = t
-        onset, segment = self._segmenter.process(pcm, prob if not tone else 0.0, t)
+        onset, segment = self._segmenter.process(pcm, prob, t, tone=tone)
         if segment is None and self._cut is not None:
             segment, self._cut = self._cut, None  # ended by our key press (note_key_sent)
         speaking = self._segmenter.in_speech

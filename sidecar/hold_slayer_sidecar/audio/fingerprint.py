@@ -48,14 +48,17 @@ class RecordingLibrary:
 
     def __init__(self) -> None:
         self._stored: list[Frames] = []
+        self._lengths: list[float] = []  # seconds of speech in each (its lead frames not counted)
 
     def __len__(self) -> int:
         return len(self._stored)
 
-    def add(self, bands: Frames) -> None:
-        """Store the first seconds of a turn judged to be a recording."""
-        if bands.shape[0] >= MIN_STORED_FRAMES:
-            self._stored.append(shapes(bands[:STORED_FRAMES]))
+    def add(self, bands: Frames, lead: int = 0) -> None:
+        """Store the first seconds of a turn judged to be a recording, after `lead` frames from before its start."""
+        speech = bands.shape[0] - lead
+        if speech >= MIN_STORED_FRAMES:
+            self._stored.append(shapes(bands[: lead + STORED_FRAMES]))
+            self._lengths.append(min(speech, STORED_FRAMES) * FRAME_S)
 
     def replay_score(self, turn_bands: Frames, probe_frames: int) -> tuple[float, float] | None:
         """(best correlation with a stored recording, that recording's length in s); None until the probe is in."""
@@ -64,4 +67,4 @@ class RecordingLibrary:
         probe = shapes(turn_bands[PROBE_OFFSET : PROBE_OFFSET + probe_frames])
         scores = [best_correlation(probe, s) for s in self._stored]
         best = int(np.argmax(scores))
-        return scores[best], self._stored[best].shape[0] * FRAME_S
+        return scores[best], self._lengths[best]

@@ -57,6 +57,15 @@ SPEECH_RANGE_DB = 12.0
 # Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
 # other speech 0.0-0.64; with a 0.8 s probe, replays 0.74-0.99 and other speech 0.0-0.55.
 QUICK_PROBE, QUICK_REPLAY = 25, 0.8
+# A turn's frames start where its sound rose out of the quiet, at most this many frames before the VAD's onset ...
+BACKFILL_FRAMES = 25
+# ... and a recording is stored with this many frames from before its start, so that a replay whose start is found
+# earlier than the stored one's (a rise found one time round and not the other) still lines up with it.
+LEAD_FRAMES = 25
+# The quiet before the rise: frames this close to the line's floor (the music detector's own hangover does not
+# count), for longer than a stop consonant's closure inside the first word ("Se-cret": 2 frames).
+HUSHED_ABOVE_FLOOR_DB = 10.0
+RISE_GAP_FRAMES = 3
 # Clearly new speech at the quick stage, once the loop is known: decided 0.3 s sooner. Dev corpus, every turn in a
 # known loop at 0 dB, +6 dB, -12 dB and with -45 dBFS noise: recordings scored >= 0.75 with the 0.5 s probe, people
 # <= 0.62 (41 of 45 below 0.55); the rest wait for the full probe as before.
@@ -154,6 +163,12 @@ class _Turn:
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
+    lead: list[npt.NDArray[np.float64]] = field(default_factory=list)  # bands of the frames before them
+    bands_from_s: float = -1.0  # when the first frame of bands began: the sound's rise before the onset, or the onset
+
+    def __post_init__(self) -> None:
+        if self.bands_from_s < 0:
+            self.bands_from_s = self.onset_s
 
     @property
     def recorded(self) -> bool:
@@ -166,10 +181,15 @@ class _Turn:
 
     def sounds_like_speech(self, frames: int = FULL_PROBE) -> bool:
         """Speech rises and falls by syllable and word (a wide level range); music that fooled the VAD does not."""
-        if len(self.levels) < frames:
-            return False
-        low, high = np.percentile(self.levels, [10, 95])
-        return float(high - low) >= SPEECH_RANGE_DB
+        return len(self.levels) >= frames and _level_range_db(self.levels) >= SPEECH_RANGE_DB
+
+
+def _level_range_db(levels: list[float]) -> float:
+    """Spread of frame levels, 10th to 95th percentile: syllables make speech swing, music stays level."""
+    if len(levels) < 2:
+        return 0.0
+    low, high = np.percentile(levels, [10, 95])
+    return float(high - low)
 
 
 class HumanJudge:
@@ -185,7 +205,7 @@ class HumanJudge:
         # navigator's word (note_ivr_done) this can be a misheard prompt, so more menu words take it back.
         self._handed_over = False
         self._recordings = RecordingLibrary()
-        self._recent: deque[tuple[float, npt.NDArray[np.float64], float]] = deque(maxlen=50)
+        self._recent: deque[tuple[float, npt.NDArray[np.float64], float, bool]] = deque(maxlen=50)
         self._last_beep_s: float | None = None
         self._speech_since_beep = False
         self._last_onset_s: float | None = None
@@ -200,6 +220,9 @@ class HumanJudge:
         # The undecided turn the open one replaced: its segment's transcript may arrive after the next words began.
         self._replaced: tuple[_Turn, float] | None = None  # (turn, when the one after it began)
         self._prev_segment: tuple[float, float] | None = None  # (end, length) of the last speech, unless music since
+        self._voiced_levels: list[float] = []  # levels of the voiced frames of the speech segment going on
+        # The last speech segments finished: (end of the last voiced frame, when the hangover closed it).
+        self._finished: deque[tuple[float, float]] = deque(maxlen=4)
         self._partial_due = ""  # a partial transcript to hand out now: "speaking" or "pause" (when it is cut)
         # The speech going on is background (a call centre's babble) under a turn that has just ended: it is
         # neither a new turn nor the turn going on, so the turn's wait for an answer goes on through it.
@@ -209,12 +232,21 @@ class HumanJudge:
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
     ) -> list[Observation]:
         """Advance one frame; return hold/speech/human observations."""
-        self._recent.append((scene.t_s, scene.bands, scene.level_db))
+        hushed = scene.level_db < scene.floor_db + HUSHED_ABOVE_FLOOR_DB
+        self._recent.append((scene.t_s, scene.bands, scene.level_db, hushed))
         out = self._track_hold(scene, seen, onset)
         if scene.music:
             self._prev_segment = None
+        if scene.voicing:
+            self._voiced_levels.append(scene.level_db)
         if segment is not None:
-            self._prev_segment = (segment.end_s, segment.duration_s)
+            # Only speech can go on after a pause: music the VAD took for speech stays level (SPEECH_RANGE_DB), and
+            # a person right after it is not its next sentence (dev corpus with -45 dBFS noise: a hold's music,
+            # transcribed "Thank you.", then "Hello Joe." 1.56 s later).
+            spoken = _level_range_db(self._voiced_levels) >= SPEECH_RANGE_DB
+            self._prev_segment = (segment.end_s, segment.duration_s) if spoken else None
+            self._voiced_levels = []
+            self._finished.append((segment.end_s, scene.t_s))
             out.append(self._segment_observation(segment))
         if self.human:
             return out
@@ -328,14 +360,33 @@ class HumanJudge:
         """Whether speech starting at onset, soon after the turn ended, stays far below the turn's voice (babble)."""
         if turn.ended_s is None or turn.recorded or onset - turn.ended_s >= ANSWER_WAIT_S or not turn.levels:
             return False
-        levels = [level for t, _, level in self._recent if t > onset]
+        levels = [level for t, _, level, _ in self._recent if t > onset]
         # Every frame so far: a person's next words start at their own level within a syllable.
         return bool(levels) and max(levels) < turn.voice_level_db() - HUSH_BELOW_VOICE_DB
 
     def _new_turn(self, onset: float) -> _Turn:
-        """Start a turn at onset with the frames since then (the onset is reported a little late)."""
-        recent = [(b, level) for t, b, level in self._recent if t > onset]
-        return _Turn(onset_s=onset, bands=[b for b, _ in recent], levels=[level for _, level in recent])
+        """Start a turn with the frames since its sound rose out of the quiet, or else since the onset.
+
+        The VAD's onset is late on a soft first sound ("See you later", "Secret passages": 0.3-0.5 s), and the
+        replay test needs its probe frames after the start: counted from the rise, it is decided that much sooner.
+        """
+        recent = list(self._recent)
+        first = next((i for i, frame in enumerate(recent) if frame[0] > onset), len(recent))
+        start, gap, k = first, 0, first
+        while k > 0 and first - k < BACKFILL_FRAMES and gap <= RISE_GAP_FRAMES:
+            k -= 1
+            gap = gap + 1 if recent[k][3] else 0
+            start = start if gap else k
+        if gap <= RISE_GAP_FRAMES:
+            start = first  # no quiet just before: sound went on (music, a ducked bed), so no rise to start from
+        taken = recent[start:]
+        return _Turn(
+            onset_s=onset,
+            bands_from_s=taken[0][0] - FRAME_S if taken else onset,
+            bands=[b for _, b, _, _ in taken],
+            levels=[level for _, _, level, _ in taken],
+            lead=[b for _, b, _, _ in recent[max(start - LEAD_FRAMES, 0) : start]],
+        )
 
     def _follow_turn(self, scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> list[Observation]:
         """Accumulate evidence on the open turn and decide when the evidence is in."""
@@ -343,7 +394,7 @@ class HumanJudge:
         out: list[Observation] = []
         if scene.speaking:
             turn.speech_s += FRAME_S
-        if len(turn.bands) < STORED_FRAMES and (t - turn.onset_s) > FRAME_S * len(turn.bands):
+        if len(turn.bands) < STORED_FRAMES and (t - turn.bands_from_s) > FRAME_S * len(turn.bands) + 1e-9:
             turn.bands.append(scene.bands)
             turn.levels.append(scene.level_db)
         if not turn.replay_checked:
@@ -465,12 +516,15 @@ class HumanJudge:
             turn.quick_checked = True
             if quick[0] >= QUICK_REPLAY:
                 return self._mark_replay(turn, t, *quick)
-            if quick[0] < QUICK_NEW and self._new_in_known_loop(turn, QUICK_PROBE):
+            # An answer (to our probe, or to a transfer ringing) is judged as new speech in a known loop is.
+            answered = answer and not turn.worded and turn.sounds_like_speech(PROBE_OFFSET + QUICK_PROBE)
+            if quick[0] < QUICK_NEW and (answered or self._new_in_known_loop(turn, QUICK_PROBE)):
                 turn.replay_checked = True
                 turn.replay_score = quick[0]
-                return self._declare_human(
-                    t, turn.onset_s, 0.75, f"new speech after a known hold loop ({quick[0]:.2f})"
+                reason = (
+                    f"{answer} ({quick[0]:.2f})" if answered else f"new speech after a known hold loop ({quick[0]:.2f})"
                 )
+                return self._declare_human(t, turn.onset_s, 0.9 if answered else 0.75, reason)
         full = self._recordings.replay_score(frames, FULL_PROBE)
         if full is None:
             return []
@@ -521,8 +575,8 @@ class HumanJudge:
         """Store a turn's fingerprint (not a replay's: that one is stored already)."""
         if not turn.replay and turn.bands:
             # Keep the speech only: the music that follows restarts at the same point every time round.
-            end = len(turn.bands) if turn.ended_s is None else round((turn.ended_s - turn.onset_s) / FRAME_S)
-            self._recordings.add(np.array(turn.bands[: max(end, 1)]))
+            end = len(turn.bands) if turn.ended_s is None else round((turn.ended_s - turn.bands_from_s) / FRAME_S)
+            self._recordings.add(np.array(turn.lead + turn.bands[: max(end, 1)]), lead=len(turn.lead))
 
     def _declare_human(self, t: float, onset: float, confidence: float, reason: str) -> list[Observation]:
         self.human = True
@@ -585,23 +639,35 @@ class HumanJudge:
 
     def _note_partial(self, text: str, t_s: float) -> list[Observation]:
         """Words of a turn still going on: hold wording marks it recorded; an offer of help or a name is a person."""
+        if not self.in_queue:
+            return []
+        if any(end_s < t_s <= emitted_s for end_s, emitted_s in self._finished):
+            return self._note_segment_words(text, t_s)
         turn = self._turn
-        if not self.in_queue or turn is None or turn.onset_s > t_s:
+        if turn is None or turn.onset_s > t_s:
             return []  # the turn it was cut from is over
         verdict = classify_text(text, partial=True)
         if verdict == "recording":
             return self._mark_worded(turn, text, t_s)
         if verdict == "agent" and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             return self._declare_human(t_s, turn.onset_s, 0.85, f"agent's words while speaking: {text!r}")
-        if turn.ended_s is not None and t_s > turn.ended_s:
-            # Cut in the pause that turned out to end the segment: these are all of its words.
-            turn.heard_text, turn.heard_until_s, turn.pause_words = text.strip(), t_s, False
-            return self._judge_words(turn, text, t_s)
         if t_s > turn.heard_until_s:
             # The words so far (PARTIAL_COVERS_S); judged whole if the pause they were cut in ends the segment.
             turn.heard_text, turn.heard_until_s = text.strip(), t_s
             turn.pause_words = True
         return []
+
+    def _note_segment_words(self, text: str, t_s: float) -> list[Observation]:
+        """Judge a partial cut in the pause that turned out to end its segment as that segment's transcript.
+
+        It holds all of the segment's words, and counts even when the next words have begun since ("Yes?", then
+        "Joe?" began before the words of "Yes?" were in).
+        """
+        heard = self._turn_heard_at(t_s)
+        if heard is None or heard.heard_until_s >= t_s:
+            return []
+        heard.heard_text, heard.heard_until_s, heard.pause_words = text.strip(), t_s, False
+        return self._judge_words(heard, text, t_s)
 
     def _turn_heard_at(self, t_s: float) -> _Turn | None:
         """Return the turn a transcript belongs to: its segment ended at t_s (speech-to-text answers later)."""

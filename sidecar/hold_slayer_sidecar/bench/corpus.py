@@ -83,8 +83,8 @@ def read_wav(path: Path) -> npt.NDArray[np.int16]:
         return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
 
 
-# Speech-to-text for one segment: PCM at 8 kHz -> text.
-Transcriber = Callable[[npt.NDArray[np.int16]], str]
+# Speech-to-text for one segment: PCM at 8 kHz, and whether it is queue speech (the quick decode) -> text.
+Transcriber = Callable[[npt.NDArray[np.int16], bool], str]
 
 
 def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -> dict[str, Any]:
@@ -117,7 +117,8 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
                 busy = partial and stt_free_at > t
                 if transcribe is not None and obs.audio is not None and det.transcripts_useful and not busy:
                     start = time.process_time()
-                    text = transcribe(obs.audio)
+                    # As in a live call (calls/machine.py): speech in the queue gets the quick decode.
+                    text = transcribe(obs.audio, partial or obs.data.get("context") == "hold")
                     spent = time.process_time() - start
                     stt_cpu_s += spent
                     ready = stt_free_at = max(t, stt_free_at) + spent
@@ -148,7 +149,12 @@ def _embedded_transcriber() -> Transcriber:
 
         _STT = EmbeddedWhisperStt()
     stt = _STT
-    return lambda audio: str(stt.transcribe_blocking(audio, RATE).text.strip())
+
+    def transcribe(audio: npt.NDArray[np.int16], quick: bool) -> str:
+        decode = stt.transcribe_quick_blocking if quick else stt.transcribe_blocking
+        return str(decode(audio, RATE).text.strip())
+
+    return transcribe
 
 
 def predict_file(item: Item) -> tuple[str, dict[str, Any], float]:

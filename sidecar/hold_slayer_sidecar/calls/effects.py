@@ -16,7 +16,7 @@ from weakref import WeakKeyDictionary
 from ..nav.relabel import Relabeled, Relabeler, SpanPlan
 from ..protocol import EventType
 from ..sip.api import SipError
-from ..voice.api import SpeechAudio, TextScorer, VoiceEngineError
+from ..voice.api import QuickTranscriber, SpeechAudio, TextScorer, VoiceEngineError
 from .events import (
     Bridge,
     BridgeDone,
@@ -296,7 +296,10 @@ class EffectRunner:
         text = ""
         self._transcribing += 1
         try:
-            transcript = await stt.transcribe(effect.audio, effect.sample_rate)
+            if effect.quick and isinstance(stt, QuickTranscriber):
+                transcript = await stt.transcribe_quick(effect.audio, effect.sample_rate)
+            else:
+                transcript = await stt.transcribe(effect.audio, effect.sample_rate)
             text = transcript.text.strip()
             if text and effect.epoch != 0 and not effect.partial:
                 decoded = text

@@ -272,6 +272,7 @@ class Transcribe:
     epoch: int
     sample_rate: int = 8000  # segment audio rate (detectors work at 8 kHz unless they say otherwise)
     partial: bool = False  # speech still going on: the text goes to the detector only
+    quick: bool = False  # queue speech: its words are the detector's cues, wanted soon (QuickTranscriber)
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,7 +210,9 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
     if event.audio is not None:
         epoch = session.listen_epoch if needs_nav and not stored_choice and session.policy.can_navigate else 0
         rate = int(event.data.get("sample_rate", 8000))
-        effects.append(Transcribe(event.audio, event.t_s, epoch, rate))
+        # Speech in the queue is heard for the detector's sake (a person or a recording?): the sooner the better.
+        quick = epoch == 0 and event.data.get("context") == "hold"
+        effects.append(Transcribe(event.audio, event.t_s, epoch, rate, quick=quick))
         if epoch:
             session = replace(session, heard_t_s=event.t_s)
     if session.state is not CallState.IVR:
@@ -235,7 +237,7 @@ def _on_partial(session: CallSession, event: Observed) -> Result:
     if event.audio is None or session.state not in LISTENING:
         return session, []
     rate = int(event.data.get("sample_rate", 8000))
-    return session, [Transcribe(event.audio, event.t_s, 0, rate, partial=True)]
+    return session, [Transcribe(event.audio, event.t_s, 0, rate, partial=True, quick=True)]
 
 
 def _on_speak_done(session: CallSession, event: SpeakDone) -> Result:

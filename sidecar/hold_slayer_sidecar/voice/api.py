@@ -52,6 +52,19 @@ class TextScorer(Protocol):
         ...
 
 
+@runtime_checkable
+class QuickTranscriber(Protocol):
+    """Optional STT capability: a cheaper decode of a short clip, for queue speech whose words only feed the detector.
+
+    A person's "Yes?" is told from a recording by its words, so the time they take is part of the time to ring the
+    user; such clips need not be transcribed with the care a menu prompt gets.
+    """
+
+    async def transcribe_quick(self, pcm: Pcm, sample_rate: int) -> Transcript:
+        """Return the text of one short clip sooner than ``transcribe`` would; raise VoiceEngineError on failure."""
+        ...
+
+
 class TextToSpeech(Protocol):
     """Synthesises prompts and probes."""
 

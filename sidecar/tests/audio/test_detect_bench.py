@@ -13,9 +13,11 @@ from .helpers import clip, join, silence
 
 def test_transcripts_reach_the_detector_after_their_segment_and_are_costed() -> None:
     heard: list[int] = []
+    quick: list[bool] = []
 
-    def slow_stt(audio: npt.NDArray[np.int16]) -> str:
+    def slow_stt(audio: npt.NDArray[np.int16], queue: bool) -> str:
         heard.append(audio.size)
+        quick.append(queue)
         time.sleep(0)  # wall time is not what delays it; the thread's CPU time is
         sum(range(200_000))  # some CPU, like a real model
         return "Your call is important to us."
@@ -29,6 +31,7 @@ def test_transcripts_reach_the_detector_after_their_segment_and_are_costed() -> 
     ready = [e["t_s"] for e in transcripts]
     assert ready == sorted(ready)  # one speech-to-text worker: each text waits for the one before it
     assert pred["stt_cpu_s"] > 0
+    assert all(quick)  # all of it is hold speech: the quick decode, as a live call asks for
     assert not any(e["type"] == "human_detected" for e in pred["events"])
 
 

@@ -145,3 +145,24 @@ def test_a_greeting_heard_in_a_pause_inside_a_longer_turn_is_not_enough() -> Non
     out = stream_answering(pcm, det, answer)
     assert given, "the message has a pause inside it"
     assert first(out, K.HUMAN_DETECTED) is None
+
+
+def test_a_pause_partial_still_counts_when_the_next_words_have_begun() -> None:
+    """ "Yes?" then "Joe?": the words cut in the pause after "Yes?" are in only once "Joe?" has begun a turn."""
+    lead = known_hold()
+    det = HoldDetector(RATE)
+    cut: list[Observation] = []
+    decided: list[Observation] = []
+
+    def answer(o: Observation) -> list[Observation]:
+        if o.kind is K.SPEECH_PARTIAL and o.data["cut"] == "pause" and o.t_s > lead.size / RATE and not cut:
+            cut.append(o)
+        began = float(o.data.get("onset_s", o.data.get("start_s", -1.0)))
+        if cut and not decided and began > cut[0].t_s:  # the next turn is under way
+            decided.extend(det.note_transcript("Yes?", cut[0].t_s, partial=True))
+            return decided
+        return []
+
+    stream_answering(join(lead, clip("human_07.wav"), silence(2.0)), det, answer)
+    human = first(decided, K.HUMAN_DETECTED)
+    assert human is not None and float(human.data["onset_s"]) == float(cut[0].data["start_s"])

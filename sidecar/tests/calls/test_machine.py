@@ -233,6 +233,7 @@ def test_navigator_loop_without_a_flow() -> None:
     s, _, _ = run(session(can_navigate=True), [*ANSWER])
     s, out = step(s, obs(6.0, K.SPEECH_SEGMENT, audio=True))
     transcribe = next(e for e in out if isinstance(e, Transcribe))
+    assert not transcribe.quick  # a menu prompt gets the careful decode
     s, out = step(s, Transcribed(7.0, "For billing press 2.", 6.0, transcribe.epoch))
     decide = next(e for e in out if isinstance(e, Decide))
     assert decide.prompt == "For billing press 2." and decide.intent == "billing"
@@ -362,6 +363,7 @@ def test_speech_still_going_on_in_the_queue_is_transcribed_for_the_detector_only
     s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
     s, out = step(s, obs(20.0, K.SPEECH_PARTIAL, audio=True))
     assert [(type(e), getattr(e, "partial", None), getattr(e, "epoch", None)) for e in out] == [(Transcribe, True, 0)]
+    assert all(e.quick for e in out if isinstance(e, Transcribe))  # the detector's words, wanted soon
     s, out = step(s, Transcribed(20.4, "Thanks for holding, this is Dana.", 20.0, 0, partial=True))
     assert out == [NoteTranscript("Thanks for holding, this is Dana.", 20.0, partial=True)]
     assert s.state is CallState.HOLD
@@ -443,3 +445,14 @@ def test_a_key_press_first_cuts_the_speech_going_on() -> None:
     assert out.index(NotifyDetector(DetectorNote.KEY_SENT)) < next(
         k for k, e in enumerate(out) if isinstance(e, SendDtmf)
     )
+
+
+def test_speech_heard_in_the_queue_gets_the_quick_decode() -> None:
+    """A finished segment in the hold is heard for the detector's sake: a person's "Yes?" should not wait."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
+    hold = Observed(20.0, K.SPEECH_SEGMENT, 20.0, data={"context": "hold"}, audio=AUDIO)
+    _, out = step(s, hold)
+    assert [e.quick for e in out if isinstance(e, Transcribe)] == [True]
+    ivr = Observed(20.0, K.SPEECH_SEGMENT, 20.0, data={"context": "ivr"}, audio=AUDIO)
+    _, out = step(s, ivr)
+    assert [e.quick for e in out if isinstance(e, Transcribe)] == [False]

@@ -420,3 +420,37 @@ async def test_a_label_cut_in_two_by_a_pause_is_rescored_over_both_segments(tmp_
         assert max(stt.scored_sizes) == 800 + 2400 + 800  # both segments' audio scored as one
     finally:
         await rig.manager.stop()
+
+
+class _QuickStt(_SizedStt):
+    """Also offers the quick decode (QuickTranscriber), and records which one each clip got."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ways: list[str] = []
+
+    async def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        self.ways.append("careful")
+        return await super().transcribe(pcm, sample_rate)
+
+    async def transcribe_quick(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        self.ways.append("quick")
+        return await super().transcribe(pcm, sample_rate)
+
+
+async def test_queue_speech_gets_the_quick_decode_and_menus_the_careful_one(tmp_path: Path, store: Store) -> None:
+    stt = _QuickStt()
+    rig = _listening_rig(tmp_path, store, stt)
+    await rig.manager.start()
+    try:
+        await rig.manager.place_call(COMPANY, intent="billing")
+        await settle()
+        leg = rig.sip.dialed[0][0]
+        clip = np.zeros(800, dtype=np.int16)
+        await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, data={"context": "ivr"}, audio=clip))
+        await rig.observe(leg, Observation(K.HOLD_STARTED, 10.0))
+        await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 20.0, data={"context": "hold"}, audio=clip))
+        await settle()
+        assert stt.ways[-2:] == ["careful", "quick"]  # (the first is the warm-up at start)
+    finally:
+        await rig.manager.stop()

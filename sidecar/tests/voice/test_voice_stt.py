@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from aiohttp import web
 from hold_slayer_sidecar.nav.parser import parse_options
-from hold_slayer_sidecar.voice.api import TextScorer, VoiceEngineError
-from hold_slayer_sidecar.voice.stt import EmbeddedWhisperStt, OpenAiStt, WyomingStt
+from hold_slayer_sidecar.voice.api import QuickTranscriber, TextScorer, VoiceEngineError
+from hold_slayer_sidecar.voice.stt import QUICK_MAX_S, EmbeddedWhisperStt, OpenAiStt, WyomingStt, fold_repeats
 from hold_slayer_sidecar.voice.tts import EspeakTts, PiperTts, WyomingTts
 from hold_slayer_sidecar.voice.wyoming import WyomingEvent, read_event, write_event
 
@@ -67,9 +67,33 @@ async def test_embedded_whisper_scores_the_true_label_above_a_wrong_one(whisper:
     assert true > garbled and true > other
 
 
+@pytest.mark.slow
+async def test_the_quick_decode_hears_a_short_answer_and_leaves_long_clips_to_the_careful_one(
+    whisper: EmbeddedWhisperStt,
+) -> None:
+    assert isinstance(whisper, QuickTranscriber)
+    for said, heard in (("Yes?", "yes"), ("Please continue to hold.", "continue to hold")):
+        clip = await EspeakTts("en-us").synthesize(said, 8000)
+        assert clip.pcm.size <= QUICK_MAX_S * 8000
+        quick = await whisper.transcribe_quick(clip.pcm, 8000)
+        assert heard in quick.text.lower() and 0 < quick.confidence <= 1
+    menu = await EspeakTts("en-us").synthesize(PROMPT, 8000)  # longer than QUICK_MAX_S: the careful decode
+    assert menu.pcm.size > QUICK_MAX_S * 8000
+    assert (await whisper.transcribe_quick(menu.pcm, 8000)).text == (await whisper.transcribe(menu.pcm, 8000)).text
+    assert (await whisper.transcribe_quick(np.zeros(100, np.int16), 8000)).text == ""
+
+
+def test_a_looping_decode_is_folded() -> None:
+    assert fold_repeats("Yes? Yes? Yes? Yes?") == "Yes?"
+    assert fold_repeats("Yes. Yes") == "Yes."
+    assert fold_repeats("Please hold. Please hold. Thank you.") == "Please hold. Thank you."
+    assert fold_repeats("Press 1 for billing, press 2 for claims.") == "Press 1 for billing, press 2 for claims."
+
+
 def test_remote_engines_offer_no_text_scoring() -> None:
     assert not isinstance(WyomingStt("tcp://127.0.0.1:1"), TextScorer)
     assert not isinstance(OpenAiStt("http://127.0.0.1:1"), TextScorer)
+    assert not isinstance(WyomingStt("tcp://127.0.0.1:1"), QuickTranscriber)
 
 
 async def test_silence_and_tiny_segments(whisper: EmbeddedWhisperStt) -> None:
