@@ -75,6 +75,19 @@ def fold_repeats(text: str) -> str:
     return "".join(kept).strip()
 
 
+def _mel_window(model: Any, pcm: Pcm, sample_rate: int, size: int) -> tuple[Any, int, float]:
+    """Put the clip's log-mel frames in an encoder window of ``size`` frames (zeros after the clip, as whisper pads).
+
+    Return the window, how many of its frames hold the clip, and the clip's length in seconds.
+    """
+    audio = resample_float(np.asarray(pcm, dtype=np.float32) / 32768.0, sample_rate, WHISPER_RATE)
+    features = model.feature_extractor(audio)
+    frames = min(features.shape[-1], size)
+    window = np.zeros((1, features.shape[0], size), np.float32)
+    window[0, :, :frames] = features[:, :frames]
+    return window, frames, audio.size / WHISPER_RATE
+
+
 def _joined(segments: Sequence[Any]) -> str:
     """Return the text of faster-whisper's decoded segments."""
     return " ".join(seg.text.strip() for seg in segments).strip()
@@ -188,17 +201,12 @@ class EmbeddedWhisperStt:
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 
-        audio = resample_float(np.asarray(pcm, dtype=np.float32) / 32768.0, sample_rate, WHISPER_RATE)
-        features = model.feature_extractor(audio)
-        frames = min(features.shape[-1], _QUICK_WINDOW_FRAMES)
-        window = np.zeros((1, features.shape[0], _QUICK_WINDOW_FRAMES), np.float32)
-        window[0, :, :frames] = features[:, :frames]
+        window, _frames, seconds = _mel_window(model, pcm, sample_rate, _QUICK_WINDOW_FRAMES)
         encoded = model.model.encode(StorageView.from_array(window))
         tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
         start = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         if self._initial_prompt:
             start = [tokenizer.sot_prev, *tokenizer.encode(" " + self._initial_prompt.strip()), *start]
-        seconds = audio.size / WHISPER_RATE
         result = model.model.generate(
             encoded,
             [start],
@@ -278,11 +286,7 @@ class EmbeddedWhisperStt:
             return cached
         from ctranslate2 import StorageView
 
-        audio = resample_float(np.asarray(pcm, dtype=np.float32) / 32768.0, sample_rate, WHISPER_RATE)
-        features = model.feature_extractor(audio)
-        frames = min(features.shape[-1], _WINDOW_FRAMES)
-        window = np.zeros((1, features.shape[0], _WINDOW_FRAMES), np.float32)
-        window[0, :, :frames] = features[:, :frames]
+        window, frames, _seconds = _mel_window(model, pcm, sample_rate, _WINDOW_FRAMES)
         entry = (model.model.encode(StorageView.from_array(window), to_cpu=True), max(1, frames // 2))
         self._encoder_cache[key] = entry
         if len(self._encoder_cache) > self._encoder_cache_size:
