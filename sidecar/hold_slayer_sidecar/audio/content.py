@@ -36,6 +36,10 @@ _AGENT = (
     # Asking for the caller's details; not "can I have your attention", which opens an announcement.
     r"\b(can|could|may) i (have|get|take) your (full )?(name|account|number|phone|card|policy|member|date|zip|"
     r"postal|email|address|last|first|reference|confirmation|booking|order)",
+    # Exclamations and mild swearing: a person picking up mid-task mutters ("Dang, this ..."); a hold message is
+    # scripted and recorded, and never does. Not "oh", "um" or "uh": whisper writes those for hold audio too (dev
+    # corpus: "Oh." cut from an announcement).
+    r"\b(dang|damn|dammit|darn|drat|ugh|argh|oops|whoops|gosh|geez|jeez|yikes|ouch|shucks|crap)\b",
 )
 # A bare greeting, perhaps with a name ("Hello?", "Yes, Joe?", "Hi there."), then the person waits. Not a greeting
 # that goes on into a message ("Hello, and welcome ...", "Hi, thank you for calling"). It needs the whole turn: the

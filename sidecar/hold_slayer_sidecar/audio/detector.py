@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .background import MusicActivity, NoiseFloor
+from .burst import LoneBurstTracker
 from .dtmf import DtmfDetector
 from .judge import HumanJudge, Scene
 from .resample import Decimator
@@ -46,6 +47,7 @@ class HoldDetector:
         self._segmenter = SpeechSegmenter(WORK_RATE)
         self._dtmf = DtmfDetector(WORK_RATE)
         self._judge = HumanJudge()
+        self._bursts = LoneBurstTracker(FRAME_S)
         self._t = 0.0
         self._quiet_since: float | None = None
         self._silence_reported = False
@@ -102,6 +104,12 @@ class HoldDetector:
             bands=spec.bands,
         )
         out.extend(self._judge.step(scene, onset, segment, [o.kind for o in out]))
+        if self._judge.in_queue:
+            burst = self._bursts.process(
+                pcm, t, level_db=spec.level_db, floor_db=floor, prob=prob, tone=tone, speaking=speaking
+            )
+            if burst is not None:
+                out.extend(self._judge.note_lone_burst(burst.start_s, burst.end_s, burst.pcm, t))
         cut = self._judge.take_partial_request()
         if cut and self._segmenter.in_speech:
             data = {"start_s": self._segmenter.onset_s, "context": "hold", "cut": cut}

@@ -223,6 +223,7 @@ class HumanJudge:
         self._voiced_levels: list[float] = []  # levels of the voiced frames of the speech segment going on
         # The last speech segments finished: (end of the last voiced frame, when the hangover closed it).
         self._finished: deque[tuple[float, float]] = deque(maxlen=4)
+        self._lone: tuple[float, float] | None = None  # (start, end) of the last lone burst (audio/burst.py)
         self._partial_due = ""  # a partial transcript to hand out now: "speaking" or "pause" (when it is cut)
         # The speech going on is background (a call centre's babble) under a turn that has just ended: it is
         # neither a new turn nor the turn going on, so the turn's wait for an answer goes on through it.
@@ -596,6 +597,30 @@ class HumanJudge:
             audio=segment.pcm if self.in_queue or segment.tight_pcm is None else segment.tight_pcm,
         )
 
+    def note_lone_burst(
+        self, start_s: float, end_s: float, pcm: npt.NDArray[np.int16], t_s: float
+    ) -> list[Observation]:
+        """Note a short sound the VAD did not call speech (audio/burst.py): its segment for speech-to-text.
+
+        It is HUMAN_UNCERTAIN too (the call may probe): in the dev corpus every such burst in the queue was a
+        person. A person whose voice the VAD misses may answer the probe with words speech-to-text gets.
+        """
+        self._lone = (start_s, end_s)
+        data = {"start_s": start_s, "end_s": end_s, "context": "hold", "lone": True}
+        return [
+            Observation(ObservationKind.SPEECH_SEGMENT, end_s, 0.3, data, audio=pcm),
+            Observation(ObservationKind.HUMAN_UNCERTAIN, t_s, 0.3, {"onset_s": start_s, "reason": "lone burst"}),
+        ]
+
+    def _judge_lone_burst(self, text: str, t_s: float) -> list[Observation]:
+        """Declare a person on a greeting or an offer of help in a lone burst; nothing else about it counts."""
+        if self._lone is None or not self._lone[0] <= t_s <= self._lone[1] + FRAME_S:
+            return []
+        if classify_text(text) != "agent":
+            return []
+        onset_s, self._lone = self._lone[0], None
+        return self._declare_human(t_s, onset_s, 0.8, f"words the VAD missed: {text.strip()!r}")
+
     @property
     def in_queue(self) -> bool:
         """Whether speech is now judged as a possible person (hold, a long silent wait, or navigation is over)."""
@@ -616,7 +641,7 @@ class HumanJudge:
             self._handed_over = False  # a menu again: the IVR is still talking
         turn = self._turn_heard_at(t_s)
         if turn is None:
-            return []
+            return self._judge_lone_burst(text, t_s)
         verdict = classify_text(text)
         if t_s >= turn.heard_until_s and verdict != "recording":
             turn.heard_text, turn.heard_until_s, turn.pause_words = text.strip(), t_s, False
@@ -705,5 +730,6 @@ class HumanJudge:
         self.hold = self._ivr_done = self._handed_over = self._silent_hold_reported = False
         self._music_since = None
         self._turn = self._monologue = self._replaced = None
+        self._lone = None
         self._probe_s = self._ringback_s = None
         self._partial_due, self._background = "", False

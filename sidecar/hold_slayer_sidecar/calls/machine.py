@@ -204,7 +204,9 @@ def _on_queue_sound(session: CallSession, event: Observed) -> Result:
 
 def _on_segment(session: CallSession, event: Observed) -> Result:
     effects: list[Effect] = []
-    needs_nav = session.state is CallState.IVR and session.step_wait in (StepWait.LISTEN, StepWait.DECIDE)
+    # A lone burst (audio/burst.py) is heard only in the queue, for its words: never a menu, never a flow's step.
+    lone = bool(event.data.get("lone"))
+    needs_nav = session.state is CallState.IVR and session.step_wait in (StepWait.LISTEN, StepWait.DECIDE) and not lone
     current = current_step(session)
     stored_choice = current.choice if current is not None and current.kind is FlowStepKind.LISTEN else None
     if event.audio is not None:
@@ -215,7 +217,7 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
         effects.append(Transcribe(event.audio, event.t_s, epoch, rate, quick=quick))
         if epoch:
             session = replace(session, heard_t_s=event.t_s)
-    if session.state is not CallState.IVR:
+    if session.state is not CallState.IVR or lone:
         return session, effects
     session = replace(session, company_quiet=False)
     if session.step_wait is StepWait.SEGMENT:

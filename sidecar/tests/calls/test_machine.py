@@ -456,3 +456,15 @@ def test_speech_heard_in_the_queue_gets_the_quick_decode() -> None:
     ivr = Observed(20.0, K.SPEECH_SEGMENT, 20.0, data={"context": "ivr"}, audio=AUDIO)
     _, out = step(s, ivr)
     assert [e.quick for e in out if isinstance(e, Transcribe)] == [False]
+
+
+def test_a_lone_burst_is_heard_for_its_words_only() -> None:
+    """A short sound the VAD missed (audio/burst.py): transcribed quickly; it never moves a flow or a menu on."""
+    wait = FlowStep(kind=FlowStepKind.WAIT)
+    s, _, _ = run(session(flow(wait, dtmf("9"), HOLD), can_navigate=True), [*ANSWER])
+    lone = Observed(8.0, K.SPEECH_SEGMENT, 8.0, data={"context": "hold", "lone": True}, audio=AUDIO)
+    s, out = step(s, lone)
+    assert [(e.quick, e.epoch) for e in out if isinstance(e, Transcribe)] == [(True, 0)]
+    assert not any(isinstance(e, SendDtmf) for e in out)
+    _, out = step(s, obs(9.0, K.SPEECH_SEGMENT, audio=True))
+    assert SendDtmf("9", 1) in out  # the prompt the flow waits for still moves it on
