@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from .content import Verdict, classify_text, menu_text, queueing_text
 from .fingerprint import PROBE_OFFSET, STORED_FRAMES, RecordingLibrary
-from .speech import VOICING_GAP_S, SpeechSegment
+from .speech import VOICING_GAP_S, SpeechSegment, percentile
 from .types import Observation, ObservationKind
 
 FRAME_S = 0.02
@@ -177,7 +177,7 @@ class _Turn:
 
     def voice_level_db(self) -> float:
         """Return the turn's voice level: the 90th percentile of its frame levels (its louder syllables)."""
-        return float(np.percentile(self.levels, 90)) if self.levels else -120.0
+        return percentile(self.levels, 90) if self.levels else -120.0
 
     def sounds_like_speech(self, frames: int = FULL_PROBE) -> bool:
         """Speech rises and falls by syllable and word (a wide level range); music that fooled the VAD does not."""

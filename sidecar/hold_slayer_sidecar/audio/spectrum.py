@@ -19,7 +19,7 @@ _EPS = 1e-12
 
 def level_db(x: npt.NDArray[np.float64]) -> float:
     """RMS level in dB relative to int16 full scale."""
-    return float(10 * np.log10(np.mean(x * x) / (32768.0 * 32768.0) + _EPS))
+    return 10 * math.log10(float(np.dot(x, x)) / x.size / (32768.0 * 32768.0) + _EPS)
 
 
 def _mel_matrix() -> npt.NDArray[np.float64]:
