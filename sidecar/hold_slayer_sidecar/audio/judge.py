@@ -612,14 +612,12 @@ class HumanJudge:
             Observation(ObservationKind.HUMAN_UNCERTAIN, t_s, 0.3, {"onset_s": start_s, "reason": "lone burst"}),
         ]
 
-    def _judge_lone_burst(self, text: str, t_s: float) -> list[Observation]:
+    def _judge_lone_burst(self, text: str) -> list[Observation]:
         """Declare a person on a greeting or an offer of help in a lone burst; nothing else about it counts."""
-        if self._lone is None or not self._lone[0] <= t_s <= self._lone[1] + FRAME_S:
+        if self._lone is None or classify_text(text) != "agent":
             return []
-        if classify_text(text) != "agent":
-            return []
-        onset_s, self._lone = self._lone[0], None
-        return self._declare_human(t_s, onset_s, 0.8, f"words the VAD missed: {text.strip()!r}")
+        (onset_s, end_s), self._lone = self._lone, None
+        return self._declare_human(end_s, onset_s, 0.8, f"words the VAD missed: {text.strip()!r}")
 
     @property
     def in_queue(self) -> bool:
@@ -639,9 +637,14 @@ class HumanJudge:
             return []
         if self._handed_over and not self.hold and menu_text(text):
             self._handed_over = False  # a menu again: the IVR is still talking
+        if self._lone is not None and self._lone[0] <= t_s <= self._lone[1] + FRAME_S:
+            # A lone burst's words (no segment ends inside one): not those of a turn that is still waiting.
+            return self._judge_lone_burst(text)
         turn = self._turn_heard_at(t_s)
-        if turn is None:
-            return self._judge_lone_burst(text, t_s)
+        return [] if turn is None else self._note_turn_words(turn, text, t_s)
+
+    def _note_turn_words(self, turn: _Turn, text: str, t_s: float) -> list[Observation]:
+        """Judge a segment's transcript for the turn it belongs to (its segment ended at t_s)."""
         if not text.strip() and turn.pause_words and t_s - PARTIAL_COVERS_S <= turn.heard_until_s <= t_s:
             # The segment's decode heard nothing where a partial cut at its end heard words: whisper's no-speech test
             # fails more often on the wider clip (dev corpus with -45 dBFS noise: "Yes?" cut 0.1 s before the end,

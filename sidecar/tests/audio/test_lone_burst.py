@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hold_slayer_sidecar.audio.burst import LoneBurst, LoneBurstTracker
 from hold_slayer_sidecar.audio.detector import HoldDetector
+from hold_slayer_sidecar.audio.judge import HumanJudge, _Turn
 from hold_slayer_sidecar.audio.types import Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 
@@ -90,3 +91,15 @@ def test_hold_beeps_make_no_lone_bursts() -> None:
     obs, _ = stream_words(hold_then(pcm), "Hello.")
     assert K.HUMAN_DETECTED not in kinds(obs)
     assert not any(o.data.get("lone") for o in obs if o.kind is K.SPEECH_SEGMENT)
+
+
+def test_a_lone_burst_s_words_are_its_own_while_a_recorded_turn_waits() -> None:
+    """A hold message ended in quiet and its turn is still open, waiting: "Hello." in a lone burst after it is the
+    burst's words. Taken as the message's, they would be thrown away (its wording marked it a recording)."""
+    judge = HumanJudge()
+    judge.hold = True
+    judge._turn = _Turn(onset_s=5.0, ended_s=9.0, worded=True)
+    segment = judge.note_lone_burst(10.2, 10.8, np.zeros(8000, np.int16), 11.1)
+    assert [o.kind for o in segment] == [K.SPEECH_SEGMENT, K.HUMAN_UNCERTAIN]
+    human = first(judge.note_transcript("Hello.", segment[0].t_s), K.HUMAN_DETECTED)
+    assert human is not None and human.data["onset_s"] == 10.2
