@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hold_slayer_sidecar.audio.content import classify_text
 from hold_slayer_sidecar.audio.detector import HoldDetector
 from hold_slayer_sidecar.audio.judge import PARTIAL_FIRST_S, PARTIAL_MAX, PAUSE_PARTIAL_S
@@ -168,24 +169,19 @@ def test_a_pause_partial_still_counts_when_the_next_words_have_begun() -> None:
     assert human is not None and float(human.data["onset_s"]) == float(cut[0].data["start_s"])
 
 
-def test_an_empty_segment_transcript_keeps_the_words_of_a_partial_cut_at_its_end() -> None:
-    """Speech-to-text may hear nothing in the segment's wider clip where the partial cut at its end heard "Hello?"."""
+@pytest.mark.parametrize(("cut_before_end_s", "decided"), [(0.06, True), (0.3, False)])
+def test_an_empty_segment_transcript_keeps_the_words_of_a_partial_cut_at_its_end(
+    cut_before_end_s: float, decided: bool
+) -> None:
+    """Speech-to-text may hear nothing in the segment's wider clip where the partial cut at its end heard "Hello?".
+
+    A partial cut well before the end may be missing words: the empty decode then decides nothing.
+    """
     lead = known_hold()
     det = HoldDetector(RATE)
     obs = stream(join(lead, clip("human_07.wav"), silence(0.5)), det)
     segment = [o for o in obs if o.kind is K.SPEECH_SEGMENT and o.t_s > lead.size / RATE][-1]
     end_s = float(segment.data["end_s"])
-    assert det.note_transcript("Hello?", end_s - 0.06, partial=True) == []  # the turn may yet go on
+    assert det.note_transcript("Hello?", end_s - cut_before_end_s, partial=True) == []  # the turn may yet go on
     human = first(det.note_transcript("", end_s), K.HUMAN_DETECTED)
-    assert human is not None and human.data["reason"] == "agent greeting in transcript"
-
-
-def test_an_empty_segment_transcript_does_not_stretch_an_early_partial() -> None:
-    """A partial cut well before the segment's end may be missing words: the empty decode then decides nothing."""
-    lead = known_hold()
-    det = HoldDetector(RATE)
-    obs = stream(join(lead, clip("human_07.wav"), silence(0.5)), det)
-    segment = [o for o in obs if o.kind is K.SPEECH_SEGMENT and o.t_s > lead.size / RATE][-1]
-    end_s = float(segment.data["end_s"])
-    det.note_transcript("Hello?", end_s - 0.3, partial=True)
-    assert first(det.note_transcript("", end_s), K.HUMAN_DETECTED) is None
+    assert (human is not None and human.data["reason"] == "agent greeting in transcript") is decided
