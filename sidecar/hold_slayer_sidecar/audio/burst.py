@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-HUSHED_ABOVE_FLOOR_DB = 10.0  # as the judge's: a frame this close to the line's floor is quiet
+from .judge import HUSHED_ABOVE_FLOOR_DB  # a frame this close to the line's floor is quiet
+from .speech import HANGOVER_S
+
 QUIET_BEFORE_S = 0.5  # quiet before the burst: not the tail of music or of an announcement
-QUIET_AFTER_S = 0.3  # quiet after it ends the burst (the speech segmenter's hangover)
+QUIET_AFTER_S = HANGOVER_S  # quiet after it ends the burst, as a pause ends a speech segment
 MIN_BURST_S = 0.2
 MAX_BURST_S = 1.5  # a greeting, not a sentence: a longer sound is music or a message the VAD can judge
 LOUD_ABOVE_FLOOR_DB = 20.0  # its peak: a voice, not a click or a breath
