@@ -188,8 +188,7 @@ def _level_range_db(levels: list[float]) -> float:
     """Spread of frame levels, 10th to 95th percentile: syllables make speech swing, music stays level."""
     if len(levels) < 2:
         return 0.0
-    low, high = np.percentile(levels, [10, 95])
-    return float(high - low)
+    return percentile(levels, 95) - percentile(levels, 10)
 
 
 class HumanJudge:
