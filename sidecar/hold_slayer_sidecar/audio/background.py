@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections import deque
 
-DROPOUT_DB = -75.0  # below any real line's noise (mu-law step noise alone is louder); only lost packets
+# Below any analogue line's noise (mu-law step noise alone is louder): a lost packet's frame, or a digital line's
+# silence (noise below one mu-law step decodes to zeros, and silence suppression sends nothing).
+DROPOUT_DB = -75.0
+# A lost packet or two is brief; this long below DROPOUT_DB is the line itself being that quiet. Left at the level
+# it had before (music, a voice), the floor would then hide a soft voice on such a line: dev corpus at -12 dB, a
+# shouted "Hello!" (-42 dBFS) after the music, with the line at -78 dBFS and the floor stuck at the music's quiet.
+DIGITAL_QUIET_S = 0.5
 FLOOR_RISE_DB_PER_S = 0.5
 STEADY_S = 1.0  # line noise is steady: its 20 ms levels stay within a few dB for a second; music does not
 STEADY_RANGE_DB = 4.0  # a floor that follows music upward would hide the music; rise slowly
@@ -22,6 +28,7 @@ class NoiseFloor:
         # Packet loss concealment can leave a frame of digital silence; the median of 5 frames ignores it.
         self._recent: deque[float] = deque(maxlen=5)
         self._steady: deque[float] = deque(maxlen=round(STEADY_S / 0.02))
+        self._below_s = 0.0  # how long the line has stayed below DROPOUT_DB
 
     def update(self, level_db: float, frame_s: float, *, noise_like: bool = True) -> float:
         """Feed one frame level; return the floor.
@@ -30,7 +37,11 @@ class NoiseFloor:
         line noise, and the floor moves up to it at once (a noisier line than the initial guess, or comfort noise).
         """
         if level_db < DROPOUT_DB:
-            return self.db  # a lost packet, not the line: a live G.711 line is never this quiet
+            self._below_s += frame_s
+            if self._below_s >= DIGITAL_QUIET_S - 1e-9:
+                self.db = max(0.7 * self.db + 0.3 * DROPOUT_DB, DROPOUT_DB)  # the quiet of a digital line
+            return self.db  # else a lost packet, not the line
+        self._below_s = 0.0
         self._recent.append(level_db)
         level_db = sorted(self._recent)[len(self._recent) // 2]
         if noise_like:

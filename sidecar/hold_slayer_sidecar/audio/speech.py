@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,14 @@ MIN_SPEECH_S = 0.15
 # VAD itself fires late on a soft first consonant. With 0.1 s, speech-to-text lost first words ("Yes?" came out as
 # "Thank you.", "Hello, Mary Lou." as "Follow Mary Lou.").
 PREROLL_S = 0.4
+# ... and more when the sound rose out of the quiet earlier than that: the VAD can take most of a second to call a
+# muttered first word speech (dev corpus at +6 dB: "Dang, this nail file ..." confirmed 0.8 s after it began, so its
+# transcripts lacked the one word that gives a person away). The clip then starts RISE_LEAD_S before the rise:
+# whisper's no-speech test wants quiet before a short word ("Yes?" with 0.17 s of it before: rejected; 0.29 s:
+# heard). With sound going on right up to the speech (music, a ducked bed) there is no rise, and PREROLL_S holds.
+RISE_LOOKBACK_S = 1.0
+RISE_LEAD_S = 0.3
+RISE_GAP_FRAMES = 3  # quiet frames inside a first word (a stop consonant's closure) that do not end it
 TIGHT_PREROLL_FRAMES = 6  # 0.1 s plus the frame the onset was confirmed on
 MAX_SEGMENT_S = 30.0
 # A vowel with one strong harmonic can look like a tone for a frame or two; the tone flag then zeroed the VAD and
@@ -75,7 +84,11 @@ class SpeechSegmenter:
         self.onset_s = 0.0
         self._last_voiced_s = 0.0
         self._frames: list[npt.NDArray[np.int16]] = []
-        self._preroll: list[npt.NDArray[np.int16]] = []
+        frame_s = 0.02
+        # (frame, ended at, hushed) before the onset; long enough to look back for the sound's rise.
+        self._preroll: deque[tuple[npt.NDArray[np.int16], float, bool]] = deque(
+            maxlen=round((RISE_LOOKBACK_S + RISE_LEAD_S + MIN_SPEECH_S) / frame_s) + 1
+        )
         self._probs: list[float] = []
         self._pending_onset: float | None = None
         self._n_preroll = 0  # frames of pre-roll at the start of the segment being collected
@@ -91,12 +104,13 @@ class SpeechSegmenter:
         return np.concatenate(self._frames) if self.in_speech and self._frames else np.zeros(0, np.int16)
 
     def process(
-        self, pcm: npt.NDArray[np.int16], prob: float, t_s: float, *, tone: bool = False
+        self, pcm: npt.NDArray[np.int16], prob: float, t_s: float, *, tone: bool = False, hushed: bool = False
     ) -> tuple[float | None, SpeechSegment | None]:
         """Feed one frame and the VAD probability covering it; return (onset time, finished segment).
 
         ``tone``: the frame holds a steady tone (a beep, ringback, or a sustained vowel that looks like one); the VAD
         is not trusted on it. A speech onset already pending survives TONE_BRIDGE_FRAMES such frames.
+        ``hushed``: the frame is near the line's noise floor (the quiet a speaker's first word rises out of).
         """
         frame_s = pcm.size / self._sr
         self._tone_run = self._tone_run + 1 if tone else 0
@@ -107,9 +121,7 @@ class SpeechSegmenter:
         onset: float | None = None
         finished: SpeechSegment | None = None
         if not self.in_speech:
-            self._preroll.append(pcm)
-            if len(self._preroll) > round((PREROLL_S + MIN_SPEECH_S) / frame_s) + 1:
-                self._preroll.pop(0)
+            self._preroll.append((pcm, t_s, hushed))
             if bridged:
                 return None, None
             if prob >= ON_PROB:
@@ -119,8 +131,8 @@ class SpeechSegmenter:
                     self.in_speech = True
                     self.onset_s = self._pending_onset
                     self._last_voiced_s = t_s
-                    self._frames = list(self._preroll)
-                    self._n_preroll = len(self._preroll)
+                    self._frames = self._lead_in(self.onset_s, frame_s)
+                    self._n_preroll = len(self._frames)
                     self._probs = [prob]
                     self._voiced_levels = [level_db]
                     onset = self.onset_s
@@ -140,6 +152,21 @@ class SpeechSegmenter:
             finished = self._finish(self._last_voiced_s if not too_long else t_s, tail)
         return None, finished
 
+    def _lead_in(self, onset_s: float, frame_s: float) -> list[npt.NDArray[np.int16]]:
+        """Return the frames kept from before the onset: PREROLL_S, or from RISE_LEAD_S before the sound's rise."""
+        frames = list(self._preroll)
+        first = next((i for i, (_, end_s, _) in enumerate(frames) if end_s > onset_s + 1e-9), len(frames))
+        start = next((i for i, (_, end_s, _) in enumerate(frames) if end_s > onset_s - PREROLL_S + 1e-9), first)
+        rise: int | None = None
+        k, gap = first, 0
+        while k > 0 and first - k < round(RISE_LOOKBACK_S / frame_s) and gap <= RISE_GAP_FRAMES:
+            k -= 1
+            gap = gap + 1 if frames[k][2] else 0
+            rise = rise if gap else k
+        if rise is not None and gap > RISE_GAP_FRAMES:
+            start = min(start, max(rise - round(RISE_LEAD_S / frame_s), 0))
+        return [pcm for pcm, _, _ in frames[start:]]
+
     def cut(self, t_s: float) -> SpeechSegment | None:
         """End the open segment now (the caller knows the speech after this is another prompt); None if none is open.
 
@@ -147,7 +174,8 @@ class SpeechSegmenter:
         from before the cut.
         """
         if not self.in_speech:
-            self._preroll, self._pending_onset = [], None
+            self._preroll.clear()
+            self._pending_onset = None
             return None
         return self._finish(min(self._last_voiced_s, t_s), 0)
 
@@ -163,6 +191,6 @@ class SpeechSegmenter:
         )
         self.in_speech = False
         self._pending_onset = None
-        self._preroll = []
+        self._preroll.clear()
         self._frames = []
         return finished
