@@ -11,7 +11,14 @@ import pytest
 from aiohttp import web
 from hold_slayer_sidecar.nav.parser import parse_options
 from hold_slayer_sidecar.voice.api import QuickTranscriber, TextScorer, VoiceEngineError
-from hold_slayer_sidecar.voice.stt import QUICK_MAX_S, EmbeddedWhisperStt, OpenAiStt, WyomingStt, fold_repeats
+from hold_slayer_sidecar.voice.stt import (
+    IVR_PROMPT,
+    QUICK_MAX_S,
+    EmbeddedWhisperStt,
+    OpenAiStt,
+    WyomingStt,
+    fold_repeats,
+)
 from hold_slayer_sidecar.voice.tts import EspeakTts, PiperTts, WyomingTts
 from hold_slayer_sidecar.voice.wyoming import WyomingEvent, read_event, write_event
 
@@ -79,7 +86,9 @@ async def test_the_quick_decode_hears_a_short_answer_and_leaves_long_clips_to_th
         assert heard in quick.text.lower() and 0 < quick.confidence <= 1
     menu = await EspeakTts("en-us").synthesize(PROMPT, 8000)  # longer than QUICK_MAX_S: the careful decode
     assert menu.pcm.size > QUICK_MAX_S * 8000
-    assert (await whisper.transcribe_quick(menu.pcm, 8000)).text == (await whisper.transcribe(menu.pcm, 8000)).text
+    plain = EmbeddedWhisperStt(initial_prompt=None)  # queue speech is decoded without the IVR prompt
+    plain._model = whisper._load()
+    assert (await whisper.transcribe_quick(menu.pcm, 8000)).text == (await plain.transcribe(menu.pcm, 8000)).text
     assert (await whisper.transcribe_quick(np.zeros(100, np.int16), 8000)).text == ""
 
 
@@ -278,3 +287,15 @@ def test_a_real_representative_option_heard_again_without_the_prompt_keeps_its_f
     stt._model = model
     assert stt.transcribe_blocking(np.ones(8000, np.int16), 8000).text == "To speak to a representative, press 0."
     assert model.prompts == [stt._initial_prompt, None]
+
+
+def test_queue_speech_is_decoded_without_the_menu_prompt() -> None:
+    """The IVR prompt's menu words make whisper hear a menu in a person's words; queue speech goes without it."""
+    stt = EmbeddedWhisperStt(seed=None)
+    model = _EchoingModel()
+    stt._model = model
+    longer_than_quick = np.ones(int((QUICK_MAX_S + 0.5) * 8000), np.int16)  # the careful decode, still no prompt
+    assert stt.transcribe_quick_blocking(longer_than_quick, 8000).text == "For prescription refills."
+    assert model.prompts == [None]
+    stt.transcribe_blocking(longer_than_quick, 8000)  # the IVR's own speech keeps it
+    assert model.prompts[1] == IVR_PROMPT
