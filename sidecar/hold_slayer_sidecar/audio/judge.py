@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from .content import Verdict, classify_text, menu_text, queueing_text
 from .fingerprint import PROBE_OFFSET, STORED_FRAMES, RecordingLibrary
-from .speech import VOICING_GAP_S, SpeechSegment, percentile
+from .speech import VOICING_GAP_S, SpeechSegment, percentile, rise_index
 from .types import Observation, ObservationKind
 
 FRAME_S = 0.02
@@ -63,9 +63,8 @@ BACKFILL_FRAMES = 25
 # earlier than the stored one's (a rise found one time round and not the other) still lines up with it.
 LEAD_FRAMES = 25
 # The quiet before the rise: frames this close to the line's floor (the music detector's own hangover does not
-# count), for longer than a stop consonant's closure inside the first word ("Se-cret": 2 frames).
+# count), for longer than a stop consonant's closure inside the first word (speech.RISE_GAP_FRAMES).
 HUSHED_ABOVE_FLOOR_DB = 10.0
-RISE_GAP_FRAMES = 3
 # Clearly new speech at the quick stage, once the loop is known: decided 0.3 s sooner. Dev corpus, every turn in a
 # known loop at 0 dB, +6 dB, -12 dB and with -45 dBFS noise: recordings scored >= 0.75 with the 0.5 s probe, people
 # <= 0.62 (41 of 45 below 0.55); the rest wait for the full probe as before.
@@ -372,13 +371,9 @@ class HumanJudge:
         """
         recent = list(self._recent)
         first = next((i for i, frame in enumerate(recent) if frame[0] > onset), len(recent))
-        start, gap, k = first, 0, first
-        while k > 0 and first - k < BACKFILL_FRAMES and gap <= RISE_GAP_FRAMES:
-            k -= 1
-            gap = gap + 1 if recent[k][3] else 0
-            start = start if gap else k
-        if gap <= RISE_GAP_FRAMES:
-            start = first  # no quiet just before: sound went on (music, a ducked bed), so no rise to start from
+        # No quiet just before: sound went on (music, a ducked bed), so no rise to start from.
+        start = rise_index([frame[3] for frame in recent], first, BACKFILL_FRAMES)
+        start = first if start is None else start
         taken = recent[start:]
         return _Turn(
             onset_s=onset,

@@ -75,6 +75,20 @@ def percentile(values: Sequence[float], q: float) -> float:
     return b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t
 
 
+def rise_index(hushed: Sequence[bool], first: int, lookback: int) -> int | None:
+    """Return the index of the frame where the sound going on at ``first`` rose out of the quiet.
+
+    Walks back from ``first`` over at most ``lookback`` frames; up to RISE_GAP_FRAMES quiet frames inside the sound
+    do not end it. None when there is no quiet within reach (sound went on: music, a ducked bed).
+    """
+    rise, gap, k = first, 0, first
+    while k > 0 and first - k < lookback and gap <= RISE_GAP_FRAMES:
+        k -= 1
+        gap = gap + 1 if hushed[k] else 0
+        rise = rise if gap else k
+    return rise if gap > RISE_GAP_FRAMES else None
+
+
 class SpeechSegmenter:
     """Turns per-frame speech probabilities into onsets and finished segments."""
 
@@ -157,13 +171,8 @@ class SpeechSegmenter:
         frames = list(self._preroll)
         first = next((i for i, (_, end_s, _) in enumerate(frames) if end_s > onset_s + 1e-9), len(frames))
         start = next((i for i, (_, end_s, _) in enumerate(frames) if end_s > onset_s - PREROLL_S + 1e-9), first)
-        rise: int | None = None
-        k, gap = first, 0
-        while k > 0 and first - k < round(RISE_LOOKBACK_S / frame_s) and gap <= RISE_GAP_FRAMES:
-            k -= 1
-            gap = gap + 1 if frames[k][2] else 0
-            rise = rise if gap else k
-        if rise is not None and gap > RISE_GAP_FRAMES:
+        rise = rise_index([hushed for _, _, hushed in frames], first, round(RISE_LOOKBACK_S / frame_s))
+        if rise is not None:
             start = min(start, max(rise - round(RISE_LEAD_S / frame_s), 0))
         return [pcm for pcm, _, _ in frames[start:]]
 
