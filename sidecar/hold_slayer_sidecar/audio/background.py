@@ -8,8 +8,9 @@ from collections import deque
 # silence (noise below one mu-law step decodes to zeros, and silence suppression sends nothing).
 DROPOUT_DB = -75.0
 # A lost packet or two is brief; this long below DROPOUT_DB is the line itself being that quiet. Left at the level
-# it had before (music, a voice), the floor would then hide a soft voice on such a line: dev corpus at -12 dB, a
-# shouted "Hello!" (-42 dBFS) after the music, with the line at -78 dBFS and the floor stuck at the music's quiet.
+# it had before (music, a voice), the floor would be far too high, and frames within VAD_SKIP_ABOVE_FLOOR_DB of it
+# never reach the VAD: a soft voice on such a line would not be heard at all (dev corpus at -12 dB: the line at
+# -78 dBFS after the music, the floor stuck at -63.7 dBFS).
 DIGITAL_QUIET_S = 0.5
 FLOOR_RISE_DB_PER_S = 0.5
 STEADY_S = 1.0  # line noise is steady: its 20 ms levels stay within a few dB for a second; music does not

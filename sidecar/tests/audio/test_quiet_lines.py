@@ -116,3 +116,16 @@ def test_a_live_detector_hands_speech_to_text_the_sound_from_its_rise() -> None:
     # The segment's audio ends with the 0.3 s hangover after its last voiced frame.
     audio_from_s = float(segment.data["end_s"]) + 0.3 - segment.audio.size / RATE
     assert audio_from_s == pytest.approx(rise_s - RISE_LEAD_S, abs=0.05)
+
+
+def test_a_soft_voice_after_the_music_on_a_digital_line_reaches_the_vad() -> None:
+    """Music, then a line that decodes to zeros, then a voice at -60 dBFS: it is speech.
+
+    With the floor left at the music's quiet (-69 dBFS) the voice was within 6 dB of it, and such frames skip the VAD.
+    """
+    voice = (clip("human_07.wav").astype(np.float64) * 10 ** (-25 / 20)).astype(np.int16)
+    quiet = np.zeros(RATE, np.int16)
+    lead = join(clip("music_05.wav"), quiet)
+    obs = stream(join(lead, voice, quiet))
+    segment = first(obs, K.SPEECH_SEGMENT)
+    assert segment is not None and float(segment.data["start_s"]) >= lead.size / RATE
