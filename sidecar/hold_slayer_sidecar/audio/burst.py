@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .judge import HUSHED_ABOVE_FLOOR_DB  # a frame this close to the line's floor is quiet
+from .judge import is_hushed
 from .speech import HANGOVER_S
 
 QUIET_BEFORE_S = 0.5  # quiet before the burst: not the tail of music or of an announcement
@@ -63,7 +63,7 @@ class LoneBurstTracker:
         speaking: bool,
     ) -> LoneBurst | None:
         """Feed one frame (t_s is its end); return the burst that ended with it, if any."""
-        hushed = level_db < floor_db + HUSHED_ABOVE_FLOOR_DB
+        hushed = is_hushed(level_db, floor_db)
         if self._start_s is None:
             if not hushed and not speaking and self._quiet_s >= QUIET_BEFORE_S:
                 self._start_s = t_s - self._frame_s

@@ -7,7 +7,7 @@ import numpy as np
 from .background import MusicActivity, NoiseFloor
 from .burst import LoneBurstTracker
 from .dtmf import DtmfDetector
-from .judge import HUSHED_ABOVE_FLOOR_DB, HumanJudge, Scene
+from .judge import HumanJudge, Scene, is_hushed
 from .resample import Decimator
 from .spectrum import FrameSpectrum, SpectrumAnalyser
 from .speech import SpeechSegment, SpeechSegmenter
@@ -81,7 +81,7 @@ class HoldDetector:
             self._last_speech_s = t
         if self._tones.progress_active:
             self._last_progress_tone_s = t
-        hushed = spec.level_db < floor + HUSHED_ABOVE_FLOOR_DB
+        hushed = is_hushed(spec.level_db, floor)
         onset, segment = self._segmenter.process(pcm, prob, t, tone=tone, hushed=hushed)
         if segment is None and self._cut is not None:
             segment, self._cut = self._cut, None  # ended by our key press (note_key_sent)

@@ -65,6 +65,7 @@ LEAD_FRAMES = 25
 # The quiet before the rise: frames this close to the line's floor (the music detector's own hangover does not
 # count), for longer than a stop consonant's closure inside the first word (speech.RISE_GAP_FRAMES).
 HUSHED_ABOVE_FLOOR_DB = 10.0
+
 # Clearly new speech at the quick stage, once the loop is known: decided 0.3 s sooner. Dev corpus, every turn in a
 # known loop at 0 dB, +6 dB, -12 dB and with -45 dBFS noise: recordings scored >= 0.75 with the 0.5 s probe, people
 # <= 0.62 (41 of 45 below 0.55); the rest wait for the full probe as before.
@@ -107,6 +108,11 @@ PARTIAL_COVERS_S = 0.1
 # leave such gaps inside words, and every needless partial keeps the one speech-to-text worker busy.
 PAUSE_PARTIAL_S = 0.1
 PAUSE_MAX = 4
+
+
+def is_hushed(level_db: float, floor_db: float) -> bool:
+    """Whether a frame is quiet: close to the line's noise floor (the judge, the segmenter and lone bursts agree)."""
+    return level_db < floor_db + HUSHED_ABOVE_FLOOR_DB
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +237,7 @@ class HumanJudge:
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
     ) -> list[Observation]:
         """Advance one frame; return hold/speech/human observations."""
-        hushed = scene.level_db < scene.floor_db + HUSHED_ABOVE_FLOOR_DB
-        self._recent.append((scene.t_s, scene.bands, scene.level_db, hushed))
+        self._recent.append((scene.t_s, scene.bands, scene.level_db, is_hushed(scene.level_db, scene.floor_db)))
         out = self._track_hold(scene, seen, onset)
         if scene.music:
             self._prev_segment = None
