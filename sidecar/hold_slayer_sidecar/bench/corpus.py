@@ -40,11 +40,15 @@ class Item:
     kind: str  # "scenario" or "dtmf"
     gain_db: float = 0.0  # robustness runs: change the level ...
     noise_dbfs: float | None = None  # ... and add white noise at this RMS level
+    # ... or start the call's frames this many samples into the file: a live call's 20 ms frames fall anywhere
+    # on the audio, and nothing the detector decides should depend on where (event times stay on the file's clock).
+    shift: int = 0
     stt: bool = True  # transcribe speech in the queue with the embedded STT, as a live call does
 
 
 def perturb(pcm: npt.NDArray[np.int16], item: Item) -> npt.NDArray[np.int16]:
-    """Apply a robustness run's level change and added noise (deterministic per item)."""
+    """Apply a robustness run's level change, added noise (deterministic per item) and frame shift."""
+    pcm = pcm[item.shift :]
     if item.gain_db == 0.0 and item.noise_dbfs is None:
         return pcm
     x = pcm.astype(np.float64) * 10 ** (item.gain_db / 20)
@@ -87,7 +91,7 @@ def read_wav(path: Path) -> npt.NDArray[np.int16]:
 Transcriber = Callable[[npt.NDArray[np.int16], bool], str]
 
 
-def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -> dict[str, Any]:
+def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None, start_s: float = 0.0) -> dict[str, Any]:
     """Stream PCM through a fresh HoldDetector exactly as a live call does; return the prediction JSON.
 
     With `transcribe`, every speech segment heard in the queue (and every partial of a turn still going on) is
@@ -102,6 +106,11 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
     pending: list[tuple[float, str, float, bool]] = []  # (stream time the text is ready, text, cut at, partial)
     stt_cpu_s = 0.0
     stt_free_at = 0.0  # one speech-to-text worker: a text waits for the one before it
+
+    # Event times on the file's clock when the stream starts start_s into it (a robustness run's frame shift).
+    def clock(t: float) -> float:
+        return round(t + start_s, 3)
+
     for k in range(pcm.size // FRAME):
         t = round((k + 1) * FRAME / RATE, 3)
         observations = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
@@ -125,11 +134,11 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None) -
                     pending.append((ready, text, obs.t_s, partial))
                     pending.sort()
                     kind = "transcript_partial" if partial else "transcript"
-                    events.append({"t_s": round(ready, 3), "type": kind, "text": text, "at_s": obs.t_s})
+                    events.append({"t_s": clock(ready), "type": kind, "text": text, "at_s": clock(obs.t_s)})
                 continue
-            event: dict[str, Any] = {"t_s": t, "type": EVENT_TYPES.get(obs.kind, obs.kind.value)}
+            event: dict[str, Any] = {"t_s": clock(t), "type": EVENT_TYPES.get(obs.kind, obs.kind.value)}
             if obs.t_s != t:
-                event["at_s"] = round(obs.t_s, 3)  # when the thing started (decided at t_s)
+                event["at_s"] = clock(obs.t_s)  # when the thing started (decided at t_s)
             event["confidence"] = round(obs.confidence, 2)
             events.append(event)
     pred: dict[str, Any] = {"events": events, "dtmf": "".join(digits)}
@@ -161,4 +170,4 @@ def predict_file(item: Item) -> tuple[str, dict[str, Any], float]:
     """Worker entry point: (id, prediction, audio seconds)."""
     pcm = perturb(read_wav(item.wav), item)
     transcribe = _embedded_transcriber() if item.stt and item.kind == "scenario" else None
-    return item.item_id, predict(pcm, transcribe), pcm.size / RATE
+    return item.item_id, predict(pcm, transcribe, item.shift / RATE), pcm.size / RATE

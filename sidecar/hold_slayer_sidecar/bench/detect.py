@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .corpus import DEFAULT_OUT_ROOT, Item, items, predict_file, resolve_corpus
+from .corpus import DEFAULT_OUT_ROOT, RATE, Item, items, predict_file, resolve_corpus
 
 
 def run_items(todo: list[Item], out_dir: Path, workers: int = 2) -> tuple[float, float, float]:
@@ -90,12 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gain-db", type=float, default=0.0, help="robustness: change every file's level")
     ap.add_argument("--noise-dbfs", type=float, help="robustness: add white noise at this RMS level (e.g. -50)")
     ap.add_argument(
+        "--shift-ms",
+        type=float,
+        default=0.0,
+        help="robustness: start the call's 20 ms frames this far into each file (0-20; event times stay on the file's)",
+    )
+    ap.add_argument(
         "--no-stt", action="store_true", help="acoustics only: no speech-to-text of speech in the queue (content cues)"
     )
     a = ap.parse_args(argv)
     corpus = resolve_corpus(a.corpus)
     out = Path(a.out).resolve() if a.out else DEFAULT_OUT_ROOT / f"detect-{corpus.name}"
-    todo = [replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs, stt=not a.no_stt) for it in items(corpus)]
+    shift = round(a.shift_ms * RATE / 1000)
+    todo = [
+        replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs, shift=shift, stt=not a.no_stt) for it in items(corpus)
+    ]
     t0 = time.monotonic()
     seconds, stt_audio_s, stt_cpu_s = run_items(todo, out, a.workers)
     wall = time.monotonic() - t0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from hold_slayer_sidecar.bench.corpus import predict
+from hold_slayer_sidecar.bench.corpus import Item, perturb, predict
 
 from .helpers import clip, join, silence
 
@@ -39,3 +41,20 @@ def test_without_speech_to_text_the_prediction_is_acoustics_only() -> None:
     pred = predict(join(clip("music_05.wav"), silence(0.4), clip("human_07.wav")))
     assert "stt_cpu_s" not in pred
     assert not any(e["type"] == "transcript" for e in pred["events"])
+
+
+def test_a_frame_shift_keeps_event_times_on_the_files_clock() -> None:
+    """A robustness run starts the call's frames partway into a frame: events stay where they are in the file."""
+    pcm = join(clip("music_05.wav"), silence(0.4), clip("human_07.wav"), silence(1.0))
+    item = Item("x", Path("x.wav"), "scenario", shift=80)
+    shifted = perturb(pcm, item)
+    assert shifted.size == pcm.size - 80
+    plain = predict(pcm)["events"]
+    moved = predict(shifted, start_s=item.shift / 8000)["events"]
+
+    def first(events: list[dict[str, Any]], kind: str) -> float:
+        return next(float(e["t_s"]) for e in events if e["type"] == kind)
+
+    for kind in ("music", "hold_detected", "silence"):
+        assert abs(first(moved, kind) - first(plain, kind)) <= 0.1  # frames cut elsewhere: a frame or two apart
+    assert all(round(float(e["t_s"]) * 1000) % 20 == 10 for e in moved)  # each frame ends 10 ms later in the file
