@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .corpus import DEFAULT_OUT_ROOT, RATE, Item, items, predict_file, resolve_corpus
+from .corpus import DEFAULT_OUT_ROOT, FRAME, RATE, Item, items, predict_file, resolve_corpus
 
 
 def run_items(todo: list[Item], out_dir: Path, workers: int = 2) -> tuple[float, float, float]:
@@ -99,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-stt", action="store_true", help="acoustics only: no speech-to-text of speech in the queue (content cues)"
     )
     a = ap.parse_args(argv)
+    shift = round(a.shift_ms * RATE / 1000)
+    if not 0 <= shift < FRAME:
+        ap.error(f"--shift-ms must be from 0 to under 20 (one frame), not {a.shift_ms}")
     corpus = resolve_corpus(a.corpus)
     out = Path(a.out).resolve() if a.out else DEFAULT_OUT_ROOT / f"detect-{corpus.name}"
-    shift = round(a.shift_ms * RATE / 1000)
     todo = [
         replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs, shift=shift, stt=not a.no_stt) for it in items(corpus)
     ]

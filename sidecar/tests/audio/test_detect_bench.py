@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from hold_slayer_sidecar.bench.corpus import Item, perturb, predict
+from hold_slayer_sidecar.bench.detect import main as detect_main
 
 from .helpers import clip, join, silence
 
@@ -58,3 +60,11 @@ def test_a_frame_shift_keeps_event_times_on_the_files_clock() -> None:
     for kind in ("music", "hold_detected", "silence"):
         assert abs(first(moved, kind) - first(plain, kind)) <= 0.1  # frames cut elsewhere: a frame or two apart
     assert all(round(float(e["t_s"]) * 1000) % 20 == 10 for e in moved)  # each frame ends 10 ms later in the file
+
+
+@pytest.mark.parametrize("shift_ms", ["-5", "20"])
+def test_a_frame_shift_outside_one_frame_is_refused(shift_ms: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        detect_main(["--shift-ms", shift_ms])
+    assert stop.value.code == 2
+    assert "--shift-ms must be from 0 to under 20" in capsys.readouterr().err
