@@ -61,18 +61,48 @@ async def test_place_call_by_sip_uri(hass: HomeAssistant, mock_client: FakeHoldS
     assert mock_client.place_call.await_args.kwargs["intent"] == "billing"
 
 
-@pytest.mark.parametrize("number", ["911", "112", "9 911", "sip:999@carrier.example", "tel:000"])
+# The spellings issue #17 found dialled; the whole table lives in sidecar/tests/policy/test_dialplan.py.
+EMERGENCY_SPELLINGS = [
+    "911", "112", "9 911", "sip:999@carrier.example", "tel:000", "sip:%39%31%31@carrier.example", "+1911",
+    "1-911", "1 911", "+1 911", "1911", "00911", "01911", "99911", "00112",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("number", EMERGENCY_SPELLINGS)
 async def test_place_call_refuses_emergency_numbers(
     hass: HomeAssistant, mock_client: FakeHoldSlayerClient, number: str
 ) -> None:
-    if number.startswith("tel:"):
-        # Not a dialable format for us at all; still never reaches the sidecar.
-        with pytest.raises(ServiceValidationError):
-            await _call(hass, "place_call", {"number": number})
-    else:
-        with pytest.raises(ServiceValidationError) as err:
-            await _call(hass, "place_call", {"number": number})
-        assert err.value.translation_key == "emergency_number"
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "place_call", {"number": number})
+    assert err.value.translation_key == "emergency_number"
+    mock_client.place_call.assert_not_awaited()
+
+
+@pytest.mark.parametrize("transfer_to", ["+1 911", "112", "sip:911@pbx.example", "tel:+1-911"])
+async def test_place_call_refuses_an_emergency_transfer_target(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, transfer_to: str
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "place_call", {"number": "+18005550100", "transfer_to": transfer_to})
+    assert err.value.translation_key == "emergency_number"
+    mock_client.place_call.assert_not_awaited()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"number": "sip:x@host?X-Injected=1&Subject=pwn"},
+        {"number": "sip:bank@host;maddr=203.0.113.9"},
+        {"number": "+18005550100", "transfer_to": "sip:me@host?Route=%3Csip:evil%3E"},
+        {"number": "*72 555 0100"},
+    ],
+)
+async def test_place_call_refuses_headers_routes_and_line_codes(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, data: dict[str, str]
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "place_call", data)
+    assert err.value.translation_key == "invalid_target"
     mock_client.place_call.assert_not_awaited()
 
 
@@ -158,7 +188,7 @@ async def test_send_dtmf(hass: HomeAssistant, mock_client: FakeHoldSlayerClient)
     mock_client.send_dtmf.assert_awaited_once_with("call-3", "12*#AB")
 
 
-@pytest.mark.parametrize("digits", ["", "12x", "1 2", "E"])
+@pytest.mark.parametrize("digits", ["", "12x", "1;2", "E", "1\x00", "9" * 65])
 async def test_send_dtmf_rejects_bad_digits(
     hass: HomeAssistant, mock_client: FakeHoldSlayerClient, digits: str
 ) -> None:

@@ -45,8 +45,8 @@ from .const import (
     LOGGER,
     SUBENTRY_COMPANY,
 )
-from .protocol import DEFAULT_PORT, is_emergency_number
-from .validation import is_valid_target, normalize_target
+from .dialplan import DialPolicyError, check_target
+from .protocol import DEFAULT_PORT
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
@@ -101,11 +101,19 @@ def _target_error(value: str | None) -> str | None:
     """Return the form error for a number or SIP URI, or None when it is fine."""
     if not value:
         return None
-    if not is_valid_target(value):
-        return "invalid_target"
-    if is_emergency_number(value):
-        return "emergency_number"
+    try:
+        check_target(value)
+    except DialPolicyError as err:
+        return err.code  # "emergency_number" or "invalid_target", both in strings.json
     return None
+
+
+def normalize_target(value: str) -> str:
+    """Return the target in the policy's normalised form (numbers without separators); a refused one as typed."""
+    try:
+        return check_target(value).value
+    except DialPolicyError:
+        return value.strip()  # only reached with a form error already set: nothing is stored
 
 
 class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):

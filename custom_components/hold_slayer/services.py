@@ -22,8 +22,8 @@ from .const import (
     SUBENTRY_COMPANY,
 )
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
-from .protocol import FINAL_STATES, ErrorCode, is_emergency_number
-from .validation import DTMF_RE, is_valid_target, normalize_target
+from .dialplan import DialPolicyError, check_dtmf, check_target
+from .protocol import FINAL_STATES, ErrorCode
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_COMPANY: Final = "company"
@@ -44,6 +44,15 @@ SERVICE_DELETE_CALL_FLOW: Final = "delete_call_flow"
 
 # Spoken references such as "my bank" or "the bank" should find the company "Bank".
 _FILLER_PREFIXES: Final = ("my ", "the ", "our ")
+
+
+def _dtmf(value: str) -> str:
+    """Check digits with the dialling policy the sidecar uses, so both accept the same strings."""
+    try:
+        return check_dtmf(value)
+    except DialPolicyError as err:
+        raise vol.Invalid(err.message) from err
+
 
 _TEXT = vol.All(cv.string, vol.Strip, vol.Length(min=1))
 _ENTRY: dict[vol.Marker, object] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
@@ -66,7 +75,7 @@ SEND_DTMF_SCHEMA: Final = vol.Schema(
     {
         **_ENTRY,
         vol.Optional(ATTR_CALL_ID): _TEXT,
-        vol.Required(ATTR_DIGITS): vol.All(cv.string, vol.Strip, vol.Match(DTMF_RE), vol.Upper),
+        vol.Required(ATTR_DIGITS): vol.All(cv.string, _dtmf),
     }
 )
 SAVE_CALL_FLOW_SCHEMA: Final = vol.Schema({**_ENTRY, vol.Required(ATTR_FLOW): dict})
@@ -104,24 +113,15 @@ async def _place_call(call: ServiceCall) -> ServiceResponse:
         target = str(company.data[CONF_NUMBER])
     else:
         target = call.data[ATTR_NUMBER]
-        if not is_valid_target(target):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_target",
-                translation_placeholders={"target": target},
-            )
-        target = normalize_target(target)
-    # Emergency calls are for a person to dial directly; the sidecar refuses them too.
-    if is_emergency_number(target):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="emergency_number",
-            translation_placeholders={"target": target},
-        )
+    # Emergency numbers are for a person to dial directly, and a target cannot carry SIP headers or
+    # routes; the sidecar applies the same policy again before anything reaches SIP.
+    target = checked_target(target)
     company_data = company.data if company else {}
     transfer_to = (
         call.data.get(ATTR_TRANSFER_TO) or company_data.get(CONF_TRANSFER_TO) or entry.options.get(CONF_TRANSFER_TO)
     )
+    if transfer_to:
+        transfer_to = checked_target(str(transfer_to))
     coordinator = _coordinator(entry)
     call_id = await _run(
         coordinator.client.place_call(
@@ -129,7 +129,7 @@ async def _place_call(call: ServiceCall) -> ServiceResponse:
             company=company.title if company else None,
             intent=call.data.get(ATTR_REASON) or company_data.get(CONF_REASON),
             call_flow=call.data.get(ATTR_CALL_FLOW) or company_data.get(CONF_CALL_FLOW),
-            transfer_to=normalize_target(transfer_to) if transfer_to else None,
+            transfer_to=transfer_to or None,
         )
     )
     if not call.return_response:
@@ -199,6 +199,18 @@ def _resolve_entry(call: ServiceCall) -> HoldSlayerConfigEntry:
             translation_key="no_entry" if not entries else "ambiguous_entry",
         )
     return entries[0]
+
+
+def checked_target(value: str) -> str:
+    """Return the target normalised by the dialling policy, or raise the translated validation error."""
+    try:
+        return check_target(value).value
+    except DialPolicyError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=err.code,  # "emergency_number" or "invalid_target"
+            translation_placeholders={"target": value},
+        ) from err
 
 
 def _coordinator(entry: HoldSlayerConfigEntry) -> HoldSlayerCoordinator:

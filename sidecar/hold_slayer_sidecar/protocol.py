@@ -263,21 +263,3 @@ def result_error(request_id: int, code: str, message: str) -> dict[str, Any]:
 def event(seq: int, name: str, data: dict[str, Any]) -> dict[str, Any]:
     """Build an event frame."""
     return {"type": MessageType.EVENT, "seq": seq, "event": name, "data": data}
-
-
-# Emergency numbers are never dialled or intercepted by Hold Slayer: a person calls them directly.
-EMERGENCY_NUMBERS: Final = frozenset(
-    # North America, EU/GSM, UK, Australia, Japan/China/Germany police+fire, NZ, US 933 test, US 988 crisis.
-    {"911", "112", "999", "000", "110", "119", "118", "117", "111", "933", "988", "08"}
-)
-
-
-def is_emergency_number(target: str) -> bool:
-    """Return True when ``target`` (number or SIP URI user part) is an emergency number."""
-    user = target.strip()
-    if user.lower().startswith(("sip:", "sips:", "tel:")):
-        user = user.split(":", 1)[1]
-    user = user.split("@", 1)[0].split(";", 1)[0]
-    digits = "".join(ch for ch in user if ch.isdigit())
-    # Strip a trunk access prefix such as "9," or "0" only when what remains is an emergency number.
-    return digits in EMERGENCY_NUMBERS or (len(digits) == 4 and digits[0] in "09" and digits[1:] in EMERGENCY_NUMBERS)

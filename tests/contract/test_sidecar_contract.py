@@ -33,12 +33,6 @@ def _client(sidecar: RunningSidecar, session: aiohttp.ClientSession, token: str 
     return HoldSlayerClient(sidecar.host, sidecar.port, token or sidecar.token, session, client_name="contract-test")
 
 
-def test_protocol_files_identical() -> None:
-    ours = REPO / "custom_components" / "hold_slayer" / "protocol.py"
-    theirs = REPO / "sidecar" / "hold_slayer_sidecar" / "protocol.py"
-    assert ours.read_bytes() == theirs.read_bytes(), "cp custom_components/hold_slayer/protocol.py over the sidecar's"
-
-
 async def test_handshake(real_sidecar: RunningSidecar, session: aiohttp.ClientSession) -> None:
     client = _client(real_sidecar, session)
     welcome = await client.connect()

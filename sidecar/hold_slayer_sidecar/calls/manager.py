@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..audio.types import AudioFrame, Observation
+from ..dialplan import DialPolicyError, check_target
 from ..nav.api import Navigator
 from ..nav.flows import CallFlow
 from ..protocol import (
@@ -26,7 +27,6 @@ from ..protocol import (
     EventType,
     SidecarInfo,
     Snapshot,
-    is_emergency_number,
 )
 from ..sip.api import LegEvent, LegEventKind, SipError, Unsubscribe
 from ..store.sqlite import CallRecord, StoreError
@@ -188,15 +188,13 @@ class CallManager:
         transfer_to: str | None = None,
     ) -> CallInfo:
         """Start a call; returns once the INVITE left (or raises CallError)."""
-        target = target.strip()
-        # Checked before anything touches SIP: emergency calls are the user's to make, directly.
-        if is_emergency_number(target):
-            raise CallError(ErrorCode.EMERGENCY_NUMBER, f"{target} is an emergency number: call it directly")
+        # Both ends are checked before anything touches SIP, by the policy the integration uses too:
+        # emergency calls are the user's to make, directly, and a target cannot smuggle headers or routes.
+        target = _checked("target", target)
         destination = (transfer_to or self._config.user_phone or "").strip()
         if not destination:
             raise CallError(ErrorCode.INVALID_DATA, "transfer_to: required (no user_phone is configured)")
-        if is_emergency_number(destination):
-            raise CallError(ErrorCode.EMERGENCY_NUMBER, "transfer_to: an emergency number cannot be a transfer target")
+        destination = _checked("transfer_to", destination)
         if self.active_calls >= self._config.max_calls:
             raise CallError(
                 ErrorCode.TOO_MANY_CALLS, f"already {self.active_calls} calls (max {self._config.max_calls})"
@@ -451,3 +449,12 @@ class CallManager:
         """Where one recording of a call goes: recordings/YYYY-MM-DD/<call_id>-<leg>.wav (UTC date)."""
         day = datetime.fromtimestamp(session.started_at, UTC).strftime("%Y-%m-%d")
         return self._config.recordings_dir / day / f"{session.call_id}-{leg.value}.wav"
+
+
+def _checked(field: str, target: str) -> str:
+    """Return the normalised target, or raise the CallError the dialling policy implies."""
+    try:
+        return check_target(target).value
+    except DialPolicyError as err:
+        code = ErrorCode.EMERGENCY_NUMBER if err.code == ErrorCode.EMERGENCY_NUMBER else ErrorCode.INVALID_DATA
+        raise CallError(code, f"{field}: {err.message}") from err

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..calls.errors import CallError
+from ..dialplan import DialPolicyError, check_dtmf
 from ..nav.flows import CallFlow
 from ..protocol import CallInfo, Command, ErrorCode, Snapshot
 from ..store.sqlite import StoreError
@@ -91,7 +92,16 @@ class _CallRef(_Data):
 
 
 class _SendDtmf(_CallRef):
-    digits: str = Field(pattern=r"^[0-9*#A-Da-dwW,]{1,32}$")
+    digits: str = Field(min_length=1, max_length=256)
+
+    @field_validator("digits")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        # The integration checks digits with the same policy, so both sides accept the same strings.
+        try:
+            return check_dtmf(value)
+        except DialPolicyError as err:
+            raise ValueError(err.message) from err
 
 
 class _FlowRef(_Data):

@@ -26,6 +26,15 @@ def request_uri(message: str) -> str:
     return parts[1] if len(parts) == 3 and parts[2].startswith("SIP/") else ""
 
 
+# 603 Decline (RFC 3261 s21.6.2): a final answer that tells the sender not to try elsewhere.
+REFUSED_STATUS = 603
+
+
+def _loggable(uri: str) -> str:
+    """Return a URI safe to log: a remote party chose it, so no line breaks and a bounded length."""
+    return uri.replace("\r", " ").replace("\n", " ")[:200]
+
+
 class CallObserver(Protocol):
     """Receives PJSUA2 callbacks (on the PJSUA2 thread), already mapped to leg ids."""
 
@@ -74,6 +83,39 @@ class SipCall(pj.Call):  # type: ignore[misc]
         except Exception:  # callback boundary
             log_exception(_LOGGER, "onCallMediaState failed")
 
+    # Nothing a remote party sends may make this endpoint place a call: across the PSTN a company
+    # transfers on its own side, so a REFER (RFC 3515), an INVITE with Replaces (RFC 3891) or a 3xx
+    # redirect that reaches us is an attack or a misconfiguration. PJSUA's defaults would dial the
+    # Refer-To target through the user's trunk, answer the Replaces itself, or follow the redirect.
+
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
+        """Refuse a REFER with 603 Decline; the Refer-To target is never dialled."""
+        try:
+            prm.statusCode = REFUSED_STATUS
+            _LOGGER.warning("refused a REFER to %s on %s", _loggable(str(prm.dstUri)), self._leg_id())
+        except Exception:  # callback boundary
+            log_exception(_LOGGER, "onCallTransferRequest failed")
+
+    def onCallReplaceRequest(self, prm: pj.OnCallReplaceRequestParam) -> None:
+        """Refuse an INVITE that wants to replace this call (603); this call goes on."""
+        try:
+            prm.statusCode = REFUSED_STATUS
+            prm.reason = "Decline"
+            _LOGGER.warning("refused an INVITE with Replaces aimed at %s", self._leg_id())
+        except Exception:  # callback boundary
+            log_exception(_LOGGER, "onCallReplaceRequest failed")
+
+    def onCallRedirected(self, prm: pj.OnCallRedirectedParam) -> int:
+        """Never follow a 3xx: the call ends with the redirect's status instead of dialling its Contact."""
+        try:
+            _LOGGER.warning("not following a redirect to %s on %s", _loggable(str(prm.targetUri)), self._leg_id())
+        except Exception:  # callback boundary
+            log_exception(_LOGGER, "onCallRedirected failed")
+        return int(pj.PJSIP_REDIRECT_STOP)
+
+    def _leg_id(self) -> str:
+        return self.leg.leg_id if self.leg is not None else "an unregistered call"
+
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         """Forward a received digit once (PJSUA calls this at the end of each RFC 2833 event or per INFO)."""
         try:
@@ -101,6 +143,14 @@ class SipAccount(pj.Account):  # type: ignore[misc]
             self.observer.on_incoming(leg)
         except Exception:  # callback boundary
             log_exception(_LOGGER, "onIncomingCall failed")
+
+    def onIncomingSubscribe(self, prm: pj.OnIncomingSubscribeParam) -> None:
+        """Refuse presence subscriptions (PJSUA would accept them with 200): we publish nothing."""
+        try:
+            prm.code = 403
+            prm.reason = "Forbidden"
+        except Exception:  # callback boundary
+            log_exception(_LOGGER, "onIncomingSubscribe failed")
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:
         """Report the trunk registration state."""

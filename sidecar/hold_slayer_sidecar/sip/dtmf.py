@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio.types import Pcm
+from ..dialplan import DTMF_PAUSES, DialPolicyError, check_dtmf
 from .api import SipError
 
-PAUSE_CHARS = frozenset("wW,")
+PAUSE_CHARS = DTMF_PAUSES
 PAUSE_S = 0.5
-# RFC 4733 section 3.2 events 0-15: digits, * # and A-D.
-DIGITS = frozenset("0123456789*#ABCD")
 
 _LOW = {"1": 697, "2": 697, "3": 697, "A": 697, "4": 770, "5": 770, "6": 770, "B": 770}
 _LOW |= {"7": 852, "8": 852, "9": 852, "C": 852, "*": 941, "0": 941, "#": 941, "D": 941}
@@ -22,12 +21,12 @@ _AMPLITUDE = 0.3 * 32767
 
 
 def parse_digits(digits: str) -> list[str]:
-    """Upper-case the digit string and check it; 'w', 'W' and ',' are 0.5 s pauses."""
-    tokens = [ch.upper() if ch not in PAUSE_CHARS else "," for ch in digits if not ch.isspace()]
-    bad = sorted({t for t in tokens if t != "," and t not in DIGITS})
-    if bad:
-        raise SipError(f"invalid DTMF characters {''.join(bad)!r} in {digits!r}")
-    return tokens
+    """Check the digit string with the dialling policy and upper-case it; 'w', 'W' and ',' are 0.5 s pauses."""
+    try:
+        checked = check_dtmf(digits)
+    except DialPolicyError as err:
+        raise SipError(f"{err.message} (in {digits!r})") from err
+    return ["," if ch in PAUSE_CHARS else ch for ch in checked]
 
 
 def tone(digit: str, duration_s: float, sample_rate: int) -> Pcm:

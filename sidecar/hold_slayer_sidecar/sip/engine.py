@@ -34,12 +34,12 @@ import asyncio
 import atexit
 import functools
 import logging
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 from ..audio.types import AudioFrame, Pcm
-from ..protocol import DtmfMethod, is_emergency_number
+from ..dialplan import DialPolicyError, check_target
+from ..protocol import DtmfMethod
 from .api import LegEvent, LegEventKind, SipError, Unsubscribe
 from .core import EngineCore, SlotsBusyError
 from .dtmf import PAUSE_S, inband_pcm, parse_digits
@@ -53,23 +53,22 @@ _running: PjsuaEngine | None = None  # the one engine of this process
 _SLOT_RETRIES = 25
 _SLOT_RETRY_S = 0.04
 
-_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
-_URI = re.compile(r"^sips?:[^\s<>\"]+$", re.IGNORECASE)
-
 
 def target_uri(target: str, trunk_domain: str | None) -> tuple[str, bool]:
-    """Turn a dial target into (SIP URI, via trunk?); raise SipError for bad or emergency targets."""
-    target = target.strip()
-    if is_emergency_number(target):
-        raise SipError(f"refusing to dial emergency number {target!r}")
-    if _URI.match(target):
-        return target, False
-    number = re.sub(r"[\s().-]", "", target)
-    if not _NUMBER.match(number):
-        raise SipError(f"not a phone number or sip:/sips: URI: {target!r}")
+    """Turn a dial target into (SIP URI, via trunk?); raise SipError for targets the dialling policy refuses.
+
+    The policy (``dialplan.check_target``) is the last gate before an INVITE: emergency numbers in any
+    spelling, URI headers and routing parameters never reach PJSUA, whoever asked for the call.
+    """
+    try:
+        checked = check_target(target)
+    except DialPolicyError as err:
+        raise SipError(err.message) from err
+    if checked.uri is not None:
+        return checked.uri, False
     if trunk_domain is None:
         raise SipError(f"cannot dial number {target!r}: no SIP trunk is configured")
-    return f"sip:{number}@{trunk_domain}", True
+    return f"sip:{checked.number}@{trunk_domain}", True
 
 
 class PjsuaEngine:

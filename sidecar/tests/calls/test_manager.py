@@ -155,6 +155,27 @@ async def test_emergency_numbers_are_refused_before_any_sip(rig: Rig) -> None:
     assert rig.sip.dialed == []
 
 
+@pytest.mark.parametrize(
+    ("target", "transfer_to", "code"),
+    [
+        ("+1 911", None, ErrorCode.EMERGENCY_NUMBER),
+        ("sip:%39%31%31@example.com", None, ErrorCode.EMERGENCY_NUMBER),
+        ("sip:x@example.com?X-Injected=1", None, ErrorCode.INVALID_DATA),
+        (COMPANY, "+1 911", ErrorCode.EMERGENCY_NUMBER),
+        (COMPANY, "sip:me@example.com;maddr=203.0.113.9", ErrorCode.INVALID_DATA),
+        (COMPANY, "call me", ErrorCode.INVALID_DATA),
+    ],
+)
+async def test_both_ends_are_checked_by_the_dialling_policy_when_the_call_is_placed(
+    rig: Rig, target: str, transfer_to: str | None, code: ErrorCode
+) -> None:
+    """transfer_to is validated when the call is placed, not when a person answers (issue #17)."""
+    with pytest.raises(CallError) as err:
+        await rig.manager.place_call(target, transfer_to=transfer_to)
+    assert err.value.code is code
+    assert rig.sip.dialed == []
+
+
 async def test_too_many_calls(rig: Rig) -> None:
     await rig.manager.place_call(COMPANY)
     await rig.manager.place_call(COMPANY)
