@@ -13,7 +13,7 @@ from custom_components.hold_slayer.protocol import PROTOCOL_VERSION, CallInfo, S
 
 HOST = "127.0.0.1"
 PORT = 8765
-TOKEN = "s3cret"
+TOKEN = "s3cret-token-of-24-characters"
 SIDECAR_VERSION = "0.1.0"
 
 

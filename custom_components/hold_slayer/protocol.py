@@ -15,13 +15,25 @@ Conversation:
          or {"type": "result", "id": int, "success": false, "error": {"code": str, "message": str}}
   server -> {"type": "event", "seq": int, "event": str, "data": {...}}   (at any time after welcome)
 
-A malformed message is answered with an error (a result if it carried an ``id``) and never closes the
-connection once it is authenticated.
+Lists are paged: ``list_call_flows`` and ``get_history`` take ``limit`` and ``cursor`` and answer with
+``next_cursor`` (null on the last page); no frame in either direction exceeds ``MAX_MESSAGE_BYTES``.
+
+A malformed message of any type or depth (not JSON, nested too deep, wrong field types, binary frames)
+is answered with an error (a failed result when it carried a usable request ``id``) and never closes an
+authenticated connection. The connection does close, after authentication, only when:
+  - RFC 6455 requires it: a text frame that is not valid UTF-8 (section 8.1, close 1007), a message over
+    ``MAX_MESSAGE_BYTES`` (section 7.4.1, close 1009), or a broken frame (unmasked, reserved bits or
+    opcodes, section 5, close 1002);
+  - the client reads too slowly to keep up with events (close 1013) or stops answering pings;
+  - the sidecar shuts down (close 1001).
+Before authentication the sidecar also closes a connection whose hello is missing, late or wrong, an
+address that failed too many hellos, and connections beyond its cap on unauthenticated ones.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Any, Final, NotRequired, TypedDict
 
@@ -33,16 +45,23 @@ CLOSE_INVALID_AUTH: Final = 4001
 CLOSE_VERSION_MISMATCH: Final = 4002
 CLOSE_HANDSHAKE_TIMEOUT: Final = 4003
 MAX_MESSAGE_BYTES: Final = 256 * 1024
+# 24 random URL-safe characters carry 143 bits: guessing one over the network is hopeless, and it is still
+# short enough to paste. Both sides refuse a shorter token.
+MIN_TOKEN_LENGTH: Final = 24
+# Pages of lists: small enough that a page of the largest items stays far below MAX_MESSAGE_BYTES.
+DEFAULT_PAGE_SIZE: Final = 100
+MAX_PAGE_SIZE: Final = 500
 
 
 class ProtocolError(Exception):
     """A message that does not follow the protocol."""
 
-    def __init__(self, code: str, message: str) -> None:
-        """Keep a machine-readable code beside the human message."""
+    def __init__(self, code: str, message: str, request_id: int | None = None) -> None:
+        """Keep a machine-readable code beside the human message, and the request id when one was readable."""
         super().__init__(message)
         self.code = code
         self.message = message
+        self.request_id = request_id
 
 
 class ErrorCode(StrEnum):
@@ -58,6 +77,7 @@ class ErrorCode(StrEnum):
     EMERGENCY_NUMBER = "emergency_number"
     SIP_ERROR = "sip_error"
     NOT_READY = "not_ready"
+    TRY_AGAIN_LATER = "try_again_later"  # a limit of the sidecar (clients, requests in flight, failed hellos)
     INTERNAL_ERROR = "internal_error"
 
 
@@ -197,15 +217,49 @@ def decode(raw: str | bytes) -> dict[str, Any]:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "message too large")
     try:
         message = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError) as err:  # also int strings over sys.get_int_max_str_digits()
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"not JSON: {err}") from err
+    except RecursionError as err:  # json nests by recursion: 5,000 '[' exhaust the interpreter's stack limit
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "not JSON: nested too deeply") from err
     if not isinstance(message, dict):
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "a message must be a JSON object")
+    request_id = _request_id(message)
     kind = message.get("type")
-    if kind not in {t.value for t in MessageType}:
-        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"unknown message type: {kind!r}")
-    _check_envelope(MessageType(kind), message)
+    if not isinstance(kind, str) or kind not in _TYPES:  # a list or object is unhashable: test the type first
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"unknown message type: {_clip(kind)}", request_id)
+    if _LONE_SURROGATE_ESCAPE.search(raw if isinstance(raw, str) else raw.decode("utf-8", "replace")):
+        _check_encodable(message, request_id)
+    _check_envelope(MessageType(kind), message, request_id)
     return message
+
+
+_TYPES: Final = frozenset(t.value for t in MessageType)
+# JSON may escape a UTF-16 surrogate alone ("\ud800"); Python keeps it, and it cannot be encoded as UTF-8 again,
+# so an error message that quoted it would break the connection's writer.
+_LONE_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_encodable(message: dict[str, Any], request_id: int | None) -> None:
+    try:
+        json.dumps(message, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "a string holds a lone UTF-16 surrogate", request_id) from err
+    except RecursionError as err:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "not JSON: nested too deeply", request_id) from err
+
+
+def _request_id(message: dict[str, Any]) -> int | None:
+    """Return the id of a request when it has a usable one, so a malformed request still gets its result."""
+    value = message.get("id")
+    if message.get("type") == MessageType.REQUEST and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _clip(value: Any) -> str:
+    """Return a short repr of a stranger's value for an error message."""
+    text = repr(value) if isinstance(value, str | int | float | bool | None) else type(value).__name__
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 _REQUIRED: Final[dict[MessageType, dict[str, type | tuple[type, ...]]]] = {
@@ -218,15 +272,15 @@ _REQUIRED: Final[dict[MessageType, dict[str, type | tuple[type, ...]]]] = {
 }
 
 
-def _check_envelope(kind: MessageType, message: dict[str, Any]) -> None:
+def _check_envelope(kind: MessageType, message: dict[str, Any], request_id: int | None) -> None:
     for key, expected in _REQUIRED[kind].items():
         value = message.get(key)
         # bool is an int subclass; an id or version of True is a bug, not a number.
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             problem = f"{kind.value}: field {key!r} is missing or not {_name(expected)}"
-            raise ProtocolError(ErrorCode.INVALID_MESSAGE, problem)
+            raise ProtocolError(ErrorCode.INVALID_MESSAGE, problem, request_id)
     if kind is MessageType.REQUEST and not isinstance(message.get("data", {}), dict):
-        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "request: field 'data' must be an object")
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "request: field 'data' must be an object", request_id)
 
 
 def _name(expected: type | tuple[type, ...]) -> str:

@@ -8,6 +8,7 @@ import contextlib
 import faulthandler
 import json
 import logging
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -24,7 +25,9 @@ from .nav.flows import CallFlow
 from .nav.matcher import MenuMatcher
 from .nav.navigator import MenuNavigator
 from .protocol import WS_PATH
-from .server.app import SidecarServer, build_app
+from .server.app import ServerLimits, SidecarServer, build_app
+from .server.guard import ConnectionLimits
+from .server.hello_limit import HelloLimits
 from .server.hub import EventHub
 from .settings import SettingsError, SidecarSettings, load_settings
 from .sip.api import SipError
@@ -46,7 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="YAML or JSON settings file")
     parser.add_argument("--host", help="websocket bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="websocket port (default 8765; 0 picks a free one)")
-    parser.add_argument("--token", help="client token (prefer HOLD_SLAYER_TOKEN: arguments show up in ps)")
+    parser.add_argument(
+        "--token",
+        help="client token, at least 24 characters (prefer HOLD_SLAYER_TOKEN: arguments show up in ps); "
+        "without one the sidecar uses DATA_DIR/token, generating it at the first start",
+    )
     parser.add_argument("--data-dir", type=Path, help="recordings and the SQLite file go here")
     parser.add_argument("--user-phone", help="default transfer target (SIP URI or number)")
     parser.add_argument("--sip-host", help="SIP/RTP bind address")
@@ -118,7 +125,8 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         manager.subscribe(hub.publish)
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
-        server = SidecarServer(build_app(manager, hub, token=token, version=VERSION), settings.host, settings.port)
+        app = build_app(manager, hub, token=token, version=VERSION, limits=server_limits(settings))
+        server = SidecarServer(app, settings.host, settings.port)
         await server.start()
         cleanup.push_async_callback(server.stop)
         url = f"ws://{settings.host}:{server.port}{WS_PATH}"
@@ -128,6 +136,36 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
             await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
         await stop.wait()
         _LOGGER.info("shutting down")
+
+
+def server_limits(settings: SidecarSettings) -> ServerLimits:
+    """Bounds on websocket clients from the settings."""
+    ws = settings.websocket
+    return ServerLimits(
+        connections=ConnectionLimits(
+            max_pending=ws.max_pending_connections, handshake_timeout_s=ws.handshake_timeout_s
+        ),
+        hellos=HelloLimits(
+            max_failures=ws.max_failed_hellos, window_s=ws.failed_hello_window_s, cooldown_s=ws.failed_hello_cooldown_s
+        ),
+    )
+
+
+# Descriptors the sidecar needs besides websocket clients: SQLite and its WAL, PJSUA2's SIP and RTP sockets
+# (two per leg), recordings, and the model files that load while a call starts.
+FILE_HEADROOM = 256
+
+
+def raise_file_limit(settings: SidecarSettings) -> None:
+    """Raise the soft RLIMIT_NOFILE to the hard limit, so clients cannot starve model and file opens."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    needed = settings.websocket.max_pending_connections + FILE_HEADROOM
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        _LOGGER.warning("only %d file descriptors allowed; %d or more are advised", soft, needed)
 
 
 def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store) -> CallManager:
@@ -166,13 +204,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         settings = load_settings(overrides(args), args.config)
-        token = settings.require_token()
+        token, generated = settings.token_or_generate()
     except (SettingsError, ValidationError) as err:
         print(f"hold-slayer-sidecar: {err}", file=sys.stderr)
         sys.exit(2)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if generated:  # the path, never the token itself: logs travel further than the data directory
+        _LOGGER.warning("no token configured: generated one in %s; give it to Home Assistant", settings.token_file)
+    raise_file_limit(settings)
     # A native library (PJSUA2, CTranslate2, ONNX Runtime) that crashes takes the process with it: leave every
     # thread's Python stack in the log so the crash can be traced.
     faulthandler.enable(all_threads=True)

@@ -7,6 +7,8 @@ Nested values use ``__`` in the environment: ``HOLD_SLAYER_SIP__REGISTRAR=sip:si
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .protocol import DEFAULT_PORT, DtmfMethod
+from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH, DtmfMethod
 from .sip.settings import SipSettings
 from .voice.factory import VoiceSettings
 
@@ -64,6 +66,18 @@ class Timeouts(BaseModel):
     max_hold_s: float = Field(default=7200.0, gt=0, le=6 * 3600)
     ring_user_s: float = Field(default=30.0, gt=0, le=300)
     probe_wait_s: float = Field(default=6.0, gt=0, le=60)
+
+
+class WebsocketConfig(BaseModel):
+    """Bounds on websocket clients (see ``server.guard`` and ``server.hello_limit`` for the reasons)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_pending_connections: int = Field(default=32, ge=1, le=1024)
+    handshake_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    max_failed_hellos: int = Field(default=5, ge=1, le=1000)
+    failed_hello_window_s: float = Field(default=60.0, gt=0, le=3600)
+    failed_hello_cooldown_s: float = Field(default=60.0, ge=0, le=3600)
 
 
 class _ConfigFileSource(PydanticBaseSettingsSource):
@@ -119,6 +133,7 @@ class SidecarSettings(BaseSettings):
     sip: SipConfig = SipConfig()
     timeouts: Timeouts = Timeouts()
     voice: VoiceSettings = VoiceSettings()
+    websocket: WebsocketConfig = WebsocketConfig()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -147,15 +162,54 @@ class SidecarSettings(BaseSettings):
         """The SQLite file."""
         return self.data_dir / "hold_slayer.sqlite3"
 
+    @property
+    def token_file(self) -> Path:
+        """Where a token generated at the first start is kept when none is configured."""
+        return self.data_dir / "token"
+
     def require_token(self) -> str:
-        """Return the client token; raise SettingsError when none is set."""
+        """Return the configured client token; raise SettingsError when none is set or it is too short."""
         token = self.token.get_secret_value().strip() if self.token else ""
         if not token:
             raise SettingsError(
                 "no token set: pass --token, set HOLD_SLAYER_TOKEN, or put 'token:' in the --config file "
                 "(clients must present it; the sidecar never runs open)"
             )
-        return token
+        return _long_enough(token, "the configured token")
+
+    def token_or_generate(self) -> tuple[str, bool]:
+        """Return the configured token, else the one in ``token_file``, else a new one written there.
+
+        The second value is True when the token was generated now (the user must copy it into Home Assistant).
+        """
+        if self.token is not None and self.token.get_secret_value().strip():
+            return self.require_token(), False
+        path = self.token_file
+        try:
+            return _long_enough(path.read_text(encoding="utf-8").strip(), f"the token in {path}"), False
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            raise SettingsError(f"cannot read {path}: {err}") from err
+        token = secrets.token_urlsafe(32)  # 43 characters, 256 bits
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Created readable by its owner only, in one step: never a moment when others could read it.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(token + "\n")
+        except OSError as err:
+            raise SettingsError(f"cannot write a new token to {path}: {err}") from err
+        return token, True
+
+
+def _long_enough(token: str, what: str) -> str:
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise SettingsError(
+            f"{what} has {len(token)} characters; use at least {MIN_TOKEN_LENGTH} random ones, for example "
+            "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return token
 
 
 def load_settings(overrides: dict[str, Any], config_file: Path | None) -> SidecarSettings:

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from hold_slayer_sidecar import protocol
 
-TOKEN = "blackbox-token"
+TOKEN = "blackbox-token-of-24-chars-or-more"
 
 
 def start_sidecar(tmp_path: Path, ready: Path, log: Any) -> subprocess.Popen[bytes]:
@@ -88,14 +88,15 @@ async def test_real_sidecar_serves_clients_and_stops_cleanly(sidecar: dict[str, 
     assert (sidecar["tmp"] / "data" / "hold_slayer.sqlite3").exists()
 
 
-def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "HOLD_SLAYER_TOKEN"}
+def test_refuses_to_start_with_a_short_token(tmp_path: Path) -> None:
+    env = {**os.environ, "HOLD_SLAYER_TOKEN": "one-character-is-not-ok"}
     done = subprocess.run(
         [sys.executable, "-m", "hold_slayer_sidecar", "--data-dir", str(tmp_path)],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
-    assert "no token set" in done.stderr
+    assert "has 23 characters; use at least 24" in done.stderr
+    assert not (tmp_path / "hold_slayer.sqlite3").exists()
 
 
 def test_help() -> None:

@@ -1,8 +1,9 @@
-"""Settings precedence: arguments > environment > config file; a token is required."""
+"""Settings precedence: arguments > environment > config file; a token of 24 characters or more is required."""
 
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from pydantic import ValidationError
 def test_arguments_beat_environment_beat_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "sidecar.yaml"
     config.write_text(
-        "token: from-file\nport: 9000\nuser_phone: sip:file@h\nsip:\n  port: 5070\n  registrar: sip:pbx.example\n"
+        "token: from-file-of-24-characters-or-more\nport: 9000\nuser_phone: sip:file@h\n"
+        "sip:\n  port: 5070\n  registrar: sip:pbx.example\n"
         "  username: me\ntimeouts:\n  max_hold_s: 600\n"
     )
     monkeypatch.setenv("HOLD_SLAYER_PORT", "9100")
@@ -26,7 +28,7 @@ def test_arguments_beat_environment_beat_file(tmp_path: Path, monkeypatch: pytes
     assert settings.sip.registrar == "sip:pbx.example"  # file, merged with the environment's sip.port
     assert settings.user_phone == "sip:arg@h"
     assert settings.timeouts.max_hold_s == 600
-    assert settings.require_token() == "from-file"
+    assert settings.require_token() == "from-file-of-24-characters-or-more"
     assert settings.host == "127.0.0.1"  # loopback unless told otherwise
     sip = settings.sip.to_sip_settings()
     assert sip.port == 5080 and sip.trunk_domain == "pbx.example"
@@ -59,3 +61,25 @@ def test_home_country_is_a_two_letter_code(tmp_path: Path) -> None:
     assert load_settings({"home_country": "fr"}, None).home_country == "fr"
     with pytest.raises(ValidationError, match="home_country"):
         load_settings({"home_country": "France"}, None)
+
+
+def test_a_short_token_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    settings = load_settings({"token": "x" * 23, "data_dir": tmp_path}, None)
+    with pytest.raises(SettingsError, match="has 23 characters; use at least 24"):
+        settings.require_token()
+    with pytest.raises(SettingsError, match="at least 24"):
+        settings.token_or_generate()
+    (tmp_path / "token").write_text("short\n")
+    with pytest.raises(SettingsError, match=r"token in .* has 5 characters"):
+        load_settings({"data_dir": tmp_path}, None).token_or_generate()
+
+
+def test_first_start_generates_a_private_token_and_keeps_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOLD_SLAYER_TOKEN", raising=False)
+    settings = load_settings({"data_dir": tmp_path / "data"}, None)
+    token, generated = settings.token_or_generate()
+    assert generated and len(token) >= 40
+    assert stat.S_IMODE((tmp_path / "data" / "token").stat().st_mode) == 0o600
+    assert settings.token_or_generate() == (token, False)  # the second start reads the same one
+    configured = load_settings({"data_dir": tmp_path / "data", "token": "c" * 24}, None)
+    assert configured.token_or_generate() == ("c" * 24, False)  # a configured token wins over the file

@@ -31,7 +31,7 @@ from .hass_config import REPO, PreparedConfig, write_config
 from .standin_sidecar import StandinSidecar, new_call, now_iso
 
 DOCS = REPO / "docs"
-SIDECAR_TOKEN = "browser-test-secret"
+SIDECAR_TOKEN = "browser-test-secret-of-24-characters"
 COMPANIES = [
     {"name": "Northwind Bank", "number": "+15555550100", "aliases": ["bank"], "reason": "card services"},
     {"name": "Skyways Airlines", "number": "sip:agent@127.0.0.1:5999", "aliases": ["airline"]},

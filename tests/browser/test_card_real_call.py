@@ -37,7 +37,7 @@ from .hass_config import REPO, PreparedConfig, write_config
 
 SIDECAR_PYTHON = REPO / ".venv-sidecar" / "bin" / "python"
 BANK = REPO / "sidecar" / "hold_slayer_sim" / "companies" / "first_city_bank.yaml"
-TOKEN = "real-call-browser-test"
+TOKEN = "real-call-browser-test-token-0001"
 FLOW_ID = "first-city-bank-card-disputes"
 REASON = "I was double charged on my card"
 CALL_TIMEOUT_S = 240  # the bank's dispute queue answers after about 40 s on hold; 2 busy cores stretch it

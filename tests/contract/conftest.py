@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SIDECAR_PYTHON = REPO / ".venv-sidecar" / "bin" / "python"
-TOKEN = "contract-token"
+TOKEN = "contract-token-of-24-chars-or-more"
 START_TIMEOUT_S = 30.0
 
 

@@ -290,9 +290,11 @@ class CallManager:
 
     # ------------------------------------------------------------ call flows and history
 
-    async def list_flows(self, company: str | None = None) -> list[CallFlow]:
-        """List stored call flows."""
-        return await self._engines.store.list_flows(company)
+    async def list_flows(
+        self, company: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[CallFlow]:
+        """List stored call flows by id (a page of them with ``after`` and ``limit``)."""
+        return await self._engines.store.list_flows(company, after=after, limit=limit)
 
     async def get_flow(self, flow_id: str) -> CallFlow:
         """One stored call flow."""
@@ -312,11 +314,11 @@ class CallManager:
             raise CallError(ErrorCode.NOT_FOUND, f"id: no call flow {flow_id!r}")
         self.publish(EventType.CALL_FLOW_DELETED, {"id": flow_id})
 
-    async def history(self, limit: int, company: str | None) -> dict[str, Any]:
-        """Recent calls and hold statistics."""
+    async def history(self, limit: int, company: str | None, after: str | None = None) -> dict[str, Any]:
+        """Recent calls (older than the call ``after`` when given) and hold statistics."""
         store = self._engines.store
-        calls = await store.history(limit, company)
-        stats = await store.hold_stats()
+        calls = await store.history(limit, company, after)
+        stats = await store.hold_stats() if after is None else []  # the first page carries them
         return {"calls": [c.as_dict() for c in calls], "stats": [s.as_dict() for s in stats]}
 
     # ------------------------------------------------------------ legs and audio in

@@ -24,8 +24,8 @@ class CallStore(Protocol):
         """Keep a finished call."""
         ...
 
-    async def history(self, limit: int = 50, company: str | None = None) -> list[CallRecord]:
-        """Return recent calls, newest first."""
+    async def history(self, limit: int = 50, company: str | None = None, after: str | None = None) -> list[CallRecord]:
+        """Return recent calls, newest first (older than the call ``after`` when given)."""
         ...
 
     async def hold_stats(self) -> list[HoldStats]:
@@ -44,8 +44,10 @@ class CallStore(Protocol):
         """Delete a flow; False when missing."""
         ...
 
-    async def list_flows(self, company: str | None = None) -> list[CallFlow]:
-        """List all flows."""
+    async def list_flows(
+        self, company: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[CallFlow]:
+        """List flows by id (those after ``after``, at most ``limit``)."""
         ...
 
     async def find_flow(self, *, number: str | None, company: str | None, intent: str | None) -> CallFlow | None:

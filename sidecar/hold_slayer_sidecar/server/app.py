@@ -4,28 +4,62 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from .. import protocol
 from .commands import CallService
 from .connection import ClientConnection
+from .guard import ConnectionGuard, ConnectionLimits, GuardedSite
+from .hello_limit import HelloLimiter, HelloLimits
 from .hub import EventHub
 
 _LOGGER = logging.getLogger(__name__)
 
+GUARD: web.AppKey[ConnectionGuard] = web.AppKey("guard", ConnectionGuard)
 
-def build_app(service: CallService, hub: EventHub, *, token: str, version: str) -> web.Application:
+
+@dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """Every bound the server puts on clients before and after they authenticate."""
+
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)
+    hellos: HelloLimits = field(default_factory=HelloLimits)
+
+
+def check_token(token: str) -> None:
+    """Raise ValueError for a token too short to withstand guessing."""
+    if len(token) < protocol.MIN_TOKEN_LENGTH:
+        raise ValueError(f"the token must have at least {protocol.MIN_TOKEN_LENGTH} characters, it has {len(token)}")
+
+
+def build_app(
+    service: CallService, hub: EventHub, *, token: str, version: str, limits: ServerLimits | None = None
+) -> web.Application:
     """Build the application serving clients of ``service``; events published on ``hub`` reach every client."""
-    if not token:
-        raise ValueError("a token is required")
+    check_token(token)
+    limits = limits or ServerLimits()
     app = web.Application()
+    guard = ConnectionGuard(limits.connections)
+    app[GUARD] = guard
+    limiter = HelloLimiter(limits.hellos)
     connections: set[asyncio.Task[None]] = set()
 
     async def websocket(request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=protocol.MAX_MESSAGE_BYTES, heartbeat=30)
         await ws.prepare(request)
-        connection = ClientConnection(ws, service=service, hub=hub, token=token, version=version)
+        transport = request.transport
+        connection = ClientConnection(
+            ws,
+            service=service,
+            hub=hub,
+            token=token,
+            version=version,
+            remote=request.remote or "?",
+            limiter=limiter,
+            on_authenticated=lambda: guard.authenticated(transport),
+        )
         task = asyncio.current_task()
         if task is not None:
             connections.add(task)
@@ -51,21 +85,26 @@ def build_app(service: CallService, hub: EventHub, *, token: str, version: str) 
 
 
 class SidecarServer:
-    """Runs the application on a host and port (port 0 picks a free one)."""
+    """Runs the application on a host and port (port 0 picks a free one), behind its connection guard."""
 
     def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self._guard = app[GUARD]
         self._runner = web.AppRunner(app, handle_signals=False)
         self._host = host
         self._port = port
         self.port = 0
 
+    @property
+    def guard(self) -> ConnectionGuard:
+        """The bound on unauthenticated connections (for logs and tests)."""
+        return self._guard
+
     async def start(self) -> None:
         """Bind and serve."""
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
+        site = GuardedSite(self._runner, self._host, self._port, self._guard)
         await site.start()
-        addresses = self._runner.addresses
-        self.port = int(addresses[0][1]) if addresses else self._port
+        self.port = site.bound_port
 
     async def stop(self) -> None:
         """Close every client and stop listening."""

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .. import protocol
 from ..calls.errors import CallError
 from ..dialplan import DialPolicyError, check_dtmf
 from ..nav.flows import CallFlow
@@ -45,8 +46,10 @@ class CallService(Protocol):
         """Send digits by hand."""
         ...
 
-    async def list_flows(self, company: str | None = None) -> list[CallFlow]:
-        """List stored flows."""
+    async def list_flows(
+        self, company: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[CallFlow]:
+        """List stored flows by id (a page with ``after`` and ``limit``)."""
         ...
 
     async def get_flow(self, flow_id: str) -> CallFlow:
@@ -61,8 +64,8 @@ class CallService(Protocol):
         """Delete a flow."""
         ...
 
-    async def history(self, limit: int, company: str | None) -> dict[str, Any]:
-        """Return recent calls and hold statistics."""
+    async def history(self, limit: int, company: str | None, after: str | None = None) -> dict[str, Any]:
+        """Return recent calls (older than the call ``after``) and, on the first page, hold statistics."""
         ...
 
 
@@ -108,13 +111,23 @@ class _FlowRef(_Data):
     id: str = Field(min_length=1, max_length=64)
 
 
-class _ListFlows(_Data):
-    company: str | None = None
+class _Page(_Data):
+    limit: int = Field(default=protocol.DEFAULT_PAGE_SIZE, ge=1, le=protocol.MAX_PAGE_SIZE)
+    cursor: str | None = Field(default=None, min_length=1, max_length=64)  # the id of the last item seen
+    company: str | None = Field(default=None, max_length=120)
 
 
-class _History(_Data):
-    limit: int = Field(default=50, ge=1, le=500)
-    company: str | None = None
+class _History(_Page):
+    limit: int = Field(default=50, ge=1, le=protocol.MAX_PAGE_SIZE)
+
+
+# A page leaves this much of a frame for the envelope, the cursor and the other keys of the result.
+PAGE_BYTES = protocol.MAX_MESSAGE_BYTES - 4096
+# A call flow of 50 steps with 500-character prompts takes about 40 kB; past 64 kB it is not a menu
+# but an attempt to fill the disk, and every flow must fit in one page of list_call_flows.
+MAX_FLOW_BYTES = 64 * 1024
+# Hold statistics are per company; the companies with the most calls come first.
+MAX_STATS = 100
 
 
 def _parse[M: BaseModel](model: type[M], data: dict[str, Any]) -> M:
@@ -163,9 +176,38 @@ async def _send_dtmf(service: CallService, data: dict[str, Any]) -> dict[str, An
     return {}
 
 
+def _paged(items: list[dict[str, Any]], limit: int, key: str, budget: int) -> dict[str, Any]:
+    """Take up to ``limit`` items within ``budget`` bytes; give the cursor and the keys of items too large.
+
+    An item too large for a frame on its own is skipped and named in ``omitted``, so paging always moves on.
+    """
+    page: list[dict[str, Any]] = []
+    omitted: list[str] = []
+    used = 0
+    last: str | None = None
+    for item in items[:limit]:
+        size = len(protocol.encode(item).encode("utf-8", "replace")) + 1
+        if size > budget:
+            omitted.append(str(item[key]))
+        elif used + size > budget:
+            break
+        else:
+            page.append(item)
+            used += size
+        last = str(item[key])
+    more = len(page) + len(omitted) < len(items)
+    return {"items": page, "next_cursor": last if more else None, "omitted": omitted}
+
+
 async def _list_flows(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
-    flows = await service.list_flows(_parse(_ListFlows, data).company)
-    return {"flows": [flow.model_dump(mode="json") for flow in flows]}
+    req = _parse(_Page, data)
+    # One more than asked: whether it exists says if there is a next page.
+    flows = await service.list_flows(req.company, after=req.cursor, limit=req.limit + 1)
+    page = _paged([flow.model_dump(mode="json") for flow in flows], req.limit, "id", PAGE_BYTES)
+    result = {"flows": page["items"], "next_cursor": page["next_cursor"]}
+    if page["omitted"]:
+        result["omitted"] = page["omitted"]
+    return result
 
 
 async def _get_flow(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +224,8 @@ async def _save_flow(service: CallService, data: dict[str, Any]) -> dict[str, An
         flow = CallFlow.model_validate(body)
     except ValidationError as err:
         raise CommandError(ErrorCode.INVALID_DATA, _describe(err)) from err
+    if (size := len(flow.model_dump_json().encode())) > MAX_FLOW_BYTES:
+        raise CommandError(ErrorCode.INVALID_DATA, f"flow: {size} bytes, at most {MAX_FLOW_BYTES} are kept")
     await service.save_flow(flow)
     return {"flow": flow.model_dump(mode="json")}
 
@@ -193,7 +237,14 @@ async def _delete_flow(service: CallService, data: dict[str, Any]) -> dict[str, 
 
 async def _history(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
     req = _parse(_History, data)
-    return await service.history(req.limit, req.company)
+    found = await service.history(req.limit + 1, req.company, req.cursor)
+    stats = sorted(found["stats"], key=lambda s: -int(s.get("calls", 0)))[:MAX_STATS]
+    budget = PAGE_BYTES - len(protocol.encode({"stats": stats}).encode("utf-8", "replace"))
+    page = _paged(found["calls"], req.limit, "call_id", budget)
+    result = {"calls": page["items"], "stats": stats, "next_cursor": page["next_cursor"]}
+    if page["omitted"]:
+        result["omitted"] = page["omitted"]
+    return result
 
 
 HANDLERS: dict[str, Handler] = {

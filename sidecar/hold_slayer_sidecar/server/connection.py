@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
@@ -14,6 +14,7 @@ from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from .. import protocol
 from ..protocol import ErrorCode, MessageType, ProtocolError
 from .commands import CallService, CommandError, dispatch
+from .hello_limit import HelloLimiter
 from .hub import EventHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ _LOGGER = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 5.0
 OUTGOING_QUEUE = 512  # frames; a client further behind than this is disconnected, not buffered forever
 MAX_CONCURRENT_REQUESTS = 8
+# Requests accepted but not answered yet (running or waiting for one of the slots above). Each may hold a
+# parsed message of up to MAX_MESSAGE_BYTES, so a client that floods requests is told to wait instead.
+MAX_QUEUED_REQUESTS = 64
 CAPABILITIES = ["place_call", "call_flows", "history", "dtmf", "probe", "recordings"]
 
 
@@ -28,9 +32,21 @@ class ClientConnection:
     """Serves one websocket until it closes."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, *, service: CallService, hub: EventHub, token: str, version: str
+        self,
+        ws: web.WebSocketResponse,
+        *,
+        service: CallService,
+        hub: EventHub,
+        token: str,
+        version: str,
+        remote: str = "?",
+        limiter: HelloLimiter | None = None,
+        on_authenticated: Callable[[], None] = lambda: None,
     ) -> None:
         self._ws = ws
+        self._remote = remote
+        self._limiter = limiter
+        self._on_authenticated = on_authenticated
         self._service = service
         self._hub = hub
         self._token = token
@@ -60,6 +76,11 @@ class ClientConnection:
     # ------------------------------------------------------------ handshake
 
     async def _handshake(self) -> bool:
+        if self._limiter is not None and (wait := self._limiter.retry_after(self._remote)) > 0:
+            # Refused before the hello is read: the token is not even compared while the address cools down.
+            message = f"too many failed hellos from {self._remote}: try again in {wait:.0f} s"
+            await self._refuse(ErrorCode.TRY_AGAIN_LATER, message, WSCloseCode.TRY_AGAIN_LATER)
+            return False
         try:
             msg = await self._ws.receive(timeout=HELLO_TIMEOUT_S)
         except TimeoutError:
@@ -67,8 +88,13 @@ class ClientConnection:
             return False
         refusal = self._check_hello(msg)
         if refusal is not None:
+            if self._limiter is not None and refusal[0] is not ErrorCode.VERSION_MISMATCH:
+                self._limiter.failed(self._remote)
             await self._refuse(*refusal)
             return False
+        if self._limiter is not None:
+            self._limiter.succeeded(self._remote)
+        self._on_authenticated()
         # Snapshot and registration happen in the same loop turn, so no event is missed or duplicated.
         welcome = {
             "type": MessageType.WELCOME,
@@ -128,6 +154,8 @@ class ClientConnection:
                 await self._ws.send_str(frame)
             except (ConnectionError, RuntimeError):
                 return
+            except UnicodeEncodeError:  # a lone surrogate from somewhere inside: lose the frame, not the client
+                _LOGGER.error("dropped a frame that is not valid UTF-8: %.80r", frame)
 
     # ------------------------------------------------------------ incoming
 
@@ -144,22 +172,25 @@ class ClientConnection:
         try:
             message = protocol.decode(raw)
         except ProtocolError as err:
-            self._answer_malformed(raw, err)
+            self._answer_error(err.request_id, err.code, err.message)
             return
         if message["type"] != MessageType.REQUEST:
-            self._enqueue(protocol.encode(protocol.error(ErrorCode.INVALID_MESSAGE, "only requests are accepted")))
+            self._answer_error(None, ErrorCode.INVALID_MESSAGE, "only requests are accepted")
+            return
+        if len(self._requests) >= MAX_QUEUED_REQUESTS:
+            message_text = f"{MAX_QUEUED_REQUESTS} requests are already waiting for an answer"
+            self._answer_error(message["id"], ErrorCode.TRY_AGAIN_LATER, message_text)
             return
         task = asyncio.get_running_loop().create_task(self._handle(message))
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
 
-    def _answer_malformed(self, raw: str, err: ProtocolError) -> None:
-        """Answer with a result when the frame carried a usable id, else with an error frame."""
-        request_id = _salvage_id(raw)
+    def _answer_error(self, request_id: int | None, code: str, message: str) -> None:
+        """Answer with a failed result when the frame carried a usable id, else with an error frame."""
         if request_id is not None:
-            self._enqueue(protocol.encode(protocol.result_error(request_id, err.code, err.message)))
+            self._enqueue(protocol.encode(protocol.result_error(request_id, code, message)))
         else:
-            self._enqueue(protocol.encode(protocol.error(err.code, err.message)))
+            self._enqueue(protocol.encode(protocol.error(code, message)))
 
     async def _handle(self, message: dict[str, Any]) -> None:
         request_id: int = message["id"]
@@ -173,16 +204,17 @@ class ClientConnection:
                 frame = protocol.result_error(request_id, ErrorCode.INTERNAL_ERROR, f"internal error: {err}")
             else:
                 frame = protocol.result_ok(request_id, data)
-        self._enqueue(protocol.encode(frame))
+        self._enqueue(_bounded(request_id, protocol.encode(frame)))
 
 
-def _salvage_id(raw: str) -> int | None:
-    try:
-        message = json.loads(raw)
-    except ValueError:
-        return None
-    if isinstance(message, dict) and message.get("type") == MessageType.REQUEST:
-        value = message.get("id")
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
+def _bounded(request_id: int, encoded: str) -> str:
+    """Return the result frame, or a failed result when it would exceed what the client accepts."""
+    # One UTF-8 character takes at most 4 bytes: most frames are cleared without encoding them.
+    if (
+        len(encoded) * 4 <= protocol.MAX_MESSAGE_BYTES
+        or len(encoded.encode("utf-8", "replace")) <= protocol.MAX_MESSAGE_BYTES
+    ):
+        return encoded
+    _LOGGER.error("result of request %d is %d characters, over the frame limit", request_id, len(encoded))
+    message = f"the result exceeds {protocol.MAX_MESSAGE_BYTES} bytes; ask for a smaller page"
+    return protocol.encode(protocol.result_error(request_id, ErrorCode.INTERNAL_ERROR, message))

@@ -192,16 +192,20 @@ class Store:
 
         await self._run(insert)
 
-    async def history(self, limit: int = 50, company: str | None = None) -> list[CallRecord]:
-        """Return the most recent calls, newest first."""
+    async def history(self, limit: int = 50, company: str | None = None, after: str | None = None) -> list[CallRecord]:
+        """Return the most recent calls, newest first; ``after`` a call id, the calls older than that one."""
 
         def select() -> list[CallRecord]:
-            sql = "SELECT * FROM calls"
+            sql = "SELECT * FROM calls WHERE 1"
             args: list[Any] = []
             if company is not None:
-                sql += " WHERE company = ?"
+                sql += " AND company = ?"
                 args.append(company)
-            sql += " ORDER BY started_at DESC LIMIT ?"
+            if after is not None:
+                # Keyset paging: a call that finishes while a client pages does not shift the later pages.
+                sql += " AND (started_at, call_id) < (SELECT started_at, call_id FROM calls WHERE call_id = ?)"
+                args.append(after)
+            sql += " ORDER BY started_at DESC, call_id DESC LIMIT ?"
             args.append(limit)
             return [_record(row) for row in self._conn().execute(sql, args)]
 
@@ -249,15 +253,23 @@ class Store:
 
         return await self._run(delete)
 
-    async def list_flows(self, company: str | None = None) -> list[CallFlow]:
-        """All flows (or one company's), by id."""
+    async def list_flows(
+        self, company: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[CallFlow]:
+        """Flows (all, or one company's) by id; ``after`` an id and ``limit`` give one page of them."""
 
         def select() -> list[str]:
-            if company is None:
-                rows = self._conn().execute("SELECT body FROM call_flows ORDER BY id")
-            else:
-                rows = self._conn().execute("SELECT body FROM call_flows WHERE company = ? ORDER BY id", (company,))
-            return [row[0] for row in rows]
+            sql = "SELECT body FROM call_flows WHERE 1"
+            args: list[Any] = []
+            if company is not None:
+                sql += " AND company = ?"
+                args.append(company)
+            if after is not None:
+                sql += " AND id > ?"
+                args.append(after)
+            sql += " ORDER BY id LIMIT ?"
+            args.append(-1 if limit is None else limit)  # SQLite: a negative LIMIT means none
+            return [row[0] for row in self._conn().execute(sql, args)]
 
         return [flow for body in await self._run(select) if (flow := _flow(body)) is not None]
 

@@ -16,7 +16,7 @@ from hold_slayer_sidecar.server import connection
 from hold_slayer_sidecar.server.app import build_app
 from hold_slayer_sidecar.server.hub import EventHub
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-for-the-server-tests"
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ async def test_call_flow_commands(client: TestClient[Any, Any]) -> None:
     assert (await request(ws, 5, "delete_call_flow", {"id": "bank-cards"}))["success"] is True
     assert (await request(ws, 6, "get_call_flow", {"id": "bank-cards"}))["error"]["code"] == "not_found"
     history = await request(ws, 7, "get_history", {"limit": 5})
-    assert history["data"] == {"calls": [], "stats": []}
+    assert history["data"] == {"calls": [], "stats": [], "next_cursor": None}
     await ws.close()
 
 
