@@ -105,6 +105,20 @@ class FakeSidecar:
             )
         elif command == "send_dtmf":
             pass  # never answers: the client must time out
+        elif command in ("list_call_flows", "get_history"):
+            await ws.send_str(protocol.encode(protocol.result_ok(request["id"], self._page(command, data))))
+
+    def _page(self, command: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Pages of 7 flows or 12 calls as the sidecar cuts them: at most ``limit``, after the cursor's item."""
+        key, field, count = ("flows", "id", 7) if command == "list_call_flows" else ("calls", "call_id", 12)
+        ids = [f"{key}-{n:02d}" for n in range(count)]
+        start = ids.index(data["cursor"]) + 1 if "cursor" in data else 0
+        page = ids[start : start + data["limit"]]
+        more = start + len(page) < count
+        result: dict[str, Any] = {key: [{field: i} for i in page], "next_cursor": page[-1] if more else None}
+        if command == "get_history":
+            result["stats"] = [] if "cursor" in data else [{"company": "Acme", "calls": 12}]
+        return result
 
 
 @pytest.fixture
@@ -145,6 +159,20 @@ async def test_handshake_and_requests(sidecar: FakeSidecar, session: aiohttp.Cli
     assert [r["id"] for r in sidecar.requests] == [1, 2, 3]
     await client.disconnect()
     assert not client.connected
+
+
+async def test_lists_are_read_page_by_page(sidecar: FakeSidecar, session: aiohttp.ClientSession) -> None:
+    client = _client(sidecar, session)
+    await client.connect()
+    flows = await client.list_call_flows(page_size=3)
+    assert [flow["id"] for flow in flows["flows"]] == [f"flows-{n:02d}" for n in range(7)]
+    assert [r["data"].get("cursor") for r in sidecar.requests] == [None, "flows-02", "flows-05"]
+    history = await client.get_history(10)
+    assert [call["call_id"] for call in history["calls"]] == [f"calls-{n:02d}" for n in range(10)]
+    assert history["stats"] == [{"company": "Acme", "calls": 12}]
+    everything = await client.get_history(600)  # more than one page of MAX_PAGE_SIZE may be asked for
+    assert len(everything["calls"]) == 12 and everything["next_cursor"] is None
+    await client.disconnect()
 
 
 async def test_failed_result_raises_command_error(sidecar: FakeSidecar, session: aiohttp.ClientSession) -> None:

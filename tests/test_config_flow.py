@@ -76,6 +76,21 @@ async def test_user_flow_errors_then_recovers(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def test_a_short_token_is_refused_before_connecting(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, mock_config_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {**USER_INPUT, CONF_TOKEN: "x" * 23})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_TOKEN: "token_too_short"}
+    assert mock_client.connect_count == 0
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "short"})
+    assert result["errors"] == {CONF_TOKEN: "token_too_short"}
+    assert mock_client.connect_count == 0
+
+
 async def test_user_flow_already_configured(
     hass: HomeAssistant, mock_client: FakeHoldSlayerClient, mock_config_entry: MockConfigEntry
 ) -> None:
@@ -95,7 +110,7 @@ async def test_reconfigure(
     assert result["step_id"] == "reconfigure"
 
     mock_client.connect_error = HoldSlayerConnectionError("refused")
-    new = {CONF_HOST: "192.168.1.5", CONF_PORT: 9000, CONF_TOKEN: "new"}
+    new = {CONF_HOST: "192.168.1.5", CONF_PORT: 9000, CONF_TOKEN: "a-new-token-of-24-characters"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
     assert result["errors"] == {"base": "cannot_connect"}
 
@@ -115,14 +130,18 @@ async def test_reauth(
     assert result["step_id"] == "reauth_confirm"
 
     mock_client.connect_error = HoldSlayerAuthenticationError("still wrong")
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "wrong"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: "a-wrong-token-of-24-characters"}
+    )
     assert result["errors"] == {"base": "invalid_auth"}
 
     mock_client.connect_error = None
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "right"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: "the-right-token-of-24-characters"}
+    )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
-    assert mock_config_entry.data[CONF_TOKEN] == "right"
+    assert mock_config_entry.data[CONF_TOKEN] == "the-right-token-of-24-characters"
 
 
 async def test_options_flow_transfer_target(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:

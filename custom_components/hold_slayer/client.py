@@ -26,6 +26,9 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_REQUEST_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 HEARTBEAT_SECONDS = 30.0
+# A list is read page by page; this many pages of MAX_PAGE_SIZE items is far more than any sidecar holds,
+# and stops a sidecar that keeps answering with a cursor from holding the client forever.
+MAX_PAGES = 1000
 
 
 class HoldSlayerError(Exception):
@@ -373,9 +376,12 @@ class HoldSlayerClient:
         """Send DTMF digits on a call."""
         await self.request(Command.SEND_DTMF, {"call_id": call_id, "digits": digits})
 
-    async def list_call_flows(self) -> dict[str, Any]:
-        """Return the stored call flows as the sidecar reports them."""
-        return await self.request(Command.LIST_CALL_FLOWS)
+    async def list_call_flows(
+        self, company: str | None = None, *, page_size: int = protocol.MAX_PAGE_SIZE
+    ) -> dict[str, Any]:
+        """Return every stored call flow (``{"flows": [...]}``), reading the sidecar's pages one by one."""
+        flows = await self._all_pages(Command.LIST_CALL_FLOWS, "flows", {"company": company}, page_size)
+        return {"flows": flows}
 
     async def get_call_flow(self, flow_id: str) -> dict[str, Any]:
         """Return one stored call flow."""
@@ -390,8 +396,37 @@ class HoldSlayerClient:
         await self.request(Command.DELETE_CALL_FLOW, {"id": flow_id})
 
     async def get_history(self, limit: int = 20) -> dict[str, Any]:
-        """Return recent finished calls."""
-        return await self.request(Command.GET_HISTORY, {"limit": limit})
+        """Return the ``limit`` most recent finished calls and the hold statistics, over as many pages as needed."""
+        first = await self.request(Command.GET_HISTORY, {"limit": min(limit, protocol.MAX_PAGE_SIZE)})
+        calls = _items(first, "calls")
+        cursor = first.get("next_cursor")
+        for _ in range(MAX_PAGES):
+            if len(calls) >= limit or not isinstance(cursor, str):
+                break
+            page_size = min(limit - len(calls), protocol.MAX_PAGE_SIZE)
+            page = await self.request(Command.GET_HISTORY, {"limit": page_size, "cursor": cursor})
+            calls += _items(page, "calls")
+            cursor = page.get("next_cursor")
+        return {**first, "calls": calls[:limit], "next_cursor": cursor if len(calls) >= limit else None}
+
+    async def _all_pages(self, command: str, key: str, data: dict[str, Any], page_size: int) -> list[Any]:
+        """Follow ``next_cursor`` from the first page to the last and return all items under ``key``."""
+        query = {name: value for name, value in data.items() if value is not None}
+        items: list[Any] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await self.request(command, {**query, "limit": page_size, **({"cursor": cursor} if cursor else {})})
+            items += _items(page, key)
+            next_cursor = page.get("next_cursor")
+            if not isinstance(next_cursor, str) or next_cursor == cursor:
+                return items
+            cursor = next_cursor
+        raise HoldSlayerCommandError(ErrorCode.INTERNAL_ERROR, f"{command}: more than {MAX_PAGES} pages")
+
+
+def _items(page: dict[str, Any], key: str) -> list[Any]:
+    value = page.get(key)
+    return value if isinstance(value, list) else []
 
 
 def _notify[T](callback: Callable[[T], None], value: T) -> None:

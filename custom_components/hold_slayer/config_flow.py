@@ -46,7 +46,7 @@ from .const import (
     SUBENTRY_COMPANY,
 )
 from .dialplan import DialPolicyError, check_target
-from .protocol import DEFAULT_PORT
+from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
@@ -75,6 +75,8 @@ COMPANY_SCHEMA = vol.Schema(
 
 async def _handshake(flow: ConfigFlow, host: str, port: int, token: str) -> tuple[Welcome | None, dict[str, str]]:
     """Connect once for real and return the welcome, or the form errors."""
+    if len(token) < MIN_TOKEN_LENGTH:  # the sidecar refuses to run with one: no need to ask it
+        return None, {CONF_TOKEN: "token_too_short"}
     client = HoldSlayerClient(host, port, token, async_get_clientsession(flow.hass))
     try:
         welcome = await client.connect()
