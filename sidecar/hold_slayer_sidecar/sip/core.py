@@ -26,7 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class SlotsBusyError(SipError):
-    """PJSUA has no free call slot although fewer than ``max_calls`` legs are live (one is being freed)."""
+    """PJSUA has no free call slot although fewer than ``max_calls`` legs are live (ended ones are being freed)."""
 
 
 def bare_uri(header_value: str) -> str:
@@ -120,6 +120,14 @@ class EngineCore:
             raise SipError("no trunk is configured: dial a SIP URI instead of a number")
         if self._active_count() >= self.settings.max_calls:
             raise SipError(f"no free call slot ({self.settings.max_calls} calls in progress)")
+        # Asked before makeCall, which would log two PJSUA errors for each refusal.
+        if (in_use := self._slots_in_use()) >= self.settings.max_calls:
+            held = in_use - self._active_count()
+            raise SlotsBusyError(
+                f"no free call slot: {held} ended call(s) still hold one until the far end answers their INVITE "
+                "or it times out (RFC 3261 section 9.1 forbids a CANCEL before a provisional response; timer B "
+                "ends the INVITE after 32 s)"
+            )
         call = SipCall(account, self)
         leg = self.registry.add(call, account, outbound=True)
         prm = pj.CallOpParam(True)
@@ -270,7 +278,7 @@ class EngineCore:
         """Release legs that ended, and parked Call objects whose slot is idle again."""
         while self._ended:
             self._release(self._ended.pop())
-        self._parked = [call for call in self._parked if _slot_busy(call)]
+        self._parked = [call for call in self._parked if _slot_held(call)]
 
     def _release(self, leg: Leg) -> None:
         self.media.release(leg)
@@ -278,8 +286,9 @@ class EngineCore:
         # Dropping a pj.Call hangs up whatever call holds its slot id at that moment. One poll can carry both a
         # call's BYE and the next INVITE, which PJSUA gives the slot just freed: dropping the old object now would
         # answer that new caller "603 Decline" (seen in the navigation benchmark when a company's next call came
-        # in right after the last one ended). Such an object waits until its slot is idle.
-        if _slot_busy(leg.call):
+        # in right after the last one ended). Such an object waits until its slot is idle; so does one whose own
+        # INVITE PJSUA still runs (hung up before any response), which also tells how many slots are taken.
+        if _slot_held(leg.call):
             self._parked.append(leg.call)
 
     def _hang_up_all(self) -> None:
@@ -297,6 +306,16 @@ class EngineCore:
 
     def _active_count(self) -> int:
         return sum(1 for leg in self.registry.legs() if not leg.ended)
+
+    def _slots_in_use(self) -> int:
+        """PJSUA call slots taken: live legs, and ended ones whose INVITE transaction PJSUA still runs.
+
+        A call hung up before any response (an unreachable target) is DISCONNECTED at once, but PJSUA keeps its
+        slot until the INVITE gets a provisional response (then CANCEL) or times out.
+        """
+        calls = [leg.call for leg in self.registry.legs() if not leg.ended or _slot_held(leg.call)]
+        calls += self._parked
+        return len({_slot_id(call) for call in calls} - {-1})
 
     def _leg(self, leg_id: str) -> Leg:
         leg = self.registry.get(leg_id)
@@ -344,9 +363,23 @@ class EngineCore:
         return account
 
 
-def _slot_busy(call: SipCall) -> bool:
-    """Whether a call (any call) holds this Call object's PJSUA slot id now."""
+def _slot_id(call: SipCall) -> int:
+    """Return the PJSUA slot id of a Call object (-1 when it has none)."""
     try:
-        return bool(call.isActive())
+        return int(call.getId())
+    except pj.Error:
+        return -1
+
+
+def _slot_held(call: SipCall) -> bool:
+    """Tell whether anything holds this Call object's PJSUA slot id now: a call, or an INVITE still ending.
+
+    ``isActive`` turns false at DISCONNECTED, yet a call hung up before any response keeps its INVITE session
+    (and slot) until a provisional response allows the CANCEL or timer B fires; ``getInfo`` works until the
+    slot is really free.
+    """
+    try:
+        call.getInfo()
     except pj.Error:
         return False
+    return True

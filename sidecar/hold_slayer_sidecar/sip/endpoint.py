@@ -15,6 +15,9 @@ _LOGGER = logging.getLogger("hold_slayer_sidecar.sip.pjsip")
 
 # PJSIP levels 1..6 -> Python logging levels.
 _LEVELS = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
+# PJSUA2 logs every failed call at level 1, also the expected answer "this call's slot is free now" that
+# the engine's slot probe (core._slot_held) gets from getInfo.
+_EXPECTED = ("INVITE session already terminated",)
 
 
 class PjLogWriter(pj.LogWriter):  # type: ignore[misc]
@@ -23,7 +26,11 @@ class PjLogWriter(pj.LogWriter):  # type: ignore[misc]
     def write(self, entry: pj.LogEntry) -> None:
         """Forward one PJSIP log line."""
         with contextlib.suppress(Exception):  # logging must never raise into PJSIP
-            _LOGGER.log(_LEVELS.get(int(entry.level), logging.DEBUG), "%s", str(entry.msg).rstrip())
+            message = str(entry.msg).rstrip()
+            level = _LEVELS.get(int(entry.level), logging.DEBUG)
+            if any(expected in message for expected in _EXPECTED):
+                level = logging.DEBUG
+            _LOGGER.log(level, "%s", message)
 
 
 def create_endpoint(settings: SipSettings, writer: PjLogWriter) -> pj.Endpoint:

@@ -50,7 +50,9 @@ from .thread import PjsuaThread
 _LOGGER = logging.getLogger(__name__)
 
 _running: PjsuaEngine | None = None  # the one engine of this process
-_SLOT_RETRIES = 25
+# A CANCEL answered by 487 frees its slot within a few poll rounds (10 ms each); an INVITE that never got a
+# response holds it for up to 32 s, and retrying for that long only delays the error the user must see.
+_SLOT_RETRIES = 5
 _SLOT_RETRY_S = 0.04
 
 
@@ -191,12 +193,14 @@ class PjsuaEngine:
 
         # A slot PJSUA is still releasing (a CANCEL waiting for its 487, say) reads as "too many calls"
         # for a few milliseconds after our DISCONNECTED event: retry briefly before giving up.
-        for _ in range(_SLOT_RETRIES):
+        for attempt in range(_SLOT_RETRIES):
             try:
                 return await self._require_thread().call(make_call)
             except SlotsBusyError:
+                if attempt == _SLOT_RETRIES - 1:
+                    raise
                 await asyncio.sleep(_SLOT_RETRY_S)
-        raise SipError(f"no free call slot: PJSUA still holds all {self.settings.max_calls} calls")
+        raise AssertionError("unreachable")
 
     async def ring(self, leg_id: str) -> None:
         """Send 180 Ringing on an inbound leg."""
