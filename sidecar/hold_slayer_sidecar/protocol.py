@@ -211,6 +211,12 @@ def encode(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
+def fits_frame(encoded: str) -> bool:
+    """Return True when an encoded frame is within ``MAX_MESSAGE_BYTES`` as UTF-8."""
+    # A character takes at most 4 bytes in UTF-8: most frames are cleared without encoding them.
+    return len(encoded) * 4 <= MAX_MESSAGE_BYTES or len(encoded.encode("utf-8", "replace")) <= MAX_MESSAGE_BYTES
+
+
 def decode(raw: str | bytes) -> dict[str, Any]:
     """Parse one frame and check its envelope; raise ``ProtocolError`` on anything malformed."""
     if len(raw) > MAX_MESSAGE_BYTES:

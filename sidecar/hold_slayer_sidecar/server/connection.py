@@ -209,11 +209,7 @@ class ClientConnection:
 
 def _bounded(request_id: int, encoded: str) -> str:
     """Return the result frame, or a failed result when it would exceed what the client accepts."""
-    # One UTF-8 character takes at most 4 bytes: most frames are cleared without encoding them.
-    if (
-        len(encoded) * 4 <= protocol.MAX_MESSAGE_BYTES
-        or len(encoded.encode("utf-8", "replace")) <= protocol.MAX_MESSAGE_BYTES
-    ):
+    if protocol.fits_frame(encoded):
         return encoded
     _LOGGER.error("result of request %d is %d characters, over the frame limit", request_id, len(encoded))
     message = f"the result exceeds {protocol.MAX_MESSAGE_BYTES} bytes; ask for a smaller page"

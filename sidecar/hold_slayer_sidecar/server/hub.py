@@ -40,8 +40,12 @@ class EventHub:
 
     def publish(self, event: str, data: dict[str, Any]) -> None:
         """Encode once, deliver to all; a client that cannot keep up is removed."""
+        frame = protocol.encode(protocol.event(self._seq + 1, event, data))
+        if not protocol.fits_frame(frame):
+            # A client closes on a frame over its limit (RFC 6455 7.4.1): lose the event, not every client.
+            _LOGGER.error("event %s of %d characters exceeds the frame limit: not sent", event, len(frame))
+            return
         self._seq += 1
-        frame = protocol.encode(protocol.event(self._seq, event, data))
         for key, deliver in list(self._clients.items()):
             if not deliver(frame):
                 _LOGGER.warning("client %d is too slow to take events: disconnecting it", key)

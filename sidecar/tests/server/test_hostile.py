@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -203,6 +205,52 @@ async def test_the_only_close_for_a_message_is_the_size_limit(
     )
     msg = await ws.receive(timeout=5)
     assert msg.type is WSMsgType.CLOSE and ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG  # RFC 6455 7.4.1
+
+
+def masked_frame(opcode: int, payload: bytes) -> bytes:
+    """One client frame as RFC 6455 section 5.2 lays it out (FIN set, masked, payload under 64 kB)."""
+    mask = os.urandom(4)
+    size = bytes([0x80 | len(payload)]) if len(payload) < 126 else bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+    return bytes([0x80 | opcode]) + size + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def test_text_that_is_not_utf8_closes_as_rfc_6455_requires(server: SidecarServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        f"GET {protocol.WS_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert b" 101 " in await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    writer.write(masked_frame(0x1, protocol.encode(protocol.hello(TOKEN, "raw")).encode()))
+    header = await asyncio.wait_for(reader.readexactly(2), 5)
+    length = header[1] & 0x7F
+    if length == 126:
+        length = struct.unpack("!H", await reader.readexactly(2))[0]
+    assert json.loads(await reader.readexactly(length))["type"] == "welcome"
+    writer.write(masked_frame(0x1, b'{"type":"request","id":1,"command":"\xff\xfe"}'))
+    close = await asyncio.wait_for(reader.readexactly(4), 5)
+    assert close[0] & 0x0F == 0x8 and struct.unpack("!H", close[2:4])[0] == 1007  # section 8.1: fail the connection
+    writer.close()
+
+
+async def test_an_event_or_result_over_the_frame_limit_is_not_sent(
+    server: SidecarServer, http: aiohttp.ClientSession, rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = await authenticated(http, server)
+    rig.manager.publish("transcript", {"text": "x" * protocol.MAX_MESSAGE_BYTES})  # would close the client
+    huge = big_flow(1).model_copy(update={"steps": [big_flow(1).steps[0].model_copy(update={"options": {
+        str(n): "y" * 1000 for n in range(300)
+    }})]})  # fmt: skip
+
+    async def get_flow(flow_id: str) -> CallFlow:
+        return huge
+
+    monkeypatch.setattr(rig.manager, "get_flow", get_flow)
+    too_big = await ask(ws, 1, "get_call_flow", {"id": "flow-00001"})
+    assert too_big["error"]["code"] == "internal_error" and "smaller page" in too_big["error"]["message"]
+    assert (await ask(ws, 2, "ping"))["success"] is True
+    await ws.close()
 
 
 async def test_a_request_flood_is_told_to_wait_not_buffered(
