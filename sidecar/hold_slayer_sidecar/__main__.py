@@ -103,6 +103,9 @@ def policy(settings: SidecarSettings) -> CallPolicy:
         max_hold_s=t.max_hold_s,
         ring_user_s=t.ring_user_s,
         probe_wait_s=t.probe_wait_s,
+        courtesy_text=settings.courtesy.greeting_text(),
+        still_connecting_text=settings.courtesy.still_connecting_text(),
+        still_connecting_every_s=settings.courtesy.still_connecting_every_s,
     )
 
 

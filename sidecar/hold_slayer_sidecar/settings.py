@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import string
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -80,6 +81,51 @@ class WebsocketConfig(BaseModel):
     failed_hello_cooldown_s: float = Field(default=60.0, ge=0, le=3600)
 
 
+_NAME_FIELD = "name"
+_DEFAULT_GREETING = "Hi, thanks for picking up. I'm connecting you to {name} now, one moment please."
+_DEFAULT_GREETING_NO_NAME = "Hi, thanks for picking up. I'm connecting you now, one moment please."
+
+
+class CourtesyLines(BaseModel):
+    """What the person who answers hears while the user's phone rings (agents hang up on a silent line)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # Whom the person is being connected to ("Alex"); without it the greeting leaves the name out.
+    name: str | None = Field(default=None, max_length=40, pattern=r"^[^\x00-\x1f{}]*$")
+    greeting: str | None = Field(default=None, max_length=200)  # may hold {name}; default: _DEFAULT_GREETING
+    still_connecting: str = Field(default="Still connecting you, one moment please.", max_length=200)
+    still_connecting_every_s: float = Field(default=7.0, ge=3.0, le=30.0)
+
+    @field_validator("greeting")
+    @classmethod
+    def _only_name_placeholder(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            fields = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+        except ValueError as err:
+            raise ValueError(f"not a valid template: {err}") from err
+        if fields - {_NAME_FIELD}:
+            raise ValueError(f"only {{{_NAME_FIELD}}} may be used, not {sorted(fields - {_NAME_FIELD})}")
+        return value
+
+    def greeting_text(self) -> str:
+        """Return the first line said to the person ('' when the courtesy lines are off)."""
+        if not self.enabled:
+            return ""
+        name = (self.name or "").strip()
+        template = self.greeting or (_DEFAULT_GREETING if name else _DEFAULT_GREETING_NO_NAME)
+        if "{" + _NAME_FIELD + "}" in template and not name:
+            name = "the caller"  # a custom template with {name} but no name set
+        return template.format(name=name)
+
+    def still_connecting_text(self) -> str:
+        """Return the line repeated while the phone rings ('' when off)."""
+        return self.still_connecting if self.enabled else ""
+
+
 class _ConfigFileSource(PydanticBaseSettingsSource):
     """Values from the YAML or JSON file named by --config (lowest priority)."""
 
@@ -132,6 +178,7 @@ class SidecarSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sip: SipConfig = SipConfig()
     timeouts: Timeouts = Timeouts()
+    courtesy: CourtesyLines = CourtesyLines()
     voice: VoiceSettings = VoiceSettings()
     websocket: WebsocketConfig = WebsocketConfig()
 

@@ -29,6 +29,11 @@ class FakeSip:
         self.dialed: list[tuple[str, str]] = []  # (leg id, target)
         self.dtmf: list[tuple[str, str]] = []
         self.played: list[str] = []
+        self.play_s = 0.0  # how long each playback lasts
+        self.cut: list[str] = []  # legs whose playback was cancelled
+        self.playing: set[str] = set()
+        self.played_into_bridge = False  # a bridge was made while something still played into a leg
+        self.answer_after_s = 1.0  # for behaviour "late": the leg answers this long after ringing
         self.bridged: list[tuple[str, str]] = []
         self.recordings: list[Path] = []
         self.hung_up: list[str] = []
@@ -81,6 +86,9 @@ class FakeSip:
         if how == "answer":
             loop.call_soon(self.emit, leg, LegEventKind.RINGING)
             loop.call_soon(self.emit, leg, LegEventKind.ANSWERED)
+        elif how == "late":
+            loop.call_soon(self.emit, leg, LegEventKind.RINGING)
+            loop.call_later(self.answer_after_s, self.emit, leg, LegEventKind.ANSWERED)
         elif how == "busy":
             loop.call_soon(self.emit, leg, LegEventKind.DISCONNECTED, 486, "Busy Here")
         elif how == "instant_fail":  # the leg ends before dial() even returns (refused TCP connect, instant 503)
@@ -101,10 +109,18 @@ class FakeSip:
         self.dtmf.append((leg_id, digits))
 
     async def play(self, leg_id: str, pcm: Pcm, sample_rate: int) -> None:
-        await asyncio.sleep(0)
+        self.playing.add(leg_id)
+        try:
+            await asyncio.sleep(self.play_s)
+        except asyncio.CancelledError:
+            self.cut.append(leg_id)
+            raise
+        finally:
+            self.playing.discard(leg_id)
         self.played.append(leg_id)
 
     async def bridge(self, leg_a: str, leg_b: str) -> None:
+        self.played_into_bridge |= bool(self.playing & {leg_a, leg_b})
         self.bridged.append((leg_a, leg_b))
 
     async def start_recording(self, leg_id: str, path: Path) -> None:

@@ -42,6 +42,7 @@ from .events import (
     SpeakDone,
     StartRecording,
     StartTimer,
+    StopSpeaking,
     Transcribe,
     Transcribed,
     UserDialed,
@@ -87,7 +88,13 @@ class EffectRunner:
         self._config = config
         self._clock = clock
         # The probe and the goodbye are said again and again: synthesise each once.
-        self._cached_texts = {config.policy.probe_text, config.policy.user_missed_text}
+        policy = config.policy
+        self._cached_texts = {
+            policy.probe_text,
+            policy.user_missed_text,
+            policy.courtesy_text,
+            policy.still_connecting_text,
+        }
         self._speech_cache: dict[str, SpeechAudio] = {}
         # Each call's menu audio since its last move; dropped with the call's runtime.
         self._prompt_audio: WeakKeyDictionary[CallRuntime, PromptAudio] = WeakKeyDictionary()
@@ -124,6 +131,10 @@ class EffectRunner:
                 self._note_transcript(runtime, effect)
             case HangUp():
                 self._hang_up(runtime, effect.leg)
+            case StopSpeaking():
+                runtime.stop_speaking()
+            case Speak():
+                runtime.speak(self._speak(runtime, effect))
             case _:
                 runtime.spawn(self._slow(runtime, effect), type(effect).__name__)
 
@@ -136,8 +147,6 @@ class EffectRunner:
                 await self._dial_user(runtime, effect)
             case SendDtmf():
                 await self._send_dtmf(runtime, effect)
-            case Speak():
-                await self._speak(runtime, effect)
             case Transcribe():
                 await self._transcribe(runtime, effect)
             case Decide():
@@ -226,6 +235,7 @@ class EffectRunner:
         try:
             if company is None or user is None:
                 raise SipError("a leg ended before the bridge")
+            await runtime.speech_stopped()  # the bridge must not carry the end of our courtesy line
             await self._engines.sip.bridge(company, user)
         except SipError as err:
             runtime.feed(BridgeDone(self._clock(), ok=False, error=str(err)))

@@ -229,6 +229,7 @@ class Timer(StrEnum):
     RING_USER = "ring_user"  # the user must answer within ring_user_s
     CLOSING = "closing"  # the goodbye line may not take longer than this
     SETTLE = "settle"  # after the last menu step, tell the detector navigation is over at the latest now
+    COURTESY = "courtesy"  # while the user's phone rings: time for the next "still connecting" line
 
 
 class DetectorNote(StrEnum):
@@ -261,6 +262,11 @@ class Speak:
 
     text: str
     ticket: int
+
+
+@dataclass(frozen=True, slots=True)
+class StopSpeaking:
+    """Stop whatever is being said to the company at once (its SpeakDone never comes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +365,7 @@ type Effect = (
     Dial
     | SendDtmf
     | Speak
+    | StopSpeaking
     | Transcribe
     | NoteTranscript
     | Decide

@@ -69,11 +69,13 @@ from .queue import (
     human,
     ivr_done,
     on_bridged,
+    on_courtesy_said,
     on_user_answered,
     on_user_dialed,
     on_user_gone,
     probe,
     say_probe,
+    still_connecting,
     user_missed,
 )
 from .session import CallSession, StepWait
@@ -248,12 +250,16 @@ def _on_speak_done(session: CallSession, event: SpeakDone) -> Result:
     if session.closing:
         return finish_user_missed(session, event.at)
     if session.state is CallState.PROBING:
-        if not event.ok:
-            return back_to_hold(session, event.at)
-        return session, [NotifyDetector(DetectorNote.PROBE_SENT), StartTimer(Timer.PROBE, session.policy.probe_wait_s)]
+        return _probe_said(session, event)
     if session.state is CallState.IVR and session.step_wait is StepWait.SPEAK:
         return advance(session, event.at)
-    return session, []
+    return on_courtesy_said(session, event)  # a courtesy line to the person while the user's phone rings
+
+
+def _probe_said(session: CallSession, event: SpeakDone) -> Result:
+    if not event.ok:
+        return back_to_hold(session, event.at)
+    return session, [NotifyDetector(DetectorNote.PROBE_SENT), StartTimer(Timer.PROBE, session.policy.probe_wait_s)]
 
 
 def _on_timer(session: CallSession, event: TimerFired) -> Result:
@@ -313,6 +319,7 @@ _TIMERS: dict[Timer, Callable[[CallSession, float], Result]] = {
     Timer.CLOSING: _closing_timeout,
     Timer.SETTLE: _settle_timeout,
     Timer.PROBE_SAY: back_to_hold,  # the speaker never paused for an answer: not a person waiting for us
+    Timer.COURTESY: still_connecting,
 }
 
 

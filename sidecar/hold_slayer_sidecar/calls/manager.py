@@ -107,7 +107,9 @@ class CallManager:
     async def _warm_up(self) -> None:
         """Load the speech models before the first call needs them (a cold model delays the first probe)."""
         try:
-            await self._effects.speech(self._config.policy.probe_text)
+            policy = self._config.policy
+            for text in filter(None, (policy.probe_text, policy.courtesy_text, policy.still_connecting_text)):
+                await self._effects.speech(text)  # the person must not wait for the synthesis of these lines
             if self._engines.stt is not None:
                 await self._engines.stt.transcribe(np.zeros(self._config.sample_rate // 2, np.int16), 8000)
         except Exception as err:  # the engines report their own health; a failed warm-up only costs time

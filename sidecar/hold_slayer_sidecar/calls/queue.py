@@ -22,8 +22,10 @@ from .events import (
     NotifyDetector,
     Observed,
     Speak,
+    SpeakDone,
     StartRecording,
     StartTimer,
+    StopSpeaking,
     Timer,
     UserAnswered,
     UserDialed,
@@ -118,7 +120,31 @@ def human(session: CallSession, event: Observed) -> Result:
         Emit(EventType.HUMAN_DETECTED, {"confidence": event.confidence, "t_s": event.t_s}),
         *(CancelTimer(t) for t in (Timer.IVR, Timer.STEP, Timer.HOLD, Timer.PROBE, Timer.PROBE_SAY, Timer.SETTLE)),
     ]
-    return human, effects
+    return courtesy(human, session.policy.courtesy_text, effects)
+
+
+def courtesy(session: CallSession, text: str, effects: list[Effect] | None = None) -> Result:
+    """Say a courtesy line to the person while the user's phone rings (a probe still playing is cut short)."""
+    effects = list(effects or [])
+    if not session.policy.can_speak or not text or session.closing:
+        return session, effects
+    ticket = session.ticket + 1
+    return replace(session, ticket=ticket), [*effects, StopSpeaking(), Speak(text, ticket)]
+
+
+def on_courtesy_said(session: CallSession, event: SpeakDone) -> Result:
+    """After a courtesy line, wait ``still_connecting_every_s`` before the next one."""
+    policy = session.policy
+    if session.state not in (CallState.HUMAN, CallState.RINGING_USER) or not policy.still_connecting_text:
+        return session, []
+    return session, [StartTimer(Timer.COURTESY, policy.still_connecting_every_s)]
+
+
+def still_connecting(session: CallSession, at: float) -> Result:
+    """Tell the person the user's phone still rings (agents hang up on a silent line)."""
+    if session.state not in (CallState.HUMAN, CallState.RINGING_USER) or session.user_up:
+        return session, []
+    return courtesy(session, session.policy.still_connecting_text)
 
 
 def on_user_dialed(session: CallSession, event: UserDialed) -> Result:
@@ -137,7 +163,11 @@ def on_user_answered(session: CallSession, event: UserAnswered) -> Result:
     """Bridge the two legs once the user picks up."""
     if session.state is not CallState.RINGING_USER or session.closing:
         return session, []
-    return replace(session, user_up=True), [CancelTimer(Timer.RING_USER), Bridge(), StartRecording(Leg.USER)]
+    # Our line stops before the bridge: the user must hear the person, not the end of "one moment please".
+    # A new ticket makes the cut line's SpeakDone (if any) harmless.
+    answered = replace(session, user_up=True, ticket=session.ticket + 1)
+    effects: list[Effect] = [CancelTimer(Timer.RING_USER), CancelTimer(Timer.COURTESY), StopSpeaking()]
+    return answered, [*effects, Bridge(), StartRecording(Leg.USER)]
 
 
 def on_bridged(session: CallSession, event: BridgeDone) -> Result:
@@ -165,7 +195,7 @@ def user_missed(session: CallSession, at: float, reason: str) -> Result:
     """Handle a user who did not pick up: apologise to the person, then hang up (outcome user_missed)."""
     if session.closing:
         return session, []
-    effects: list[Effect] = [CancelTimer(Timer.RING_USER)]
+    effects: list[Effect] = [CancelTimer(Timer.RING_USER), CancelTimer(Timer.COURTESY), StopSpeaking()]
     if session.user_leg is not None and session.state is CallState.RINGING_USER:
         effects.append(HangUp(Leg.USER))
     closing = replace(session, closing=True, reason=reason, user_up=False, user_leg=None)

@@ -48,6 +48,7 @@ class CallRuntime:
         self._busy = False
         self._timers: dict[Timer, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._speaking: asyncio.Task[None] | None = None  # the line being said to the company, if any
 
     @property
     def call_id(self) -> str:
@@ -73,11 +74,27 @@ class CallRuntime:
             self._busy = False
         self._on_settled(self)
 
-    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Run a task owned by this call (cancelled when the call is closed)."""
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.call_id}:{name}")
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
+
+    def speak(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run the task that says a line to the company (one at a time: StopSpeaking cuts it)."""
+        self._speaking = self.spawn(coro, "Speak")
+
+    def stop_speaking(self) -> None:
+        """Cut the line being said to the company (cancelling the playback stops it at once)."""
+        if self._speaking is not None and not self._speaking.done():
+            self._speaking.cancel()
+
+    async def speech_stopped(self) -> None:
+        """Wait until a cut line has really stopped (its engine call unwound), e.g. before a bridge."""
+        speaking = self._speaking
+        if speaking is not None and speaking.cancelling():
+            await asyncio.wait([speaking])
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -25,6 +25,13 @@ class CallPolicy:
     probe_text: str = "Hello?"
     # Said to the person who answered when the user does not pick up, so they are not left in silence.
     user_missed_text: str = "Sorry, the caller is not available right now. Goodbye."
+    # Said to the person as soon as they are detected, then every ``still_connecting_every_s`` after the last line
+    # ended while the user's phone rings: agents hang up on a silent line, and a real user takes 5-20 s to pick up.
+    courtesy_text: str = "Hi, thanks for picking up. I'm connecting you now, one moment please."
+    still_connecting_text: str = "Still connecting you, one moment please."
+    # A person on a silent line says "Hello?" after 3-5 s and gives up after 10-20 s; a line every 7 s (plus its own
+    # 2 s) keeps the gaps under that without talking over every word the agent says back.
+    still_connecting_every_s: float = 7.0
     closing_s: float = 8.0
     settle_s: float = 12.0  # longest wait for music or silence after the last menu step
     can_speak: bool = True  # a text-to-speech engine is available

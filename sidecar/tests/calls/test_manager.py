@@ -124,7 +124,7 @@ async def test_probe_hello_then_person(rig: Rig) -> None:
     assert rig.sip.played == []
     await rig.observe(leg, ob(K.SILENCE))
     assert rig.sip.played == [leg]
-    assert rig.tts.said == ["Hello?"]  # synthesised once (warm-up), then cached
+    assert rig.tts.said.count("Hello?") == 1  # synthesised once (warm-up), then cached
     assert "probe_sent" in rig.detectors[0].notes
     assert len(rig.sip.dialed) == 1
     await rig.observe(leg, ob(K.HUMAN_DETECTED))
