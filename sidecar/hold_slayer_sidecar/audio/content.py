@@ -33,6 +33,8 @@ _AGENT = (
     r"\b(can|may) i (help|assist) you\b|\bi can help you\b",
     r"\byou're speaking (to|with) \w+|\byou are speaking (to|with) \w+",
     r"\bare you (there|still there)\b",
+    # What a person asks when the line seems dead, or whom they are talking to: a recording has no one to ask.
+    r"\bcan you hear me\b|\bwho (am i|is this) (speaking|talking) (to|with)\b|\bwho('s| is) (this|calling)\b",
     # Asking for the caller's details; not "can I have your attention", which opens an announcement.
     r"\b(can|could|may) i (have|get|take) your (full )?(name|account|number|phone|card|policy|member|date|zip|"
     r"postal|email|address|last|first|reference|confirmation|booking|order)",

@@ -216,6 +216,8 @@ class HumanJudge:
         self._last_sound_s = 0.0
         self._silent_hold_reported = False
         self._probe_s: float | None = None
+        # Speech that began right after a probe said in the menus (to a greeting there): its words decide.
+        self._greeting_answer_s: float | None = None
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
         self._ringback_s: float | None = None  # last ringback burst heard while on hold (a transfer ringing)
         # The last turn closed as a "monologue" (long speech, then silence) and when: a person who greets at length
@@ -319,6 +321,8 @@ class HumanJudge:
         # After a long silent wait the call is probably queued: speech is then a candidate turn (it can raise
         # HUMAN_UNCERTAIN, so the call probes), but without music or beeps it never transfers on its own.
         if not self.in_queue:
+            if self._greeting_answer_s is None and self.probe_answered(onset):
+                self._greeting_answer_s = onset
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         self._background = False
@@ -630,6 +634,8 @@ class HumanJudge:
         if partial:
             return self._note_partial(text, t_s)
         if not self.in_queue:
+            if self._greeting_answer_s is not None and t_s >= self._greeting_answer_s:
+                return self._judge_greeting_answer(text, t_s)
             # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
             # straight after "Please hold while we connect you").
             self._handed_over = queueing_text(text)
@@ -641,6 +647,26 @@ class HumanJudge:
             return self._judge_lone_burst(text)
         turn = self._turn_heard_at(t_s)
         return [] if turn is None else self._note_turn_words(turn, text, t_s)
+
+    def _judge_greeting_answer(self, text: str, t_s: float) -> list[Observation]:
+        """Judge the words that answered a probe said in the menus after a greeting (calls/greeting.py).
+
+        Only a person's words count ("Yes, hello?", "Hi, can you hear me?", "This is Sam, how can I help?"): an IVR
+        whose welcome merely paused goes on with a message or a menu, and a menu listening for speech answers our
+        "Hello?" with a re-prompt ("Sorry, I didn't get that. You can say ...").
+        """
+        onset_s = self._greeting_answer_s
+        assert onset_s is not None
+        if t_s - onset_s > PROBE_WINDOW_S:
+            self._greeting_answer_s = None
+            return []
+        verdict = classify_text(text)
+        if verdict == "agent" and not menu_text(text):
+            self._greeting_answer_s = None
+            return self._declare_human(t_s, onset_s, 0.85, f"answered our hello after a greeting: {text.strip()!r}")
+        if verdict == "recording" or menu_text(text):
+            self._greeting_answer_s = self._probe_s = None  # the company's own words: no answer to the probe
+        return []
 
     def _note_turn_words(self, turn: _Turn, text: str, t_s: float) -> list[Observation]:
         """Judge a segment's transcript for the turn it belongs to (its segment ended at t_s)."""
@@ -719,6 +745,7 @@ class HumanJudge:
     def note_probe_sent(self, t_s: float) -> None:
         """Note the probe "Hello?": speech that starts soon after answers it (a recording would not wait)."""
         self._probe_s = t_s
+        self._greeting_answer_s = None
 
     def probe_answered(self, onset_s: float) -> bool:
         """Whether speech starting at onset_s answers a recent probe."""
@@ -739,5 +766,5 @@ class HumanJudge:
         self._music_since = None
         self._turn = self._monologue = self._replaced = None
         self._lone = None
-        self._probe_s = self._ringback_s = None
+        self._probe_s = self._ringback_s = self._greeting_answer_s = None
         self._partial_due, self._background = "", False

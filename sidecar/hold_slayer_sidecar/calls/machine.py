@@ -51,6 +51,7 @@ from .events import (
     UserDialFailed,
     UserDisconnected,
 )
+from .greeting import back_to_menus, greets, probe_greeting, queue_after_greeting
 from .navigation import (
     advance,
     ask_if_settled,
@@ -170,6 +171,19 @@ def _on_observation(session: CallSession, event: Observed) -> Result:
     return handler(session, event) if handler is not None else (session, [])
 
 
+def _probe_over(session: CallSession, at: float) -> Result:
+    """Stop probing: back to the menus for a greeting heard there, back to the queue otherwise."""
+    if session.state is CallState.PROBING and session.direct:
+        return back_to_menus(session, at)
+    return back_to_hold(session, at)
+
+
+def _on_transcribed(session: CallSession, event: Transcribed) -> Result:
+    if greets(session, event):
+        return probe_greeting(session, event)  # a person's greeting in the menus? the answer to "Hello?" decides
+    return on_transcript(session, event)
+
+
 def _on_uncertain(session: CallSession, event: Observed) -> Result:
     if session.state is not CallState.HOLD:
         return session, []
@@ -177,6 +191,8 @@ def _on_uncertain(session: CallSession, event: Observed) -> Result:
 
 
 def _on_hold_heard(session: CallSession, event: Observed) -> Result:
+    if session.state is CallState.PROBING and session.direct:
+        return queue_after_greeting(session, event)
     if session.state is CallState.PROBING:
         return back_to_hold(session, event.at)
     if session.state is CallState.HOLD and session.ivr_done_pending:
@@ -192,7 +208,7 @@ def _on_hold_heard(session: CallSession, event: Observed) -> Result:
 def _on_queue_sound(session: CallSession, event: Observed) -> Result:
     """Music or silence: the company stopped talking (navigation is over; a probe may be said now)."""
     if session.state is CallState.PROBING and event.kind is ObservationKind.MUSIC:
-        return back_to_hold(session, event.at)  # music resumed: it was an announcement
+        return _probe_over(session, event.at)  # music resumed: it was an announcement
     if session.state is CallState.PROBING:
         return say_probe(session, event.at)  # a second of silence after the speech: the speaker waits for an answer
     if event.kind is ObservationKind.MUSIC and session.queue_words:
@@ -215,7 +231,8 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
         epoch = session.listen_epoch if needs_nav and not stored_choice and session.policy.can_navigate else 0
         rate = int(event.data.get("sample_rate", 8000))
         # Speech in the queue is heard for the detector's sake (a person or a recording?): the sooner the better.
-        quick = epoch == 0 and event.data.get("context") == "hold"
+        # So is the answer to a probe said in the menus (calls/greeting.py).
+        quick = epoch == 0 and (event.data.get("context") == "hold" or session.state is CallState.PROBING)
         effects.append(Transcribe(event.audio, event.t_s, epoch, rate, quick=quick))
         if epoch:
             session = replace(session, heard_t_s=event.t_s)
@@ -258,7 +275,7 @@ def _on_speak_done(session: CallSession, event: SpeakDone) -> Result:
 
 def _probe_said(session: CallSession, event: SpeakDone) -> Result:
     if not event.ok:
-        return back_to_hold(session, event.at)
+        return _probe_over(session, event.at)
     return session, [NotifyDetector(DetectorNote.PROBE_SENT), StartTimer(Timer.PROBE, session.policy.probe_wait_s)]
 
 
@@ -314,11 +331,11 @@ _TIMERS: dict[Timer, Callable[[CallSession, float], Result]] = {
     Timer.IVR: _ivr_timeout,
     Timer.STEP: _step_timeout,
     Timer.HOLD: _hold_timeout,
-    Timer.PROBE: back_to_hold,
+    Timer.PROBE: _probe_over,
     Timer.RING_USER: _ring_user_timeout,
     Timer.CLOSING: _closing_timeout,
     Timer.SETTLE: _settle_timeout,
-    Timer.PROBE_SAY: back_to_hold,  # the speaker never paused for an answer: not a person waiting for us
+    Timer.PROBE_SAY: _probe_over,  # the speaker never paused for an answer: not a person waiting for us
     Timer.COURTESY: still_connecting,
 }
 
@@ -344,7 +361,7 @@ _HANDLERS: dict[type, Callable[[CallSession, Any], Result]] = {
     Observed: _on_observation,
     DtmfDone: on_dtmf_done,
     SpeakDone: _on_speak_done,
-    Transcribed: on_transcript,
+    Transcribed: _on_transcribed,
     Decided: on_decision,
     UserDialed: on_user_dialed,
     UserDialFailed: _on_user_dial_failed,

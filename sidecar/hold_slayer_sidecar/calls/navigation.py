@@ -141,6 +141,7 @@ def menu_in_queue(session: CallSession, event: Transcribed) -> Result:
         hold_started_at=None,
         ivr_done_pending=False,
         probe_pending=False,
+        direct=False,
     )
     listening, _ = listen(back)
     asked, effects = ask(replace(listening, prompt=prompt, heard_t_s=event.t_s, transcribed_t_s=event.t_s))

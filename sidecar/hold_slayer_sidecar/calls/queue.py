@@ -111,6 +111,8 @@ def human(session: CallSession, event: Observed) -> Result:
         hold_ended_at=event.at if was_holding else None,
         step_wait=StepWait.NONE,
         ticket=session.ticket + 1,
+        probe_pending=False,
+        direct=False,
     )
     # Ring the user first: every effect before DialUser adds to the time the person waits in silence.
     effects: list[Effect] = [DialUser(session.transfer_to), EmitCallState()]

@@ -88,6 +88,7 @@ class CallSession:
     history: tuple[str, ...] = ()
     probes: int = 0
     probe_pending: bool = False  # "Hello?" waits for a pause after the uncertain speech
+    direct: bool = False  # probing a greeting heard in the menus (calls/greeting.py), not speech in the queue
     last_probe_at: float | None = None
     closing: bool = False  # saying goodbye before hanging up
     ivr_done_pending: bool = False  # in the queue, but the company may still be finishing its IVR sentence

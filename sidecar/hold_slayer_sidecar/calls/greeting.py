@@ -1,0 +1,91 @@
+"""A person who answers in the menus (after ringback, after the last key): probe "Hello?" and let the answer decide.
+
+A person who picks up says a short greeting ("Hi, this is Sam.") and waits; an IVR's welcome goes on into its menu.
+Words alone cannot tell them apart safely: a virtual assistant greets with a name too ("Hi, I'm Ava."). A person
+answers "Hello?"; a recording does not. So when the words since our last move read like a person's greeting and
+ask for nothing (no "press", "enter" or "say": a menu listening for speech would take our "Hello?" as its
+answer), the call says the probe once the speaker pauses, and the detector judges whether what follows answers it
+(audio/judge.py: an answer that starts right after the probe, in words a person uses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..audio.content import classify_text, menu_text
+from ..nav.flows import FlowStepKind
+from ..protocol import CallState
+from .events import CancelTimer, Decide, EmitCallState, Observed, StartTimer, Timer, Transcribed
+from .navigation import current_step, listen, on_transcript
+from .queue import enter_hold, say_probe
+from .session import CallSession, StepWait
+from .transitions import Result, goto
+
+# A greeting with a name and an offer of help runs to about a dozen words ("Thanks for calling Acme, this is Sam,
+# how can I help you today?"); an IVR's welcome with its first options runs longer before it pauses.
+MAX_GREETING_WORDS = 16
+
+
+def words_since_move(session: CallSession, event: Transcribed) -> str:
+    """Return what the company said since our last move (key, spoken line), this transcript included."""
+    if event.epoch and event.epoch == session.listen_epoch:
+        return event.prompt if event.prompt is not None else f"{session.prompt} {event.text}".strip()
+    return event.text.strip()
+
+
+def may_be_person(text: str, since_move: str) -> bool:
+    """Whether a segment's words read like a person's greeting in a context where "Hello?" asks nothing of a menu."""
+    if not text.strip() or menu_text(since_move):
+        return False
+    return classify_text(since_move) == "agent" and len(since_move.split()) <= MAX_GREETING_WORDS
+
+
+def greets(session: CallSession, event: Transcribed) -> bool:
+    """Whether this transcript, heard in the menus, should be settled by a probe."""
+    policy = session.policy
+    step = current_step(session)
+    cooling = (
+        session.last_probe_at is not None and event.at - session.last_probe_at < policy.probe_cooldown_s
+    )  # the cooldown of the queue's probes: a recording that greets again is not probed again at once
+    return (
+        session.state is CallState.IVR
+        and not event.partial
+        and policy.can_speak
+        and not cooling
+        and session.probes < policy.max_probes
+        and session.step_wait is not StepWait.DTMF  # the greeting of the menu our key is answering
+        and (step is None or step.kind is FlowStepKind.LISTEN)
+        and may_be_person(event.text, words_since_move(session, event))
+    )
+
+
+def probe_greeting(session: CallSession, event: Transcribed) -> Result:
+    """Publish the words, then probe: at once if the speaker already paused, else at the next pause."""
+    heard, effects = on_transcript(session, event)
+    effects = [e for e in effects if not isinstance(e, Decide)]  # a menu decision waits for the answer
+    probing = replace(
+        goto(heard, CallState.PROBING, event.at),
+        probe_pending=True,
+        direct=True,
+        step_wait=StepWait.NONE,
+        ticket=heard.ticket + 1,  # a navigator decision still on its way is void
+    )
+    effects += [EmitCallState(), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
+    if heard.company_quiet:
+        said, more = say_probe(probing, event.at)
+        return said, effects + more
+    return probing, effects
+
+
+def back_to_menus(session: CallSession, at: float) -> Result:
+    """Listen to the menus again: the greeting was not a person's (nobody answered the probe)."""
+    menus = replace(goto(session, CallState.IVR, at), ticket=session.ticket + 1, probe_pending=False, direct=False)
+    listening, effects = listen(menus)
+    return listening, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), EmitCallState(), *effects]
+
+
+def queue_after_greeting(session: CallSession, event: Observed) -> Result:
+    """Hold music (or a long silence) after the greeting: it was the company's, and now the call is queued."""
+    menus, effects = back_to_menus(session, event.at)
+    held, more = enter_hold(menus, event.at, queue_heard=True)
+    return held, effects + more

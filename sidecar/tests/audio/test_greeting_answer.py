@@ -1,0 +1,69 @@
+"""A probe said in the menus after a greeting: speech right after it, in a person's words, is a person."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hold_slayer_sidecar.audio.detector import HoldDetector
+from hold_slayer_sidecar.audio.types import AudioFrame, Observation
+from hold_slayer_sidecar.audio.types import ObservationKind as K
+
+from .helpers import FRAME, RATE, clip, first, join, kinds, silence
+
+Pcm = npt.NDArray[np.int16]
+GREETING = "Hi, this is Sam."
+
+
+def call(gap_s: float, answer_words: str, *, probe: bool = True, late_s: float = 0.0) -> list[Observation]:
+    """Ringback is over: a greeting, 2 s of quiet, our probe (noted at its end), ``gap_s`` of quiet, an answer.
+
+    ``late_s``: the probe's end is noted this much later (speech that began while we still spoke).
+    """
+    greeting = join(silence(0.5), clip("human_07.wav"), silence(2.0))
+    probe_s = greeting.size / RATE + late_s
+    pcm = join(greeting, silence(gap_s, seed=1), clip("not_yet_12.wav"), silence(2.0, seed=2))
+    answer_from_s = greeting.size / RATE + gap_s
+    det = HoldDetector(RATE)
+    out: list[Observation] = []
+    noted = not probe
+    for k in range(pcm.size // FRAME):
+        t = (k + 1) * FRAME / RATE
+        if not noted and t >= probe_s:
+            det.note_probe_sent(t)
+            noted = True
+        for o in det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)):
+            out.append(o)
+            if o.kind is K.SPEECH_SEGMENT:
+                words = answer_words if float(o.data["start_s"]) >= answer_from_s - 0.3 else GREETING
+                out.extend(det.note_transcript(words, o.t_s))
+    return out
+
+
+@pytest.mark.parametrize("words", ["Yes, hello?", "Hi, can you hear me?", "Hello, this is Sam, how can I help?"])
+def test_an_answer_in_a_persons_words_is_a_person(words: str) -> None:
+    obs = call(0.6, words)
+    human = first(obs, K.HUMAN_DETECTED)
+    assert human is not None and "answered our hello" in human.data["reason"]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Please listen carefully, as our menu options have changed.",  # the welcome merely paused
+        "Sorry, I didn't get that. You can say billing or support.",  # a speech menu took our hello as its answer
+        "For billing, press 1.",
+        "",
+    ],
+)
+def test_the_company_going_on_is_not_an_answer(words: str) -> None:
+    assert K.HUMAN_DETECTED not in kinds(call(0.6, words))
+
+
+@pytest.mark.parametrize(("gap_s", "late_s"), [(4.0, 0.0), (0.6, 1.5)])  # long after our probe, or under it
+def test_speech_out_of_the_answer_window_is_not_an_answer(gap_s: float, late_s: float) -> None:
+    assert K.HUMAN_DETECTED not in kinds(call(gap_s, "Yes, hello?", late_s=late_s))
+
+
+def test_without_a_probe_the_menus_words_decide_nothing() -> None:
+    assert K.HUMAN_DETECTED not in kinds(call(0.6, "Yes, hello?", probe=False))

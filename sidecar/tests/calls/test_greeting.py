@@ -1,0 +1,203 @@
+"""A person who greets in the menus (after ringback, after the last key) is probed and settled by the answer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hold_slayer_sidecar.audio.types import ObservationKind as K
+from hold_slayer_sidecar.calls.events import (
+    CompanyAnswered,
+    CompanyRinging,
+    Decide,
+    Decided,
+    DetectorNote,
+    Dialed,
+    DialUser,
+    DtmfDone,
+    Effect,
+    Input,
+    NoteTranscript,
+    NotifyDetector,
+    Observed,
+    SendDtmf,
+    Speak,
+    SpeakDone,
+    Start,
+    Timer,
+    TimerFired,
+    Transcribe,
+    Transcribed,
+)
+from hold_slayer_sidecar.calls.greeting import may_be_person
+from hold_slayer_sidecar.calls.machine import step
+from hold_slayer_sidecar.calls.session import CallPolicy, CallSession
+from hold_slayer_sidecar.nav.api import NavAction, NavDecision
+from hold_slayer_sidecar.protocol import CallState
+
+AUDIO = np.zeros(800, dtype=np.int16)
+ANSWER = [Start(0.0), Dialed(0.1, "c"), CompanyRinging(0.2), CompanyAnswered(6.0)]
+
+
+def new(*, navigate: bool = True, **policy: object) -> CallSession:
+    return CallSession(
+        "c1",
+        "sip:co@127.0.0.1",
+        "sip:me@127.0.0.1",
+        0.0,
+        policy=replace(CallPolicy(can_navigate=navigate), **policy),  # type: ignore[arg-type]
+        intent="billing" if navigate else None,
+    )
+
+
+def run(s: CallSession, inputs: list[Input]) -> tuple[CallSession, list[Effect]]:
+    effects: list[Effect] = []
+    for event in inputs:
+        s, out = step(s, event)
+        effects += out
+    return s, effects
+
+
+def heard(s: CallSession, at: float, text: str) -> Transcribed:
+    """The transcript of a segment that ended 0.8 s before, as the call asked for it."""
+    s, out = step(s, Observed(at - 0.8, K.SPEECH_SEGMENT, at - 0.8, audio=AUDIO, data={"context": "ivr"}))
+    epoch = next(e for e in out if isinstance(e, Transcribe)).epoch
+    return Transcribed(at, text, at - 0.8, epoch)
+
+
+def said(effects: list[Effect]) -> list[str]:
+    return [e.text for e in effects if isinstance(e, Speak)]
+
+
+@pytest.mark.parametrize("navigate", [True, False])
+def test_a_greeting_after_ringback_is_probed_in_the_pause_then_the_answer_rings_the_user(navigate: bool) -> None:
+    s, _ = run(new(navigate=navigate), ANSWER)
+    s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
+    s, out = step(s, Transcribed(8.4, "Hi, this is Sam.", 7.9, s.listen_epoch if navigate else 0))
+    assert s.state is CallState.PROBING and said(out) == []  # the speaker may still be talking: wait for a pause
+    assert not any(isinstance(e, Decide) for e in out)  # nothing is pressed on a person's greeting
+    assert NoteTranscript("Hi, this is Sam.", 7.9) in out  # the detector hears the words too
+    s, out = step(s, Observed(8.9, K.SILENCE, 7.9))
+    assert said(out) == ["Hello?"]
+    s, out = step(s, SpeakDone(9.5, s.ticket))
+    assert NotifyDetector(DetectorNote.PROBE_SENT) in out  # the detector judges the answer (audio/judge.py)
+    s, out = step(s, Transcribed(10.9, "Yes, hello?", 10.6, 0))
+    assert NoteTranscript("Yes, hello?", 10.6) in out
+    s, out = step(s, Observed(11.0, K.HUMAN_DETECTED, 10.7))
+    assert isinstance(out[0], DialUser) and s.state is CallState.HUMAN
+
+
+def test_the_probe_is_said_at_once_when_the_pause_came_before_the_words() -> None:
+    s, _ = run(new(), ANSWER)
+    event = heard(s, 8.4, "Hello, you're speaking with Priya.")
+    s, _ = step(s, Observed(7.6, K.SPEECH_SEGMENT, 7.6, audio=AUDIO, data={"context": "ivr"}))
+    s, _ = step(s, Observed(8.6, K.SILENCE, 7.6))  # quiet for a second already
+    s, out = step(s, replace(event, at=9.0))
+    assert said(out) == ["Hello?"]
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        TimerFired(24.0, Timer.PROBE),  # nobody answered the probe
+        TimerFired(24.0, Timer.PROBE_SAY),  # the speaker never paused
+        Observed(12.0, K.MUSIC, 11.0),  # music: the greeting was the company's
+    ],
+)
+def test_no_answer_goes_back_to_the_menus(ending: Input) -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, heard(s, 8.4, "Hi, this is Sam."))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, _ = step(s, SpeakDone(9.5, s.ticket))
+    epoch = s.listen_epoch
+    s, out = step(s, ending)
+    assert s.state is CallState.IVR and not s.direct
+    assert s.listen_epoch == epoch + 1  # a new menu is listened to from its start
+    assert not any(isinstance(e, DialUser) for e in out)
+    # ... and navigation goes on: the next menu gets a decision and its key.
+    s, out = step(s, heard(s, 30.0, "For billing, press 2. For support, press 3."))
+    decide = next(e for e in out if isinstance(e, Decide))
+    s, out = step(s, Decided(31.0, decide.ticket, NavDecision(NavAction.DTMF, digits="2")))
+    assert SendDtmf("2", s.ticket) in out
+
+
+def test_hold_after_the_greeting_is_a_queue() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, heard(s, 8.4, "Hi there."))
+    s, out = step(s, Observed(11.0, K.HOLD_STARTED, 10.0))
+    assert s.state is CallState.HOLD and not s.direct
+    assert NotifyDetector(DetectorNote.IVR_DONE) in out
+
+
+def test_a_navigator_decision_on_its_way_is_void_while_probing() -> None:
+    s, _ = run(new(), ANSWER)
+    s, out = step(s, heard(s, 7.5, "Thank you for calling."))
+    decide = next(e for e in out if isinstance(e, Decide))
+    s, _ = step(s, heard(s, 8.4, "Hi, this is Sam."))
+    s, out = step(s, Decided(8.6, decide.ticket, NavDecision(NavAction.DTMF, digits="0")))
+    assert out == [] and s.state is CallState.PROBING
+
+
+def test_after_the_last_key_the_agent_who_greets_is_probed() -> None:
+    s, _ = run(new(), ANSWER)
+    s, out = step(s, heard(s, 9.0, "For billing, press 2."))
+    decide = next(e for e in out if isinstance(e, Decide))
+    s, _ = step(s, Decided(9.5, decide.ticket, NavDecision(NavAction.DTMF, digits="2")))
+    s, _ = step(s, DtmfDone(10.0, s.ticket, "2"))
+    s, _ = step(s, heard(s, 14.0, "Billing, this is Dana."))
+    assert s.state is CallState.PROBING
+
+
+@pytest.mark.parametrize(
+    ("words", "probed"),
+    [
+        ("Hi, this is Sam.", True),
+        ("Hello?", True),
+        ("Yes?", True),
+        ("Good morning, Acme Plumbing.", True),
+        ("Thanks for calling Acme, this is Sam, how can I help you today?", True),
+        ("Thank you for calling Acme Bank.", False),  # a welcome: no greeting of a person
+        ("Hi, I'm Ava, your virtual assistant.", False),  # an automated assistant says what it is
+        ("Hello! Please listen carefully, as our menu options have changed.", False),
+        ("For billing, press 1.", False),
+        ("Hi, this is Sam. Please say the reason for your call.", False),  # a menu listening for speech
+        ("Your call is important to us.", False),
+        ("", False),
+    ],
+)
+def test_which_words_are_probed(words: str, probed: bool) -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, heard(s, 8.4, words))
+    assert (s.state is CallState.PROBING) is probed
+    assert may_be_person(words, words) is probed
+
+
+def test_a_menu_that_listens_for_speech_is_not_probed_after_its_prompt() -> None:
+    """A "Hello?" said while a menu that accepts speech may be listening would be an answer to that menu."""
+    s, _ = run(new(), ANSWER)
+    s, out = step(s, heard(s, 8.0, "In a few words, please say why you are calling."))
+    decide = next(e for e in out if isinstance(e, Decide))
+    s, _ = step(s, Decided(8.2, decide.ticket, NavDecision(NavAction.WAIT)))
+    s, _ = step(s, heard(s, 11.0, "Hello?"))  # the IVR's own re-prompt after its timeout
+    assert s.state is CallState.IVR
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [{"can_speak": False}, {"max_probes": 0}],
+)
+def test_no_probe_without_a_voice_or_with_probes_used_up(policy: dict[str, object]) -> None:
+    s, _ = run(new(**policy), ANSWER)
+    s, _ = step(s, heard(s, 8.4, "Hi, this is Sam."))
+    assert s.state is CallState.IVR
+
+
+def test_the_probe_cooldown_applies() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, heard(s, 8.4, "Hi, this is Sam."))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, _ = step(s, SpeakDone(9.5, s.ticket))
+    s, _ = step(s, TimerFired(15.5, Timer.PROBE))
+    s, _ = step(s, heard(s, 18.0, "Hi, this is Sam."))  # the same recording again, 9 s after our probe
+    assert s.state is CallState.IVR
