@@ -466,7 +466,7 @@ async def start_stage(
         "company", "-m", "hold_slayer_sim.company", "--company", str(args.company), "--port", "0",
         "--report", str(company_report),
     )  # fmt: skip
-    phone_args = ["--reject"] if args.user_away else []
+    phone_args = ["--reject"] if args.user_away else ["--answer-after", str(args.answer_after)]
     phone = await children.spawn(
         "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report), *phone_args
     )
@@ -558,6 +558,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--repeat", action="store_true", help="call twice (with --explore: the 2nd call follows what the 1st learned)"
     )
     parser.add_argument("--explore", action="store_true", help="no stored flow: navigate the menus by listening")
+    parser.add_argument("--answer-after", type=float, default=2.0, help="the user's phone rings this long (seconds)")
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line on stdout")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
     parser.add_argument("--talk", type=float, default=12.0, help="seconds to stay bridged before hanging up")

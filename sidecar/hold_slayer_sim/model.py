@@ -228,8 +228,8 @@ class Company(_Strict):
     ringback_s: float = Field(0.0, ge=0, le=60)
     voice: Voice
     greeting: Annotated[Clip | None, BeforeValidator(_clip_shorthand)] = None
-    start: str
-    menus: dict[str, Menu]
+    start: str  # the first menu, or a queue: a company without menus (a person answers, perhaps after a hold)
+    menus: dict[str, Menu] = {}
     queues: dict[str, Queue]
     agent: Agent
     test_intents: tuple[TestIntent, ...] = ()
@@ -239,8 +239,8 @@ class Company(_Strict):
         for mid in self.menus:
             if not re.match(_ID, mid):
                 raise ValueError(f"menu id {mid!r} must match {_ID}")
-        if self.start not in self.menus:
-            raise ValueError(f"start: menu {self.start!r} is not defined in menus")
+        if self.start not in self.menus and self.start not in self.queues:
+            raise ValueError(f"start: {self.start!r} is neither a menu nor a queue")
         for where, goto in self.gotos():
             if goto.menu is not None and goto.menu not in self.menus:
                 raise ValueError(f"{where}: menu {goto.menu!r} is not defined in menus")

@@ -254,7 +254,7 @@ class CallScript:
     def _start(self) -> list[Effect]:
         effects: list[Effect] = [Report("answered", {"company": self.company.id})]
         if self.company.greeting is None:
-            return effects + self._enter_menu(self.company.start, fresh=True)
+            return effects + self._begin()
         self.phase = Phase.GREETING
         text = self.company.greeting.label
         return [
@@ -262,6 +262,12 @@ class CallScript:
             Report("prompt_started", {"node": "greeting", "text": text}),
             self._play(self.company.greeting, "greeting"),
         ]
+
+    def _begin(self) -> list[Effect]:
+        """Go to the first menu, or straight to the queue of a company without menus."""
+        if self.company.start in self.company.queues and self.company.start not in self.company.menus:
+            return self._enter_queue(self.company.start)
+        return self._enter_menu(self.company.start, fresh=True)
 
     def _enter_menu(self, menu_id: str, *, fresh: bool) -> list[Effect]:
         self.phase = Phase.MENU
@@ -311,6 +317,8 @@ class CallScript:
         ]
 
     def _on_digit(self, digit: str) -> list[Effect]:
+        if self.phase is Phase.GREETING and self.company.start not in self.company.menus:
+            return []  # no menu to barge into
         if self.phase is Phase.GREETING:  # barge-in through the greeting straight into the first menu
             self.phase, self.menu_id = Phase.MENU, self.company.start
             self._no_input = self._invalid = 0
@@ -374,7 +382,7 @@ class CallScript:
     def _on_playback_done(self, played_s: float) -> list[Effect]:  # noqa: PLR0911 - one return per clip kind
         kind = self._playing_kind
         if kind == "greeting":
-            return self._enter_menu(self.company.start, fresh=True)
+            return self._begin()
         if kind == "prompt":
             self._listening = True
             return [StartTimer("input", self._menu.timeout_s)]

@@ -40,7 +40,7 @@ def test_minimal_company_parses() -> None:
     ("path", "value", "message"),
     [
         (["menus", "main", "options", "1", "queue"], "nowhere", "menus.main.options.1: queue 'nowhere' is not defined"),
-        (["start"], "missing", "start: menu 'missing' is not defined"),
+        (["start"], "missing", "start: 'missing' is neither a menu nor a queue"),
         (["menus", "main", "options"], {"12": {"queue": "sales"}}, "option key '12' must be one DTMF key"),
         (["menus", "main", "options", "1"], {"queue": "sales", "menu": "main"}, "exactly one of menu, queue, message"),
         (["agent", "voice"], {"engine": "espeak", "id": "en-us"}, "agent.voice must differ from the IVR voice"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -280,3 +281,14 @@ def test_say_the_reason_through_real_tts_and_stt() -> None:
     cases = company.test_intents
     missed = [ti.intent for ti in cases if reach_department(company, ti.steps, ti.intent, hear) != ti.department]
     assert len(missed) <= 1, missed
+
+
+def test_a_company_without_menus_starts_in_its_queue() -> None:
+    """`start` may name a queue: a person picks up (here at once: no hold) and the agent greets."""
+    direct = load_company(
+        Path(__file__).resolve().parents[2] / "hold_slayer_sim" / "scenarios" / "sam_repairs_direct.yaml"
+    )
+    effects = CallScript(direct).handle(Answered())
+    reports = [e.kind for e in effects if isinstance(e, Report)]
+    assert reports[:2] == ["answered", "department_reached"]
+    assert any(isinstance(e, Play) and e.mark == "agent_started" for e in effects)
