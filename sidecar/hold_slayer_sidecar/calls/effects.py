@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from ..nav.relabel import Relabeled, Relabeler, SpanPlan
 from ..protocol import EventType
@@ -48,30 +47,26 @@ from .events import (
     UserDialed,
     UserDialFailed,
 )
-from .menu_segments import HeardSegment, MenuSegments, joined_audio
+from .menu_segments import HeardSegment, joined_audio
 from .ports import Clock, Engines, ManagerConfig
 from .prompt_audio import PromptAudio
 from .runtime import CallRuntime
 from .session import call_info
+from .speech_work import SpeechWork, StaleWork, Urgency
 
 if TYPE_CHECKING:
     from .manager import CallManager
 
 _LOGGER = logging.getLogger(__name__)
 _RELABEL_BUDGET_S = 1.5  # scoring time per menu segment: the next segment is usually 1-3 s away
-# One lock per call so that its finished segments are transcribed and fed one after the other (FIFO).
-_SEGMENT_ORDER: WeakKeyDictionary[CallRuntime, asyncio.Lock] = WeakKeyDictionary()
-
-
-def _segment_order(runtime: CallRuntime) -> asyncio.Lock:
-    """Return the call's segment-order lock (dropped with the call's runtime)."""
-    return _SEGMENT_ORDER.setdefault(runtime, asyncio.Lock())
 
 
 async def _guarded[T](runtime: CallRuntime, work: Awaitable[T | None]) -> T | None:
     """Run a label rescoring; on any failure log it and return None (the call keeps what it decoded)."""
     try:
         return await work
+    except StaleWork as err:
+        _LOGGER.debug("call %s: %s", runtime.call_id, err)
     except VoiceEngineError as err:
         _LOGGER.warning("call %s: label rescoring failed: %s", runtime.call_id, err)
     except Exception:  # a helper's bug must not cost the call its transcript
@@ -96,10 +91,11 @@ class EffectRunner:
             policy.still_connecting_text,
         }
         self._speech_cache: dict[str, SpeechAudio] = {}
-        # Each call's menu audio since its last move; dropped with the call's runtime.
-        self._prompt_audio: WeakKeyDictionary[CallRuntime, PromptAudio] = WeakKeyDictionary()
-        self._menu_segments: WeakKeyDictionary[CallRuntime, MenuSegments] = WeakKeyDictionary()
-        self._transcribing = 0  # speech-to-text requests in flight (the embedded engine runs one at a time)
+        self.speech_work = SpeechWork()  # every call's speech-to-text, most urgent first (calls/speech_work.py)
+
+    async def close(self) -> None:
+        """Drop the speech-to-text work still waiting."""
+        await self.speech_work.close()
 
     async def speech(self, text: str) -> SpeechAudio | None:
         """Synthesise ``text`` (cached for the fixed lines); None without a TTS engine."""
@@ -285,43 +281,58 @@ class EffectRunner:
         stt = self._engines.stt
         if stt is None:
             return
+        listening = runtime.listening
         whole = effect.epoch != 0 and self._config.whole_prompt_stt
-        buffer = self._prompt_audio.setdefault(runtime, PromptAudio()) if whole else None
+        buffer = listening.prompt_audio if whole else None
         if buffer is not None and buffer.add(effect.epoch, effect.audio, effect.sample_rate, effect.t_s):
             await self._transcribe_prompt(runtime, effect, buffer)
             return
         if effect.partial:
-            if not self._transcribing:  # a partial is a bonus: never make a finished segment's words wait behind it
-                await self._transcribe_segment(runtime, effect)
+            work = self.speech_work
+            if not (work.running or work.pending):  # a bonus: never make a finished segment's words wait behind it
+                await self._transcribe_segment(runtime, effect, listening.stale_partial())
             return
-        # Finished segments reach the call in the order they were spoken: a menu label rescored against its
-        # audio takes longer than the "press 2" after it, and swapped they would give the key the wrong label.
-        async with _segment_order(runtime):
-            await self._transcribe_segment(runtime, effect)
+        stale = listening.stale_menu(effect.epoch) if effect.epoch else listening.stale_detection()
+        async with listening.order:
+            await self._transcribe_segment(runtime, effect, stale)
 
-    async def _transcribe_segment(self, runtime: CallRuntime, effect: Transcribe) -> None:
+    async def _transcribe_segment(self, runtime: CallRuntime, effect: Transcribe, stale: Callable[[], bool]) -> None:
         """Transcribe one segment (menu labels rescored) and feed the text to the call."""
         stt = self._engines.stt
         assert stt is not None
         text = ""
-        self._transcribing += 1
+        urgency = Urgency.MENU if effect.epoch else Urgency.DETECTION
+        label = f"{runtime.call_id} {'partial' if effect.partial else 'segment'} at {effect.t_s:.2f} s"
         try:
             if effect.quick and isinstance(stt, QuickTranscriber):
-                transcript = await stt.transcribe_quick(effect.audio, effect.sample_rate)
+                quick = stt
+                transcript = await self.speech_work.submit(
+                    urgency, lambda: quick.transcribe_quick(effect.audio, effect.sample_rate), stale=stale, label=label
+                )
             else:
-                transcript = await stt.transcribe(effect.audio, effect.sample_rate)
+                transcript = await self.speech_work.submit(
+                    urgency, lambda: stt.transcribe(effect.audio, effect.sample_rate), stale=stale, label=label
+                )
             text = transcript.text.strip()
             if text and effect.epoch != 0 and not effect.partial:
                 decoded = text
                 text = await self._transcribe_relabel(runtime, effect, text, transcript.confidence)
                 text = await self._transcribe_span(runtime, effect, decoded, transcript.confidence) or text
+        except StaleWork as err:
+            _LOGGER.debug("call %s: %s", runtime.call_id, err)
+            if effect.partial:
+                return  # a newer partial (or the segment itself) tells the detector more
         except VoiceEngineError as err:
             _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
         except Exception:
             _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
-        finally:
-            self._transcribing -= 1
         runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch, partial=effect.partial))
+
+    def _rescore[T](self, runtime: CallRuntime, effect: Transcribe, work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+        """Queue a label rescoring as the least urgent speech-to-text work, dropped once its menu is over."""
+        label = f"{runtime.call_id} rescoring at {effect.t_s:.2f} s"
+        stale = runtime.listening.stale_menu(effect.epoch)
+        return self.speech_work.submit(Urgency.RESCORE, work, stale=stale, label=label)
 
     async def _transcribe_relabel(self, runtime: CallRuntime, effect: Transcribe, text: str, confidence: float) -> str:
         """Correct a misheard menu label against the segment's audio (nav/relabel.py); on any failure keep ``text``."""
@@ -340,7 +351,7 @@ class EffectRunner:
             scores = await stt.score_texts(effect.audio, effect.sample_rate, plan.texts, budget_s=_RELABEL_BUDGET_S)
             return relabeler.pick(plan, scores, confidence)
 
-        result = await _guarded(runtime, rescore())
+        result = await _guarded(runtime, self._rescore(runtime, effect, rescore))
         if result is None:
             return text
         _LOGGER.info(
@@ -362,8 +373,9 @@ class EffectRunner:
         """Rescore a label that a pause cut across segments (calls/menu_segments.py); None keeps the segment's text."""
         stt = self._engines.stt
         intent = runtime.session.intent or ""
-        segments = self._menu_segments.setdefault(runtime, MenuSegments())
-        run = segments.add(effect.epoch, HeardSegment(decoded, effect.audio, effect.sample_rate, effect.t_s))
+        run = runtime.listening.menu_segments.add(
+            effect.epoch, HeardSegment(decoded, effect.audio, effect.sample_rate, effect.t_s)
+        )
         if len(run) < 2 or not self._config.relabel_menus or not isinstance(stt, TextScorer) or not intent:
             return None
         relabeler = Relabeler.shared()
@@ -377,7 +389,7 @@ class EffectRunner:
             scores = await stt.score_texts(audio, effect.sample_rate, span.plan.texts, budget_s=_RELABEL_BUDGET_S)
             return span, span.feed(relabeler.pick(span.plan, scores))
 
-        outcome = await _guarded(runtime, rescore())
+        outcome = await _guarded(runtime, self._rescore(runtime, effect, rescore))
         if outcome is None:
             return None
         span, fed = outcome
@@ -400,8 +412,17 @@ class EffectRunner:
                 return  # a newer menu began, or a later segment's transcription already covered this one
             audio, t_s = buffer.take()
             whole: str | None = None
+            stale = runtime.listening.stale_menu(effect.epoch)
             try:
-                whole = (await stt.transcribe(audio, buffer.rate)).text.strip()
+                prompt = await self.speech_work.submit(
+                    Urgency.MENU,
+                    lambda: stt.transcribe(audio, buffer.rate),
+                    stale=stale,
+                    label=f"{runtime.call_id} menu",
+                )
+                whole = prompt.text.strip()
+            except StaleWork:
+                return
             except VoiceEngineError as err:
                 _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
             except Exception:

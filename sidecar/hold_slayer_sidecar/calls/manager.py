@@ -127,6 +127,7 @@ class CallManager:
         helpers = [task for runtime in runtimes for task in runtime.cancel_tasks()]
         if helpers:
             await asyncio.wait(helpers, timeout=2)
+        await self._effects.close()
         if self._unsubscribe_sip is not None:
             self._unsubscribe_sip()
             self._unsubscribe_sip = None

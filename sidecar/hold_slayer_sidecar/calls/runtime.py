@@ -12,6 +12,7 @@ from ..audio.types import CallDetector
 from ..nav.api import Navigator
 from ..sip.api import Unsubscribe
 from .events import Effect, Input, Leg, Timer, TimerFired
+from .listening import CallListening
 from .machine import step
 from .session import CallSession
 
@@ -35,6 +36,7 @@ class CallRuntime:
     ) -> None:
         self.session = session
         self.detector = detector
+        self.listening = CallListening(lambda: self.session)
         self.navigator = navigator
         self.legs: dict[Leg, str] = {}
         self.last_t_s = 0.0  # stream time of the latest company frame (for detector notes)
