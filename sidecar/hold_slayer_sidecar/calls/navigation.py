@@ -93,7 +93,9 @@ def on_transcript(session: CallSession, event: Transcribed) -> Result:
     effects: list[Effect] = []
     if event.text:
         offset = round(event.at - session.started_at, 2)
-        effects.append(Emit(EventType.TRANSCRIPT, {"speaker": "company", "text": event.text, "offset_s": offset}))
+        # audio_end_s: where the words ended in the company's audio (stream time), so a client can tell the lag.
+        data = {"speaker": "company", "text": event.text, "offset_s": offset, "audio_end_s": round(event.t_s, 2)}
+        effects.append(Emit(EventType.TRANSCRIPT, data))
         if session.state in LISTENING:
             effects.append(NoteTranscript(event.text, event.t_s))
     if event.text and session.state in (CallState.HOLD, CallState.PROBING):

@@ -1,0 +1,316 @@
+"""Live calls under load: real calls through the sidecar's websocket to simulated companies, N at a time.
+
+Calls go over loopback SIP, placed as Home Assistant places them, and are scored against the simulators' ground truth.
+
+    scripts/bench live [--calls N] [--json] [--set shipped|scenarios|all] [--intents first|all] [--answer-after S]
+
+Per call and in total: right department, false transfers (the user rung before the simulated agent spoke), people
+rung within 3 s of their first word, latency from the agent's first word to the user's phone ringing (median, p95),
+how long transcripts lagged the audio (median, p95), probes said to recordings, agents who hung up before the user
+answered, and the sidecar's CPU per call. With --json the last line is one JSON object with the totals.
+
+No stored flows and no LLM: the sidecar meets every company as a new user's would. The user's phone takes
+``--answer-after`` seconds to pick up (default 10: a real person is not at the phone), so the agent must be kept on
+the line meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import demo, protocol
+from ..demo import Children, DemoClient, TestIntent, load_intents, read_report
+
+SIM_DIR = Path(__file__).resolve().parents[2] / "hold_slayer_sim"
+SETS = {"shipped": ["companies"], "scenarios": ["scenarios"], "all": ["companies", "scenarios"]}
+WITHIN_S = 3.0  # the promise: the user's phone rings within 3 s of the person's first word
+TALK_S = 3.0  # stay bridged this long, then hang up (the user's greeting reaches the agent meanwhile)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One call to make: a company file and one of its test intents."""
+
+    path: Path
+    company_id: str
+    intent: TestIntent
+
+
+@dataclass
+class CallResult:
+    """What one call did, merged with the simulators' ground truth."""
+
+    case: Case
+    summary: dict[str, Any] = field(default_factory=dict)
+    lags: list[float] = field(default_factory=list)
+    probes_to_recordings: int = 0
+    agent_hung_up: bool = False
+    error: str = ""
+
+
+def cases(set_name: str, intents: str) -> list[Case]:
+    """Every company file of the set, with its first (or every) test intent."""
+    out: list[Case] = []
+    for folder in SETS[set_name]:
+        for path in sorted((SIM_DIR / folder).glob("*.yaml")):
+            company_id, _name, its = load_intents(path)
+            out += [Case(path, company_id, intent) for intent in (its if intents == "all" else its[:1])]
+    return out
+
+
+async def _route(client: DemoClient, queues: dict[str, asyncio.Queue[dict[str, Any]]]) -> None:
+    """Hand each call's events to that call's queue (events of calls not yet known wait in a backlog)."""
+    backlog: list[dict[str, Any]] = []
+    while True:
+        frame = await client.events.get()
+        backlog.append(frame)
+        kept = []
+        for item in backlog:
+            queue = queues.get(str(item["data"].get("call_id", "")))
+            if queue is not None:
+                queue.put_nowait(item)
+            else:
+                kept.append(item)
+        backlog = kept[-200:]  # bounded: events of calls nobody follows are dropped
+
+
+async def _follow(
+    client: DemoClient, call_id: str, events: asyncio.Queue[dict[str, Any]], timeline: demo.Timeline, timeout_s: float
+) -> list[dict[str, Any]]:
+    """Follow one call to its end (hang up TALK_S after the bridge); return its transcript events."""
+    transcripts: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    hang_up_at: float | None = None
+    while True:
+        limit = min(deadline, hang_up_at or deadline) - time.monotonic()
+        try:
+            frame = await asyncio.wait_for(events.get(), max(limit, 0.01))
+        except TimeoutError:
+            await client.request("hang_up", {"call_id": call_id})
+            hang_up_at = deadline = time.monotonic() + 15
+            continue
+        event, data, now = frame["event"], frame["data"], time.time()
+        if event == protocol.EventType.TRANSCRIPT:
+            transcripts.append(data)
+        elif event == protocol.EventType.CALL_STATE:
+            timeline.mark(data["state"], demo._ts(data["state_since"]))
+            timeline.final = data
+            if data["state"] == "bridged" and hang_up_at is None:
+                hang_up_at = time.monotonic() + TALK_S
+        elif event == protocol.EventType.HUMAN_DETECTED:
+            timeline.mark("human_detected", now)
+        elif event == protocol.EventType.CALL_ENDED:
+            timeline.final = {**timeline.final, "outcome": data["outcome"]}
+            return transcripts
+
+
+@dataclass
+class Stage:
+    """The processes every call of the run uses."""
+
+    client: DemoClient
+    company_report: Path
+    phone_report: Path
+    company_uris: dict[str, str]
+    phone_uri: str
+    sidecar: demo.Child
+    queues: dict[str, asyncio.Queue[dict[str, Any]]] = field(default_factory=dict)
+    calls_per_company: dict[str, int] = field(default_factory=dict)
+    calls_to_phone: int = 0
+
+
+async def one_call(stage: Stage, case: Case, timeout_s: float) -> CallResult:
+    """Place one call as Home Assistant does, follow it, and score it against the simulators' reports."""
+    result = CallResult(case)
+    call = {
+        "target": stage.company_uris[case.company_id],
+        "company": case.company_id,
+        "intent": case.intent.intent,
+        "transfer_to": stage.phone_uri,
+    }
+    timeline = demo.Timeline(quiet=True)
+    try:
+        placed = await stage.client.request("place_call", call)
+    except demo.DemoError as err:
+        result.error = str(err)
+        return result
+    call_id = placed["call_id"]
+    stage.calls_per_company[case.company_id] = n = stage.calls_per_company.get(case.company_id, 0) + 1
+    events = stage.queues.setdefault(call_id, asyncio.Queue())
+    timeline.start = demo._ts(placed["call"]["started_at"]) or time.time()
+    transcripts = await _follow(stage.client, call_id, events, timeline, timeout_s)
+    stage.queues.pop(call_id, None)
+    await asyncio.sleep(1.0)  # the simulators write their last report lines
+    company_lines = read_report(stage.company_report, f"{case.company_id}-{n}")
+    summary = demo.summarise(
+        timeline,
+        intent=case.intent,
+        company_id=case.company_id,
+        company_lines=company_lines,
+        phone_lines=[],
+        cpu_used=0.0,
+        duration=time.time() - timeline.start,
+    ).summary
+    result.summary = summary
+    answered = summary.get("answered_s")
+    if answered is not None:
+        result.lags = [
+            round(float(t["offset_s"]) - answered - float(t["audio_end_s"]), 2)
+            for t in transcripts
+            if "audio_end_s" in t
+        ]
+    agent_wall = next((line["wall"] for line in company_lines if line["event"] == "agent_started"), None)
+    says = "say" in case.intent.path
+    result.probes_to_recordings = sum(
+        1
+        for line in company_lines
+        if line["event"] == "caller_speech"
+        and (agent_wall is None or line["wall"] < agent_wall)
+        and (line.get("phase") == "queue" or not says)
+    )
+    bridged_wall = timeline.start + summary["bridged_s"] if summary.get("bridged_s") is not None else None
+    result.agent_hung_up = any(
+        line["event"] == "hangup"
+        and line.get("who") == "company"
+        and line.get("why") == "agent_silence"
+        and (bridged_wall is None or line["wall"] < bridged_wall)
+        for line in company_lines
+    )
+    return result
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
+
+
+def totals(results: list[CallResult], cpu_s: float) -> dict[str, Any]:
+    """Return the run's totals (the JSON line)."""
+    done = [r for r in results if r.summary]
+    people = [r for r in done if r.summary.get("agent_started_s") is not None]
+    latencies = [
+        round(r.summary["user_ringing_s"] - r.summary["agent_started_s"], 2)
+        for r in people
+        if r.summary.get("user_ringing_s") is not None
+    ]
+    lags = [lag for r in done for lag in r.lags]
+    return {
+        "calls": len(results),
+        "failed_to_place": len(results) - len(done),
+        "right_department": sum(bool(r.summary.get("department_ok")) for r in done),
+        "false_transfers": sum(bool(r.summary.get("false_transfer")) for r in done),
+        "people": len(people),
+        "people_rung": len(latencies),
+        "people_rung_within_3s": sum(latency <= WITHIN_S for latency in latencies),
+        "latency_median_s": round(statistics.median(latencies), 2) if latencies else None,
+        "latency_p95_s": _pct(latencies, 0.95),
+        "transcript_lag_median_s": round(statistics.median(lags), 2) if lags else None,
+        "transcript_lag_p95_s": _pct(lags, 0.95),
+        "probes_to_recordings": sum(r.probes_to_recordings for r in done),
+        "agents_hung_up_before_user": sum(r.agent_hung_up for r in done),
+        "bridged": sum(r.summary.get("outcome") == "connected" for r in done),
+        "cpu_s_per_call": round(cpu_s / max(1, len(done)), 2),
+    }
+
+
+def row(r: CallResult) -> str:
+    """One table row."""
+    s = r.summary
+    if not s:
+        return f"{r.case.company_id:24} {r.case.intent.intent[:34]:34} ERROR {r.error}"
+    agent, ring = s.get("agent_started_s"), s.get("user_ringing_s")
+    latency = f"{ring - agent:6.2f}" if agent is not None and ring is not None else "     -"
+    lag = f"{_pct(r.lags, 0.5):5.2f}" if r.lags else "    -"
+    return (
+        f"{r.case.company_id:24} {r.case.intent.intent[:34]:34} {s['outcome']:11} "
+        f"{'ok ' if s.get('department_ok') else 'NO '} {'FALSE' if s.get('false_transfer') else '     '} "
+        f"{latency} {lag} {r.probes_to_recordings:3d} {'lost' if r.agent_hung_up else '    '}"
+    )
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> tuple[list[CallResult], dict[str, Any]]:
+    """Start the simulators and a sidecar, place every case N at a time, and score them."""
+    todo = cases(args.set, args.intents)
+    token = secrets.token_urlsafe(24)
+    children = Children(workdir)
+    try:
+        company_report, phone_report = workdir / "company.jsonl", workdir / "phone.jsonl"
+        company_args = [arg for case in {c.path for c in todo} for arg in ("--company", str(case))]
+        company = await children.spawn(
+            "company", "-m", "hold_slayer_sim.company", *company_args, "--port", "0", "--report", str(company_report)
+        )
+        phone = await children.spawn(
+            "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report),
+            "--answer-after", str(args.answer_after),
+        )  # fmt: skip
+        sidecar, ready_path = await demo.spawn_sidecar(children, workdir, token)
+        uris = (await demo.ready_line(company))["companies"]
+        phone_uri = await demo.phone_ready_uri(phone)
+        ready = await demo.ready_file(sidecar, ready_path)
+        async with demo.connect(ready["ws_url"], token) as (client, _welcome):
+            stage = Stage(client, company_report, phone_report, uris, phone_uri, sidecar)
+            router = asyncio.get_running_loop().create_task(_route(client, stage.queues))
+            await demo.quiet_cpu(sidecar)
+            cpu_before = sidecar.cpu_seconds()
+            slots = asyncio.Semaphore(args.calls)
+
+            async def limited(case: Case) -> CallResult:
+                async with slots:
+                    result = await one_call(stage, case, args.timeout)
+                    print(row(result), file=sys.stderr, flush=True)
+                    return result
+
+            try:
+                results = list(await asyncio.gather(*(limited(case) for case in todo)))
+            finally:
+                router.cancel()
+            return results, totals(results, sidecar.cpu_seconds() - cpu_before)
+    finally:
+        await children.stop_all()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="scripts/bench live", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=2, help="calls at once (default: the sidecar's maximum, 2)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of totals")
+    parser.add_argument("--set", choices=sorted(SETS), default="all", help="which simulated companies")
+    parser.add_argument("--intents", choices=["first", "all"], default="first", help="intents per company")
+    parser.add_argument("--answer-after", type=float, default=10.0, help="the user's phone rings this long")
+    parser.add_argument("--timeout", type=float, default=240.0, help="give up on a call after this many seconds")
+    parser.add_argument("--workdir", type=Path, help="keep logs and reports here")
+    args = parser.parse_args(argv)
+    if not 1 <= args.calls <= 2:
+        parser.error("--calls must be 1 or 2 (the sidecar's maximum)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the table (stderr) and the totals."""
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hold-slayer-live-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    header = f"{'company':24} {'intent':34} {'outcome':11} dep false  lat_s lag_s prb agent"
+    print(header, file=sys.stderr)
+    _results, total = asyncio.run(run(args, workdir))
+    for key, value in total.items():
+        print(f"{key:28} {value}", file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(json.dumps(total))
+    return 0 if total["false_transfers"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
