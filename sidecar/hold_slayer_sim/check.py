@@ -62,6 +62,8 @@ def reach_department(company: Company, steps: list[str], intent: str, hear: Hear
         else:
             for digit in step:
                 effects = script.handle(DigitReceived(digit))
+    if not steps:  # a company without menus: its greeting plays, then the queue
+        _wait_for_menu(script, effects)
     return script.department or None
 
 
