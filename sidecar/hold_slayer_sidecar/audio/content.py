@@ -20,6 +20,7 @@ _RECORDING = (
     r"\bcallback\b|\bcall you back\b",
     r"\bautomated\b|\bvirtual (assistant|agent)\b|\brecorded (message|announcement)\b",
     r"\bthank you for your patience\b",
+    r"\blisten carefully\b|\b(menu )?options have changed\b|\b(office|opening|business) hours\b",
     r"\bimportant to us\b|\bapologi[sz]e for (the|any) (wait|delay|inconvenience)",
     r"\b(call|hold) volumes?\b|\bwait times?\b|\bin (the )?queue\b|\bon hold\b",
     r"\bnext available\b",

@@ -218,6 +218,10 @@ class HumanJudge:
         self._probe_s: float | None = None
         # Speech that began right after a probe said in the menus (to a greeting there): its words decide.
         self._greeting_answer_s: float | None = None
+        # ... and where its words ended, when they were neither a person's nor the company's: a pause decides.
+        self._greeting_answer_end_s: float | None = None
+        self._greeting_answer_words = ""
+        self._greeting_answered = False  # the speech after the latest probe has had its chance to be the answer
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
         self._ringback_s: float | None = None  # last ringback burst heard while on hold (a transfer ringing)
         # The last turn closed as a "monologue" (long speech, then silence) and when: a person who greets at length
@@ -256,6 +260,8 @@ class HumanJudge:
             out.append(self._segment_observation(segment))
         if self.human:
             return out
+        if self._greeting_answer_end_s is not None and not self.in_queue:
+            out.extend(self._greeting_answer_waited(scene))
         if self.hold and ObservationKind.RINGBACK in seen:
             out.extend(self._on_transfer_ringing(scene.t_s))
         elif self._ringback_s is not None and scene.tone and scene.t_s - self._ringback_s < 2 * FRAME_S:
@@ -321,8 +327,8 @@ class HumanJudge:
         # After a long silent wait the call is probably queued: speech is then a candidate turn (it can raise
         # HUMAN_UNCERTAIN, so the call probes), but without music or beeps it never transfers on its own.
         if not self.in_queue:
-            if self._greeting_answer_s is None and self.probe_answered(onset):
-                self._greeting_answer_s = onset
+            if self._greeting_answer_s is None and not self._greeting_answered and self.probe_answered(onset):
+                self._greeting_answer_s, self._greeting_answered = onset, True  # one answer per probe
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         self._background = False
@@ -651,22 +657,43 @@ class HumanJudge:
     def _judge_greeting_answer(self, text: str, t_s: float) -> list[Observation]:
         """Judge the words that answered a probe said in the menus after a greeting (calls/greeting.py).
 
-        Only a person's words count ("Yes, hello?", "Hi, can you hear me?", "This is Sam, how can I help?"): an IVR
-        whose welcome merely paused goes on with a message or a menu, and a menu listening for speech answers our
-        "Hello?" with a re-prompt ("Sorry, I didn't get that. You can say ...").
+        A person's words count at once ("Yes, hello?", "Hi, can you hear me?", "This is Sam, how can I help?"). Other
+        words count once the speaker stops and waits, as a person who answered does ("Let me pull that up for you."):
+        an IVR whose welcome merely paused goes on with its message or menu, and a menu listening for speech answers
+        our "Hello?" with a re-prompt ("Sorry, I didn't get that. You can say ..."). Hold or menu wording ends it.
         """
         onset_s = self._greeting_answer_s
         assert onset_s is not None
         if t_s - onset_s > PROBE_WINDOW_S:
-            self._greeting_answer_s = None
+            self._greeting_answer_s = self._greeting_answer_end_s = None
             return []
         verdict = classify_text(text)
         if verdict == "agent" and not menu_text(text):
-            self._greeting_answer_s = None
+            self._greeting_answer_s = self._greeting_answer_end_s = None
             return self._declare_human(t_s, onset_s, 0.85, f"answered our hello after a greeting: {text.strip()!r}")
         if verdict == "recording" or menu_text(text):
-            self._greeting_answer_s = self._probe_s = None  # the company's own words: no answer to the probe
+            self._greeting_answer_s = self._greeting_answer_end_s = self._probe_s = None  # the company's own words
+        elif text.strip() and t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S:
+            self._greeting_answer_end_s = t_s  # a short answer: a pause after it decides (_greeting_answer_waited)
+            self._greeting_answer_words = text.strip()
         return []
+
+    def _greeting_answer_waited(self, scene: Scene) -> list[Observation]:
+        """Declare a person once a short answer to our probe is followed by quiet; more speech first decides nothing."""
+        end_s, onset_s = self._greeting_answer_end_s, self._greeting_answer_s
+        assert end_s is not None
+        if onset_s is None or (self._last_onset_s is not None and self._last_onset_s > end_s + FRAME_S):
+            self._greeting_answer_s = self._greeting_answer_end_s = None  # it talks on: a message, not an answer
+            return []
+        # The wait a recorded voice's own pause cannot fill (ANSWER_WAIT_S), not the queue's shorter turn wait: here
+        # no known hold loop backs the words up.
+        if scene.music or scene.speaking or scene.t_s - end_s < ANSWER_WAIT_S:
+            return []
+        self._greeting_answer_s = self._greeting_answer_end_s = None
+        words = self._greeting_answer_words
+        return self._declare_human(
+            scene.t_s, onset_s, 0.8, f"answered our hello after a greeting, then waited: {words!r}"
+        )
 
     def _note_turn_words(self, turn: _Turn, text: str, t_s: float) -> list[Observation]:
         """Judge a segment's transcript for the turn it belongs to (its segment ended at t_s)."""
@@ -745,7 +772,8 @@ class HumanJudge:
     def note_probe_sent(self, t_s: float) -> None:
         """Note the probe "Hello?": speech that starts soon after answers it (a recording would not wait)."""
         self._probe_s = t_s
-        self._greeting_answer_s = None
+        self._greeting_answer_s = self._greeting_answer_end_s = None
+        self._greeting_answered = False
 
     def probe_answered(self, onset_s: float) -> bool:
         """Whether speech starting at onset_s answers a recent probe."""
@@ -766,5 +794,5 @@ class HumanJudge:
         self._music_since = None
         self._turn = self._monologue = self._replaced = None
         self._lone = None
-        self._probe_s = self._ringback_s = self._greeting_answer_s = None
+        self._probe_s = self._ringback_s = self._greeting_answer_s = self._greeting_answer_end_s = None
         self._partial_due, self._background = "", False

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import secrets
 import statistics
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import demo, protocol
-from ..demo import Children, DemoClient, TestIntent, load_intents, read_report
+from ..demo import Children, DemoClient, TestIntent, load_intents
 
 SIM_DIR = Path(__file__).resolve().parents[2] / "hold_slayer_sim"
 SETS = {"shipped": ["companies"], "scenarios": ["scenarios"], "all": ["companies", "scenarios"]}
@@ -85,9 +86,10 @@ async def _route(client: DemoClient, queues: dict[str, asyncio.Queue[dict[str, A
 
 
 async def _follow(
-    client: DemoClient, call_id: str, events: asyncio.Queue[dict[str, Any]], timeline: demo.Timeline, timeout_s: float
+    stage: Stage, call_id: str, events: asyncio.Queue[dict[str, Any]], timeline: demo.Timeline, timeout_s: float
 ) -> list[dict[str, Any]]:
     """Follow one call to its end (hang up TALK_S after the bridge); return its transcript events."""
+    client = stage.client
     transcripts: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout_s
     hang_up_at: float | None = None
@@ -100,6 +102,8 @@ async def _follow(
             hang_up_at = deadline = time.monotonic() + 15
             continue
         event, data, now = frame["event"], frame["data"], time.time()
+        with stage.events_log.open("a", encoding="utf-8") as log:
+            log.write(json.dumps({"wall": round(now, 3), **frame}) + "\n")
         if event == protocol.EventType.TRANSCRIPT:
             transcripts.append(data)
         elif event == protocol.EventType.CALL_STATE:
@@ -124,9 +128,27 @@ class Stage:
     company_uris: dict[str, str]
     phone_uri: str
     sidecar: demo.Child
+    events_log: Path = Path("events.jsonl")
     queues: dict[str, asyncio.Queue[dict[str, Any]]] = field(default_factory=dict)
-    calls_per_company: dict[str, int] = field(default_factory=dict)
-    calls_to_phone: int = 0
+    claimed: set[str] = field(default_factory=set)  # the company's call labels already matched to a call
+
+
+def company_call(stage: Stage, company_id: str, placed_at: float) -> list[dict[str, Any]]:
+    """Return the company's report lines of the call placed at ``placed_at`` (labels count all its calls)."""
+    lines = []
+    for text in stage.company_report.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            lines.append(json.loads(text))
+    starts = [
+        (line["wall"], line["call"])
+        for line in lines
+        if line["event"] == "call_from" and line.get("company") == company_id and line["call"] not in stage.claimed
+    ]
+    later = sorted((wall, call) for wall, call in starts if wall >= placed_at - 1.0)
+    if not later:
+        return []
+    stage.claimed.add(later[0][1])
+    return [line for line in lines if line.get("call") == later[0][1]]
 
 
 async def one_call(stage: Stage, case: Case, timeout_s: float) -> CallResult:
@@ -145,13 +167,12 @@ async def one_call(stage: Stage, case: Case, timeout_s: float) -> CallResult:
         result.error = str(err)
         return result
     call_id = placed["call_id"]
-    stage.calls_per_company[case.company_id] = n = stage.calls_per_company.get(case.company_id, 0) + 1
     events = stage.queues.setdefault(call_id, asyncio.Queue())
     timeline.start = demo._ts(placed["call"]["started_at"]) or time.time()
-    transcripts = await _follow(stage.client, call_id, events, timeline, timeout_s)
+    transcripts = await _follow(stage, call_id, events, timeline, timeout_s)
     stage.queues.pop(call_id, None)
     await asyncio.sleep(1.0)  # the simulators write their last report lines
-    company_lines = read_report(stage.company_report, f"{case.company_id}-{n}")
+    company_lines = company_call(stage, case.company_id, timeline.start)
     summary = demo.summarise(
         timeline,
         intent=case.intent,
@@ -162,13 +183,9 @@ async def one_call(stage: Stage, case: Case, timeout_s: float) -> CallResult:
         duration=time.time() - timeline.start,
     ).summary
     result.summary = summary
-    answered = summary.get("answered_s")
-    if answered is not None:
-        result.lags = [
-            round(float(t["offset_s"]) - answered - float(t["audio_end_s"]), 2)
-            for t in transcripts
-            if "audio_end_s" in t
-        ]
+    # The company leg's stream time starts when its audio is tapped, right after the INVITE leaves (the call's start
+    # give or take the dial's own 0.1 s), so the lag is the transcript's time less the end of its audio.
+    result.lags = [round(float(t["offset_s"]) - float(t["audio_end_s"]), 2) for t in transcripts if "audio_end_s" in t]
     agent_wall = next((line["wall"] for line in company_lines if line["event"] == "agent_started"), None)
     says = "say" in case.intent.path
     result.probes_to_recordings = sum(
@@ -260,7 +277,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[list[CallResult]
         phone_uri = await demo.phone_ready_uri(phone)
         ready = await demo.ready_file(sidecar, ready_path)
         async with demo.connect(ready["ws_url"], token) as (client, _welcome):
-            stage = Stage(client, company_report, phone_report, uris, phone_uri, sidecar)
+            stage = Stage(client, company_report, phone_report, uris, phone_uri, sidecar, workdir / "events.jsonl")
             router = asyncio.get_running_loop().create_task(_route(client, stage.queues))
             await demo.quiet_cpu(sidecar)
             cpu_before = sidecar.cpu_seconds()

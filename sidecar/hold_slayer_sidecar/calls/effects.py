@@ -269,6 +269,7 @@ class EffectRunner:
         try:
             speech = await self.speech(effect.text) if leg_id is not None else None
             if speech is not None and leg_id is not None:
+                _LOGGER.info("call %s: saying %r", runtime.call_id, effect.text)
                 await self._engines.sip.play(leg_id, speech.pcm, speech.sample_rate)
                 ok = True
         except (VoiceEngineError, SipError) as err:

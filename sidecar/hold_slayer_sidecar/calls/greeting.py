@@ -34,19 +34,24 @@ def words_since_move(session: CallSession, event: Transcribed) -> str:
 
 
 def may_be_person(text: str, since_move: str) -> bool:
-    """Whether a segment's words read like a person's greeting in a context where "Hello?" asks nothing of a menu."""
-    if not text.strip() or menu_text(since_move):
+    """Whether a segment's words read like a person's greeting in a context where "Hello?" asks nothing of a menu.
+
+    The segment's own words count, or all words since our last move: a pause may cut a greeting in two ("Hi," and
+    "this is Sam."), and speech-to-text may garble what came before ("Bye." for "Hi,") without undoing a "Hello.".
+    """
+    if not text.strip() or menu_text(since_move) or classify_text(since_move) == "recording":
         return False
-    return classify_text(since_move) == "agent" and len(since_move.split()) <= MAX_GREETING_WORDS
+    greeting = classify_text(text) == "agent" or classify_text(since_move) == "agent"
+    return greeting and len(since_move.split()) <= MAX_GREETING_WORDS
 
 
 def greets(session: CallSession, event: Transcribed) -> bool:
     """Whether this transcript, heard in the menus, should be settled by a probe."""
     policy = session.policy
     step = current_step(session)
-    cooling = (
-        session.last_probe_at is not None and event.at - session.last_probe_at < policy.probe_cooldown_s
-    )  # the cooldown of the queue's probes: a recording that greets again is not probed again at once
+    # After a probe whose answer window is over, a greeting may be probed again: a person who was not heard asks
+    # "Hello, are you there?"; a recording that greets again costs one more "Hello?" (max_probes bounds them).
+    cooling = session.last_probe_at is not None and event.at - session.last_probe_at < policy.greeting_probe_cooldown_s
     return (
         session.state is CallState.IVR
         and not event.partial

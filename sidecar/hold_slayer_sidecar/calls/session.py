@@ -20,6 +20,7 @@ class CallPolicy:
     ring_user_s: float = 30.0
     probe_wait_s: float = 6.0
     probe_cooldown_s: float = 20.0
+    greeting_probe_cooldown_s: float = 8.0  # probe_wait_s and then some: the last answer window is over
     probe_quiet_wait_s: float = 15.0  # give up probing when the speaker never pauses for an answer
     max_probes: int = 5
     probe_text: str = "Hello?"

@@ -15,14 +15,17 @@ Pcm = npt.NDArray[np.int16]
 GREETING = "Hi, this is Sam."
 
 
-def call(gap_s: float, answer_words: str, *, probe: bool = True, late_s: float = 0.0) -> list[Observation]:
+def call(
+    gap_s: float, answer_words: str, *, probe: bool = True, late_s: float = 0.0, more: bool = False
+) -> list[Observation]:
     """Ringback is over: a greeting, 2 s of quiet, our probe (noted at its end), ``gap_s`` of quiet, an answer.
 
     ``late_s``: the probe's end is noted this much later (speech that began while we still spoke).
     """
     greeting = join(silence(0.5), clip("human_07.wav"), silence(2.0))
     probe_s = greeting.size / RATE + late_s
-    pcm = join(greeting, silence(gap_s, seed=1), clip("not_yet_12.wav"), silence(2.0, seed=2))
+    tail = join(silence(0.3, seed=3), clip("human_07.wav")) if more else np.zeros(0, np.int16)  # talks on
+    pcm = join(greeting, silence(gap_s, seed=1), clip("not_yet_12.wav"), tail, silence(2.0, seed=2))
     answer_from_s = greeting.size / RATE + gap_s
     det = HoldDetector(RATE)
     out: list[Observation] = []
@@ -36,6 +39,8 @@ def call(gap_s: float, answer_words: str, *, probe: bool = True, late_s: float =
             out.append(o)
             if o.kind is K.SPEECH_SEGMENT:
                 words = answer_words if float(o.data["start_s"]) >= answer_from_s - 0.3 else GREETING
+                if float(o.data["end_s"]) - float(o.data["start_s"]) < 0.3:
+                    words = ""  # a breath before the words: speech-to-text hears nothing in it
                 out.extend(det.note_transcript(words, o.t_s))
     return out
 
@@ -45,6 +50,18 @@ def test_an_answer_in_a_persons_words_is_a_person(words: str) -> None:
     obs = call(0.6, words)
     human = first(obs, K.HUMAN_DETECTED)
     assert human is not None and "answered our hello" in human.data["reason"]
+
+
+def test_other_words_then_a_pause_are_a_person() -> None:
+    """A short answer in words that are neither a person's nor the company's, then the speaker waits."""
+    human = first(call(0.6, "Let me pull that up for you."), K.HUMAN_DETECTED)
+    assert human is not None and "then waited" in human.data["reason"]
+
+
+def test_other_words_that_go_on_are_not_a_person() -> None:
+    """The same words followed by more speech (a message going on after its pause) decide nothing."""
+    obs = call(0.6, "Let me pull that up for you.", more=True)
+    assert K.HUMAN_DETECTED not in kinds(obs)
 
 
 @pytest.mark.parametrize(

@@ -173,6 +173,15 @@ def test_which_words_are_probed(words: str, probed: bool) -> None:
     assert may_be_person(words, words) is probed
 
 
+def test_a_greeting_cut_or_garbled_before_its_last_words_is_still_probed() -> None:
+    s, _ = run(new(), ANSWER)
+    for at, words in ((7.0, "Bye."), (7.8, "This is F.")):  # garbled "Hi, this is Sam."
+        s, _ = step(s, heard(s, at, words))
+        assert s.state is CallState.IVR
+    s, _ = step(s, heard(s, 12.0, "Hello."))
+    assert s.state is CallState.PROBING
+
+
 def test_a_menu_that_listens_for_speech_is_not_probed_after_its_prompt() -> None:
     """A "Hello?" said while a menu that accepts speech may be listening would be an answer to that menu."""
     s, _ = run(new(), ANSWER)
@@ -198,6 +207,8 @@ def test_the_probe_cooldown_applies() -> None:
     s, _ = step(s, heard(s, 8.4, "Hi, this is Sam."))
     s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
     s, _ = step(s, SpeakDone(9.5, s.ticket))
-    s, _ = step(s, TimerFired(15.5, Timer.PROBE))
-    s, _ = step(s, heard(s, 18.0, "Hi, this is Sam."))  # the same recording again, 9 s after our probe
+    s, _ = step(s, TimerFired(14.0, Timer.PROBE))
+    s, _ = step(s, heard(s, 16.0, "Hi, this is Sam."))  # the same words again while the last answer window was open
     assert s.state is CallState.IVR
+    s, _ = step(s, heard(s, 19.0, "Hello, are you there?"))  # a person who was not heard asks again: probe again
+    assert s.state is CallState.PROBING and s.probes == 1
