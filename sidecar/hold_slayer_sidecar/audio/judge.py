@@ -31,14 +31,19 @@ from .speech import VOICING_GAP_S, SpeechSegment, percentile, rise_index
 from .types import Observation, ObservationKind
 
 FRAME_S = 0.02
-SILENT_HOLD_S = 8.0  # no speech and no tone or music for this long after the IVR spoke: a silent queue
-# Continuous music this long means we are on hold. Shorter is IVR speech the VAD missed: with -45 dBFS noise added
-# to the dev corpus, 1.5 s started one hold during an IVR prompt; 2.0 s started none (3.0 s only added latency).
+# No speech, tone or music for this long after the IVR spoke: a silent queue. IVRs wait for input 5-7 s after a
+# prompt before they re-prompt (the common no-input timeout); a quiet line beyond that is not a menu waiting.
+SILENT_HOLD_S = 8.0
+# Continuous music this long means we are on hold: longer than the longest run of voiced syllables in speech
+# without a dip (about 1.5 s), so speech the VAD missed on a noisy line does not start a hold. (Checked: dev corpus
+# with -45 dBFS noise, 1.5 s started one hold during an IVR prompt, 2.0 s none, 3.0 s only added latency.)
 HOLD_MUSIC_S = 2.0
-# A person stops and waits; a hold loop resumes music within ~0.6 s, but a recorded human voice can carry a
-# second of its own silence (dev corpus: 1.36 s), so the wait needs margin over that.
+# A person stops and waits; a hold loop resumes music within ~0.6 s, but a recorded human voice carries its own
+# sentence pauses (read speech: up to about 1.5 s), so the wait needs margin over a long sentence pause.
 ANSWER_WAIT_S = 1.6
-MAX_TURN_SPEECH_S = 3.0  # a greeting before the first pause; hold messages run 3.5-7 s
+# A greeting before the first pause (a breath group of a few words, 1-3 s); hold messages are read whole sentences
+# of 3.5-7 s. Longer turns are judged by their words (TRANSCRIPT_TURN_MAX_S), never by length alone.
+MAX_TURN_SPEECH_S = 3.0
 UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
 # With a transcript, wording decides rather than length: an agent's greeting with an introduction runs 4-8 s
 # ("Thanks for holding, this is Maria at First City Bank, how can I help you today?"), longer than the 3 s
@@ -51,8 +56,9 @@ PROBE_MIN_DELAY_S = 0.4  # ... and not sooner than this: the probe itself lasts 
 LOUD_RESUME_FRAMES = 15
 PROBE_WINDOW_S = 8.0  # how long a "spoke, then waited" turn stays open for a probe and its answer
 BEEP_PERIOD_S = (2.0, 20.0)
-# Level range (10th to 95th percentile) over a turn's first second: syllables and pauses make speech swing
-# (dev corpus: speech >= 13.9 dB); music that fooled the VAD stays level (<= 10.6 dB).
+# Level range (10th to 95th percentile) over a turn's first second: speech is amplitude-modulated at the syllable
+# rate (4-5 Hz) with dips of 15-30 dB between syllables; sustained music that fooled the VAD stays within ~10 dB.
+# (Checked: dev corpus speech >= 13.9 dB, music <= 10.6 dB.)
 SPEECH_RANGE_DB = 12.0
 # Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
 # other speech 0.0-0.64; with a 0.8 s probe, replays 0.74-0.99 and other speech 0.0-0.55.
@@ -70,9 +76,10 @@ HUSHED_ABOVE_FLOOR_DB = 10.0
 # known loop at 0 dB, +6 dB, -12 dB and with -45 dBFS noise: recordings scored >= 0.75 with the 0.5 s probe, people
 # <= 0.62 (41 of 45 below 0.55); the rest wait for the full probe as before.
 QUICK_NEW = 0.55
-# A replayed recording's speech ends this long after the stored one at most. The music coming back right after it
-# belongs to the recording's turn too: with 0.5 s, music resuming after a replay (dev_020 at +6 dB) became a new
-# turn that only the 12 dB speech test (9.8 dB) kept from counting as new speech after a known loop.
+# A replayed recording's speech ends this long after the stored one at most: the segmenter's hangover (0.3 s), a
+# jitter buffer's adaptation (up to ~0.2 s) and the music's fade back in all shift where we hear its end, and the
+# music coming back right after it belongs to the recording's turn, not to a new one. (Checked: with 0.5 s, music
+# resuming after a replay at +6 dB in the dev corpus opened a new turn.)
 REPLAY_SLACK_S = 1.0
 FULL_PROBE, FULL_REPLAY = 40, 0.62  # below this the turn is new speech
 # A PBX transfer during the hold rings the agent's extension (ringback, often after audible DTMF); ringing stops when
@@ -83,11 +90,14 @@ RINGBACK_ANSWER_S = 6.0
 # 0.3-1.5 s, most under 0.65 s), so the wait alone is not enough: the words must also be in, and not read like a hold
 # message, and the hold's own recording must already be known (heard once, so a replay would have been recognised),
 # or the IVR must have handed the call to the queue with no hold music since.
-# 0.8 s: music coming back 0.66 s after a message's last word was only 3 frames old at 0.7 s (dev_001).
+# 0.8 s: longer than the gap between a recorded message's last word and its music coming back (music loops resume
+# 0.3-0.7 s after the words) plus the few frames QUIET_SLACK_FRAMES needs to see the music; a person who stops for an
+# answer waits longer. (Checked: a message's music came back 0.66 s after its last word in the dev corpus.)
 TURN_WAIT_S = 0.8
 QUIET_SLACK_FRAMES = 3  # frames of music or loud sound after the turn tolerated (packet-loss clicks, a breath)
-# After a person's words the line drops well below their voice, though a call centre's babble may stay (dev corpus:
-# 15-20 dB below the agent); music coming back is about as loud as the voice was.
+# After a person's words the line drops well below their voice, though a call centre's babble may stay: other
+# voices in an open office reach a headset microphone 15-25 dB below the wearer's; music coming back is mixed
+# about as loud as the voice was.
 HUSH_BELOW_VOICE_DB = 12.0
 # Partial transcripts of a possible person's turn while it goes on. An agent's first sentence can run 2-3 s
 # ("Thanks for holding, this is Dana, how can I help you today?"), so its transcript at the end came after the 3 s
