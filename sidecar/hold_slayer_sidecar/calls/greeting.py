@@ -58,7 +58,8 @@ def greets(session: CallSession, event: Transcribed) -> bool:
         and policy.can_speak
         and not cooling
         and session.probes < policy.max_probes
-        and session.step_wait is not StepWait.DTMF  # the greeting of the menu our key is answering
+        # Not while our key or our spoken reason answers the menu: the words heard are that menu's.
+        and session.step_wait not in (StepWait.DTMF, StepWait.SPEAK)
         and (step is None or step.kind is FlowStepKind.LISTEN)
         and may_be_person(event.text, words_since_move(session, event))
     )

@@ -32,7 +32,7 @@ from hold_slayer_sidecar.calls.events import (
 )
 from hold_slayer_sidecar.calls.greeting import may_be_person
 from hold_slayer_sidecar.calls.machine import step
-from hold_slayer_sidecar.calls.session import CallPolicy, CallSession
+from hold_slayer_sidecar.calls.session import CallPolicy, CallSession, StepWait
 from hold_slayer_sidecar.nav.api import NavAction, NavDecision
 from hold_slayer_sidecar.protocol import CallState
 
@@ -212,3 +212,11 @@ def test_the_probe_cooldown_applies() -> None:
     assert s.state is CallState.IVR
     s, _ = step(s, heard(s, 19.0, "Hello, are you there?"))  # a person who was not heard asks again: probe again
     assert s.state is CallState.PROBING and s.probes == 1
+
+
+@pytest.mark.parametrize("wait", [StepWait.DTMF, StepWait.SPEAK])
+def test_no_probe_while_our_key_or_reason_answers_the_menu(wait: StepWait) -> None:
+    s, _ = run(new(), ANSWER)
+    event = heard(s, 8.4, "Hi, this is Sam.")
+    s, _ = step(replace(s, step_wait=wait), event)
+    assert s.state is CallState.IVR
