@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.loader import async_get_integration
 
 from .const import DOMAIN
-from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
+from .coordinator import (
+    HoldSlayerConfigEntry,
+    HoldSlayerCoordinator,
+    async_forget_entry,
+    async_sidecar_down_at_setup,
+)
 from .frontend import async_register_card
-from .intent import async_setup_intents
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -19,9 +24,13 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions, voice intent and Lovelace card."""
+    """Register the integration's actions and Lovelace card.
+
+    The voice intent is not registered here: HA's intent integration loads ``intent.py`` as a platform of
+    every integration and calls its ``async_setup_intents`` itself (registering it here too made HA log
+    "Intent HoldSlayerCall is being overwritten").
+    """
     async_setup_services(hass)
-    await async_setup_intents(hass)
     if "http" in hass.config.components:
         integration = await async_get_integration(hass, DOMAIN)
         await async_register_card(hass, str(integration.version))
@@ -31,7 +40,12 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
     """Connect to the sidecar and set up its entities."""
     coordinator = HoldSlayerCoordinator.from_entry(hass, entry)
-    await coordinator.async_config_entry_first_refresh()
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady:
+        if coordinator.sidecar_unreachable:
+            async_sidecar_down_at_setup(hass, entry, coordinator.client.url)
+        raise
     entry.runtime_data = coordinator
     coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -49,3 +63,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) 
     if unload_ok := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         await entry.runtime_data.async_stop()
     return unload_ok
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> None:
+    """Forget the entry's repairs: nobody can fix a sidecar that is no longer configured."""
+    async_forget_entry(hass, entry.entry_id)
