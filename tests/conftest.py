@@ -73,6 +73,7 @@ def mock_config_entry() -> MockConfigEntry:
         options={CONF_TRANSFER_TO: "sip:me@192.168.1.20"},
         unique_id=f"{HOST}:{PORT}",
         entry_id="01JHOLDSLAYER0000000000000",
+        minor_version=2,
         subentries_data=[COMPANY_ACME, COMPANY_TELCO],
     )
 

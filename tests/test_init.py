@@ -162,3 +162,57 @@ async def test_removing_entry_clears_its_repairs(
     assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert not issue_registry.issues
+
+
+async def test_migration_from_host_port_unique_id(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, mock_config_entry: MockConfigEntry
+) -> None:
+    """An entry from 1.1 (unique id host:port) moves to 1.2 and takes the sidecar's id at its first connection."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data=dict(mock_config_entry.data),
+        unique_id="127.0.0.1:8765",
+        version=1,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    mock_client.sidecar_id = "0123456789abcdef0123456789abcdef"
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.version, entry.minor_version) == (1, 2)
+    assert entry.unique_id == "0123456789abcdef0123456789abcdef"
+    assert dict(entry.data) == dict(mock_config_entry.data)
+
+
+async def test_migration_with_sidecar_down_keeps_old_id_until_it_answers(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, mock_config_entry: MockConfigEntry
+) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, data=dict(mock_config_entry.data), unique_id="127.0.0.1:8765")
+    entry.add_to_hass(hass)
+    mock_client.connect_error = HoldSlayerConnectionError("refused")
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY  # migrated, not a migration error
+    assert (entry.minor_version, entry.unique_id) == (2, "127.0.0.1:8765")
+
+
+async def test_migration_refuses_a_newer_entry(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, data=dict(mock_config_entry.data), version=2)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR
+
+
+async def test_sidecar_id_already_used_by_another_entry_is_not_taken(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, mock_config_entry: MockConfigEntry
+) -> None:
+    MockConfigEntry(domain=DOMAIN, data={"host": "10.0.0.1", "port": 1, "token": "x"}, unique_id="the-id").add_to_hass(
+        hass
+    )
+    mock_client.sidecar_id = "the-id"
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.unique_id == "127.0.0.1:8765"

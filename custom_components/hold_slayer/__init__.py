@@ -9,7 +9,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.loader import async_get_integration
 
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 from .coordinator import (
     HoldSlayerConfigEntry,
     HoldSlayerCoordinator,
@@ -34,6 +34,20 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     if "http" in hass.config.components:
         integration = await async_get_integration(hass, DOMAIN)
         await async_register_card(hass, str(integration.version))
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
+    """Move old entries forward: 1.1 used host:port as the unique id, 1.2 uses the sidecar's own id.
+
+    The id comes from the sidecar's welcome, so the coordinator adopts it at the next connection
+    (``HoldSlayerCoordinator._adopt_sidecar_id``); a sidecar that is down now is not a failed migration.
+    """
+    if entry.version > 1:
+        return False  # written by a newer integration: refuse rather than guess
+    if entry.minor_version < 2:
+        LOGGER.debug("Migrating %s from 1.%s to 1.2", entry.title, entry.minor_version)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
     return True
 
 

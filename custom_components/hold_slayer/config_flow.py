@@ -25,6 +25,8 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.service_info.hassio import HassioServiceInfo
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from .client import (
     HoldSlayerAuthenticationError,
@@ -38,6 +40,7 @@ from .const import (
     CONF_CALL_FLOW,
     CONF_NUMBER,
     CONF_REASON,
+    CONF_SIDECAR_ID,
     CONF_TRANSFER_TO,
     DEFAULT_HOST,
     DEFAULT_NAME,
@@ -122,6 +125,12 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a connection to a Hold Slayer sidecar."""
 
     VERSION = 1
+    # 1.2: the unique id is the sidecar's persistent id (it was host:port); see async_migrate_entry.
+    MINOR_VERSION = 2
+
+    def __init__(self) -> None:
+        """Start with nothing discovered."""
+        self._discovered: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -151,6 +160,69 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
+        """Take the add-on's announcement through the Supervisor: host, port, token and sidecar id."""
+        config = discovery_info.config
+        host, port, token = str(config[CONF_HOST]), int(config[CONF_PORT]), str(config[CONF_TOKEN])
+        await self.async_set_unique_id(str(config.get(CONF_SIDECAR_ID) or discovery_info.uuid))
+        # The add-on may have a new port or token after a restart: keep the entry pointing at it.
+        self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port, CONF_TOKEN: token})
+        self._discovered = {CONF_HOST: host, CONF_PORT: port, CONF_TOKEN: token, "addon": discovery_info.name}
+        self.context["title_placeholders"] = {"name": discovery_info.name}
+        return await self.async_step_hassio_confirm()
+
+    async def async_step_hassio_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask "Hold Slayer found, set up?"; nothing to type."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            found = self._discovered
+            welcome, errors = await _handshake(self, found[CONF_HOST], found[CONF_PORT], found[CONF_TOKEN])
+            if welcome is not None:
+                return self.async_create_entry(
+                    title=DEFAULT_NAME,
+                    data={key: found[key] for key in (CONF_HOST, CONF_PORT, CONF_TOKEN)},
+                )
+        return self.async_show_form(
+            step_id="hassio_confirm",
+            description_placeholders={"addon": self._discovered["addon"]},
+            errors=errors,
+        )
+
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """Take a sidecar's announcement on the LAN; its TXT record carries its persistent id."""
+        sidecar_id = discovery_info.properties.get("id")
+        if not sidecar_id:
+            return self.async_abort(reason="no_sidecar_id")
+        host, port = discovery_info.host, int(discovery_info.port or DEFAULT_PORT)
+        await self.async_set_unique_id(sidecar_id)
+        # Same sidecar, new address (DHCP): follow it instead of offering it again.
+        self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port})
+        self._discovered = {CONF_HOST: host, CONF_PORT: port, CONF_SIDECAR_ID: sidecar_id}
+        self.context["title_placeholders"] = {"name": f"{host}:{port}"}
+        return await self.async_step_zeroconf_confirm()
+
+    async def async_step_zeroconf_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Confirm the sidecar and paste the token it printed in its log."""
+        errors: dict[str, str] = {}
+        found = self._discovered
+        if user_input is not None:
+            token = user_input[CONF_TOKEN].strip()
+            welcome, errors = await _handshake(self, found[CONF_HOST], found[CONF_PORT], token)
+            if welcome is not None and welcome.sidecar_id not in (None, found[CONF_SIDECAR_ID]):
+                # Another sidecar answers at that address now: its token proves nothing about this one.
+                return self.async_abort(reason="wrong_sidecar")
+            if welcome is not None:
+                return self.async_create_entry(
+                    title=DEFAULT_NAME,
+                    data={CONF_HOST: found[CONF_HOST], CONF_PORT: found[CONF_PORT], CONF_TOKEN: token},
+                )
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            data_schema=REAUTH_SCHEMA,
+            description_placeholders={"host": found[CONF_HOST], "port": str(found[CONF_PORT])},
             errors=errors,
         )
 

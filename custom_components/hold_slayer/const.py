@@ -14,6 +14,9 @@ LOGGER = logging.getLogger(__package__)
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_NAME: Final = "Hold Slayer"
 
+# The sidecar's persistent id, in discovery messages (the config entry's unique id).
+CONF_SIDECAR_ID: Final = "sidecar_id"
+
 # Options of the config entry.
 CONF_TRANSFER_TO: Final = "transfer_to"
 

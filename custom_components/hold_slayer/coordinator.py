@@ -195,6 +195,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self.hass.data.get(DATA_DOWN_SINCE, {}).pop(self.config_entry.entry_id, None)
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_UNREACHABLE))
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_INCOMPATIBLE))
+        self._adopt_sidecar_id(welcome.sidecar_id)
         self.state.connected = True
         if self.state.sidecar_version not in (None, welcome.sidecar_version):
             self._update_device_version(welcome.sidecar_version)
@@ -202,6 +203,16 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self.state.apply_snapshot(welcome.snapshot)
         if notify:
             self.async_set_updated_data(self.state)
+
+    def _adopt_sidecar_id(self, sidecar_id: str | None) -> None:
+        """Make the sidecar's persistent id the entry's unique id (entries from before 1.2 used host:port)."""
+        entry = self.config_entry
+        if not sidecar_id or entry.unique_id == sidecar_id:
+            return
+        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, sidecar_id) is not None:
+            self.logger.warning("Sidecar %s is configured twice; remove one of its entries", sidecar_id)
+            return
+        self.hass.config_entries.async_update_entry(entry, unique_id=sidecar_id)
 
     def _update_device_version(self, version: str) -> None:
         """Show the new version on the device after the sidecar was upgraded while we were away."""

@@ -16,10 +16,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .announce import AnnounceError, ServiceAnnouncer, announced_addresses, is_loopback
 from .audio.detector import HoldDetector
 from .calls.manager import VERSION, CallManager
 from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
+from .identity import IdentityError, load_or_create_sidecar_id
 from .nav.api import Navigator
 from .nav.flows import CallFlow
 from .nav.matcher import MenuMatcher
@@ -125,10 +127,14 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         manager.subscribe(hub.publish)
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
-        app = build_app(manager, hub, token=token, version=VERSION, limits=server_limits(settings))
+        sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
+        app = build_app(
+            manager, hub, token=token, version=VERSION, limits=server_limits(settings), sidecar_id=sidecar_id
+        )
         server = SidecarServer(app, settings.host, settings.port)
         await server.start()
         cleanup.push_async_callback(server.stop)
+        await announce(settings, server.port, sidecar_id, token, cleanup)
         url = f"ws://{settings.host}:{server.port}{WS_PATH}"
         _LOGGER.info("listening on %s (SIP on %s:%d)", url, settings.sip.bind_host, sip.local_port)
         if ready_file is not None:
@@ -166,6 +172,29 @@ def raise_file_limit(settings: SidecarSettings) -> None:
     needed = settings.websocket.max_pending_connections + FILE_HEADROOM
     if soft != resource.RLIM_INFINITY and soft < needed:
         _LOGGER.warning("only %d file descriptors allowed; %d or more are advised", soft, needed)
+
+
+async def announce(
+    settings: SidecarSettings, port: int, sidecar_id: str, token: str, cleanup: contextlib.AsyncExitStack
+) -> None:
+    """Announce a sidecar bound off loopback on the LAN (zeroconf) and log the token HA will ask for."""
+    if is_loopback(settings.host):
+        return
+    announcer = ServiceAnnouncer(
+        addresses=await asyncio.to_thread(announced_addresses, settings.host),
+        port=port,
+        sidecar_id=sidecar_id,
+        version=VERSION,
+    )
+    try:
+        await announcer.start()
+    except AnnounceError as err:
+        # Not fatal: the user can still add the sidecar by its address in HA.
+        _LOGGER.warning("%s", err)
+        return
+    cleanup.push_async_callback(announcer.stop)
+    # The zeroconf flow asks for this; the log is where someone who set up the sidecar already looks.
+    _LOGGER.info("Home Assistant will offer this sidecar; when it asks for the token, paste: %s", token)
 
 
 def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store) -> CallManager:
@@ -219,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     faulthandler.enable(all_threads=True)
     try:
         asyncio.run(serve(settings, token, args.ready_file))
-    except (SipError, StoreError, OSError) as err:
+    except (SipError, StoreError, IdentityError, OSError) as err:
         _LOGGER.error("cannot run: %s", err)
         sys.exit(1)
     with contextlib.suppress(Exception):

@@ -35,7 +35,13 @@ def check_token(token: str) -> None:
 
 
 def build_app(
-    service: CallService, hub: EventHub, *, token: str, version: str, limits: ServerLimits | None = None
+    service: CallService,
+    hub: EventHub,
+    *,
+    token: str,
+    version: str,
+    limits: ServerLimits | None = None,
+    sidecar_id: str | None = None,
 ) -> web.Application:
     """Build the application serving clients of ``service``; events published on ``hub`` reach every client."""
     check_token(token)
@@ -59,6 +65,7 @@ def build_app(
             remote=request.remote or "?",
             limiter=limiter,
             on_authenticated=lambda: guard.authenticated(transport),
+            sidecar_id=sidecar_id,
         )
         task = asyncio.current_task()
         if task is not None:

@@ -101,6 +101,7 @@ async def test_options_start_a_real_sidecar_announced_to_supervisor(
             await ws.send_str(protocol.encode(protocol.hello(config["token"], "addon-test")))
             welcome = json.loads((await ws.receive(timeout=10)).data)
         assert welcome["type"] == "welcome", welcome
+        assert welcome["sidecar_id"] == config["sidecar_id"]  # the id the sidecar keeps is the one announced
         assert welcome["snapshot"]["sidecar"]["engines"]["sip"] == "ok"
 
         process.send_signal(signal.SIGTERM)  # what the Supervisor does on "stop"; passed on to the sidecar
@@ -110,6 +111,7 @@ async def test_options_start_a_real_sidecar_announced_to_supervisor(
             process.kill()
             process.wait()
         log.close()
+    assert b"announced as" not in (tmp_path / "addon.log").read_bytes()  # on loopback: no zeroconf
     written = yaml.safe_load((data / "sidecar.yaml").read_text())
     assert written["host"] == "127.0.0.1"
     assert "bind_host" not in written["sip"]  # no trunk set: SIP stays on the sidecar's loopback default
