@@ -66,6 +66,7 @@ class ServiceAnnouncer:
         port: int,
         sidecar_id: str,
         version: str,
+        tls: bool = False,
         interfaces: list[str] | None = None,
     ) -> None:
         self._info = AsyncServiceInfo(
@@ -73,7 +74,13 @@ class ServiceAnnouncer:
             f"Hold Slayer {sidecar_id[:8]}.{SERVICE_TYPE}",
             port=port,
             parsed_addresses=addresses,
-            properties={"id": sidecar_id, "version": version, "protocol": str(PROTOCOL_VERSION), "path": WS_PATH},
+            properties={
+                "id": sidecar_id,
+                "version": version,
+                "protocol": str(PROTOCOL_VERSION),
+                "path": WS_PATH,
+                "tls": "1" if tls else "0",  # wss:// with a certificate HA pins at setup
+            },
             server=f"hold-slayer-{sidecar_id[:8]}.local.",
         )
         self._interfaces = interfaces or addresses

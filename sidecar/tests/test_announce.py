@@ -67,7 +67,9 @@ async def test_announcer_publishes_id_port_and_path(listener: AsyncZeroconf) -> 
     assert info is not None
     assert info.port == 8765
     assert info.parsed_addresses() == ["127.0.0.1"]
-    assert info.decoded_properties == {"id": SIDECAR_ID, "version": "0.1.0", "protocol": "1", "path": "/api/ws"}
+    assert info.decoded_properties == {
+        "id": SIDECAR_ID, "version": "0.1.0", "protocol": "1", "path": "/api/ws", "tls": "0"
+    }  # fmt: skip
 
 
 async def test_sidecar_announces_only_off_loopback(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -94,11 +95,14 @@ def build_app(
 class SidecarServer:
     """Runs the application on a host and port (port 0 picks a free one), behind its connection guard."""
 
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
+    def __init__(
+        self, app: web.Application, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._guard = app[GUARD]
         self._runner = web.AppRunner(app, handle_signals=False)
         self._host = host
         self._port = port
+        self._ssl_context = ssl_context
         self.port = 0
 
     @property
@@ -109,7 +113,7 @@ class SidecarServer:
     async def start(self) -> None:
         """Bind and serve."""
         await self._runner.setup()
-        site = GuardedSite(self._runner, self._host, self._port, self._guard)
+        site = GuardedSite(self._runner, self._host, self._port, self._guard, ssl_context=self._ssl_context)
         await site.start()
         self.port = site.bound_port
 
