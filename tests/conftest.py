@@ -85,6 +85,10 @@ def mock_client() -> Generator[FakeHoldSlayerClient]:
     with (
         patch("custom_components.hold_slayer.coordinator.HoldSlayerClient", return_value=client),
         patch("custom_components.hold_slayer.config_flow.HoldSlayerClient", return_value=client),
+        patch(
+            "custom_components.hold_slayer.config_flow.fetch_tls_fingerprint",
+            side_effect=client.fetch_tls_fingerprint,
+        ),
     ):
         yield client
 

@@ -13,7 +13,11 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.hold_slayer.client import HoldSlayerAuthenticationError, HoldSlayerConnectionError
+from custom_components.hold_slayer.client import (
+    HoldSlayerAuthenticationError,
+    HoldSlayerCertificateError,
+    HoldSlayerConnectionError,
+)
 from custom_components.hold_slayer.const import DOMAIN
 
 from .common import FakeHoldSlayerClient
@@ -92,7 +96,11 @@ async def test_zeroconf_confirm_with_token(hass: HomeAssistant, sidecar: FakeHol
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_ZEROCONF}, data=ZEROCONF)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "zeroconf_confirm"
-    assert result["description_placeholders"] == {"host": "192.168.1.40", "port": "8765"}
+    assert result["description_placeholders"] == {
+        "host": "192.168.1.40",
+        "port": "8765",
+        "fingerprint": "none: this sidecar does not encrypt",
+    }
 
     sidecar.connect_error = HoldSlayerAuthenticationError("bad token")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "typo"})
@@ -155,3 +163,77 @@ async def test_user_flow_then_discovery_of_same_sidecar_aborts(
     assert result["result"].unique_id == SIDECAR_ID
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_ZEROCONF}, data=ZEROCONF)
     assert result["reason"] == "already_configured"
+
+
+PIN = ":".join(["AB"] * 32)
+
+
+async def test_zeroconf_tls_sidecar_is_pinned(hass: HomeAssistant, sidecar: FakeHoldSlayerClient) -> None:
+    """A sidecar that says tls=1: the form shows its certificate fingerprint and the entry pins it."""
+    sidecar.tls_fingerprint = PIN
+    tls = ZeroconfServiceInfo(
+        ip_address=ZEROCONF.ip_address,
+        ip_addresses=ZEROCONF.ip_addresses,
+        hostname=ZEROCONF.hostname,
+        name=ZEROCONF.name,
+        port=8765,
+        type=ZEROCONF.type,
+        properties={**ZEROCONF.properties, "tls": "1"},
+    )
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_ZEROCONF}, data=tls)
+    assert result["description_placeholders"]["fingerprint"] == PIN
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "t"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["tls_fingerprint"] == PIN
+
+
+async def test_zeroconf_tls_sidecar_gone(hass: HomeAssistant, sidecar: FakeHoldSlayerClient) -> None:
+    sidecar.connect_error = HoldSlayerConnectionError("refused")
+    tls = ZeroconfServiceInfo(
+        ip_address=ZEROCONF.ip_address,
+        ip_addresses=ZEROCONF.ip_addresses,
+        hostname=ZEROCONF.hostname,
+        name=ZEROCONF.name,
+        port=8765,
+        type=ZEROCONF.type,
+        properties={**ZEROCONF.properties, "tls": "1"},
+    )
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_ZEROCONF}, data=tls)
+    assert result["reason"] == "cannot_connect"
+
+
+async def test_user_flow_shows_and_pins_certificate(hass: HomeAssistant, sidecar: FakeHoldSlayerClient) -> None:
+    sidecar.tls_fingerprint = PIN
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t"}
+    )
+    assert result["step_id"] == "tls_confirm"
+    assert result["description_placeholders"] == {"fingerprint": PIN}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t", "tls_fingerprint": PIN}
+
+
+async def test_reconfigure_pins_the_new_certificate(hass: HomeAssistant, sidecar: FakeHoldSlayerClient) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=SIDECAR_ID,
+        data={CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t", "tls_fingerprint": "00" * 32},
+        minor_version=2,
+    )
+    entry.add_to_hass(hass)
+    sidecar.tls_fingerprint = PIN
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["tls_fingerprint"] == PIN
+
+
+async def test_certificate_changed_is_named(hass: HomeAssistant, sidecar: FakeHoldSlayerClient) -> None:
+    sidecar.connect_error = HoldSlayerCertificateError("not the pinned certificate")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=HASSIO)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["errors"] == {"base": "certificate_changed"}

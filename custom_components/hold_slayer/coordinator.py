@@ -30,6 +30,7 @@ from .client import (
     Welcome,
 )
 from .const import (
+    CONF_TLS_FINGERPRINT,
     DOMAIN,
     EVENT_CALL_FAILED,
     EVENT_PREFIX,
@@ -115,6 +116,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
             entry.data[CONF_PORT],
             entry.data[CONF_TOKEN],
             async_get_clientsession(hass),
+            tls_fingerprint=entry.data.get(CONF_TLS_FINGERPRINT),
         )
         return cls(hass, entry, client)
 
