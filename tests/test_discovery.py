@@ -23,6 +23,7 @@ from custom_components.hold_slayer.const import DOMAIN
 from .common import FakeHoldSlayerClient
 
 SIDECAR_ID = "0123456789abcdef0123456789abcdef"
+LOG_TOKEN = "pasted-from-the-sidecar-log-0123"
 ADDON_TOKEN = "Zk3pX0r9Yq1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7"
 HASSIO = HassioServiceInfo(
     config={"host": "127.0.0.1", "port": 8765, "token": ADDON_TOKEN, "sidecar_id": SIDECAR_ID},
@@ -103,13 +104,13 @@ async def test_zeroconf_confirm_with_token(hass: HomeAssistant, sidecar: FakeHol
     }
 
     sidecar.connect_error = HoldSlayerAuthenticationError("bad token")
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "typo"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "typo-typo-typo-typo-typo-typo"})
     assert result["errors"] == {"base": "invalid_auth"}
 
     sidecar.connect_error = None
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: " from-the-log \n"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: " from-the-log-0123456789abcdef \n"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "from-the-log"}
+    assert result["data"] == {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "from-the-log-0123456789abcdef"}
     assert result["result"].unique_id == SIDECAR_ID
 
 
@@ -147,7 +148,7 @@ async def test_zeroconf_without_id_is_ignored(hass: HomeAssistant, sidecar: Fake
 async def test_zeroconf_another_sidecar_answers(hass: HomeAssistant, sidecar: FakeHoldSlayerClient) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_ZEROCONF}, data=ZEROCONF)
     sidecar.sidecar_id = "ffffffffffffffffffffffffffffffff"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "t"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: LOG_TOKEN})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_sidecar"
 
@@ -158,7 +159,7 @@ async def test_user_flow_then_discovery_of_same_sidecar_aborts(
     """Added by hand first (unique id from the welcome), then announced: no second offer."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t"}
+        result["flow_id"], {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: LOG_TOKEN}
     )
     assert result["result"].unique_id == SIDECAR_ID
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_ZEROCONF}, data=ZEROCONF)
@@ -182,7 +183,7 @@ async def test_zeroconf_tls_sidecar_is_pinned(hass: HomeAssistant, sidecar: Fake
     )
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_ZEROCONF}, data=tls)
     assert result["description_placeholders"]["fingerprint"] == PIN
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "t"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: LOG_TOKEN})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["tls_fingerprint"] == PIN
 
@@ -206,27 +207,27 @@ async def test_user_flow_shows_and_pins_certificate(hass: HomeAssistant, sidecar
     sidecar.tls_fingerprint = PIN
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t"}
+        result["flow_id"], {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: LOG_TOKEN}
     )
     assert result["step_id"] == "tls_confirm"
     assert result["description_placeholders"] == {"fingerprint": PIN}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t", "tls_fingerprint": PIN}
+    assert result["data"] == {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: LOG_TOKEN, "tls_fingerprint": PIN}
 
 
 async def test_reconfigure_pins_the_new_certificate(hass: HomeAssistant, sidecar: FakeHoldSlayerClient) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN,
         unique_id=SIDECAR_ID,
-        data={CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t", "tls_fingerprint": "00" * 32},
+        data={CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: LOG_TOKEN, "tls_fingerprint": "00" * 32},
         minor_version=2,
     )
     entry.add_to_hass(hass)
     sidecar.tls_fingerprint = PIN
     result = await entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "t"}
+        result["flow_id"], {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: LOG_TOKEN}
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data["tls_fingerprint"] == PIN
