@@ -104,11 +104,15 @@ async def test_zeroconf_confirm_with_token(hass: HomeAssistant, sidecar: FakeHol
     }
 
     sidecar.connect_error = HoldSlayerAuthenticationError("bad token")
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "typo-typo-typo-typo-typo-typo"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: "typo-typo-typo-typo-typo-typo"}
+    )
     assert result["errors"] == {"base": "invalid_auth"}
 
     sidecar.connect_error = None
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: " from-the-log-0123456789abcdef \n"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: " from-the-log-0123456789abcdef \n"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_HOST: "192.168.1.40", CONF_PORT: 8765, CONF_TOKEN: "from-the-log-0123456789abcdef"}
     assert result["result"].unique_id == SIDECAR_ID
