@@ -64,6 +64,7 @@ class FakeHoldSlayerClient:
         self.connected = False
         self.snapshot: Snapshot = make_snapshot()
         self.sidecar_id: str | None = None
+        self.tls_fingerprint: str | None = None  # what fetch_tls_fingerprint finds (None: plain ws://)
         self.sidecar_version = SIDECAR_VERSION
         self.connect_error: HoldSlayerError | None = None
         self.connect_count = 0
@@ -90,6 +91,12 @@ class FakeHoldSlayerClient:
             snapshot=copy.deepcopy(self.snapshot),
             sidecar_id=self.sidecar_id,
         )
+
+    async def fetch_tls_fingerprint(self, host: str, port: int) -> str | None:
+        """Stand in for client.fetch_tls_fingerprint: fail like ``connect`` would, else the fingerprint."""
+        if isinstance(self.connect_error, HoldSlayerConnectionError):
+            raise self.connect_error
+        return self.tls_fingerprint
 
     async def disconnect(self) -> None:
         """Forget the connection."""

@@ -73,6 +73,7 @@ def mock_config_entry() -> MockConfigEntry:
         options={CONF_TRANSFER_TO: "sip:me@192.168.1.20"},
         unique_id=f"{HOST}:{PORT}",
         entry_id="01JHOLDSLAYER0000000000000",
+        minor_version=2,
         subentries_data=[COMPANY_ACME, COMPANY_TELCO],
     )
 
@@ -84,6 +85,10 @@ def mock_client() -> Generator[FakeHoldSlayerClient]:
     with (
         patch("custom_components.hold_slayer.coordinator.HoldSlayerClient", return_value=client),
         patch("custom_components.hold_slayer.config_flow.HoldSlayerClient", return_value=client),
+        patch(
+            "custom_components.hold_slayer.config_flow.fetch_tls_fingerprint",
+            side_effect=client.fetch_tls_fingerprint,
+        ),
     ):
         yield client
 

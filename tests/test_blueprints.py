@@ -86,6 +86,11 @@ def test_blueprint_schema(path: str) -> None:
     assert blueprint.name.startswith("Hold Slayer - ")
     assert blueprint.metadata["description"]
     assert blueprint.inputs
+    # Re-import from the UI ("Re-import blueprint") fetches this address: it must be this very file.
+    assert (
+        blueprint.metadata["source_url"]
+        == f"https://github.com/hold-slayer/hold-slayer/blob/main/blueprints/automation/{path}"
+    )
 
 
 def test_all_four_blueprints_exist() -> None:

@@ -200,6 +200,7 @@ async def test_add_company(hass: HomeAssistant, mock_config_entry: MockConfigEnt
         ({CONF_NAME: "Help", CONF_NUMBER: "sip:112@carrier.example"}, {CONF_NUMBER: "emergency_number"}),
         ({CONF_NAME: "Nonsense", CONF_NUMBER: "call me maybe"}, {CONF_NUMBER: "invalid_target"}),
         ({CONF_NAME: "acme bank", CONF_NUMBER: "+18005550111"}, {CONF_NAME: "name_in_use"}),
+        ({CONF_NAME: "   ", CONF_NUMBER: "+18005550111"}, {CONF_NAME: "invalid_name"}),
         ({CONF_NAME: "Other", CONF_NUMBER: "+18005550111", CONF_ALIASES: ["Bank"]}, {CONF_NAME: "name_in_use"}),
         (
             {CONF_NAME: "Mine", CONF_NUMBER: "+18005550111", CONF_TRANSFER_TO: "999"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -262,3 +263,25 @@ async def test_refresh_while_disconnected_leaves_reconnecting_to_listener(
     await hass.async_block_till_done()
     assert mock_client.connect_count == connects
     assert hass.states.get(CALL_STATE).state == STATE_UNAVAILABLE
+
+
+async def test_loss_and_return_logged_once_each_at_info(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_client: FakeHoldSlayerClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """HA's log-when-unavailable rule: one info line when the sidecar goes away, one when it is back."""
+    caplog.set_level("DEBUG", logger="custom_components.hold_slayer")
+    mock_client.drop()
+    for _ in range(3):  # failed reconnect attempts while it stays away
+        mock_client.drop()
+    await hass.async_block_till_done()
+    mock_client.restore()
+    await hass.async_block_till_done()
+
+    ours = [r for r in caplog.records if r.name == "custom_components.hold_slayer" and r.levelno >= logging.INFO]
+    assert [(r.levelname, r.getMessage()) for r in ours] == [
+        ("INFO", "Lost connection to the Hold Slayer sidecar at ws://127.0.0.1:8765/api/ws: connection lost"),
+        ("INFO", "Connection to the Hold Slayer sidecar at ws://127.0.0.1:8765/api/ws is back"),
+    ]

@@ -23,12 +23,13 @@ async def test_diagnostics(
     snapshot: SnapshotAssertion,
 ) -> None:
     mock_client.emit("transcript", {"call_id": "call-1", "speaker": "agent", "text": "My card number is 4111 1111"})
+    mock_client.emit("dtmf_sent", {"call_id": "call-1", "digits": "9876"})  # a PIN keyed into the menu
     await hass.async_block_till_done()
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
 
     assert diagnostics == snapshot
     text = json.dumps(diagnostics)
-    for secret in (TOKEN, "+18005550100", "sip:support@telco.example", "sip:me@192.168.1.20", "4111"):
+    for secret in (TOKEN, "+18005550100", "sip:support@telco.example", "sip:me@192.168.1.20", "4111", "9876"):
         assert secret not in text
     assert diagnostics["calls"][0]["transcript_lines"] == 1

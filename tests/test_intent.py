@@ -19,6 +19,13 @@ from custom_components.hold_slayer.intent import (
 from .common import FakeHoldSlayerClient
 
 
+@pytest.fixture
+async def init_integration(hass: HomeAssistant, init_integration: MockConfigEntry) -> MockConfigEntry:
+    """Also set up HA's intent integration, which loads our intent.py platform (as default_config does)."""
+    assert await async_setup_component(hass, "intent", {})
+    return init_integration
+
+
 async def _call(hass: HomeAssistant, company: str, reason: str | None = None) -> intent.IntentResponse:
     slots = {"company": {"value": company}}
     if reason is not None:
@@ -79,6 +86,7 @@ async def test_no_companies_configured(hass: HomeAssistant, mock_client: FakeHol
     entry = MockConfigEntry(domain="hold_slayer", data={"host": "127.0.0.1", "port": 8765, "token": "t"})
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await async_setup_component(hass, "intent", {})
     await hass.async_block_till_done()
 
     response = await _call(hass, "bank")
@@ -118,6 +126,27 @@ async def test_llm_agents_get_the_intent_as_a_tool(
     assert result["response_type"] == "action_done"
     assert result["speech"]["plain"]["speech"] == "Calling Acme Bank, I'll ring you when a person answers."
     assert mock_client.place_call.await_args.args == ("+18005550100",)
+
+
+@pytest.mark.parametrize("intent_first", [True, False])
+async def test_intent_registered_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_client: FakeHoldSlayerClient,
+    caplog: pytest.LogCaptureFixture,
+    intent_first: bool,
+) -> None:
+    """Whichever loads first, the intent is registered once (a real HA log said it was overwritten)."""
+    order = ["intent", "hold_slayer"] if intent_first else ["hold_slayer", "intent"]
+    mock_config_entry.add_to_hass(hass)
+    for domain in order:
+        assert await async_setup_component(hass, domain, {})
+    await hass.async_block_till_done()
+
+    assert "is being overwritten" not in caplog.text
+    assert [handler.intent_type for handler in intent.async_get(hass) if handler.intent_type == INTENT_CALL] == [
+        INTENT_CALL
+    ]
 
 
 def test_resolution_rules() -> None:

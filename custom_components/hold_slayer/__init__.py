@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.loader import async_get_integration
 
-from .const import DOMAIN
-from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
+from .const import DOMAIN, LOGGER
+from .coordinator import (
+    HoldSlayerConfigEntry,
+    HoldSlayerCoordinator,
+    async_forget_entry,
+    async_sidecar_down_at_setup,
+)
 from .frontend import async_register_card
-from .intent import async_setup_intents
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -19,19 +24,42 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions, voice intent and Lovelace card."""
+    """Register the integration's actions and Lovelace card.
+
+    The voice intent is not registered here: HA's intent integration loads ``intent.py`` as a platform of
+    every integration and calls its ``async_setup_intents`` itself (registering it here too made HA log
+    "Intent HoldSlayerCall is being overwritten").
+    """
     async_setup_services(hass)
-    await async_setup_intents(hass)
     if "http" in hass.config.components:
         integration = await async_get_integration(hass, DOMAIN)
         await async_register_card(hass, str(integration.version))
     return True
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
+    """Move old entries forward: 1.1 used host:port as the unique id, 1.2 uses the sidecar's own id.
+
+    The id comes from the sidecar's welcome, so the coordinator adopts it at the next connection
+    (``HoldSlayerCoordinator._adopt_sidecar_id``); a sidecar that is down now is not a failed migration.
+    """
+    if entry.version > 1:
+        return False  # written by a newer integration: refuse rather than guess
+    if entry.minor_version < 2:
+        LOGGER.debug("Migrating %s from 1.%s to 1.2", entry.title, entry.minor_version)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
     """Connect to the sidecar and set up its entities."""
     coordinator = HoldSlayerCoordinator.from_entry(hass, entry)
-    await coordinator.async_config_entry_first_refresh()
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady:
+        if coordinator.sidecar_unreachable:
+            async_sidecar_down_at_setup(hass, entry, coordinator.client.url)
+        raise
     entry.runtime_data = coordinator
     coordinator.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -49,3 +77,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) 
     if unload_ok := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         await entry.runtime_data.async_stop()
     return unload_ok
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> None:
+    """Forget the entry's repairs: nobody can fix a sidecar that is no longer configured."""
+    async_forget_entry(hass, entry.entry_id)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -39,6 +41,10 @@ class HoldSlayerConnectionError(HoldSlayerError):
     """The sidecar cannot be reached, or the connection dropped."""
 
 
+class HoldSlayerCertificateError(HoldSlayerConnectionError):
+    """The sidecar's TLS certificate is not the one pinned at setup."""
+
+
 class HoldSlayerAuthenticationError(HoldSlayerError):
     """The sidecar refused the token."""
 
@@ -60,6 +66,47 @@ class HoldSlayerCommandError(HoldSlayerError):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+def _digest(fingerprint: str) -> bytes:
+    try:
+        digest = bytes.fromhex(fingerprint.replace(":", "").strip())
+    except ValueError as err:
+        raise ValueError(f"not a SHA-256 fingerprint: {fingerprint!r}") from err
+    if len(digest) != hashlib.sha256().digest_size:
+        raise ValueError(f"not a SHA-256 fingerprint: {fingerprint!r}")
+    return digest
+
+
+def format_fingerprint(digest: bytes) -> str:
+    """Format a certificate digest as ``AB:CD:...`` (as the sidecar logs it)."""
+    return ":".join(f"{byte:02X}" for byte in digest)
+
+
+async def fetch_tls_fingerprint(
+    host: str, port: int, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+) -> str | None:
+    """Return the SHA-256 fingerprint of the certificate the sidecar presents, or None when it has no TLS.
+
+    Used once, at setup, to show the user what will be pinned; nothing is sent over this connection.
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # self-signed by design: the fingerprint, shown and pinned, is the check
+    try:
+        async with asyncio.timeout(connect_timeout):
+            _reader, writer = await asyncio.open_connection(host, port, ssl=context)
+    except ssl.SSLError:
+        return None  # a plain ws:// sidecar (on loopback): it answered, but not with TLS
+    except (OSError, TimeoutError) as err:
+        raise HoldSlayerConnectionError(f"cannot connect to {host}:{port}: {err}") from err
+    try:
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+    return format_fingerprint(hashlib.sha256(der).digest()) if der else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +166,16 @@ class HoldSlayerClient:
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         backoff: Backoff | None = None,
+        tls_fingerprint: str | None = None,
     ) -> None:
-        """Store where and how to connect; nothing happens until ``connect``."""
+        """Store where and how to connect; nothing happens until ``connect``.
+
+        With ``tls_fingerprint`` (SHA-256, hex, colons allowed) the client speaks wss:// and accepts only
+        the certificate with that fingerprint: the sidecar's is self-signed, so the pin is the trust.
+        """
         self.host = host
         self.port = port
+        self._pin = aiohttp.Fingerprint(_digest(tls_fingerprint)) if tls_fingerprint else None
         self._token = token
         self._session = session
         self._client_name = client_name
@@ -140,7 +193,7 @@ class HoldSlayerClient:
     def url(self) -> str:
         """Return the websocket URL of the sidecar."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}{protocol.WS_PATH}"
+        return f"{'wss' if self._pin else 'ws'}://{host}:{self.port}{protocol.WS_PATH}"
 
     @property
     def connected(self) -> bool:
@@ -159,7 +212,13 @@ class HoldSlayerClient:
                 heartbeat=HEARTBEAT_SECONDS,
                 max_msg_size=protocol.MAX_MESSAGE_BYTES,
                 timeout=aiohttp.ClientWSTimeout(ws_close=self._connect_timeout),
+                ssl=self._pin if self._pin is not None else True,
             )
+        except aiohttp.ServerFingerprintMismatch as err:
+            raise HoldSlayerCertificateError(
+                f"the sidecar at {self.url} presented a certificate ({format_fingerprint(err.got)}) that is not "
+                "the one pinned when it was added; if it was reinstalled, reconfigure the entry"
+            ) from err
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             raise HoldSlayerConnectionError(f"cannot connect to {self.url}: {err}") from err
         try:

@@ -14,6 +14,11 @@ LOGGER = logging.getLogger(__package__)
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_NAME: Final = "Hold Slayer"
 
+# The sidecar's persistent id, in discovery messages (the config entry's unique id).
+CONF_SIDECAR_ID: Final = "sidecar_id"
+# SHA-256 fingerprint of the sidecar's self-signed certificate, pinned at setup (wss:// off loopback).
+CONF_TLS_FINGERPRINT: Final = "tls_fingerprint"
+
 # Options of the config entry.
 CONF_TRANSFER_TO: Final = "transfer_to"
 

@@ -17,16 +17,20 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .client import (
     HoldSlayerAuthenticationError,
     HoldSlayerClient,
+    HoldSlayerConnectionError,
     HoldSlayerError,
     HoldSlayerVersionError,
     SidecarEvent,
     Welcome,
 )
 from .const import (
+    CONF_TLS_FINGERPRINT,
     DOMAIN,
     EVENT_CALL_FAILED,
     EVENT_PREFIX,
@@ -40,6 +44,48 @@ from .protocol import PROTOCOL_VERSION, CallInfo
 
 type HoldSlayerConfigEntry = ConfigEntry[HoldSlayerCoordinator]
 MilestoneListener = Callable[[str, CallInfo], None]
+# When each entry's sidecar was first found down while HA set the entry up. Outlives the coordinator,
+# which HA builds afresh on every setup retry.
+DATA_DOWN_SINCE: HassKey[dict[str, datetime]] = HassKey(f"{DOMAIN}_down_since")
+
+
+def issue_id(kind: str, entry_id: str) -> str:
+    """Return the repair issue id of one kind for one config entry."""
+    return f"{kind}_{entry_id}"
+
+
+@callback
+def async_create_unreachable_issue(hass: HomeAssistant, entry_id: str, url: str) -> None:
+    """Raise the "sidecar unreachable" repair (no fix flow: the fix is to start the sidecar)."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_UNREACHABLE, entry_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_UNREACHABLE,
+        translation_placeholders={"url": url, "minutes": str(int(UNREACHABLE_ISSUE_AFTER.total_seconds() // 60))},
+    )
+
+
+@callback
+def async_sidecar_down_at_setup(hass: HomeAssistant, entry: ConfigEntry[Any], url: str) -> None:
+    """Note a setup that found no sidecar; raise the repair once it has been down that long.
+
+    HA retries a not-ready entry with a backoff capped at 80 s, so the repair appears at most one retry
+    after the threshold; the first successful connection clears it (``HoldSlayerCoordinator._on_connected``).
+    """
+    since = hass.data.setdefault(DATA_DOWN_SINCE, {}).setdefault(entry.entry_id, dt_util.utcnow())
+    if dt_util.utcnow() - since >= UNREACHABLE_ISSUE_AFTER:
+        async_create_unreachable_issue(hass, entry.entry_id, url)
+
+
+@callback
+def async_forget_entry(hass: HomeAssistant, entry_id: str) -> None:
+    """Drop an entry's repairs and down-since mark (the entry is being removed)."""
+    hass.data.get(DATA_DOWN_SINCE, {}).pop(entry_id, None)
+    for kind in (ISSUE_UNREACHABLE, ISSUE_INCOMPATIBLE):
+        ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry_id))
 
 
 class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
@@ -58,6 +104,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self._last_seq: int | None = None
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
+        self._logged_lost = False  # HA's log-when-unavailable rule: log the loss once, and the return once
         entry.async_on_unload(client.subscribe_events(self._handle_event))
         entry.async_on_unload(self._cancel_unreachable_timer)
 
@@ -69,6 +116,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
             entry.data[CONF_PORT],
             entry.data[CONF_TOKEN],
             async_get_clientsession(hass),
+            tls_fingerprint=entry.data.get(CONF_TLS_FINGERPRINT),
         )
         return cls(hass, entry, client)
 
@@ -131,14 +179,25 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         await self.client.disconnect()
         self._cancel_unreachable_timer()
 
+    @property
+    def sidecar_unreachable(self) -> bool:
+        """Return True when the last connection attempt found no sidecar (not a refusal)."""
+        cause = self.last_exception.__cause__ if self.last_exception is not None else None
+        return isinstance(cause, HoldSlayerConnectionError)
+
     @callback
     def _on_connected(self, welcome: Welcome, *, notify: bool = True) -> None:
         self.logger.debug("Connected to Hold Slayer sidecar %s", welcome.sidecar_version)
+        if self._logged_lost:
+            self._logged_lost = False
+            self.logger.info("Connection to the Hold Slayer sidecar at %s is back", self.client.url)
         self._cancel_unreachable_timer()
         self._reauth_started = False
         self._last_seq = None
+        self.hass.data.get(DATA_DOWN_SINCE, {}).pop(self.config_entry.entry_id, None)
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_UNREACHABLE))
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_INCOMPATIBLE))
+        self._adopt_sidecar_id(welcome.sidecar_id)
         self.state.connected = True
         if self.state.sidecar_version not in (None, welcome.sidecar_version):
             self._update_device_version(welcome.sidecar_version)
@@ -146,6 +205,16 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self.state.apply_snapshot(welcome.snapshot)
         if notify:
             self.async_set_updated_data(self.state)
+
+    def _adopt_sidecar_id(self, sidecar_id: str | None) -> None:
+        """Make the sidecar's persistent id the entry's unique id (entries from before 1.2 used host:port)."""
+        entry = self.config_entry
+        if not sidecar_id or entry.unique_id == sidecar_id:
+            return
+        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, sidecar_id) is not None:
+            self.logger.warning("Sidecar %s is configured twice; remove one of its entries", sidecar_id)
+            return
+        self.hass.config_entries.async_update_entry(entry, unique_id=sidecar_id)
 
     def _update_device_version(self, version: str) -> None:
         """Show the new version on the device after the sidecar was upgraded while we were away."""
@@ -168,8 +237,9 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
             self._unreachable_timer = async_call_later(
                 self.hass, UNREACHABLE_ISSUE_AFTER, self._create_unreachable_issue
             )
-        if was_connected:
-            self.logger.warning("Lost connection to the Hold Slayer sidecar: %s", err)
+        if was_connected and not self._logged_lost:
+            self._logged_lost = True
+            self.logger.info("Lost connection to the Hold Slayer sidecar at %s: %s", self.client.url, err)
         # Entities turn unavailable while the sidecar is away (the connected sensor stays available).
         self.last_update_success = False
         self.async_update_listeners()
@@ -221,7 +291,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
     # -- repairs -------------------------------------------------------------------------------
 
     def _issue_id(self, kind: str) -> str:
-        return f"{kind}_{self.config_entry.entry_id}"
+        return issue_id(kind, self.config_entry.entry_id)
 
     @callback
     def _cancel_unreachable_timer(self) -> None:
@@ -234,15 +304,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self._unreachable_timer = None
         if self.state.connected:
             return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id(ISSUE_UNREACHABLE),
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_UNREACHABLE,
-            translation_placeholders={"url": self.client.url, "minutes": "5"},
-        )
+        async_create_unreachable_issue(self.hass, self.config_entry.entry_id, self.client.url)
 
     @callback
     def _create_incompatible_issue(self, err: HoldSlayerVersionError) -> None:

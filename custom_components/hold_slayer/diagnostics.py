@@ -11,8 +11,18 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_NUMBER, CONF_TRANSFER_TO
 from .coordinator import HoldSlayerConfigEntry
 
-# Secrets and anything that identifies who the user calls or where their phone is.
-TO_REDACT: Final = {CONF_TOKEN, CONF_NUMBER, CONF_TRANSFER_TO, "target", "recordings"}
+# Secrets, anything that identifies who the user calls or where their phone is, and what was keyed or said:
+# touch-tones sent are account numbers and PINs, transcripts hold what people read out to agents.
+TO_REDACT: Final = {
+    CONF_TOKEN,
+    CONF_NUMBER,
+    CONF_TRANSFER_TO,
+    "target",
+    "user_phone",
+    "recordings",
+    "digits_sent",
+    "transcript",
+}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> dict[str, Any]:

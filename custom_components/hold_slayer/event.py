@@ -32,6 +32,8 @@ async def async_setup_entry(
 class HoldSlayerCallEvents(HoldSlayerEntity, EventEntity):
     """Fires when a call reaches a milestone."""
 
+    _unrecorded_attributes = frozenset({"target"})  # the number dialled stays out of the recorder
+
     async def async_added_to_hass(self) -> None:
         """Listen for milestones while the entity exists."""
         await super().async_added_to_hass()

@@ -21,6 +21,9 @@ from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
 from .entity import HoldSlayerEntity
 
 PARALLEL_UPDATES = 0
+# Kept out of the recorder database: what was said on the call, the touch-tones sent (account numbers,
+# PINs) and the number dialled. They stay on the live state for cards and automations.
+UNRECORDED_CALL_ATTRIBUTES = frozenset({"transcript", "digits_sent", "target"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +125,7 @@ class HoldSlayerSensor(HoldSlayerEntity, SensorEntity):
     """A Hold Slayer sensor."""
 
     entity_description: HoldSlayerSensorDescription
+    _unrecorded_attributes = UNRECORDED_CALL_ATTRIBUTES
 
     @property
     def native_value(self) -> StateType:

@@ -10,16 +10,19 @@ import json
 import logging
 import resource
 import signal
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from .announce import AnnounceError, ServiceAnnouncer, announced_addresses, is_loopback
 from .audio.detector import HoldDetector
 from .calls.manager import VERSION, CallManager
 from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
+from .identity import IdentityError, load_or_create_sidecar_id
 from .nav.api import Navigator
 from .nav.flows import CallFlow
 from .nav.matcher import MenuMatcher
@@ -33,6 +36,7 @@ from .settings import SettingsError, SidecarSettings, load_settings
 from .sip.api import SipError
 from .sip.engine import PjsuaEngine
 from .store.sqlite import Store, StoreError
+from .tls import TlsError, fingerprint, load_or_create_certificate, server_context
 from .voice.api import ChatModel
 from .voice.factory import build_voice_engines
 
@@ -128,14 +132,24 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         manager.subscribe(hub.publish)
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
-        app = build_app(manager, hub, token=token, version=VERSION, limits=server_limits(settings))
-        server = SidecarServer(app, settings.host, settings.port)
+        sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
+        app = build_app(
+            manager, hub, token=token, version=VERSION, limits=server_limits(settings), sidecar_id=sidecar_id
+        )
+        context, tls_fingerprint = await asyncio.to_thread(tls_setup, settings, sidecar_id)
+        server = SidecarServer(app, settings.host, settings.port, ssl_context=context)
         await server.start()
         cleanup.push_async_callback(server.stop)
-        url = f"ws://{settings.host}:{server.port}{WS_PATH}"
+        await announce(settings, server.port, sidecar_id, token, cleanup, tls=context is not None)
+        url = f"{'wss' if context else 'ws'}://{settings.host}:{server.port}{WS_PATH}"
         _LOGGER.info("listening on %s (SIP on %s:%d)", url, settings.sip.bind_host, sip.local_port)
+        if tls_fingerprint:
+            _LOGGER.info(
+                "TLS certificate fingerprint (SHA-256, HA shows it when you add the sidecar): %s", tls_fingerprint
+            )
         if ready_file is not None:
             ready = {"ws_port": server.port, "sip_port": sip.local_port, "ws_url": url, "sip_uri": sip.local_uri}
+            ready["tls_fingerprint"] = tls_fingerprint
             await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
         await stop.wait()
         _LOGGER.info("shutting down")
@@ -169,6 +183,45 @@ def raise_file_limit(settings: SidecarSettings) -> None:
     needed = settings.websocket.max_pending_connections + FILE_HEADROOM
     if soft != resource.RLIM_INFINITY and soft < needed:
         _LOGGER.warning("only %d file descriptors allowed; %d or more are advised", soft, needed)
+
+
+def tls_setup(settings: SidecarSettings, sidecar_id: str) -> tuple[ssl.SSLContext | None, str | None]:
+    """Return the server's TLS context and certificate fingerprint, or (None, None) for plain ws://."""
+    wanted = settings.tls if settings.tls is not None else not is_loopback(settings.host)
+    if not wanted:
+        return None, None
+    cert, key = load_or_create_certificate(settings.data_dir, f"Hold Slayer sidecar {sidecar_id[:8]}")
+    return server_context(cert, key), fingerprint(cert)
+
+
+async def announce(
+    settings: SidecarSettings,
+    port: int,
+    sidecar_id: str,
+    token: str,
+    cleanup: contextlib.AsyncExitStack,
+    *,
+    tls: bool = False,
+) -> None:
+    """Announce a sidecar bound off loopback on the LAN (zeroconf) and log the token HA will ask for."""
+    if is_loopback(settings.host):
+        return
+    announcer = ServiceAnnouncer(
+        addresses=await asyncio.to_thread(announced_addresses, settings.host),
+        port=port,
+        sidecar_id=sidecar_id,
+        version=VERSION,
+        tls=tls,
+    )
+    try:
+        await announcer.start()
+    except AnnounceError as err:
+        # Not fatal: the user can still add the sidecar by its address in HA.
+        _LOGGER.warning("%s", err)
+        return
+    cleanup.push_async_callback(announcer.stop)
+    # The zeroconf flow asks for this; the log is where someone who set up the sidecar already looks.
+    _LOGGER.info("Home Assistant will offer this sidecar; when it asks for the token, paste: %s", token)
 
 
 def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store) -> CallManager:
@@ -222,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     faulthandler.enable(all_threads=True)
     try:
         asyncio.run(serve(settings, token, args.ready_file))
-    except (SipError, StoreError, OSError) as err:
+    except (SipError, StoreError, IdentityError, TlsError, OSError) as err:
         _LOGGER.error("cannot run: %s", err)
         sys.exit(1)
     with contextlib.suppress(Exception):

@@ -7,7 +7,7 @@ Home Assistant imports, so the sidecar ships a byte-identical copy
 Conversation:
   client -> {"type": "hello", "token": str, "protocol": int, "client": str}
   server -> {"type": "welcome", "protocol": int, "sidecar_version": str, "capabilities": [str],
-             "snapshot": Snapshot}
+             "snapshot": Snapshot, "sidecar_id": str (optional: persistent, made at the sidecar's first start)}
          or {"type": "error", "code": "invalid_auth" | "version_mismatch" | ..., "message": str}
             and the socket closes.
   client -> {"type": "request", "id": int, "command": str, "data": {...}}

@@ -176,6 +176,9 @@ class SidecarSettings(BaseSettings):
     # Where "domestic" is when a menu splits domestic from international (ISO 3166 code; HA's own country).
     home_country: str = Field(default="US", pattern=r"^[A-Za-z]{2}$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # wss:// with a self-signed certificate pinned by HA; None means "when bound off loopback" (the token and
+    # transcripts must not cross the LAN in clear text). True forces it on loopback too (tests, proxies).
+    tls: bool | None = None
     sip: SipConfig = SipConfig()
     timeouts: Timeouts = Timeouts()
     courtesy: CourtesyLines = CourtesyLines()

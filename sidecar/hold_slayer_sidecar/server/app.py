@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -35,7 +36,13 @@ def check_token(token: str) -> None:
 
 
 def build_app(
-    service: CallService, hub: EventHub, *, token: str, version: str, limits: ServerLimits | None = None
+    service: CallService,
+    hub: EventHub,
+    *,
+    token: str,
+    version: str,
+    limits: ServerLimits | None = None,
+    sidecar_id: str | None = None,
 ) -> web.Application:
     """Build the application serving clients of ``service``; events published on ``hub`` reach every client."""
     check_token(token)
@@ -59,6 +66,7 @@ def build_app(
             remote=request.remote or "?",
             limiter=limiter,
             on_authenticated=lambda: guard.authenticated(transport),
+            sidecar_id=sidecar_id,
         )
         task = asyncio.current_task()
         if task is not None:
@@ -87,11 +95,14 @@ def build_app(
 class SidecarServer:
     """Runs the application on a host and port (port 0 picks a free one), behind its connection guard."""
 
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
+    def __init__(
+        self, app: web.Application, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._guard = app[GUARD]
         self._runner = web.AppRunner(app, handle_signals=False)
         self._host = host
         self._port = port
+        self._ssl_context = ssl_context
         self.port = 0
 
     @property
@@ -102,7 +113,7 @@ class SidecarServer:
     async def start(self) -> None:
         """Bind and serve."""
         await self._runner.setup()
-        site = GuardedSite(self._runner, self._host, self._port, self._guard)
+        site = GuardedSite(self._runner, self._host, self._port, self._guard, ssl_context=self._ssl_context)
         await site.start()
         self.port = site.bound_port
 

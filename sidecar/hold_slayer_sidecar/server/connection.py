@@ -42,8 +42,10 @@ class ClientConnection:
         remote: str = "?",
         limiter: HelloLimiter | None = None,
         on_authenticated: Callable[[], None] = lambda: None,
+        sidecar_id: str | None = None,
     ) -> None:
         self._ws = ws
+        self._sidecar_id = sidecar_id
         self._remote = remote
         self._limiter = limiter
         self._on_authenticated = on_authenticated
@@ -103,6 +105,8 @@ class ClientConnection:
             "capabilities": CAPABILITIES,
             "snapshot": self._service.snapshot(),
         }
+        if self._sidecar_id is not None:
+            welcome["sidecar_id"] = self._sidecar_id  # persistent: Home Assistant's unique id for this sidecar
         self._outgoing.put_nowait(protocol.encode(welcome))
         return True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,8 +117,16 @@ class _GuardedProtocol(asyncio.Protocol):
 class GuardedSite(web.BaseSite):
     """A TCP site like ``web.TCPSite`` whose connections pass through a ``ConnectionGuard``."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, guard: ConnectionGuard) -> None:
-        super().__init__(runner, backlog=128)
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        guard: ConnectionGuard,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(runner, backlog=128, ssl_context=ssl_context)
         self._host = host
         self._port = port
         self._guard = guard
@@ -126,7 +135,7 @@ class GuardedSite(web.BaseSite):
     @property
     def name(self) -> str:
         """Where the site listens."""
-        return f"http://{self._host}:{self.bound_port}"
+        return f"{'https' if self._ssl_context else 'http'}://{self._host}:{self.bound_port}"
 
     async def start(self) -> None:
         """Listen."""
@@ -135,6 +144,8 @@ class GuardedSite(web.BaseSite):
         if server is None:
             raise RuntimeError("the runner is not set up")
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._guard.wrap(server), self._host, self._port, backlog=self._backlog)
+        self._server = await loop.create_server(
+            self._guard.wrap(server), self._host, self._port, backlog=self._backlog, ssl=self._ssl_context
+        )
         if self._server.sockets:
             self.bound_port = int(self._server.sockets[0].getsockname()[1])

@@ -1,0 +1,1 @@
+"""Running the sidecar as a Home Assistant add-on: options to settings, identity, Supervisor discovery."""
