@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import Rig, settle
 from hold_slayer_sidecar import protocol
+from hold_slayer_sidecar.history.facade import CallsAndHistory
+from hold_slayer_sidecar.history.service import HistoryService
 from hold_slayer_sidecar.server import connection
 from hold_slayer_sidecar.server.app import build_app
 from hold_slayer_sidecar.server.hub import EventHub
@@ -20,10 +23,11 @@ TOKEN = "s3cret-token-for-the-server-tests"
 
 
 @pytest.fixture
-async def client(rig: Rig) -> AsyncIterator[TestClient[Any, Any]]:
+async def client(rig: Rig, tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     hub = EventHub()
     rig.manager.subscribe(hub.publish)
-    app = build_app(rig.manager, hub, token=TOKEN, version="test")
+    service = CallsAndHistory(rig.manager, HistoryService(rig.store, tmp_path / "recordings"))
+    app = build_app(service, hub, token=TOKEN, version="test")
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
