@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from .audio.detector import HoldDetector
 from .calls.manager import VERSION, CallManager
+from .calls.ports import Engines, ManagerConfig, NavigatorFactory
+from .calls.session import CallPolicy
 from .history.facade import CallsAndHistory
 from .history.recorder import CallRecorder, TranscriptPrivacy
 from .history.retention import Retention, RetentionJob, recover
 from .history.service import HistoryService
-from .calls.ports import Engines, ManagerConfig, NavigatorFactory
-from .calls.session import CallPolicy
 from .nav.api import Navigator
 from .nav.flows import CallFlow
 from .nav.matcher import MenuMatcher

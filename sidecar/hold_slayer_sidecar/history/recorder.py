@@ -63,7 +63,7 @@ class TranscriptPrivacy:
     private_companies: frozenset[str] = frozenset()  # casefolded company names never transcribed once answered
 
     def allows(self, company: str | None) -> bool:
-        """True when this company's conversation may be transcribed."""
+        """Tell whether this company's conversation may be transcribed."""
         return self.bridged and (company or "").strip().casefold() not in self.private_companies
 
 
@@ -165,7 +165,7 @@ class CallRecorder:
             self._arm(live, "user")
 
     def on_leg(self, call_id: str, leg: str, leg_id: str) -> None:
-        """A new leg of a call exists: tap it for the conversation transcript (when allowed)."""
+        """Tap a new leg of a call for the conversation transcript (when allowed)."""
         live = self._live.get(call_id)
         if live is None or live.closing or leg not in ("company", "user"):
             return
@@ -248,7 +248,7 @@ class CallRecorder:
         return lambda: self._store.add_recording(ref)
 
     def _heard(self, live: _Live, line: SpokenLine) -> None:
-        """A conversation line: publish it like the call's own transcript lines (it comes back to on_event)."""
+        """Publish a conversation line like the call's own transcript lines (it comes back to on_event)."""
         self._publish(
             EventType.TRANSCRIPT,
             {
@@ -267,7 +267,7 @@ class CallRecorder:
             entry[0].arm()
 
     async def _finish(self, live: _Live) -> None:
-        """The call is over: last lines, header sizes, then the summary."""
+        """Finish a call: last lines, header sizes, then the summary."""
         for transcriber, unsubscribe in list(live.transcribers.values()):
             unsubscribe()
             await transcriber.close()

@@ -89,7 +89,7 @@ def _delete(paths: list[Path]) -> int:
 
 
 def _over_cap(root: Path, max_bytes: int) -> list[Path]:
-    """The oldest recordings (by modification time) whose removal brings the folder under the cap."""
+    """Return the oldest recordings (by modification time) whose removal brings the folder under the cap."""
     if not root.is_dir():
         return []
     files = sorted((p for p in root.rglob("*.wav") if p.is_file()), key=lambda p: p.stat().st_mtime)

@@ -97,7 +97,7 @@ class HistoryService:
         return {"time_zone": str(tz), "companies": [s.as_dict() for s in stats.all_stats(rows, tz)]}
 
     async def forecast(self, company: str, tz: ZoneInfo) -> dict[str, Any]:
-        """Expected hold now and the best time this week for one company."""
+        """Return the expected hold now and the best time this week for one company."""
         rows = await self._store.hold_rows(company)
         found = stats.all_stats(rows, tz)
         now = datetime.fromtimestamp(self._clock(), tz)
@@ -109,13 +109,13 @@ class HistoryService:
         refs = [] if detail is None else [ref for ref in detail.recordings if Path(ref.path).name == name]
         if not refs:
             raise HistoryError(f"name: call {call_id!r} has no recording {name!r}")
-        path = Path(refs[0].path).resolve()
-        if not path.is_relative_to(self._recordings.resolve()):
-            raise HistoryError(f"name: recording {name!r} is outside the recordings folder")
-        return await asyncio.to_thread(_read_chunk, path, name, offset)
+        return await asyncio.to_thread(_read_chunk, Path(refs[0].path), self._recordings, name, offset)
 
 
-def _read_chunk(path: Path, name: str, offset: int) -> RecordingChunk:
+def _read_chunk(stored: Path, root: Path, name: str, offset: int) -> RecordingChunk:
+    path = stored.resolve()
+    if not path.is_relative_to(root.resolve()):  # a database edited by hand must not expose other files
+        raise HistoryError(f"name: recording {name!r} is outside the recordings folder")
     try:
         with path.open("rb") as file:
             size = file.seek(0, 2)

@@ -141,7 +141,7 @@ def _minutes(seconds: float) -> int:
 
 
 def estimate_at(stats: CompanyStats, when: datetime) -> Estimate | None:
-    """Expected hold when calling at ``when`` (aware, in the user's zone); None without enough calls."""
+    """Return the expected hold when calling at ``when`` (aware, in the user's zone); None without enough calls."""
     day, hour = when.weekday(), when.hour
     same = stats.by_slot.get((day, hour))
     if same is not None and same.calls >= MIN_CALLS:
@@ -162,7 +162,7 @@ def estimate_at(stats: CompanyStats, when: datetime) -> Estimate | None:
 
 
 def best_time(stats: CompanyStats, now: datetime) -> tuple[datetime, Estimate] | None:
-    """The weekday-hour with the shortest median hold (enough calls) at its next occurrence within a week."""
+    """Return the weekday-hour with the shortest median hold (enough calls) at its next occurrence within a week."""
     slots = [(b.median_s, d, h, b) for (d, h), b in stats.by_slot.items() if b.calls >= MIN_CALLS]
     if not slots:
         return None
@@ -176,7 +176,7 @@ def best_time(stats: CompanyStats, now: datetime) -> tuple[datetime, Estimate] |
 
 
 def forecast(stats: CompanyStats | None, company: str, now: datetime) -> dict[str, Any]:
-    """The forecast a user reads: now, and the best time this week, each with its number of calls."""
+    """Build the forecast a user reads: now, and the best time this week, each with its number of calls."""
     current = estimate_at(stats, now) if stats is not None else None
     best = best_time(stats, now) if stats is not None else None
     calls = stats.calls if stats is not None else 0

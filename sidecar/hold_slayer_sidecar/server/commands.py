@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .. import protocol
 from ..calls.errors import CallError
 from ..dialplan import DialPolicyError, check_dtmf
+from ..history.service import HistoryError
 from ..nav.flows import CallFlow
 from ..protocol import CallInfo, Command, ErrorCode, Snapshot
-from ..history.service import HistoryError
 from ..store.history import CallQuery
 from ..store.sqlite import StoreError
 

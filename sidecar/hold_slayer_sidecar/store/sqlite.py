@@ -198,7 +198,6 @@ class Store:
 
     async def add_call(self, record: CallRecord) -> None:
         """Keep a finished call in the history (replacing an earlier row with the same id)."""
-
         await self.upsert_call(record, status="ended")
 
     async def upsert_call(self, record: CallRecord, *, status: str, human_at: float | None = None) -> None:
@@ -226,7 +225,7 @@ class Store:
         await self._run(lambda: history.set_summary(self._conn(), call_id, summary))
 
     async def find_calls(self, query: history.CallQuery) -> list[history.CallRow]:
-        """Calls matching a query, newest first (one page)."""
+        """Return calls matching a query, newest first (one page)."""
         return await self._run(lambda: history.find_calls(self._conn(), query))
 
     async def get_call(self, call_id: str) -> history.CallDetail | None:

@@ -77,14 +77,14 @@ def _month(name: str) -> int:
 
 
 def _calendar(call_day: date, month: int, day: int) -> date | None:
-    try:
-        found = date(call_day.year, month, day)
-    except ValueError:
-        return None
-    # An agent speaks of the coming months, or of a recent charge: more than ~2 months past means next year.
-    if found < call_day - timedelta(days=60):
-        found = found.replace(year=call_day.year + 1)
-    return found
+    # A date without a year is the one nearest the call: agents speak of recent charges and coming visits.
+    candidates = []
+    for year in (call_day.year - 1, call_day.year, call_day.year + 1):
+        try:
+            candidates.append(date(year, month, day))
+        except ValueError:
+            continue
+    return min(candidates, key=lambda found: abs((found - call_day).days), default=None)
 
 
 def add_business_days(start: date, days: int) -> date:
@@ -108,44 +108,62 @@ def _count(word: str | None) -> int | None:
     return int(parsed[0])
 
 
+def _month_day(m: re.Match[str], call_day: date) -> date | None:
+    day = _day_number(m.group(2), m.group(3))
+    return _calendar(call_day, _month(m.group(1)), day) if day else None
+
+
+def _day_month(m: re.Match[str], call_day: date) -> date | None:
+    day = _day_number(m.group(1), m.group(2))
+    return _calendar(call_day, _month(m.group(3)), day) if day else None
+
+
+def _weekday(m: re.Match[str], call_day: date) -> date | None:
+    target = WEEKDAYS.index(m.group(2).lower())
+    return call_day + timedelta(days=(target - call_day.weekday()) % 7 or 7)
+
+
+def _relative(m: re.Match[str], call_day: date) -> date | None:
+    return call_day + timedelta(days={"today": 0, "tomorrow": 1}.get(m.group(1).lower(), 2))
+
+
+def _within(m: re.Match[str], call_day: date) -> date | None:
+    n = _count(m.group(2))
+    unit = m.group(4).lower()
+    if n is None or (unit == "hours" and (n < 24 or n % 24)):
+        return None  # "within 6 hours" is today at the latest, not a day to note
+    if unit == "hours":
+        return call_day + timedelta(days=n // 24)
+    if unit == "weeks":
+        return call_day + timedelta(weeks=n)
+    return add_business_days(call_day, n) if m.group(3) else call_day + timedelta(days=n)
+
+
+def _the_nth(m: re.Match[str], call_day: date) -> date | None:
+    day = _day_number(m.group(1), m.group(2))
+    if not day or day > 31:
+        return None
+    month, year = call_day.month, call_day.year
+    if day < call_day.day:  # "by the 5th" said on the 20th is next month's
+        month, year = month % 12 + 1, year + (month == 12)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+_RESOLVERS = {
+    "month_day": _month_day,
+    "day_month": _day_month,
+    "weekday": _weekday,
+    "relative": _relative,
+    "within": _within,
+    "the_nth": _the_nth,
+}
+
+
 def _resolve(kind: str, m: re.Match[str], call_day: date) -> date | None:
-    if kind == "month_day":
-        day = _day_number(m.group(2), m.group(3))
-        return _calendar(call_day, _month(m.group(1)), day) if day else None
-    if kind == "day_month":
-        day = _day_number(m.group(1), m.group(2))
-        return _calendar(call_day, _month(m.group(3)), day) if day else None
-    if kind == "weekday":
-        target = WEEKDAYS.index(m.group(2).lower())
-        ahead = (target - call_day.weekday()) % 7 or 7
-        return call_day + timedelta(days=ahead)
-    if kind == "relative":
-        word = m.group(1).lower()
-        return call_day + timedelta(days={"today": 0, "tomorrow": 1}.get(word, 2))
-    if kind == "within":
-        n = _count(m.group(2))
-        if n is None:
-            return None
-        unit = m.group(4).lower()
-        if unit == "hours":
-            return call_day + timedelta(days=n // 24) if n >= 24 and n % 24 == 0 else None
-        if unit == "weeks":
-            return call_day + timedelta(weeks=n)
-        return add_business_days(call_day, n) if m.group(3) else call_day + timedelta(days=n)
-    if kind == "the_nth":
-        day = _day_number(m.group(1), m.group(2))
-        if not day or day > 31:
-            return None
-        month, year = (
-            (call_day.month, call_day.year)
-            if day >= call_day.day
-            else (call_day.month % 12 + 1, call_day.year + (call_day.month == 12))
-        )
-        try:
-            return date(year, month, day)
-        except ValueError:
-            return None
-    return None
+    return _RESOLVERS[kind](m, call_day)
 
 
 def find_dates(sentence: str, call_day: date) -> list[DateMention]:
@@ -156,6 +174,10 @@ def find_dates(sentence: str, call_day: date) -> list[DateMention]:
         for m in pattern.finditer(sentence):
             if any(m.start() < end and start < m.end() for start, end in blocked):
                 continue
+            if kind == "the_nth" and re.match(r"\s*(?:am|pm|a\.m|p\.m|o'clock|:)", sentence[m.end() :], re.I):
+                continue  # "on the 7 am flight" is a time
+            if kind == "relative" and m.group(1).lower() == "today" and sentence.rstrip().endswith("?"):
+                continue  # "How can I help you today?" names no day
             if kind == "weekday" and re.match(r"\s*(morning|afternoon|evening)s\b", sentence[m.end() :], re.I):
                 continue  # "Monday mornings" is a habit, not a date
             day = _resolve(kind, m, call_day)

@@ -19,6 +19,7 @@ from .spoken import code_symbols, tokens, words_to_number
 _REF_CUES = {
     "reference", "ref", "ticket", "case", "confirmation", "claim", "tracking", "incident", "booking",
     "request", "order", "complaint", "dispute", "locator", "authorization", "authorisation", "rma", "job",
+    "appeal", "dispatch",
 }  # fmt: skip
 _REF_FILLER = {
     "number", "numbers", "no", "id", "code", "is", "was", "will", "be", "it's", "its", "it", "for", "this",
@@ -26,6 +27,9 @@ _REF_FILLER = {
     "note", "down", "write", "here's", "here", "now", "so", "and", "just", "ready", "a", "new",
 }  # fmt: skip
 _REF_MAX_GAP = 7  # filler words between the cue and the code
+# Other words allowed between the cue and the code ("confirmation code stays the same, H G 2 K 9 L"): a
+# clause, not a paragraph; a code further away belongs to something else.
+_REF_MAX_OTHER = 4
 _CURRENCY_WORDS = {
     "dollar": "USD", "dollars": "USD", "bucks": "USD", "euro": "EUR", "euros": "EUR", "pound": "GBP",
     "pounds": "GBP", "quid": "GBP",
@@ -33,20 +37,24 @@ _CURRENCY_WORDS = {
 _CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP"}
 _SIGN_AMOUNT = re.compile(r"([$€£])\s?(\d[\d,]*(?:\.\d{1,2})?)")
 _NAME = re.compile(
-    r"\b(?:this is|my name is|my name's|name is|you're speaking with|you are speaking with|speaking with"
-    r"|you've reached|i'm|i am)\s+([A-Z][a-z]+)\b"
+    r"(?i:\b(?:this is|my name is|my name's|name is|you're speaking with|you are speaking with|speaking with"
+    r"|i'm|i am))\s+([A-Za-z][a-z]+)\b|\b([A-Z][a-z]+)\s+(?:speaking|here)\b"
 )
+# After these a lower-case word is still a name (a recogniser that writes no capitals).
+_STRONG_NAME_CUE = re.compile(r"\b(?:my name is|my name's)\s+\w+$|\bthis is\s+\w+\s+(?:with|from|at|in)\b", re.I)
 _NOT_NAMES = {
     "Sorry", "Happy", "Glad", "Going", "Here", "Just", "Able", "Not", "Still", "Calling", "Looking", "Afraid",
     "So", "Very", "Really", "Checking", "Pulling", "Seeing", "Sure", "Unable", "The", "Your", "A", "An",
+    "Agent", "Billing", "Support", "Department",
 }  # fmt: skip
 _COMMIT = re.compile(
-    r"\b(i will|i'll|we will|we'll|you will|you'll|you should|it will|it'll|that will|that'll|they will|they'll"
-    r"|he will|he'll|she will|she'll|someone will|a technician will|(?:is|are|has been|have been|was) "
+    r"\b(will|'ll|you should|should (?:be|arrive|see|receive|get|reach|show|post|appear)|on (?:the|its|his|her) way"
+    r"|(?:is|are|has been|have been|was) "
     r"(?:scheduled|booked|issued|processed|escalated|submitted|credited|waived|refunded|approved|reversed"
     r"|set up|arranged|cancelled|canceled)"
     r"|i(?:'ve| have) (?:scheduled|booked|issued|processed|escalated|submitted|credited|waived|refunded|sent"
-    r"|set up|arranged|put in|opened|filed|ordered|applied|reversed|cancelled|canceled|added|requested))\b",
+    r"|set up|arranged|put in|opened|filed|ordered|applied|reversed|cancelled|canceled|added|requested|blocked"
+    r"|removed|adjusted|moved|changed|reset|resubmitted|placed|created|booked)\b)",
     re.I,
 )
 _CONDITIONAL_CALLBACK = re.compile(
@@ -58,15 +66,17 @@ _OUTCOME = re.compile(
     r"escalat\w*|review\w*|follow|reach|back|schedul\w*|mail\w*|issu\w*|revers\w*|cancel\w*|activat\w*|"
     r"remov\w*|adjust\w*|hear|book\w*|approv\w*|arrang\w*|open\w*|fil\w*|order\w*|appl\w*|add\w*|request\w*|"
     r"submit\w*|install\w*|repair\w*|updat\w*|resolv\w*|investigat\w*|clos\w*|deliver|pick\w*|expect|"
-    r"confirm\w*|due|disconnect\w*|reconnect\w*|transfer\w*|between)\b",
+    r"confirm\w*|due|disconnect\w*|reconnect\w*|transfer\w*|between|on the way|be there|be with you|be ready|"
+    r"be back|be active|be restored|be finished|be done|be fixed)\b",
     re.I,
 )
 # Politeness and stalling that share the grammar of a promise.
 _NOT_COMMITMENTS = re.compile(
     r"\b(let me|one moment|bear with me|put you on (?:a brief )?hold|happy to help|be happy to|help you with|"
     r"anything else|have a (?:great|good|nice|wonderful)|i'll need|i will need|i'll just|i'll check|i'll have a look|"
-    r"i'll take a look|i'll look|i'll pull|i'll see what|i'll ask|you'll need to verify|i'll be right back|"
-    r"i'll transfer you now|i'll connect you|you'll hear a (?:short )?survey|i'll go ahead and verify)\b",
+    r"i'll take a look|i'll look|i'll pull|i'll see what|i'll ask|you'll need|you will need|i'll be right back|"
+    r"i'll transfer you now|i'll connect you|you'll hear a (?:short )?survey|i'll go ahead and verify|"
+    r"disconnect now|will you|that'll be all|will that be)\b",
     re.I,
 )
 
@@ -77,8 +87,17 @@ def sentences(text: str) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
+_CLAUSE = re.compile(r",?\s+and\s+(?=(?:a|an|the|we|i|you|they|it|he|she|someone|our|your)\b)", re.I)
+
+
+def clauses(sentence: str) -> list[str]:
+    """Split "I'll email you today, and a loan officer will call you Friday" into its two promises."""
+    parts = [part.strip() for part in _CLAUSE.split(sentence) if part.strip()]
+    return parts if len(parts) > 1 and all(is_commitment(part) for part in parts) else [sentence]
+
+
 def company_side(lines: Sequence[Said]) -> list[str]:
-    """The sentences the person at the company said."""
+    """Return the sentences the person at the company said."""
     agent = [line for line in lines if line.speaker == "agent"]
     return [sentence for line in agent for sentence in sentences(line.text)]
 
@@ -102,13 +121,18 @@ def find_references(sentence: str) -> list[str]:
 
 
 def _code_after(words: list[tuple[str, bool]], start: int) -> tuple[str, int] | None:
-    """The code that follows a cue after at most _REF_MAX_GAP filler words: (code, index after it)."""
+    """Return the code that follows a cue after at most _REF_MAX_GAP filler words: (code, index after it)."""
+    other = 0
     for j in range(start, min(len(words), start + _REF_MAX_GAP + 1)):
         code, used = code_symbols(words, j)
         if used and _looks_like_code(code):
             return code, j + used
-        if words[j][0].lower() not in _REF_FILLER or words[j][1]:
-            return None
+        if words[j][1] or words[j][0].lower().rstrip("#:") in _REF_CUES:
+            return None  # the sentence ended, or another reference begins
+        if words[j][0].lower() not in _REF_FILLER:
+            other += 1
+            if other > _REF_MAX_OTHER:
+                return None
     return None
 
 
@@ -120,7 +144,7 @@ def _looks_like_code(code: str) -> bool:
 
 
 def find_amounts(sentence: str) -> list[Amount]:
-    """Sums of money: "$45.20", "45 dollars and 20 cents", "one hundred twenty euros"."""
+    """Find sums of money: "$45.20", "45 dollars and 20 cents", "one hundred twenty euros"."""
     found: list[Amount] = []
     for m in _SIGN_AMOUNT.finditer(sentence):
         found.append(Amount(float(m.group(2).replace(",", "")), _CURRENCY_SIGNS[m.group(1)], m.group(0)))
@@ -168,18 +192,25 @@ def _cents(words: Sequence[str]) -> tuple[float, int] | None:
 
 
 def find_agent_name(lines: Sequence[Said]) -> str | None:
-    """The name the agent introduced themselves with."""
+    """Return the name the agent introduced themselves with."""
     for line in lines:
         if line.speaker != "agent":
             continue
         for m in _NAME.finditer(line.text):
-            if m.group(1) not in _NOT_NAMES:
-                return m.group(1)
+            name = m.group(1) or m.group(2)
+            if name.title() in _NOT_NAMES or (name.title() != name and not _lower_name_ok(line.text, m)):
+                continue
+            return name.title()
     return None
 
 
+def _lower_name_ok(text: str, m: re.Match[str]) -> bool:
+    """Accept a lower-case name only after a strong cue ("my name is pete", "this is kevin with")."""
+    return bool(_STRONG_NAME_CUE.search(text[: m.end()]) or _STRONG_NAME_CUE.match(text[m.start() : m.end() + 12]))
+
+
 def is_commitment(sentence: str) -> bool:
-    """A promise about what will happen (or what to do by when), not politeness."""
+    """Tell a promise about what will happen (or what to do by when) from politeness."""
     if sentence.rstrip().endswith("?") or _NOT_COMMITMENTS.search(sentence):
         return False
     if _CONDITIONAL_CALLBACK.search(sentence):
@@ -207,7 +238,9 @@ def extract(lines: Sequence[Said], call_day: date, company: str | None = None) -
         mentions = find_dates(sentence, call_day)
         dates += [SaidDate(m.day, m.text) for m in mentions]
         if is_commitment(sentence):
-            commitments.append(Commitment(sentence, mentions[-1].day if mentions else None))
+            for clause in clauses(sentence):
+                due = find_dates(clause, call_day) if clause != sentence else mentions
+                commitments.append(Commitment(clause, due[-1].day if due else None))
     unique_dates = tuple({d.day: d for d in dates}.values())
     agent = find_agent_name(lines)
     summary = CallSummary(
@@ -229,7 +262,7 @@ def extract(lines: Sequence[Said], call_day: date, company: str | None = None) -
 
 
 def headline(summary: CallSummary, company: str | None) -> str:
-    """A short summary a phone notification can show."""
+    """Write a short summary a phone notification can show."""
     who = f"{summary.agent_name} at {company}" if summary.agent_name and company else summary.agent_name or company
     parts = [f"Spoke with {who}" if who else "Call summary"]
     if summary.references:

@@ -106,7 +106,7 @@ async def llm_extract(chat: ChatModel, lines: Sequence[Said], call_day: date, co
 async def summarize(
     lines: Sequence[Said], call_day: date, company: str | None, chat: ChatModel | None = None
 ) -> CallSummary:
-    """The LLM's summary when one is configured and answers, else the embedded extractor's."""
+    """Return the LLM's summary when one is configured and answers, else the embedded extractor's."""
     if chat is not None and any(line.speaker == "agent" for line in lines):
         try:
             return await llm_extract(chat, lines, call_day, company)

@@ -32,6 +32,7 @@ NATO = {
 REPEATS = {"double": 2, "triple": 3}
 _SEPARATORS = {"dash", "hyphen", "-", "slash"}
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*|[$€£#]")
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$", re.I)  # "the 20th" is a day, not part of a code
 _CODE_CHUNK = re.compile(r"^[A-Za-z]{0,4}-?\d[\dA-Za-z\-]*$|^\d+$")
 
 
@@ -53,55 +54,72 @@ def _digitish(word: str) -> bool:
     return low in DIGIT_WORDS or low in TEENS or low in TENS or low in REPEATS or bool(re.fullmatch(r"\d[\d\-]*", word))
 
 
+type _Read = tuple[str, int] | None
+
+
+def _digit(low: str, nxt: str, after_digit: bool) -> _Read:
+    if low in DIGIT_WORDS and not (low in ("o", "oh") and not (after_digit or _digitish(nxt))):
+        return DIGIT_WORDS[low], 1
+    if low in HOMOPHONES and (after_digit or _digitish(nxt)):
+        return HOMOPHONES[low], 1
+    return None
+
+
+def _number_word(low: str, nxt: str) -> _Read:
+    if low in TENS:
+        unit = nxt.lower()
+        return (str(TENS[low] + UNITS[unit]), 2) if unit in UNITS and UNITS[unit] > 0 else (str(TENS[low]), 1)
+    return (str(TEENS[low]), 1) if low in TEENS else None
+
+
+def _letter(words: Sequence[tuple[str, bool]], i: int, started: bool) -> _Read:
+    word = words[i][0]
+    if word.lower() in NATO and started:
+        return NATO[word.lower()], 1
+    if len(word) == 1 and word.isalpha() and word.isupper():
+        nxt = words[i + 1][0] if i + 1 < len(words) else ""
+        spelled = nxt.lower() == "as" and i + 3 < len(words) and words[i + 2][0].lower() == "in"
+        return word, 4 if spelled else 1  # "T as in Tom": the word only confirms the letter
+    return None
+
+
+def _symbol(words: Sequence[tuple[str, bool]], i: int, after_digit: bool, started: bool) -> tuple[str | None, int]:
+    """Read the symbol at ``words[i]``; return (symbol or None, words it used)."""
+    word = words[i][0]
+    low = word.lower()
+    nxt = words[i + 1][0] if i + 1 < len(words) else ""
+    read = _digit(low, nxt, after_digit) or _number_word(low, nxt) or _letter(words, i, started)
+    if read is None and _CODE_CHUNK.match(word) and not _ORDINAL.match(word):
+        read = word.replace("-", "").upper(), 1
+    return read if read is not None else (None, 0)
+
+
 def code_symbols(words: Sequence[tuple[str, bool]], start: int) -> tuple[str, int]:
     """Read a spoken code from ``words[start:]``; return (symbols, words used). Stops at the first other word."""
     out: list[str] = []
-    i = start
-    repeat = 1
+    i, repeat = start, 1
     while i < len(words):
-        word, ends = words[i]
-        low = word.lower()
-        nxt = words[i + 1][0] if i + 1 < len(words) else ""
-        prev_digit = bool(out) and out[-1][-1:].isdigit()
-        symbol: str | None = None
-        if low in REPEATS:
-            repeat = REPEATS[low]
+        low = words[i][0].lower()
+        if low in REPEATS or (low in _SEPARATORS and out):
+            repeat = REPEATS.get(low, 1)
             i += 1
             continue
-        if low in DIGIT_WORDS and not (low in ("o", "oh") and not (prev_digit or _digitish(nxt))):
-            symbol = DIGIT_WORDS[low]
-        elif low in HOMOPHONES and (prev_digit or _digitish(nxt)):
-            symbol = HOMOPHONES[low]
-        elif low in TENS:
-            unit = nxt.lower()
-            if unit in UNITS and UNITS[unit] > 0:
-                symbol, i = str(TENS[low] + UNITS[unit]), i + 1
-                ends = words[i][1]
-            else:
-                symbol = str(TENS[low])
-        elif low in TEENS:
-            symbol = str(TEENS[low])
-        elif low in NATO and out:
-            symbol = NATO[low]
-        elif low in _SEPARATORS and out:
-            i += 1
-            continue
-        elif len(word) == 1 and word.isalpha() and word.isupper():
-            symbol = word
-            if nxt.lower() == "as" and i + 3 <= len(words) and words[i + 2][0].lower() == "in":
-                i += 2  # "T as in Tom": the letter is said, the word only confirms it
-                ends = words[i + 1][1] if i + 1 < len(words) else ends
-                i += 1
-        elif _CODE_CHUNK.match(word) and sum(ch.isdigit() for ch in word) >= 1:
-            symbol = word.replace("-", "").upper()
+        symbol, used = _symbol(words, i, bool(out) and out[-1][-1:].isdigit(), bool(out))
         if symbol is None:
             break
         out.append(symbol * repeat if len(symbol) == 1 else symbol)
         repeat = 1
-        i += 1
-        if ends:
+        i += used
+        if words[i - 1][1]:
             break
     return "".join(out), i - start
+
+
+def _cardinal_part(low: str) -> int | None:
+    parts = low.replace("-", " ").split()
+    if len(parts) == 2 and parts[0] in TENS and parts[1] in UNITS:  # "forty-five"
+        return TENS[parts[0]] + UNITS[parts[1]]
+    return UNITS.get(low, TEENS.get(low, TENS.get(low)))
 
 
 def words_to_number(words: Sequence[str]) -> tuple[float, int] | None:
@@ -113,33 +131,19 @@ def words_to_number(words: Sequence[str]) -> tuple[float, int] | None:
         return float(first), 1
     total, current, used = 0, 0, 0
     for word in words:
-        low = word.lower().replace("-", " ")
-        parts = low.split()
-        if len(parts) == 2 and parts[0] in TENS and parts[1] in UNITS:  # "forty-five"
-            current += TENS[parts[0]] + UNITS[parts[1]]
-        elif low in UNITS:
-            current += UNITS[low]
-        elif low in TEENS:
-            current += TEENS[low]
-        elif low in TENS:
-            current += TENS[low]
+        low = word.lower()
+        part = _cardinal_part(low)
+        if part is not None:
+            current += part
         elif low == "hundred" and used:
             current = max(current, 1) * 100
         elif low in ("thousand", "million") and used:
-            total += max(current, 1) * SCALES[low]
-            current = 0
-        elif low in ("a", "an", "one") and not used and len(words) > 1 and words[1].lower() in SCALES:
+            total, current = total + max(current, 1) * SCALES[low], 0
+        elif low in ("a", "an") and not used and len(words) > 1 and words[1].lower() in SCALES:
             current = 1  # "a hundred", "a thousand"
-            used += 1
-            continue
-        elif low == "and" and used:
-            used += 1
-            continue
-        else:
+        elif not (low == "and" and used):
             break
         used += 1
     while used and words[used - 1].lower() in ("and", "a", "an"):
         used -= 1
-    if not used:
-        return None
-    return float(total + current), used
+    return (float(total + current), used) if used else None

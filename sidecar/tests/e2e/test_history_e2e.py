@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from hold_slayer_sidecar import protocol
 pytestmark = pytest.mark.slow
 TOKEN = "history-e2e-token-0123456789"
 COMPANIES = Path(__file__).resolve().parents[2] / "hold_slayer_sim" / "companies"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def start_sim(tmp: Path, module: str, *args: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
@@ -97,14 +99,15 @@ class Client:
                 assert frame["success"], frame
                 return dict(frame["data"])
 
-    async def until(self, check: Any, timeout: float) -> None:
-        async with asyncio.timeout(timeout):
+    async def until(self, check: Any, limit_s: float) -> None:
+        async with asyncio.timeout(limit_s):
             while not check():
                 frame = json.loads((await self.ws.receive()).data)
                 if frame["type"] == "event":
                     self.events.append(frame)
 
 
+@contextlib.asynccontextmanager
 async def connect(http: aiohttp.ClientSession, url: str) -> AsyncIterator[Client]:
     async with http.ws_connect(url) as ws:
         await ws.send_str(protocol.encode(protocol.hello(TOKEN, "e2e")))
@@ -122,22 +125,22 @@ async def test_kill_9_on_hold_keeps_the_call_its_transcript_and_playable_recordi
             "steps": [{"kind": "wait", "seconds": 1.0}, {"kind": "dtmf", "digits": "1"},
                       {"kind": "wait", "seconds": 1.0}, {"kind": "dtmf", "digits": "2"}, {"kind": "hold"}]}  # fmt: skip
     try:
-        async with aiohttp.ClientSession() as http:
-            async for client in connect(http, ready["ws_url"]):
-                await client.ask("save_call_flow", {"flow": flow})
-                placed = await client.ask(
-                    "place_call", {"target": company_uri, "call_flow": "bank-disputes", "transfer_to": phone_uri}
-                )
-                call_id = placed["call_id"]
+        async with aiohttp.ClientSession() as http, connect(http, ready["ws_url"]) as client:
+            await client.ask("save_call_flow", {"flow": flow})
+            placed = await client.ask(
+                "place_call", {"target": company_uri, "call_flow": "bank-disputes", "transfer_to": phone_uri}
+            )
+            call_id = placed["call_id"]
 
-                def on_hold_with_words() -> bool:
-                    names = [e["event"] for e in client.events]
-                    return "hold_started" in names and names.count("transcript") >= 2
+            events = client.events
 
-                await client.until(on_hold_with_words, 90)
-                await asyncio.sleep(6)  # some hold music and an announcement into the recording
-                heard = [e["data"]["text"] for e in client.events if e["event"] == "transcript"]
-                break
+            def on_hold_with_words() -> bool:
+                names = [e["event"] for e in events]
+                return "hold_started" in names and names.count("transcript") >= 2
+
+            await client.until(on_hold_with_words, 90)
+            await asyncio.sleep(6)  # some hold music and an announcement into the recording
+            heard = [e["data"]["text"] for e in client.events if e["event"] == "transcript"]
         killed_at = time.time()
         process.send_signal(signal.SIGKILL)
         process.wait(10)
@@ -163,23 +166,69 @@ async def test_kill_9_on_hold_keeps_the_call_its_transcript_and_playable_recordi
     answered_for = killed_at - started
     assert answered_for - 6 < seconds <= answered_for, (seconds, answered_for)
 
-    process, ready = start_sidecar(tmp_path, data)
+    process, ready = await asyncio.to_thread(start_sidecar, tmp_path, data)
     try:
-        async with aiohttp.ClientSession() as http:
-            async for client in connect(http, ready["ws_url"]):
-                page = await client.ask("get_history", {"limit": 5})
-                row = next(call for call in page["calls"] if call["call_id"] == call_id)
-                assert row["status"] == "interrupted" and row["outcome"] == "interrupted"
-                detail = await client.ask("get_call", {"call_id": call_id})
-                assert [line["text"] for line in detail["transcript"]][: len(heard)] == heard
-                assert {line["speaker"] for line in detail["transcript"]} == {"company"}
-                name = next(r["name"] for r in detail["recordings"] if r["leg"] == "company")
-                chunk = await client.ask("fetch_recording", {"call_id": call_id, "name": name})
-                assert base64.b64decode(chunk["data"])[:4] == b"RIFF" and chunk["size"] == company_wav.stat().st_size
-                break
+        async with aiohttp.ClientSession() as http, connect(http, ready["ws_url"]) as client:
+            page = await client.ask("get_history", {"limit": 5})
+            row = next(call for call in page["calls"] if call["call_id"] == call_id)
+            assert row["status"] == "interrupted" and row["outcome"] == "interrupted"
+            detail = await client.ask("get_call", {"call_id": call_id})
+            assert [line["text"] for line in detail["transcript"]][: len(heard)] == heard
+            assert {line["speaker"] for line in detail["transcript"]} == {"company"}
+            name = next(r["name"] for r in detail["recordings"] if r["leg"] == "company")
+            chunk = await client.ask("fetch_recording", {"call_id": call_id, "name": name})
+            assert base64.b64decode(chunk["data"])[:4] == b"RIFF" and chunk["size"] == company_wav.stat().st_size
     finally:
         process.terminate()
         process.wait(20)
     if shutil.which("sox"):
-        out = subprocess.run(["soxi", "-D", str(company_wav)], capture_output=True, text=True, check=True)
+        out = await asyncio.to_thread(
+            subprocess.run, ["soxi", "-D", str(company_wav)], capture_output=True, text=True, check=True
+        )
         assert abs(float(out.stdout) - seconds) < 1.5
+
+
+@pytest.fixture
+def telecom(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    company, company_ready = start_sim(
+        tmp_path, "hold_slayer_sim.company", "--company", str(FIXTURES / "companies" / "northwind_telecom.yaml")
+    )
+    phone, phone_ready = start_sim(tmp_path, "hold_slayer_sim.phone")
+    try:
+        yield (
+            company_ready["companies"]["northwind_telecom"],
+            str(phone_ready.get("uri") or f"sip:user@127.0.0.1:{phone_ready['port']}"),
+        )
+    finally:
+        for process in (phone, company):
+            process.terminate()
+            process.wait(10)
+
+
+async def test_the_agents_promise_is_transcribed_summarised_and_kept(tmp_path: Path, telecom: tuple[str, str]) -> None:
+    company_uri, phone_uri = telecom
+    process, ready = start_sidecar(tmp_path, tmp_path / "data")
+    flow = {"id": "telecom-outage", "name": "outage", "company": "Northwind Telecom", "number": company_uri,
+            "steps": [{"kind": "wait", "seconds": 1.0}, {"kind": "dtmf", "digits": "2"}, {"kind": "hold"}]}  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http, connect(http, ready["ws_url"]) as client:
+            await client.ask("save_call_flow", {"flow": flow})
+            placed = await client.ask(
+                "place_call", {"target": company_uri, "call_flow": "telecom-outage", "transfer_to": phone_uri}
+            )
+            call_id = placed["call_id"]
+            events = client.events
+            await client.until(lambda: any(e["event"] == "call_summary" for e in events), 150)
+            summary = next(e["data"] for e in client.events if e["event"] == "call_summary")
+            detail = await client.ask("get_call", {"call_id": call_id})
+    finally:
+        process.terminate()
+        process.wait(20)
+    speakers = [line["speaker"] for line in detail["transcript"]]
+    assert "company" in speakers and "agent" in speakers and "you" in speakers, detail["transcript"]
+    assert summary["call_id"] == call_id and summary["reference"] == "48219", summary
+    assert summary["agent_name"] == "Dana"
+    assert any(c["due"] is not None for c in summary["commitments"]), summary
+    assert detail["summary"]["reference"] == "48219"
+    assert detail["call"]["status"] == "ended" and detail["call"]["outcome"] == "connected"
+    assert {r["leg"] for r in detail["recordings"]} >= {"company", "user", "mix"}
