@@ -50,23 +50,27 @@ def _iso_date(value: Any) -> date | None:
         return None
 
 
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def parse_reply(reply: dict[str, Any], lines: Sequence[Said], company: str | None) -> CallSummary:
     """Turn the model's JSON into a summary, keeping only references that occur in what the agent said."""
     spoken = _symbols(" ".join(company_side(lines)))
     refs = tuple(
         code
-        for raw in reply.get("references") or []
+        for raw in _items(reply.get("references"))
         if (code := re.sub(r"[^A-Za-z0-9]", "", str(raw)).upper()) and code in spoken
     )
     amounts = tuple(
         Amount(float(item["value"]), str(item.get("currency") or "USD").upper()[:3], str(item["value"]))
-        for item in reply.get("amounts") or []
+        for item in _items(reply.get("amounts"))
         if isinstance(item, dict) and isinstance(item.get("value"), int | float)
     )
-    dates = tuple(SaidDate(day, str(raw)) for raw in reply.get("dates") or [] if (day := _iso_date(raw)) is not None)
+    dates = tuple(SaidDate(day, str(raw)) for raw in _items(reply.get("dates")) if (day := _iso_date(raw)) is not None)
     commitments = tuple(
         Commitment(str(item.get("text")), _iso_date(item.get("due")))
-        for item in reply.get("commitments") or []
+        for item in _items(reply.get("commitments"))
         if isinstance(item, dict) and item.get("text")
     )
     name = reply.get("agent_name")

@@ -185,3 +185,28 @@ async def test_health_needs_no_token(client: TestClient[Any, Any]) -> None:
     response = await client.get("/health")
     assert response.status == 200
     assert await response.json() == {"status": "ok"}
+
+
+async def test_history_commands_refuse_hostile_data(client: TestClient[Any, Any], rig: Rig) -> None:
+    ws = await connect(client)
+    await receive(ws)
+    cases = [
+        ("get_history", {"limit": 0}, "invalid_data"),
+        ("get_history", {"cursor": "garbage"}, "invalid_data"),
+        ("get_history", {"since": "yesterday-ish"}, "invalid_data"),
+        ("get_history", {"company": "x" * 500}, "invalid_data"),
+        ("get_call", {"call_id": "nope"}, "not_found"),
+        ("get_call", {"call_id": "c", "after_seq": -1}, "invalid_data"),
+        ("get_statistics", {"time_zone": "Mars/Olympus"}, "invalid_data"),
+        ("get_statistics", {"time_zone": "../../etc/passwd"}, "invalid_data"),
+        ("get_forecast", {}, "invalid_data"),
+        ("fetch_recording", {"call_id": "c", "name": "../../hold_slayer.sqlite3"}, "invalid_data"),
+        ("fetch_recording", {"call_id": "c", "name": "c-mix.wav"}, "not_found"),
+    ]
+    for rid, (command, data, code) in enumerate(cases, 1):
+        answer = await request(ws, rid, command, data)
+        assert answer["success"] is False and answer["error"]["code"] == code, (command, data, answer)
+    ok = await request(ws, 99, "get_forecast", {"company": "Bank", "time_zone": "Europe/Berlin"})
+    assert ok["data"]["enough_data"] is False and ok["data"]["time_zone"] == "Europe/Berlin"
+    assert (await request(ws, 100, "get_statistics", {}))["data"] == {"time_zone": "UTC", "companies": []}
+    await ws.close()
