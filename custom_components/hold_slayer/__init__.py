@@ -11,7 +11,10 @@ from homeassistant.loader import async_get_integration
 from .const import DOMAIN
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
 from .frontend import async_register_card
+from .history import HoldStatisticsCoordinator, async_watch_calls
+from .history_actions import async_setup_history_actions
 from .intent import async_setup_intents
+from .media_source import RecordingView
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -21,6 +24,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions, voice intent and Lovelace card."""
     async_setup_services(hass)
+    async_setup_history_actions(hass)
+    if "http" in hass.config.components:
+        hass.http.register_view(RecordingView())
     await async_setup_intents(hass)
     if "http" in hass.config.components:
         integration = await async_get_integration(hass, DOMAIN)
@@ -34,6 +40,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     coordinator.async_start()
+    statistics = HoldStatisticsCoordinator(hass, entry, coordinator.client)
+    await statistics.async_refresh()  # a failure leaves the statistics sensors unavailable, not the entry
+    coordinator.statistics = statistics
+    async_watch_calls(hass, entry, statistics)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
@@ -38,6 +38,9 @@ from .const import (
 from .model import AppliedEvent, HoldSlayerData
 from .protocol import PROTOCOL_VERSION, CallInfo
 
+if TYPE_CHECKING:
+    from .history import HoldStatisticsCoordinator
+
 type HoldSlayerConfigEntry = ConfigEntry[HoldSlayerCoordinator]
 MilestoneListener = Callable[[str, CallInfo], None]
 
@@ -58,6 +61,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self._last_seq: int | None = None
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
+        self.statistics: HoldStatisticsCoordinator | None = None  # set up beside it (history.py)
         entry.async_on_unload(client.subscribe_events(self._handle_event))
         entry.async_on_unload(self._cancel_unreachable_timer)
 
