@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any, Final
 
 import voluptuous as vol
+from homeassistant.components.http.auth import async_sign_path
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .media_source import RECORDING_URL, SIGNED_FOR
 from .protocol import CallOutcome
 from .services import (
     ATTR_CALL_ID,
@@ -99,8 +101,18 @@ async def _get_history(call: ServiceCall) -> ServiceResponse:
 
 
 async def _get_call(call: ServiceCall) -> ServiceResponse:
-    coordinator = _coordinator(_resolve_entry(call))
-    result: dict[str, Any] = await _run(coordinator.client.get_call(call.data[ATTR_CALL_ID]))
+    entry = _resolve_entry(call)
+    coordinator = _coordinator(entry)
+    call_id = call.data[ATTR_CALL_ID]
+    result: dict[str, Any] = await _run(coordinator.client.get_call(call_id))
+    # A signed URL per recording lets a card or a notification play it without the user's token.
+    if "http" in call.hass.config.components:
+        for recording in result.get("recordings", []):
+            path = RECORDING_URL.format(entry_id=entry.entry_id, call_id=call_id, name=recording["name"])
+            recording["url"] = async_sign_path(call.hass, path, SIGNED_FOR)
+            recording["media_content_id"] = (
+                f"media-source://{DOMAIN}/{entry.entry_id}/rec/{call_id}/{recording['name']}"
+            )
     return result
 
 
