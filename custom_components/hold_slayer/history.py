@@ -94,7 +94,10 @@ def todo_items(summary: dict[str, Any]) -> list[dict[str, Any]]:
         f", reference {reference}" if reference else ""
     )
     items = []
-    for commitment in summary.get("commitments") or []:
+    commitments = summary.get("commitments")
+    for commitment in commitments if isinstance(commitments, list) else []:
+        if not isinstance(commitment, dict):
+            continue  # a sidecar event is input from another process: skip what is not a commitment
         text = str(commitment.get("text") or "").strip()
         if not text:
             continue
