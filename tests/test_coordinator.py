@@ -262,3 +262,17 @@ async def test_refresh_while_disconnected_leaves_reconnecting_to_listener(
     await hass.async_block_till_done()
     assert mock_client.connect_count == connects
     assert hass.states.get(CALL_STATE).state == STATE_UNAVAILABLE
+
+
+async def test_a_late_call_summary_never_revives_a_call(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, init_integration: MockConfigEntry
+) -> None:
+    events = async_capture_events(hass, "hold_slayer_call_summary")
+    coordinator = init_integration.runtime_data
+    before = dict(coordinator.state.calls)
+    mock_client.emit(
+        "call_summary", {"call_id": "long-gone", "company": "Acme Bank", "reference": "48219", "commitments": []}
+    )
+    await hass.async_block_till_done()
+    assert coordinator.state.calls.keys() == before.keys()
+    assert events[0].data["reference"] == "48219" and events[0].data["call_id"] == "long-gone"
