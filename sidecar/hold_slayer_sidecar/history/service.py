@@ -75,7 +75,7 @@ class HistoryService:
         self._clock = clock
 
     async def find(self, query: CallQuery) -> dict[str, Any]:
-        """Calls matching the query (the server pages them) and the hold statistics per company."""
+        """Return the calls matching the query (the server pages them) and the hold statistics per company."""
         rows = await self._store.find_calls(query)
         stats = await self._store.hold_stats() if query.after is None else []  # with the first page only
         return {"calls": [row.as_dict() for row in rows], "stats": [s.as_dict() for s in stats]}

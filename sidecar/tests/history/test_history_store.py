@@ -51,13 +51,13 @@ async def test_paging_and_filters(store: Store) -> None:
         )
     await store.upsert_call(rec("other", 5000.0, company="Clinic"), status="ended")
     seen: list[str] = []
-    before = None
+    after = None
     while True:
-        page = await store.find_calls(CallQuery(company="bank", limit=3, before=before))
+        page = await store.find_calls(CallQuery(company="bank", limit=3, after=after))
         seen += [row.call_id for row in page]
         if len(page) < 3:
             break
-        before = page[-1].cursor
+        after = page[-1].call_id
     assert seen == ["c6", "c5", "c4", "c3", "c2", "c1", "c0"]  # same start times: no call lost or repeated
     assert [r.call_id for r in await store.find_calls(CallQuery(outcome="no_human", since=1010.0, until=1030.0))] == [
         "c4",

@@ -192,7 +192,8 @@ async def test_history_commands_refuse_hostile_data(client: TestClient[Any, Any]
     await receive(ws)
     cases = [
         ("get_history", {"limit": 0}, "invalid_data"),
-        ("get_history", {"cursor": "garbage"}, "invalid_data"),
+        ("get_history", {"cursor": ""}, "invalid_data"),
+        ("get_history", {"cursor": "x" * 65}, "invalid_data"),
         ("get_history", {"since": "yesterday-ish"}, "invalid_data"),
         ("get_history", {"company": "x" * 500}, "invalid_data"),
         ("get_call", {"call_id": "nope"}, "not_found"),
@@ -209,4 +210,6 @@ async def test_history_commands_refuse_hostile_data(client: TestClient[Any, Any]
     ok = await request(ws, 99, "get_forecast", {"company": "Bank", "time_zone": "Europe/Berlin"})
     assert ok["data"]["enough_data"] is False and ok["data"]["time_zone"] == "Europe/Berlin"
     assert (await request(ws, 100, "get_statistics", {}))["data"] == {"time_zone": "UTC", "companies": []}
+    unknown = await request(ws, 101, "get_history", {"cursor": "no-such-call"})
+    assert unknown["data"]["calls"] == []  # a cursor naming no call is the end of the list, not an error
     await ws.close()
