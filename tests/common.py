@@ -54,6 +54,78 @@ def make_snapshot(*calls: CallInfo) -> Snapshot:
     }
 
 
+ACME_STATISTICS: dict[str, Any] = {
+    "company": "Acme Bank",
+    "calls": 5,
+    "reached_person": 4,
+    "success_rate": 0.8,
+    "hold_median_s": 1320.0,
+    "hold_p90_s": 2400.0,
+    "hold_calls": 5,
+    "last_hold_s": 900.0,
+    "last_call_at": "2026-11-30T15:00:00Z",
+    "by_weekday_hour": {"mon": {"09": {"calls": 3, "median_s": 1500.0, "p90_s": 1800.0}}},
+}
+HISTORY_CALL: dict[str, Any] = {
+    "call_id": "call-1",
+    "target": "+18005550100",
+    "company": "Acme Bank",
+    "started_at": "2026-11-30T15:00:00Z",
+    "ended_at": "2026-11-30T15:30:00Z",
+    "duration_s": 1800.0,
+    "hold_seconds": 900.0,
+    "outcome": "connected",
+    "status": "ended",
+    "reference": "48219",
+    "headline": "Spoke with Dana at Acme Bank; reference 48219",
+}
+CALL_DETAIL: dict[str, Any] = {
+    "call": HISTORY_CALL,
+    "transcript": [
+        {
+            "seq": 1,
+            "speaker": "company",
+            "offset_s": 2.0,
+            "text": "Press 1 for cards.",
+            "duration_s": None,
+            "leg": "company",
+        },
+        {
+            "seq": 2,
+            "speaker": "agent",
+            "offset_s": 905.0,
+            "text": "Your ticket is 48219.",
+            "duration_s": 3.0,
+            "leg": "company",
+        },
+    ],
+    "recordings": [{"name": "call-1-mix.wav", "leg": "mix", "offset_s": 904.0}],
+    "summary": {"text": "Spoke with Dana", "reference": "48219", "commitments": []},
+    "more_transcript": False,
+}
+
+
+def forecast_for(company: str) -> dict[str, Any]:
+    """What the sidecar answers for a company (Acme Bank has enough calls, others do not)."""
+    if company != "Acme Bank":
+        return {
+            "company": company,
+            "calls": 0,
+            "now": None,
+            "best": None,
+            "enough_data": False,
+            "text": "not enough data",
+        }
+    return {
+        "company": company,
+        "calls": 5,
+        "now": {"minutes": 25, "calls": 3, "basis": "same weekday and hour"},
+        "best": {"at": "2026-12-01T14:00-05:00", "minutes": 6, "calls": 3, "basis": "same weekday and hour"},
+        "enough_data": True,
+        "text": "calling now: about 25 min (3 calls, same weekday and hour); Tue 14:00: about 6 min (3 calls)",
+    }
+
+
 class FakeHoldSlayerClient:
     """Stands in for HoldSlayerClient; tests drive connects, drops and events by hand."""
 
@@ -77,6 +149,11 @@ class FakeHoldSlayerClient:
         self.save_call_flow = AsyncMock(return_value={"id": "acme"})
         self.delete_call_flow = AsyncMock(return_value=None)
         self.get_snapshot = AsyncMock(side_effect=lambda: copy.deepcopy(self.snapshot))
+        self.get_statistics = AsyncMock(return_value={"time_zone": "UTC", "companies": [ACME_STATISTICS]})
+        self.get_forecast = AsyncMock(side_effect=lambda company, zone: forecast_for(company))
+        self.get_history = AsyncMock(return_value={"calls": [HISTORY_CALL], "next_cursor": None})
+        self.get_call = AsyncMock(return_value=CALL_DETAIL)
+        self.fetch_recording = AsyncMock(return_value=b"RIFF" + bytes(40) + bytes(range(256)) * 4)
 
     async def connect(self) -> Welcome:
         """Pretend to handshake: fail with ``connect_error`` or welcome with ``snapshot``."""

@@ -33,12 +33,14 @@ COMPANY_ACME: ConfigSubentryData = ConfigSubentryData(
         CONF_REASON: "check my balance",
         CONF_CALL_FLOW: "acme-bank",
     },
+    subentry_id="01ACMEBANK0000000000000000",  # fixed: the company sensors' unique ids are in snapshots
     subentry_type=SUBENTRY_COMPANY,
     title="Acme Bank",
     unique_id="acme bank",
 )
 COMPANY_TELCO: ConfigSubentryData = ConfigSubentryData(
     data={CONF_NAME: "Telco", CONF_NUMBER: "sip:support@telco.example", CONF_ALIASES: []},
+    subentry_id="01TELCO00000000000000000000",
     subentry_type=SUBENTRY_COMPANY,
     title="Telco",
     unique_id="telco",

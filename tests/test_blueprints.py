@@ -93,10 +93,11 @@ def test_blueprint_schema(path: str) -> None:
     )
 
 
-def test_all_four_blueprints_exist() -> None:
+def test_all_five_blueprints_exist() -> None:
     assert ALL_BLUEPRINTS == [
         "hold_slayer/announce_human_detected.yaml",
         "hold_slayer/conversation_call.yaml",
+        "hold_slayer/notify_call_summary.yaml",
         "hold_slayer/notify_human_detected.yaml",
         "hold_slayer/scheduled_call.yaml",
     ]
@@ -306,3 +307,36 @@ async def test_conversation_unknown_company(hass: HomeAssistant, mock_client: Fa
 
     assert result.response.speech["plain"]["speech"] == "I couldn't call dentist. I can call Acme Bank or Telco."
     mock_client.place_call.assert_not_awaited()
+
+
+# -- call summary ----------------------------------------------------------------------------------
+
+
+SUMMARY = {
+    "call_id": "call-9",
+    "company": "Acme Bank",
+    "text": "Spoke with Dana at Acme Bank; reference 48219",
+    "agent_name": "Dana",
+    "reference": "48219",
+    "commitments": [
+        {"text": "A technician will visit on Tuesday.", "due": "2026-12-08"},
+        {"text": "You'll get a 20 dollar credit.", "due": None},
+    ],
+}
+
+
+async def test_call_summary_reaches_the_phone(hass: HomeAssistant, phone: dr.DeviceEntry) -> None:
+    notify = async_mock_service(hass, "notify", "mobile_app_pixel_9")
+    await _use_blueprint(hass, "notify_call_summary", {"notify_device": phone.id})
+
+    hass.bus.async_fire("hold_slayer_call_summary", SUMMARY)
+    await _settle()
+    hass.bus.async_fire("hold_slayer_call_summary", {"call_id": "call-10", "company": "Acme Bank", "commitments": []})
+    await _settle()
+
+    assert len(notify) == 1  # the second call promised nothing: no notification
+    assert notify[0].data["title"] == "Call with Acme Bank (ref 48219)"
+    assert notify[0].data["message"] == (
+        "Agent: Dana\n• A technician will visit on Tuesday. (by 2026-12-08)\n• You'll get a 20 dollar credit."
+    )
+    assert notify[0].data["data"]["tag"] == "hold_slayer_summary_call-9"

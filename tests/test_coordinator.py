@@ -285,3 +285,17 @@ async def test_loss_and_return_logged_once_each_at_info(
         ("INFO", "Lost connection to the Hold Slayer sidecar at ws://127.0.0.1:8765/api/ws: connection lost"),
         ("INFO", "Connection to the Hold Slayer sidecar at ws://127.0.0.1:8765/api/ws is back"),
     ]
+
+
+async def test_a_late_call_summary_never_revives_a_call(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient, init_integration: MockConfigEntry
+) -> None:
+    events = async_capture_events(hass, "hold_slayer_call_summary")
+    coordinator = init_integration.runtime_data
+    before = dict(coordinator.state.calls)
+    mock_client.emit(
+        "call_summary", {"call_id": "long-gone", "company": "Acme Bank", "reference": "48219", "commitments": []}
+    )
+    await hass.async_block_till_done()
+    assert coordinator.state.calls.keys() == before.keys()
+    assert events[0].data["reference"] == "48219" and events[0].data["call_id"] == "long-gone"

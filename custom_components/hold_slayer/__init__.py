@@ -17,6 +17,9 @@ from .coordinator import (
     async_sidecar_down_at_setup,
 )
 from .frontend import async_register_card
+from .history import HoldStatisticsCoordinator, async_watch_calls
+from .history_actions import async_setup_history_actions
+from .media_source import RecordingView
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -31,6 +34,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     "Intent HoldSlayerCall is being overwritten").
     """
     async_setup_services(hass)
+    async_setup_history_actions(hass)
+    if "http" in hass.config.components:
+        hass.http.register_view(RecordingView())
     if "http" in hass.config.components:
         integration = await async_get_integration(hass, DOMAIN)
         await async_register_card(hass, str(integration.version))
@@ -62,6 +68,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
         raise
     entry.runtime_data = coordinator
     coordinator.async_start()
+    statistics = HoldStatisticsCoordinator(hass, entry, coordinator.client)
+    await statistics.async_refresh()  # a failure leaves the statistics sensors unavailable, not the entry
+    coordinator.statistics = statistics
+    async_watch_calls(hass, entry, statistics)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -9,6 +9,7 @@ subscribers; ``listen`` keeps a connection up with capped exponential backoff an
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import logging
@@ -31,6 +32,7 @@ HEARTBEAT_SECONDS = 30.0
 # A list is read page by page; this many pages of MAX_PAGE_SIZE items is far more than any sidecar holds,
 # and stops a sidecar that keeps answering with a cursor from holding the client forever.
 MAX_PAGES = 1000
+_MAX_TRANSCRIPT_PAGES = 50  # 50 x 1000 lines: a day-long call; more is a sidecar bug, not a transcript
 
 
 class HoldSlayerError(Exception):
@@ -454,16 +456,20 @@ class HoldSlayerClient:
         """Delete a stored call flow."""
         await self.request(Command.DELETE_CALL_FLOW, {"id": flow_id})
 
-    async def get_history(self, limit: int = 20) -> dict[str, Any]:
-        """Return the ``limit`` most recent finished calls and the hold statistics, over as many pages as needed."""
-        first = await self.request(Command.GET_HISTORY, {"limit": min(limit, protocol.MAX_PAGE_SIZE)})
+    async def get_history(self, limit: int = 20, **filters: Any) -> dict[str, Any]:
+        """Return the ``limit`` most recent calls matching ``filters``, over as many pages as needed.
+
+        Filters: company, number, outcome, since, until (ISO 8601), cursor (the ``next_cursor`` of an earlier answer).
+        """
+        query = {key: value for key, value in filters.items() if value is not None}
+        first = await self.request(Command.GET_HISTORY, {**query, "limit": min(limit, protocol.MAX_PAGE_SIZE)})
         calls = _items(first, "calls")
         cursor = first.get("next_cursor")
         for _ in range(MAX_PAGES):
             if len(calls) >= limit or not isinstance(cursor, str):
                 break
             page_size = min(limit - len(calls), protocol.MAX_PAGE_SIZE)
-            page = await self.request(Command.GET_HISTORY, {"limit": page_size, "cursor": cursor})
+            page = await self.request(Command.GET_HISTORY, {**query, "limit": page_size, "cursor": cursor})
             calls += _items(page, "calls")
             cursor = page.get("next_cursor")
         return {**first, "calls": calls[:limit], "next_cursor": cursor if len(calls) >= limit else None}
@@ -481,6 +487,46 @@ class HoldSlayerClient:
                 return items
             cursor = next_cursor
         raise HoldSlayerCommandError(ErrorCode.INTERNAL_ERROR, f"{command}: more than {MAX_PAGES} pages")
+
+    async def get_call(self, call_id: str) -> dict[str, Any]:
+        """Return one call with its whole transcript, recordings and summary."""
+        result = await self.request(Command.GET_CALL, {"call_id": call_id})
+        # A long call's transcript comes in pages of lines; ask for the rest until it is complete.
+        for _ in range(_MAX_TRANSCRIPT_PAGES):
+            if not result.get("more_transcript") or not result.get("transcript"):
+                break
+            last = result["transcript"][-1]["seq"]
+            more = await self.request(Command.GET_CALL, {"call_id": call_id, "after_seq": last})
+            result["transcript"] += more.get("transcript", [])
+            result["more_transcript"] = more.get("more_transcript", False)
+        return result
+
+    async def get_statistics(self, time_zone: str, company: str | None = None) -> dict[str, Any]:
+        """Return hold statistics per company, by weekday and hour in ``time_zone``."""
+        data: dict[str, Any] = {"time_zone": time_zone}
+        if company is not None:
+            data["company"] = company
+        return await self.request(Command.GET_STATISTICS, data)
+
+    async def get_forecast(self, company: str, time_zone: str) -> dict[str, Any]:
+        """Return the expected hold now and the best time this week for one company."""
+        return await self.request(Command.GET_FORECAST, {"company": company, "time_zone": time_zone})
+
+    async def fetch_recording(self, call_id: str, name: str, max_bytes: int = 64 * 1024 * 1024) -> bytes:
+        """Download one recording in chunks (the sidecar may run on another machine)."""
+        parts: list[bytes] = []
+        offset = 0
+        while True:
+            chunk = await self.request(Command.FETCH_RECORDING, {"call_id": call_id, "name": name, "offset": offset})
+            data = base64.b64decode(str(chunk.get("data") or ""))
+            parts.append(data)
+            offset += len(data)
+            if chunk.get("eof") or not data:
+                return b"".join(parts)
+            if offset > max_bytes:
+                raise HoldSlayerCommandError(
+                    ErrorCode.INVALID_DATA, f"recording {name} is larger than {max_bytes} bytes"
+                )
 
 
 def _items(page: dict[str, Any], key: str) -> list[Any]:

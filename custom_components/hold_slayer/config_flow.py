@@ -18,6 +18,8 @@ from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, CONF_TOKEN
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -45,6 +47,7 @@ from .const import (
     CONF_REASON,
     CONF_SIDECAR_ID,
     CONF_TLS_FINGERPRINT,
+    CONF_TODO_ENTITY,
     CONF_TRANSFER_TO,
     DEFAULT_HOST,
     DEFAULT_NAME,
@@ -331,8 +334,15 @@ class HoldSlayerOptionsFlow(OptionsFlow):
                 errors[CONF_TRANSFER_TO] = error
             else:
                 options = {CONF_TRANSFER_TO: normalize_target(target)} if target else {}
+                if todo := user_input.get(CONF_TODO_ENTITY):
+                    options[CONF_TODO_ENTITY] = todo
                 return self.async_create_entry(data=options)
-        schema = vol.Schema({vol.Optional(CONF_TRANSFER_TO): _TEXT})
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_TRANSFER_TO): _TEXT,
+                vol.Optional(CONF_TODO_ENTITY): EntitySelector(EntitySelectorConfig(domain="todo")),
+            }
+        )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or dict(self.config_entry.options)),

@@ -21,6 +21,7 @@ CONF_TLS_FINGERPRINT: Final = "tls_fingerprint"
 
 # Options of the config entry.
 CONF_TRANSFER_TO: Final = "transfer_to"
+CONF_TODO_ENTITY: Final = "todo_entity"  # the to-do list the agents' promises go to
 
 # Config subentries: one per company the user calls.
 SUBENTRY_COMPANY: Final = "company"

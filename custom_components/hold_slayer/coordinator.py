@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
@@ -41,6 +41,9 @@ from .const import (
 )
 from .model import AppliedEvent, HoldSlayerData
 from .protocol import PROTOCOL_VERSION, CallInfo
+
+if TYPE_CHECKING:
+    from .history import HoldStatisticsCoordinator
 
 type HoldSlayerConfigEntry = ConfigEntry[HoldSlayerCoordinator]
 MilestoneListener = Callable[[str, CallInfo], None]
@@ -105,6 +108,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
         self._logged_lost = False  # HA's log-when-unavailable rule: log the loss once, and the return once
+        self.statistics: HoldStatisticsCoordinator | None = None  # set up beside it (history.py)
         entry.async_on_unload(client.subscribe_events(self._handle_event))
         entry.async_on_unload(self._cancel_unreachable_timer)
 

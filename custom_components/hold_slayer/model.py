@@ -81,6 +81,9 @@ class HoldSlayerData:
         if not isinstance(call_id, str):
             return AppliedEvent(call=None)
         call = self.calls.get(call_id)
+        if event.name == EventType.CALL_SUMMARY:
+            # Comes after the call ended, maybe after it was pruned: it must never bring a call back to life.
+            return AppliedEvent(call=call)
         previous_state = call.get("state") if call else None
         call = self._merge(call_id, event.data)
         if event.name == EventType.TRANSCRIPT:

@@ -105,6 +105,10 @@ class Command(StrEnum):
     SAVE_CALL_FLOW = "save_call_flow"
     DELETE_CALL_FLOW = "delete_call_flow"
     GET_HISTORY = "get_history"
+    GET_CALL = "get_call"
+    GET_STATISTICS = "get_statistics"
+    GET_FORECAST = "get_forecast"
+    FETCH_RECORDING = "fetch_recording"
 
 
 class EventType(StrEnum):
@@ -121,6 +125,21 @@ class EventType(StrEnum):
     TRANSCRIPT = "transcript"
     CALL_FLOW_SAVED = "call_flow_saved"
     CALL_FLOW_DELETED = "call_flow_deleted"
+    CALL_SUMMARY = "call_summary"  # after a call: summary, agent, references, amounts, dates, commitments
+
+
+class Speaker(StrEnum):
+    """Who said a transcript line."""
+
+    COMPANY = "company"  # menus, announcements, anything before a person answered
+    AGENT = "agent"  # the person at the company
+    YOU = "you"  # the user, once bridged
+    HOLD_SLAYER = "hold_slayer"  # what Hold Slayer itself said
+
+
+# fetch_recording returns base64 chunks of at most this many bytes, so a result stays well under
+# MAX_MESSAGE_BYTES once encoded (base64 grows it by 4/3, plus the envelope).
+RECORDING_CHUNK_BYTES: Final = 128 * 1024
 
 
 class CallState(StrEnum):

@@ -16,6 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .company_sensor import company_sensors
 from .const import CALL_STATE_OPTIONS, STATE_IDLE, SUBENTRY_COMPANY
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
 from .entity import HoldSlayerEntity
@@ -117,8 +118,14 @@ async def async_setup_entry(
     entry: HoldSlayerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of a sidecar."""
+    """Add the sensors of a sidecar, and each company's hold statistics (on the company's subentry)."""
     async_add_entities(HoldSlayerSensor(entry.runtime_data, description) for description in SENSORS)
+    statistics = entry.runtime_data.statistics
+    if statistics is None:
+        return
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_COMPANY:
+            async_add_entities(company_sensors(statistics, subentry), config_subentry_id=subentry.subentry_id)
 
 
 class HoldSlayerSensor(HoldSlayerEntity, SensorEntity):

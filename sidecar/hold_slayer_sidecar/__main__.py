@@ -12,6 +12,8 @@ import resource
 import signal
 import ssl
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,10 @@ from .audio.detector import HoldDetector
 from .calls.manager import VERSION, CallManager
 from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
+from .history.facade import CallsAndHistory
+from .history.recorder import CallRecorder, TranscriptPrivacy
+from .history.retention import Retention, RetentionJob, recover
+from .history.service import HistoryService
 from .identity import IdentityError, load_or_create_sidecar_id
 from .nav.api import Navigator
 from .nav.flows import CallFlow
@@ -35,10 +41,13 @@ from .server.hub import EventHub
 from .settings import SettingsError, SidecarSettings, load_settings
 from .sip.api import SipError
 from .sip.engine import PjsuaEngine
+from .store.history import TranscriptLine
 from .store.sqlite import Store, StoreError
+from .summary.llm import summarize
+from .summary.model import Said
 from .tls import TlsError, fingerprint, load_or_create_certificate, server_context
 from .voice.api import ChatModel
-from .voice.factory import build_voice_engines
+from .voice.factory import VoiceEngines, build_voice_engines
 
 _LOGGER = logging.getLogger("hold_slayer_sidecar")
 
@@ -124,17 +133,28 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         store = Store(settings.database)
         await store.open()
         cleanup.push_async_callback(store.close)
+        await recover(store)  # calls a killed sidecar left live: interrupted, their WAVs made playable
+        retention = RetentionJob(store, settings.recordings_dir, retention_policy(settings))
+        await retention.start()
+        cleanup.push_async_callback(retention.stop)
         sip = PjsuaEngine(settings.sip.to_sip_settings())
         await sip.start()
         cleanup.push_async_callback(sip.stop)
-        manager = build_manager(settings, sip, store)
+        voice = build_voice_engines(settings.voice)
+        manager = build_manager(settings, sip, store, voice)
         hub = EventHub()
         manager.subscribe(hub.publish)
+        recorder = build_recorder(settings, sip, store, voice, manager.publish)
+        await recorder.start()
+        cleanup.push_async_callback(recorder.stop)  # after the calls are hung up: last lines and summaries
+        manager.subscribe(recorder.on_event)
+        manager.watch_legs(recorder.on_leg)
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
         sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
+        service = CallsAndHistory(manager, HistoryService(store, settings.recordings_dir))
         app = build_app(
-            manager, hub, token=token, version=VERSION, limits=server_limits(settings), sidecar_id=sidecar_id
+            service, hub, token=token, version=VERSION, limits=server_limits(settings), sidecar_id=sidecar_id
         )
         context, tls_fingerprint = await asyncio.to_thread(tls_setup, settings, sidecar_id)
         server = SidecarServer(app, settings.host, settings.port, ssl_context=context)
@@ -224,9 +244,36 @@ async def announce(
     _LOGGER.info("Home Assistant will offer this sidecar; when it asks for the token, paste: %s", token)
 
 
-def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store) -> CallManager:
+def retention_policy(settings: SidecarSettings) -> Retention:
+    """How much history to keep."""
+    return Retention(days=settings.history.retention_days, max_bytes=settings.history.max_recordings_mb * 1024**2)
+
+
+def build_recorder(
+    settings: SidecarSettings,
+    sip: PjsuaEngine,
+    store: Store,
+    voice: VoiceEngines,
+    publish: Callable[[str, dict[str, Any]], None],
+) -> CallRecorder:
+    """Wire the history recorder: conversation transcription, privacy, and the summariser."""
+    chat = voice.llm if settings.history.summary_llm else None
+
+    async def summarise(lines: list[TranscriptLine], started_at: float, company: str | None) -> dict[str, Any]:
+        said = [Said(line.speaker, line.text, line.offset_s) for line in lines]
+        day = datetime.fromtimestamp(started_at).date()  # "Tuesday" means the user's Tuesday: the host's zone
+        return (await summarize(said, day, company, chat)).as_dict()
+
+    history = settings.history
+    privacy = TranscriptPrivacy(
+        bridged=history.transcribe_conversation,
+        private_companies=frozenset(name.strip().casefold() for name in history.private_companies),
+    )
+    return CallRecorder(store, sip=sip, publish=publish, stt=voice.stt, summarize=summarise, privacy=privacy)
+
+
+def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store, voice: VoiceEngines) -> CallManager:
     """Wire the call manager to the real engines."""
-    voice = build_voice_engines(settings.voice)
     engines = Engines(
         sip=sip,
         detector_factory=HoldDetector,

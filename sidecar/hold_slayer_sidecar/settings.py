@@ -126,6 +126,20 @@ class CourtesyLines(BaseModel):
         return self.still_connecting if self.enabled else ""
 
 
+class HistoryConfig(BaseModel):
+    """What is kept after a call, and for how long."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention_days: int = Field(default=365, ge=0, le=36500)  # 0 keeps calls forever
+    max_recordings_mb: int = Field(default=2048, ge=1)  # oldest recordings go first beyond this
+    # Transcribe the conversation with the person (agent and user) once they answer; off per company below.
+    transcribe_conversation: bool = True
+    private_companies: list[str] = Field(default_factory=list, max_length=500)
+    transcribe_inbound: bool = False  # inbound calls are the caller's privacy: off unless the user turns it on
+    summary_llm: bool = True  # use voice.llm_url for summaries when it is set (else the embedded extractor)
+
+
 class _ConfigFileSource(PydanticBaseSettingsSource):
     """Values from the YAML or JSON file named by --config (lowest priority)."""
 
@@ -184,6 +198,7 @@ class SidecarSettings(BaseSettings):
     courtesy: CourtesyLines = CourtesyLines()
     voice: VoiceSettings = VoiceSettings()
     websocket: WebsocketConfig = WebsocketConfig()
+    history: HistoryConfig = HistoryConfig()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -8,6 +8,8 @@ request, so a click in the card can be checked all the way down the wire.
 from __future__ import annotations
 
 import asyncio
+import base64
+import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +36,10 @@ class StandinSidecar:
     _seq: int = 0
     _runner: web.AppRunner | None = None
     request_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    # The past: get_history rows, get_call answers by id, recording bytes by file name.
+    history: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recordings: dict[str, bytes] = field(default_factory=dict)
 
     async def start(self) -> None:
         """Listen on a free port."""
@@ -94,7 +100,37 @@ class StandinSidecar:
             result = dict(self._snapshot())
         elif command == protocol.Command.PLACE_CALL:
             result = {"call_id": f"call-{len(self.calls) + 1}"}
+        elif command == protocol.Command.GET_HISTORY:
+            result = {"calls": self.history, "next_cursor": None}
+        elif command == protocol.Command.GET_STATISTICS:
+            result = {"time_zone": data.get("time_zone", "UTC"), "companies": []}
+        elif command == protocol.Command.GET_FORECAST:
+            result = {"company": data.get("company"), "calls": 0, "now": None, "best": None, "enough_data": False}
+        elif command in (protocol.Command.GET_CALL, protocol.Command.FETCH_RECORDING):
+            found = self._past(command, data)
+            if found is None:
+                await ws.send_str(protocol.encode(protocol.result_error(request_id, "not_found", "no such call")))
+                return
+            result = found
         await ws.send_str(protocol.encode(protocol.result_ok(request_id, result)))
+
+    def _past(self, command: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        if command == protocol.Command.GET_CALL:
+            return copy.deepcopy(self.details.get(str(data.get("call_id"))))
+        body = self.recordings.get(str(data.get("name")))
+        if body is None:
+            return None
+        offset = int(data.get("offset", 0))
+        chunk = body[offset : offset + protocol.RECORDING_CHUNK_BYTES]
+        return {
+            "name": data["name"],
+            "size": len(body),
+            "offset": offset,
+            "length": len(chunk),
+            "eof": offset + len(chunk) >= len(body),
+            "content_type": "audio/wav",
+            "data": base64.b64encode(chunk).decode("ascii"),
+        }
 
     async def push(self, name: str, data: dict[str, Any]) -> None:
         """Send one event to every connected client (and fold call fields into our snapshot)."""

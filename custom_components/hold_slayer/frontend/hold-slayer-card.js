@@ -6,6 +6,7 @@
  *   sensor.hold_slayer_call_state   state + attributes (company, hold_started_at, transcript, companies, ...)
  *   binary_sensor.hold_slayer_human_on_line, binary_sensor.hold_slayer_connected
  *   hold_slayer.place_call / hang_up / send_dtmf
+ *   hold_slayer.get_history / get_call (history view: a call's transcript with click-to-seek playback)
  */
 
 const CARD_VERSION = "0.1.0";
@@ -69,11 +70,46 @@ function parseTime(value) {
   return Number.isNaN(t) ? null : t;
 }
 
+const SPEAKERS = { company: "Company", agent: "Agent", you: "You", hold_slayer: "Hold Slayer" };
+const HISTORY_PAGE = 20;
+
 const STYLE = `
   :host { display: block; }
+  .history-toggle { font: inherit; font-size: 0.85em; border: 1px solid var(--divider-color); background: none;
+    color: var(--primary-color); border-radius: 999px; padding: 3px 10px; cursor: pointer; display: inline-flex; gap: 4px; align-items: center; }
+  .history-toggle[aria-pressed="true"] { background: var(--primary-color); color: var(--text-primary-color, #fff); }
+  .history { display: flex; flex-direction: column; gap: 8px; }
+  .history[hidden], .call-view[hidden] { display: none; }
+  #live { display: flex; flex-direction: column; gap: 14px; }
+  .history-item { all: unset; cursor: pointer; display: grid; grid-template-columns: 1fr auto; gap: 2px 8px; padding: 8px 10px;
+    border-radius: 10px; background: var(--secondary-background-color); }
+  .history-item:focus-visible { outline: 2px solid var(--primary-color); }
+  .history-item .who { font-weight: 500; color: var(--primary-text-color); }
+  .history-item .when, .history-item .meta { font-size: 0.8em; color: var(--secondary-text-color); }
+  .history-item .ref { font-family: var(--code-font-family, monospace); font-size: 0.8em; color: var(--primary-color); text-align: right; }
+  .outcome { font-size: 0.75em; padding: 1px 8px; border-radius: 999px; background: var(--divider-color); justify-self: end; }
+  .outcome.outcome-connected { background: var(--success-color, #43a047); color: #fff; }
+  .outcome.outcome-interrupted, .outcome.outcome-failed { background: var(--error-color, #db4437); color: #fff; }
+  .empty { color: var(--secondary-text-color); font-size: 0.9em; }
+  .call-view { display: flex; flex-direction: column; gap: 10px; }
+  .call-head { display: flex; align-items: center; gap: 8px; }
+  .call-head .back { all: unset; cursor: pointer; color: var(--primary-color); display: inline-flex; }
+  .call-title { font-weight: 500; }
+  .summary { font-size: 0.9em; background: var(--secondary-background-color); border-radius: 10px; padding: 8px 10px; }
+  .summary ul { margin: 4px 0 0; padding-left: 18px; }
+  audio { width: 100%; }
+  .lines { display: flex; flex-direction: column; gap: 2px; max-height: 320px; overflow-y: auto; }
+  .hline { all: unset; cursor: pointer; display: grid; grid-template-columns: 44px 74px 1fr; gap: 6px; padding: 4px 6px; border-radius: 6px; font-size: 0.9em; }
+  .hline:hover, .hline.current { background: var(--secondary-background-color); }
+  .hline.current { box-shadow: inset 3px 0 0 var(--primary-color); }
+  .hline .at { font-family: var(--code-font-family, monospace); color: var(--secondary-text-color); font-size: 0.85em; }
+  .hline .who { color: var(--secondary-text-color); }
+  .hline.speaker-agent .who { color: var(--primary-color); font-weight: 500; }
+  .hline.speaker-you .who { color: var(--success-color, #43a047); font-weight: 500; }
   ha-card { overflow: hidden; }
   .wrap { padding: 16px; display: flex; flex-direction: column; gap: 14px; }
   .header { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
+  .header-end { display: inline-flex; align-items: center; gap: 6px; }
   .title { font-size: 1.25em; font-weight: 500; color: var(--primary-text-color); display: flex; align-items: center; gap: 8px; }
   .title ha-icon { color: var(--primary-color); }
   .pill { display: inline-flex; align-items: center; gap: 6px; font-size: 0.8em; padding: 3px 10px;
@@ -151,6 +187,9 @@ class HoldSlayerCard extends HTMLElement {
     this._error = "";
     this._timer = undefined;
     this._lastKey = "";
+    this._historyOpen = false;
+    this._history = [];
+    this._call = undefined; // the call opened from the history (get_call response)
   }
 
   static getConfigElement() {
@@ -207,8 +246,14 @@ class HoldSlayerCard extends HTMLElement {
         <div class="wrap">
           <div class="header">
             <div class="title"><ha-icon icon="mdi:phone-clock"></ha-icon><span id="title"></span></div>
-            <span class="pill" id="link"><span class="dot"></span><span id="link-text"></span></span>
+            <span class="header-end">
+              <button class="history-toggle" id="history-toggle" data-testid="history-toggle" aria-pressed="false"><ha-icon icon="mdi:history"></ha-icon>History</button>
+              <span class="pill" id="link"><span class="dot"></span><span id="link-text"></span></span>
+            </span>
           </div>
+          <div class="history" id="history" data-testid="history" hidden></div>
+          <div class="call-view" id="call-view" data-testid="call-view" hidden></div>
+          <div id="live">
           <div class="status" id="status">
             <div class="status-icon"><ha-icon id="state-icon"></ha-icon></div>
             <div class="status-text">
@@ -238,6 +283,7 @@ class HoldSlayerCard extends HTMLElement {
             </div>
             <button class="primary" type="submit" id="call" data-testid="place-call"><ha-icon icon="mdi:phone"></ha-icon>Call and wait on hold for me</button>
           </form>
+          </div>
           <div class="error" id="error" role="alert" hidden></div>
         </div>
       </ha-card>`;
@@ -255,6 +301,17 @@ class HoldSlayerCard extends HTMLElement {
     root.getElementById("keypad").addEventListener("click", (ev) => {
       const digit = ev.target.closest("button")?.dataset.digit;
       if (digit) this._sendDtmf(digit);
+    });
+    root.getElementById("history-toggle").addEventListener("click", () => this._toggleHistory());
+    root.getElementById("history").addEventListener("click", (ev) => {
+      const id = ev.target.closest("[data-call-id]")?.dataset.callId;
+      if (id) this._openCall(id);
+    });
+    root.getElementById("call-view").addEventListener("click", (ev) => {
+      if (ev.target.closest(".back")) return this._closeCall();
+      const line = ev.target.closest("[data-seq]");
+      if (line) this._seek(Number(line.dataset.seq));
+      return undefined;
     });
     root.getElementById("form").addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -279,7 +336,7 @@ class HoldSlayerCard extends HTMLElement {
     const humanEntity = this._hass.states[this._config.human_entity];
     const connectedEntity = this._hass.states[this._config.connected_entity];
     // Re-render only when something the card shows changed; keeps focus in the form while HA pushes other states.
-    const key = JSON.stringify([state, attrs, humanEntity?.state, connectedEntity?.state, this._config, this._keypadOpen, this._error, this._busy]);
+    const key = JSON.stringify([state, attrs, humanEntity?.state, connectedEntity?.state, this._config, this._keypadOpen, this._error, this._busy, this._historyOpen]);
     if (key === this._lastKey) return;
     this._lastKey = key;
 
@@ -289,6 +346,8 @@ class HoldSlayerCard extends HTMLElement {
     root.host.style.setProperty("--state-color", info.color);
 
     root.getElementById("title").textContent = this._config.title ?? "Hold Slayer";
+    root.getElementById("live").hidden = this._historyOpen;
+    root.getElementById("history-toggle").setAttribute("aria-pressed", String(this._historyOpen));
     const connected = connectedEntity ? connectedEntity.state === "on" : stateObj && state !== "unavailable";
     root.getElementById("link").classList.toggle("on", Boolean(connected));
     root.getElementById("link-text").textContent = connected ? "Sidecar online" : "Sidecar offline";
@@ -393,6 +452,117 @@ class HoldSlayerCard extends HTMLElement {
     box.hidden = false;
     this.shadowRoot.getElementById("timer").textContent = formatDuration(seconds);
     this.shadowRoot.getElementById("timer-caption").textContent = HOLD_TIMER_STATES.has(state) ? "on hold" : "held";
+  }
+
+  // -- history view ------------------------------------------------------------------------------
+
+  async _ask(service, data) {
+    // Actions with responses; errors show in the card's error line.
+    try {
+      const result = await this._hass.callWS({
+        type: "call_service", domain: DOMAIN, service, service_data: data, return_response: true,
+      });
+      this._error = "";
+      return result?.response;
+    } catch (err) {
+      this._error = err?.message || String(err);
+      this._lastKey = "";
+      this._update();
+      return undefined;
+    }
+  }
+
+  async _toggleHistory() {
+    this._historyOpen = !this._historyOpen;
+    this._call = undefined;
+    this._lastKey = "";
+    this._update();
+    this._renderHistory();
+    if (!this._historyOpen) return;
+    const page = await this._ask("get_history", { limit: HISTORY_PAGE });
+    this._history = page?.calls ?? [];
+    this._renderHistory();
+  }
+
+  _renderHistory() {
+    const root = this.shadowRoot;
+    const list = root.getElementById("history");
+    list.hidden = !this._historyOpen || Boolean(this._call);
+    root.getElementById("call-view").hidden = !this._historyOpen || !this._call;
+    if (list.hidden) return;
+    list.innerHTML = this._history.length
+      ? this._history.map((c) => {
+          const when = parseTime(c.started_at);
+          const hold = Number(c.hold_seconds || 0);
+          return `<button class="history-item" data-testid="history-item" data-call-id="${escapeHtml(c.call_id)}">
+            <span class="who">${escapeHtml(c.company || c.target)}</span>
+            <span class="outcome outcome-${escapeHtml(c.outcome || c.status)}">${escapeHtml(String(c.outcome || c.status || "").replace(/_/g, " "))}</span>
+            <span class="when">${when ? new Date(when).toLocaleString() : ""}${hold ? ` · held ${formatDuration(hold)}` : ""}</span>
+            <span class="ref">${c.reference ? `ref ${escapeHtml(c.reference)}` : ""}</span>
+          </button>`;
+        }).join("")
+      : `<div class="empty">No calls yet.</div>`;
+  }
+
+  async _openCall(callId) {
+    const call = await this._ask("get_call", { call_id: callId });
+    if (!call) return;
+    this._call = call;
+    this._renderHistory();
+    this._renderCall();
+  }
+
+  _closeCall() {
+    this._call = undefined;
+    this._renderHistory();
+  }
+
+  _recordingFor(offset) {
+    // The mixed recording starts when the user is bridged; before that only the company leg was recorded.
+    const recordings = (this._call?.recordings ?? []).filter((r) => r.url);
+    const byLeg = (leg) => recordings.find((r) => r.leg === leg);
+    const mix = byLeg("mix");
+    if (mix && offset >= mix.offset_s) return mix;
+    return byLeg("company") ?? mix ?? recordings[0];
+  }
+
+  _renderCall() {
+    const view = this.shadowRoot.getElementById("call-view");
+    const { call = {}, transcript = [], summary } = this._call;
+    const first = this._recordingFor(Number.POSITIVE_INFINITY);
+    const promises = summary?.commitments ?? [];
+    const facts = [
+      summary?.agent_name ? `Agent: ${escapeHtml(summary.agent_name)}` : "",
+      summary?.reference ? `Reference <b data-testid="reference">${escapeHtml(summary.reference)}</b>` : "",
+    ].filter(Boolean).join(" · ");
+    view.innerHTML = `
+      <div class="call-head"><button class="back" aria-label="Back to the list"><ha-icon icon="mdi:arrow-left"></ha-icon></button>
+        <span class="call-title">${escapeHtml(call.company || call.target)} · ${escapeHtml(new Date(parseTime(call.started_at) ?? 0).toLocaleString())}</span></div>
+      ${summary ? `<div class="summary" data-testid="summary">${facts}${promises.length ? `<ul>${promises.map((p) =>
+        `<li>${escapeHtml(p.text)}${p.due ? ` <b>(by ${escapeHtml(p.due)})</b>` : ""}</li>`).join("")}</ul>` : ""}</div>` : ""}
+      ${first ? `<audio controls preload="metadata" data-testid="player" src="${escapeHtml(first.url)}"></audio>` : `<div class="empty">No recording.</div>`}
+      <div class="lines" data-testid="history-transcript">${transcript.map((l) => `
+        <button class="hline speaker-${escapeHtml(l.speaker)}" data-testid="history-line" data-seq="${Number(l.seq)}" title="Play from here">
+          <span class="at">${formatDuration(l.offset_s)}</span><span class="who">${escapeHtml(SPEAKERS[l.speaker] ?? l.speaker)}</span>
+          <span class="text">${escapeHtml(l.text)}</span></button>`).join("")}</div>`;
+  }
+
+  _seek(seq) {
+    const line = (this._call?.transcript ?? []).find((l) => l.seq === seq);
+    const player = this.shadowRoot.querySelector("audio");
+    if (!line || !player) return;
+    const recording = this._recordingFor(line.offset_s);
+    if (!recording) return;
+    // A line is placed on the call's clock; a recording starts at its own offset on that clock.
+    const at = Math.max(0, line.offset_s - Number(recording.offset_s || 0));
+    const go = () => {
+      player.currentTime = at;
+      player.play().catch(() => undefined); // autoplay rules may refuse; the position is still set
+    };
+    if (!player.src.endsWith(recording.url)) player.src = recording.url;
+    if (player.readyState >= 1) go();
+    else player.addEventListener("loadedmetadata", go, { once: true });
+    this.shadowRoot.querySelectorAll(".hline").forEach((el) => el.classList.toggle("current", Number(el.dataset.seq) === seq));
   }
 
   async _callService(service, data) {

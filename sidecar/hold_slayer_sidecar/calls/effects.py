@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ..nav.relabel import Relabeled, Relabeler, SpanPlan
-from ..protocol import EventType
+from ..protocol import EventType, Speaker
 from ..sip.api import SipError
 from ..voice.api import QuickTranscriber, SpeechAudio, TextScorer, VoiceEngineError
 from .events import (
@@ -270,13 +270,21 @@ class EffectRunner:
             speech = await self.speech(effect.text) if leg_id is not None else None
             if speech is not None and leg_id is not None:
                 _LOGGER.info("call %s: saying %r", runtime.call_id, effect.text)
+                started = self._clock()
                 await self._engines.sip.play(leg_id, speech.pcm, speech.sample_rate)
                 ok = True
+                self._said(runtime, effect.text, started)
         except (VoiceEngineError, SipError) as err:
             _LOGGER.warning("call %s: could not say %r: %s", runtime.call_id, effect.text, err)
         except Exception:  # a helper's bug must not end the call
             _LOGGER.exception("call %s: text-to-speech failed", runtime.call_id)
         runtime.feed(SpeakDone(self._clock(), effect.ticket, ok))
+
+    def _said(self, runtime: CallRuntime, text: str, started: float) -> None:
+        """Put what Hold Slayer itself said in the transcript (the history keeps it like any line)."""
+        offset = round(started - runtime.session.started_at, 2)
+        data = {"call_id": runtime.call_id, "speaker": Speaker.HOLD_SLAYER.value, "text": text, "offset_s": offset}
+        self._manager.publish(EventType.TRANSCRIPT, data)
 
     async def _transcribe(self, runtime: CallRuntime, effect: Transcribe) -> None:
         stt = self._engines.stt

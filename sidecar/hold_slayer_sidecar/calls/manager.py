@@ -46,7 +46,7 @@ from .events import (
     UserDisconnected,
 )
 from .learning import learned_flow, merged_flows
-from .ports import Clock, Engines, EventSink, InboundHandler, ManagerConfig
+from .ports import Clock, Engines, EventSink, InboundHandler, LegWatcher, ManagerConfig
 from .runtime import CallRuntime
 from .session import CallSession, call_info
 
@@ -91,6 +91,7 @@ class CallManager:
         # Leg events can overtake the dial() result that names the leg: keep them until it arrives.
         self._orphans: OrderedDict[str, list[LegEvent]] = OrderedDict()
         self._sinks: list[EventSink] = []
+        self._leg_watchers: list[LegWatcher] = []
         self._health: dict[str, str] = {"sip": "starting"}
         self._unsubscribe_sip: Unsubscribe | None = None
         self._background: set[asyncio.Task[None]] = set()
@@ -158,6 +159,11 @@ class CallManager:
                 self._sinks.remove(sink)
 
         return unsubscribe
+
+    def watch_legs(self, watcher: LegWatcher) -> Unsubscribe:
+        """Be told (call_id, leg, leg_id) of every leg a call gets (the history taps them); returns an unsubscribe."""
+        self._leg_watchers.append(watcher)
+        return lambda: self._leg_watchers.remove(watcher) if watcher in self._leg_watchers else None
 
     def publish(self, event: str, data: dict[str, Any]) -> None:
         """Send one event to every subscriber (a failing subscriber is logged and skipped)."""
@@ -339,6 +345,11 @@ class CallManager:
                 # The leg can end before dial() returns (an instant 503, a refused TCP connect): there is
                 # no audio to tap, but its DISCONNECTED is waiting in the orphans and must still be replayed.
                 _LOGGER.debug("call %s: no audio tap for finished leg %s: %s", runtime.call_id, leg_id, err)
+        for watcher in list(self._leg_watchers):
+            try:
+                watcher(runtime.call_id, leg.value, leg_id)
+            except Exception:  # a watcher (the history) must never disturb the call
+                _LOGGER.exception("call %s: leg watcher failed", runtime.call_id)
         for event in self._orphans.pop(leg_id, []):
             self._on_leg_event(event)
 

@@ -73,6 +73,9 @@ type NavigatorFactory = Callable[[CallFlow | None], Navigator]
 # Receives every event the manager publishes: (event name, data).
 type EventSink = Callable[[str, dict[str, Any]], None]
 
+# Told of every leg a call gets: (call_id, leg name "company" | "user", leg_id).
+type LegWatcher = Callable[[str, str, str], None]
+
 
 @dataclass(frozen=True, slots=True)
 class ManagerConfig:

@@ -6,14 +6,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .. import protocol
 from ..calls.errors import CallError
 from ..dialplan import DialPolicyError, check_dtmf
+from ..history.service import HistoryError
 from ..nav.flows import CallFlow
 from ..protocol import CallInfo, Command, ErrorCode, Snapshot
+from ..store.history import CallQuery
 from ..store.sqlite import StoreError
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,8 +67,24 @@ class CallService(Protocol):
         """Delete a flow."""
         ...
 
-    async def history(self, limit: int, company: str | None, after: str | None = None) -> dict[str, Any]:
-        """Return recent calls (older than the call ``after``) and, on the first page, hold statistics."""
+    async def find_calls(self, query: CallQuery) -> dict[str, Any]:
+        """Return the calls matching a query ({"calls", "stats"}; the handler pages them)."""
+        ...
+
+    async def get_call(self, call_id: str, after_seq: int) -> dict[str, Any]:
+        """Return one call with its transcript, recordings and summary."""
+        ...
+
+    async def statistics(self, tz: ZoneInfo, company: str | None) -> dict[str, Any]:
+        """Return hold statistics per company."""
+        ...
+
+    async def forecast(self, company: str, tz: ZoneInfo) -> dict[str, Any]:
+        """Return the hold forecast of one company."""
+        ...
+
+    async def fetch_recording(self, call_id: str, name: str, offset: int) -> dict[str, Any]:
+        """Return one chunk of a recording."""
         ...
 
 
@@ -119,6 +138,10 @@ class _Page(_Data):
 
 class _History(_Page):
     limit: int = Field(default=50, ge=1, le=protocol.MAX_PAGE_SIZE)
+    number: str | None = Field(default=None, max_length=256)
+    outcome: str | None = Field(default=None, max_length=32)
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 # A page leaves this much of a frame for the envelope, the cursor and the other keys of the result.
@@ -128,6 +151,40 @@ PAGE_BYTES = protocol.MAX_MESSAGE_BYTES - 4096
 MAX_FLOW_BYTES = 64 * 1024
 # Hold statistics are per company; the companies with the most calls come first.
 MAX_STATS = 100
+
+
+class _GetCall(_CallRef):
+    after_seq: int = Field(default=0, ge=0)
+
+
+class _TimeZone(_Data):
+    time_zone: str = Field(default="UTC", min_length=1, max_length=64)
+
+
+class _Statistics(_TimeZone):
+    company: str | None = Field(default=None, max_length=120)
+
+
+class _Forecast(_TimeZone):
+    company: str = Field(min_length=1, max_length=120)
+
+
+class _FetchRecording(_CallRef):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")
+    offset: int = Field(default=0, ge=0)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise CommandError(ErrorCode.INVALID_DATA, f"time_zone: unknown time zone {name!r}") from err
+
+
+def _aware(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 def _parse[M: BaseModel](model: type[M], data: dict[str, Any]) -> M:
@@ -237,7 +294,16 @@ async def _delete_flow(service: CallService, data: dict[str, Any]) -> dict[str, 
 
 async def _history(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
     req = _parse(_History, data)
-    found = await service.history(req.limit + 1, req.company, req.cursor)
+    query = CallQuery(
+        company=req.company,
+        number=req.number,
+        outcome=req.outcome,
+        since=_aware(req.since),
+        until=_aware(req.until),
+        limit=req.limit + 1,  # one more than asked: whether it exists says if there is a next page
+        after=req.cursor,
+    )
+    found = await service.find_calls(query)
     stats = sorted(found["stats"], key=lambda s: -int(s.get("calls", 0)))[:MAX_STATS]
     budget = PAGE_BYTES - len(protocol.encode({"stats": stats}).encode("utf-8", "replace"))
     page = _paged(found["calls"], req.limit, "call_id", budget)
@@ -245,6 +311,26 @@ async def _history(service: CallService, data: dict[str, Any]) -> dict[str, Any]
     if page["omitted"]:
         result["omitted"] = page["omitted"]
     return result
+
+
+async def _get_call(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    req = _parse(_GetCall, data)
+    return await service.get_call(req.call_id, req.after_seq)
+
+
+async def _statistics(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    req = _parse(_Statistics, data)
+    return await service.statistics(_zone(req.time_zone), req.company)
+
+
+async def _forecast(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    req = _parse(_Forecast, data)
+    return await service.forecast(req.company, _zone(req.time_zone))
+
+
+async def _fetch_recording(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    req = _parse(_FetchRecording, data)
+    return await service.fetch_recording(req.call_id, req.name, req.offset)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -258,6 +344,10 @@ HANDLERS: dict[str, Handler] = {
     Command.SAVE_CALL_FLOW: _save_flow,
     Command.DELETE_CALL_FLOW: _delete_flow,
     Command.GET_HISTORY: _history,
+    Command.GET_CALL: _get_call,
+    Command.GET_STATISTICS: _statistics,
+    Command.GET_FORECAST: _forecast,
+    Command.FETCH_RECORDING: _fetch_recording,
 }
 
 
@@ -270,6 +360,8 @@ async def dispatch(service: CallService, command: str, data: dict[str, Any]) -> 
         return await handler(service, data)
     except CallError as err:
         raise CommandError(err.code, err.message) from err
+    except HistoryError as err:
+        raise CommandError(ErrorCode.NOT_FOUND, str(err)) from err
     except StoreError as err:
         _LOGGER.error("store failed during %s: %s", command, err)
         raise CommandError(ErrorCode.INTERNAL_ERROR, f"storage failed: {err}") from err

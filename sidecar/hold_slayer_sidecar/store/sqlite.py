@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..nav.flows import CallFlow
+from . import history
 
 
 class StoreError(Exception):
@@ -113,6 +114,32 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX call_flows_company ON call_flows (company);
     CREATE INDEX call_flows_number ON call_flows (number);
     """,
+    # 2: calls are written when they start and updated as they go (a kill -9 leaves the row, marked
+    # interrupted on the next start); every transcript line and recording is kept as it is produced.
+    """
+    ALTER TABLE calls ADD COLUMN status TEXT NOT NULL DEFAULT 'ended';
+    ALTER TABLE calls ADD COLUMN updated_at REAL;
+    ALTER TABLE calls ADD COLUMN human_at REAL;
+    ALTER TABLE calls ADD COLUMN summary TEXT;
+    CREATE INDEX calls_status ON calls (status);
+    CREATE TABLE transcript_lines (
+        call_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        speaker TEXT NOT NULL,
+        offset_s REAL NOT NULL,
+        duration_s REAL,
+        text TEXT NOT NULL,
+        leg TEXT,
+        PRIMARY KEY (call_id, seq)
+    );
+    CREATE TABLE recordings (
+        call_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        leg TEXT NOT NULL,
+        offset_s REAL NOT NULL,
+        PRIMARY KEY (call_id, path)
+    );
+    """,
 )
 
 
@@ -171,32 +198,57 @@ class Store:
 
     async def add_call(self, record: CallRecord) -> None:
         """Keep a finished call in the history (replacing an earlier row with the same id)."""
+        await self.upsert_call(record, status="ended")
 
-        def insert() -> None:
-            self._conn().execute(
-                "INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    record.call_id,
-                    record.target,
-                    record.company,
-                    record.intent,
-                    record.department,
-                    record.started_at,
-                    record.ended_at,
-                    record.hold_seconds,
-                    record.outcome,
-                    record.reason,
-                    json.dumps(record.recordings),
-                ),
-            )
+    async def upsert_call(self, record: CallRecord, *, status: str, human_at: float | None = None) -> None:
+        """Write a call's row as it stands (``live`` while it goes on, ``ended`` once it is over)."""
 
-        await self._run(insert)
+        def upsert() -> None:
+            history.upsert_call(self._conn(), record, status=status, human_at=human_at)
+
+        await self._run(upsert)
+
+    async def mark_interrupted(self) -> list[str]:
+        """Mark calls left ``live`` by a sidecar that died as ``interrupted``; return their ids."""
+        return await self._run(lambda: history.mark_interrupted(self._conn()))
+
+    async def add_transcript_line(self, line: history.TranscriptLine) -> None:
+        """Keep one transcript line (committed at once: a crash loses nothing already said)."""
+        await self._run(lambda: history.insert_line(self._conn(), line))
+
+    async def add_recording(self, ref: history.RecordingRef) -> None:
+        """Keep where one recording of a call is and when it started in the call."""
+        await self._run(lambda: history.insert_recording(self._conn(), ref))
+
+    async def set_summary(self, call_id: str, summary: dict[str, Any]) -> None:
+        """Store a call's summary (JSON)."""
+        await self._run(lambda: history.set_summary(self._conn(), call_id, summary))
+
+    async def find_calls(self, query: history.CallQuery) -> list[history.CallRow]:
+        """Return calls matching a query, newest first (one page)."""
+        return await self._run(lambda: history.find_calls(self._conn(), query))
+
+    async def get_call(self, call_id: str) -> history.CallDetail | None:
+        """One call with its transcript, recordings and summary."""
+        return await self._run(lambda: history.get_call(self._conn(), call_id))
+
+    async def hold_rows(self, company: str | None = None) -> list[history.HoldRow]:
+        """(company, started_at, hold_seconds, outcome) of every finished call, for statistics."""
+        return await self._run(lambda: history.hold_rows(self._conn(), company))
+
+    async def expire(self, *, older_than: float | None) -> list[str]:
+        """Delete calls started before ``older_than`` (with their lines); return their recording paths."""
+        return await self._run(lambda: history.expire(self._conn(), older_than))
+
+    async def forget_recordings(self, paths: list[str]) -> None:
+        """Drop recordings deleted from disk."""
+        await self._run(lambda: history.forget_recordings(self._conn(), paths))
 
     async def history(self, limit: int = 50, company: str | None = None, after: str | None = None) -> list[CallRecord]:
         """Return the most recent calls, newest first; ``after`` a call id, the calls older than that one."""
 
         def select() -> list[CallRecord]:
-            sql = "SELECT * FROM calls WHERE 1"
+            sql = f"SELECT {history.CALL_COLUMNS} FROM calls WHERE 1"
             args: list[Any] = []
             if company is not None:
                 sql += " AND company = ?"
@@ -216,7 +268,8 @@ class Store:
 
         def select() -> list[tuple[str, float, float]]:
             rows = self._conn().execute(
-                "SELECT company, started_at, hold_seconds FROM calls WHERE company IS NOT NULL AND hold_seconds > 0"
+                "SELECT company, started_at, hold_seconds FROM calls"
+                " WHERE company IS NOT NULL AND hold_seconds > 0 AND status = 'ended'"
             )
             return [(row[0], row[1], row[2]) for row in rows]
 

@@ -126,6 +126,8 @@ async def test_probe_hello_then_person(rig: Rig) -> None:
     assert rig.sip.played == [leg]
     assert rig.tts.said.count("Hello?") == 1  # synthesised once (warm-up), then cached
     assert "probe_sent" in rig.detectors[0].notes
+    said = [data for name, data in rig.events if name == "transcript" and data["speaker"] == "hold_slayer"]
+    assert [line["text"] for line in said] == ["Hello?"]  # what Hold Slayer says is in the transcript too
     assert len(rig.sip.dialed) == 1
     await rig.observe(leg, ob(K.HUMAN_DETECTED))
     assert rig.states()[-4:] == ["probing", "human", "ringing_user", "bridged"]

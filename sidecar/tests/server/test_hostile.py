@@ -8,6 +8,7 @@ import json
 import os
 import struct
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,8 @@ import pytest
 from aiohttp import WSMsgType
 from conftest import Rig
 from hold_slayer_sidecar import protocol
+from hold_slayer_sidecar.history.facade import CallsAndHistory
+from hold_slayer_sidecar.history.service import HistoryService
 from hold_slayer_sidecar.nav.flows import CallFlow
 from hold_slayer_sidecar.server.app import ServerLimits, SidecarServer, build_app
 from hold_slayer_sidecar.server.guard import ConnectionLimits
@@ -30,10 +33,11 @@ LIMITS = ServerLimits(
 
 
 @pytest.fixture
-async def server(rig: Rig) -> AsyncIterator[SidecarServer]:
+async def server(rig: Rig, tmp_path: Path) -> AsyncIterator[SidecarServer]:
     hub = EventHub()
     rig.manager.subscribe(hub.publish)
-    running = SidecarServer(build_app(rig.manager, hub, token=TOKEN, version="test", limits=LIMITS), "127.0.0.1", 0)
+    service = CallsAndHistory(rig.manager, HistoryService(rig.store, tmp_path / "recordings"))
+    running = SidecarServer(build_app(service, hub, token=TOKEN, version="test", limits=LIMITS), "127.0.0.1", 0)
     await running.start()
     yield running
     await running.stop()

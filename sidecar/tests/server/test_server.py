@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import Rig, settle
 from hold_slayer_sidecar import protocol
+from hold_slayer_sidecar.history.facade import CallsAndHistory
+from hold_slayer_sidecar.history.service import HistoryService
 from hold_slayer_sidecar.server import connection
 from hold_slayer_sidecar.server.app import build_app
 from hold_slayer_sidecar.server.hub import EventHub
@@ -20,10 +23,11 @@ TOKEN = "s3cret-token-for-the-server-tests"
 
 
 @pytest.fixture
-async def client(rig: Rig) -> AsyncIterator[TestClient[Any, Any]]:
+async def client(rig: Rig, tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     hub = EventHub()
     rig.manager.subscribe(hub.publish)
-    app = build_app(rig.manager, hub, token=TOKEN, version="test")
+    service = CallsAndHistory(rig.manager, HistoryService(rig.store, tmp_path / "recordings"))
+    app = build_app(service, hub, token=TOKEN, version="test")
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -181,3 +185,31 @@ async def test_health_needs_no_token(client: TestClient[Any, Any]) -> None:
     response = await client.get("/health")
     assert response.status == 200
     assert await response.json() == {"status": "ok"}
+
+
+async def test_history_commands_refuse_hostile_data(client: TestClient[Any, Any], rig: Rig) -> None:
+    ws = await connect(client)
+    await receive(ws)
+    cases = [
+        ("get_history", {"limit": 0}, "invalid_data"),
+        ("get_history", {"cursor": ""}, "invalid_data"),
+        ("get_history", {"cursor": "x" * 65}, "invalid_data"),
+        ("get_history", {"since": "yesterday-ish"}, "invalid_data"),
+        ("get_history", {"company": "x" * 500}, "invalid_data"),
+        ("get_call", {"call_id": "nope"}, "not_found"),
+        ("get_call", {"call_id": "c", "after_seq": -1}, "invalid_data"),
+        ("get_statistics", {"time_zone": "Mars/Olympus"}, "invalid_data"),
+        ("get_statistics", {"time_zone": "../../etc/passwd"}, "invalid_data"),
+        ("get_forecast", {}, "invalid_data"),
+        ("fetch_recording", {"call_id": "c", "name": "../../hold_slayer.sqlite3"}, "invalid_data"),
+        ("fetch_recording", {"call_id": "c", "name": "c-mix.wav"}, "not_found"),
+    ]
+    for rid, (command, data, code) in enumerate(cases, 1):
+        answer = await request(ws, rid, command, data)
+        assert answer["success"] is False and answer["error"]["code"] == code, (command, data, answer)
+    ok = await request(ws, 99, "get_forecast", {"company": "Bank", "time_zone": "Europe/Berlin"})
+    assert ok["data"]["enough_data"] is False and ok["data"]["time_zone"] == "Europe/Berlin"
+    assert (await request(ws, 100, "get_statistics", {}))["data"] == {"time_zone": "UTC", "companies": []}
+    unknown = await request(ws, 101, "get_history", {"cursor": "no-such-call"})
+    assert unknown["data"]["calls"] == []  # a cursor naming no call is the end of the list, not an error
+    await ws.close()
