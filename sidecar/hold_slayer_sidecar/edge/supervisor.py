@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .config import EdgeSettings, render_config, render_dispatcher_list
@@ -197,19 +198,50 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+class LogLimiter:
+    """A token bucket for kamailio's log: a flood of bad packets must not become a flood of log lines.
+
+    kamailio logs every unparsable datagram at ERROR level; 10,000 of them gave 40,000 lines. Up to ``burst``
+    lines pass at once and ``rate`` per second after that; the rest are counted and reported in one line.
+    """
+
+    def __init__(self, rate: float = 20.0, burst: float = 200.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate, self._burst, self._clock = rate, burst, clock
+        self._tokens, self._last = burst, clock()
+        self.suppressed = 0
+
+    def allow(self) -> bool:
+        """Return whether the next line may be logged."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self.suppressed += 1
+        return False
+
+
 async def _forward_log(stream: asyncio.StreamReader) -> None:
-    """Copy kamailio's stderr into Python logging, line by line, at kamailio's own level."""
+    """Copy kamailio's stderr into Python logging, line by line, at kamailio's own level, rate-limited."""
+    limiter = LogLimiter()
     while True:
         try:
             line = await stream.readline()
         except ValueError:  # a line over the reader's limit: skip it rather than stall kamailio on a full pipe
             continue
         if not line:
-            return
+            break
         text = line.decode("utf-8", "replace").rstrip()
-        if text:
-            match = _LEVEL.search(text)
-            _KAMAILIO_LOGGER.log(_LEVELS[match.group(1)] if match else logging.INFO, "%s", text)
+        if not text or not limiter.allow():
+            continue
+        if limiter.suppressed:
+            _KAMAILIO_LOGGER.warning("%d kamailio log lines suppressed (log flood)", limiter.suppressed)
+            limiter.suppressed = 0
+        match = _LEVEL.search(text)
+        _KAMAILIO_LOGGER.log(_LEVELS[match.group(1)] if match else logging.INFO, "%s", text)
+    if limiter.suppressed:
+        _KAMAILIO_LOGGER.warning("%d kamailio log lines suppressed (log flood)", limiter.suppressed)
 
 
 def _last_lines(output: bytes, count: int = 6) -> str:

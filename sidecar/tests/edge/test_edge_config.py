@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hold_slayer_sidecar.edge import EdgeConfigError, EdgeSettings, render_config, render_dispatcher_list
+from hold_slayer_sidecar.edge.supervisor import LogLimiter
 from hold_slayer_sidecar.settings import SidecarSettings
 
 
@@ -69,3 +70,12 @@ def test_edge_is_off_on_loopback_without_a_trunk() -> None:
     assert not settings.edge_active
     assert settings.sip_engine_settings() == settings.sip.to_sip_settings()
     assert SidecarSettings(token="t" * 32, edge={"enabled": True}).edge_active
+
+
+def test_log_flood_is_limited_and_counted() -> None:
+    now = [0.0]
+    limiter = LogLimiter(rate=10, burst=5, clock=lambda: now[0])
+    assert sum(limiter.allow() for _ in range(100)) == 5  # a burst passes, the rest is counted
+    assert limiter.suppressed == 95
+    now[0] = 1.0
+    assert sum(limiter.allow() for _ in range(100)) == 5  # bucket capped at the burst after one quiet second
