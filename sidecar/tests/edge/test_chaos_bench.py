@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import requires_edge_tools
+from edge_harness import requires_edge_tools
 
 pytestmark = [requires_edge_tools, pytest.mark.slow]
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import (
+from edge_harness import (
     SCENARIOS,
     STRANGER_IP,
     TRUNK_IP,
     EdgeRig,
     SippRun,
+    Trap,
     finished,
     requires_edge_tools,
     start_trunk_worker,
@@ -61,10 +62,9 @@ async def test_out_of_dialog_message_subscribe_refer_replaces_are_refused_from_a
 
 
 async def test_refer_from_the_company_mid_call_is_refused_and_the_call_goes_on(
-    rig: EdgeRig, peers: list[PeerProcess], sipp: SippRun
+    rig: EdgeRig, peers: list[PeerProcess], sipp: SippRun, trap: Trap
 ) -> None:
-    trap_port, trap = await sipp("-sn", "uas", source="127.0.0.9", timeout_s=15)
-    refer_to = f"sip:911@127.0.0.9:{trap_port}"
+    refer_to = f"sip:911@127.0.0.9:{trap.port}"
     uas_port, company = await sipp(
         "-sf", str(SCENARIOS / "uas_refer.xml"), "-key", "refer_to", refer_to, source=TRUNK_IP
     )
@@ -74,7 +74,7 @@ async def test_refer_from_the_company_mid_call_is_refused_and_the_call_goes_on(
     assert await finished(company) == 0  # REFER got 403, then the company's BYE reached the worker
     assert (await worker.wait_leg("disconnected", leg))["status_code"] == 200
     assert len(worker.legs("answered")) == 1
-    assert trap.returncode is None  # the emergency "trap" never got an INVITE
+    assert trap.received == []  # nothing was sent to the Refer-To target
 
 
 async def test_invite_flood_from_a_stranger_leaves_pjsua_alive_and_calls_working(
@@ -90,3 +90,18 @@ async def test_invite_flood_from_a_stranger_leaves_pjsua_alive_and_calls_working
     assert await finished(trunk) == 0
     assert len(worker.legs("answered")) == 1
     await asyncio.sleep(0)
+
+
+async def test_redirect_to_an_emergency_number_becomes_403_at_the_edge(
+    rig: EdgeRig, peers: list[PeerProcess], sipp: SippRun, trap: Trap
+) -> None:
+    redirect_to = f"sip:911@127.0.0.9:{trap.port}"
+    uas_port, company = await sipp(
+        "-sf", str(SCENARIOS / "uas_redirect.xml"), "-key", "redirect_to", redirect_to, source=TRUNK_IP
+    )
+    worker = await start_trunk_worker(rig, peers, sipp, uas_port)
+    leg = await worker.request("dial", target="18005550100")
+    ended = await worker.wait_leg("disconnected", leg)
+    assert (ended["status_code"], ended["reason"]) == (403, "Redirect Refused")
+    assert await finished(company) == 0
+    assert trap.received == []  # nothing was sent to the redirect target
