@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -43,6 +44,7 @@ from .attacks import (
     run_sipp,
     send_datagrams,
 )
+from .ws_attacks import can_authenticate, fuzz, idle_connections
 
 TRUNK_IP = "127.0.0.2"
 ATTACKER_IP = "127.0.0.3"
@@ -57,7 +59,7 @@ TOTALS = (
     "emergency_dialled",
     "connections_wrongly_closed",
 )
-_START_S = 60.0
+ATTACK_LIMIT_S = 180.0  # no attack may run longer, whatever the sidecar does
 
 
 @dataclass
@@ -106,6 +108,8 @@ class Stage:
     trap: Trap
     ended: dict[str, str] = field(default_factory=dict)  # call id -> outcome
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    ws_url: str = ""
+    token: str = ""
     hold_call: str = ""
     ws_closed: bool = False
 
@@ -120,7 +124,16 @@ class Stage:
         return self.sidecar.log.read_text(errors="replace").count("SIP edge restarted")
 
 
-type Attack = Callable[[Stage], Awaitable[tuple[int, str]]]
+@dataclass(frozen=True)
+class Outcome:
+    """What an attack reports itself: how much it sent, a note, legitimate connections it cost."""
+
+    tries: int
+    note: str
+    wrongly_closed: int = 0
+
+
+type Attack = Callable[[Stage], Awaitable[Outcome]]
 
 
 def sidecar_config(workdir: Path, edge_port: int, registrar_port: int, trunk_port: int, token: str) -> Path:
@@ -197,7 +210,7 @@ async def stage(workdir: Path) -> AsyncIterator[Stage]:
         )  # fmt: skip
         ready = await ready_file(sidecar, ready_path)
         async with connect(ready["ws_url"], token) as (client, _welcome):
-            run = Stage(workdir, edge_port, sidecar, client, trap)
+            run = Stage(workdir, edge_port, sidecar, client, trap, ws_url=ready["ws_url"], token=token)
             watcher = asyncio.create_task(watch(run))
             try:
                 yield run
@@ -238,25 +251,25 @@ async def place_held_call(run: Stage) -> None:
 # ----- the attacks -----
 
 
-async def invite_flood(run: Stage) -> tuple[int, str]:
+async def invite_flood(run: Stage) -> Outcome:
     """2,000 INVITEs at 200/s from one stranger (SIPp uac)."""
     code = await run_sipp(
         run.workdir, "flood", ATTACKER_IP, "-sn", "uac", "-r", "200", f"127.0.0.1:{run.edge_port}",
         calls=2000, timeout_s=20,
     )  # fmt: skip
-    return 2000, f"sipp exit {code} (403, then silence once pike marks the address)"
+    return Outcome(2000, f"sipp exit {code} (403, then silence once pike marks the address)")
 
 
-async def spoofed_trunk_flood(run: Stage) -> tuple[int, str]:
+async def spoofed_trunk_flood(run: Stage) -> Outcome:
     """500 INVITEs at 100/s from an address on the trunk's allow-list."""
     code = await run_sipp(
         run.workdir, "trunk_flood", SPOOFED_TRUNK_IP, "-sn", "uac", "-r", "100", f"127.0.0.1:{run.edge_port}",
         calls=500, timeout_s=20,
     )  # fmt: skip
-    return 500, f"sipp exit {code} (at most 5/s and 2 at once reach PJSUA2, which refuses inbound calls)"
+    return Outcome(500, f"sipp exit {code} (at most 5/s and 2 at once reach PJSUA2, which refuses inbound calls)")
 
 
-async def method_scan(run: Stage) -> tuple[int, str]:
+async def method_scan(run: Stage) -> Outcome:
     """OPTIONS, MESSAGE, SUBSCRIBE, PUBLISH, NOTIFY, REGISTER, REFER, INVITE+Replaces from a stranger and the trunk."""
     tries, codes = 0, list[int]()
     for name, source in (("scan_stranger", ATTACKER_IP), ("scan_trunk", SPOOFED_TRUNK_IP)):
@@ -266,29 +279,50 @@ async def method_scan(run: Stage) -> tuple[int, str]:
             f"127.0.0.1:{run.edge_port}", calls=20, timeout_s=30,
         )  # fmt: skip
         tries, codes = tries + 20 * 8, [*codes, code]
-    return tries, f"sipp exit {codes} (0: every request got exactly 200/405/403 from the edge)"
+    return Outcome(tries, f"sipp exit {codes} (0: every request got exactly 200/405/403 from the edge)")
 
 
-async def options_scan(run: Stage) -> tuple[int, str]:
+async def options_scan(run: Stage) -> Outcome:
     """One OPTIONS from each of 500 addresses (svmap-style sweep)."""
     sent, answered = await options_sweep(("127.0.0.1", run.edge_port), loopback_sources(500, 1))
-    return sent, f"{answered} answered 200 by the edge itself"
+    return Outcome(sent, f"{answered} answered 200 by the edge itself")
 
 
-async def malformed(run: Stage) -> tuple[int, str]:
+async def malformed(run: Stage) -> Outcome:
     """10,000 malformed datagrams (random bytes, cut, flipped, oversized, hostile URIs) from 250 addresses."""
     sources = loopback_sources(250, 4)
     sent = await send_datagrams(("127.0.0.1", run.edge_port), malformed_datagrams(10_000), sources, rate=2000)
-    return sent, "2,000/s; 40 per address, so pike lets the parser and sanity checks see them"
+    return Outcome(sent, "2,000/s; 40 per address, so pike lets the parser and sanity checks see them")
 
 
-async def refer_mid_call(run: Stage) -> tuple[int, str]:
+async def refer_mid_call(run: Stage) -> Outcome:
     """Let a company answer the sidecar's call and REFER it to sip:911@trap and to a premium number."""
     placed = await run.client.request(protocol.Command.PLACE_CALL, {"target": HOSTILE_NUMBER})
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run.call_ended(placed["call_id"]), 20)
     outcome = run.ended.get(placed["call_id"], "still up after 20 s")
-    return 2, f"the company's call ended: {outcome}"
+    return Outcome(2, f"the company's call ended: {outcome}")
+
+
+async def ws_fuzz(run: Stage) -> Outcome:
+    """20,000 fuzzed text frames after authentication (wrong types, deep nesting, cut JSON, 60 kB frames)."""
+    fuzzed = await fuzz(run.ws_url, run.token, 20_000)
+    note = (
+        f"{fuzzed.answered} frames came back over {fuzzed.connections} connections; the sidecar closed "
+        f"{fuzzed.closed} of them (each one is wrong: every frame is valid UTF-8 under 64 kB)"
+    )
+    return Outcome(fuzzed.sent, note, wrongly_closed=fuzzed.closed)
+
+
+async def ws_idle(run: Stage) -> Outcome:
+    """1,100 TCP connections to the websocket port that never send a byte, held 8 s."""
+    host, port = run.ws_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    opened, closed, welcomed = await idle_connections(
+        host, int(port), 1100, 8.0, lambda: can_authenticate(run.ws_url, run.token)
+    )
+    verdict = "welcomed" if welcomed else "NOT welcomed"
+    note = f"{opened} opened, {closed} closed by the sidecar within 8 s; meanwhile a new client was {verdict}"
+    return Outcome(opened, note, wrongly_closed=int(not welcomed))
 
 
 ATTACKS: dict[str, Attack] = {
@@ -298,6 +332,8 @@ ATTACKS: dict[str, Attack] = {
     "options_scan": options_scan,
     "malformed_datagrams": malformed,
     "refer_mid_call": refer_mid_call,
+    "ws_fuzz": ws_fuzz,
+    "ws_idle_connections": ws_idle,
 }
 
 
@@ -305,28 +341,35 @@ async def run_attack(run: Stage, name: str, attack: Attack) -> AttackResult:
     """Run one attack and count the damage it did."""
     invites, emergency, restarts = len(run.trap.invites), run.trap.emergency, run.edge_restarts()
     started = time.monotonic()
-    tries, note = await attack(run)
+    try:
+        outcome = await asyncio.wait_for(attack(run), ATTACK_LIMIT_S)
+    except TimeoutError:
+        outcome = Outcome(0, f"gave up after {ATTACK_LIMIT_S:.0f} s")
     await asyncio.sleep(1.0)  # late effects: a crash or a BYE a second after the last packet
-    result = AttackResult(name, tries, seconds=round(time.monotonic() - started, 1), note=note)
+    result = AttackResult(name, outcome.tries, seconds=round(time.monotonic() - started, 1), note=outcome.note)
     result.crashes = int(run.sidecar.process.returncode is not None)
     result.edge_restarts = run.edge_restarts() - restarts
     result.collateral_calls_lost = int(run.hold_call in run.ended)
     result.calls_originated_by_attacker = len(run.trap.invites) - invites
     result.emergency_dialled = run.trap.emergency - emergency
-    result.connections_wrongly_closed = int(run.client.closed)
+    result.connections_wrongly_closed = int(run.client.closed) + outcome.wrongly_closed
     return result
 
 
 async def chaos(workdir: Path, only: list[str]) -> list[AttackResult]:
     """Start the stage, hold one call, run every attack in turn; stop at the first crash."""
     results: list[AttackResult] = []
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):  # stop the children on Ctrl-C or timeout(1), do not orphan them
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
     async with stage(workdir) as run:
         await place_held_call(run)
         for name, attack in ATTACKS.items():
             if only and name not in only:
                 continue
             results.append(await run_attack(run, name, attack))
-            if results[-1].crashes or results[-1].collateral_calls_lost or results[-1].connections_wrongly_closed:
+            if results[-1].crashes or results[-1].collateral_calls_lost or run.client.closed:
                 break  # what comes after would measure the wreck, not the attack
     return results
 
