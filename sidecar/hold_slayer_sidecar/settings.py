@@ -278,8 +278,17 @@ class SidecarSettings(BaseSettings):
         settings = self.sip.to_sip_settings()
         if not self.edge_active:
             return settings
-        # Its Contact must name the loopback port the edge forwards to, so no public address for SIP here.
-        return replace(settings, bind_host="127.0.0.1", port=0, public_host=None, outbound_proxy=self.edge.proxy_uri)
+        # Its Contact must name the loopback port the edge forwards to, so no public address for SIP here;
+        # RTP keeps the configured address, since the trunk's media goes to it directly, not through the edge.
+        return replace(
+            settings,
+            bind_host="127.0.0.1",
+            port=0,
+            public_host=None,
+            media_host=settings.media_host or settings.bind_host,
+            media_public_host=settings.media_public_host or settings.public_host,
+            outbound_proxy=self.edge.proxy_uri,
+        )
 
     @property
     def recordings_dir(self) -> Path:

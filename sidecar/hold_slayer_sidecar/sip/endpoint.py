@@ -101,11 +101,12 @@ def _sip_config(settings: SipSettings, port: int) -> pj.TransportConfig:
 
 
 def rtp_config(settings: SipSettings) -> pj.TransportConfig:
-    """RTP transport settings: bind like SIP, start at a random even port so parallel processes rarely clash."""
+    """RTP transport settings: bind on ``media_host`` (else like SIP), from a random even port (fewer clashes)."""
     cfg = pj.TransportConfig()
-    cfg.boundAddress = settings.bind_host
-    if settings.public_host:
-        cfg.publicAddress = settings.public_host
+    cfg.boundAddress = settings.media_host or settings.bind_host
+    public = settings.media_public_host or settings.public_host
+    if public:
+        cfg.publicAddress = public
     # RTP uses even ports (RFC 3550 s11); PJSUA walks upward from here when one is taken. Staying
     # below Linux's ephemeral range (32768+) avoids clashing with the OS's own port choices.
     cfg.port = random.randrange(16384, 30000, 2)  # not security relevant

@@ -15,6 +15,9 @@ class SipSettings:
         bind_host: local IP address the UDP SIP transport (and RTP) binds to.
         port: local SIP port; 0 picks a free port (read the result from ``PjsuaEngine.local_port``).
         public_host: address advertised in Contact/SDP when behind NAT; None advertises ``bind_host``.
+        media_host: address RTP binds to; None binds with SIP on ``bind_host``. Behind the SIP edge, SIP is
+            on loopback while the trunk's media must still reach RTP (RFC 3550 flows go end to end).
+        media_public_host: address advertised in SDP; None falls back to ``public_host``.
         registrar: trunk registrar URI (``sip:sip.example.com``); None means no trunk: no registration,
             only SIP URIs can be dialled and bare numbers are refused.
         username: trunk digest-auth user name (also the user part of the trunk account's address).
@@ -35,6 +38,8 @@ class SipSettings:
     bind_host: str = "127.0.0.1"
     port: int = 0
     public_host: str | None = None
+    media_host: str | None = None
+    media_public_host: str | None = None
     registrar: str | None = None
     username: str | None = None
     password: str | None = None
