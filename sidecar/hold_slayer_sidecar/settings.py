@@ -287,7 +287,8 @@ class SidecarSettings(BaseSettings):
             public_host=None,
             media_host=settings.media_host or settings.bind_host,
             media_public_host=settings.media_public_host or settings.public_host,
-            outbound_proxy=self.edge.proxy_uri,
+            outbound_proxy=None,  # the trunk's own proxy, if any, is the edge's next hop (route[TRUNK_PROXY])
+            edge_proxy=self.edge.proxy_uri,
         )
 
     @property

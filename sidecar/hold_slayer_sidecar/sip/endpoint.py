@@ -55,6 +55,9 @@ def _init(ep: pj.Endpoint, settings: SipSettings, writer: PjLogWriter) -> None:
     cfg.uaConfig.mainThreadOnly = True
     cfg.uaConfig.maxCalls = settings.max_calls
     cfg.uaConfig.userAgent = settings.user_agent
+    if settings.edge_proxy:
+        # Global, so calls to SIP URIs (the user's phone) leave through the edge too, not only trunk calls.
+        cfg.uaConfig.outboundProxies.append(settings.edge_proxy)
     cfg.logConfig.level = settings.log_level
     cfg.logConfig.consoleLevel = settings.log_level
     cfg.logConfig.writer = writer

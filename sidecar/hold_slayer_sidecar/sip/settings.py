@@ -25,6 +25,8 @@ class SipSettings:
         domain: trunk domain used to build ``sip:{number}@{domain}``; None uses the registrar's host.
         realm: digest realm the credentials apply to; "*" answers any realm.
         outbound_proxy: optional SIP URI every trunk request is routed through (``sip:proxy;lr``).
+        edge_proxy: the SIP edge every request of every account goes through (PJSUA's global outbound proxy,
+            ``sip:127.0.0.1:PORT;lr``); None without the edge.
         dtmf_method: default way to send digits (RFC 4733 telephone-events, SIP INFO or in-band tones).
         dtmf_duration_ms: how long each digit lasts.
         dtmf_gap_ms: silence between two digits.
@@ -46,6 +48,7 @@ class SipSettings:
     domain: str | None = None
     realm: str = "*"
     outbound_proxy: str | None = None
+    edge_proxy: str | None = None
     dtmf_method: DtmfMethod = DtmfMethod.RFC2833
     dtmf_duration_ms: int = 120
     dtmf_gap_ms: int = 120

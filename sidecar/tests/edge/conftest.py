@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_harness import STRANGER_IP, TRUNK_IP, EdgeRig, SippRun, Trap, free_udp_port
 from hold_slayer_sidecar.edge import EdgeSettings, EdgeSupervisor
-from sip_harness import PeerProcess
+
+from edge.edge_harness import STRANGER_IP, TRUNK_IP, EdgeRig, PeerProcess, SippRun, Trap, free_udp_port
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ async def start_worker(rig: EdgeRig, peers: list[PeerProcess], auto: str = "answ
     peer = PeerProcess(
         auto,
         rig.tmp_path / f"worker{len(peers)}.log",
-        {"port": rig.worker_port, "outbound_proxy": rig.proxy, **settings},
+        {"port": rig.worker_port, "edge_proxy": rig.proxy, **settings},
     )
     peers.append(peer)
     await peer.start()

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from edge_harness import requires_edge_tools
+
+from edge.edge_harness import requires_edge_tools
 
 pytestmark = [requires_edge_tools, pytest.mark.slow]
 

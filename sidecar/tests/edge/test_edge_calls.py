@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from edge_harness import (
+
+from edge.edge_harness import (
     SCENARIOS,
     STRANGER_IP,
     TRUNK_IP,
     EdgeRig,
+    PeerProcess,
     SippRun,
     Trap,
     finished,
@@ -17,7 +19,6 @@ from edge_harness import (
     start_trunk_worker,
     start_worker,
 )
-from sip_harness import PeerProcess
 
 pytestmark = [requires_edge_tools, pytest.mark.slow]
 
@@ -105,3 +106,30 @@ async def test_redirect_to_an_emergency_number_becomes_403_at_the_edge(
     assert (ended["status_code"], ended["reason"]) == (403, "Redirect Refused")
     assert await finished(company) == 0
     assert trap.received == []  # nothing was sent to the redirect target
+
+
+async def test_call_to_a_sip_uri_leaves_through_the_edge_too(
+    rig: EdgeRig, peers: list[PeerProcess], sipp: SippRun
+) -> None:
+    uas_port, uas = await sipp("-sf", str(SCENARIOS / "uas_answer.xml"), "-trace_msg", source=TRUNK_IP)
+    worker = await start_worker(rig, peers)  # no trunk: the user's SIP phone is rung by URI like this
+    leg = await worker.request("dial", target=f"sip:alex@{TRUNK_IP}:{uas_port}")
+    await worker.wait_leg("answered", leg)
+    await worker.request("hang_up", leg=leg)
+    await worker.wait_leg("disconnected", leg)
+    assert await finished(uas) == 0
+    trace = next(rig.tmp_path.glob("uas_answer_*_messages.log")).read_text()
+    assert f"Record-Route: <sip:127.0.0.1:{rig.port};" in trace
+
+
+async def test_invite_flood_from_a_trunk_address_reaches_pjsua_only_at_the_capped_rate(
+    rig: EdgeRig, peers: list[PeerProcess], sipp: SippRun
+) -> None:
+    worker = await start_worker(rig, peers, auto="busy")
+    # 300 INVITEs at 100/s from an allowed address (a spoofed trunk): pipelimit passes 5 per second.
+    _port, flood = await sipp(
+        "-sn", "uac", "-r", "100", f"127.0.0.1:{rig.port}", source=TRUNK_IP, calls=300, timeout_s=6
+    )
+    await finished(flood, within=20)
+    assert worker.alive
+    assert 1 <= len(worker.legs("incoming")) <= 5 * (6 + 2)

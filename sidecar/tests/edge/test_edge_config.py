@@ -60,7 +60,7 @@ def test_edge_is_on_with_a_trunk_and_pjsua_moves_to_loopback() -> None:
     assert settings.edge_active
     engine = settings.sip_engine_settings()
     assert (engine.bind_host, engine.port, engine.public_host) == ("127.0.0.1", 0, None)
-    assert engine.outbound_proxy == "sip:127.0.0.1:5059;lr"
+    assert (engine.edge_proxy, engine.outbound_proxy) == ("sip:127.0.0.1:5059;lr", None)
     assert engine.media_host == "0.0.0.0"  # the trunk's RTP still reaches the media, not through the edge
     edge = settings.edge.to_edge_settings(settings.sip, (40000,))
     assert (edge.host, edge.port, edge.worker_ports) == ("0.0.0.0", 5060, (40000,))

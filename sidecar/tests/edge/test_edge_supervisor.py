@@ -8,9 +8,10 @@ import signal
 from pathlib import Path
 
 import pytest
-from edge_harness import EdgeRig, free_udp_port, requires_edge_tools
 from hold_slayer_sidecar.edge import EdgeSettings, EdgeStartError, EdgeSupervisor
 from hold_slayer_sidecar.edge.probe import probe_options
+
+from edge.edge_harness import EdgeRig, free_udp_port, requires_edge_tools
 
 pytestmark = requires_edge_tools
 
