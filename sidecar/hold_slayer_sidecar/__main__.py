@@ -24,6 +24,7 @@ from .audio.detector import HoldDetector
 from .calls.manager import VERSION, CallManager
 from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
+from .edge import EdgeError, EdgeSupervisor
 from .history.facade import CallsAndHistory
 from .history.recorder import CallRecorder, TranscriptPrivacy
 from .history.retention import Retention, RetentionJob, recover
@@ -137,9 +138,12 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         retention = RetentionJob(store, settings.recordings_dir, retention_policy(settings))
         await retention.start()
         cleanup.push_async_callback(retention.stop)
-        sip = PjsuaEngine(settings.sip.to_sip_settings())
+        sip = PjsuaEngine(settings.sip_engine_settings())
         await sip.start()
         cleanup.push_async_callback(sip.stop)
+        edge = await start_edge(settings, (sip.local_port,))
+        if edge is not None:
+            cleanup.push_async_callback(edge.stop)  # after the manager's hang-ups, whose BYEs pass through it
         voice = build_voice_engines(settings.voice)
         manager = build_manager(settings, sip, store, voice)
         hub = EventHub()
@@ -162,13 +166,14 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         cleanup.push_async_callback(server.stop)
         await announce(settings, server.port, sidecar_id, token, cleanup, tls=context is not None)
         url = f"{'wss' if context else 'ws'}://{settings.host}:{server.port}{WS_PATH}"
-        _LOGGER.info("listening on %s (SIP on %s:%d)", url, settings.sip.bind_host, sip.local_port)
+        sip_port, sip_uri = (edge.settings.port, edge.settings.public_uri) if edge else (sip.local_port, sip.local_uri)
+        _LOGGER.info("listening on %s (SIP on %s)", url, sip_uri)
         if tls_fingerprint:
             _LOGGER.info(
                 "TLS certificate fingerprint (SHA-256, HA shows it when you add the sidecar): %s", tls_fingerprint
             )
         if ready_file is not None:
-            ready = {"ws_port": server.port, "sip_port": sip.local_port, "ws_url": url, "sip_uri": sip.local_uri}
+            ready = {"ws_port": server.port, "sip_port": sip_port, "ws_url": url, "sip_uri": sip_uri}
             ready["tls_fingerprint"] = tls_fingerprint
             await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
         await stop.wait()
@@ -272,6 +277,17 @@ def build_recorder(
     return CallRecorder(store, sip=sip, publish=publish, stt=voice.stt, summarize=summarise, privacy=privacy)
 
 
+async def start_edge(settings: SidecarSettings, worker_ports: tuple[int, ...]) -> EdgeSupervisor | None:
+    """Start the SIP edge in front of the workers when the settings call for it."""
+    if not settings.edge_active:
+        if settings.sip.bind_host not in ("127.0.0.1", "::1", "localhost"):
+            _LOGGER.warning("SIP edge disabled: PJSUA2 faces the network on %s directly", settings.sip.bind_host)
+        return None
+    edge = EdgeSupervisor(settings.edge.to_edge_settings(settings.sip, worker_ports), settings.data_dir / "edge")
+    await edge.start()
+    return edge
+
+
 def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store, voice: VoiceEngines) -> CallManager:
     """Wire the call manager to the real engines."""
     engines = Engines(
@@ -322,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
     faulthandler.enable(all_threads=True)
     try:
         asyncio.run(serve(settings, token, args.ready_file))
-    except (SipError, StoreError, IdentityError, TlsError, OSError) as err:
+    except (SipError, StoreError, IdentityError, TlsError, EdgeError, OSError) as err:
         _LOGGER.error("cannot run: %s", err)
         sys.exit(1)
     with contextlib.suppress(Exception):

@@ -223,6 +223,11 @@ class DemoClient:
         self._results: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
+    @property
+    def closed(self) -> bool:
+        """Whether the websocket has closed."""
+        return self._ws.closed
+
     async def pump(self) -> None:
         """Route results to their requests and events to the queue."""
         async for msg in self._ws:

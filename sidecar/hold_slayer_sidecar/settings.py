@@ -6,11 +6,13 @@ Nested values use ``__`` in the environment: ``HOLD_SLAYER_SIP__REGISTRAR=sip:si
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
 import string
 from contextvars import ContextVar
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .edge.config import EdgeSettings
 from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH, DtmfMethod
 from .sip.settings import SipSettings
 from .voice.factory import VoiceSettings
@@ -55,6 +58,68 @@ class SipConfig(BaseModel):
         data = self.model_dump()
         data["password"] = self.password.get_secret_value() if self.password else None
         return SipSettings(**data, max_calls=4)
+
+
+class EdgeConfig(BaseModel):
+    """The SIP edge (kamailio) in front of PJSUA2; see ``edge/__init__.py`` for what it admits.
+
+    With the edge on, ``sip.bind_host``/``sip.port`` stay where the network reaches SIP, unless
+    ``edge.host``/``edge.port`` say otherwise: kamailio listens there and PJSUA2 moves to a free loopback port.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # None: on when a trunk is configured or SIP listens beyond loopback; off for loopback tests and the demo.
+    enabled: bool | None = None
+    host: str | None = None  # default: sip.bind_host
+    port: int | None = Field(default=None, ge=1, le=65535)  # default: sip.port
+    advertise: str | None = None  # public address for Record-Route behind NAT
+    internal_port: int = Field(default=5059, ge=1, le=65535)  # loopback port the workers send to
+    # Who may start calls: the trunk's signalling addresses (IP, CIDR or name); LAN/loopback only on purpose.
+    trunk_sources: tuple[str, ...] = ()
+    allow_from: tuple[str, ...] = ()
+    flood_requests: int = Field(default=40, ge=1, le=100_000)
+    flood_window_s: int = Field(default=2, ge=1, le=300)
+    invites_per_s: int = Field(default=5, ge=1, le=1000)
+    max_inbound_calls: int = Field(default=2, ge=1, le=1000)
+    kamailio: str = "kamailio"
+    log_level: int = Field(default=1, ge=-5, le=3)
+
+    @property
+    def proxy_uri(self) -> str:
+        """The outbound proxy PJSUA2 uses behind the edge (loose routing, RFC 3261 s16.12)."""
+        return f"sip:127.0.0.1:{self.internal_port};lr"
+
+    def active(self, sip: SipConfig) -> bool:
+        """Whether the edge runs for these SIP settings."""
+        if self.enabled is not None:
+            return self.enabled
+        return sip.registrar is not None or not _is_loopback(sip.bind_host)
+
+    def to_edge_settings(self, sip: SipConfig, worker_ports: tuple[int, ...]) -> EdgeSettings:
+        """Build the edge's own settings once the workers' loopback ports are known."""
+        return EdgeSettings(
+            host=self.host or sip.bind_host,
+            port=self.port or sip.port,
+            advertise=self.advertise,
+            internal_port=self.internal_port,
+            worker_ports=worker_ports,
+            allow_from=(*self.trunk_sources, *self.allow_from),
+            trunk_proxy=sip.outbound_proxy,
+            flood_requests=self.flood_requests,
+            flood_window_s=self.flood_window_s,
+            invites_per_s=self.invites_per_s,
+            max_inbound_calls=self.max_inbound_calls,
+            kamailio=self.kamailio,
+            log_level=self.log_level,
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class Timeouts(BaseModel):
@@ -194,6 +259,7 @@ class SidecarSettings(BaseSettings):
     # transcripts must not cross the LAN in clear text). True forces it on loopback too (tests, proxies).
     tls: bool | None = None
     sip: SipConfig = SipConfig()
+    edge: EdgeConfig = EdgeConfig()
     timeouts: Timeouts = Timeouts()
     courtesy: CourtesyLines = CourtesyLines()
     voice: VoiceSettings = VoiceSettings()
@@ -216,6 +282,29 @@ class SidecarSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments (init) first, then the environment, then the config file."""
         return init_settings, env_settings, _ConfigFileSource(settings_cls, _CONFIG_FILE.get())
+
+    @property
+    def edge_active(self) -> bool:
+        """Whether the SIP edge runs in front of PJSUA2."""
+        return self.edge.active(self.sip)
+
+    def sip_engine_settings(self) -> SipSettings:
+        """PJSUA2's settings: as configured, or loopback-only with the edge as outbound proxy behind the edge."""
+        settings = self.sip.to_sip_settings()
+        if not self.edge_active:
+            return settings
+        # Its Contact must name the loopback port the edge forwards to, so no public address for SIP here;
+        # RTP keeps the configured address, since the trunk's media goes to it directly, not through the edge.
+        return replace(
+            settings,
+            bind_host="127.0.0.1",
+            port=0,
+            public_host=None,
+            media_host=settings.media_host or settings.bind_host,
+            media_public_host=settings.media_public_host or settings.public_host,
+            outbound_proxy=None,  # the trunk's own proxy, if any, is the edge's next hop (route[TRUNK_PROXY])
+            edge_proxy=self.edge.proxy_uri,
+        )
 
     @property
     def recordings_dir(self) -> Path:

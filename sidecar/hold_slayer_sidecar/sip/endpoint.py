@@ -55,6 +55,9 @@ def _init(ep: pj.Endpoint, settings: SipSettings, writer: PjLogWriter) -> None:
     cfg.uaConfig.mainThreadOnly = True
     cfg.uaConfig.maxCalls = settings.max_calls
     cfg.uaConfig.userAgent = settings.user_agent
+    if settings.edge_proxy:
+        # Global, so calls to SIP URIs (the user's phone) leave through the edge too, not only trunk calls.
+        cfg.uaConfig.outboundProxies.append(settings.edge_proxy)
     cfg.logConfig.level = settings.log_level
     cfg.logConfig.consoleLevel = settings.log_level
     cfg.logConfig.writer = writer
@@ -101,11 +104,12 @@ def _sip_config(settings: SipSettings, port: int) -> pj.TransportConfig:
 
 
 def rtp_config(settings: SipSettings) -> pj.TransportConfig:
-    """RTP transport settings: bind like SIP, start at a random even port so parallel processes rarely clash."""
+    """RTP transport settings: bind on ``media_host`` (else like SIP), from a random even port (fewer clashes)."""
     cfg = pj.TransportConfig()
-    cfg.boundAddress = settings.bind_host
-    if settings.public_host:
-        cfg.publicAddress = settings.public_host
+    cfg.boundAddress = settings.media_host or settings.bind_host
+    public = settings.media_public_host or settings.public_host
+    if public:
+        cfg.publicAddress = public
     # RTP uses even ports (RFC 3550 s11); PJSUA walks upward from here when one is taken. Staying
     # below Linux's ephemeral range (32768+) avoids clashing with the OS's own port choices.
     cfg.port = random.randrange(16384, 30000, 2)  # not security relevant

@@ -15,6 +15,9 @@ class SipSettings:
         bind_host: local IP address the UDP SIP transport (and RTP) binds to.
         port: local SIP port; 0 picks a free port (read the result from ``PjsuaEngine.local_port``).
         public_host: address advertised in Contact/SDP when behind NAT; None advertises ``bind_host``.
+        media_host: address RTP binds to; None binds with SIP on ``bind_host``. Behind the SIP edge, SIP is
+            on loopback while the trunk's media must still reach RTP (RFC 3550 flows go end to end).
+        media_public_host: address advertised in SDP; None falls back to ``public_host``.
         registrar: trunk registrar URI (``sip:sip.example.com``); None means no trunk: no registration,
             only SIP URIs can be dialled and bare numbers are refused.
         username: trunk digest-auth user name (also the user part of the trunk account's address).
@@ -22,6 +25,8 @@ class SipSettings:
         domain: trunk domain used to build ``sip:{number}@{domain}``; None uses the registrar's host.
         realm: digest realm the credentials apply to; "*" answers any realm.
         outbound_proxy: optional SIP URI every trunk request is routed through (``sip:proxy;lr``).
+        edge_proxy: the SIP edge every request of every account goes through (PJSUA's global outbound proxy,
+            ``sip:127.0.0.1:PORT;lr``); None without the edge.
         dtmf_method: default way to send digits (RFC 4733 telephone-events, SIP INFO or in-band tones).
         dtmf_duration_ms: how long each digit lasts.
         dtmf_gap_ms: silence between two digits.
@@ -35,12 +40,15 @@ class SipSettings:
     bind_host: str = "127.0.0.1"
     port: int = 0
     public_host: str | None = None
+    media_host: str | None = None
+    media_public_host: str | None = None
     registrar: str | None = None
     username: str | None = None
     password: str | None = None
     domain: str | None = None
     realm: str = "*"
     outbound_proxy: str | None = None
+    edge_proxy: str | None = None
     dtmf_method: DtmfMethod = DtmfMethod.RFC2833
     dtmf_duration_ms: int = 120
     dtmf_gap_ms: int = 120

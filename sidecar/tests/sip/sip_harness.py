@@ -58,9 +58,10 @@ class EventLog:
 class PeerProcess:
     """A PjsuaEngine in a subprocess (see sip_peer.py), driven over a loopback TCP control socket."""
 
-    def __init__(self, auto: str, log_path: Path) -> None:
+    def __init__(self, auto: str, log_path: Path, settings: dict[str, Any] | None = None) -> None:
         self.auto = auto
         self.log_path = log_path
+        self.settings = settings or {}
         self.uri = ""
         self.events: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -83,7 +84,13 @@ class PeerProcess:
         port = server.sockets[0].getsockname()[1]
         with self.log_path.open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, str(PEER_SCRIPT), str(port), self.auto, stdout=log, stderr=log
+                sys.executable,
+                str(PEER_SCRIPT),
+                str(port),
+                self.auto,
+                json.dumps(self.settings),
+                stdout=log,
+                stderr=log,
             )
         try:
             reader, self._writer = await asyncio.wait_for(connected, TIMEOUT)
@@ -132,6 +139,11 @@ class PeerProcess:
 
     def legs(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("kind") == kind]
+
+    @property
+    def alive(self) -> bool:
+        """Whether the peer process is still running."""
+        return self._process is not None and self._process.returncode is None
 
     async def close(self) -> int:
         """Close the control socket (the peer then stops its engine) and return its exit code."""

@@ -1,7 +1,8 @@
 """A remote-controlled SIP peer: a real PjsuaEngine in its own process (one Endpoint per process).
 
-Run as ``python sip_peer.py CONTROL_PORT AUTO`` where AUTO says what to do with inbound calls:
-``answer`` (200 at once), ``ring`` (180, then 200 after 0.3 s), ``busy`` (486) or ``none``.
+Run as ``python sip_peer.py CONTROL_PORT AUTO [SETTINGS_JSON]`` where AUTO says what to do with inbound calls:
+``answer`` (200 at once), ``ring`` (180, then 200 after 0.3 s), ``busy`` (486) or ``none``; SETTINGS_JSON
+holds ``SipSettings`` fields (a trunk, an outbound proxy, a fixed port).
 It connects to 127.0.0.1:CONTROL_PORT and speaks JSON lines (stdout is not used: libCreate prints there).
 Requests: {"id", "op", ...}; replies {"id", "ok", "result"|"error"}; events {"event": "leg", ...}.
 """
@@ -128,10 +129,10 @@ class Peer:
             self.send({"id": request["id"], "ok": True, "result": result})
 
 
-async def main(control_port: int, auto: str) -> None:
+async def main(control_port: int, auto: str, settings: dict[str, Any]) -> None:
     """Start the engine, connect to the test and serve until the test closes the connection."""
     reader, writer = await asyncio.open_connection("127.0.0.1", control_port)
-    engine = PjsuaEngine(SipSettings())
+    engine = PjsuaEngine(SipSettings(**settings))
     await engine.start()
     peer = Peer(engine, auto, writer)
     engine.subscribe_events(peer.on_event)
@@ -148,4 +149,4 @@ async def main(control_port: int, auto: str) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+    asyncio.run(main(int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}))

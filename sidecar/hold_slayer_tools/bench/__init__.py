@@ -1,0 +1,1 @@
+"""Benchmarks that drive the real sidecar as processes."""

@@ -1,0 +1,108 @@
+"""Helpers for SIP edge tests: a real kamailio on loopback, real PJSUA2 peers and SIPp as the network.
+
+Loopback is a whole /8: the "trunk" speaks from 127.0.0.2, strangers and attackers from 127.0.0.3, so the
+edge's per-source rules (allow-list, flood limit) apply as they would on the internet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "sip"))
+
+from hold_slayer_sidecar.edge import EdgeSupervisor
+from sip_harness import TIMEOUT, PeerProcess
+
+SCENARIOS = Path(__file__).with_name("scenarios")
+SIP_SCENARIOS = Path(__file__).parent.parent / "sip" / "scenarios"
+TRUNK_IP = "127.0.0.2"
+STRANGER_IP = "127.0.0.3"
+
+# CI installs kamailio and SIPp (scripts/setup): there a missing one is a failure, not a skip.
+requires_edge_tools = pytest.mark.skipif(
+    (shutil.which("kamailio") is None or shutil.which("sipp") is None) and not os.environ.get("CI"),
+    reason="kamailio or SIPp (Debian kamailio, sip-tester) is not installed",
+)
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port nobody listens on (bound then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class EdgeRig:
+    """The edge under test, the worker port it forwards to, and the files of the run."""
+
+    edge: EdgeSupervisor
+    worker_port: int
+    tmp_path: Path
+
+    @property
+    def port(self) -> int:
+        return self.edge.settings.port
+
+    @property
+    def proxy(self) -> str:
+        return self.edge.settings.proxy_uri
+
+
+type SippRun = Callable[..., Awaitable[tuple[int, asyncio.subprocess.Process]]]
+
+
+async def finished(proc: asyncio.subprocess.Process, within: float = TIMEOUT) -> int:
+    """Wait for a SIPp run to end; return its exit code (0: every call went as the scenario says)."""
+    return await asyncio.wait_for(proc.wait(), within)
+
+
+async def start_worker(rig: EdgeRig, peers: list[PeerProcess], auto: str = "answer", **settings: Any) -> PeerProcess:
+    """Start a PJSUA2 peer as the edge's worker: loopback only, the edge as its outbound proxy."""
+    peer = PeerProcess(
+        auto,
+        rig.tmp_path / f"worker{len(peers)}.log",
+        {"port": rig.worker_port, "edge_proxy": rig.proxy, **settings},
+    )
+    peers.append(peer)
+    await peer.start()
+    return peer
+
+
+async def start_trunk_worker(rig: EdgeRig, peers: list[PeerProcess], sipp: SippRun, call_port: int) -> PeerProcess:
+    """A worker registered (through the edge) to a SIPp trunk registrar; numbers go to TRUNK_IP:call_port."""
+    scenario = rig.tmp_path / "registrar.xml"
+    template = (SIP_SCENARIOS / "registrar.xml").read_text()
+    scenario.write_text(template.replace("__USER__", "alice").replace("__PASSWORD__", "secret"))
+    registrar_port, registrar = await sipp("-sf", str(scenario), source=TRUNK_IP)
+    peer = await start_worker(
+        rig,
+        peers,
+        registrar=f"sip:{TRUNK_IP}:{registrar_port}",
+        username="alice",
+        password="secret",
+        domain=f"{TRUNK_IP}:{call_port}",
+    )
+    assert await finished(registrar) == 0, "the REGISTER did not pass the edge with its digest challenge"
+    return peer
+
+
+class Trap(asyncio.DatagramProtocol):
+    """Collects every datagram sent to it (it stands for 911 or a premium number): there must be none."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self.port = 0
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self.received.append(data)

@@ -1,0 +1,25 @@
+"""The chaos bench stays runnable: two short attacks against the real sidecar behind its edge."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from edge.edge_harness import requires_edge_tools
+
+pytestmark = [requires_edge_tools, pytest.mark.slow]
+
+
+def test_chaos_refer_and_scan_leave_every_total_at_zero() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "hold_slayer_tools.bench.chaos", "--json", "--only", "refer_mid_call",
+         "--only", "options_scan"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [attack["name"] for attack in summary["attacks"]] == ["options_scan", "refer_mid_call"]
+    assert summary["crashes"] == summary["calls_originated_by_attacker"] == summary["emergency_dialled"] == 0
