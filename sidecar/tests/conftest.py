@@ -27,6 +27,7 @@ class FakeSip:
     def __init__(self) -> None:
         self.registered = True
         self.dialed: list[tuple[str, str]] = []  # (leg id, target)
+        self.near: list[str | None] = []  # the near= hint of each dial (the leg the new one joins)
         self.dtmf: list[tuple[str, str]] = []
         self.played: list[str] = []
         self.play_s = 0.0  # how long each playback lasts
@@ -74,8 +75,9 @@ class FakeSip:
             for callback in list(self._audio_subs.get(leg_id, [])):
                 callback(frame)
 
-    async def dial(self, target: str) -> str:
+    async def dial(self, target: str, *, near: str | None = None) -> str:
         how = self.behaviour.get(target, "answer")
+        self.near.append(near)
         if how == "error":
             raise SipError(f"cannot reach {target}")
         self._count += 1

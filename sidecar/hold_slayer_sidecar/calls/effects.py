@@ -207,7 +207,8 @@ class EffectRunner:
 
     async def _dial_user(self, runtime: CallRuntime, effect: DialUser) -> None:
         try:
-            leg_id = await self._engines.sip.dial(effect.target)
+            # Beside the company leg: the two are bridged, and a bridge lives in one media process.
+            leg_id = await self._engines.sip.dial(effect.target, near=runtime.legs.get(Leg.COMPANY))
         except SipError as err:
             runtime.feed(UserDialFailed(self._clock(), str(err)))
             return

@@ -66,8 +66,12 @@ class SipEngine(Protocol):
         """Receive the leg's incoming audio as 20 ms frames on the asyncio loop."""
         ...
 
-    async def dial(self, target: str) -> str:
-        """Place an outbound call to a number (via the trunk) or SIP URI; return the new leg id."""
+    async def dial(self, target: str, *, near: str | None = None) -> str:
+        """Place an outbound call to a number (via the trunk) or SIP URI; return the new leg id.
+
+        ``near``: a live leg the new one will be bridged to; an engine of several processes places the
+        new leg in that leg's process (a bridge lives inside one conference bridge).
+        """
         ...
 
     async def ring(self, leg_id: str) -> None:

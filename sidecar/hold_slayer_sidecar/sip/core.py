@@ -52,7 +52,7 @@ class EngineCore:
         self.registry = CallRegistry()
         self.media = MediaGraph(self.registry, loop, settings.clock_rate, deliver_audio)
         self.local_port = 0
-        self.registered = settings.registrar is None
+        self.registered = settings.registrar is None or not settings.register
         self.registration_status: tuple[int, str] = (0, "")
         self._ep: pj.Endpoint | None = None
         self._writer: PjLogWriter | None = None
@@ -351,7 +351,8 @@ class EngineCore:
         settings = self.settings
         cfg = pj.AccountConfig()
         cfg.idUri = f"sip:{settings.username}@{settings.trunk_domain}"
-        cfg.regConfig.registrarUri = settings.registrar
+        if settings.register:  # without a registrar URI PJSUA sends no REGISTER but still authenticates INVITEs
+            cfg.regConfig.registrarUri = settings.registrar
         cfg.sipConfig.authCreds.append(
             pj.AuthCredInfo("digest", settings.realm, settings.username or "", 0, settings.password or "")
         )

@@ -179,8 +179,12 @@ class PjsuaEngine:
 
     # ----- calls -----
 
-    async def dial(self, target: str) -> str:
-        """Place an outbound call to a number (via the trunk) or SIP URI; return the new leg id."""
+    async def dial(self, target: str, *, near: str | None = None) -> str:
+        """Place an outbound call to a number (via the trunk) or SIP URI; return the new leg id.
+
+        ``near`` (a leg this one will be bridged to) matters only to a pool of processes: here every leg
+        shares one conference bridge.
+        """
         uri, via_trunk = target_uri(target, self.settings.trunk_domain if self.settings.registrar else None)
         core = self._require_core()
         loop = core.loop
@@ -283,6 +287,10 @@ class PjsuaEngine:
             raise SipError(f"recordings are WAV files: {path}")
         core = self._require_core()
         await self._require_thread().call(lambda: core.record(list(leg_ids), path))
+
+    async def ping(self) -> None:
+        """Return once the PJSUA2 thread has run a job (a liveness check for supervisors)."""
+        await self._require_thread().call(lambda: None)
 
     # ----- internals -----
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from ..protocol import DtmfMethod
 
@@ -27,6 +28,9 @@ class SipSettings:
         outbound_proxy: optional SIP URI every trunk request is routed through (``sip:proxy;lr``).
         edge_proxy: the SIP edge every request of every account goes through (PJSUA's global outbound proxy,
             ``sip:127.0.0.1:PORT;lr``); None without the edge.
+        register: whether the trunk account sends REGISTER. A pool of media workers registers from one
+            worker only (two Contacts for one account would split the trunk's inbound calls); the others
+            keep the credentials and answer digest challenges for their own INVITEs.
         dtmf_method: default way to send digits (RFC 4733 telephone-events, SIP INFO or in-band tones).
         dtmf_duration_ms: how long each digit lasts.
         dtmf_gap_ms: silence between two digits.
@@ -49,6 +53,7 @@ class SipSettings:
     realm: str = "*"
     outbound_proxy: str | None = None
     edge_proxy: str | None = None
+    register: bool = True
     dtmf_method: DtmfMethod = DtmfMethod.RFC2833
     dtmf_duration_ms: int = 120
     dtmf_gap_ms: int = 120
@@ -82,3 +87,19 @@ class SipSettings:
             return None
         host = self.registrar.split(":", 1)[1] if ":" in self.registrar else self.registrar
         return host.split(";", 1)[0].split(">", 1)[0]
+
+
+def settings_to_wire(settings: SipSettings) -> dict[str, Any]:
+    """Return ``SipSettings`` as a JSON-ready mapping (sent to a media worker over its socket)."""
+    data = asdict(settings)
+    data["codecs"] = list(settings.codecs)
+    data["dtmf_method"] = str(settings.dtmf_method)
+    return data
+
+
+def settings_from_wire(data: dict[str, Any]) -> SipSettings:
+    """Rebuild ``SipSettings`` from ``settings_to_wire``'s JSON (tuples and enums arrive as lists and strings)."""
+    data = dict(data)
+    data["codecs"] = tuple(data.get("codecs", ()))
+    data["dtmf_method"] = DtmfMethod(data.get("dtmf_method", DtmfMethod.RFC2833))
+    return SipSettings(**data)

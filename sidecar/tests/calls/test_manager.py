@@ -57,6 +57,7 @@ async def test_flow_hold_human_user_bridged(rig: Rig) -> None:
     await rig.observe(company_leg, ob(K.HUMAN_DETECTED, 40.0))
     user_leg, target = rig.sip.dialed[1]
     assert target == USER
+    assert rig.sip.near == [None, company_leg]  # the user's leg joins its company leg's media process
     rig.sip.emit(user_leg, LegEventKind.ANSWERED)
     await settle()
     assert rig.sip.bridged == [(company_leg, user_leg)]

@@ -8,21 +8,27 @@ from pathlib import Path
 
 import pytest
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
-from sip_harness import TIMEOUT, EventLog, PeerFactory, PeerProcess
+from sip_harness import TIMEOUT, Engine, EventLog, PeerFactory, PeerProcess
 
 
 @pytest.fixture
-async def engine() -> AsyncIterator[PjsuaEngine]:
-    """The engine under test (stopped, and so checked for a clean stop, after the test)."""
-    sip = PjsuaEngine(SipSettings())
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[Engine]:
+    """The engine under test (stopped, and so checked for a clean stop, after the test).
+
+    ``PjsuaEngine`` in this process by default; a test parametrized indirectly with ``"pool"`` gets a
+    ``WorkerPoolEngine`` of two worker processes instead (the same ``SipEngine`` contract).
+    """
+    kind = getattr(request, "param", "direct")
+    sip: Engine = WorkerPoolEngine(SipSettings(), workers=2) if kind == "pool" else PjsuaEngine(SipSettings())
     await sip.start()
     yield sip
     await asyncio.wait_for(sip.stop(), TIMEOUT)
 
 
 @pytest.fixture
-def events(engine: PjsuaEngine) -> EventLog:
+def events(engine: Engine) -> EventLog:
     """Every leg event of the engine under test."""
     log = EventLog()
     engine.subscribe_events(log)

@@ -11,11 +11,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
 
 PEER_SCRIPT = Path(__file__).with_name("sip_peer.py")
 TIMEOUT = 10.0
+
+type Engine = PjsuaEngine | WorkerPoolEngine
+# Contract tests run over both engines: ``@BOTH_ENGINES`` on a test that takes the ``engine`` fixture.
+BOTH_ENGINES = pytest.mark.parametrize("engine", ["direct", "pool"], indirect=True)
 
 
 class EventLog:
@@ -167,10 +173,12 @@ class PeerProcess:
 type PeerFactory = Callable[[str], Awaitable[PeerProcess]]
 
 
-async def dial_answered(engine: PjsuaEngine, events: EventLog, peer: PeerProcess) -> tuple[str, str]:
+async def dial_answered(
+    engine: Engine, events: EventLog, peer: PeerProcess, near: str | None = None
+) -> tuple[str, str]:
     """Dial the peer and wait until both ends report the call answered; return (our leg id, the peer's leg id)."""
     before = len(peer.legs("answered"))
-    leg = await engine.dial(peer.uri)
+    leg = await engine.dial(peer.uri, near=near)
     await events.wait(LegEventKind.ANSWERED, leg)
     await peer.wait_event(lambda _e: len(peer.legs("answered")) > before)
     return leg, peer.legs("answered")[before]["leg_id"]

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.sip.api import LegEventKind
-from hold_slayer_sidecar.sip.engine import PjsuaEngine
-from sip_harness import EventLog, PeerFactory, dial_answered
+from sip_harness import BOTH_ENGINES, Engine, EventLog, PeerFactory, dial_answered
 from sip_peer import spectrum_peaks
 
 
@@ -25,12 +24,13 @@ def near(freqs: list[float], target: float) -> bool:
     return any(abs(f - target) < 20 for f in freqs)
 
 
+@BOTH_ENGINES
 async def test_bridge_carries_audio_both_ways_and_recordings_hold_it(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory, tmp_path: Path
+    engine: Engine, events: EventLog, make_peer: PeerFactory, tmp_path: Path
 ) -> None:
     peer = await make_peer("answer")
     leg_a, peer_a = await dial_answered(engine, events, peer)
-    leg_b, peer_b = await dial_answered(engine, events, peer)
+    leg_b, peer_b = await dial_answered(engine, events, peer, near=leg_a)
 
     await engine.bridge(leg_a, leg_b)
     mix_path = tmp_path / "rec" / "mix.wav"
@@ -64,7 +64,7 @@ async def test_bridge_carries_audio_both_ways_and_recordings_hold_it(
 
 
 async def test_recording_is_finalised_by_stop(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory, tmp_path: Path
+    engine: Engine, events: EventLog, make_peer: PeerFactory, tmp_path: Path
 ) -> None:
     peer = await make_peer("answer")
     leg, peer_leg = await dial_answered(engine, events, peer)
@@ -78,13 +78,14 @@ async def test_recording_is_finalised_by_stop(
     assert abs(spectrum_peaks(pcm[-4000:], rate, 1)[0] - 450) < 20
 
 
+@BOTH_ENGINES
 async def test_bridge_and_tap_survive_hold_and_resume_reinvites(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+    engine: Engine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     """A re-INVITE gives the stream a new conference slot; the engine must reconnect everything."""
     peer = await make_peer("answer")
     leg_a, peer_a = await dial_answered(engine, events, peer)
-    leg_b, peer_b = await dial_answered(engine, events, peer)
+    leg_b, peer_b = await dial_answered(engine, events, peer, near=leg_a)
     await engine.bridge(leg_a, leg_b)
     frames: list[AudioFrame] = []
     engine.subscribe_audio(leg_a, frames.append)

@@ -12,12 +12,13 @@ from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEventKind, SipError
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
-from sip_harness import EventLog, PeerFactory, dial_answered, free_port
+from sip_harness import BOTH_ENGINES, Engine, EventLog, PeerFactory, dial_answered, free_port
 from sip_peer import spectrum_peaks, tone
 
 
+@BOTH_ENGINES
 async def test_dial_rings_answers_and_delivers_peer_audio(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+    engine: Engine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     peer = await make_peer("ring")
     leg = await engine.dial(peer.uri)
@@ -45,9 +46,8 @@ async def test_dial_rings_answers_and_delivers_peer_audio(
     await engine.hang_up(leg)  # idempotent
 
 
-async def test_play_reaches_peer_and_cancel_stops_it(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
-) -> None:
+@BOTH_ENGINES
+async def test_play_reaches_peer_and_cancel_stops_it(engine: Engine, events: EventLog, make_peer: PeerFactory) -> None:
     peer = await make_peer("answer")
     leg, peer_leg = await dial_answered(engine, events, peer)
 
@@ -67,7 +67,7 @@ async def test_play_reaches_peer_and_cancel_stops_it(
     assert after["rms"] < 50
 
 
-async def test_later_play_replaces_earlier(engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory) -> None:
+async def test_later_play_replaces_earlier(engine: Engine, events: EventLog, make_peer: PeerFactory) -> None:
     peer = await make_peer("answer")
     leg, peer_leg = await dial_answered(engine, events, peer)
     first = asyncio.ensure_future(engine.play(leg, tone(500, 10), 8000))
@@ -79,9 +79,10 @@ async def test_later_play_replaces_earlier(engine: PjsuaEngine, events: EventLog
     second.cancel()
 
 
+@BOTH_ENGINES
 @pytest.mark.parametrize("method", [DtmfMethod.RFC2833, DtmfMethod.SIP_INFO])
 async def test_dtmf_reaches_peer_as_the_right_digits(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory, method: DtmfMethod
+    engine: Engine, events: EventLog, make_peer: PeerFactory, method: DtmfMethod
 ) -> None:
     peer = await make_peer("answer")
     leg = await engine.dial(peer.uri)
@@ -92,9 +93,8 @@ async def test_dtmf_reaches_peer_as_the_right_digits(
     assert "".join(e["digit"] for e in peer.legs("dtmf_received")) == "123#*90"
 
 
-async def test_digits_from_peer_are_reported_once(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
-) -> None:
+@BOTH_ENGINES
+async def test_digits_from_peer_are_reported_once(engine: Engine, events: EventLog, make_peer: PeerFactory) -> None:
     peer = await make_peer("answer")
     leg, peer_leg = await dial_answered(engine, events, peer)
     await peer.request("send_dtmf", leg=peer_leg, digits="4D", method="rfc2833")
@@ -104,7 +104,7 @@ async def test_digits_from_peer_are_reported_once(
 
 
 async def test_inband_dtmf_is_audible_as_the_digit_tone_pair(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+    engine: Engine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     peer = await make_peer("answer")
     leg, peer_leg = await dial_answered(engine, events, peer)
@@ -116,8 +116,9 @@ async def test_inband_dtmf_is_audible_as_the_digit_tone_pair(
     assert abs(peaks[1] - 1336) < 20
 
 
+@BOTH_ENGINES
 async def test_inbound_call_rings_and_is_answered_on_request(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+    engine: Engine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     peer = await make_peer("none")
     await peer.request("dial", target=f"sip:bank@127.0.0.1:{engine.local_port}")
@@ -136,7 +137,8 @@ async def test_inbound_call_rings_and_is_answered_on_request(
     await events.wait(LegEventKind.DISCONNECTED, incoming.leg_id)
 
 
-async def test_inbound_call_can_be_rejected_busy(engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory) -> None:
+@BOTH_ENGINES
+async def test_inbound_call_can_be_rejected_busy(engine: Engine, events: EventLog, make_peer: PeerFactory) -> None:
     peer = await make_peer("none")
     await peer.request("dial", target=engine.local_uri)
     incoming = await events.wait(LegEventKind.INCOMING)
@@ -144,7 +146,8 @@ async def test_inbound_call_can_be_rejected_busy(engine: PjsuaEngine, events: Ev
     assert (await peer.wait_leg("disconnected"))["status_code"] == 486
 
 
-async def test_busy_peer_gives_disconnected_486(engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory) -> None:
+@BOTH_ENGINES
+async def test_busy_peer_gives_disconnected_486(engine: Engine, events: EventLog, make_peer: PeerFactory) -> None:
     peer = await make_peer("busy")
     leg = await engine.dial(peer.uri)
     ended = await events.wait(LegEventKind.DISCONNECTED, leg)
@@ -153,7 +156,8 @@ async def test_busy_peer_gives_disconnected_486(engine: PjsuaEngine, events: Eve
     assert not events.of(LegEventKind.ANSWERED, leg)
 
 
-async def test_unreachable_peer_gives_disconnected_without_crashing(engine: PjsuaEngine, events: EventLog) -> None:
+@BOTH_ENGINES
+async def test_unreachable_peer_gives_disconnected_without_crashing(engine: Engine, events: EventLog) -> None:
     # Over TCP a closed port is refused at once (over UDP see the slow test below).
     leg = await engine.dial(f"sip:nobody@127.0.0.1:{free_port(socket.SOCK_STREAM)};transport=tcp")
     ended = await events.wait(LegEventKind.DISCONNECTED, leg)
@@ -163,13 +167,13 @@ async def test_unreachable_peer_gives_disconnected_without_crashing(engine: Pjsu
 
 
 @pytest.mark.slow
-async def test_silent_udp_peer_times_out_with_408(engine: PjsuaEngine, events: EventLog) -> None:
+async def test_silent_udp_peer_times_out_with_408(engine: Engine, events: EventLog) -> None:
     leg = await engine.dial(f"sip:nobody@127.0.0.1:{free_port(socket.SOCK_DGRAM)}")
     ended = await events.wait(LegEventKind.DISCONNECTED, leg, within=40)  # RFC 3261 Timer B = 64*T1 = 32 s
     assert ended.status_code == 408
 
 
-async def test_fifth_call_raises_sip_error(engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory) -> None:
+async def test_fifth_call_raises_sip_error(engine: Engine, events: EventLog, make_peer: PeerFactory) -> None:
     peer = await make_peer("none")
     legs = [await engine.dial(peer.uri) for _ in range(4)]
     with pytest.raises(SipError, match="no free call slot"):
@@ -205,8 +209,9 @@ async def test_wideband_bridge_gives_16khz_frames(make_peer: PeerFactory) -> Non
         await engine.stop()
 
 
+@BOTH_ENGINES
 async def test_caller_giving_up_before_answer_ends_the_inbound_leg(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+    engine: Engine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     peer = await make_peer("none")
     peer_leg = await peer.request("dial", target=engine.local_uri)

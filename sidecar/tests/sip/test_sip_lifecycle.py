@@ -12,13 +12,12 @@ from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEventKind, SipError
 from hold_slayer_sidecar.sip.engine import PjsuaEngine, target_uri
 from hold_slayer_sidecar.sip.settings import SipSettings
-from sip_harness import TIMEOUT, EventLog, PeerFactory
+from sip_harness import BOTH_ENGINES, TIMEOUT, Engine, EventLog, PeerFactory
 
 
+@BOTH_ENGINES
 @pytest.mark.slow
-async def test_twenty_back_to_back_calls_all_work(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
-) -> None:
+async def test_twenty_back_to_back_calls_all_work(engine: Engine, events: EventLog, make_peer: PeerFactory) -> None:
     """PJSUA reuses its 4 slot ids: a late-freed Call object must never hang up a newer call."""
     peer = await make_peer("answer")
     previous: str | None = None
@@ -66,7 +65,7 @@ def test_bad_targets_are_refused(target: str) -> None:
         target_uri(target, "trunk.example")
 
 
-async def test_numbers_need_a_trunk_and_bad_input_is_refused(engine: PjsuaEngine) -> None:
+async def test_numbers_need_a_trunk_and_bad_input_is_refused(engine: Engine) -> None:
     with pytest.raises(SipError, match="no SIP trunk"):
         await engine.dial("18005550100")
     with pytest.raises(SipError, match="emergency"):
@@ -98,7 +97,7 @@ async def test_engine_refuses_work_when_not_started() -> None:
     assert engine.local_port == 0
 
 
-async def test_port_in_use_gives_sip_error(engine: PjsuaEngine) -> None:
+async def test_port_in_use_gives_sip_error(engine: Engine) -> None:
     """A second engine cannot live in this process, so the clash is checked in a subprocess."""
     code = (
         "import asyncio,sys\n"
@@ -154,7 +153,7 @@ async def test_process_with_calls_up_stops_cleanly(make_peer: PeerFactory, tmp_p
     await peer.wait_event(lambda _e: len(peer.legs("disconnected")) == 2)
 
 
-async def test_one_engine_per_process_and_restart_after_stop(engine: PjsuaEngine) -> None:
+async def test_one_engine_per_process_and_restart_after_stop(engine: Engine) -> None:
     second = PjsuaEngine(SipSettings())
     with pytest.raises(SipError, match="one endpoint per process"):
         await second.start()
@@ -204,7 +203,7 @@ async def test_cancelled_start_tears_down_and_frees_the_process_slot() -> None:
 
 @pytest.mark.slow
 async def test_a_caller_ringing_back_at_once_is_never_declined(
-    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+    engine: Engine, events: EventLog, make_peer: PeerFactory
 ) -> None:
     """We hang up while the next INVITE is on its way: the new call takes the slot just freed, and releasing the
     old Call object must not hang it up ("603 Decline" before anyone answered)."""

@@ -1,0 +1,405 @@
+"""``WorkerPoolEngine``: the ``SipEngine`` of the product, PJSUA2 in supervised worker processes.
+
+Each worker is one PJSUA2 endpoint in its own process (``sip.worker``), bound to its own SIP port, with at
+most ``max_calls`` (4) legs: two bridged sessions of a company leg and the user's phone. A bridge lives
+inside one conference bridge, so a session's legs share a worker: a new outbound call opens a session in
+the least loaded worker with room for both of its legs, and ``dial(..., near=leg)`` puts the user's leg
+beside its company leg. Sessions spread over workers so that a crash loses as few calls as possible.
+
+A worker that dies (a PJSIP assertion, a segfault, ``kill -9``, a PJSUA2 thread that stops answering)
+ends only its own legs, each with a DISCONNECTED event whose reason says so; it is restarted at once
+(backing off only if it keeps dying young), on the same SIP port, while calls in other workers go on.
+
+Registration: only worker 0 sends REGISTER (one Contact per account; two would split the trunk's inbound
+calls between workers); the others authenticate their own INVITEs with the same credentials. Inbound
+INVITEs arrive at whichever worker's port they were sent to (an edge proxy lists ``worker_ports``).
+
+This module never imports PJSUA2: the sidecar process stays free of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..audio.types import AudioFrame, Pcm
+from ..protocol import DtmfMethod
+from .api import LegEvent, LegEventKind, SipError, Unsubscribe
+from .settings import SipSettings
+from .worker_link import WorkerLink
+
+_LOGGER = logging.getLogger(__name__)
+
+# Two workers: the sidecar's default of two concurrent calls then runs one call per process, so a crash
+# loses one call, not two. Each idle worker costs about 1% of a core (its conference-bridge clock and
+# PJSIP poll) and ~45 MB; the heavy per-call work (VAD, speech-to-text) runs in the sidecar, not here.
+DEFAULT_WORKERS = 2
+MAX_WORKERS = 16  # 32 sessions: far beyond a home's lines; bounds processes and file descriptors
+LOST_STATUS = 500  # RFC 3261 s21.5.1: the local side failed, not the far end
+RESTART_WAIT_S = 5.0  # a dial waits this long for a restarting worker when no other has room
+HEALTHY_RUN_S = 30.0  # a worker that ran this long before dying is restarted at once
+MAX_BACKOFF_S = 30.0
+
+
+def restart_delay(failures: int) -> float:
+    """Seconds before restarting a worker that died ``failures`` times in a row soon after starting.
+
+    The first death restarts at once (the 2 s promise); a worker that keeps dying young (a bad setting, a
+    port taken, a packet of death that keeps arriving) backs off exponentially so it cannot spin a core.
+    """
+    return 0.0 if failures <= 1 else min(MAX_BACKOFF_S, 0.5 * 2 ** (failures - 2))
+
+
+@dataclass
+class _Occupancy:
+    """What one worker carries, as seen from the pool (worker leg ids)."""
+
+    live: set[str] = field(default_factory=set)
+    solo: set[str] = field(default_factory=set)  # session-opening legs whose partner is not dialled yet
+    pending_slots: int = 0  # legs being dialled (a session-opening dial holds two)
+    ended_early: set[str] = field(default_factory=set)  # DISCONNECTED before the dial returned
+
+    def reserved(self) -> int:
+        """Legs in use or promised."""
+        return len(self.live) + len(self.solo) + self.pending_slots
+
+
+class WorkerPoolEngine:
+    """A ``SipEngine`` over ``workers`` media worker processes."""
+
+    def __init__(self, settings: SipSettings, *, workers: int = DEFAULT_WORKERS, log_level: str = "INFO") -> None:
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be 1-{MAX_WORKERS}, not {workers}")
+        self.settings = settings
+        self._workers = workers
+        self._log_level = log_level
+        self._links: list[WorkerLink] = []
+        self._occupancy: dict[int, _Occupancy] = {}
+        self._supervisors: list[asyncio.Task[None]] = []
+        self._event_subs: list[Callable[[LegEvent], None]] = []
+        self._audio_subs: dict[str, list[Callable[[AudioFrame], None]]] = {}
+        self._running = False
+        self.restarts = 0
+
+    # ----- lifecycle -----
+
+    @property
+    def worker_ports(self) -> list[int]:
+        """Each worker's bound SIP port, in worker order (stable across restarts)."""
+        return [link.port for link in self._links]
+
+    @property
+    def worker_pids(self) -> list[int | None]:
+        """Each worker's current process id (None while it is down)."""
+        return [link.pid if link.up.is_set() else None for link in self._links]
+
+    @property
+    def local_port(self) -> int:
+        """Worker 0's SIP port (the one that registers)."""
+        return self._links[0].port if self._links else 0
+
+    @property
+    def local_uri(self) -> str:
+        """A SIP URI that reaches worker 0 directly."""
+        host = self.settings.public_host or self.settings.bind_host
+        return f"sip:holdslayer@{host}:{self.local_port}"
+
+    @property
+    def max_legs(self) -> int:
+        """Legs the whole pool can carry at once."""
+        return self._workers * self.settings.max_calls
+
+    @property
+    def registered(self) -> bool:
+        """True when worker 0's trunk account is registered (or no registrar is configured)."""
+        if self.settings.registrar is None or not self.settings.register:
+            return self._running
+        return bool(self._links) and self._links[0].up.is_set() and self._links[0].registered
+
+    @property
+    def registration_status(self) -> tuple[int, str]:
+        """The last REGISTER response (code, reason) of worker 0."""
+        return self._links[0].registration_status if self._links else (0, "")
+
+    @property
+    def running(self) -> bool:
+        """True between a successful start and stop."""
+        return self._running
+
+    async def start(self) -> None:
+        """Start every worker (in parallel) and supervise them; raise ``SipError`` if one cannot start."""
+        if self._links:
+            raise SipError("engine already started")
+        for index in range(self._workers):
+            port = self.settings.port + index if self.settings.port else 0
+            settings = replace(self.settings, port=port, register=self.settings.register and index == 0)
+            link = WorkerLink(
+                index, settings, on_event=self._on_event, on_audio=self._on_audio, log_level=self._log_level
+            )
+            self._links.append(link)
+            self._occupancy[index] = _Occupancy()
+        results = await asyncio.gather(*(link.start() for link in self._links), return_exceptions=True)
+        errors = [result for result in results if isinstance(result, BaseException)]
+        if errors:
+            await self._stop_links()
+            self._links.clear()
+            if isinstance(errors[0], SipError):
+                raise errors[0]
+            raise SipError(f"cannot start the media workers: {errors[0]}") from errors[0]
+        self._running = True
+        self._supervisors = [
+            asyncio.create_task(self._supervise(link), name=f"supervise {link.name}") for link in self._links
+        ]
+        _LOGGER.info("%d media workers on SIP ports %s", self._workers, self.worker_ports)
+
+    async def stop(self) -> None:
+        """Stop supervising, then hang up every leg and stop every worker."""
+        if not self._links:
+            return
+        self._running = False
+        for task in self._supervisors:
+            task.cancel()
+        await asyncio.gather(*self._supervisors, return_exceptions=True)
+        self._supervisors = []
+        await self._stop_links()
+        self._links.clear()
+        self._occupancy.clear()
+        self._audio_subs.clear()
+
+    async def _stop_links(self) -> None:
+        await asyncio.gather(*(link.stop() for link in self._links), return_exceptions=True)
+
+    async def _supervise(self, link: WorkerLink) -> None:
+        failures = 0  # deaths in a row, each soon after its start (or failed starts)
+        while True:
+            if link.up.is_set():
+                description = await link.wait_exit()
+                _LOGGER.error("%s (pid %s) %s: restarting it", link.name, link.pid, description)
+                self._lose_legs(link, f"{link.name} crashed ({description}); restarted")
+                failures = 0 if time.monotonic() - link.started_at >= HEALTHY_RUN_S else failures + 1
+            delay = restart_delay(failures)
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                await link.start()
+            except SipError as err:
+                _LOGGER.error("%s: %s", link.name, err)
+                failures += 1
+                continue
+            self.restarts += 1
+            _LOGGER.info("%s restarted (pid %s, SIP port %d)", link.name, link.pid, link.port)
+
+    def _lose_legs(self, link: WorkerLink, reason: str) -> None:
+        """End every leg of a dead worker, with the reason, on the loop."""
+        occupancy = self._occupancy[link.index]
+        lost = sorted(occupancy.live)
+        occupancy.live.clear()
+        occupancy.solo.clear()
+        occupancy.ended_early.clear()
+        for worker_leg in lost:
+            leg_id = f"{link.tag}/{worker_leg}"
+            self._audio_subs.pop(leg_id, None)
+            self._deliver(LegEvent(leg_id, LegEventKind.DISCONNECTED, status_code=LOST_STATUS, reason=reason))
+
+    # ----- subscriptions -----
+
+    def subscribe_events(self, callback: Callable[[LegEvent], None]) -> Unsubscribe:
+        """Receive every leg event on the asyncio loop; returns an unsubscribe callable."""
+        self._event_subs.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._event_subs:
+                self._event_subs.remove(callback)
+
+        return unsubscribe
+
+    def subscribe_audio(self, leg_id: str, callback: Callable[[AudioFrame], None]) -> Unsubscribe:
+        """Receive the leg's incoming audio as 20 ms frames on the asyncio loop."""
+        link, worker_leg = self._live(leg_id)
+        subs = self._audio_subs.setdefault(leg_id, [])
+        subs.append(callback)
+        link.post("tap", leg=worker_leg)
+
+        def unsubscribe() -> None:
+            if callback in subs:
+                subs.remove(callback)
+
+        return unsubscribe
+
+    # ----- calls -----
+
+    async def dial(self, target: str, *, near: str | None = None) -> str:
+        """Place an outbound call; a session's first leg opens it in the least loaded worker, ``near`` joins one."""
+        link, slots = await self._place(near)
+        occupancy = self._occupancy[link.index]
+        tag = link.tag
+        occupancy.pending_slots += slots
+        try:
+            worker_leg = str(await link.request("dial", target=target))
+        finally:
+            if link.tag == tag:
+                occupancy.pending_slots -= slots
+        if worker_leg in occupancy.ended_early:
+            occupancy.ended_early.discard(worker_leg)  # its DISCONNECTED already went out
+        else:
+            occupancy.live.add(worker_leg)
+            if near is None:
+                occupancy.solo.add(worker_leg)
+            else:
+                occupancy.solo.discard(near.split("/", 1)[-1])
+        if not occupancy.pending_slots:
+            occupancy.ended_early.clear()
+        return f"{tag}/{worker_leg}"
+
+    async def _place(self, near: str | None) -> tuple[WorkerLink, int]:
+        """Choose the worker for a new leg, and how many leg slots the dial reserves there."""
+        if near is not None:
+            link, _ = self._live(near)
+            occupancy = self._occupancy[link.index]
+            if len(occupancy.live) + occupancy.pending_slots >= self.settings.max_calls:
+                raise SipError(f"no free call slot in {link.name} beside leg {near}")
+            return link, 1
+        chosen = self._least_loaded()
+        if chosen is None and not all(link.up.is_set() for link in self._links):
+            # Room may come back with a worker that is restarting after a crash.
+            waits = [asyncio.create_task(link.up.wait()) for link in self._links if not link.up.is_set()]
+            await asyncio.wait(waits, timeout=RESTART_WAIT_S, return_when=asyncio.FIRST_COMPLETED)
+            for task in waits:
+                task.cancel()
+            chosen = self._least_loaded()
+        if chosen is None:
+            raise SipError(f"no free call slot: all {len(self._links)} media workers are busy or restarting")
+        return chosen, 2
+
+    def _least_loaded(self) -> WorkerLink | None:
+        room = [
+            link
+            for link in self._links
+            if link.up.is_set() and self._occupancy[link.index].reserved() + 2 <= self.settings.max_calls
+        ]
+        return min(room, key=lambda link: (self._occupancy[link.index].reserved(), link.index), default=None)
+
+    async def ring(self, leg_id: str) -> None:
+        """Send 180 Ringing on an inbound leg."""
+        link, worker_leg = self._live(leg_id)
+        await link.request("ring", leg=worker_leg)
+
+    async def answer(self, leg_id: str) -> None:
+        """Answer an incoming leg with 200 OK."""
+        link, worker_leg = self._live(leg_id)
+        await link.request("answer", leg=worker_leg)
+
+    async def reject(self, leg_id: str, status_code: int = 486) -> None:
+        """Refuse an unanswered inbound leg with a final error response (486 Busy Here by default)."""
+        if not 400 <= status_code <= 699:
+            raise SipError(f"reject needs a 4xx-6xx status code, not {status_code}")
+        link, worker_leg = self._live(leg_id)
+        await link.request("reject", leg=worker_leg, status_code=status_code)
+
+    async def hang_up(self, leg_id: str) -> None:
+        """End a leg (no error if it already ended, its worker died, or the engine is stopped)."""
+        found = self._find(leg_id)
+        if found is None or not found[0].up.is_set():
+            return
+        link, worker_leg = found
+        with contextlib.suppress(SipError):  # the worker died meanwhile: the leg is gone anyway
+            await link.request("hang_up", leg=worker_leg)
+
+    async def hold(self, leg_id: str) -> None:
+        """Put an answered leg on hold (re-INVITE, a=sendonly)."""
+        link, worker_leg = self._live(leg_id)
+        await link.request("hold", leg=worker_leg)
+
+    async def resume(self, leg_id: str) -> None:
+        """Take a held leg off hold (re-INVITE, a=sendrecv)."""
+        link, worker_leg = self._live(leg_id)
+        await link.request("resume", leg=worker_leg)
+
+    # ----- media -----
+
+    async def send_dtmf(self, leg_id: str, digits: str, method: DtmfMethod) -> None:
+        """Send digits with the configured duration and gap; returns when they have been sent."""
+        link, worker_leg = self._live(leg_id)
+        await link.request("send_dtmf", leg=worker_leg, digits=digits, method=str(method))
+
+    async def play(self, leg_id: str, pcm: Pcm, sample_rate: int) -> None:
+        """Play audio into the leg; returns when finished; cancelling stops playback at once."""
+        link, worker_leg = self._live(leg_id)
+        blob = pcm.astype("<i2", copy=False).tobytes()
+        await link.request("play", blob, leg=worker_leg, sample_rate=int(sample_rate))
+
+    async def bridge(self, leg_a: str, leg_b: str) -> None:
+        """Connect two legs' audio both ways (they must share a worker: dial the second ``near`` the first)."""
+        (link, worker_a), (other, worker_b) = self._live(leg_a), self._live(leg_b)
+        if link is not other:
+            raise SipError(f"cannot bridge {leg_a} and {leg_b}: they are in different media workers")
+        await link.request("bridge", a=worker_a, b=worker_b)
+
+    async def start_recording(self, leg_id: str, path: Path) -> None:
+        """Record what the leg hears from the remote party into a WAV file (finalised on hang-up/stop)."""
+        await self.start_mix_recording([leg_id], path)
+
+    async def start_mix_recording(self, leg_ids: list[str], path: Path) -> None:
+        """Record the mix of what the given legs hear into one WAV (finalised when all have ended)."""
+        if path.suffix.lower() != ".wav":
+            raise SipError(f"recordings are WAV files: {path}")
+        found = [self._live(leg_id) for leg_id in leg_ids]
+        if not found:
+            raise SipError("nothing to record: no legs given")
+        if any(link is not found[0][0] for link, _ in found):
+            raise SipError("cannot record legs of different media workers into one file")
+        # The worker shares the sidecar's working directory; an absolute path keeps that from mattering.
+        where = str(path if path.is_absolute() else Path.cwd() / path)
+        await found[0][0].request("record", legs=[leg for _, leg in found], path=where)
+
+    # ----- internals -----
+
+    def _find(self, leg_id: str) -> tuple[WorkerLink, str] | None:
+        """Return the current worker and its own id of a pool leg id, or None for an unknown or stale one."""
+        tag, _, worker_leg = leg_id.partition("/")
+        for link in self._links:
+            if link.tag == tag and worker_leg:
+                return link, worker_leg
+        return None
+
+    def _live(self, leg_id: str) -> tuple[WorkerLink, str]:
+        found = self._find(leg_id)
+        if found is None or found[1] not in self._occupancy[found[0].index].live:
+            if not self._running:
+                raise SipError("SIP engine is not running")
+            raise SipError(f"unknown or finished leg {leg_id}")
+        return found
+
+    def _on_event(self, link: WorkerLink, event: LegEvent) -> None:
+        occupancy = self._occupancy[link.index]
+        worker_leg = event.leg_id
+        leg_id = f"{link.tag}/{worker_leg}"
+        if event.kind is LegEventKind.INCOMING:
+            occupancy.live.add(worker_leg)
+        elif event.kind is LegEventKind.DISCONNECTED:
+            if worker_leg in occupancy.live:
+                occupancy.live.discard(worker_leg)
+                occupancy.solo.discard(worker_leg)
+            elif occupancy.pending_slots:
+                occupancy.ended_early.add(worker_leg)
+            self._audio_subs.pop(leg_id, None)
+        self._deliver(replace(event, leg_id=leg_id))
+
+    def _deliver(self, event: LegEvent) -> None:
+        for callback in list(self._event_subs):
+            try:
+                callback(event)
+            except Exception:  # one bad subscriber must not starve the others
+                _LOGGER.exception("leg event subscriber failed")
+
+    def _on_audio(self, link: WorkerLink, worker_leg: str, frame: AudioFrame) -> None:
+        for callback in list(self._audio_subs.get(f"{link.tag}/{worker_leg}", ())):
+            try:
+                callback(frame)
+            except Exception:  # subscriber boundary
+                _LOGGER.exception("audio subscriber failed")

@@ -1,0 +1,225 @@
+"""A media worker process: one ``PjsuaEngine`` served over a Unix socket to the sidecar's ``WorkerPoolEngine``.
+
+Started as ``python -m hold_slayer_sidecar.sip.worker --fd N`` (a fresh interpreter, never a fork: PJSUA2
+must not be forked after ``libCreate``). The first message on the socket carries the ``SipSettings`` (so the
+trunk password never shows in ``ps``); the worker answers ``ready`` with its bound SIP port, then runs
+commands as tasks, streams leg events, registration changes and tapped audio back, and exits when told to
+stop or when the sidecar's end of the socket closes. Stdout is never used: ``libCreate`` prints there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import faulthandler
+import functools
+import logging
+import os
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..audio.types import AudioFrame
+from ..protocol import DtmfMethod
+from .api import LegEvent, SipError
+from .channel import ChannelError, Message, encode_audio, encode_message, read_frame
+from .engine import PjsuaEngine
+from .settings import settings_from_wire
+
+_LOGGER = logging.getLogger(__name__)
+
+# Audio waiting in the socket's send buffer beyond this is dropped (counted), so a sidecar that stops
+# reading costs bounded memory here and never stalls the PJSUA2 or media threads. 256 KiB is about 8 s of
+# one 8 kHz leg (337 bytes a frame), far above any healthy loop's jitter.
+AUDIO_BACKLOG_BYTES = 256 * 1024
+REGISTRATION_POLL_S = 0.5
+
+
+class WorkerServer:
+    """Runs the pool's commands against the engine and streams events and audio back."""
+
+    def __init__(self, engine: PjsuaEngine, writer: asyncio.StreamWriter) -> None:
+        self._engine = engine
+        self._writer = writer
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._tapped: set[str] = set()
+        self.dropped_frames = 0
+        self._ops: dict[str, Callable[[dict[str, Any], bytes], Awaitable[Any]]] = {
+            "dial": lambda a, _: engine.dial(str(a["target"])),
+            "ring": lambda a, _: engine.ring(str(a["leg"])),
+            "answer": lambda a, _: engine.answer(str(a["leg"])),
+            "reject": lambda a, _: engine.reject(str(a["leg"]), int(a["status_code"])),
+            "hang_up": lambda a, _: engine.hang_up(str(a["leg"])),
+            "hold": lambda a, _: engine.hold(str(a["leg"])),
+            "resume": lambda a, _: engine.resume(str(a["leg"])),
+            "send_dtmf": lambda a, _: engine.send_dtmf(str(a["leg"]), str(a["digits"]), DtmfMethod(a["method"])),
+            "play": lambda a, blob: engine.play(str(a["leg"]), np.frombuffer(blob, "<i2"), int(a["sample_rate"])),
+            "bridge": lambda a, _: engine.bridge(str(a["a"]), str(a["b"])),
+            "record": lambda a, _: engine.start_mix_recording([str(x) for x in a["legs"]], Path(str(a["path"]))),
+            # Through the PJSUA2 thread: a worker whose loop answers but whose PJSUA2 thread hangs is not alive.
+            "ping": lambda a, _: self._ping(),
+        }
+
+    def send(self, data: dict[str, Any]) -> None:
+        """Queue a control message (never dropped: they are few and small)."""
+        if not self._writer.is_closing():
+            self._writer.write(encode_message(data))
+
+    def on_event(self, event: LegEvent) -> None:
+        """Forward a leg event."""
+        self.send({"type": "event", **asdict(event)})
+
+    def on_audio(self, leg_id: str, frame: AudioFrame) -> None:
+        """Forward a frame unless the sidecar is too far behind (then count it as dropped)."""
+        writer = self._writer
+        if writer.is_closing():
+            return
+        if writer.transport.get_write_buffer_size() > AUDIO_BACKLOG_BYTES:
+            self.dropped_frames += 1
+            if self.dropped_frames % 500 == 1:
+                _LOGGER.warning("sidecar is not reading audio: dropped %d frames", self.dropped_frames)
+            return
+        writer.write(encode_audio(leg_id, frame))
+
+    async def serve(self, reader: asyncio.StreamReader) -> None:
+        """Handle messages until ``stop`` or the end of the stream."""
+        watcher = asyncio.create_task(self._watch_registration())
+        try:
+            while True:
+                item = await read_frame(reader)
+                if item is None:
+                    _LOGGER.info("the sidecar closed the channel: stopping")
+                    return
+                if not isinstance(item, Message):
+                    raise ChannelError("the sidecar sent audio")
+                if item.data.get("op") == "stop":
+                    return
+                self._handle(item)
+        finally:
+            watcher.cancel()
+            for task in list(self._tasks.values()):
+                task.cancel()
+
+    def _handle(self, message: Message) -> None:
+        op, args = str(message.data.get("op")), message.data
+        if op == "tap":
+            self._tap(str(args["leg"]))
+        elif op == "cancel":
+            task = self._tasks.get(int(args["id"]))
+            if task is not None:
+                task.cancel()
+        elif op in self._ops:
+            request = int(args["id"])
+            task = asyncio.create_task(self._run(request, op, args, message.blob))
+            self._tasks[request] = task
+            task.add_done_callback(functools.partial(self._forget_task, request))
+        else:
+            _LOGGER.warning("unknown command %r", op)
+
+    def _forget_task(self, request: int, _task: asyncio.Task[None]) -> None:
+        self._tasks.pop(request, None)
+
+    async def _ping(self) -> int:
+        await self._engine.ping()
+        return self.dropped_frames
+
+    def _tap(self, leg_id: str) -> None:
+        if leg_id in self._tapped:
+            return
+        try:
+            self._engine.subscribe_audio(leg_id, lambda frame: self.on_audio(leg_id, frame))
+        except SipError as err:
+            _LOGGER.debug("cannot tap %s: %s", leg_id, err)
+            return
+        self._tapped.add(leg_id)
+
+    async def _run(self, request: int, op: str, args: dict[str, Any], blob: bytes) -> None:
+        try:
+            result = await self._ops[op](args, blob)
+        except asyncio.CancelledError:
+            self.send({"type": "error", "id": request, "message": "cancelled", "cancelled": True})
+            raise
+        except SipError as err:
+            self.send({"type": "error", "id": request, "message": str(err)})
+        except (KeyError, TypeError, ValueError) as err:
+            self.send({"type": "error", "id": request, "message": f"bad {op} command: {err!r}"})
+        except Exception as err:  # command boundary: report, keep the other calls going
+            _LOGGER.exception("%s failed", op)
+            self.send({"type": "error", "id": request, "message": f"media worker error in {op}: {err}"})
+        else:
+            self.send({"type": "reply", "id": request, "result": result})
+
+    async def _watch_registration(self) -> None:
+        last: tuple[bool, tuple[int, str]] | None = None
+        while True:
+            now = (self._engine.registered, self._engine.registration_status)
+            if now != last:
+                last = now
+                code, reason = now[1]
+                self.send({"type": "registration", "registered": now[0], "code": code, "reason": reason})
+            await asyncio.sleep(REGISTRATION_POLL_S)
+
+    def forget(self, event: LegEvent) -> None:
+        """Drop a finished leg's tap bookkeeping."""
+        self._tapped.discard(event.leg_id)
+
+
+async def run_worker(sock: socket.socket) -> int:
+    """Serve one engine over ``sock``; return the process exit code."""
+    reader, writer = await asyncio.open_unix_connection(sock=sock)
+    first = await read_frame(reader)
+    if not isinstance(first, Message) or first.data.get("op") != "start":
+        _LOGGER.error("the first message must be 'start'")
+        return 2
+    try:
+        engine = PjsuaEngine(settings_from_wire(dict(first.data["settings"])))
+        await engine.start()
+    except (SipError, KeyError, TypeError, ValueError) as err:
+        writer.write(encode_message({"type": "failed", "message": str(err)}))
+        await writer.drain()
+        return 1
+    server = WorkerServer(engine, writer)
+    engine.subscribe_events(server.on_event)
+    engine.subscribe_events(server.forget)
+    server.send({"type": "ready", "port": engine.local_port, "pid": os.getpid()})
+    try:
+        await server.serve(reader)
+    except (ChannelError, ConnectionError) as err:
+        _LOGGER.error("channel to the sidecar failed: %s", err)
+    finally:
+        await engine.stop()
+        with contextlib.suppress(ConnectionError):
+            server.send({"type": "stopped"})
+            await writer.drain()
+        writer.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of a worker process."""
+    parser = argparse.ArgumentParser(prog="python -m hold_slayer_sidecar.sip.worker")
+    parser.add_argument("--fd", type=int, required=True, help="the Unix stream socket inherited from the sidecar")
+    parser.add_argument("--name", default="media-worker", help="name used in the log")
+    parser.add_argument("--log-level", default="INFO", type=str.upper)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format=f"%(asctime)s %(levelname)s [{args.name}] %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    faulthandler.enable(all_threads=True)  # a native crash leaves every thread's stack in the log
+    sock = socket.socket(fileno=args.fd)
+    code = asyncio.run(run_worker(sock))
+    logging.shutdown()
+    # The endpoint is destroyed; skip interpreter teardown, where a late SWIG destructor can still crash.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
