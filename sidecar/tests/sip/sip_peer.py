@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import json
 import logging
 import sys
@@ -148,5 +149,6 @@ async def main(control_port: int, auto: str, settings: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
+    faulthandler.enable(all_threads=True)  # a native crash at exit leaves its stacks in the peer log
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     asyncio.run(main(int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}))
