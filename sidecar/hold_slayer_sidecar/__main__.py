@@ -40,8 +40,8 @@ from .server.guard import ConnectionLimits
 from .server.hello_limit import HelloLimits
 from .server.hub import EventHub
 from .settings import SettingsError, SidecarSettings, load_settings
-from .sip.api import SipError
-from .sip.engine import PjsuaEngine
+from .sip.api import SipEngine, SipError
+from .sip.pool import WorkerPoolEngine
 from .store.history import TranscriptLine
 from .store.sqlite import Store, StoreError
 from .summary.llm import summarize
@@ -71,15 +71,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, help="recordings and the SQLite file go here")
     parser.add_argument("--user-phone", help="default transfer target (SIP URI or number)")
     parser.add_argument("--sip-host", help="SIP/RTP bind address")
-    parser.add_argument("--sip-port", type=int, help="SIP UDP port (0 picks a free one)")
+    parser.add_argument(
+        "--sip-port", type=int, help="media worker 0's SIP UDP port; worker N uses it + N (0: free ones)"
+    )
+    parser.add_argument("--sip-workers", type=int, help="media worker processes, two calls each (default 2)")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
-    parser.add_argument("--ready-file", type=Path, help="write {ws_port, sip_port, ws_url} here once listening")
+    parser.add_argument(
+        "--ready-file", type=Path, help="write {ws_port, sip_port, sip_ports, ws_url} here once listening"
+    )
     return parser.parse_args(argv)
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Collect the settings given on the command line (None means 'not given')."""
-    sip = {key: value for key, value in (("bind_host", args.sip_host), ("port", args.sip_port)) if value is not None}
+    given_sip = (("bind_host", args.sip_host), ("port", args.sip_port), ("workers", args.sip_workers))
+    sip = {key: value for key, value in given_sip if value is not None}
     given: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -138,10 +144,13 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         retention = RetentionJob(store, settings.recordings_dir, retention_policy(settings))
         await retention.start()
         cleanup.push_async_callback(retention.stop)
-        sip = PjsuaEngine(settings.sip_engine_settings())
+        # PJSUA2 runs only in the worker processes: a crash there ends that worker's calls, not the sidecar.
+        sip = WorkerPoolEngine(
+            settings.sip_engine_settings(), workers=settings.sip.workers, log_level=settings.log_level
+        )
         await sip.start()
         cleanup.push_async_callback(sip.stop)
-        edge = await start_edge(settings, (sip.local_port,))
+        edge = await start_edge(settings, tuple(sip.worker_ports))  # the edge spreads inbound INVITEs over them
         if edge is not None:
             cleanup.push_async_callback(edge.stop)  # after the manager's hang-ups, whose BYEs pass through it
         voice = build_voice_engines(settings.voice)
@@ -167,13 +176,19 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         await announce(settings, server.port, sidecar_id, token, cleanup, tls=context is not None)
         url = f"{'wss' if context else 'ws'}://{settings.host}:{server.port}{WS_PATH}"
         sip_port, sip_uri = (edge.settings.port, edge.settings.public_uri) if edge else (sip.local_port, sip.local_uri)
-        _LOGGER.info("listening on %s (SIP on %s)", url, sip_uri)
+        _LOGGER.info("listening on %s (SIP on %s; media workers on ports %s)", url, sip_uri, sip.worker_ports)
         if tls_fingerprint:
             _LOGGER.info(
                 "TLS certificate fingerprint (SHA-256, HA shows it when you add the sidecar): %s", tls_fingerprint
             )
         if ready_file is not None:
-            ready = {"ws_port": server.port, "sip_port": sip_port, "ws_url": url, "sip_uri": sip_uri}
+            ready = {
+                "ws_port": server.port,
+                "sip_port": sip_port,
+                "sip_ports": sip.worker_ports,  # every media worker's own SIP port (behind the edge, if any)
+                "ws_url": url,
+                "sip_uri": sip_uri,
+            }
             ready["tls_fingerprint"] = tls_fingerprint
             await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
         await stop.wait()
@@ -256,7 +271,7 @@ def retention_policy(settings: SidecarSettings) -> Retention:
 
 def build_recorder(
     settings: SidecarSettings,
-    sip: PjsuaEngine,
+    sip: SipEngine,
     store: Store,
     voice: VoiceEngines,
     publish: Callable[[str, dict[str, Any]], None],
@@ -288,7 +303,7 @@ async def start_edge(settings: SidecarSettings, worker_ports: tuple[int, ...]) -
     return edge
 
 
-def build_manager(settings: SidecarSettings, sip: PjsuaEngine, store: Store, voice: VoiceEngines) -> CallManager:
+def build_manager(settings: SidecarSettings, sip: SipEngine, store: Store, voice: VoiceEngines) -> CallManager:
     """Wire the call manager to the real engines."""
     engines = Engines(
         sip=sip,

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .edge.config import EdgeSettings
 from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH, DtmfMethod
+from .sip.pool import DEFAULT_WORKERS, MAX_WORKERS
 from .sip.settings import SipSettings
 from .voice.factory import VoiceSettings
 
@@ -52,10 +53,13 @@ class SipConfig(BaseModel):
     clock_rate: Literal[8000, 16000] = 8000
     user_agent: str = "HoldSlayer/0.1"
     log_level: int = Field(default=1, ge=0, le=6)
+    # Media worker processes (PJSUA2 endpoints, 4 legs = 2 bridged calls each). Two: the default two calls
+    # then run in separate processes, so one crash loses one call; an idle worker costs ~1% of a core.
+    workers: int = Field(default=DEFAULT_WORKERS, ge=1, le=MAX_WORKERS)
 
     def to_sip_settings(self) -> SipSettings:
-        """Build the engine's own settings object."""
-        data = self.model_dump()
+        """Build the engine's own settings object (per worker process)."""
+        data = self.model_dump(exclude={"workers"})
         data["password"] = self.password.get_secret_value() if self.password else None
         return SipSettings(**data, max_calls=4)
 
@@ -250,7 +254,8 @@ class SidecarSettings(BaseSettings):
     token: SecretStr | None = None  # required: the sidecar refuses to start without one
     data_dir: Path = Path("data")
     user_phone: str | None = None  # default transfer target: SIP URI or number
-    max_calls: int = Field(default=2, ge=1, le=2)  # one PJSUA2 process carries 4 legs = 2 bridged calls
+    # Concurrent outbound calls; each needs two legs (company, user) in one media worker: at most 2 per worker.
+    max_calls: int = Field(default=2, ge=1, le=2 * MAX_WORKERS)
     record: bool = True
     # Where "domestic" is when a menu splits domestic from international (ISO 3166 code; HA's own country).
     home_country: str = Field(default="US", pattern=r"^[A-Za-z]{2}$")
@@ -265,6 +270,15 @@ class SidecarSettings(BaseSettings):
     voice: VoiceSettings = VoiceSettings()
     websocket: WebsocketConfig = WebsocketConfig()
     history: HistoryConfig = HistoryConfig()
+
+    @model_validator(mode="after")
+    def _calls_fit_the_workers(self) -> SidecarSettings:
+        if self.max_calls > 2 * self.sip.workers:
+            raise ValueError(
+                f"max_calls={self.max_calls} needs at least {(self.max_calls + 1) // 2} SIP workers "
+                f"(sip.workers={self.sip.workers}; each carries two bridged calls)"
+            )
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -103,3 +103,53 @@ def test_help() -> None:
     done = subprocess.run([sys.executable, "-m", "hold_slayer_sidecar", "--help"], capture_output=True, text=True,
                           timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0 and "--token" in done.stdout
+
+
+def children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def loads_pjsua2(pid: int) -> bool:
+    """Whether the process has PJSUA2's native module mapped (what ``import pjsua2`` loads)."""
+    mapped = {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines() if "/" in line}
+    return any(Path(path).name.startswith("_pjsua2.") for path in mapped)  # _pjsua2.cpython-312-...so
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def test_sidecar_runs_pjsua2_only_in_its_media_workers(sidecar: dict[str, Any]) -> None:
+    process: subprocess.Popen[bytes] = sidecar["process"]
+    workers = children(process.pid)
+    assert len(workers) == 2 == len(sidecar["sip_ports"])  # the default: two workers, each its own SIP port
+    assert sidecar["sip_port"] == sidecar["sip_ports"][0]
+    assert all(loads_pjsua2(pid) for pid in workers)  # the check sees PJSUA2 where it is loaded...
+    assert not loads_pjsua2(process.pid)  # ...and the sidecar itself never imported it
+
+
+async def test_workers_end_with_a_killed_sidecar(sidecar: dict[str, Any]) -> None:
+    """``kill -9`` of the sidecar leaves no orphan PJSUA2 process holding SIP ports."""
+    process: subprocess.Popen[bytes] = sidecar["process"]
+    workers = children(process.pid)
+    assert workers
+    process.kill()
+    process.wait()
+    for _ in range(100):
+        if not any(alive(pid) for pid in workers):
+            break
+        await asyncio.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)
