@@ -105,12 +105,9 @@ class Child:
     log: Path
 
     def cpu_seconds(self) -> float:
-        """User + system CPU the process has used so far (Linux /proc)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+        """User + system CPU the process and its live children (the sidecar's media workers) have used (Linux /proc)."""
+        pid = self.process.pid
+        return sum(cpu for proc, parent, cpu in _proc_stats() if pid in (proc, parent))
 
     async def stop(self) -> None:
         """SIGTERM, then SIGKILL after 8 s."""
@@ -645,3 +642,15 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _proc_stats() -> list[tuple[int, int, float]]:
+    """(pid, parent pid, CPU seconds) of every process (Linux /proc)."""
+    stats = []
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = path.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited meanwhile
+        stats.append((int(path.parent.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLK_TCK))
+    return stats

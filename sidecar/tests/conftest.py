@@ -62,11 +62,13 @@ class FakeSip:
         self._audio_subs.setdefault(leg_id, []).append(callback)
         return lambda: self._audio_subs.get(leg_id, []).remove(callback)
 
-    def emit(self, leg_id: str, kind: LegEventKind, status: int = 0, reason: str = "", remote: str = "") -> None:
+    def emit(
+        self, leg_id: str, kind: LegEventKind, status: int = 0, reason: str = "", remote: str = "", lost: bool = False
+    ) -> None:
         if kind is LegEventKind.DISCONNECTED:
             self.live.discard(leg_id)
         for callback in list(self._event_subs):
-            callback(LegEvent(leg_id, kind, status, reason, remote_uri=remote))
+            callback(LegEvent(leg_id, kind, status, reason, remote_uri=remote, lost=lost))
 
     def push_audio(self, leg_id: str, frames: int = 1) -> None:
         for _ in range(frames):

@@ -83,3 +83,16 @@ def test_first_start_generates_a_private_token_and_keeps_it(tmp_path: Path, monk
     assert settings.token_or_generate() == (token, False)  # the second start reads the same one
     configured = load_settings({"data_dir": tmp_path / "data", "token": "c" * 24}, None)
     assert configured.token_or_generate() == ("c" * 24, False)  # a configured token wins over the file
+
+
+def test_media_workers_set_the_number_of_concurrent_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOLD_SLAYER_TOKEN", "t" * 24)
+    default = load_settings({}, None)
+    assert default.sip.workers == 2 and default.max_calls == 2  # one call per worker process by default
+    assert default.sip.to_sip_settings().max_calls == 4  # legs per worker: PJSUA2's compiled-in limit
+    more = load_settings(overrides(parse_args(["--sip-workers", "3"])) | {"max_calls": 6}, None)
+    assert more.sip.workers == 3 and more.max_calls == 6
+    with pytest.raises(ValidationError, match="needs at least 2 SIP workers"):
+        load_settings({"max_calls": 3, "sip": {"workers": 1}}, None)
+    with pytest.raises(ValidationError):
+        load_settings({"sip": {"workers": 0}}, None)

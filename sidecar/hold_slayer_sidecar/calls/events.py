@@ -56,6 +56,7 @@ class CompanyDisconnected:
     at: float
     status_code: int = 0
     reason: str = ""
+    lost: bool = False  # the media worker carrying the leg died (reason says how)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ class UserDisconnected:
     at: float
     status_code: int = 0
     reason: str = ""
+    lost: bool = False  # the media worker carrying the leg died (reason says how)
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,6 +152,8 @@ def _on_company_answered(session: CallSession, event: CompanyAnswered) -> Result
 
 
 def _on_company_gone(session: CallSession, event: CompanyDisconnected) -> Result:
+    if event.lost:  # nobody hung up: our media process died, and the reason says so
+        return finish(session, event.at, CallState.FAILED, CallOutcome.FAILED, event.reason)
     detail = f"{event.status_code} {event.reason}".strip()
     if session.state in BEFORE_ANSWER:
         return finish(session, event.at, CallState.FAILED, CallOutcome.FAILED, f"company did not answer: {detail}")

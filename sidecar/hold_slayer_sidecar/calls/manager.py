@@ -62,11 +62,11 @@ _MAX_ORPHAN_LEGS = 32
 _COMPANY_INPUTS: dict[LegEventKind, Callable[[float, LegEvent], Input]] = {
     LegEventKind.RINGING: lambda at, event: CompanyRinging(at),
     LegEventKind.ANSWERED: lambda at, event: CompanyAnswered(at),
-    LegEventKind.DISCONNECTED: lambda at, event: CompanyDisconnected(at, event.status_code, event.reason),
+    LegEventKind.DISCONNECTED: lambda at, event: CompanyDisconnected(at, event.status_code, event.reason, event.lost),
 }
 _USER_INPUTS: dict[LegEventKind, Callable[[float, LegEvent], Input]] = {
     LegEventKind.ANSWERED: lambda at, event: UserAnswered(at),
-    LegEventKind.DISCONNECTED: lambda at, event: UserDisconnected(at, event.status_code, event.reason),
+    LegEventKind.DISCONNECTED: lambda at, event: UserDisconnected(at, event.status_code, event.reason, event.lost),
 }
 
 

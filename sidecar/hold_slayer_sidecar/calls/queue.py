@@ -185,6 +185,9 @@ def on_bridged(session: CallSession, event: BridgeDone) -> Result:
 def on_user_gone(session: CallSession, event: UserDisconnected) -> Result:
     """Handle the end of the user's leg."""
     gone = replace(session, user_up=False)
+    if event.lost and session.state in (CallState.BRIDGED, CallState.HUMAN, CallState.RINGING_USER):
+        # The media worker died under both legs (they share it); do not blame the user.
+        return finish(gone, event.at, CallState.FAILED, CallOutcome.FAILED, event.reason)
     if session.state is CallState.BRIDGED:
         return finish(gone, event.at, CallState.ENDED, CallOutcome.CONNECTED, "user hung up")
     if session.state in (CallState.HUMAN, CallState.RINGING_USER):

@@ -37,6 +37,8 @@ class LegEvent:
     digit: str = ""
     remote_uri: str = ""
     local_uri: str = ""  # for INCOMING: the address that was called
+    # DISCONNECTED only: ended here, not by the far end (the media process carrying it died); reason says how.
+    lost: bool = False
 
 
 Unsubscribe = Callable[[], None]

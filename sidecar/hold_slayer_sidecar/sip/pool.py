@@ -204,7 +204,8 @@ class WorkerPoolEngine:
         for worker_leg in lost:
             leg_id = f"{link.tag}/{worker_leg}"
             self._audio_subs.pop(leg_id, None)
-            self._deliver(LegEvent(leg_id, LegEventKind.DISCONNECTED, status_code=LOST_STATUS, reason=reason))
+            event = LegEvent(leg_id, LegEventKind.DISCONNECTED, status_code=LOST_STATUS, reason=reason, lost=True)
+            self._deliver(event)
 
     # ----- subscriptions -----
 

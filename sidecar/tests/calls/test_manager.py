@@ -478,3 +478,24 @@ async def test_queue_speech_gets_the_quick_decode_and_menus_the_careful_one(tmp_
         assert stt.ways[-2:] == ["careful", "quick"]  # (the first is the warm-up at start)
     finally:
         await rig.manager.stop()
+
+
+@pytest.mark.parametrize("bridged", [False, True])
+async def test_a_crashed_media_worker_fails_the_call_with_its_reason(rig: Rig, bridged: bool) -> None:
+    """The pool ends a dead worker's legs as lost: the call says why, and no one is blamed for hanging up."""
+    await rig.manager.place_call(COMPANY)
+    await settle()
+    company_leg = rig.sip.dialed[0][0]
+    await rig.observe(company_leg, ob(K.HOLD_STARTED), ob(K.HUMAN_DETECTED, 40.0))
+    reason = "media worker 1 crashed (killed by signal 11, SIGSEGV); restarted"
+    if bridged:
+        user_leg = rig.sip.dialed[1][0]
+        rig.sip.emit(user_leg, LegEventKind.ANSWERED)
+        await settle()
+        assert rig.states()[-1] == "bridged"
+        rig.sip.emit(user_leg, LegEventKind.DISCONNECTED, 500, reason, lost=True)  # either leg's event may come first
+    rig.sip.emit(company_leg, LegEventKind.DISCONNECTED, 500, reason, lost=True)
+    await settle()
+    ended = next(data for name, data in rig.events if name == "call_ended")
+    assert ended["outcome"] == "failed"
+    assert ended["reason"] == reason
