@@ -1,7 +1,10 @@
-"""Benchmark the SIP engine on loopback: call setup time and CPU of one process carrying 2 tapped calls.
+"""Benchmark the SIP engines on loopback: call setup time, CPU with 2 tapped calls, worker restart time.
 
-Run: ``python -m hold_slayer_sidecar.sip.bench_setup [--calls 20] [--seconds 10] [--json OUT]``.
-A peer engine runs in a subprocess (one Endpoint per process); it answers at once and plays a tone.
+Run: ``python -m hold_slayer_sidecar.sip.bench_setup [--engine both|direct|pool] [--calls 20] [--seconds 10]
+[--kills 5] [--json OUT]``. A peer engine runs in a subprocess (one Endpoint per process); it answers at once
+and plays a tone. ``direct`` is a ``PjsuaEngine`` in this process; ``pool`` is the product's
+``WorkerPoolEngine`` (2 workers), whose CPU is counted in this process and in its workers separately, and
+whose workers are killed (``kill -9``) one at a time to time their restart and the next answered call.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
+import os
 import signal
 import statistics
 import sys
@@ -23,7 +26,11 @@ import numpy as np
 from ..audio.types import AudioFrame
 from .api import LegEvent, LegEventKind
 from .engine import PjsuaEngine
+from .pool import WorkerPoolEngine
 from .settings import SipSettings
+
+type Engine = PjsuaEngine | WorkerPoolEngine
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 _TIMEOUT = 10.0
 _DEFAULT_OUT = Path("/tmp/hold-slayer-bench/sip_setup.json")
@@ -74,19 +81,30 @@ class _Events:
         await asyncio.wait_for(self.flag(leg_id, kind).wait(), _TIMEOUT)
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
-async def _measure_cpu(seconds: float) -> float:
-    cpu, wall = _cpu_s(), time.perf_counter()
+def _worker_pids(engine: Engine) -> list[int]:
+    return [pid for pid in engine.worker_pids if pid is not None] if isinstance(engine, WorkerPoolEngine) else []
+
+
+async def _measure_cpu(engine: Engine, seconds: float) -> tuple[float, float]:
+    """Return CPU (% of one core) of this process and of the engine's worker processes over ``seconds``."""
+    workers = _worker_pids(engine)
+    own, theirs, wall = _cpu_s(os.getpid()), sum(map(_cpu_s, workers)), time.perf_counter()
     await asyncio.sleep(seconds)
-    return 100 * (_cpu_s() - cpu) / (time.perf_counter() - wall)
+    elapsed = time.perf_counter() - wall
+    return 100 * (_cpu_s(os.getpid()) - own) / elapsed, 100 * (sum(map(_cpu_s, workers)) - theirs) / elapsed
 
 
-async def run(calls: int, seconds: float) -> dict[str, Any]:
-    """Run both measurements against a peer subprocess; return the results."""
+async def run(engines: list[str], calls: int, seconds: float, kills: int) -> dict[str, Any]:
+    """Run the measurements for each engine against one peer subprocess; return the results."""
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "peer-uri"
         peer = await asyncio.create_subprocess_exec(
@@ -95,7 +113,13 @@ async def run(calls: int, seconds: float) -> dict[str, Any]:
         )  # fmt: skip
         try:
             uri = await asyncio.wait_for(asyncio.to_thread(_read_when_written, ready), _TIMEOUT)
-            return await _bench(uri, calls, seconds)
+            results = {}
+            for kind in engines:
+                engine: Engine = (
+                    WorkerPoolEngine(SipSettings(), workers=2) if kind == "pool" else PjsuaEngine(SipSettings())
+                )
+                results[kind] = await _bench(engine, uri, calls, seconds, kills if kind == "pool" else 0)
+            return {"calls": calls, "seconds": seconds, "load_before": os.getloadavg(), "engines": results}
         finally:
             peer.terminate()
             if await asyncio.wait_for(peer.wait(), _TIMEOUT) != 0:
@@ -108,8 +132,7 @@ def _read_when_written(path: Path) -> str:
     return text
 
 
-async def _bench(uri: str, calls: int, seconds: float) -> dict[str, Any]:
-    engine = PjsuaEngine(SipSettings())
+async def _bench(engine: Engine, uri: str, calls: int, seconds: float, kills: int) -> dict[str, Any]:
     await engine.start()
     events = _Events()
     engine.subscribe_events(events)
@@ -123,7 +146,7 @@ async def _bench(uri: str, calls: int, seconds: float) -> dict[str, Any]:
             await engine.hang_up(leg)
             await events.wait(leg, LegEventKind.DISCONNECTED)
 
-        idle_cpu = await _measure_cpu(min(seconds, 3))
+        idle_cpu = await _measure_cpu(engine, min(seconds, 3))
         counts = {"a": 0, "b": 0}
         legs = []
         for name in counts:
@@ -137,40 +160,85 @@ async def _bench(uri: str, calls: int, seconds: float) -> dict[str, Any]:
             legs.append(leg)
         await asyncio.sleep(0.5)
         before = dict(counts)
-        two_call_cpu = await _measure_cpu(seconds)
+        two_call_cpu = await _measure_cpu(engine, seconds)
         frames_per_s = [(counts[name] - before[name]) / seconds for name in counts]
         for leg in legs:
             await engine.hang_up(leg)
+        restarts = await _restarts(engine, events, uri, kills) if isinstance(engine, WorkerPoolEngine) else []
     finally:
         await engine.stop()
     return {
-        "calls": calls,
         "setup_ms": {
             "min": min(setup_ms),
             "median": statistics.median(setup_ms),
             "p95": sorted(setup_ms)[max(0, round(0.95 * len(setup_ms)) - 1)],
             "max": max(setup_ms),
         },
-        "cpu_percent_one_core": {"idle_engine": idle_cpu, "two_tapped_calls": two_call_cpu},
+        "cpu_percent_one_core": {
+            "idle_engine": {"this_process": idle_cpu[0], "workers": idle_cpu[1]},
+            "two_tapped_calls": {"this_process": two_call_cpu[0], "workers": two_call_cpu[1]},
+        },
         "tap_frames_per_s": frames_per_s,
-        "seconds": seconds,
+        "restart_ms": restarts,
     }
 
 
+async def _restarts(pool: WorkerPoolEngine, events: _Events, uri: str, kills: int) -> list[dict[str, float]]:
+    """Kill a worker ``kills`` times (alternating); time until it runs again and until a new call is answered."""
+    timings = []
+    for number in range(kills):
+        index = number % len(pool.worker_pids)
+        old = pool.worker_pids[index]
+        assert old is not None
+        start = time.perf_counter()
+        os.kill(old, signal.SIGKILL)
+        while pool.worker_pids[index] in (None, old):  # noqa: ASYNC110 - 5 ms polls time the restart
+            await asyncio.sleep(0.005)
+        back = time.perf_counter() - start
+        leg = await pool.dial(uri)
+        await events.wait(leg, LegEventKind.ANSWERED)
+        answered = time.perf_counter() - start
+        await pool.hang_up(leg)
+        await events.wait(leg, LegEventKind.DISCONNECTED)
+        timings.append({"worker_back": back * 1000, "next_call_answered": answered * 1000})
+        await asyncio.sleep(0.5)
+    return timings
+
+
 def _print_table(result: dict[str, Any]) -> None:
-    setup = result["setup_ms"]
-    cpu = result["cpu_percent_one_core"]
-    rows = [
-        ("call setup (INVITE -> ANSWERED), median ms", f"{setup['median']:.1f}"),
-        ("call setup min / p95 / max ms", f"{setup['min']:.1f} / {setup['p95']:.1f} / {setup['max']:.1f}"),
-        ("CPU, engine idle (% of one core)", f"{cpu['idle_engine']:.1f}"),
-        ("CPU, 2 calls with audio taps (% of one core)", f"{cpu['two_tapped_calls']:.1f}"),
-        ("tap frames per second per leg", ", ".join(f"{f:.1f}" for f in result["tap_frames_per_s"])),
+    names = list(result["engines"])
+    rows: list[tuple[str, list[str]]] = [
+        ("call setup (INVITE -> ANSWERED), median ms", []),
+        ("call setup min / p95 / max ms", []),
+        ("CPU idle, this process / workers (% core)", []),
+        ("CPU 2 tapped calls, this process / workers", []),
+        ("tap frames per second per leg", []),
+        ("kill -9: worker back, median / max ms", []),
+        ("kill -9: next call answered, median ms", []),
     ]
-    width = max(len(name) for name, _ in rows)
-    print(f"SIP engine on loopback ({result['calls']} calls, {result['seconds']:.0f} s media)")
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
+    for name in names:
+        one = result["engines"][name]
+        setup, cpu, restarts = one["setup_ms"], one["cpu_percent_one_core"], one["restart_ms"]
+        idle, busy = cpu["idle_engine"], cpu["two_tapped_calls"]
+        back = [r["worker_back"] for r in restarts]
+        answered = [r["next_call_answered"] for r in restarts]
+        values = [
+            f"{setup['median']:.1f}",
+            f"{setup['min']:.1f} / {setup['p95']:.1f} / {setup['max']:.1f}",
+            f"{idle['this_process']:.1f} / {idle['workers']:.1f}",
+            f"{busy['this_process']:.1f} / {busy['workers']:.1f}",
+            ", ".join(f"{f:.1f}" for f in one["tap_frames_per_s"]),
+            f"{statistics.median(back):.0f} / {max(back):.0f}" if back else "-",
+            f"{statistics.median(answered):.0f}" if answered else "-",
+        ]
+        for (_, column), value in zip(rows, values, strict=True):
+            column.append(value)
+    width = max(len(label) for label, _ in rows)
+    load = ", ".join(f"{x:.2f}" for x in result["load_before"])
+    print(f"SIP engines on loopback ({result['calls']} calls, {result['seconds']:.0f} s media; load before {load})")
+    print(f"  {'':<{width}}  " + "  ".join(f"{name:>22}" for name in names))
+    for label, column in rows:
+        print(f"  {label:<{width}}  " + "  ".join(f"{value:>22}" for value in column))
 
 
 def main() -> None:
@@ -178,13 +246,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=20, help="calls for the setup-time measurement")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the CPU measurement")
+    parser.add_argument("--engine", choices=["both", "direct", "pool"], default="both", help="which engine(s)")
+    parser.add_argument("--kills", type=int, default=5, help="worker kills for the restart measurement (pool)")
     parser.add_argument("--json", type=Path, default=_DEFAULT_OUT, help=f"report path (default {_DEFAULT_OUT})")
     parser.add_argument("--peer", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer is not None:
         asyncio.run(_peer(args.peer))
         return
-    result = asyncio.run(run(args.calls, args.seconds))
+    engines = ["direct", "pool"] if args.engine == "both" else [args.engine]
+    result = asyncio.run(run(engines, args.calls, args.seconds, max(0, min(args.kills, 50))))
     _print_table(result)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
@@ -19,11 +20,17 @@ import numpy as np
 
 from ..audio.types import AudioFrame
 
+_LOGGER = logging.getLogger(__name__)
+
 _HEAD = struct.Struct("!IB")
 _JSON_LEN = struct.Struct("!I")
 _AUDIO_HEAD = struct.Struct("!dI")
 # A whole TTS prompt travels in one frame: 2 minutes of 48 kHz int16 is 11 MB; anything bigger is a bug.
 MAX_FRAME_BYTES = 16 * 1024 * 1024
+# Audio waiting in the socket's send buffer beyond this is dropped (counted), so a sidecar that stops
+# reading costs the worker bounded memory and never stalls its PJSUA2 or media threads. 256 KiB is about
+# 15 s of one 8 kHz leg (343 bytes a frame), far above any healthy loop's jitter.
+AUDIO_BACKLOG_BYTES = 256 * 1024
 
 
 class ChannelError(Exception):
@@ -112,3 +119,24 @@ async def read_frame(reader: asyncio.StreamReader) -> Message | LegAudio | None:
     except asyncio.IncompleteReadError as err:
         raise ChannelError("stream ended inside a frame") from err
     return decode(kind, body)
+
+
+class AudioSender:
+    """Writes audio frames to a stream, dropping (and counting) them while the reader is too far behind."""
+
+    def __init__(self, writer: asyncio.StreamWriter, backlog_bytes: int = AUDIO_BACKLOG_BYTES) -> None:
+        self._writer = writer
+        self._backlog = backlog_bytes
+        self.dropped = 0
+
+    def send(self, leg_id: str, frame: AudioFrame) -> None:
+        """Queue one frame unless the backlog is full (runs on the worker's loop, never on a PJSUA2 thread)."""
+        writer = self._writer
+        if writer.is_closing():
+            return
+        if writer.transport.get_write_buffer_size() > self._backlog:
+            self.dropped += 1
+            if self.dropped % 500 == 1:
+                _LOGGER.warning("the sidecar is not reading audio: dropped %d frames", self.dropped)
+            return
+        writer.write(encode_audio(leg_id, frame))

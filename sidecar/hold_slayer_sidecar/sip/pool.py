@@ -42,17 +42,19 @@ DEFAULT_WORKERS = 2
 MAX_WORKERS = 16  # 32 sessions: far beyond a home's lines; bounds processes and file descriptors
 LOST_STATUS = 500  # RFC 3261 s21.5.1: the local side failed, not the far end
 RESTART_WAIT_S = 5.0  # a dial waits this long for a restarting worker when no other has room
-HEALTHY_RUN_S = 30.0  # a worker that ran this long before dying is restarted at once
+HEALTHY_RUN_S = 10.0  # a worker that ran this long before dying starts a fresh count of young deaths
+IMMEDIATE_RESTARTS = 3  # young deaths in a row restarted without delay
 MAX_BACKOFF_S = 30.0
 
 
 def restart_delay(failures: int) -> float:
     """Seconds before restarting a worker that died ``failures`` times in a row soon after starting.
 
-    The first death restarts at once (the 2 s promise); a worker that keeps dying young (a bad setting, a
-    port taken, a packet of death that keeps arriving) backs off exponentially so it cannot spin a core.
+    The first few deaths restart at once (the 2 s promise: a start takes ~0.3 s); a worker that keeps dying
+    young (a port taken, a packet of death that keeps arriving) backs off exponentially, so a crash loop
+    cannot spin a core (each start costs ~0.3 s of CPU).
     """
-    return 0.0 if failures <= 1 else min(MAX_BACKOFF_S, 0.5 * 2 ** (failures - 2))
+    return 0.0 if failures <= IMMEDIATE_RESTARTS else min(MAX_BACKOFF_S, 0.5 * 2 ** (failures - IMMEDIATE_RESTARTS - 1))
 
 
 @dataclass

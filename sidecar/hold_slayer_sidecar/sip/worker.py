@@ -25,19 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.types import AudioFrame
 from ..protocol import DtmfMethod
 from .api import LegEvent, SipError
-from .channel import ChannelError, Message, encode_audio, encode_message, read_frame
+from .channel import AudioSender, ChannelError, Message, encode_message, read_frame
 from .engine import PjsuaEngine
 from .settings import settings_from_wire
 
 _LOGGER = logging.getLogger(__name__)
 
-# Audio waiting in the socket's send buffer beyond this is dropped (counted), so a sidecar that stops
-# reading costs bounded memory here and never stalls the PJSUA2 or media threads. 256 KiB is about 8 s of
-# one 8 kHz leg (337 bytes a frame), far above any healthy loop's jitter.
-AUDIO_BACKLOG_BYTES = 256 * 1024
 REGISTRATION_POLL_S = 0.5
 
 
@@ -49,7 +44,7 @@ class WorkerServer:
         self._writer = writer
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._tapped: set[str] = set()
-        self.dropped_frames = 0
+        self._audio = AudioSender(writer)
         self._ops: dict[str, Callable[[dict[str, Any], bytes], Awaitable[Any]]] = {
             "dial": lambda a, _: engine.dial(str(a["target"])),
             "ring": lambda a, _: engine.ring(str(a["leg"])),
@@ -74,18 +69,6 @@ class WorkerServer:
     def on_event(self, event: LegEvent) -> None:
         """Forward a leg event."""
         self.send({"type": "event", **asdict(event)})
-
-    def on_audio(self, leg_id: str, frame: AudioFrame) -> None:
-        """Forward a frame unless the sidecar is too far behind (then count it as dropped)."""
-        writer = self._writer
-        if writer.is_closing():
-            return
-        if writer.transport.get_write_buffer_size() > AUDIO_BACKLOG_BYTES:
-            self.dropped_frames += 1
-            if self.dropped_frames % 500 == 1:
-                _LOGGER.warning("sidecar is not reading audio: dropped %d frames", self.dropped_frames)
-            return
-        writer.write(encode_audio(leg_id, frame))
 
     async def serve(self, reader: asyncio.StreamReader) -> None:
         """Handle messages until ``stop`` or the end of the stream."""
@@ -127,13 +110,13 @@ class WorkerServer:
 
     async def _ping(self) -> int:
         await self._engine.ping()
-        return self.dropped_frames
+        return self._audio.dropped
 
     def _tap(self, leg_id: str) -> None:
         if leg_id in self._tapped:
             return
         try:
-            self._engine.subscribe_audio(leg_id, lambda frame: self.on_audio(leg_id, frame))
+            self._engine.subscribe_audio(leg_id, functools.partial(self._audio.send, leg_id))
         except SipError as err:
             _LOGGER.debug("cannot tap %s: %s", leg_id, err)
             return

@@ -215,7 +215,7 @@ class WorkerLink:
                 else:
                     self._on_message(item.data)
         except (ChannelError, ConnectionError) as err:
-            _LOGGER.error("%s: channel failed: %s", self.name, err)
+            _LOGGER.warning("%s: channel failed: %s", self.name, err)  # the supervisor reports the death
         finally:
             await self._went_down()
 

@@ -226,7 +226,7 @@ async def test_a_worker_that_cannot_start_fails_the_pool_start_clearly(make_peer
 
 
 def test_restart_is_immediate_then_backs_off_when_a_worker_keeps_dying_young() -> None:
-    assert [restart_delay(n) for n in range(7)] == [0.0, 0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
+    assert [restart_delay(n) for n in range(9)] == [0.0, 0.0, 0.0, 0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
     assert restart_delay(50) == 30.0
 
 
