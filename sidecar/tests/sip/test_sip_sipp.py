@@ -13,6 +13,7 @@ import pytest
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
 from sip_harness import TIMEOUT, EventLog, PeerFactory, free_port
 from sip_peer import spectrum_peaks, tone
@@ -91,7 +92,7 @@ async def registered_engine(registrar_port: int, password: str, domain: str) -> 
     return engine
 
 
-async def wait_registered(engine: PjsuaEngine, want: bool, seconds: float = 5) -> bool:
+async def wait_registered(engine: PjsuaEngine | WorkerPoolEngine, want: bool, seconds: float = 5) -> bool:
     for _ in range(int(seconds / 0.05)):
         if engine.registered == want:
             return True
@@ -123,3 +124,32 @@ async def test_trunk_registers_with_digest_auth_and_dials_numbers_via_its_domain
             await peer.wait_leg("disconnected")
     finally:
         await engine.stop()
+
+
+async def test_pool_registers_from_worker_zero_and_every_worker_dials_via_the_trunk(
+    sipp: SippFactory, make_peer: PeerFactory, tmp_path: Path
+) -> None:
+    """Worker 0 registers (the others have register=False); both workers send numbers to the trunk."""
+    scenario = tmp_path / "registrar.xml"
+    template = (SCENARIOS / "registrar.xml").read_text()
+    scenario.write_text(template.replace("__USER__", "alice").replace("__PASSWORD__", "secret"))
+    port, proc = await sipp("-sf", str(scenario))
+    peer = await make_peer("answer")
+    peer_hostport = peer.uri.split("@", 1)[1]
+    settings = SipSettings(registrar=f"sip:127.0.0.1:{port}", username="alice", password="secret", domain=peer_hostport)
+    pool = WorkerPoolEngine(settings, workers=2)
+    await pool.start()
+    try:
+        await asyncio.wait_for(proc.wait(), TIMEOUT)
+        assert await wait_registered(pool, True)
+        assert pool.registration_status[0] == 200
+        legs = [await pool.dial(number) for number in ("1 800 555 0100", "1 800 555 0199")]
+        assert sorted(leg.split(".", 1)[0] for leg in legs) == ["w0", "w1"]  # one session in each worker
+        for _ in legs:
+            await peer.wait_event(lambda _e: len(peer.legs("answered")) >= len(legs))
+        called = sorted(event["local_uri"] for event in peer.legs("incoming"))
+        assert called == [f"sip:18005550100@{peer_hostport}", f"sip:18005550199@{peer_hostport}"]
+        for leg in legs:
+            await pool.hang_up(leg)
+    finally:
+        await pool.stop()
