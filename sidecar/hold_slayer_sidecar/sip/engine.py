@@ -38,13 +38,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..audio.types import AudioFrame, Pcm
-from ..dialplan import DialPolicyError, check_target
 from ..protocol import DtmfMethod
 from .api import LegEvent, LegEventKind, SipError, Unsubscribe
 from .core import EngineCore, SlotsBusyError
 from .dtmf import PAUSE_S, inband_pcm, parse_digits
 from .media import resample
 from .settings import SipSettings
+from .targets import target_uri
 from .thread import PjsuaThread
 
 _LOGGER = logging.getLogger(__name__)
@@ -54,23 +54,6 @@ _running: PjsuaEngine | None = None  # the one engine of this process
 # response holds it for up to 32 s, and retrying for that long only delays the error the user must see.
 _SLOT_RETRIES = 5
 _SLOT_RETRY_S = 0.04
-
-
-def target_uri(target: str, trunk_domain: str | None) -> tuple[str, bool]:
-    """Turn a dial target into (SIP URI, via trunk?); raise SipError for targets the dialling policy refuses.
-
-    The policy (``dialplan.check_target``) is the last gate before an INVITE: emergency numbers in any
-    spelling, URI headers and routing parameters never reach PJSUA, whoever asked for the call.
-    """
-    try:
-        checked = check_target(target)
-    except DialPolicyError as err:
-        raise SipError(err.message) from err
-    if checked.uri is not None:
-        return checked.uri, False
-    if trunk_domain is None:
-        raise SipError(f"cannot dial number {target!r}: no SIP trunk is configured")
-    return f"sip:{checked.number}@{trunk_domain}", True
 
 
 class PjsuaEngine:

@@ -30,7 +30,9 @@ from pathlib import Path
 from ..audio.types import AudioFrame, Pcm
 from ..protocol import DtmfMethod
 from .api import LegEvent, LegEventKind, SipError, Unsubscribe
+from .dtmf import parse_digits
 from .settings import SipSettings
+from .targets import target_uri
 from .worker_link import WorkerLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -238,6 +240,8 @@ class WorkerPoolEngine:
 
     async def dial(self, target: str, *, near: str | None = None) -> str:
         """Place an outbound call; a session's first leg opens it in the least loaded worker, ``near`` joins one."""
+        # Refused here already (the worker's engine checks again, as the last gate before an INVITE).
+        target_uri(target, self.settings.trunk_domain if self.settings.registrar else None)
         link, slots = await self._place(near)
         occupancy = self._occupancy[link.index]
         tag = link.tag
@@ -327,6 +331,7 @@ class WorkerPoolEngine:
 
     async def send_dtmf(self, leg_id: str, digits: str, method: DtmfMethod) -> None:
         """Send digits with the configured duration and gap; returns when they have been sent."""
+        parse_digits(digits)  # bad digits are refused before anything else, as the engine does
         link, worker_leg = self._live(leg_id)
         await link.request("send_dtmf", leg=worker_leg, digits=digits, method=str(method))
 

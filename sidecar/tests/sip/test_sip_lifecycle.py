@@ -65,6 +65,7 @@ def test_bad_targets_are_refused(target: str) -> None:
         target_uri(target, "trunk.example")
 
 
+@BOTH_ENGINES
 async def test_numbers_need_a_trunk_and_bad_input_is_refused(engine: Engine) -> None:
     with pytest.raises(SipError, match="no SIP trunk"):
         await engine.dial("18005550100")
