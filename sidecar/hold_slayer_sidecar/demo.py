@@ -39,6 +39,18 @@ START_TIMEOUT_S = 60.0
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def _proc_stats() -> list[tuple[int, int, float]]:
+    """(pid, parent pid, CPU seconds) of every process (Linux /proc)."""
+    stats = []
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = path.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited meanwhile
+        stats.append((int(path.parent.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLK_TCK))
+    return stats
+
+
 class DemoError(Exception):
     """The demo could not run (a process did not start, bad company file, unknown intent)."""
 
@@ -642,15 +654,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _proc_stats() -> list[tuple[int, int, float]]:
-    """(pid, parent pid, CPU seconds) of every process (Linux /proc)."""
-    stats = []
-    for path in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = path.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # it exited meanwhile
-        stats.append((int(path.parent.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLK_TCK))
-    return stats

@@ -39,7 +39,7 @@ _LOGGER = logging.getLogger(__name__)
 
 # Two workers: the sidecar's default of two concurrent calls then runs one call per process, so a crash
 # loses one call, not two. Each idle worker costs about 1% of a core (its conference-bridge clock and
-# PJSIP poll) and ~45 MB; the heavy per-call work (VAD, speech-to-text) runs in the sidecar, not here.
+# PJSIP poll) and ~50 MB of memory; the heavy per-call work (VAD, speech-to-text) runs in the sidecar, not here.
 DEFAULT_WORKERS = 2
 MAX_WORKERS = 16  # 32 sessions: far beyond a home's lines; bounds processes and file descriptors
 LOST_STATUS = 500  # RFC 3261 s21.5.1: the local side failed, not the far end

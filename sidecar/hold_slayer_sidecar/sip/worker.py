@@ -83,7 +83,10 @@ class WorkerServer:
                     raise ChannelError("the sidecar sent audio")
                 if item.data.get("op") == "stop":
                     return
-                self._handle(item)
+                try:
+                    self._handle(item)
+                except (KeyError, TypeError, ValueError) as err:  # a bad command fails alone
+                    _LOGGER.warning("ignoring a malformed command %r: %r", item.data.get("op"), err)
         finally:
             watcher.cancel()
             for task in list(self._tasks.values()):

@@ -216,6 +216,9 @@ class WorkerLink:
                     self._on_message(item.data)
         except (ChannelError, ConnectionError) as err:
             _LOGGER.warning("%s: channel failed: %s", self.name, err)  # the supervisor reports the death
+        except (KeyError, TypeError, ValueError) as err:  # a worker that talks nonsense is replaced
+            _LOGGER.error("%s sent a malformed message (%r): restarting it", self.name, err)
+            self._kill()
         finally:
             await self._went_down()
 
