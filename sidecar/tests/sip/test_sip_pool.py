@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -233,3 +234,38 @@ def test_restart_is_immediate_then_backs_off_when_a_worker_keeps_dying_young() -
 def test_worker_count_is_bounded() -> None:
     with pytest.raises(ValueError, match="workers must be"):
         WorkerPoolEngine(SipSettings(), workers=0)
+
+
+async def test_inbound_calls_reach_whichever_worker_port_was_called(
+    pool: WorkerPoolEngine, log: EventLog, make_peer: PeerFactory
+) -> None:
+    """An edge proxy spreads INVITEs over ``worker_ports``; each worker reports and answers its own."""
+    caller = await make_peer("none")
+    for index, port in enumerate(pool.worker_ports):
+        peer_leg = await caller.request("dial", target=f"sip:frontdesk@127.0.0.1:{port}")
+        incoming = await log.wait_count(LegEventKind.INCOMING, index + 1)
+        assert worker_of(incoming.leg_id) == index
+        assert incoming.local_uri == f"sip:frontdesk@127.0.0.1:{port}"
+        await pool.answer(incoming.leg_id)
+        await caller.wait_leg("answered", peer_leg)
+        await pool.hang_up(incoming.leg_id)
+        assert (await log.wait(LegEventKind.DISCONNECTED, incoming.leg_id)).status_code == 200
+
+
+async def test_a_stalled_sidecar_loop_loses_no_call(
+    pool: WorkerPoolEngine, log: EventLog, make_peer: PeerFactory
+) -> None:
+    """Two seconds without reading (a long synchronous step in the sidecar): audio queues up, nothing dies."""
+    peer = await make_peer("answer")
+    leg, peer_leg = await dial_answered(pool, log, peer)
+    frames: list[AudioFrame] = []
+    pool.subscribe_audio(leg, frames.append)
+    await peer.request("play_tone", leg=peer_leg, freq=800, seconds=6)
+    await asyncio.sleep(0.5)
+    time.sleep(2.0)  # noqa: ASYNC251 - the point: the whole loop stops
+    before = len(frames)
+    await asyncio.sleep(1.0)
+    assert len(frames) - before >= 100  # the backlog of the stall, then live frames again
+    assert not log.of(LegEventKind.DISCONNECTED) and pool.restarts == 0
+    assert [round(b.t_s - a.t_s, 3) for a, b in itertools.pairwise(frames)] == [0.02] * (len(frames) - 1)
+    await pool.hang_up(leg)
