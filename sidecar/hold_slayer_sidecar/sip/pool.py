@@ -103,6 +103,11 @@ class WorkerPoolEngine:
         return [link.pid if link.up.is_set() else None for link in self._links]
 
     @property
+    def dropped_audio_frames(self) -> int:
+        """Audio frames the workers dropped because this process read too slowly (as of their last ping)."""
+        return sum(link.dropped_frames for link in self._links)
+
+    @property
     def local_port(self) -> int:
         """Worker 0's SIP port (the one that registers)."""
         return self._links[0].port if self._links else 0
