@@ -28,6 +28,7 @@ class RunningSidecar:
     sip_uri: str
     token: str
     log: Path
+    pid: int = 0  # the sidecar process (its children are the media workers)
 
 
 def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], RunningSidecar]:
@@ -71,7 +72,8 @@ def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Runnin
             pytest.fail(f"sidecar did not start:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.05)
     info = json.loads(ready.read_text())
-    return process, RunningSidecar("127.0.0.1", int(info["ws_port"]), str(info.get("sip_uri", "")), TOKEN, log)
+    sip_uri = str(info.get("sip_uri", ""))
+    return process, RunningSidecar("127.0.0.1", int(info["ws_port"]), sip_uri, TOKEN, log, process.pid)
 
 
 def start_sim(tmp_path: Path, module: str, *args: str) -> tuple[subprocess.Popen[bytes], dict[str, object]]:

@@ -8,6 +8,9 @@ hold_slayer_human_detected bus event.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 import subprocess
 from collections.abc import Generator
 from pathlib import Path
@@ -83,11 +86,10 @@ def world(tmp_path: Path) -> Generator[tuple[RunningSidecar, str, str]]:
             stop(process)
 
 
-async def test_my_bank_to_bridged(hass: HomeAssistant, world: tuple[RunningSidecar, str, str]) -> None:
-    sidecar, company_uri, phone_uri = world
-    company_id, intent = _intent()
-    flow = _flow(company_id, intent, company_uri)
-    entry = MockConfigEntry(
+def _entry(sidecar: RunningSidecar, company_uri: str, phone_uri: str, flow: dict[str, Any]) -> MockConfigEntry:
+    """The integration's config entry for the sidecar, with the bank as a company."""
+    _, intent = _intent()
+    return MockConfigEntry(
         domain=DOMAIN,
         title="Hold Slayer",
         data={CONF_HOST: sidecar.host, CONF_PORT: sidecar.port, CONF_TOKEN: sidecar.token},
@@ -108,6 +110,13 @@ async def test_my_bank_to_bridged(hass: HomeAssistant, world: tuple[RunningSidec
             )
         ],
     )
+
+
+async def test_my_bank_to_bridged(hass: HomeAssistant, world: tuple[RunningSidecar, str, str]) -> None:
+    sidecar, company_uri, phone_uri = world
+    company_id, intent = _intent()
+    flow = _flow(company_id, intent, company_uri)
+    entry = _entry(sidecar, company_uri, phone_uri, flow)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -148,6 +157,67 @@ async def test_my_bank_to_bridged(hass: HomeAssistant, world: tuple[RunningSidec
     assert human_events[0].data["call_id"] == response["call_id"]
     assert human_events[0].data["company"] == "First City Bank"
 
+    await hass.services.async_call(DOMAIN, "hang_up", {}, blocking=True)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _media_workers(sidecar_pid: int) -> list[int]:
+    """The sidecar's child processes (its PJSUA2 media workers), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == sidecar_pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def test_a_crashed_media_worker_fails_the_call_with_its_reason_in_home_assistant(
+    hass: HomeAssistant, world: tuple[RunningSidecar, str, str]
+) -> None:
+    """kill -9 of the PJSUA2 process carrying a call on hold: HA says why the call failed; the next call works."""
+    sidecar, company_uri, phone_uri = world
+    company_id, intent = _intent()
+    flow = _flow(company_id, intent, company_uri)
+    entry = _entry(sidecar, company_uri, phone_uri, flow)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    failed = async_capture_events(hass, "hold_slayer_call_failed")
+    reached: dict[str, asyncio.Event] = {name: asyncio.Event() for name in ("ivr", "hold", "call_failed")}
+    hass.bus.async_listen("hold_slayer_call_failed", callback(lambda _event: reached["call_failed"].set()))
+
+    @callback
+    def on_state(event: Event) -> None:
+        new = event.data["new_state"]
+        if event.data["entity_id"] == CALL_STATE and new is not None and new.state in reached:
+            reached[new.state].set()
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, on_state)
+    await hass.services.async_call(DOMAIN, "save_call_flow", {"flow": flow}, blocking=True)
+    await hass.services.async_call(DOMAIN, "place_call", {"company": "my bank"}, blocking=True, return_response=True)
+    async with asyncio.timeout(CALL_TIMEOUT_S):
+        await reached["hold"].wait()
+    workers = _media_workers(sidecar.pid)
+    assert len(workers) == 2
+    for pid in workers:  # the call's worker among them (which one is the sidecar's business)
+        os.kill(pid, signal.SIGKILL)
+    async with asyncio.timeout(30):
+        await reached["call_failed"].wait()
+    await hass.async_block_till_done()
+
+    assert len(failed) == 1
+    reason = failed[0].data["reason"]
+    assert re.fullmatch(r"media worker [01] crashed \(killed by signal 9, SIGKILL\); restarted", reason), reason
+    assert hass.states.get(CALL_STATE).state == "failed"
+
+    reached["ivr"].clear()  # the sidecar itself lived on: a new call reaches the bank's menu again
+    await hass.services.async_call(DOMAIN, "place_call", {"company": "my bank"}, blocking=True, return_response=True)
+    async with asyncio.timeout(CALL_TIMEOUT_S):
+        await reached["ivr"].wait()
     await hass.services.async_call(DOMAIN, "hang_up", {}, blocking=True)
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
