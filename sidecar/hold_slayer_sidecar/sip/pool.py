@@ -184,22 +184,22 @@ class WorkerPoolEngine:
         await asyncio.gather(*(link.stop() for link in self._links), return_exceptions=True)
 
     async def _supervise(self, link: WorkerLink) -> None:
+        """Wait for the running worker to die, end its legs, start it again; repeat until cancelled."""
         failures = 0  # deaths in a row, each soon after its start (or failed starts)
         while True:
-            if link.up.is_set():
-                description = await link.wait_exit()
-                _LOGGER.error("%s (pid %s) %s: restarting it", link.name, link.pid, description)
-                self._lose_legs(link, f"{link.name} crashed ({description}); restarted")
-                failures = 0 if time.monotonic() - link.started_at >= HEALTHY_RUN_S else failures + 1
-            delay = restart_delay(failures)
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                await link.start()
-            except SipError as err:
-                _LOGGER.error("%s: %s", link.name, err)
-                failures += 1
-                continue
+            description = await link.wait_exit()  # returns once the dead incarnation is fully cleaned up
+            _LOGGER.error("%s (pid %s) %s: restarting it", link.name, link.pid, description)
+            self._lose_legs(link, f"{link.name} crashed ({description}); restarted")
+            failures = 0 if time.monotonic() - link.started_at >= HEALTHY_RUN_S else failures + 1
+            while True:
+                if delay := restart_delay(failures):
+                    await asyncio.sleep(delay)
+                try:
+                    await link.start()
+                    break
+                except SipError as err:
+                    _LOGGER.error("%s: %s", link.name, err)
+                    failures += 1
             self.restarts += 1
             _LOGGER.info("%s restarted (pid %s, SIP port %d)", link.name, link.pid, link.port)
 

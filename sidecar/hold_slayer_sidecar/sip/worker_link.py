@@ -131,7 +131,7 @@ class WorkerLink:
             self._exited.set_result("failed to start")
             raise SipError(f"{self.name} did not start: {err or 'timed out'}") from err
         self._tasks = [
-            asyncio.create_task(self._read(reader), name=f"{self.name} reader"),
+            asyncio.create_task(self._read(reader, self._exited), name=f"{self.name} reader"),
             asyncio.create_task(self._heartbeat(), name=f"{self.name} heartbeat"),
         ]
         self.started_at = time.monotonic()
@@ -207,7 +207,7 @@ class WorkerLink:
 
     # ----- the worker's output -----
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
+    async def _read(self, reader: asyncio.StreamReader, exited: asyncio.Future[str]) -> None:
         try:
             while (item := await read_frame(reader)) is not None:
                 if isinstance(item, LegAudio):
@@ -220,7 +220,7 @@ class WorkerLink:
             _LOGGER.error("%s sent a malformed message (%r): restarting it", self.name, err)
             self._kill()
         finally:
-            await self._went_down()
+            await self._went_down(exited)
 
     def _on_message(self, data: dict[str, Any]) -> None:
         kind = data.get("type")
@@ -253,7 +253,7 @@ class WorkerLink:
             except SipError:
                 return  # it went down; the reader reports that
 
-    async def _went_down(self) -> None:
+    async def _went_down(self, exited: asyncio.Future[str]) -> None:
         """Fail what waits on this worker, reap its process, and say how it ended (its channel closed)."""
         self.up.clear()
         self._close_writer()
@@ -265,8 +265,8 @@ class WorkerLink:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(SipError(f"{self.name} {description}"))
-        if self._exited is not None and not self._exited.done():
-            self._exited.set_result(description)
+        if not exited.done():
+            exited.set_result(description)
 
     async def _reap(self) -> int | None:
         proc = self._proc
