@@ -202,7 +202,7 @@ async def test_a_crashed_media_worker_fails_the_call_with_its_reason_in_home_ass
     async with asyncio.timeout(CALL_TIMEOUT_S):
         await reached["hold"].wait()
     workers = _media_workers(sidecar.pid)
-    assert len(workers) == 2
+    assert len(workers) >= 2  # two workers (and a spare interpreter, once it has started)
     for pid in workers:  # the call's worker among them (which one is the sidecar's business)
         os.kill(pid, signal.SIGKILL)
     async with asyncio.timeout(30):

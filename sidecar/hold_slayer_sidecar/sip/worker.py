@@ -160,9 +160,12 @@ async def run_worker(sock: socket.socket) -> int:
     """Serve one engine over ``sock``; return the process exit code."""
     reader, writer = await asyncio.open_unix_connection(sock=sock)
     first = await read_frame(reader)
+    if first is None:
+        return 0  # a spare that was not needed
     if not isinstance(first, Message) or first.data.get("op") != "start":
         _LOGGER.error("the first message must be 'start'")
         return 2
+    _name_log(str(first.data.get("name", "media-worker")))
     try:
         engine = PjsuaEngine(settings_from_wire(dict(first.data["settings"])))
         await engine.start()
@@ -185,6 +188,13 @@ async def run_worker(sock: socket.socket) -> int:
             await writer.drain()
         writer.close()
     return 0
+
+
+def _name_log(name: str) -> None:
+    """Put the worker's name (known only at ``start``: a spare does not know which worker it becomes) in the log."""
+    formatter = logging.Formatter(f"%(asctime)s %(levelname)s [{name}] %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..audio.types import AudioFrame
@@ -38,6 +38,49 @@ STOP_TIMEOUT_S = 5.0  # stop hangs up every leg and pumps BYE transactions for u
 HEARTBEAT_S = 1.0
 HEARTBEAT_TIMEOUT_S = 5.0
 REAP_TIMEOUT_S = 2.0  # a worker that closed its socket but does not exit is killed after this
+
+
+@dataclass(frozen=True)
+class WorkerProcess:
+    """A worker interpreter that has imported everything and waits for its ``start`` message."""
+
+    proc: asyncio.subprocess.Process
+    sock: socket.socket  # the sidecar's end of its channel
+
+    async def discard(self) -> None:
+        """End an unused spare: closing the channel before ``start`` makes it exit quietly."""
+        self.sock.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), REAP_TIMEOUT_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+
+
+async def spawn_worker(log_level: str) -> WorkerProcess:
+    """Start a fresh worker interpreter (its name and settings come later, with ``start``)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            WORKER_MODULE,
+            "--fd",
+            str(theirs.fileno()),
+            "--log-level",
+            log_level,
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # only libCreate's banner, printed before the log writer is set
+            start_new_session=True,
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return WorkerProcess(proc, ours)
 
 
 def describe_exit(returncode: int | None) -> str:
@@ -98,30 +141,14 @@ class WorkerLink:
 
     # ----- lifecycle -----
 
-    async def start(self) -> None:
-        """Spawn the process and wait until its engine is listening; raise ``SipError`` if it cannot start."""
+    async def start(self, spare: WorkerProcess | None = None) -> None:
+        """Start (or adopt ``spare``) and wait until its engine is listening; raise ``SipError`` if it cannot."""
         self.generation += 1
         self._hung = False
         self._exited = asyncio.get_running_loop().create_future()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                WORKER_MODULE,
-                "--fd",
-                str(theirs.fileno()),
-                "--name",
-                f"worker-{self.index}",
-                "--log-level",
-                self._log_level,
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,  # only libCreate's banner, printed before the log writer is set
-                start_new_session=True,
-            )
-        finally:
-            theirs.close()
+        if spare is None or spare.proc.returncode is not None:
+            spare = await spawn_worker(self._log_level)
+        self._proc, ours = spare.proc, spare.sock
         self.pid = self._proc.pid
         reader, self._writer = await asyncio.open_unix_connection(sock=ours)
         try:
@@ -138,7 +165,7 @@ class WorkerLink:
         self.up.set()
 
     async def _handshake(self, reader: asyncio.StreamReader) -> None:
-        self._write({"op": "start", "settings": settings_to_wire(self.settings)})
+        self._write({"op": "start", "settings": settings_to_wire(self.settings), "name": f"worker-{self.index}"})
         first = await read_frame(reader)
         if not isinstance(first, Message):
             raise SipError("the worker closed its channel before it was ready")

@@ -270,3 +270,19 @@ async def test_a_stalled_sidecar_loop_loses_no_call(
     assert pool.dropped_audio_frames == 0  # 2 s of backlog is well inside the worker's bound
     assert [round(b.t_s - a.t_s, 3) for a, b in itertools.pairwise(frames)] == [0.02] * (len(frames) - 1)
     await pool.hang_up(leg)
+
+
+async def test_a_spare_interpreter_replaces_a_dead_worker_and_is_itself_replaced(pool: WorkerPoolEngine) -> None:
+    """Python's start-up and imports are most of a worker's start: a restart adopts one started ahead."""
+
+    async def spare() -> int:
+        while (pid := pool.spare_pid) is None:  # noqa: ASYNC110 - public state, polled
+            await asyncio.sleep(0.05)
+        return pid
+
+    waiting = await asyncio.wait_for(spare(), TIMEOUT)
+    old = pool.worker_pids[1]
+    assert old is not None
+    os.kill(old, signal.SIGKILL)
+    assert await wait_restarted(pool, 1, old) == waiting
+    assert await asyncio.wait_for(spare(), TIMEOUT) != waiting  # the next one is already on its way
