@@ -8,7 +8,8 @@ beside its company leg. Sessions spread over workers so that a crash loses as fe
 
 A worker that dies (a PJSIP assertion, a segfault, ``kill -9``, a PJSUA2 thread that stops answering)
 ends only its own legs, each with a DISCONNECTED event whose reason says so; it is restarted at once
-(backing off only if it keeps dying young), on the same SIP port, while calls in other workers go on.
+(backing off only if it keeps dying young), on the same SIP port, by adopting a spare interpreter started
+ahead, while calls in other workers go on.
 
 Registration: only worker 0 sends REGISTER (one Contact per account; two would split the trunk's inbound
 calls between workers); the others authenticate their own INVITEs with the same credentials. Inbound
