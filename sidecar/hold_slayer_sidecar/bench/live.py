@@ -55,18 +55,21 @@ class CallResult:
     summary: dict[str, Any] = field(default_factory=dict)
     lags: list[float] = field(default_factory=list)
     probes_to_recordings: int = 0
+    early_rings: list[float] = field(default_factory=list)  # walls of the user's phone rung for a greeting
+    early_rings_on_recordings: int = 0  # ... before any person spoke: rung, then cancelled
+    phone_rang_s: float | None = None  # the user's phone first rang (an early ring included), from the call start
     agent_hung_up: bool = False
     error: str = ""
 
 
-def cases(set_name: str, intents: str) -> list[Case]:
-    """Every company file of the set, with its first (or every) test intent."""
+def cases(set_name: str, intents: str, only: frozenset[str] = frozenset()) -> list[Case]:
+    """Every company file of the set (or those named in ``only``), with its first (or every) test intent."""
     out: list[Case] = []
     for folder in SETS[set_name]:
         for path in sorted((SIM_DIR / folder).glob("*.yaml")):
             company_id, _name, its = load_intents(path)
             out += [Case(path, company_id, intent) for intent in (its if intents == "all" else its[:1])]
-    return out
+    return [c for c in out if not only or c.company_id in only]
 
 
 async def _route(client: DemoClient, queues: dict[str, asyncio.Queue[dict[str, Any]]]) -> None:
@@ -86,9 +89,15 @@ async def _route(client: DemoClient, queues: dict[str, asyncio.Queue[dict[str, A
 
 
 async def _follow(
-    stage: Stage, call_id: str, events: asyncio.Queue[dict[str, Any]], timeline: demo.Timeline, timeout_s: float
+    stage: Stage,
+    call_id: str,
+    events: asyncio.Queue[dict[str, Any]],
+    timeline: demo.Timeline,
+    timeout_s: float,
+    *,
+    rings: list[tuple[float, bool]],
 ) -> list[dict[str, Any]]:
-    """Follow one call to its end (hang up TALK_S after the bridge); return its transcript events."""
+    """Follow one call to its end (hang up TALK_S after the bridge); return its transcripts; collect its rings."""
     client = stage.client
     transcripts: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout_s
@@ -111,6 +120,8 @@ async def _follow(
             timeline.final = data
             if data["state"] == "bridged" and hang_up_at is None:
                 hang_up_at = time.monotonic() + TALK_S
+        elif event == protocol.EventType.USER_RINGING:
+            rings.append((now, bool(data.get("early"))))
         elif event == protocol.EventType.HUMAN_DETECTED:
             timeline.mark("human_detected", now)
         elif event == protocol.EventType.CALL_ENDED:
@@ -169,7 +180,8 @@ async def one_call(stage: Stage, case: Case, timeout_s: float) -> CallResult:
     call_id = placed["call_id"]
     events = stage.queues.setdefault(call_id, asyncio.Queue())
     timeline.start = demo._ts(placed["call"]["started_at"]) or time.time()
-    transcripts = await _follow(stage, call_id, events, timeline, timeout_s)
+    rings: list[tuple[float, bool]] = []
+    transcripts = await _follow(stage, call_id, events, timeline, timeout_s, rings=rings)
     stage.queues.pop(call_id, None)
     await asyncio.sleep(1.0)  # the simulators write their last report lines
     company_lines = company_call(stage, case.company_id, timeline.start)
@@ -195,6 +207,12 @@ async def one_call(stage: Stage, case: Case, timeout_s: float) -> CallResult:
         and (agent_wall is None or line["wall"] < agent_wall)
         and (line.get("phase") == "queue" or not says)
     )
+    # The user's phone rings at the first user_ringing event (a ring for a greeting before its probe settled
+    # included); a false transfer is a person *confirmed* (call state ringing_user) before the agent spoke.
+    if rings:
+        result.phone_rang_s = round(rings[0][0] - timeline.start, 2)
+    result.early_rings = [wall for wall, early in rings if early]
+    result.early_rings_on_recordings = sum(agent_wall is None or wall < agent_wall for wall in result.early_rings)
     bridged_wall = timeline.start + summary["bridged_s"] if summary.get("bridged_s") is not None else None
     result.agent_hung_up = any(
         line["event"] == "hangup"
@@ -213,15 +231,22 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
 
+def _latency(r: CallResult) -> float | None:
+    """Seconds from the agent's first word to the user's phone ringing (None: never rung for this person)."""
+    agent, confirmed = r.summary.get("agent_started_s"), r.summary.get("user_ringing_s")
+    rang = r.phone_rang_s if r.phone_rang_s is not None and agent is not None and r.phone_rang_s >= agent else None
+    if agent is None or (rang is None and confirmed is None):
+        return None
+    if confirmed is None and r.summary.get("outcome") not in ("connected", "user_missed"):
+        return None  # rung early, then cancelled: the person was never put through
+    return round(min(float(t) for t in (rang, confirmed) if t is not None) - float(agent), 2)
+
+
 def totals(results: list[CallResult], cpu_s: float) -> dict[str, Any]:
     """Return the run's totals (the JSON line)."""
     done = [r for r in results if r.summary]
     people = [r for r in done if r.summary.get("agent_started_s") is not None]
-    latencies = [
-        round(r.summary["user_ringing_s"] - r.summary["agent_started_s"], 2)
-        for r in people
-        if r.summary.get("user_ringing_s") is not None
-    ]
+    latencies = [latency for r in people if (latency := _latency(r)) is not None]
     lags = [lag for r in done for lag in r.lags]
     return {
         "calls": len(results),
@@ -236,6 +261,11 @@ def totals(results: list[CallResult], cpu_s: float) -> dict[str, Any]:
         "transcript_lag_median_s": round(statistics.median(lags), 2) if lags else None,
         "transcript_lag_p95_s": _pct(lags, 0.95),
         "probes_to_recordings": sum(r.probes_to_recordings for r in done),
+        "early_rings": sum(len(r.early_rings) for r in done),
+        "early_rings_on_recordings": sum(r.early_rings_on_recordings for r in done),
+        "calls_without_person_rung_early": sum(
+            bool(r.early_rings) for r in done if r.summary.get("agent_started_s") is None
+        ),
         "agents_hung_up_before_user": sum(r.agent_hung_up for r in done),
         "bridged": sum(r.summary.get("outcome") == "connected" for r in done),
         "cpu_s_per_call": round(cpu_s / max(1, len(done)), 2),
@@ -247,19 +277,20 @@ def row(r: CallResult) -> str:
     s = r.summary
     if not s:
         return f"{r.case.company_id:24} {r.case.intent.intent[:34]:34} ERROR {r.error}"
-    agent, ring = s.get("agent_started_s"), s.get("user_ringing_s")
-    latency = f"{ring - agent:6.2f}" if agent is not None and ring is not None else "     -"
+    value = _latency(r)
+    latency = f"{value:6.2f}" if value is not None else "     -"
     lag = f"{_pct(r.lags, 0.5):5.2f}" if r.lags else "    -"
     return (
         f"{r.case.company_id:24} {r.case.intent.intent[:34]:34} {s['outcome']:11} "
         f"{'ok ' if s.get('department_ok') else 'NO '} {'FALSE' if s.get('false_transfer') else '     '} "
-        f"{latency} {lag} {r.probes_to_recordings:3d} {'lost' if r.agent_hung_up else '    '}"
+        f"{latency} {lag} {r.probes_to_recordings:3d} {'lost' if r.agent_hung_up else '    '} "
+        f"{len(r.early_rings):2d}/{r.early_rings_on_recordings}"
     )
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> tuple[list[CallResult], dict[str, Any]]:
     """Start the simulators and a sidecar, place every case N at a time, and score them."""
-    todo = cases(args.set, args.intents)
+    todo = cases(args.set, args.intents, frozenset(args.only)) * args.repeat
     token = secrets.token_urlsafe(24)
     children = Children(workdir)
     try:
@@ -308,6 +339,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--answer-after", type=float, default=10.0, help="the user's phone rings this long")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up on a call after this many seconds")
     parser.add_argument("--workdir", type=Path, help="keep logs and reports here")
+    parser.add_argument("--only", action="append", default=[], metavar="ID", help="only this company id (repeatable)")
+    parser.add_argument("--repeat", type=int, default=1, help="call every case this many times")
     args = parser.parse_args(argv)
     if not 1 <= args.calls <= 2:
         parser.error("--calls must be 1 or 2 (the sidecar's maximum)")
@@ -319,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hold-slayer-live-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    header = f"{'company':24} {'intent':34} {'outcome':11} dep false  lat_s lag_s prb agent"
+    header = f"{'company':24} {'intent':34} {'outcome':11} dep false  lat_s lag_s prb agent early/rec"
     print(header, file=sys.stderr)
     _results, total = asyncio.run(run(args, workdir))
     for key, value in total.items():

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from ..protocol import CallState
+from .greeting import MAX_GREETING_S
 from .menu_segments import MenuSegments
 from .prompt_audio import PromptAudio
 from .session import CallSession, StepWait
@@ -31,6 +32,10 @@ class CallListening:
         self._session = session
         self.prompt_audio = PromptAudio()  # menu audio since the last move (whole-prompt transcription)
         self.menu_segments = MenuSegments()  # menu segments of the epoch (labels cut in two by a pause)
+        # Speech since the last move while it may still be a person's greeting ("Hi," and "this is Sam." decoded
+        # together: alone, whisper makes "Bye." of a 0.3 s "Hi,").
+        self.greeting_audio = PromptAudio(max_seconds=MAX_GREETING_S)
+        self._greetings = 0
         # Finished segments are transcribed and fed one after the other: a menu label rescored against its audio
         # takes longer than the "press 2" after it, and swapped they would give the key the wrong label.
         self.order = asyncio.Lock()
@@ -49,3 +54,9 @@ class CallListening:
         self._partials += 1
         mine = self._partials
         return lambda: self._partials != mine or self._session().state not in _LISTENING
+
+    def stale_greeting(self, epoch: int) -> Callable[[], bool]:
+        """Return a test for a greeting decode: true once a newer one (more words) was asked for or the menu is over."""
+        self._greetings += 1
+        mine = self._greetings
+        return lambda: self._greetings != mine or menu_over(self._session(), epoch)
