@@ -220,6 +220,22 @@ class TestIntent(_Strict):
         return self.path.split()
 
 
+class Channel(_Strict):
+    """The telephone channel between the company and the caller (hold_slayer_sim/channel.py applies it)."""
+
+    # G.711 re-encodings in order (a call may cross several trunks): "pcma" (A-law) or "pcmu" (mu-law).
+    codecs: tuple[Literal["pcma", "pcmu"], ...] = ()
+    band_hz: tuple[float, float] | None = None  # pass band, e.g. [300, 3400] (ITU-T G.712 telephone band)
+    noise_snr_db: float | None = Field(None, ge=-10, le=60)  # pink noise this far under the clip's active level
+    loss: float = Field(0.0, ge=0, le=0.3)  # mean 20 ms packet loss (bursty), concealed with fading repeats
+
+    @model_validator(mode="after")
+    def _band(self) -> Channel:
+        if self.band_hz is not None and not 0 <= self.band_hz[0] < self.band_hz[1] <= 4000:
+            raise ValueError(f"band_hz must be low < high within 0-4000 Hz, not {list(self.band_hz)}")
+        return self
+
+
 class Company(_Strict):
     """A simulated company phone system."""
 
@@ -233,6 +249,7 @@ class Company(_Strict):
     queues: dict[str, Queue]
     agent: Agent
     test_intents: tuple[TestIntent, ...] = ()
+    channel: Channel | None = None  # impairments of everything the caller hears (None: clean 8 kHz PCM)
 
     @model_validator(mode="after")
     def _references(self) -> Company:  # noqa: PLR0912 - one check per kind of reference

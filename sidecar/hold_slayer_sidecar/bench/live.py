@@ -296,9 +296,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[list[CallResult]
     try:
         company_report, phone_report = workdir / "company.jsonl", workdir / "phone.jsonl"
         company_args = [arg for case in {c.path for c in todo} for arg in ("--company", str(case))]
+        channel = ["--channel", args.channel] if args.channel else []
         company = await children.spawn(
-            "company", "-m", "hold_slayer_sim.company", *company_args, "--port", "0", "--report", str(company_report)
-        )
+            "company", "-m", "hold_slayer_sim.company", *company_args, *channel,
+            "--port", "0", "--report", str(company_report),
+        )  # fmt: skip
         phone = await children.spawn(
             "phone", "-m", "hold_slayer_sim.phone", "--port", "0", "--report", str(phone_report),
             "--answer-after", str(args.answer_after),
@@ -340,6 +342,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=240.0, help="give up on a call after this many seconds")
     parser.add_argument("--workdir", type=Path, help="keep logs and reports here")
     parser.add_argument("--only", action="append", default=[], metavar="ID", help="only this company id (repeatable)")
+    parser.add_argument("--channel", help="impair every company's audio (JSON; hold_slayer_sim/FORMAT.md, channel)")
     parser.add_argument("--repeat", type=int, default=1, help="call every case this many times")
     args = parser.parse_args(argv)
     if not 1 <= args.calls <= 2:
