@@ -94,6 +94,7 @@ def may_greet(session: CallSession, seconds: float) -> bool:
     policy = session.policy
     return (
         session.state is CallState.IVR
+        and session.no_greeting_epoch != session.listen_epoch
         and not menu_text(session.prompt)
         and seconds <= MAX_GREETING_S
         and policy.can_speak
@@ -104,7 +105,15 @@ def may_greet(session: CallSession, seconds: float) -> bool:
 
 def on_greeting_decode(session: CallSession, event: Transcribed) -> Result:
     """Probe a possible greeting if its quick decode reads as one; otherwise the menu decode decides."""
-    if event.epoch != session.listen_epoch or not greets(session, replace(event, greeting=False)):
+    if event.epoch != session.listen_epoch:
+        return session, []
+    if not greets(session, replace(event, greeting=False)):
+        words = len(event.text.split())
+        if menu_text(event.text) or classify_text(event.text) == "recording" or words > MAX_GREETING_WORDS // 2:
+            # More words will not make a person of a menu, a recording or a long welcome ("You have reached Acme
+            # Power and Water."; a person names themself within a few words): no more greeting decodes in this menu,
+            # each of which runs ahead of the menu's own speech-to-text.
+            return replace(session, no_greeting_epoch=event.epoch), []
         return session, []
     return probe_greeting(session, event)
 

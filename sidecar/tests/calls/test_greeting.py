@@ -340,3 +340,16 @@ def test_a_long_or_later_segment_gets_no_greeting_decode() -> None:
     s, _ = step(s, heard(s, 8.4, "Welcome to Acme. For billing, press 2."))
     _, out = step(s, Observed(9.9, K.SPEECH_SEGMENT, 9.9, audio=AUDIO, data={"context": "ivr"}))
     assert not any(isinstance(e, Transcribe) and e.greeting for e in out)
+
+
+def test_a_quick_decode_that_reads_as_a_welcome_stops_further_greeting_decodes_in_that_menu() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
+    s, _ = step(
+        s,
+        Transcribed(
+            8.3, "Thank you for calling Acme Bank and Trust, your local bank.", 7.9, s.listen_epoch, greeting=True
+        ),
+    )
+    _, out = step(s, Observed(9.9, K.SPEECH_SEGMENT, 9.9, audio=AUDIO, data={"context": "ivr"}))
+    assert not any(isinstance(e, Transcribe) and e.greeting for e in out)
