@@ -2,7 +2,8 @@
 
 Calls go over loopback SIP, placed as Home Assistant places them, and are scored against the simulators' ground truth.
 
-    scripts/bench live [--calls N] [--json] [--set shipped|scenarios|heldout|all] [--intents first|all] [--answer-after S]
+    scripts/bench live [--calls N] [--json] [--set shipped|scenarios|heldout|all] [--intents first|all]
+                       [--answer-after S] [--only ID] [--repeat N] [--channel JSON]
 
 Per call and in total: right department, false transfers (the user rung before the simulated agent spoke), people
 rung within 3 s of their first word, latency from the agent's first word to the user's phone ringing (median, p95),

@@ -169,7 +169,7 @@ class EffectRunner:
 
     def _note_transcript(self, runtime: CallRuntime, effect: NoteTranscript) -> None:
         try:
-            observations = runtime.detector.note_transcript(effect.text, effect.t_s, partial=effect.partial)
+            observations = runtime.listening.ears.words(effect.text, effect.t_s, partial=effect.partial)
         except Exception:
             _LOGGER.exception("call %s: detector transcript cue failed", runtime.call_id)
             return
@@ -301,7 +301,7 @@ class EffectRunner:
             return
         if effect.partial:
             work = self.speech_work
-            if not (work.running or work.pending):  # a bonus: never make a finished segment's words wait behind it
+            if listening.ears.partial_now(bool(work.running or work.pending)):  # never delay a segment's words
                 await self._transcribe_segment(runtime, effect, listening.stale_partial())
             return
         stale = listening.stale_menu(effect.epoch) if effect.epoch else listening.stale_detection()

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.types import ObservationKind
+from ..audio.types import Observation, ObservationKind
 from ..nav.flows import FlowStepKind
 from ..protocol import CallOutcome, CallState
 from .events import (
@@ -54,6 +54,7 @@ from .events import (
     UserDisconnected,
 )
 from .greeting import back_to_menus, greets, may_greet, on_greeting_decode, probe_greeting, queue_after_greeting
+from .listening import words_wanted
 from .navigation import (
     advance,
     ask_if_settled,
@@ -240,7 +241,9 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
         rate = int(event.data.get("sample_rate", 8000))
         # Speech in the queue is heard for the detector's sake (a person or a recording?): the sooner the better.
         # So is the answer to a probe said in the menus (calls/greeting.py).
-        quick = epoch == 0 and (event.data.get("context") == "hold" or session.state is CallState.PROBING)
+        probing = session.state is CallState.PROBING
+        wanted = words_wanted(Observation(event.kind, event.t_s, audio=event.audio, data=event.data), probing=probing)
+        quick = epoch == 0 and wanted is not None and wanted.quick
         if epoch and may_greet(session, event.audio.size / rate):  # a person's greeting? heard first, unbiased
             wide = event.data.get("wide_audio")  # with the first consonant of a short word (audio/judge.py)
             audio = wide if isinstance(wide, np.ndarray) else event.audio
@@ -270,7 +273,10 @@ def _on_partial(session: CallSession, event: Observed) -> Result:
     if event.audio is None or session.state not in LISTENING:
         return session, []
     rate = int(event.data.get("sample_rate", 8000))
-    return session, [Transcribe(event.audio, event.t_s, 0, rate, partial=True, quick=True)]
+    wanted = words_wanted(Observation(event.kind, event.t_s, audio=event.audio, data=event.data))
+    if wanted is None:
+        return session, []
+    return session, [Transcribe(event.audio, event.t_s, 0, rate, partial=wanted.partial, quick=wanted.quick)]
 
 
 def _on_speak_done(session: CallSession, event: SpeakDone) -> Result:
