@@ -10,6 +10,7 @@ answer), the call says the probe once the speaker pauses, and the detector judge
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..audio.content import classify_text, menu_text
@@ -107,7 +108,11 @@ def on_greeting_decode(session: CallSession, event: Transcribed) -> Result:
     """Probe a possible greeting if its quick decode reads as one; otherwise the menu decode decides."""
     if event.epoch != session.listen_epoch:
         return session, []
-    if not greets(session, replace(event, greeting=False)):
+    # The decode covers every word since our move; its last sentence stands for the newest segment's own words
+    # ("Service desk. Pre here. Hello." ends in a bare greeting that the whole does not read as).
+    sentences = [part for part in re.split(r"(?<=[.!?])\s+", event.text.strip()) if part]
+    last = sentences[-1] if sentences else event.text
+    if not greets(session, replace(event, text=last, greeting=False)):
         words = len(event.text.split())
         if menu_text(event.text) or classify_text(event.text) == "recording" or words > MAX_GREETING_WORDS // 2:
             # More words will not make a person of a menu, a recording or a long welcome ("You have reached Acme

@@ -353,3 +353,10 @@ def test_a_quick_decode_that_reads_as_a_welcome_stops_further_greeting_decodes_i
     )
     _, out = step(s, Observed(9.9, K.SPEECH_SEGMENT, 9.9, audio=AUDIO, data={"context": "ivr"}))
     assert not any(isinstance(e, Transcribe) and e.greeting for e in out)
+
+
+def test_a_greeting_decode_that_ends_in_a_bare_greeting_is_probed() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
+    s, _ = step(s, Transcribed(8.3, "Service test. For you. Hello?", 7.9, s.listen_epoch, greeting=True))
+    assert s.state is CallState.PROBING
