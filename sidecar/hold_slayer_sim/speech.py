@@ -26,11 +26,12 @@ _EDGE_S = 0.05  # silence kept before and after the words, like a trimmed studio
 
 def _synthesize(text: str, voice: Voice) -> Pcm:
     """Call the TTS engine: the product's engines, or flite/festival for voices the product never speaks in."""
-    if voice.engine == "flite" or voice.engine == "festival":
-        return _debian_tts(text, voice)
-    return synthesize_blocking(
-        text, SAMPLE_RATE, engine=voice.engine, voice=None if voice.engine == "piper" else voice.id, speed=voice.speed
-    )
+    match voice.engine:
+        case "flite" | "festival":
+            return _debian_tts(text, voice)
+        case engine:
+            voice_id = None if engine == "piper" else voice.id
+            return synthesize_blocking(text, SAMPLE_RATE, engine=engine, voice=voice_id, speed=voice.speed)
 
 
 def _debian_tts(text: str, voice: Voice) -> Pcm:
