@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hold_slayer_sim.channel import g711, impair, lose_packets
-from hold_slayer_sim.model import Channel, CompanyFileError, parse_company
+from hold_slayer_sim.model import Channel, CompanyFileError, Voice, parse_company
 from pydantic import ValidationError
 
 T = np.arange(16000) / 8000
@@ -71,3 +71,26 @@ def test_a_company_file_may_name_its_channel() -> None:
     assert company.channel == Channel(codecs=("pcma",), loss=0.05)
     with pytest.raises(CompanyFileError):
         parse_company({**base, "channel": {"snr": 3}}, source="x.yaml")
+
+
+@pytest.mark.parametrize(
+    "voice",
+    [
+        {"engine": "flite", "id": "slt"},  # held-out voices are refused
+        {"engine": "flite", "id": "rms"},
+        {"engine": "festival", "id": "cmu_us_slt_arctic_hts"},
+        {"engine": "espeak", "id": "en-gb-scotland"},
+        {"engine": "espeak", "id": "en-gb-x-gbcwmd+f2"},
+        {"engine": "espeak", "id": "en-029"},
+        {"engine": "espeak", "id": "en-us-nyc+m3"},
+    ],
+)
+def test_held_out_voices_are_refused(voice: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        Voice(**voice)  # type: ignore[arg-type]
+
+
+def test_debian_voices_are_accepted() -> None:
+    for voice in ({"engine": "flite", "id": "kal"}, {"engine": "festival", "id": "ked_diphone"}):
+        Voice(**voice)  # type: ignore[arg-type]
+    Voice(engine="espeak", id="en-us-nyc")  # the plain voice is fine
