@@ -63,8 +63,9 @@ class CallResult:
     lags: list[float] = field(default_factory=list)
     probes_to_recordings: int = 0
     early_rings: list[float] = field(default_factory=list)  # walls of the user's phone rung for a greeting
+    early_rings_cancelled: int = 0  # ... that stopped before the person was confirmed (the user saw a missed call)
     early_rings_on_recordings: int = 0  # ... before any person spoke: rung, then cancelled
-    phone_rang_s: float | None = None  # the user's phone first rang (an early ring included), from the call start
+    phone_rang_s: float | None = None  # the ring that reached the user began (an early ring included), from the start
     agent_hung_up: bool = False
     error: str = ""
 
@@ -214,11 +215,18 @@ async def one_call(stage: Stage, case: Case, timeout_s: float) -> CallResult:
         and (agent_wall is None or line["wall"] < agent_wall)
         and (line.get("phase") == "queue" or not says)
     )
-    # The user's phone rings at the first user_ringing event (a ring for a greeting before its probe settled
-    # included); a false transfer is a person *confirmed* (call state ringing_user) before the agent spoke.
-    if rings:
-        result.phone_rang_s = round(rings[0][0] - timeline.start, 2)
+    # The phone that reached the user is the last ring up to the person's confirmation (call state ringing_user):
+    # a ring for a greeting before its probe settled counts from when it began; an early ring that was cancelled
+    # does not count. A false transfer is a person *confirmed* before the agent spoke.
+    confirmed = summary.get("user_ringing_s")
+    if confirmed is not None:
+        kept = [wall for wall, _early in rings if wall <= timeline.start + confirmed + 0.05]
+        result.phone_rang_s = round(kept[-1] - timeline.start, 2) if kept else None
     result.early_rings = [wall for wall, early in rings if early]
+    led = result.phone_rang_s is not None and any(
+        abs(wall - timeline.start - result.phone_rang_s) < 0.01 for wall in result.early_rings
+    )
+    result.early_rings_cancelled = len(result.early_rings) - int(led)
     result.early_rings_on_recordings = sum(agent_wall is None or wall < agent_wall for wall in result.early_rings)
     bridged_wall = timeline.start + summary["bridged_s"] if summary.get("bridged_s") is not None else None
     result.agent_hung_up = any(
@@ -239,14 +247,12 @@ def _pct(values: list[float], q: float) -> float | None:
 
 
 def _latency(r: CallResult) -> float | None:
-    """Seconds from the agent's first word to the user's phone ringing (None: never rung for this person)."""
+    """Seconds from the agent's first word to the ring that reached the user (None: never put through)."""
     agent, confirmed = r.summary.get("agent_started_s"), r.summary.get("user_ringing_s")
-    rang = r.phone_rang_s if r.phone_rang_s is not None and agent is not None and r.phone_rang_s >= agent else None
-    if agent is None or (rang is None and confirmed is None):
+    if agent is None or confirmed is None:
         return None
-    if confirmed is None and r.summary.get("outcome") not in ("connected", "user_missed"):
-        return None  # rung early, then cancelled: the person was never put through
-    return round(min(float(t) for t in (rang, confirmed) if t is not None) - float(agent), 2)
+    rang = r.phone_rang_s if r.phone_rang_s is not None and r.phone_rang_s >= agent else confirmed
+    return round(float(rang) - float(agent), 2)
 
 
 def totals(results: list[CallResult], cpu_s: float) -> dict[str, Any]:
@@ -269,6 +275,7 @@ def totals(results: list[CallResult], cpu_s: float) -> dict[str, Any]:
         "transcript_lag_p95_s": _pct(lags, 0.95),
         "probes_to_recordings": sum(r.probes_to_recordings for r in done),
         "early_rings": sum(len(r.early_rings) for r in done),
+        "early_rings_cancelled": sum(r.early_rings_cancelled for r in done),
         "early_rings_on_recordings": sum(r.early_rings_on_recordings for r in done),
         "calls_without_person_rung_early": sum(
             bool(r.early_rings) for r in done if r.summary.get("agent_started_s") is None
@@ -291,7 +298,7 @@ def row(r: CallResult) -> str:
         f"{r.case.company_id:24} {r.case.intent.intent[:34]:34} {s['outcome']:11} "
         f"{'ok ' if s.get('department_ok') else 'NO '} {'FALSE' if s.get('false_transfer') else '     '} "
         f"{latency} {lag} {r.probes_to_recordings:3d} {'lost' if r.agent_hung_up else '    '} "
-        f"{len(r.early_rings):2d}/{r.early_rings_on_recordings}"
+        f"{len(r.early_rings):2d}/{r.early_rings_cancelled}/{r.early_rings_on_recordings}"
     )
 
 
@@ -362,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hold-slayer-live-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    header = f"{'company':24} {'intent':34} {'outcome':11} dep false  lat_s lag_s prb agent early/rec"
+    header = f"{'company':24} {'intent':34} {'outcome':11} dep false  lat_s lag_s prb agent early/cancelled/rec"
     print(header, file=sys.stderr)
     _results, total = asyncio.run(run(args, workdir))
     for key, value in total.items():

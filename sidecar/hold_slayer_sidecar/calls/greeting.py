@@ -149,7 +149,10 @@ def ring_early(session: CallSession, effects: list[Effect]) -> Result:
     at the confirmation, the user's phone would ring 4-7 s after the person's first word; rung now, it rings 1-3 s
     after it. A recording's greeting costs a ring that is cancelled (counted by ``scripts/bench live``).
     """
-    if not session.policy.ring_on_greeting or session.early_ring or session.user_leg is not None:
+    # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
+    # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.
+    once = session.early_rings_cancelled == 0
+    if not session.policy.ring_on_greeting or not once or session.early_ring or session.user_leg is not None:
         return session, effects
     rung = replace(session, early_ring=True)
     return rung, [DialUser(session.transfer_to), *effects]
@@ -162,7 +165,8 @@ def cancel_early_ring(session: CallSession) -> Result:
     # A dial still on its way is hung up when it lands (queue.on_user_dialed); the call state going back to the
     # menus tells Home Assistant the ring is over.
     effects: list[Effect] = [HangUp(Leg.USER)] if session.user_leg is not None else []
-    return replace(session, early_ring=False, user_leg=None, user_up=False), effects
+    cancelled = session.early_rings_cancelled + 1
+    return replace(session, early_ring=False, user_leg=None, user_up=False, early_rings_cancelled=cancelled), effects
 
 
 def back_to_menus(session: CallSession, at: float) -> Result:

@@ -360,3 +360,16 @@ def test_a_greeting_decode_that_ends_in_a_bare_greeting_is_probed() -> None:
     s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
     s, _ = step(s, Transcribed(8.3, "Service test. For you. Hello?", 7.9, s.listen_epoch, greeting=True))
     assert s.state is CallState.PROBING
+
+
+def test_after_one_cancelled_early_ring_the_next_greeting_rings_only_at_its_confirmation() -> None:
+    s = greeted()
+    s, _ = step(s, UserDialed(8.6, "u"))
+    s, _ = step(s, TimerFired(24.0, Timer.PROBE_SAY))  # cancelled
+    assert s.early_rings_cancelled == 1
+    s, out = step(s, heard(s, 40.0, "Hello? Anybody there?"))
+    assert s.state is CallState.PROBING and not any(isinstance(e, DialUser) for e in out)
+    s, _ = step(s, Observed(40.5, K.SILENCE, 39.2))
+    s, _ = step(s, SpeakDone(41.0, s.ticket))
+    s, out = step(s, Observed(42.5, K.HUMAN_DETECTED, 42.0))
+    assert DialUser("sip:me@127.0.0.1") in out and s.state is CallState.HUMAN
