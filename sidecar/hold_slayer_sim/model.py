@@ -44,7 +44,7 @@ class Voice(_Strict):
     def _known_voice(self) -> Voice:
         known = {"piper": PIPER_VOICES, "flite": FLITE_VOICES, "festival": FESTIVAL_VOICES}.get(self.engine)
         if known is not None and self.id not in known:
-            raise ValueError(f"{self.engine} voice {self.id!r} is not available; use one of {sorted(known)}")
+            raise ValueError(f"{self.engine} voice {self.id!r} is not installed; use one of {sorted(known)}")
         base = self.id.split("+")[0]
         if self.engine == "espeak" and (base in HELD_OUT_ESPEAK or (base == "en-us-nyc" and "+" in self.id)):
             raise ValueError(f"espeak voice {self.id!r} is reserved for held-out evaluation")
