@@ -29,7 +29,7 @@ from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
 
 from .clips import DEFAULT_ASSET_DIR, ClipLibrary
-from .model import Company, CompanyFileError, load_company
+from .model import Channel, Company, CompanyFileError, load_company
 from .report import ReportWriter
 from .runtime import CompanyCall, Transcriber
 from .speech import SAMPLE_RATE
@@ -182,14 +182,25 @@ def main() -> None:
     parser.add_argument("--record-dir", type=Path, help="save what each call's company hears as <call>.wav here")
     parser.add_argument("--assets", type=Path, default=DEFAULT_ASSET_DIR, help="generated asset folder")
     parser.add_argument("--no-stt", action="store_true", help="no transcription: any speech counts as a reason")
+    parser.add_argument(
+        "--channel",
+        help='impairments for every company without its own, as JSON: {"codecs": ["pcma"], "band_hz": [300, 3400], '
+        '"noise_snr_db": 20, "loss": 0.07} (FORMAT.md, channel)',
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
+    try:
+        channel = Channel.model_validate_json(args.channel) if args.channel else None
+    except ValueError as err:
+        sys.exit(f"--channel: {err}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     ready = ReadyChannel()
     companies: dict[str, Company] = {}
     try:
         for path in args.company:
             company = load_company(path)
+            if channel is not None and company.channel is None:
+                company = company.model_copy(update={"channel": channel})
             if company.id in companies:
                 sys.exit(f"{path}: company id {company.id!r} is used twice")
             companies[company.id] = company

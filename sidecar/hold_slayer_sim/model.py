@@ -26,17 +26,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Voice(_Strict):
-    """A TTS voice: an espeak-ng voice with optional variant (``en-us``, ``en-us+f3``) or piper ``joe``."""
+# Simulator-only voices from Debian packages (flite; festival with festvox-kallpc16k, festvox-kdlpc16k).
+FLITE_VOICES = frozenset({"kal", "kal16", "awb"})
+FESTIVAL_VOICES = frozenset({"kal_diphone", "ked_diphone"})
+# Voices of the held-out evaluation material: never used to build anything the product is tuned or tested on.
+HELD_OUT_ESPEAK = ("en-gb-scotland", "en-gb-x-gbcwmd", "en-029")
 
-    engine: Literal["espeak", "piper"] = "espeak"
+
+class Voice(_Strict):
+    """A TTS voice: espeak-ng (``en-us``, ``en-us+f3``), piper ``joe``, flite or festival (simulator only)."""
+
+    engine: Literal["espeak", "piper", "flite", "festival"] = "espeak"
     id: str = "en-us"
     speed: float = Field(1.0, ge=0.5, le=2.0)
 
     @model_validator(mode="after")
     def _known_voice(self) -> Voice:
-        if self.engine == "piper" and self.id not in PIPER_VOICES:
-            raise ValueError(f"piper voice {self.id!r} is not installed; use one of {sorted(PIPER_VOICES)}")
+        known = {"piper": PIPER_VOICES, "flite": FLITE_VOICES, "festival": FESTIVAL_VOICES}.get(self.engine)
+        if known is not None and self.id not in known:
+            raise ValueError(f"{self.engine} voice {self.id!r} is not installed; use one of {sorted(known)}")
+        base = self.id.split("+")[0]
+        if self.engine == "espeak" and (base in HELD_OUT_ESPEAK or (base == "en-us-nyc" and "+" in self.id)):
+            raise ValueError(f"espeak voice {self.id!r} is reserved for held-out evaluation")
         return self
 
     @property
@@ -220,6 +231,22 @@ class TestIntent(_Strict):
         return self.path.split()
 
 
+class Channel(_Strict):
+    """The telephone channel between the company and the caller (hold_slayer_sim/channel.py applies it)."""
+
+    # G.711 re-encodings in order (a call may cross several trunks): "pcma" (A-law) or "pcmu" (mu-law).
+    codecs: tuple[Literal["pcma", "pcmu"], ...] = ()
+    band_hz: tuple[float, float] | None = None  # pass band, e.g. [300, 3400] (ITU-T G.712 telephone band)
+    noise_snr_db: float | None = Field(None, ge=-10, le=60)  # pink noise this far under the clip's active level
+    loss: float = Field(0.0, ge=0, le=0.3)  # mean 20 ms packet loss (bursty), concealed with fading repeats
+
+    @model_validator(mode="after")
+    def _band(self) -> Channel:
+        if self.band_hz is not None and not 0 <= self.band_hz[0] < self.band_hz[1] <= 4000:
+            raise ValueError(f"band_hz must be low < high within 0-4000 Hz, not {list(self.band_hz)}")
+        return self
+
+
 class Company(_Strict):
     """A simulated company phone system."""
 
@@ -233,6 +260,7 @@ class Company(_Strict):
     queues: dict[str, Queue]
     agent: Agent
     test_intents: tuple[TestIntent, ...] = ()
+    channel: Channel | None = None  # impairments of everything the caller hears (None: clean 8 kHz PCM)
 
     @model_validator(mode="after")
     def _references(self) -> Company:  # noqa: PLR0912 - one check per kind of reference

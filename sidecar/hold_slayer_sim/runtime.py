@@ -16,6 +16,7 @@ from hold_slayer_sidecar.audio.types import AudioFrame, Pcm
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind, SipError, Unsubscribe
 from hold_slayer_sidecar.voice.wav import write_wav
 
+from .channel import impair
 from .clips import ClipLibrary
 from .hold import HoldAudio
 from .model import Company
@@ -253,13 +254,16 @@ class CompanyCall:
         if not isinstance(play.source, HoldAudio) and play.voice == self.company.voice:
             # Recorded IVR prompts end with a short pause before the next one starts, as on real systems.
             pcm = np.concatenate([pcm, np.zeros(round(_PROMPT_GAP_S * SAMPLE_RATE), np.int16)])
-        self._play_task = asyncio.ensure_future(self._play(play, pcm))
+        onset_s = speech_onset_s(pcm)  # ground truth from the clean clip: noise must not move the first word
+        if self.company.channel is not None:
+            pcm = await asyncio.to_thread(impair, pcm, self.company.channel)
+        self._play_task = asyncio.ensure_future(self._play(play, pcm, onset_s))
 
-    async def _play(self, play: Play, pcm: Pcm) -> None:
+    async def _play(self, play: Play, pcm: Pcm, onset_s: float) -> None:
         started = time.monotonic()
         if play.mark:
             # Ground truth: the moment the first word is heard, i.e. playback start plus the clip's lead-in.
-            self._log(play.mark, at=started + speech_onset_s(pcm), **play.mark_data)
+            self._log(play.mark, at=started + onset_s, **play.mark_data)
         try:
             await self.line.play(self.leg_id, pcm, SAMPLE_RATE)
         except SipError as err:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 from hold_slayer_sidecar.audio.types import Pcm
+from hold_slayer_sidecar.voice.api import VoiceEngineError
+from hold_slayer_sidecar.voice.resample import resample_pcm
 from hold_slayer_sidecar.voice.tts import synthesize_blocking
 from hold_slayer_sidecar.voice.wav import read_wav, write_wav
 
@@ -21,10 +25,32 @@ _EDGE_S = 0.05  # silence kept before and after the words, like a trimmed studio
 
 
 def _synthesize(text: str, voice: Voice) -> Pcm:
-    """Call the TTS engine: the one place, and the product's engines, so both sides sound alike."""
-    return synthesize_blocking(
-        text, SAMPLE_RATE, engine=voice.engine, voice=None if voice.engine == "piper" else voice.id, speed=voice.speed
-    )
+    """Call the TTS engine: the product's engines, or flite/festival for voices the product never speaks in."""
+    match voice.engine:
+        case "flite" | "festival":
+            return _debian_tts(text, voice)
+        case engine:
+            voice_id = None if engine == "piper" else voice.id
+            return synthesize_blocking(text, SAMPLE_RATE, engine=engine, voice=voice_id, speed=voice.speed)
+
+
+def _debian_tts(text: str, voice: Voice) -> Pcm:
+    """Render with flite or festival's text2wave (Debian packages; the rate stretches durations) at 8 kHz."""
+    stretch = f"{1 / voice.speed:.3f}"
+    with tempfile.TemporaryDirectory(prefix="sim-tts-") as tmp:
+        out = Path(tmp) / "out.wav"
+        if voice.engine == "flite":
+            cmd = ["flite", "-voice", voice.id, "--setf", f"duration_stretch={stretch}", "-t", text, "-o", str(out)]
+            given = None
+        else:
+            setup = f"(begin (voice_{voice.id}) (Parameter.set 'Duration_Stretch {stretch}))"
+            cmd, given = ["text2wave", "-eval", setup, "-o", str(out)], text
+        try:
+            subprocess.run(cmd, input=given, text=True, check=True, capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as err:
+            raise VoiceEngineError(f"{voice.engine} failed for voice {voice.id}: {err}") from err
+        pcm, rate = read_wav(out)
+    return resample_pcm(pcm, rate, SAMPLE_RATE)
 
 
 def _frame_dbfs(pcm: Pcm) -> np.ndarray:

@@ -148,6 +148,8 @@ class FakeDetector:
         out, self.pending = self.pending, []
         return out
 
+    transcripts_useful = True
+
     def note_transcript(self, text: str, t_s: float, *, partial: bool = False) -> list[Observation]:
         self.notes.append(f"{'partial' if partial else 'transcript'}:{text}")
         return []

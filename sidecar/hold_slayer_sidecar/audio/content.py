@@ -53,9 +53,13 @@ _BARE_GREETING = (
 )
 # Self-introductions need the original case: a capitalised name after "this is" / "I'm" ("This is Dana"), not
 # "this is where ..." or "I'm sorry".
+# "<Name> here." closes a person's opening ("Service desk, Priya here."); as the whole of a short sentence only, and
+# not an adverb of place that starts one ("Right here.", "Over here.").
 _INTRO = re.compile(
     r"\b([Tt]his is|[Mm]y name is|I'm|I am) (?!(The|A|An|Not|Sorry|Afraid|Going|Here|Just|Calling)\b)[A-Z][a-z]+"
     r"|\b[A-Z][a-z]+ speaking\b"
+    r"|(^|[,.!?]\s+)(?!(Right|Over|Up|Down|In|Out|Back|Click|Press|Not|Nobody|Someone|Somebody|Everyone)\b)"
+    r"[A-Z][a-z]+ here[.!?]?\s*$"
 )
 
 # While a turn goes on, a name must stand alone ("This is Dana.", "this is Dana from billing"): a message may start

@@ -607,13 +607,20 @@ class HumanJudge:
         ]
 
     def _segment_observation(self, segment: SpeechSegment) -> Observation:
+        data: dict[str, object] = {"start_s": segment.start_s, "end_s": segment.end_s}
+        data["context"] = "hold" if self.hold else "ivr"
+        tight = not self.in_queue and segment.tight_pcm is not None
+        if tight:
+            # A person who answers in the menus greets in short words too ("Hi," cut tight came out as "Bye."):
+            # calls/greeting.py decodes those with the wide cut.
+            data["wide_audio"] = segment.pcm
         return Observation(
             ObservationKind.SPEECH_SEGMENT,
             segment.end_s,
             segment.mean_prob,
-            {"start_s": segment.start_s, "end_s": segment.end_s, "context": "hold" if self.hold else "ivr"},
+            data,
             # In the queue a person's short answer needs its first consonant; in the IVR the tight cut reads better.
-            audio=segment.pcm if self.in_queue or segment.tight_pcm is None else segment.tight_pcm,
+            audio=segment.tight_pcm if tight else segment.pcm,
         )
 
     def note_lone_burst(

@@ -64,6 +64,11 @@ class CallDetector(Protocol):
         """Consume one frame."""
         ...
 
+    @property
+    def transcripts_useful(self) -> bool:
+        """Whether a transcript of speech heard now can still change a decision (False once a person is heard)."""
+        ...
+
     def note_transcript(self, text: str, t_s: float, *, partial: bool = False) -> list[Observation]:
         """Take an optional content cue: the transcript of the last speech segment (may return observations).
 

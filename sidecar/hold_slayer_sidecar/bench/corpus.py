@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from hold_slayer_sidecar.audio.detector import HoldDetector
 from hold_slayer_sidecar.audio.types import AudioFrame, ObservationKind
+from hold_slayer_sidecar.calls.listening import Ears
 
 FRAME = 160
 RATE = 8000
@@ -100,7 +101,7 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None, s
     transcription's own compute time (this process' CPU seconds, which include the model's own threads: on a
     free core that is the wall time the call would wait), after the texts queued before it.
     """
-    det = HoldDetector(RATE)
+    ears = Ears(HoldDetector(RATE))  # the live call's own listening (calls/listening.py)
     events: list[dict[str, Any]] = []
     digits: list[str] = []
     pending: list[tuple[float, str, float, bool]] = []  # (stream time the text is ready, text, cut at, partial)
@@ -113,27 +114,25 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None, s
 
     for k in range(pcm.size // FRAME):
         t = round((k + 1) * FRAME / RATE, 3)
-        observations = det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
+        observations = ears.hear(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t))
         while pending and pending[0][0] <= t:
             _ready, text, cut_s, partial = pending.pop(0)
-            observations += det.note_transcript(text, cut_s, partial=partial)
+            observations += ears.words(text, cut_s, partial=partial)
         for obs in observations:
             if obs.kind == ObservationKind.DTMF:
                 digits.append(str(obs.data["digit"]))
             if obs.kind in (ObservationKind.SPEECH_SEGMENT, ObservationKind.SPEECH_PARTIAL):
-                partial = obs.kind == ObservationKind.SPEECH_PARTIAL
-                # As in a live call (calls/effects.py), a partial is skipped while the worker is busy.
-                busy = partial and stt_free_at > t
-                if transcribe is not None and obs.audio is not None and det.transcripts_useful and not busy:
+                # As in a live call: which speech gets words, with which decode, partials skipped while busy.
+                wanted = ears.wants_words(obs, stt_busy=stt_free_at > t) if transcribe is not None else None
+                if wanted is not None and transcribe is not None and obs.audio is not None:
                     start = time.process_time()
-                    # As in a live call (calls/machine.py): speech in the queue gets the quick decode.
-                    text = transcribe(obs.audio, partial or obs.data.get("context") == "hold")
+                    text = transcribe(obs.audio, wanted.quick)
                     spent = time.process_time() - start
                     stt_cpu_s += spent
                     ready = stt_free_at = max(t, stt_free_at) + spent
-                    pending.append((ready, text, obs.t_s, partial))
+                    pending.append((ready, text, obs.t_s, wanted.partial))
                     pending.sort()
-                    kind = "transcript_partial" if partial else "transcript"
+                    kind = "transcript_partial" if wanted.partial else "transcript"
                     events.append({"t_s": clock(ready), "type": kind, "text": text, "at_s": clock(obs.t_s)})
                 continue
             event: dict[str, Any] = {"t_s": clock(t), "type": EVENT_TYPES.get(obs.kind, obs.kind.value)}

@@ -169,7 +169,7 @@ class EffectRunner:
 
     def _note_transcript(self, runtime: CallRuntime, effect: NoteTranscript) -> None:
         try:
-            observations = runtime.detector.note_transcript(effect.text, effect.t_s, partial=effect.partial)
+            observations = runtime.listening.ears.words(effect.text, effect.t_s, partial=effect.partial)
         except Exception:
             _LOGGER.exception("call %s: detector transcript cue failed", runtime.call_id)
             return
@@ -292,6 +292,9 @@ class EffectRunner:
         if stt is None:
             return
         listening = runtime.listening
+        if effect.greeting:  # decoded at once, not behind the menu's own work (calls/greeting.py)
+            await self._transcribe_greeting(runtime, effect)
+            return
         whole = effect.epoch != 0 and self._config.whole_prompt_stt
         buffer = listening.prompt_audio if whole else None
         if buffer is not None and buffer.add(effect.epoch, effect.audio, effect.sample_rate, effect.t_s):
@@ -299,12 +302,44 @@ class EffectRunner:
             return
         if effect.partial:
             work = self.speech_work
-            if not (work.running or work.pending):  # a bonus: never make a finished segment's words wait behind it
+            if listening.ears.partial_now(bool(work.running or work.pending)):  # never delay a segment's words
                 await self._transcribe_segment(runtime, effect, listening.stale_partial())
             return
         stale = listening.stale_menu(effect.epoch) if effect.epoch else listening.stale_detection()
         async with listening.order:
             await self._transcribe_segment(runtime, effect, stale)
+
+    async def _transcribe_greeting(self, runtime: CallRuntime, effect: Transcribe) -> None:
+        """Decode every word since our last move at once, unbiased, as long as it may still be a greeting."""
+        stt = self._engines.stt
+        assert stt is not None
+        listening = runtime.listening
+        buffer = listening.greeting_audio
+        if not buffer.add(effect.epoch, effect.audio, effect.sample_rate, effect.t_s):
+            return  # too long for a greeting: the menu decode alone goes on
+        audio, t_s = buffer.take()
+        stale = listening.stale_greeting(effect.epoch)
+        decode = stt.transcribe_quick if isinstance(stt, QuickTranscriber) else stt.transcribe
+        label = f"{runtime.call_id} greeting at {effect.t_s:.2f} s"
+        try:
+            transcript = await self.speech_work.submit(
+                Urgency.DETECTION, lambda: decode(audio, buffer.rate), stale=stale, label=label
+            )
+        except StaleWork as err:
+            _LOGGER.debug("call %s: %s", runtime.call_id, err)
+            return
+        except VoiceEngineError as err:
+            _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
+            return
+        except Exception:
+            _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
+            return
+        text = transcript.text.strip()
+        _LOGGER.info(
+            "call %s: greeting decode of %.2f s to %.2f s: %r", runtime.call_id, audio.size / buffer.rate, t_s, text
+        )
+        if text:
+            runtime.feed(Transcribed(self._clock(), text, t_s, effect.epoch, prompt=text, greeting=True))
 
     async def _transcribe_segment(self, runtime: CallRuntime, effect: Transcribe, stale: Callable[[], bool]) -> None:
         """Transcribe one segment (menu labels rescored) and feed the text to the call."""

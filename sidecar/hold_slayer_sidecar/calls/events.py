@@ -101,6 +101,7 @@ class Transcribed:
     epoch: int  # the listen epoch the segment was heard in (0: informational only)
     prompt: str | None = None  # the whole prompt of the epoch re-transcribed at once (replaces the text so far)
     partial: bool = False  # the words so far of speech still going on (for the detector only)
+    greeting: bool = False  # the quick decode of a segment that may be a person's greeting (Transcribe.greeting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +282,8 @@ class Transcribe:
     sample_rate: int = 8000  # segment audio rate (detectors work at 8 kHz unless they say otherwise)
     partial: bool = False  # speech still going on: the text goes to the detector only
     quick: bool = False  # queue speech: its words are the detector's cues, wanted soon (QuickTranscriber)
+    # The first short segment since our last move, heard once more without the menu prompt (calls/greeting.py).
+    greeting: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,33 @@ answer), the call says the probe once the speaker pauses, and the detector judge
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..audio.content import classify_text, menu_text
 from ..nav.flows import FlowStepKind
 from ..protocol import CallState
-from .events import CancelTimer, Decide, EmitCallState, Observed, StartTimer, Timer, Transcribed
+from .events import (
+    CancelTimer,
+    Decide,
+    DialUser,
+    Effect,
+    EmitCallState,
+    HangUp,
+    Leg,
+    Observed,
+    StartTimer,
+    Timer,
+    Transcribed,
+)
 from .navigation import current_step, listen, on_transcript
 from .queue import enter_hold, say_probe
 from .session import CallSession, StepWait
 from .transitions import Result, goto
+
+# A greeting's audio ("Hi, this is Sam, how can I help you?" is about 2.5 s; a slow one with a company's name about
+# 4 s); a first segment since our move longer than this is a welcome or a menu, not a person waiting for us.
+MAX_GREETING_S = 5.0
 
 # A greeting with a name and an offer of help runs to about a dozen words ("Thanks for calling Acme, this is Sam,
 # how can I help you today?"); an IVR's welcome with its first options runs longer before it pauses.
@@ -52,6 +69,8 @@ def greets(session: CallSession, event: Transcribed) -> bool:
     # After a probe whose answer window is over, a greeting may be probed again: a person who was not heard asks
     # "Hello, are you there?"; a recording that greets again costs one more "Hello?" (max_probes bounds them).
     cooling = session.last_probe_at is not None and event.at - session.last_probe_at < policy.greeting_probe_cooldown_s
+    if event.greeting:
+        return False  # a quick decode of a possible greeting is judged on its own (on_greeting_decode)
     return (
         session.state is CallState.IVR
         and not event.partial
@@ -63,6 +82,45 @@ def greets(session: CallSession, event: Transcribed) -> bool:
         and (step is None or step.kind is FlowStepKind.LISTEN)
         and may_be_person(event.text, words_since_move(session, event))
     )
+
+
+def may_greet(session: CallSession, seconds: float) -> bool:
+    """Whether a menu segment should also be decoded at once without the menu prompt, for a person's greeting.
+
+    Menu speech is decoded with a prompt of menu wording, and on a short unclear clip whisper then writes menu words
+    ("Press the same." for "this is Sam."): the greeting would never read as one. And a menu decode waits behind
+    other menu work. So while the words since our last move may still be a greeting, they are decoded once more,
+    together and first, as queue speech is (calls/effects.py caps the audio since the move at MAX_GREETING_S).
+    """
+    policy = session.policy
+    return (
+        session.state is CallState.IVR
+        and session.no_greeting_epoch != session.listen_epoch
+        and not menu_text(session.prompt)
+        and seconds <= MAX_GREETING_S
+        and policy.can_speak
+        and session.probes < policy.max_probes
+        and session.step_wait not in (StepWait.DTMF, StepWait.SPEAK)
+    )
+
+
+def on_greeting_decode(session: CallSession, event: Transcribed) -> Result:
+    """Probe a possible greeting if its quick decode reads as one; otherwise the menu decode decides."""
+    if event.epoch != session.listen_epoch:
+        return session, []
+    # The decode covers every word since our move; its last sentence stands for the newest segment's own words
+    # ("Service desk. Pre here. Hello." ends in a bare greeting that the whole does not read as).
+    sentences = [part for part in re.split(r"(?<=[.!?])\s+", event.text.strip()) if part]
+    last = sentences[-1] if sentences else event.text
+    if not greets(session, replace(event, text=last, greeting=False)):
+        words = len(event.text.split())
+        if menu_text(event.text) or classify_text(event.text) == "recording" or words > MAX_GREETING_WORDS // 2:
+            # More words will not make a person of a menu, a recording or a long welcome ("You have reached Acme
+            # Power and Water."; a person names themself within a few words): no more greeting decodes in this menu,
+            # each of which runs ahead of the menu's own speech-to-text.
+            return replace(session, no_greeting_epoch=event.epoch), []
+        return session, []
+    return probe_greeting(session, event)
 
 
 def probe_greeting(session: CallSession, event: Transcribed) -> Result:
@@ -77,17 +135,46 @@ def probe_greeting(session: CallSession, event: Transcribed) -> Result:
         ticket=heard.ticket + 1,  # a navigator decision still on its way is void
     )
     effects += [EmitCallState(), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
+    probing, effects = ring_early(probing, effects)
     if heard.company_quiet:
         said, more = say_probe(probing, event.at)
         return said, effects + more
     return probing, effects
 
 
+def ring_early(session: CallSession, effects: list[Effect]) -> Result:
+    """Ring the user's phone while the probe settles the greeting; the bridge still waits for a confirmed person.
+
+    Picking up takes a person 5-20 s; the probe's answer is judged within ``probe_wait_s`` of the probe. Rung only
+    at the confirmation, the user's phone would ring 4-7 s after the person's first word; rung now, it rings 1-3 s
+    after it. A recording's greeting costs a ring that is cancelled (counted by ``scripts/bench live``).
+    """
+    # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
+    # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.
+    once = session.early_rings_cancelled == 0
+    if not session.policy.ring_on_greeting or not once or session.early_ring or session.user_leg is not None:
+        return session, effects
+    rung = replace(session, early_ring=True)
+    return rung, [DialUser(session.transfer_to), *effects]
+
+
+def cancel_early_ring(session: CallSession) -> Result:
+    """Stop ringing the user's phone: the greeting was not a person's."""
+    if not session.early_ring:
+        return session, []
+    # A dial still on its way is hung up when it lands (queue.on_user_dialed); the call state going back to the
+    # menus tells Home Assistant the ring is over.
+    effects: list[Effect] = [HangUp(Leg.USER)] if session.user_leg is not None else []
+    cancelled = session.early_rings_cancelled + 1
+    return replace(session, early_ring=False, user_leg=None, user_up=False, early_rings_cancelled=cancelled), effects
+
+
 def back_to_menus(session: CallSession, at: float) -> Result:
     """Listen to the menus again: the greeting was not a person's (nobody answered the probe)."""
     menus = replace(goto(session, CallState.IVR, at), ticket=session.ticket + 1, probe_pending=False, direct=False)
+    menus, cancelled = cancel_early_ring(menus)
     listening, effects = listen(menus)
-    return listening, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), EmitCallState(), *effects]
+    return listening, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), *cancelled, EmitCallState(), *effects]
 
 
 def queue_after_greeting(session: CallSession, event: Observed) -> Result:

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..audio.types import ObservationKind
+import numpy as np
+
+from ..audio.types import Observation, ObservationKind
 from ..nav.flows import FlowStepKind
 from ..protocol import CallOutcome, CallState
 from .events import (
@@ -51,7 +53,8 @@ from .events import (
     UserDialFailed,
     UserDisconnected,
 )
-from .greeting import back_to_menus, greets, probe_greeting, queue_after_greeting
+from .greeting import back_to_menus, greets, may_greet, on_greeting_decode, probe_greeting, queue_after_greeting
+from .listening import words_wanted
 from .navigation import (
     advance,
     ask_if_settled,
@@ -99,6 +102,8 @@ def _on_dial_failed(session: CallSession, event: DialFailed) -> Result:
 
 
 def _on_user_dial_failed(session: CallSession, event: UserDialFailed) -> Result:
+    if session.early_ring:  # rung for a greeting: the probe goes on; a confirmed person gets another try
+        return replace(session, early_ring=False), []
     return user_missed(session, event.at, f"could not ring the user: {event.reason}")
 
 
@@ -181,6 +186,10 @@ def _probe_over(session: CallSession, at: float) -> Result:
 
 
 def _on_transcribed(session: CallSession, event: Transcribed) -> Result:
+    if event.greeting:
+        return on_greeting_decode(session, event)
+    if session.state is CallState.PROBING and session.direct and event.epoch and event.epoch == session.listen_epoch:
+        return session, []  # the menu decode of the greeting being probed: the quick decode already spoke for it
     if greets(session, event):
         return probe_greeting(session, event)  # a person's greeting in the menus? the answer to "Hello?" decides
     return on_transcript(session, event)
@@ -234,7 +243,13 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
         rate = int(event.data.get("sample_rate", 8000))
         # Speech in the queue is heard for the detector's sake (a person or a recording?): the sooner the better.
         # So is the answer to a probe said in the menus (calls/greeting.py).
-        quick = epoch == 0 and (event.data.get("context") == "hold" or session.state is CallState.PROBING)
+        probing = session.state is CallState.PROBING
+        wanted = words_wanted(Observation(event.kind, event.t_s, audio=event.audio, data=event.data), probing=probing)
+        quick = epoch == 0 and wanted is not None and wanted.quick
+        if epoch and may_greet(session, event.audio.size / rate):  # a person's greeting? heard first, unbiased
+            wide = event.data.get("wide_audio")  # with the first consonant of a short word (audio/judge.py)
+            audio = wide if isinstance(wide, np.ndarray) else event.audio
+            effects.append(Transcribe(audio, event.t_s, epoch, rate, quick=True, greeting=True))
         effects.append(Transcribe(event.audio, event.t_s, epoch, rate, quick=quick))
         if epoch:
             session = replace(session, heard_t_s=event.t_s)
@@ -260,7 +275,10 @@ def _on_partial(session: CallSession, event: Observed) -> Result:
     if event.audio is None or session.state not in LISTENING:
         return session, []
     rate = int(event.data.get("sample_rate", 8000))
-    return session, [Transcribe(event.audio, event.t_s, 0, rate, partial=True, quick=True)]
+    wanted = words_wanted(Observation(event.kind, event.t_s, audio=event.audio, data=event.data))
+    if wanted is None:
+        return session, []
+    return session, [Transcribe(event.audio, event.t_s, 0, rate, partial=wanted.partial, quick=wanted.quick)]
 
 
 def _on_speak_done(session: CallSession, event: SpeakDone) -> Result:

@@ -387,7 +387,7 @@ class CallManager:
         if runtime.session.state not in _LISTENING:
             return  # nothing to judge while dialling or once a person is on the line
         try:
-            observations = runtime.detector.process(frame)
+            observations = runtime.listening.ears.hear(frame)
         except Exception:
             runtime.detector_failures += 1
             if runtime.detector_failures in (1, 100, 1000):  # log, but do not flood the log at 50 frames/s

@@ -114,14 +114,23 @@ def human(session: CallSession, event: Observed) -> Result:
         probe_pending=False,
         direct=False,
     )
-    # Ring the user first: every effect before DialUser adds to the time the person waits in silence.
-    effects: list[Effect] = [DialUser(session.transfer_to), EmitCallState()]
+    # Ring the user first: every effect before DialUser adds to the time the person waits in silence. A phone rung
+    # for the greeting (calls/greeting.py) already rings: it is the user's phone now, and the bridge may go ahead.
+    early = session.early_ring
+    human = replace(human, early_ring=False)
+    effects: list[Effect] = [] if early else [DialUser(session.transfer_to)]
+    if early and session.user_leg is not None:
+        human = goto(human, CallState.RINGING_USER, event.at)
+        effects.append(StartTimer(Timer.RING_USER, session.policy.ring_user_s))
+    effects.append(EmitCallState())
     if was_holding:
         effects.append(Emit(EventType.HOLD_ENDED, {"hold_seconds": round(human.hold_seconds(event.at), 2)}))
     effects += [
         Emit(EventType.HUMAN_DETECTED, {"confidence": event.confidence, "t_s": event.t_s}),
         *(CancelTimer(t) for t in (Timer.IVR, Timer.STEP, Timer.HOLD, Timer.PROBE, Timer.PROBE_SAY, Timer.SETTLE)),
     ]
+    if early and session.user_up:  # the user picked up while the probe settled it: connect them now
+        return on_user_answered(human, UserAnswered(event.at), effects)
     return courtesy(human, session.policy.courtesy_text, effects)
 
 
@@ -151,6 +160,10 @@ def still_connecting(session: CallSession, at: float) -> Result:
 
 def on_user_dialed(session: CallSession, event: UserDialed) -> Result:
     """Wait for the user to answer once the INVITE left (at most ring_user_s)."""
+    if session.early_ring and session.state is CallState.PROBING:  # rung for a greeting: the probe still decides
+        return replace(session, user_leg=event.leg_id), [
+            Emit(EventType.USER_RINGING, {"transfer_to": session.transfer_to, "early": True})
+        ]
     if session.state is not CallState.HUMAN:
         return replace(session, user_leg=event.leg_id), [HangUp(Leg.USER)]
     ringing = replace(goto(session, CallState.RINGING_USER, event.at), user_leg=event.leg_id)
@@ -161,15 +174,17 @@ def on_user_dialed(session: CallSession, event: UserDialed) -> Result:
     ]
 
 
-def on_user_answered(session: CallSession, event: UserAnswered) -> Result:
-    """Bridge the two legs once the user picks up."""
+def on_user_answered(session: CallSession, event: UserAnswered, before: list[Effect] | None = None) -> Result:
+    """Bridge the two legs once the user picks up (never before a person is confirmed)."""
+    if session.early_ring and session.state is CallState.PROBING:
+        return replace(session, user_up=True), []  # picked up while the probe settles: bridged once it is a person
     if session.state is not CallState.RINGING_USER or session.closing:
-        return session, []
+        return session, list(before or [])
     # Our line stops before the bridge: the user must hear the person, not the end of "one moment please".
     # A new ticket makes the cut line's SpeakDone (if any) harmless.
     answered = replace(session, user_up=True, ticket=session.ticket + 1)
     effects: list[Effect] = [CancelTimer(Timer.RING_USER), CancelTimer(Timer.COURTESY), StopSpeaking()]
-    return answered, [*effects, Bridge(), StartRecording(Leg.USER)]
+    return answered, [*(before or []), *effects, Bridge(), StartRecording(Leg.USER)]
 
 
 def on_bridged(session: CallSession, event: BridgeDone) -> Result:
@@ -188,6 +203,8 @@ def on_user_gone(session: CallSession, event: UserDisconnected) -> Result:
     if event.lost and session.state in (CallState.BRIDGED, CallState.HUMAN, CallState.RINGING_USER):
         # The media worker died under both legs (they share it); do not blame the user.
         return finish(gone, event.at, CallState.FAILED, CallOutcome.FAILED, event.reason)
+    if session.early_ring:  # the early ring was declined: ring again if the probe confirms a person
+        return replace(gone, early_ring=False, user_leg=None), []
     if session.state is CallState.BRIDGED:
         return finish(gone, event.at, CallState.ENDED, CallOutcome.CONNECTED, "user hung up")
     if session.state in (CallState.HUMAN, CallState.RINGING_USER):

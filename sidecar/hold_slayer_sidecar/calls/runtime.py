@@ -35,8 +35,8 @@ class CallRuntime:
         on_settled: Callable[[CallRuntime], None],
     ) -> None:
         self.session = session
-        self.detector = detector
-        self.listening = CallListening(lambda: self.session)
+        self.listening = CallListening(lambda: self.session, detector)
+        self.detector = self.listening.ears.detector
         self.navigator = navigator
         self.legs: dict[Leg, str] = {}
         self.last_t_s = 0.0  # stream time of the latest company frame (for detector notes)

@@ -34,6 +34,10 @@ class CallPolicy:
     # 2 s) keeps the gaps under that without talking over every word the agent says back.
     still_connecting_every_s: float = 7.0
     closing_s: float = 8.0
+    # Ring the user's phone as soon as a greeting heard in the menus is probed (calls/greeting.py), not only once the
+    # answer confirms a person: a phone takes 5-20 s to be picked up, the probe's answer settles in 2-6 s, and the
+    # bridge still waits for the confirmation. A greeting that was a recording's costs a cancelled ring.
+    ring_on_greeting: bool = True
     settle_s: float = 12.0  # longest wait for music or silence after the last menu step
     can_speak: bool = True  # a text-to-speech engine is available
     can_navigate: bool = False  # a navigator is available (menus without a stored flow)
@@ -90,6 +94,9 @@ class CallSession:
     probes: int = 0
     probe_pending: bool = False  # "Hello?" waits for a pause after the uncertain speech
     direct: bool = False  # probing a greeting heard in the menus (calls/greeting.py), not speech in the queue
+    early_ring: bool = False  # the user's phone was rung for a greeting before the probe's answer confirmed a person
+    early_rings_cancelled: int = 0  # a cancelled ring makes the next greeting wait for its confirmation
+    no_greeting_epoch: int = -1  # the listen epoch whose words already read as a menu or a recording
     last_probe_at: float | None = None
     closing: bool = False  # saying goodbye before hanging up
     ivr_done_pending: bool = False  # in the queue, but the company may still be finishing its IVR sentence

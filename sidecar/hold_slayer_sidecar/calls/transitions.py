@@ -26,7 +26,9 @@ def finish(session: CallSession, at: float, state: CallState, outcome: CallOutco
     effects: list[Effect] = []
     if session.company_leg is not None and (session.company_up or session.state in BEFORE_ANSWER):
         effects.append(HangUp(Leg.COMPANY))
-    if session.user_leg is not None and (session.user_up or session.state is CallState.RINGING_USER):
+    if session.user_leg is not None and (
+        session.user_up or session.early_ring or session.state is CallState.RINGING_USER
+    ):
         effects.append(HangUp(Leg.USER))
     hold_ended = session.hold_ended_at
     if session.hold_started_at is not None and hold_ended is None:

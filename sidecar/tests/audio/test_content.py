@@ -85,3 +85,18 @@ def test_queueing(text: str, queued: bool) -> None:
 def test_exclamation_while_speaking(text: str) -> None:
     """A person muttering as they pick up: a recorded message never swears or exclaims, even in its first words."""
     assert classify_text(text, partial=True) == "agent"
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("Service desk, Priya here.", "agent"),  # "<Name> here." closes a person's opening
+        ("Parts counter. Dana here", "agent"),
+        ("Right here.", "unknown"),  # an adverb of place, not a name
+        ("Please hold, help is here.", "unknown"),
+        ("Click here.", "unknown"),
+        ("We are here to help.", "unknown"),
+    ],
+)
+def test_a_name_followed_by_here_is_a_self_introduction(text: str, verdict: str) -> None:
+    assert classify_text(text) == verdict

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 from hold_slayer_sidecar.calls.events import (
+    Bridge,
     CompanyAnswered,
+    CompanyDisconnected,
     CompanyRinging,
     Decide,
     Decided,
@@ -17,7 +19,9 @@ from hold_slayer_sidecar.calls.events import (
     DialUser,
     DtmfDone,
     Effect,
+    HangUp,
     Input,
+    Leg,
     NoteTranscript,
     NotifyDetector,
     Observed,
@@ -29,6 +33,10 @@ from hold_slayer_sidecar.calls.events import (
     TimerFired,
     Transcribe,
     Transcribed,
+    UserAnswered,
+    UserDialed,
+    UserDialFailed,
+    UserDisconnected,
 )
 from hold_slayer_sidecar.calls.greeting import may_be_person
 from hold_slayer_sidecar.calls.machine import step
@@ -72,7 +80,7 @@ def said(effects: list[Effect]) -> list[str]:
 
 @pytest.mark.parametrize("navigate", [True, False])
 def test_a_greeting_after_ringback_is_probed_in_the_pause_then_the_answer_rings_the_user(navigate: bool) -> None:
-    s, _ = run(new(navigate=navigate), ANSWER)
+    s, _ = run(new(navigate=navigate, ring_on_greeting=False), ANSWER)
     s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
     s, out = step(s, Transcribed(8.4, "Hi, this is Sam.", 7.9, s.listen_epoch if navigate else 0))
     assert s.state is CallState.PROBING and said(out) == []  # the speaker may still be talking: wait for a pause
@@ -220,3 +228,148 @@ def test_no_probe_while_our_key_or_reason_answers_the_menu(wait: StepWait) -> No
     event = heard(s, 8.4, "Hi, this is Sam.")
     s, _ = step(replace(s, step_wait=wait), event)
     assert s.state is CallState.IVR
+
+
+def greeted(**policy: object) -> CallSession:
+    """A call whose greeting "Hi, this is Sam." is being probed; the user's phone was rung for it."""
+    s, _ = run(new(**policy), ANSWER)
+    s, out = step(s, heard(s, 8.4, "Hi, this is Sam."))
+    assert s.state is CallState.PROBING
+    assert (DialUser("sip:me@127.0.0.1") in out) is s.policy.ring_on_greeting
+    return s
+
+
+def test_the_users_phone_rings_for_a_greeting_and_the_confirmed_person_is_bridged_without_a_second_dial() -> None:
+    s = greeted()
+    assert s.early_ring
+    s, out = step(s, UserDialed(8.6, "u"))
+    assert s.state is CallState.PROBING and s.user_leg == "u"  # ringing, but still probing: nothing is bridged
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, _ = step(s, SpeakDone(9.5, s.ticket))
+    s, out = step(s, Observed(11.0, K.HUMAN_DETECTED, 10.7))
+    assert s.state is CallState.RINGING_USER and not s.early_ring
+    assert not any(isinstance(e, DialUser) for e in out)
+    assert said(out) == [s.policy.courtesy_text]  # the person is kept on the line while the phone rings on
+    s, out = step(s, UserAnswered(14.0))
+    assert Bridge() in out
+
+
+def test_a_user_who_picks_up_before_the_person_is_confirmed_is_bridged_only_at_the_confirmation() -> None:
+    s = greeted()
+    s, _ = step(s, UserDialed(8.6, "u"))
+    s, out = step(s, UserAnswered(9.0))
+    assert s.user_up and s.state is CallState.PROBING and Bridge() not in out
+    s, _ = step(s, Observed(9.2, K.SILENCE, 7.9))
+    s, _ = step(s, SpeakDone(9.8, s.ticket))
+    s, out = step(s, Observed(11.0, K.HUMAN_DETECTED, 10.7))
+    assert Bridge() in out and said(out) == []
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [TimerFired(24.0, Timer.PROBE), TimerFired(24.0, Timer.PROBE_SAY), Observed(12.0, K.MUSIC, 11.0)],
+)
+def test_a_greeting_that_was_a_recording_cancels_the_ring_and_never_bridges(ending: Input) -> None:
+    s = greeted()
+    s, _ = step(s, UserDialed(8.6, "u"))
+    s, _ = step(s, UserAnswered(9.0))  # even a user who already picked up is never connected to the recording
+    s, out = step(s, ending)
+    assert HangUp(Leg.USER) in out and Bridge() not in out
+    assert s.user_leg is None and not s.early_ring and not s.user_up
+
+
+def test_a_ring_still_on_its_way_when_the_probe_fails_is_hung_up_when_it_lands() -> None:
+    s = greeted()
+    s, out = step(s, TimerFired(24.0, Timer.PROBE_SAY))
+    assert not any(isinstance(e, HangUp) for e in out)
+    s, out = step(s, UserDialed(24.2, "u"))
+    assert HangUp(Leg.USER) in out and s.state is CallState.IVR
+
+
+def test_a_declined_or_failed_early_ring_is_tried_again_for_a_confirmed_person() -> None:
+    for failure in (UserDisconnected(9.0, 486, "Busy Here"), UserDialFailed(9.0, "503")):
+        s = greeted()
+        if isinstance(failure, UserDisconnected):
+            s, _ = step(s, UserDialed(8.6, "u"))
+        s, out = step(s, failure)
+        assert s.state is CallState.PROBING and not s.early_ring and out == []
+        s, _ = step(s, Observed(9.2, K.SILENCE, 7.9))
+        s, _ = step(s, SpeakDone(9.8, s.ticket))
+        s, out = step(s, Observed(11.0, K.HUMAN_DETECTED, 10.7))
+        assert DialUser("sip:me@127.0.0.1") in out and s.state is CallState.HUMAN
+
+
+def test_the_company_hanging_up_during_the_probe_hangs_up_the_early_ring() -> None:
+    s = greeted()
+    s, _ = step(s, UserDialed(8.6, "u"))
+    s, out = step(s, CompanyDisconnected(10.0))
+    assert HangUp(Leg.USER) in out and s.final
+
+
+def test_no_early_ring_when_turned_off() -> None:
+    s = greeted(ring_on_greeting=False)
+    assert not s.early_ring
+
+
+def test_the_first_short_segment_is_also_decoded_quickly_for_a_greeting_and_that_decode_probes() -> None:
+    s, _ = run(new(), ANSWER)
+    s, out = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
+    quick = [e for e in out if isinstance(e, Transcribe) and e.greeting]
+    assert len(quick) == 1 and quick[0].quick and quick[0].epoch == s.listen_epoch
+    assert out.index(quick[0]) < next(i for i, e in enumerate(out) if isinstance(e, Transcribe) and not e.greeting)
+    s, out = step(s, Transcribed(8.3, "Hi, this is Sam.", 7.9, s.listen_epoch, greeting=True))
+    assert s.state is CallState.PROBING and DialUser("sip:me@127.0.0.1") in out
+    # The menu decode, biased to menu words, comes later and says nothing more about the greeting.
+    s, out = step(s, Transcribed(9.0, "Press the same.", 7.9, s.listen_epoch))
+    assert s.state is CallState.PROBING and out == []
+
+
+def test_a_quick_decode_that_is_no_greeting_leaves_the_menu_to_its_own_decode() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
+    before = s
+    s, out = step(s, Transcribed(8.3, "Thank you for calling Acme.", 7.9, s.listen_epoch, greeting=True))
+    assert s == before and out == []
+
+
+def test_a_long_or_later_segment_gets_no_greeting_decode() -> None:
+    s, _ = run(new(), ANSWER)
+    long = np.zeros(8000 * 6, dtype=np.int16)  # 6 s: a welcome, not a greeting
+    _, out = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=long, data={"context": "ivr"}))
+    assert not any(isinstance(e, Transcribe) and e.greeting for e in out)
+    s, _ = step(s, heard(s, 8.4, "Welcome to Acme. For billing, press 2."))
+    _, out = step(s, Observed(9.9, K.SPEECH_SEGMENT, 9.9, audio=AUDIO, data={"context": "ivr"}))
+    assert not any(isinstance(e, Transcribe) and e.greeting for e in out)
+
+
+def test_a_quick_decode_that_reads_as_a_welcome_stops_further_greeting_decodes_in_that_menu() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
+    s, _ = step(
+        s,
+        Transcribed(
+            8.3, "Thank you for calling Acme Bank and Trust, your local bank.", 7.9, s.listen_epoch, greeting=True
+        ),
+    )
+    _, out = step(s, Observed(9.9, K.SPEECH_SEGMENT, 9.9, audio=AUDIO, data={"context": "ivr"}))
+    assert not any(isinstance(e, Transcribe) and e.greeting for e in out)
+
+
+def test_a_greeting_decode_that_ends_in_a_bare_greeting_is_probed() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
+    s, _ = step(s, Transcribed(8.3, "Service test. For you. Hello?", 7.9, s.listen_epoch, greeting=True))
+    assert s.state is CallState.PROBING
+
+
+def test_after_one_cancelled_early_ring_the_next_greeting_rings_only_at_its_confirmation() -> None:
+    s = greeted()
+    s, _ = step(s, UserDialed(8.6, "u"))
+    s, _ = step(s, TimerFired(24.0, Timer.PROBE_SAY))  # cancelled
+    assert s.early_rings_cancelled == 1
+    s, out = step(s, heard(s, 40.0, "Hello? Anybody there?"))
+    assert s.state is CallState.PROBING and not any(isinstance(e, DialUser) for e in out)
+    s, _ = step(s, Observed(40.5, K.SILENCE, 39.2))
+    s, _ = step(s, SpeakDone(41.0, s.ticket))
+    s, out = step(s, Observed(42.5, K.HUMAN_DETECTED, 42.0))
+    assert DialUser("sip:me@127.0.0.1") in out and s.state is CallState.HUMAN

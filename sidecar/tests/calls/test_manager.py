@@ -102,7 +102,8 @@ async def test_failing_helpers_keep_the_call(rig: Rig) -> None:
 
 
 async def test_navigator_chooses_digits_from_the_transcript(rig: Rig) -> None:
-    rig.stt.texts = ["For billing press 2."]
+    # The first short segment is decoded twice: once quickly for a person's greeting, once as a menu.
+    rig.stt.texts = ["For billing press 2.", "For billing press 2."]
     await rig.manager.place_call(COMPANY, intent="billing")
     await settle()
     leg = rig.sip.dialed[0][0]
@@ -297,7 +298,8 @@ async def test_whole_prompt_mode_transcribes_all_menu_audio_since_the_last_move(
         for t in (3.0, 5.0):
             await rig.observe(leg, Observation(K.SPEECH_SEGMENT, t, audio=np.zeros(800, dtype=np.int16)))
             await settle()
-        assert stt.sizes[-2:] == [800, 800 + 2400 + 800]  # the second segment was transcribed with the first
+        # The second segment was transcribed with the first (its menu decode; the greeting decode joins them too).
+        assert stt.sizes[-1] == 800 + 2400 + 800 and 800 in stt.sizes
         assert navigator.prompts[-1] == f"part {len(stt.sizes)}."  # the whole-prompt transcript replaces the rest
     finally:
         await rig.manager.stop()

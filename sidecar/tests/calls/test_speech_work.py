@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
+from conftest import FakeDetector
 from hold_slayer_sidecar.calls.listening import CallListening, menu_over
 from hold_slayer_sidecar.calls.session import CallSession, StepWait
 from hold_slayer_sidecar.calls.speech_work import SpeechWork, StaleWork, Urgency
@@ -121,7 +122,7 @@ def test_when_a_menu_is_over(change: dict[str, object], over: bool) -> None:
 
 def test_stale_tests_of_one_call() -> None:
     session = {"now": replace(SESSION, state=CallState.HOLD)}
-    listening = CallListening(lambda: session["now"])
+    listening = CallListening(lambda: session["now"], FakeDetector())
     first, second = listening.stale_partial(), listening.stale_partial()
     assert first() and not second()  # a newer partial supersedes an older one still waiting
     detection = listening.stale_detection()
