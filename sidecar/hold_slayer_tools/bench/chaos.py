@@ -8,11 +8,13 @@ company), a trap on 127.0.0.9 that counts every INVITE reaching it (it stands fo
 number), and a websocket client like Home Assistant's. One call is placed and held for the whole run:
 no attack targets it. Then each attack runs, bounded in count and time, from attacker addresses
 (127.0.0.3, 127.0.1-3.x; 127.0.0.4 spoofs a trunk address). After each one the run checks the
-sidecar is alive, the held call is up, the websocket open, and the trap empty.
+sidecar is alive, the held call is up, the websocket open, and the trap empty. One attack is from inside:
+``worker_kill`` SIGKILLs the media worker process carrying a second call (the held call is in the other one).
 
 Prints one row per attack; with ``--json`` the last line is one JSON object with the totals
 (``crashes``, ``calls_originated_by_attacker``, ``collateral_calls_lost``, ``emergency_dialled``,
-``connections_wrongly_closed``) and ``attacks`` (per-attack detail). Exit code 1 when any total is not 0.
+``connections_wrongly_closed``, ``checks_failed``: an attack's own expectation that did not hold),
+``worker_restarts``, ``edge_restarts`` and ``attacks`` (per-attack detail). Exit code 1 when any total is not 0.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import re
 import secrets
 import signal
 import sys
@@ -44,6 +48,7 @@ from .attacks import (
     run_sipp,
     send_datagrams,
 )
+from .workers import udp_ports, worker_pids
 from .ws_attacks import can_authenticate, fuzz, idle_connections
 
 TRUNK_IP = "127.0.0.2"
@@ -58,8 +63,15 @@ TOTALS = (
     "collateral_calls_lost",
     "emergency_dialled",
     "connections_wrongly_closed",
+    "checks_failed",
 )
 ATTACK_LIMIT_S = 180.0  # no attack may run longer, whatever the sidecar does
+ANSWER_WAIT_S = 10.0  # SIPp answers at once; a loaded 2-core machine still connects a call within a second or two
+RESTART_WAIT_S = 10.0  # the pool restarts a killed worker at once (~0.3 s, a spare interpreter is ready)
+LOG_POLL_S = 0.05  # finer than a restart takes (~0.1-0.3 s), coarse enough to cost nothing
+SURVIVOR_WATCH_S = 3.0  # how long the call in the other worker must stay up after the kill
+WORKER_RESTARTED = re.compile(r"media worker \d+ restarted \(pid")
+WORKER_KILLED = re.compile(r"media worker \d+ crashed \(killed by signal 9, SIGKILL\); restarted")
 
 
 @dataclass
@@ -70,11 +82,12 @@ class AttackResult:
     tries: int = 0
     crashes: int = 0
     edge_restarts: int = 0
-    worker_restarts: int = 0  # PJSUA2 worker processes do not exist yet: always 0
+    worker_restarts: int = 0
     collateral_calls_lost: int = 0
     calls_originated_by_attacker: int = 0
     emergency_dialled: int = 0
     connections_wrongly_closed: int = 0
+    checks_failed: int = 0  # what the attack itself expected and did not see (listed in the note)
     seconds: float = 0.0
     note: str = ""
 
@@ -107,6 +120,7 @@ class Stage:
     client: DemoClient
     trap: Trap
     ended: dict[str, str] = field(default_factory=dict)  # call id -> outcome
+    reasons: dict[str, str] = field(default_factory=dict)  # call id -> reason it ended
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     ws_url: str = ""
     token: str = ""
@@ -123,6 +137,15 @@ class Stage:
         """How often the sidecar has restarted kamailio so far (from its log)."""
         return self.sidecar.log.read_text(errors="replace").count("SIP edge restarted")
 
+    def worker_restarts(self) -> int:
+        """How often the sidecar's pool has restarted a media worker so far (its log line, sip/pool.py)."""
+        return len(WORKER_RESTARTED.findall(self.sidecar.log.read_text(errors="replace")))
+
+    async def call_state(self, call_id: str) -> str | None:
+        """Return the call's state in a fresh snapshot (None once it is no longer listed)."""
+        snapshot = await self.client.request(protocol.Command.GET_SNAPSHOT, {})
+        return next((call["state"] for call in snapshot["calls"] if call["call_id"] == call_id), None)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -131,6 +154,7 @@ class Outcome:
     tries: int
     note: str
     wrongly_closed: int = 0
+    failed: tuple[str, ...] = ()  # checks of the attack's own that did not hold
 
 
 type Attack = Callable[[Stage], Awaitable[Outcome]]
@@ -236,6 +260,7 @@ async def watch(run: Stage) -> None:
         frame = await run.client.events.get()
         if frame.get("event") == protocol.EventType.CALL_ENDED:
             run.ended[frame["data"]["call_id"]] = str(frame["data"].get("outcome"))
+            run.reasons[frame["data"]["call_id"]] = str(frame["data"].get("reason"))
             run.changed.set()
 
 
@@ -325,6 +350,73 @@ async def ws_idle(run: Stage) -> Outcome:
     return Outcome(opened, note, wrongly_closed=int(not welcomed))
 
 
+async def answered(run: Stage, call_id: str) -> bool:
+    """Wait until the trunk has answered the call (its state is past dialling and ringing)."""
+    deadline = time.monotonic() + ANSWER_WAIT_S
+    while time.monotonic() < deadline and call_id not in run.ended:
+        if await run.call_state(call_id) not in (None, protocol.CallState.DIALING, protocol.CallState.RINGING):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def hang_up(run: Stage, call_id: str) -> None:
+    """End a call the attack placed, and wait (bounded) until it has ended."""
+    if call_id not in run.ended:
+        with contextlib.suppress(Exception):
+            await run.client.request(protocol.Command.HANG_UP, {"call_id": call_id})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.call_ended(call_id), ANSWER_WAIT_S)
+
+
+async def worker_kill(run: Stage) -> Outcome:
+    """Place a second call, SIGKILL the media worker carrying it; the held call lives in the other worker."""
+    failed: list[str] = []
+    parent = run.sidecar.process.pid
+    before = {pid: udp_ports(pid) for pid in worker_pids(parent)}  # the spare holds no port until adopted
+    victim_call = (await run.client.request(protocol.Command.PLACE_CALL, {"target": HOLD_NUMBER}))["call_id"]
+    if not await answered(run, victim_call):
+        await hang_up(run, victim_call)
+        return Outcome(1, f"the second call was not answered: {run.reasons.get(victim_call)}", failed=("answer",))
+    # The worker carrying the new call is the one whose UDP sockets grew: PJSUA2 opens RTP/RTCP per call.
+    grown = [pid for pid, ports in before.items() if udp_ports(pid) - ports]
+    if len(grown) != 1:
+        await hang_up(run, victim_call)
+        return Outcome(1, f"cannot tell which worker carries the second call ({len(grown)} grew)", failed=("target",))
+    victim = grown[0]
+    held_state = await run.call_state(run.hold_call)
+    restarts = run.worker_restarts()
+    killed_at = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(run.call_ended(victim_call), ANSWER_WAIT_S)
+    ended_s = time.monotonic() - killed_at
+    reason = run.reasons.get(victim_call, "still up")
+    if not WORKER_KILLED.search(reason):
+        failed.append("reason")
+    for _ in range(int(RESTART_WAIT_S / LOG_POLL_S)):  # the log is the pool's only report of a restart
+        if run.worker_restarts() > restarts:
+            break
+        await asyncio.sleep(LOG_POLL_S)
+    restart_s = time.monotonic() - killed_at
+    if run.worker_restarts() == restarts:
+        failed.append("restart")
+    await asyncio.sleep(max(0.0, SURVIVOR_WATCH_S - (time.monotonic() - killed_at)))
+    survivor = await run.call_state(run.hold_call)
+    if run.hold_call in run.ended or survivor != held_state:
+        failed.append("survivor")
+    after_call = (await run.client.request(protocol.Command.PLACE_CALL, {"target": HOLD_NUMBER}))["call_id"]
+    if not await answered(run, after_call):
+        failed.append("new call")
+    await hang_up(run, after_call)
+    note = (
+        f"pid {victim} killed: its call ended in {ended_s:.2f} s ({reason!r}), worker back in {restart_s:.2f} s; "
+        f"held call {held_state} -> {survivor} {SURVIVOR_WATCH_S:.0f} s later; new call "
+        + ("answered" if "new call" not in failed else "NOT answered")
+    )
+    return Outcome(3, note, failed=tuple(failed))
+
+
 ATTACKS: dict[str, Attack] = {
     "invite_flood": invite_flood,
     "spoofed_trunk_flood": spoofed_trunk_flood,
@@ -334,12 +426,14 @@ ATTACKS: dict[str, Attack] = {
     "refer_mid_call": refer_mid_call,
     "ws_fuzz": ws_fuzz,
     "ws_idle_connections": ws_idle,
+    "worker_kill": worker_kill,
 }
 
 
 async def run_attack(run: Stage, name: str, attack: Attack) -> AttackResult:
     """Run one attack and count the damage it did."""
     invites, emergency, restarts = len(run.trap.invites), run.trap.emergency, run.edge_restarts()
+    worker_restarts = run.worker_restarts()
     started = time.monotonic()
     try:
         outcome = await asyncio.wait_for(attack(run), ATTACK_LIMIT_S)
@@ -349,10 +443,14 @@ async def run_attack(run: Stage, name: str, attack: Attack) -> AttackResult:
     result = AttackResult(name, outcome.tries, seconds=round(time.monotonic() - started, 1), note=outcome.note)
     result.crashes = int(run.sidecar.process.returncode is not None)
     result.edge_restarts = run.edge_restarts() - restarts
+    result.worker_restarts = run.worker_restarts() - worker_restarts
     result.collateral_calls_lost = int(run.hold_call in run.ended)
     result.calls_originated_by_attacker = len(run.trap.invites) - invites
     result.emergency_dialled = run.trap.emergency - emergency
     result.connections_wrongly_closed = int(run.client.closed) + outcome.wrongly_closed
+    result.checks_failed = len(outcome.failed)
+    if outcome.failed:
+        result.note += f" [failed: {', '.join(outcome.failed)}]"
     return result
 
 

@@ -1,4 +1,4 @@
-"""The chaos bench stays runnable: two short attacks against the real sidecar behind its edge."""
+"""The chaos bench stays runnable: three short attacks against the real sidecar behind its edge."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from edge.edge_harness import requires_edge_tools
 pytestmark = [requires_edge_tools, pytest.mark.slow]
 
 
-def test_chaos_refer_and_scan_leave_every_total_at_zero() -> None:
+def test_chaos_refer_scan_and_worker_kill_leave_every_total_at_zero() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "hold_slayer_tools.bench.chaos", "--json", "--only", "refer_mid_call",
-         "--only", "options_scan"],
+         "--only", "options_scan", "--only", "worker_kill"],
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])
-    assert [attack["name"] for attack in summary["attacks"]] == ["options_scan", "refer_mid_call"]
+    assert [attack["name"] for attack in summary["attacks"]] == ["options_scan", "refer_mid_call", "worker_kill"]
     assert summary["crashes"] == summary["calls_originated_by_attacker"] == summary["emergency_dialled"] == 0
+    assert summary["collateral_calls_lost"] == summary["checks_failed"] == 0
+    assert summary["worker_restarts"] == 1  # the killed worker, restarted; no other worker died
