@@ -66,7 +66,20 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("book, change or cancel a visit with the doctor", "see a doctor, a checkup or an exam"),
     ),
     (r"nurse", ("medical advice about symptoms", "I or my child feel sick")),
-    (r"prescription|pharmacy|refill|medication", ("refill my medicine or medication", "a prescription")),
+    (
+        r"prescription|pharmacy|refill|medication",
+        ("refill my medicine or medication", "a prescription", "I am running out of my medicine"),
+    ),
+    (r"pharmacist", ("a question about my medicine, its dose or side effects",)),
+    (r"lost and found|lost property", ("I left or lost something on a bus, train or plane", "find an item I forgot")),
+    (
+        r"payment (?:plan|arrangement)|instal?lments?|extension",
+        ("I cannot afford to pay my bill all at once", "pay my bill in smaller parts over time"),
+    ),
+    (
+        r"track|deliver|parcel|package|shipment",
+        ("where is my parcel or package", "a late or missing delivery", "change where or when my parcel is delivered"),
+    ),
     (
         # Card departments only: "activate a new card" is one card task, not everything about cards.
         r"\bcard services\b|\b(?:credit|debit)\b.*\bcards?\b|^(?:your |bank )?cards?$",

@@ -75,7 +75,7 @@ _NOTICE = re.compile(
     rf"\b(?:{_EMERGENCY_NOTICE}|listen carefully|(?:options|menu) ha(?:ve|s) changed"
     r"|(?:may|will) be (?:monitored|recorded)|recorded for)\b"
 )
-_SAY_OR = re.compile(r"\b(?:say|said)\s+(?:[\w']+\s+){1,3}?or\s*$")
+_SAY_OR = re.compile(r"\b(?:say|said)\s+((?:[\w']+\s+){1,3}?)or\s*$")
 _OR_SAY = re.compile(r"^\s*,?\s*or\s+say\s+[\w']+(?:\s+[\w']+)?")
 _LEAD_FILLER = re.compile(r"^(?:(?:please|now|simply|just|you can(?!')|you may|and|or|also|then|otherwise)\b[\s,]*)+")
 _LEAD_INTRO = re.compile(
@@ -100,7 +100,8 @@ _SPEECH_REQUEST = re.compile(
     r"|please say|just say|describe (?:the|your))\b"
 )
 _DATA_REQUEST = re.compile(
-    r"\b(?:enter|say|key in|type)\s+(?:in\s+)?(?:your|the)\s+(?:\d+[- ]digit\s+)?(?:account|phone|member|policy"
+    r"\b(?:enter|say|key in|type)\s+(?:in\s+)?(?:your|the)\s+(?:(?:\d+|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|sixteen)[- ]digit\s+)?(?:account|phone|member|policy"
     r"|card|zip|postal|pin|date of birth|social|confirmation|reservation|booking|order|claim)\b"
 )
 
@@ -155,14 +156,23 @@ def _lone_key(match: re.Match[str]) -> str:
     return f"{match.group(1)}press {_WORD_KEYS.get(match.group(2), match.group(2))}."
 
 
+def _without_say_or(text: str) -> str:
+    """Drop "say X or" before a key ("For billing, say billing or"); when nothing else names the option, X does."""
+    said = _SAY_OR.search(text)
+    if said is None:
+        return text
+    rest = text[: said.start()].strip(" ,")
+    # "You can say tracking or press 1": the word to say is the only label there is.
+    return rest if _LEAD_FILLER.sub("", rest).strip(" ,") else said.group(1).strip()
+
+
 def _sentences(segment: str) -> list[str]:
     return [part.strip(" ,") for part in _SENTENCE_END.split(segment) if part.strip(" ,")]
 
 
 def clean_label(raw: str) -> str:
     """Strip the wording around an option label ("if you are calling about X" -> "X")."""
-    label = raw.strip(" ,.;:!?-")
-    label = _SAY_OR.sub("", label).strip(" ,")
+    label = _without_say_or(raw.strip(" ,.;:!?-"))
     label = _OR_SAY.sub("", label).strip(" ,")
     for _ in range(2):  # "please, if you'd like to ..." needs filler then intro removed
         label = _LEAD_FILLER.sub("", label)
@@ -191,7 +201,7 @@ def _before_label(segment: str, *, first: bool) -> _Label:
         return _NONE  # an emergency or recording notice before the first key is not its label
     # Before the first key only the last sentence can be the label (the rest is greeting); between keys the
     # recogniser may have cut one label into sentences ("For an existing reservation. Including changes.").
-    phrase = _SAY_OR.sub("", parts[-1] if first else " ".join(parts)).rstrip(" ,")
+    phrase = _without_say_or(parts[-1] if first else " ".join(parts)).rstrip(" ,")
     # Between two keys the words are the label ("change or cancel an appointment, press 2"); before the first
     # key they may follow a greeting without punctuation, so start at the first "for"/"to"/"if".
     intro = _INTRO.search(phrase) if first else _INTRO.match(phrase)
