@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .music import piece_names
+from .voices import FESTIVAL_VOICES, FLITE_VOICES, reserved
 
 DIGITS = "0123456789*#"
 PLACEHOLDERS = frozenset({"position", "wait_minutes"})
@@ -27,9 +28,9 @@ class _Strict(BaseModel):
 
 
 class Voice(_Strict):
-    """A TTS voice: an espeak-ng voice with optional variant (``en-us``, ``en-us+f3``) or piper ``joe``."""
+    """A TTS voice: espeak-ng (``en-us+f3``), piper ``joe``, flite (``awb``) or festival (``ked_diphone``)."""
 
-    engine: Literal["espeak", "piper"] = "espeak"
+    engine: Literal["espeak", "piper", "flite", "festival"] = "espeak"
     id: str = "en-us"
     speed: float = Field(1.0, ge=0.5, le=2.0)
 
@@ -37,6 +38,11 @@ class Voice(_Strict):
     def _known_voice(self) -> Voice:
         if self.engine == "piper" and self.id not in PIPER_VOICES:
             raise ValueError(f"piper voice {self.id!r} is not installed; use one of {sorted(PIPER_VOICES)}")
+        known = {"flite": FLITE_VOICES, "festival": FESTIVAL_VOICES}.get(self.engine)
+        if known is not None and self.id not in known:
+            raise ValueError(f"{self.engine} voice {self.id!r} is not supported; use one of {sorted(known)}")
+        if reserved(self.id):
+            raise ValueError(f"voice {self.id!r} is reserved for held-out evaluation material")
         return self
 
     @property
@@ -216,7 +222,7 @@ class TestIntent(_Strict):
 
     @property
     def steps(self) -> list[str]:
-        """Path tokens: DTMF keys (one token may hold several) or ``say`` (speak the intent)."""
+        """Path tokens: DTMF keys (one token may hold several), ``say`` (speak the intent) or ``wait`` (stay silent)."""
         return self.path.split()
 
 
@@ -250,8 +256,8 @@ class Company(_Strict):
             if ti.department not in self.queues:
                 raise ValueError(f"test_intents.{i}.department: {ti.department!r} is not a queue")
             for step in ti.steps:
-                if step != "say" and any(c not in DIGITS for c in step):
-                    raise ValueError(f"test_intents.{i}.path: step {step!r} is neither DTMF keys nor 'say'")
+                if step not in ("say", "wait") and any(c not in DIGITS for c in step):
+                    raise ValueError(f"test_intents.{i}.path: step {step!r} is neither DTMF keys nor 'say'/'wait'")
         for qid, q in self.queues.items():
             if q.agent is not None and q.agent.voice == self.voice:
                 raise ValueError(f"queues.{qid}.agent.voice must differ from the IVR voice")

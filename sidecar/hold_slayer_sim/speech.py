@@ -13,6 +13,7 @@ from hold_slayer_sidecar.voice.tts import synthesize_blocking
 from hold_slayer_sidecar.voice.wav import read_wav, write_wav
 
 from .model import Voice
+from .voices import render_festival, render_flite
 
 SAMPLE_RATE = 8000
 _ONSET_DBFS = -40.0
@@ -20,8 +21,12 @@ _FRAME = SAMPLE_RATE // 50  # 20 ms
 _EDGE_S = 0.05  # silence kept before and after the words, like a trimmed studio recording
 
 
-def _synthesize(text: str, voice: Voice) -> Pcm:
-    """Call the TTS engine: the one place, and the product's engines, so both sides sound alike."""
+def synthesize(text: str, voice: Voice) -> Pcm:
+    """Call the TTS engine: the one place; the product's engines, or Debian's flite/festival for other voices."""
+    if voice.engine == "flite":
+        return render_flite(text, voice.id, voice.speed, SAMPLE_RATE)
+    if voice.engine == "festival":
+        return render_festival(text, voice.id, voice.speed, SAMPLE_RATE)
     return synthesize_blocking(
         text, SAMPLE_RATE, engine=voice.engine, voice=None if voice.engine == "piper" else voice.id, speed=voice.speed
     )
@@ -89,7 +94,7 @@ class SpeechCache:
         if path.is_file():
             pcm, _rate = read_wav(path)
         else:
-            pcm = trim_silence(_synthesize(text, voice))
+            pcm = trim_silence(synthesize(text, voice))
             write_wav_atomic(path, pcm)
         with self._lock:
             self._memory[key] = pcm
