@@ -63,7 +63,14 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"damaged", ("something arrived broken or damaged",)),
     (
         r"appointment|schedul",
-        ("book, change or cancel a visit with the doctor", "see a doctor, a checkup or an exam"),
+        (
+            "book, change or cancel a visit with the doctor",
+            "see a doctor, a checkup or an exam",
+        ),
+    ),
+    (
+        r"emergenc|urgent",
+        ("someone is hurt, very sick or in danger right now", "something dangerous that cannot wait"),
     ),
     (r"nurse", ("medical advice about symptoms", "I or my child feel sick")),
     (

@@ -22,12 +22,13 @@ from .api import MenuOption, NavAction, NavDecision, NavSource
 from .decision import DEFAULT_TUNING, DecisionTuning, MenuHearing, Move, choose_move
 from .embedder import EmbedderError
 from .flows import CallFlow, FlowStep, FlowStepKind
-from .matcher import MatchResult, MenuMatcher, content_words
+from .matcher import MatchResult, MenuMatcher, content_words, without_company_words
 from .parser import (
     after_last_key,
     anchor_keys,
     asks_for_data,
     asks_for_speech,
+    company_name,
     is_repeat,
     normalize,
     parse_options,
@@ -142,6 +143,7 @@ class MenuNavigator:
         self.trace: list[NavRecord] = []  # filled only by per-call navigators (see for_call)
         self.menu_changed = False  # a stored flow no longer matched what the company said
         self._waited_on = ""  # the prompt last answered with WAIT (per-call navigators only)
+        self._company = ""  # the company's name as greeted (per-call navigators only)
 
     def for_call(self, flow: CallFlow | None = None) -> MenuNavigator:
         """Return a navigator for one call (sharing models): follows ``flow`` if given and records a trace."""
@@ -284,7 +286,7 @@ class MenuNavigator:
     ) -> NavDecision:
         """Embedded matcher first; the LLM only when the matcher is unsure; then the careful caller's rule."""
         opts = tuple(options)
-        match = await self._match(intent, options, answered)
+        match = await self._match(self._without_company_words(intent, prompt, history), options, answered)
         # A menu that came back (not understood) is complete once every key heard before is offered again.
         again = answered > 0 and len(options) >= len(parse_options(history[-1]))
         complete = again or settled or menu_sounds_complete(prompt)
@@ -329,6 +331,14 @@ class MenuNavigator:
             options=opts,
             reason=f"{verdict.reason}; try {answered + 1} on this menu" if answered else verdict.reason,
         )
+
+    def _without_company_words(self, intent: str, prompt: str, history: list[str]) -> str:
+        """Return the intent for matching: without the words of the company's name (heard in its greeting)."""
+        name = company_name(prompt) or next((n for n in map(company_name, history) if n), "")
+        if self._per_call:
+            self._company = self._company or name  # later menus no longer say the name
+            name = self._company
+        return without_company_words(intent, name)
 
     def _give_up(self, options: list[MenuOption], why: str) -> NavDecision:
         person = next((o for o in options if reaches_person(o)), None)

@@ -388,6 +388,18 @@ def _words(label: str) -> set[str]:
     return set(re.findall(r"[a-z0-9']+", label))
 
 
+_COMPANY_NAME = re.compile(
+    r"\b(?:thank you for calling|thanks for calling|welcome to|you have reached|you've reached)\s+(?:the\s+)?"
+    r"(?P<name>[^.!?;,]{2,60}?)(?=\s*(?:[.!?;,]|$|\b(?:for|if|please|where|how|this call|calls)\b))"
+)
+
+
+def company_name(text: str) -> str:
+    """Return the name the company greets with ("Thank you for calling Harbor Gas." -> "harbor gas")."""
+    found = _COMPANY_NAME.search(normalize(text))
+    return found.group("name").strip() if found else ""
+
+
 def reaches_person(option: MenuOption) -> bool:
     """Tell whether an option leads to a person ("representative", "all other inquiries", operator)."""
     return bool(_PERSON.search(option.label.lower()))

@@ -220,7 +220,7 @@ class Relabeler:
         lexicon: Sequence[str] | None = None,
         embedder: MiniLmEmbedder | None = None,
         *,
-        tolerance: float = 4.0,
+        tolerance: float = 2.0,
         word_bonus: float = 1.0,
         hint_below: float = 0.7,
         hint_band: float = 10.0,
@@ -263,19 +263,23 @@ class Relabeler:
 
     def shortlist(self, label: str, intent: str) -> list[str]:
         """Lexicon phrases worth scoring for a decoded ``label``: close in meaning to it or the intent, or in sound."""
+        return self._shortlist(label, intent)[0]
+
+    def _shortlist(self, label: str, intent: str) -> tuple[list[str], set[str]]:
+        """Return the shortlist, and the phrases on it only because they are close to the caller's intent."""
         if not self._phrases:
-            return []
+            return [], set()
         embedder = self._embedder or MiniLmEmbedder.shared()
         vectors = self._lexicon_vectors(embedder)
         heard, wanted = embedder.embed([label, intent or label])
-        picks: list[int] = []
-        for sims, k in ((vectors @ wanted, self._by_intent), (vectors @ heard, self._by_meaning)):
-            picks += [int(i) for i in np.argsort(-sims)[:k]]
+        by_intent = [int(i) for i in np.argsort(-(vectors @ wanted))[: self._by_intent]]
+        by_label = [int(i) for i in np.argsort(-(vectors @ heard))[: self._by_meaning]]
         # Meaning cannot see through a garbled label ("more again and long"): its sounds often survive.
         spelled = label.lower()
         ratios = [difflib.SequenceMatcher(None, spelled, _label_of(p)).ratio() for p in self._phrases]
-        picks += [int(i) for i in np.argsort(ratios)[::-1][: self._by_sound]]
-        return [self._phrases[i] for i in dict.fromkeys(picks)]
+        by_label += [int(i) for i in np.argsort(ratios)[::-1][: self._by_sound]]
+        picks = list(dict.fromkeys(by_intent + by_label))
+        return [self._phrases[i] for i in picks], {self._phrases[i] for i in set(by_intent) - set(by_label)}
 
     def plan(self, decoded: str, intent: str, audio_s: float | None = None) -> RelabelPlan | None:
         """Candidate texts for one decoded menu segment, or None when it holds no label (blocking: embeds).
@@ -373,9 +377,18 @@ class Relabeler:
     def _candidates(self, decoded: str, frame: LabelFrame, intent: str, heard: str | None = None) -> RelabelPlan:
         # Text -> its lexicon phrase ("" for the decoded text and the caller's own words, scored strictly).
         entries = {decoded.strip(): ""}
-        for phrase in self.shortlist(heard if heard is not None else frame.label, intent):
-            entries.setdefault(frame.fill(phrase), phrase)
         strict = set()
+        phrases, wanted_only = self._shortlist(heard if heard is not None else frame.label, intent)
+        for phrase in phrases:
+            text = frame.fill(phrase)
+            if text in entries:
+                continue
+            if phrase in wanted_only:
+                # Drawn only because it is close to what the caller wants, not to what was heard: rescoring must not
+                # turn a garbled label into the caller's own department on weak evidence, so it must beat the
+                # decoded text outright, as the caller's own words must.
+                strict.add(len(entries))
+            entries[text] = phrase
         if intent.strip():
             own = _second_person(intent)
             for intro in ("for", "to") if frame.intro else ("for",):
@@ -403,8 +416,13 @@ class Relabeler:
         assert base is not None
         scored = sum(s is not None for s in scores)
         best, best_value = 0, base
+        kind = _kind(plan.frame.label)
         for index, value in enumerate(values):
             if index == 0 or value is None:
+                continue
+            if plan.phrases[index] and _kind(_label_of(plan.phrases[index])) != kind:
+                # "To go back" or "an operator" in place of a heard department would hide that department from
+                # the navigator (and the reverse would invent one): a rescoring never changes what an option is.
                 continue
             allowed = base if index in plan.strict else base - self.tolerance
             if value >= allowed and (best == 0 or value > best_value):
@@ -437,6 +455,12 @@ class Relabeler:
         if plan is None:
             return Relabeled(decoded, decoded, False)
         return self.pick(plan, score(plan.texts), confidence)
+
+
+def _kind(label: str) -> tuple[bool, bool]:
+    """Tell what an option is: menu plumbing (repeat, go back), a person, or (neither) a department."""
+    option = MenuOption("", label)
+    return is_repeat(option), reaches_person(option)
 
 
 def _stored_vectors() -> dict[str, np.ndarray]:

@@ -399,3 +399,15 @@ async def test_a_one_option_menu_is_answered_once_it_played_twice(matcher: MenuM
     await nav.decide(f"{once} {once}", intent, history=[])
     twice = await nav.decide(f"{once} {once}", intent, history=[])  # quiet after the second hearing
     assert (twice.action, twice.digits) == (NavAction.DTMF, "2")  # waiting longer only ends the call
+
+
+async def test_the_company_s_name_does_not_pull_the_caller_to_the_option_that_repeats_it(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    menu = (
+        "Thank you for calling Harbor Gas and Electric. Press 1 for gas leaks and emergencies. "
+        "Press 2 for a power outage. Press 3 for your bill. Press 4 to start, stop or transfer service."
+    )
+    intent = "I'm moving house next month and need the gas connected at the new place"
+    await nav.decide(menu, intent, history=[])
+    decision = await nav.decide(menu, intent, history=[])  # the company went quiet
+    assert decision.digits != "1"  # never the emergency line for a move

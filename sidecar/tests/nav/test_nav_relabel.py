@@ -89,6 +89,14 @@ def test_an_unsure_decode_gets_the_clear_favourite_as_a_second_hearing() -> None
     assert relabeler.pick(noise, [-5.0, -12.0], confidence=0.5).text == "To speak with a noise / speak with a nurse."
 
 
+def test_a_rescoring_never_changes_what_an_option_is() -> None:
+    relabeler = Relabeler([], tolerance=3.0)
+    texts = ("Press 3 for good, I'm feeling remain.", "Press 3 to go back.", "Press 3 to speak to an agent.")
+    plan = _plan(*texts, phrases=("", "to go back", "to speak to an agent"))
+    # Far likelier than the decoded words, yet a department heard must not become plumbing or a person.
+    assert not relabeler.pick(plan, [-20.0, -8.0, -9.0]).changed
+
+
 def test_pick_keeps_the_decoded_text_when_nothing_fits() -> None:
     relabeler = Relabeler([], tolerance=3.0)
     plan = _plan("Press 5 for pet insurance.", "Press 5 for billing.", "Press 5 for claims.")
@@ -113,10 +121,13 @@ def test_plan_shortlists_lexicon_phrases_and_the_intent() -> None:
     assert plan.texts[0] == "Press 3 for more again and long."
     assert "Press 3 for mortgages and loans." in plan.texts
     assert 2 < len(plan.texts) <= 1 + 12 + 2
-    assert [plan.texts[i] for i in plan.strict] == [
+    strict = [plan.texts[i] for i in plan.strict]
+    # The caller's own words, and lexicon labels drawn only for being close to them, must beat the decoded text.
+    assert strict[-2:] == [
         "Press 3 for you have a question about your mortgage.",
         "Press 3 to you have a question about your mortgage.",
     ]
+    assert all(plan.phrases[i] for i in sorted(plan.strict)[:-2])
     assert relabeler.plan("Press 4.", "billing") is None
     assert relabeler.plan("Press 1. To report a power outage.", "my power is out") is None  # already a known label
 
