@@ -100,6 +100,9 @@ def _unsure(hearing: MenuHearing, best: ScoredOption, gap: float | None, tuning:
         why = "one option heard" if gap is None else "close call" if best.score >= tuning.clear_floor else "weak"
         return Verdict(Move.WAIT, reason=f"unsure ({why}: {described}): waiting for the menu to be replayed")
     # The last hearing: take the better option when it stands apart at all; a tie goes to a person if offered.
+    # A lone option is compared with nothing (the other keys were lost or never said): it must fit on its own.
+    if gap is None and best.score < tuning.clear_floor:
+        return _nothing_fits(hearing, f"the one option heard fits weakly: {described}")
     if gap is None or gap >= tuning.replay_margin:
         return Verdict(Move.PRESS, best.option, f"best after the replay: {described}", best.score)
     if hearing.person is not None:

@@ -108,8 +108,7 @@ def prompt_matches_step(prompt: str, options: list[MenuOption], step: FlowStep) 
 
 def menu_sounds_complete(prompt: str) -> bool:
     """Tell whether the menu in ``prompt`` has ended: a closing phrase after the last key, or a key offered twice."""
-    keys = replay_keys(prompt)
-    if len(keys) != len(set(keys)):
+    if _heard_twice(prompt):
         return True  # the menu started over inside this prompt
     # The closing phrase must belong to the last key heard ("for anything else, press 0"); words after it
     # may be the next option still being spoken ("... For all other changes" before its "press 2").
@@ -405,9 +404,14 @@ def _check_step(prompt: str, options: list[MenuOption], step: FlowStep) -> str:
 
 
 def _heard_twice(prompt: str) -> bool:
-    """Tell whether the prompt holds the menu twice (a key offered again after another key)."""
+    """Tell whether the prompt holds the menu twice: a key offered again after another, then only keys heard before.
+
+    A new key after the repeat means the first "repeat" was a misheard key (a garbled greeting read as "press 2.
+    Press 3." before the menu's own "press 1, 2, 3, 4"): the menu is still going, not starting over.
+    """
     keys = replay_keys(prompt)
-    return len(keys) != len(set(keys))
+    again = next((i for i, k in enumerate(keys) if k in keys[:i]), None)
+    return again is not None and set(keys[again:]) <= set(keys[:again])
 
 
 def _every_key_twice(prompt: str) -> bool:

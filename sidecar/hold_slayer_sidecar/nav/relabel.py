@@ -429,7 +429,12 @@ class Relabeler:
                 best, best_value = index, value
         if best:
             return Relabeled(plan.texts[best], decoded, True, scored, round(best_value - base, 2))
-        known = sorted(((v, i) for i, v in enumerate(values) if v is not None and plan.phrases[i]), reverse=True)
+        # Labels drawn only for being close to the caller's intent never become a hint: the navigator would take
+        # the caller's own department for heard ("For orders" beside a garbled "Appointments" for a food order).
+        known = sorted(
+            ((v, i) for i, v in enumerate(values) if v is not None and plan.phrases[i] and i not in plan.strict),
+            reverse=True,
+        )
         if confidence >= self.hint_below or not known or known[0][0] < base - self.hint_band:
             return Relabeled(decoded, decoded, False, scored)
         heard = MenuOption("", plan.frame.label)

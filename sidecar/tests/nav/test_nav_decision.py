@@ -128,6 +128,11 @@ ROWS = [
         "1",
     ),
     Row(
+        "one option heard twice that fits only weakly: the others were lost, do not take it for them",
+        MenuHearing(scored((BILLING, 0.33)), replayed=True),
+        Move.WAIT,
+    ),
+    Row(
         "no usable option left (all tried) and no person: stay on the line",
         MenuHearing((), replayed=True),
         Move.WAIT,

@@ -228,6 +228,9 @@ async def test_unreachable_llm_is_a_fallback(matcher: MenuMatcher, unused_tcp_po
         ("Press 1 for billing. Press 2 for claims. Press 1 for billing.", True),
         ("Press 3 for more again and long.", False),  # "again" in a garbled label is no closing phrase
         ("Change or cancel a flight. Press 1. Press 1. Seat selection and special assistance.", False),
+        # A garbled greeting read as keys: a new key after the "repeat" means the menu is still going.
+        ("I need press 2. Press 3. Fill the prescription. Press 1. Order status. Press 2. Transfers. Press 4.", False),
+        ("Billing. Press 1. Claims. Press 2. Billing. Press 1.", True),
     ],
 )
 def test_menu_sounds_complete(prompt: str, complete: bool) -> None:
