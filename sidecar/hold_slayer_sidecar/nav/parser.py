@@ -309,6 +309,41 @@ def _recover_dropped_keys(segments: list[str], keys: list[str], labels: list[str
     return inferred
 
 
+_MAX_ORPHAN_WORDS = 12  # a longer sentence is a notice or a greeting, not an option's label
+_NO_KEY_NEEDED = re.compile(r"\b(?:stay|remain|hold) on the line\b|\bcontinue to hold\b|\bhang up\b")
+
+
+def _recover_lost_last_key(
+    segments: list[str], keys: list[str], labels: list[str], inferred: list[int], n_anchors: int
+) -> None:
+    """Infer the menu's last option when the recogniser lost its "press N" ("If your parcel is late." and no key).
+
+    In a menu worded before its keys, a label-shaped sentence after the last key of a hearing (the prompt's end,
+    or right before the menu starts over) with no key of its own is the next option, and menus number their
+    options in order: the key is the one after the last key heard. Fixes ``keys``/``labels``/``inferred`` in place.
+    """
+    for k in range(n_anchors):
+        following = keys[k + 1] if k + 1 < n_anchors else None
+        last = keys[k]
+        restart = following is not None and following in keys[: k + 1]
+        if (following is not None and not restart) or not last.isdigit() or last in "09" or inferred[k] >= 0:
+            continue
+        missing = str(int(last) + 1)
+        if missing in keys[:n_anchors]:
+            continue
+        parts = _sentences(segments[k + 1])
+        candidates = parts if following is None else parts[:-1]  # before a restart the last part is its label
+        orphan = next((p for p in candidates if _INTRO.match(p) and len(p.split()) <= _MAX_ORPHAN_WORDS), None)
+        # "For all other questions" / "to speak to an agent" is as often 0 or 9 as the next key: no guess.
+        if orphan is None or _NO_KEY_NEEDED.search(orphan) or _NOTICE.search(orphan) or _PERSON.search(orphan):
+            continue
+        if restart:  # the replay's first label is only the sentence right before its key
+            labels[k + 1] = _before_label(parts[-1], first=False).text
+        labels.append(clean_label(orphan))
+        keys.append(missing)
+        inferred[k] = len(keys) - 1
+
+
 def _anchors(text: str) -> list[_Anchor]:
     found: list[_Anchor] = []
     for m in _ANCHOR.finditer(text):
@@ -369,6 +404,8 @@ def parse_options(text: str) -> list[MenuOption]:
     labels, before_style = _assign_labels(segments)
     keys = [a.digit for a in anchors]
     inferred = _recover_dropped_keys(segments, keys, labels, before_style)
+    if before_style:
+        _recover_lost_last_key(segments, keys, labels, inferred, len(anchors))
     options: dict[str, str] = {}
     for k in range(len(anchors)):
         for index in (k, inferred[k]) if inferred[k] >= 0 else (k,):

@@ -124,3 +124,32 @@ def test_press_star_to_go_back_is_plumbing(text: str) -> None:
 def test_a_client_number_prompt_offers_only_its_escape_key() -> None:
     text = "Please enter your client number followed by the pound key. If you do not have one, press star."
     assert list(keys(text)) == ["*"]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("For billing, press 1. For claims, press 2. For roadside help.", {"3": "roadside help"}),
+        (
+            "To change a delivery, press 1. If your parcel is late. "
+            "To change a delivery, press 1. If your parcel is late.",
+            {"2": "your parcel is late"},
+        ),
+    ],
+)
+def test_a_last_option_whose_key_was_lost_takes_the_next_key(text: str, want: dict[str, str]) -> None:
+    got = keys(text)
+    for key, label in want.items():
+        assert label in got[key]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "For billing, press 1. For claims, press 2. For all other questions, stay on the line.",
+        "For billing, press 1. For claims, press 2. For anything else.",  # often 0 or 9: no guess
+        "Press 1 for billing. Press 2 for claims. Thank you for calling.",
+    ],
+)
+def test_no_key_is_guessed_for_closing_words(text: str) -> None:
+    assert set(keys(text)) == {"1", "2"}
