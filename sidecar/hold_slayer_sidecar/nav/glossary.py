@@ -106,7 +106,14 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"fraud", ("someone used my account without permission", "identity theft or a scam")),
     (r"online banking|online|website|app\b|log ?in|password", ("I cannot log in to the website or app",)),
     (r"open (?:a |an )?(?:new )?account|new accounts?", ("open a new bank account",)),
-    (r"mortgage|loan|lending", ("borrow money, a loan or a mortgage", "refinance my home loan")),
+    # A home loan and any other loan are different desks: "refinance my home loan" must not describe "a personal loan".
+    (r"mortgage|home loan|refinanc|buying a home", ("a mortgage to buy a house", "refinance my home loan")),
+    (r"\bloans?\b|lending", ("borrow money or get a loan",)),
+    # A loan desk with no kind named ("about a loan") takes every kind, home loans included.
+    (
+        r"^(?:about )?(?:an? |your )?(?:new )?(?:loans?|lending)$",
+        ("a car loan, a home loan or a mortgage", "refinance my home or car loan"),
+    ),
     # Not "open a new account": only a label naming the accounts themselves means "my account and balance".
     (r"checking|savings|^(?:(?:bank|your|my) )?accounts?$", ("my bank account, balance or transactions",)),
     (r"outage|power", ("my power or electricity is out", "a blackout with no electricity")),
