@@ -133,6 +133,10 @@ def _bare_key(match: re.Match[str]) -> str:
     previous = _previous_sentence(match.string, match.start())
     if _EMERGENCY.search(previous):
         return match.group(0)
+    if _KEY_SENTENCE.search(previous) and match.group(2) in "24":
+        # "Press 2. 4 to power outage": after a sentence that is only a key, a lone 4 or 2 is that key's
+        # "for"/"to" written as a digit, not a key of its own.
+        return f"{match.group(1)}{'for' if match.group(2) == '4' else 'to'} {match.group(3)} "
     if match.group(3) in ("for", "to") and previous and not _ANCHOR.search(previous):
         # After a sentence that is only a label the key closes that label ("Within 24 hours. 1. For all
         # other changes." is "..., press 1."); after "press 1 to X." it opens the next option.

@@ -68,6 +68,11 @@ WORDINGS = {
         ("Press 2. 4. Billing. Press 3. 4. Claims.", {"2": "billing", "3": "claims"}),  # "for" written "4"
         ("Press three for roadside assistance.", {"3": "roadside assistance"}),  # digits as words
         ("Press too for billing.", {"2": "billing"}),
+        # Real tiny.en on flite awb: "Press 2 for a power outage" written "Press 2. 4 to power outage".
+        (
+            "Press 1 for gas leaks. Press 2. 4 to power outage. Press 3 for your bill.",
+            {"1": "gas leaks", "2": "power outage", "3": "bill"},
+        ),
     ],
 }
 CASES = [(w, text, want) for w, rows in WORDINGS.items() for text, want in rows]
