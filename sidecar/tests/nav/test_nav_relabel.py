@@ -160,7 +160,7 @@ def _span_relabeler() -> Relabeler:
 
 def test_a_keyed_label_continued_in_the_next_segment_is_rescored_whole() -> None:
     relabeler = _span_relabeler()
-    span = relabeler.plan_span(["Press 3 to talk.", "I'll put a move your term is."], "I'm moving house")
+    span = relabeler.plan_span(["Press 3 to talk.", "I'll put a move your term is."], "I'm moving house", 0.5)
     assert span is not None and span.after_key and span.parts == 2
     assert span.plan.texts[0] == "Press 3 to talk. I'll put a move your term is."
     assert "Press 3 to move your service." in span.plan.texts
@@ -203,11 +203,18 @@ def test_a_label_heard_right_before_its_lone_key_is_not_given_twice() -> None:
     ],
 )
 def test_plan_span_leaves_segments_that_are_not_one_label(parts: list[str]) -> None:
-    assert _span_relabeler().plan_span(parts, "my bill") is None
+    assert _span_relabeler().plan_span(parts, "my bill", 0.75) is None  # unsure, not enough for a missing key
+
+
+def test_a_decode_the_recogniser_was_sure_of_is_not_rescored() -> None:
+    relabeler = _span_relabeler()
+    assert relabeler.plan("Press 3 for more again and long.", "my mortgage", confidence=0.9) is None
+    assert relabeler.plan("Press 3 for more again and long.", "my mortgage", confidence=0.5) is not None
+    assert relabeler.plan_span(["Press 3 to talk.", "I'll put a move your term is."], "moving", 0.9) is None
 
 
 def test_a_hint_or_an_unchanged_pick_feeds_nothing() -> None:
-    span = _span_relabeler().plan_span(["Press 3 to talk.", "I'll put a move."], "moving")
+    span = _span_relabeler().plan_span(["Press 3 to talk.", "I'll put a move."], "moving", 0.5)
     assert span is not None
     hinted = Relabeled("Press 3 to talk / move your service.", span.plan.texts[0], True, hint=True)
     assert span.feed(hinted) is None
@@ -246,3 +253,15 @@ def test_a_label_drawn_for_the_caller_s_intent_never_becomes_a_hint() -> None:
     plan = _plan(*texts, strict=frozenset({1}), phrases=("", "for orders", "for appointments"))
     hinted = relabeler.pick(plan, [-10.0, -14.0, -25.0], confidence=0.3)
     assert "orders" not in hinted.text  # close to what the caller wants, not to what was heard
+
+
+def test_a_hint_never_turns_a_department_into_a_person() -> None:
+    # Real call (festival voice): "To speak with a pharmacist" heard "And speak with a photo message".
+    relabeler = Relabeler([], tolerance=2.0, word_bonus=0.0, hint_below=0.7, hint_band=10.0)
+    plan = _plan(
+        "And speak with a photo message.",
+        "To speak with a representative.",
+        "For store hours.",
+        phrases=("", "to speak with a representative", "for store hours"),
+    )
+    assert not relabeler.pick(plan, [-10.0, -13.0, -30.0], confidence=0.47).changed
