@@ -470,8 +470,8 @@ class Relabeler:
         confidence: float = 1.0,
         audio_s: float | None = None,
     ) -> Relabeled:
-        """Plan, score with ``score`` and pick, all in the calling thread (for benchmarks)."""
-        plan = self.plan(decoded, intent, audio_s)
+        """Plan, score with ``score`` and pick, all in the calling thread (for benchmarks), as a call does."""
+        plan = self.plan(decoded, intent, audio_s, confidence)
         if plan is None:
             return Relabeled(decoded, decoded, False)
         return self.pick(plan, score(plan.texts), confidence)
