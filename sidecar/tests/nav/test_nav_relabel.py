@@ -138,7 +138,7 @@ def test_correct_blocking_scores_with_the_given_scorer() -> None:
     def score(texts: Sequence[str]) -> list[float | None]:
         return [-10.0 if "debit" in t else -9.0 if "damage" in t else -40.0 for t in texts]
 
-    result = relabeler.correct_blocking("Press 1 for credit and damage cards.", "my debit card", score)
+    result = relabeler.correct_blocking("Press 1 for credit and damage cards.", "my debit card", score, confidence=0.5)
     assert result.text == "Press 1 for credit and debit cards."
     assert result.scored == len(relabeler.plan("Press 1 for credit and damage cards.", "my debit card").texts)  # type: ignore[union-attr]
 
