@@ -23,6 +23,7 @@ from .script import (
     Phase,
     Play,
     PlaybackFinished,
+    TimerFired,
     Transcribe,
     TranscriptReady,
 )
@@ -40,6 +41,16 @@ def _wait_for_menu(script: CallScript, effects: list[Effect]) -> list[Effect]:
     return effects
 
 
+def _stay_silent(script: CallScript, effects: list[Effect]) -> list[Effect]:
+    """Say and press nothing at this menu: let its no-input timeouts run until the company moves the call on."""
+    menu = script.menu_id
+    for _ in range(_MAX_PLAYBACKS):
+        if script.phase is not Phase.MENU or script.menu_id != menu:
+            break
+        effects = script.handle(TimerFired("input")) if script.listening else _wait_for_menu(script, effects)
+    return effects
+
+
 Hear = Callable[[str], str | None]
 
 
@@ -54,6 +65,9 @@ def reach_department(company: Company, steps: list[str], intent: str, hear: Hear
         effects = _wait_for_menu(script, effects)
         if script.phase is not Phase.MENU:
             break
+        if step == "wait":
+            effects = _stay_silent(script, effects)
+            continue
         if step == "say":
             script.handle(CallerSpeechStarted())
             effects = script.handle(CallerSpeechEnded(2.0))

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .music import piece_names
+from .voices import FESTIVAL_VOICES, FLITE_VOICES, reserved
 
 DIGITS = "0123456789*#"
 PLACEHOLDERS = frozenset({"position", "wait_minutes"})
@@ -26,15 +27,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# Simulator-only voices from Debian packages (flite; festival with festvox-kallpc16k, festvox-kdlpc16k).
-FLITE_VOICES = frozenset({"kal", "kal16", "awb"})
-FESTIVAL_VOICES = frozenset({"kal_diphone", "ked_diphone"})
-# Voices of the held-out evaluation material: never used to build anything the product is tuned or tested on.
-HELD_OUT_ESPEAK = ("en-gb-scotland", "en-gb-x-gbcwmd", "en-029")
-
-
 class Voice(_Strict):
-    """A TTS voice: espeak-ng (``en-us``, ``en-us+f3``), piper ``joe``, flite or festival (simulator only)."""
+    """A TTS voice: espeak-ng (``en-us+f3``), piper ``joe``, flite (``awb``) or festival (``ked_diphone``)."""
 
     engine: Literal["espeak", "piper", "flite", "festival"] = "espeak"
     id: str = "en-us"
@@ -42,12 +36,13 @@ class Voice(_Strict):
 
     @model_validator(mode="after")
     def _known_voice(self) -> Voice:
-        known = {"piper": PIPER_VOICES, "flite": FLITE_VOICES, "festival": FESTIVAL_VOICES}.get(self.engine)
+        if self.engine == "piper" and self.id not in PIPER_VOICES:
+            raise ValueError(f"piper voice {self.id!r} is not installed; use one of {sorted(PIPER_VOICES)}")
+        known = {"flite": FLITE_VOICES, "festival": FESTIVAL_VOICES}.get(self.engine)
         if known is not None and self.id not in known:
-            raise ValueError(f"{self.engine} voice {self.id!r} is not installed; use one of {sorted(known)}")
-        base = self.id.split("+")[0]
-        if self.engine == "espeak" and (base in HELD_OUT_ESPEAK or (base == "en-us-nyc" and "+" in self.id)):
-            raise ValueError(f"espeak voice {self.id!r} is reserved for held-out evaluation")
+            raise ValueError(f"{self.engine} voice {self.id!r} is not supported; use one of {sorted(known)}")
+        if reserved(self.id):
+            raise ValueError(f"voice {self.id!r} is reserved for held-out evaluation material")
         return self
 
     @property
@@ -227,7 +222,7 @@ class TestIntent(_Strict):
 
     @property
     def steps(self) -> list[str]:
-        """Path tokens: DTMF keys (one token may hold several) or ``say`` (speak the intent)."""
+        """Path tokens: DTMF keys (one token may hold several), ``say`` (speak the intent) or ``wait`` (stay silent)."""
         return self.path.split()
 
 
@@ -278,8 +273,8 @@ class Company(_Strict):
             if ti.department not in self.queues:
                 raise ValueError(f"test_intents.{i}.department: {ti.department!r} is not a queue")
             for step in ti.steps:
-                if step != "say" and any(c not in DIGITS for c in step):
-                    raise ValueError(f"test_intents.{i}.path: step {step!r} is neither DTMF keys nor 'say'")
+                if step not in ("say", "wait") and any(c not in DIGITS for c in step):
+                    raise ValueError(f"test_intents.{i}.path: step {step!r} is neither DTMF keys nor 'say'/'wait'")
         for qid, q in self.queues.items():
             if q.agent is not None and q.agent.voice == self.voice:
                 raise ValueError(f"queues.{qid}.agent.voice must differ from the IVR voice")

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 from hold_slayer_sidecar.audio.types import Pcm
-from hold_slayer_sidecar.voice.api import VoiceEngineError
-from hold_slayer_sidecar.voice.resample import resample_pcm
 from hold_slayer_sidecar.voice.tts import synthesize_blocking
 from hold_slayer_sidecar.voice.wav import read_wav, write_wav
 
 from .model import Voice
+from .voices import render_festival, render_flite
 
 SAMPLE_RATE = 8000
 _ONSET_DBFS = -40.0
@@ -24,33 +21,15 @@ _FRAME = SAMPLE_RATE // 50  # 20 ms
 _EDGE_S = 0.05  # silence kept before and after the words, like a trimmed studio recording
 
 
-def _synthesize(text: str, voice: Voice) -> Pcm:
-    """Call the TTS engine: the product's engines, or flite/festival for voices the product never speaks in."""
-    match voice.engine:
-        case "flite" | "festival":
-            return _debian_tts(text, voice)
-        case engine:
-            voice_id = None if engine == "piper" else voice.id
-            return synthesize_blocking(text, SAMPLE_RATE, engine=engine, voice=voice_id, speed=voice.speed)
-
-
-def _debian_tts(text: str, voice: Voice) -> Pcm:
-    """Render with flite or festival's text2wave (Debian packages; the rate stretches durations) at 8 kHz."""
-    stretch = f"{1 / voice.speed:.3f}"
-    with tempfile.TemporaryDirectory(prefix="sim-tts-") as tmp:
-        out = Path(tmp) / "out.wav"
-        if voice.engine == "flite":
-            cmd = ["flite", "-voice", voice.id, "--setf", f"duration_stretch={stretch}", "-t", text, "-o", str(out)]
-            given = None
-        else:
-            setup = f"(begin (voice_{voice.id}) (Parameter.set 'Duration_Stretch {stretch}))"
-            cmd, given = ["text2wave", "-eval", setup, "-o", str(out)], text
-        try:
-            subprocess.run(cmd, input=given, text=True, check=True, capture_output=True, timeout=60)
-        except (OSError, subprocess.SubprocessError) as err:
-            raise VoiceEngineError(f"{voice.engine} failed for voice {voice.id}: {err}") from err
-        pcm, rate = read_wav(out)
-    return resample_pcm(pcm, rate, SAMPLE_RATE)
+def synthesize(text: str, voice: Voice) -> Pcm:
+    """Call the TTS engine: the one place; the product's engines, or Debian's flite/festival for other voices."""
+    if voice.engine == "flite":
+        return render_flite(text, voice.id, voice.speed, SAMPLE_RATE)
+    if voice.engine == "festival":
+        return render_festival(text, voice.id, voice.speed, SAMPLE_RATE)
+    return synthesize_blocking(
+        text, SAMPLE_RATE, engine=voice.engine, voice=None if voice.engine == "piper" else voice.id, speed=voice.speed
+    )
 
 
 def _frame_dbfs(pcm: Pcm) -> np.ndarray:
@@ -115,7 +94,7 @@ class SpeechCache:
         if path.is_file():
             pcm, _rate = read_wav(path)
         else:
-            pcm = trim_silence(_synthesize(text, voice))
+            pcm = trim_silence(synthesize(text, voice))
             write_wav_atomic(path, pcm)
         with self._lock:
             self._memory[key] = pcm

@@ -28,8 +28,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import importlib.util
 import json
+import os
 import re
 import secrets
 import statistics
@@ -51,7 +53,8 @@ from ..nav.navigator import MenuNavigator
 from ..nav.relabel import Relabeler, load_lexicon
 from ..voice.api import ChatModel
 from ..voice.stt import IVR_PROMPT, EmbeddedWhisperStt
-from ..voice.tts import PiperTts, synthesize_blocking
+from ..voice.tts import PiperTts
+from .ivr_score import expert_seconds, judge_keys, presses_from_report
 
 RATE = 8000
 _FRAME = RATE // 50  # 20 ms
@@ -101,6 +104,10 @@ class RunResult:
     error: str = ""
     decisions: list[str] = field(default_factory=list)
     heard: list[str] = field(default_factory=list)  # the prompts the navigator answered
+    presses: list[tuple[str, str]] = field(default_factory=list)  # (menu id, key) as the company received them
+    away_keys: int = 0  # keys after which the intent's department was out of reach (ivr_score.judge_keys)
+    person_keys: int = 0  # keys into a person (operator, agent): a detour, not a dead end
+    expert_s: float | None = None  # a person who knows the menu (ivr_score.expert_seconds)
 
     @property
     def ok(self) -> bool:
@@ -261,9 +268,9 @@ class PromptEar:
 
     def _render(self, text: str, voice: Any) -> tuple[list[tuple[str, float]], float]:
         assert self._stt is not None
-        pcm = synthesize_blocking(
-            text, RATE, engine=voice.engine, voice=None if voice.engine == "piper" else voice.id, speed=voice.speed
-        )
+        from hold_slayer_sim.speech import synthesize
+
+        pcm = synthesize(text, voice)  # the simulator's voices: the product's engines plus flite and festival
         heard: list[tuple[str, float]] = []
         pieces = split_segments(pcm)
         self._audio[(text, str(voice.key))] = [segment for segment, _end in pieces]
@@ -476,6 +483,7 @@ def _act(
     if decision.action is NavAction.DTMF:
         digit = decision.digits[0]
         result.digits += digit
+        result.presses.append((menu_id, digit))
         t += _DIGIT_S * len(decision.digits)
         option = menu.options.get(digit)
         if option is None:
@@ -508,10 +516,12 @@ def real_calls_available() -> str:
 
 
 _REAL_TIMEOUT_S = 150.0  # one call: ringback, greeting, menus and retries
-_REAL_PARALLEL = 2  # calls at once (two cores run STT for both)
+_REAL_PARALLEL = 2  # calls at once: the sidecar's own maximum (settings.max_calls: one PJSUA2 process, 4 legs)
 
 
-async def run_real(cases: list[tuple[Any, str, str]], workdir: Path) -> list[RunResult]:
+async def run_real(
+    cases: list[tuple[Any, str, str]], workdir: Path, paths: dict[str, Path], parallel: int = _REAL_PARALLEL
+) -> list[RunResult]:
     """Place one real call per case through a real sidecar to the real simulator; read the ground truth."""
     from .. import demo
 
@@ -519,7 +529,6 @@ async def run_real(cases: list[tuple[Any, str, str]], workdir: Path) -> list[Run
     children = demo.Children(workdir)
     company_report = workdir / "company.jsonl"
     try:
-        paths = _company_paths()
         files = sorted({str(paths[c.id]) for c, _i, _d in cases})
         company_args = [arg for path in files for arg in ("--company", path)]
         company = await children.spawn(
@@ -535,7 +544,8 @@ async def run_real(cases: list[tuple[Any, str, str]], workdir: Path) -> list[Run
             router = _EventRouter(client)
             pump = asyncio.get_running_loop().create_task(router.run())
             try:
-                return await _place_all(cases, _RealContext(client, router, uris, phone_uri, company_report))
+                ctx = _RealContext(client, router, uris, phone_uri, company_report, parallel=parallel)
+                return await _place_all(cases, ctx)
             finally:
                 pump.cancel()
     finally:
@@ -567,6 +577,7 @@ class _RealContext:
     uris: dict[str, str]
     phone_uri: str
     report: Path
+    parallel: int = _REAL_PARALLEL
     claimed: set[str] = field(default_factory=set)
 
 
@@ -576,7 +587,7 @@ async def _place_all(cases: list[tuple[Any, str, str]], ctx: _RealContext) -> li
     for index, (company, _i, _d) in enumerate(cases):
         by_company.setdefault(company.id, []).append(index)
     results: list[RunResult | None] = [None] * len(cases)
-    gate = asyncio.Semaphore(_REAL_PARALLEL)
+    gate = asyncio.Semaphore(ctx.parallel)
 
     async def company_worker(indexes: list[int]) -> None:
         for index in indexes:
@@ -626,6 +637,8 @@ async def _one_real_call(ctx: _RealContext, result: RunResult) -> RunResult:
             break
     if not result.reached:
         result.error = "call ended" if ended else "timeout"
+    if sim_call:
+        result.presses = presses_from_report(_read_report(ctx.report), sim_call)
     # What the company made of the call's spoken answers, and why it hung up: the simulator's side of a failure.
     for line in _read_report(ctx.report) if sim_call else []:
         if line.get("call") == sim_call and line.get("event") in ("caller_said", "hangup"):
@@ -690,35 +703,107 @@ def print_table(results: list[RunResult]) -> None:
         print(f"{r.company:<22} {r.intent[:48]:<48} {r.expected:<18} {reached:<18} {r.digits:<8} {secs} {mark}")
 
 
-def summary(results: list[RunResult], **extra: Any) -> dict[str, Any]:
-    """Build the JSON summary line."""
+def score(results: list[RunResult], companies: list[Any], clip_seconds: Any) -> None:
+    """Fill each run's keys-led-away counts and the time a person who knows the menu takes (in place)."""
+    by_id = {c.id: c for c in companies}
+    paths = {(c.id, ti.intent): ti.steps for c in companies for ti in c.test_intents}
+    for r in results:
+        company = by_id[r.company]
+        verdicts = judge_keys(company, r.presses, r.expected)
+        r.away_keys = sum(v.away and not v.to_person for v in verdicts)
+        r.person_keys = sum(v.to_person for v in verdicts)
+        steps = paths.get((r.company, r.intent))
+        length = functools.partial(_voiced, clip_seconds, company.voice)
+        r.expert_s = expert_seconds(company, steps, r.intent, length) if steps else None
+
+
+def _voiced(clip_seconds: Any, voice: Any, clip: Any) -> float:
+    return float(clip_seconds(clip, voice))
+
+
+def _totals(results: list[RunResult]) -> dict[str, Any]:
     times = [r.time_to_queue_s for r in results if r.ok and r.time_to_queue_s is not None]
+    experts = [r.expert_s for r in results if r.ok and r.time_to_queue_s is not None and r.expert_s is not None]
+    ratios = [
+        r.time_to_queue_s / r.expert_s
+        for r in results
+        if r.ok and r.time_to_queue_s is not None and r.expert_s is not None and r.expert_s > 0
+    ]
     return {
         "runs": len(results),
+        "right": sum(r.ok for r in results),
         "success_rate": round(sum(r.ok for r in results) / len(results), 4) if results else 0.0,
+        "away_keys": sum(r.away_keys for r in results),
+        "person_keys": sum(r.person_keys for r in results),
         "median_time_to_queue_s": round(statistics.median(times), 2) if times else None,
-        **extra,
+        "median_expert_s": round(statistics.median(experts), 2) if experts else None,
+        "median_time_ratio": round(statistics.median(ratios), 2) if ratios else None,
     }
 
 
-def _company_paths() -> dict[str, Path]:
+def print_companies(results: list[RunResult]) -> None:
+    """Print one line per company and the total."""
+    header = (
+        f"{'company':<24} {'runs':>4} {'right':>5} {'rate':>6} {'away':>4} {'person':>6} "
+        f"{'queue_s':>7} {'expert_s':>8} {'ratio':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    names = list(dict.fromkeys(r.company for r in results))
+    for name, rows in [*((n, [r for r in results if r.company == n]) for n in names), ("TOTAL", results)]:
+        t = _totals(rows)
+        q = f"{t['median_time_to_queue_s']:7.1f}" if t["median_time_to_queue_s"] is not None else "      -"
+        e = f"{t['median_expert_s']:8.1f}" if t["median_expert_s"] is not None else "       -"
+        x = f"{t['median_time_ratio']:5.2f}" if t["median_time_ratio"] is not None else "    -"
+        print(
+            f"{name:<24} {t['runs']:>4} {t['right']:>5} {t['success_rate']:>6.1%} {t['away_keys']:>4} "
+            f"{t['person_keys']:>6} {q} {e} {x}"
+        )
+
+
+def summary(results: list[RunResult], **extra: Any) -> dict[str, Any]:
+    """Build the JSON summary line: totals, then per company."""
+    names = list(dict.fromkeys(r.company for r in results))
+    per_company = {n: _totals([r for r in results if r.company == n]) for n in names}
+    return {**_totals(results), **extra, "companies": per_company}
+
+
+def _company_paths(dirs: Sequence[str] | None = None) -> dict[str, Path]:
+    """Company files by id: the simulator's shipped companies, or every ``*.yaml`` in ``dirs``."""
     from hold_slayer_sim.model import load_company, shipped_company_files
 
-    return {load_company(p).id: p for p in shipped_company_files()}
+    files = sorted(p for d in dirs for p in Path(d).glob("*.yaml")) if dirs else shipped_company_files()
+    return {load_company(p).id: p for p in files}
 
 
-def _load_companies(only: list[str] | None) -> list[Any]:
+def _load_companies(only: list[str] | None, dirs: Sequence[str] | None = None) -> list[Any]:
     from hold_slayer_sim.model import load_company
 
-    companies = [load_company(p) for p in _company_paths().values()]
+    companies = [load_company(p) for p in _company_paths(dirs).values()]
     return [c for c in companies if not only or c.id in only]
 
 
-def _sim_labels() -> list[str]:
+def _sim_labels(dirs: Sequence[str] | None = None) -> list[str]:
     """Lexicon labels found word for word anywhere in a simulated company's file (for the lexicon ablation)."""
-    text = " ".join(" ".join(path.read_text(encoding="utf-8").lower().split()) for path in _company_paths().values())
+    paths = _company_paths(dirs).values()
+    text = " ".join(" ".join(path.read_text(encoding="utf-8").lower().split()) for path in paths)
     labels = {phrase.split(maxsplit=1)[1] for phrase in load_lexicon()}
     return sorted(label for label in labels if re.search(rf"(?<![a-z]){re.escape(label)}(?![a-z])", text))
+
+
+def _clip_seconds(*, text_only: bool) -> Any:
+    """Length of a company clip in seconds: as the simulator plays it (its speech cache), or by word count."""
+    if text_only:
+        return lambda clip, _voice: len((clip.text or "").split()) / 2.6
+    from hold_slayer_sim.clips import DEFAULT_ASSET_DIR
+    from hold_slayer_sim.speech import SpeechCache
+
+    cache = SpeechCache(DEFAULT_ASSET_DIR / "tts")
+
+    def seconds(clip: Any, voice: Any) -> float:
+        return 0.0 if clip.text is None else cache.render(clip.text, voice).size / RATE
+
+    return seconds
 
 
 def _cases(companies: list[Any], heldout: bool) -> list[tuple[Any, str, str]]:
@@ -733,7 +818,7 @@ async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[
     relabeler = None
     if not args.no_relabel:
         # The ablation drops every lexicon label a simulated company uses: a company whose labels we never saw.
-        exclude = _sim_labels() if args.ablate_lexicon else ()
+        exclude = _sim_labels(args.companies) if args.ablate_lexicon else ()
         relabeler = Relabeler(load_lexicon(exclude), tolerance=args.relabel_tolerance)
     ear = PromptEar(
         use_audio=args.mode != "text",
@@ -745,7 +830,7 @@ async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[
     )
     navigator = MenuNavigator(llm=llm)
     results = []
-    for company, intent, dept in _cases(_load_companies(args.company), args.heldout):
+    for company, intent, dept in _cases(_load_companies(args.company, args.companies), args.heldout):
         results.append(await run_offline(company, intent, dept, ear, navigator.for_call()))
         if not args.json:
             r = results[-1]
@@ -761,6 +846,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print the JSON summary as the last line")
     parser.add_argument("--heldout", action="store_true", help="use the benchmark's own held-out intents")
     parser.add_argument("--company", action="append", help="only this company id (repeatable)")
+    parser.add_argument(
+        "--companies",
+        action="append",
+        metavar="DIR",
+        help="company files from DIR instead of the shipped six (repeatable): hold_slayer_sim/companies_eval/heldout",
+    )
+    parser.add_argument(
+        "--parallel", type=int, default=_REAL_PARALLEL, help="real mode: calls at once (default: the sidecar's maximum)"
+    )
     parser.add_argument("--llm-url", help="OpenAI-compatible LLM for unsure menus (default: none)")
     parser.add_argument("--llm-model", default="llama3.2")
     parser.add_argument("--out", help="also write the results as JSON to this file")
@@ -797,13 +891,14 @@ def main(argv: list[str] | None = None) -> None:
             print(f"real calls unavailable ({why_not}); running offline", file=sys.stderr)
     args.mode = mode
     started = time.perf_counter()
+    load_before = round(os.getloadavg()[0], 2)
     extra: dict[str, Any] = {"mode": mode}
     if mode == "real":
-        cases = _cases(_load_companies(args.company), args.heldout)
+        cases = _cases(_load_companies(args.company, args.companies), args.heldout)
         with tempfile.TemporaryDirectory(prefix="hs-bench-ivr-") as tmp:
             workdir = Path(args.workdir) if args.workdir else Path(tmp)
             workdir.mkdir(parents=True, exist_ok=True)
-            results = asyncio.run(run_real(cases, workdir))
+            results = asyncio.run(run_real(cases, workdir, _company_paths(args.companies), args.parallel))
     else:
         results = asyncio.run(offline_main(args, llm))
         ear: PromptEar = args.ear
@@ -814,7 +909,18 @@ def main(argv: list[str] | None = None) -> None:
                 extra["relabel_s_per_segment"] = round(ear.relabel_seconds / ear.relabel_segments, 3)
                 extra["relabel_changed"] = len(ear.relabel_changes)
     extra["wall_s"] = round(time.perf_counter() - started, 1)
+    extra["load_avg_1m"] = [load_before, round(os.getloadavg()[0], 2)]
+    extra["cpus"] = os.cpu_count()
+    extra["llm"] = args.llm_url or None
+    _report(args, results, extra)
+
+
+def _report(args: argparse.Namespace, results: list[RunResult], extra: dict[str, Any]) -> None:
+    """Score the runs, print the tables, write --out and the JSON line."""
+    score(results, _load_companies(args.company, args.companies), _clip_seconds(text_only=args.mode == "text"))
     print_table(results)
+    print()
+    print_companies(results)
     line = summary(results, **extra)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as out:

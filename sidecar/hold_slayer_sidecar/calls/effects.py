@@ -390,7 +390,7 @@ class EffectRunner:
 
         async def rescore() -> Relabeled | None:
             seconds = effect.audio.size / effect.sample_rate if effect.sample_rate > 0 else None
-            plan = await asyncio.to_thread(relabeler.plan, text, intent, seconds)
+            plan = await asyncio.to_thread(relabeler.plan, text, intent, seconds, confidence)
             if plan is None:
                 return None
             scores = await stt.score_texts(effect.audio, effect.sample_rate, plan.texts, budget_s=_RELABEL_BUDGET_S)

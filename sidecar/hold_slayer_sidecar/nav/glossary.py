@@ -63,10 +63,30 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"damaged", ("something arrived broken or damaged",)),
     (
         r"appointment|schedul",
-        ("book, change or cancel a visit with the doctor", "see a doctor, a checkup or an exam"),
+        (
+            "book, change or cancel a visit with the doctor",
+            "see a doctor, a checkup or an exam",
+        ),
+    ),
+    (
+        r"emergenc|urgent",
+        ("someone is hurt, very sick or in danger right now", "something dangerous that cannot wait"),
     ),
     (r"nurse", ("medical advice about symptoms", "I or my child feel sick")),
-    (r"prescription|pharmacy|refill|medication", ("refill my medicine or medication", "a prescription")),
+    (
+        r"prescription|pharmacy|refill|medication",
+        ("refill my medicine or medication", "a prescription", "I am running out of my medicine"),
+    ),
+    (r"pharmacist", ("a question about my medicine, its dose or side effects",)),
+    (r"lost and found|lost property", ("I left or lost something on a bus, train or plane", "find an item I forgot")),
+    (
+        r"payment (?:plan|arrangement)|instal?lments?|extension",
+        ("I cannot afford to pay my bill all at once", "pay my bill in smaller parts over time"),
+    ),
+    (
+        r"track|deliver|parcel|package|shipment",
+        ("where is my parcel or package", "a late or missing delivery", "change where or when my parcel is delivered"),
+    ),
     (
         # Card departments only: "activate a new card" is one card task, not everything about cards.
         r"\bcard services\b|\b(?:credit|debit)\b.*\bcards?\b|^(?:your |bank )?cards?$",
@@ -86,7 +106,14 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"fraud", ("someone used my account without permission", "identity theft or a scam")),
     (r"online banking|online|website|app\b|log ?in|password", ("I cannot log in to the website or app",)),
     (r"open (?:a |an )?(?:new )?account|new accounts?", ("open a new bank account",)),
-    (r"mortgage|loan|lending", ("borrow money, a loan or a mortgage", "refinance my home loan")),
+    # A home loan and any other loan are different desks: "refinance my home loan" must not describe "a personal loan".
+    (r"mortgage|home loan|refinanc|buying a home", ("a mortgage to buy a house", "refinance my home loan")),
+    (r"\bloans?\b|lending", ("borrow money or get a loan",)),
+    # A loan desk with no kind named ("about a loan") takes every kind, home loans included.
+    (
+        r"^(?:about )?(?:an? |your )?(?:new )?(?:loans?|lending)$",
+        ("a car loan, a home loan or a mortgage", "refinance my home or car loan"),
+    ),
     # Not "open a new account": only a label naming the accounts themselves means "my account and balance".
     (r"checking|savings|^(?:(?:bank|your|my) )?accounts?$", ("my bank account, balance or transactions",)),
     (r"outage|power", ("my power or electricity is out", "a blackout with no electricity")),

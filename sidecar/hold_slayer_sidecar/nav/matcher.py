@@ -47,6 +47,21 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
+def without_company_words(intent: str, name: str) -> str:
+    """Drop the words of the company's own name from the intent ("gas" at Harbor Gas and Electric).
+
+    Every option of a gas company is about gas, so the caller's "gas" tells none of them apart; but MiniLM and the
+    shared-word bonus both pull hard towards the one label that says it ("gas leaks and emergencies" for "I need
+    the gas connected at my new place"). The intent is kept whole when fewer than two content words would remain.
+    """
+    # Exact words only: "banking" at First City Bank names a service ("online banking"), not the trade.
+    domain = {w for w in _WORD.findall(name.lower()) if w not in _STOP}
+    if not domain:
+        return intent
+    kept = [w for w in intent.split() if not set(_WORD.findall(w.lower())) & domain]
+    return " ".join(kept) if len(content_words(" ".join(kept))) >= 2 else intent
+
+
 def sound_fixed(intent: str, label: str) -> str | None:
     """Return the label with each word that sounds like a caller's content word replaced by it (None: no such word)."""
     wanted = [w for w in _WORD.findall(intent.lower()) if w not in _STOP]

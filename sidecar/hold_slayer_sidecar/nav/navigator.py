@@ -19,14 +19,16 @@ from typing import Any
 
 from ..voice.api import ChatModel, VoiceEngineError
 from .api import MenuOption, NavAction, NavDecision, NavSource
+from .decision import DEFAULT_TUNING, DecisionTuning, MenuHearing, Move, choose_move
 from .embedder import EmbedderError
 from .flows import CallFlow, FlowStep, FlowStepKind
-from .matcher import MatchResult, MenuMatcher, content_words
+from .matcher import MatchResult, MenuMatcher, content_words, without_company_words
 from .parser import (
     after_last_key,
     anchor_keys,
     asks_for_data,
     asks_for_speech,
+    company_name,
     is_repeat,
     normalize,
     parse_options,
@@ -45,7 +47,12 @@ _CLOSING = re.compile(
     r"\b(?:repeat|(?:hear|listen to)\b.*\bagain|operator|representative|agent|all other|anything else|everything else"
     r"|stay on the line|remain on the line|main menu|previous menu)\b"
 )
-_STAY_ON_LINE = re.compile(r"\b(?:stay|remain) on the line\b")
+_STAY_ON_LINE = re.compile(r"\b(?:stay|remain|hold) on the line\b|\bcontinue to hold\b")
+# The company says a silent caller is cut off: saying nothing would send the caller nowhere.
+_ENDS_ON_SILENCE = re.compile(
+    r"\b(?:(?:call|this call) will (?:be )?(?:end|ended|disconnect|disconnected|terminated)|we will disconnect"
+    r"|no selection[^.]*goodbye)\b"
+)
 # "tell me why you're calling, or choose from the following": the options are still to come.
 _MORE_COMING = re.compile(r"\b(?:or choose|choose from|the following|or (?:you can )?press|or select|options are)\b")
 _DTMF = re.compile(r"^[0-9*#]{1,8}$")
@@ -101,8 +108,7 @@ def prompt_matches_step(prompt: str, options: list[MenuOption], step: FlowStep) 
 
 def menu_sounds_complete(prompt: str) -> bool:
     """Tell whether the menu in ``prompt`` has ended: a closing phrase after the last key, or a key offered twice."""
-    keys = replay_keys(prompt)
-    if len(keys) != len(set(keys)):
+    if _heard_twice(prompt):
         return True  # the menu started over inside this prompt
     # The closing phrase must belong to the last key heard ("for anything else, press 0"); words after it
     # may be the next option still being spoken ("... For all other changes" before its "press 2").
@@ -121,8 +127,8 @@ class MenuNavigator:
         flow: CallFlow | None = None,
         embedded: bool = True,
         llm_timeout_s: float = 8.0,
-        min_confidence: float = 0.35,
         early_confidence: float | None = None,
+        tuning: DecisionTuning = DEFAULT_TUNING,
     ) -> None:
         self._matcher = matcher
         self._embedded = embedded
@@ -130,12 +136,13 @@ class MenuNavigator:
         self._flow = flow
         self._cursor = 0
         self._llm_timeout = llm_timeout_s
-        self._min_confidence = min_confidence
         self._early_confidence = early_confidence
+        self._tuning = tuning
         self._per_call = flow is not None
         self.trace: list[NavRecord] = []  # filled only by per-call navigators (see for_call)
         self.menu_changed = False  # a stored flow no longer matched what the company said
         self._waited_on = ""  # the prompt last answered with WAIT (per-call navigators only)
+        self._company = ""  # the company's name as greeted (per-call navigators only)
 
     def for_call(self, flow: CallFlow | None = None) -> MenuNavigator:
         """Return a navigator for one call (sharing models): follows ``flow`` if given and records a trace."""
@@ -145,8 +152,8 @@ class MenuNavigator:
             flow=flow,
             embedded=self._embedded,
             llm_timeout_s=self._llm_timeout,
-            min_confidence=self._min_confidence,
             early_confidence=self._early_confidence,
+            tuning=self._tuning,
         )
         nav._per_call = True
         return nav
@@ -276,9 +283,9 @@ class MenuNavigator:
         *,
         settled: bool = False,
     ) -> NavDecision:
-        """Embedded matcher first; the LLM only when the matcher is unsure; else the matcher's best guess."""
+        """Embedded matcher first; the LLM only when the matcher is unsure; then the careful caller's rule."""
         opts = tuple(options)
-        match = await self._match(intent, options, answered)
+        match = await self._match(self._without_company_words(intent, prompt, history), options, answered)
         # A menu that came back (not understood) is complete once every key heard before is offered again.
         again = answered > 0 and len(options) >= len(parse_options(history[-1]))
         complete = again or settled or menu_sounds_complete(prompt)
@@ -288,49 +295,49 @@ class MenuNavigator:
         early = self._early_confidence is not None and _sure_enough(match, self._early_confidence)
         if not complete and not early:
             return NavDecision(NavAction.WAIT, options=opts, reason="menu may continue")
-        # Sure only when the best option both scores well and stands clear of the runner-up: a near tie on
-        # misheard labels ("credit and damage cards" / "report fraud") is a coin toss, not a choice.
-        # One option heard is clear of nothing: the company may have paused mid-menu ("To make a payment, say
-        # payment or press 1." and a stall before "To ask about a charge, press 2.").
-        lone = sum(not is_repeat(o) for o in options) < 2
-        confident = (
-            match is not None
-            and match.option is not None
-            and match.confidence >= self._min_confidence
-            and ((match.clear and not lone) or reaches_person(match.option))
-        )
-        if not confident and self._llm is not None:
-            llm = await self._ask_llm(prompt, intent, options, history)
-            if llm is not None:
-                return llm
-        if match is None or match.option is None:
-            return self._give_up(options, "no option fits")
-        if answered == 0 and asks_for_speech(prompt) and not asks_for_data(prompt):
-            # The menu also takes the reason in words ("tell me what you're calling about, or choose"): saying
-            # it does not depend on how well we heard the labels (a garbled label can even look like a clear
-            # match), so it comes first; the keys are the fallback when the company did not understand.
-            return NavDecision(NavAction.SPEAK, text=intent, confidence=0.6, options=opts, reason="invited to say why")
-        # The person option is the fallback when nothing fits, but the recogniser also invents one ("To speak
-        # to a representative, press 1" from a garbled label): hear the menu once more before settling for it.
-        guessing = not confident and (not reaches_person(match.option) or match.reason.startswith("unsure"))
+        if match is None:
+            return self._give_up(options, "no matcher")
+        norm = normalize(prompt)
         # Decide once the replay has ended (settled), or has offered every key again: never wait for a
         # third hearing, companies give up after one or two no-input replays.
         replayed = _heard_twice(prompt) and (settled or not self._per_call or _every_key_twice(prompt))
         # A one-option menu played twice reads "press 2 ... press 2": no other key between the two hearings.
+        lone = sum(not is_repeat(o) for o in options) < 2
         replayed = replayed or (lone and any(anchor_keys(prompt).count(o.digit) >= 2 for o in options))
-        if guessing and answered == 0 and not replayed:
-            # A guess on garbled labels often picks a wrong department; companies replay a menu after no
-            # input, and the second hearing (merged with the first by parse_options) is usually clearer.
-            return NavDecision(NavAction.WAIT, options=opts, reason="unsure: waiting for the menu to be replayed")
-        why = match.reason if confident else f"{match.reason} (below threshold)"
+        hearing = MenuHearing(
+            ranked=match.ranked,
+            person=next((s.option for s in match.ranked if reaches_person(s.option)), None),
+            replayed=replayed or answered > 0,
+            speech=answered == 0 and asks_for_speech(prompt) and not asks_for_data(prompt),
+            falls_through=bool(_STAY_ON_LINE.search(norm)),
+            ends_on_silence=bool(_ENDS_ON_SILENCE.search(norm)),
+        )
+        verdict = choose_move(hearing, self._tuning)
+        if not verdict.reason.startswith("clear") and self._llm is not None:
+            llm = await self._ask_llm(prompt, intent, options, history)
+            if llm is not None:
+                return llm
+        if verdict.move is Move.SAY:
+            return NavDecision(NavAction.SPEAK, text=intent, confidence=0.6, options=opts, reason=verdict.reason)
+        if verdict.move is Move.WAIT or verdict.option is None:
+            source = NavSource.FALLBACK if hearing.replayed else NavSource.EMBEDDED
+            return NavDecision(NavAction.WAIT, source=source, options=opts, reason=verdict.reason)
         return NavDecision(
             NavAction.DTMF,
-            digits=match.option.digit,
-            confidence=match.confidence,
+            digits=verdict.option.digit,
+            confidence=round(min(1.0, max(0.0, verdict.confidence)), 3),
             source=NavSource.EMBEDDED,
             options=opts,
-            reason=f"{why}; try {answered + 1} on this menu" if answered else why,
+            reason=f"{verdict.reason}; try {answered + 1} on this menu" if answered else verdict.reason,
         )
+
+    def _without_company_words(self, intent: str, prompt: str, history: list[str]) -> str:
+        """Return the intent for matching: without the words of the company's name (heard in its greeting)."""
+        name = company_name(prompt) or next((n for n in map(company_name, history) if n), "")
+        if self._per_call:
+            self._company = self._company or name  # later menus no longer say the name
+            name = self._company
+        return without_company_words(intent, name)
 
     def _give_up(self, options: list[MenuOption], why: str) -> NavDecision:
         person = next((o for o in options if reaches_person(o)), None)
@@ -397,9 +404,14 @@ def _check_step(prompt: str, options: list[MenuOption], step: FlowStep) -> str:
 
 
 def _heard_twice(prompt: str) -> bool:
-    """Tell whether the prompt holds the menu twice (a key offered again after another key)."""
+    """Tell whether the prompt holds the menu twice: a key offered again after another, then only keys heard before.
+
+    A new key after the repeat means the first "repeat" was a misheard key (a garbled greeting read as "press 2.
+    Press 3." before the menu's own "press 1, 2, 3, 4"): the menu is still going, not starting over.
+    """
     keys = replay_keys(prompt)
-    return len(keys) != len(set(keys))
+    again = next((i for i, k in enumerate(keys) if k in keys[:i]), None)
+    return again is not None and set(keys[again:]) <= set(keys[:again])
 
 
 def _every_key_twice(prompt: str) -> bool:

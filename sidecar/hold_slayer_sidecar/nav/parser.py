@@ -75,7 +75,7 @@ _NOTICE = re.compile(
     rf"\b(?:{_EMERGENCY_NOTICE}|listen carefully|(?:options|menu) ha(?:ve|s) changed"
     r"|(?:may|will) be (?:monitored|recorded)|recorded for)\b"
 )
-_SAY_OR = re.compile(r"\b(?:say|said)\s+(?:[\w']+\s+){1,3}?or\s*$")
+_SAY_OR = re.compile(r"\b(?:say|said)\s+((?:[\w']+\s+){1,3}?)or\s*$")
 _OR_SAY = re.compile(r"^\s*,?\s*or\s+say\s+[\w']+(?:\s+[\w']+)?")
 _LEAD_FILLER = re.compile(r"^(?:(?:please|now|simply|just|you can(?!')|you may|and|or|also|then|otherwise)\b[\s,]*)+")
 _LEAD_INTRO = re.compile(
@@ -100,7 +100,8 @@ _SPEECH_REQUEST = re.compile(
     r"|please say|just say|describe (?:the|your))\b"
 )
 _DATA_REQUEST = re.compile(
-    r"\b(?:enter|say|key in|type)\s+(?:in\s+)?(?:your|the)\s+(?:\d+[- ]digit\s+)?(?:account|phone|member|policy"
+    r"\b(?:enter|say|key in|type)\s+(?:in\s+)?(?:your|the)\s+(?:(?:\d+|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|sixteen)[- ]digit\s+)?(?:account|phone|member|policy"
     r"|card|zip|postal|pin|date of birth|social|confirmation|reservation|booking|order|claim)\b"
 )
 
@@ -132,6 +133,10 @@ def _bare_key(match: re.Match[str]) -> str:
     previous = _previous_sentence(match.string, match.start())
     if _EMERGENCY.search(previous):
         return match.group(0)
+    if _KEY_SENTENCE.search(previous) and match.group(2) in "24":
+        # "Press 2. 4 to power outage": after a sentence that is only a key, a lone 4 or 2 is that key's
+        # "for"/"to" written as a digit, not a key of its own.
+        return f"{match.group(1)}{'for' if match.group(2) == '4' else 'to'} {match.group(3)} "
     if match.group(3) in ("for", "to") and previous and not _ANCHOR.search(previous):
         # After a sentence that is only a label the key closes that label ("Within 24 hours. 1. For all
         # other changes." is "..., press 1."); after "press 1 to X." it opens the next option.
@@ -155,14 +160,23 @@ def _lone_key(match: re.Match[str]) -> str:
     return f"{match.group(1)}press {_WORD_KEYS.get(match.group(2), match.group(2))}."
 
 
+def _without_say_or(text: str) -> str:
+    """Drop "say X or" before a key ("For billing, say billing or"); when nothing else names the option, X does."""
+    said = _SAY_OR.search(text)
+    if said is None:
+        return text
+    rest = text[: said.start()].strip(" ,")
+    # "You can say tracking or press 1": the word to say is the only label there is.
+    return rest if _LEAD_FILLER.sub("", rest).strip(" ,") else said.group(1).strip()
+
+
 def _sentences(segment: str) -> list[str]:
     return [part.strip(" ,") for part in _SENTENCE_END.split(segment) if part.strip(" ,")]
 
 
 def clean_label(raw: str) -> str:
     """Strip the wording around an option label ("if you are calling about X" -> "X")."""
-    label = raw.strip(" ,.;:!?-")
-    label = _SAY_OR.sub("", label).strip(" ,")
+    label = _without_say_or(raw.strip(" ,.;:!?-"))
     label = _OR_SAY.sub("", label).strip(" ,")
     for _ in range(2):  # "please, if you'd like to ..." needs filler then intro removed
         label = _LEAD_FILLER.sub("", label)
@@ -191,7 +205,7 @@ def _before_label(segment: str, *, first: bool) -> _Label:
         return _NONE  # an emergency or recording notice before the first key is not its label
     # Before the first key only the last sentence can be the label (the rest is greeting); between keys the
     # recogniser may have cut one label into sentences ("For an existing reservation. Including changes.").
-    phrase = _SAY_OR.sub("", parts[-1] if first else " ".join(parts)).rstrip(" ,")
+    phrase = _without_say_or(parts[-1] if first else " ".join(parts)).rstrip(" ,")
     # Between two keys the words are the label ("change or cancel an appointment, press 2"); before the first
     # key they may follow a greeting without punctuation, so start at the first "for"/"to"/"if".
     intro = _INTRO.search(phrase) if first else _INTRO.match(phrase)
@@ -299,6 +313,41 @@ def _recover_dropped_keys(segments: list[str], keys: list[str], labels: list[str
     return inferred
 
 
+_MAX_ORPHAN_WORDS = 12  # a longer sentence is a notice or a greeting, not an option's label
+_NO_KEY_NEEDED = re.compile(r"\b(?:stay|remain|hold) on the line\b|\bcontinue to hold\b|\bhang up\b")
+
+
+def _recover_lost_last_key(
+    segments: list[str], keys: list[str], labels: list[str], inferred: list[int], n_anchors: int
+) -> None:
+    """Infer the menu's last option when the recogniser lost its "press N" ("If your parcel is late." and no key).
+
+    In a menu worded before its keys, a label-shaped sentence after the last key of a hearing (the prompt's end,
+    or right before the menu starts over) with no key of its own is the next option, and menus number their
+    options in order: the key is the one after the last key heard. Fixes ``keys``/``labels``/``inferred`` in place.
+    """
+    for k in range(n_anchors):
+        following = keys[k + 1] if k + 1 < n_anchors else None
+        last = keys[k]
+        restart = following is not None and following in keys[: k + 1]
+        if (following is not None and not restart) or not last.isdigit() or last in "09" or inferred[k] >= 0:
+            continue
+        missing = str(int(last) + 1)
+        if missing in keys[:n_anchors]:
+            continue
+        parts = _sentences(segments[k + 1])
+        candidates = parts if following is None else parts[:-1]  # before a restart the last part is its label
+        orphan = next((p for p in candidates if _INTRO.match(p) and len(p.split()) <= _MAX_ORPHAN_WORDS), None)
+        # "For all other questions" / "to speak to an agent" is as often 0 or 9 as the next key: no guess.
+        if orphan is None or _NO_KEY_NEEDED.search(orphan) or _NOTICE.search(orphan) or _PERSON.search(orphan):
+            continue
+        if restart:  # the replay's first label is only the sentence right before its key
+            labels[k + 1] = _before_label(parts[-1], first=False).text
+        labels.append(clean_label(orphan))
+        keys.append(missing)
+        inferred[k] = len(keys) - 1
+
+
 def _anchors(text: str) -> list[_Anchor]:
     found: list[_Anchor] = []
     for m in _ANCHOR.finditer(text):
@@ -359,6 +408,8 @@ def parse_options(text: str) -> list[MenuOption]:
     labels, before_style = _assign_labels(segments)
     keys = [a.digit for a in anchors]
     inferred = _recover_dropped_keys(segments, keys, labels, before_style)
+    if before_style:
+        _recover_lost_last_key(segments, keys, labels, inferred, len(anchors))
     options: dict[str, str] = {}
     for k in range(len(anchors)):
         for index in (k, inferred[k]) if inferred[k] >= 0 else (k,):
@@ -376,6 +427,18 @@ def parse_options(text: str) -> list[MenuOption]:
 
 def _words(label: str) -> set[str]:
     return set(re.findall(r"[a-z0-9']+", label))
+
+
+_COMPANY_NAME = re.compile(
+    r"\b(?:thank you for calling|thanks for calling|welcome to|you have reached|you've reached)\s+(?:the\s+)?"
+    r"(?P<name>[^.!?;,]{2,60}?)(?=\s*(?:[.!?;,]|$|\b(?:for|if|please|where|how|this call|calls)\b))"
+)
+
+
+def company_name(text: str) -> str:
+    """Return the name the company greets with ("Thank you for calling Harbor Gas." -> "harbor gas")."""
+    found = _COMPANY_NAME.search(normalize(text))
+    return found.group("name").strip() if found else ""
 
 
 def reaches_person(option: MenuOption) -> bool:

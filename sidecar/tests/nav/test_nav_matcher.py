@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hold_slayer_sidecar.nav.api import MenuOption
 from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
-from hold_slayer_sidecar.nav.matcher import MenuMatcher, sound_fixed
+from hold_slayer_sidecar.nav.matcher import MenuMatcher, sound_fixed, without_company_words
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +141,20 @@ def test_a_label_word_said_in_another_accent_is_read_as_the_caller_s_word(matche
         "speak with a nurse"
     )
     assert sound_fixed("a question about my bill", "speak with a noise") is None
+
+
+@pytest.mark.parametrize(
+    ("intent", "name", "expected"),
+    [
+        (
+            "I'm moving house and need the gas connected at the new place",
+            "harbor gas and electric",
+            "I'm moving house and need the connected at the new place",
+        ),
+        ("I can't log in to online banking", "first city bank", "I can't log in to online banking"),  # exact words only
+        ("My gas bill", "harbor gas and electric", "My gas bill"),  # too little would remain
+        ("My power is out", "", "My power is out"),
+    ],
+)
+def test_the_company_s_own_name_does_not_tell_its_options_apart(intent: str, name: str, expected: str) -> None:
+    assert without_company_words(intent, name) == expected

@@ -228,6 +228,9 @@ async def test_unreachable_llm_is_a_fallback(matcher: MenuMatcher, unused_tcp_po
         ("Press 1 for billing. Press 2 for claims. Press 1 for billing.", True),
         ("Press 3 for more again and long.", False),  # "again" in a garbled label is no closing phrase
         ("Change or cancel a flight. Press 1. Press 1. Seat selection and special assistance.", False),
+        # A garbled greeting read as keys: a new key after the "repeat" means the menu is still going.
+        ("I need press 2. Press 3. Fill the prescription. Press 1. Order status. Press 2. Transfers. Press 4.", False),
+        ("Billing. Press 1. Claims. Press 2. Billing. Press 1.", True),
     ],
 )
 def test_menu_sounds_complete(prompt: str, complete: bool) -> None:
@@ -258,14 +261,16 @@ async def test_an_unsure_guess_waits_for_the_menu_to_be_replayed(matcher: MenuMa
     first = await nav.decide(once, intent, history=[])
     assert first.action is NavAction.WAIT and "replayed" in first.reason
     twice = await nav.decide(f"{once} {once}", intent, history=[])
-    assert twice.action is NavAction.DTMF  # heard twice: the best guess is better than waiting for ever
+    # Heard twice and still nothing fits: pressing would lead away from every department the reason could
+    # mean; the company's own fallthrough (a general queue) is the better place.
+    assert twice.action is NavAction.WAIT and "fallthrough" in twice.reason
 
 
 async def test_a_per_call_navigator_decides_once_the_replay_offered_every_key(matcher: MenuMatcher) -> None:
     nav = MenuNavigator(matcher).for_call()
-    once = "Press 1 for garden gnomes. Press 2 for paint colours."
-    intent = "my pension statement"
-    assert (await nav.decide(f"{once} Press 1 for garden gnomes.", intent, history=[])).action is NavAction.WAIT
+    once = "Press 1 for checking accounts. Press 2 for savings accounts."
+    intent = "I want to move money between my accounts"  # both fit about as well: a close call
+    assert (await nav.decide(f"{once} Press 1 for checking accounts.", intent, history=[])).action is NavAction.WAIT
     assert (await nav.decide(f"{once} {once}", intent, history=[])).action is NavAction.DTMF
 
 
@@ -345,9 +350,18 @@ async def test_an_unsure_call_hears_the_menu_again_before_settling_for_a_person(
     assert (twice.action, twice.digits) == (NavAction.DTMF, "0")
 
 
-async def test_keys_are_the_fallback_when_the_spoken_reason_was_not_understood(matcher: MenuMatcher) -> None:
+async def test_a_clear_key_is_pressed_even_where_words_are_accepted(matcher: MenuMatcher) -> None:
+    # A key the menu names is deterministic; the company's recogniser may route a sentence anywhere.
     nav = MenuNavigator(matcher).for_call()
     menu = "In a few words, tell me what you're calling about. For billing, press 1. For technical support, press 2."
+    await nav.decide(menu, "My mobile internet is not working", history=[])
+    decision = await nav.decide(menu, "My mobile internet is not working", history=[])
+    assert (decision.action, decision.digits) == (NavAction.DTMF, "2")
+
+
+async def test_keys_are_the_fallback_when_the_spoken_reason_was_not_understood(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    menu = "In a few words, tell me what you're calling about. For billing, press 1. For device help, press 2."
     intent = "My mobile internet is not working"
     await nav.decide(menu, intent, history=[])
     said = await nav.decide(menu, intent, history=[])
@@ -388,3 +402,15 @@ async def test_a_one_option_menu_is_answered_once_it_played_twice(matcher: MenuM
     await nav.decide(f"{once} {once}", intent, history=[])
     twice = await nav.decide(f"{once} {once}", intent, history=[])  # quiet after the second hearing
     assert (twice.action, twice.digits) == (NavAction.DTMF, "2")  # waiting longer only ends the call
+
+
+async def test_the_company_s_name_does_not_pull_the_caller_to_the_option_that_repeats_it(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    menu = (
+        "Thank you for calling Harbor Gas and Electric. Press 1 for gas leaks and emergencies. "
+        "Press 2 for a power outage. Press 3 for your bill. Press 4 to start, stop or transfer service."
+    )
+    intent = "I'm moving house next month and need the gas connected at the new place"
+    await nav.decide(menu, intent, history=[])
+    decision = await nav.decide(menu, intent, history=[])  # the company went quiet
+    assert decision.digits != "1"  # never the emergency line for a move

@@ -89,6 +89,14 @@ def test_an_unsure_decode_gets_the_clear_favourite_as_a_second_hearing() -> None
     assert relabeler.pick(noise, [-5.0, -12.0], confidence=0.5).text == "To speak with a noise / speak with a nurse."
 
 
+def test_a_rescoring_never_changes_what_an_option_is() -> None:
+    relabeler = Relabeler([], tolerance=3.0)
+    texts = ("Press 3 for good, I'm feeling remain.", "Press 3 to go back.", "Press 3 to speak to an agent.")
+    plan = _plan(*texts, phrases=("", "to go back", "to speak to an agent"))
+    # Far likelier than the decoded words, yet a department heard must not become plumbing or a person.
+    assert not relabeler.pick(plan, [-20.0, -8.0, -9.0]).changed
+
+
 def test_pick_keeps_the_decoded_text_when_nothing_fits() -> None:
     relabeler = Relabeler([], tolerance=3.0)
     plan = _plan("Press 5 for pet insurance.", "Press 5 for billing.", "Press 5 for claims.")
@@ -113,10 +121,13 @@ def test_plan_shortlists_lexicon_phrases_and_the_intent() -> None:
     assert plan.texts[0] == "Press 3 for more again and long."
     assert "Press 3 for mortgages and loans." in plan.texts
     assert 2 < len(plan.texts) <= 1 + 12 + 2
-    assert [plan.texts[i] for i in plan.strict] == [
+    strict = [plan.texts[i] for i in plan.strict]
+    # The caller's own words, and lexicon labels drawn only for being close to them, must beat the decoded text.
+    assert strict[-2:] == [
         "Press 3 for you have a question about your mortgage.",
         "Press 3 to you have a question about your mortgage.",
     ]
+    assert all(plan.phrases[i] for i in sorted(plan.strict)[:-2])
     assert relabeler.plan("Press 4.", "billing") is None
     assert relabeler.plan("Press 1. To report a power outage.", "my power is out") is None  # already a known label
 
@@ -127,7 +138,7 @@ def test_correct_blocking_scores_with_the_given_scorer() -> None:
     def score(texts: Sequence[str]) -> list[float | None]:
         return [-10.0 if "debit" in t else -9.0 if "damage" in t else -40.0 for t in texts]
 
-    result = relabeler.correct_blocking("Press 1 for credit and damage cards.", "my debit card", score)
+    result = relabeler.correct_blocking("Press 1 for credit and damage cards.", "my debit card", score, confidence=0.5)
     assert result.text == "Press 1 for credit and debit cards."
     assert result.scored == len(relabeler.plan("Press 1 for credit and damage cards.", "my debit card").texts)  # type: ignore[union-attr]
 
@@ -149,7 +160,7 @@ def _span_relabeler() -> Relabeler:
 
 def test_a_keyed_label_continued_in_the_next_segment_is_rescored_whole() -> None:
     relabeler = _span_relabeler()
-    span = relabeler.plan_span(["Press 3 to talk.", "I'll put a move your term is."], "I'm moving house")
+    span = relabeler.plan_span(["Press 3 to talk.", "I'll put a move your term is."], "I'm moving house", 0.5)
     assert span is not None and span.after_key and span.parts == 2
     assert span.plan.texts[0] == "Press 3 to talk. I'll put a move your term is."
     assert "Press 3 to move your service." in span.plan.texts
@@ -192,11 +203,18 @@ def test_a_label_heard_right_before_its_lone_key_is_not_given_twice() -> None:
     ],
 )
 def test_plan_span_leaves_segments_that_are_not_one_label(parts: list[str]) -> None:
-    assert _span_relabeler().plan_span(parts, "my bill") is None
+    assert _span_relabeler().plan_span(parts, "my bill", 0.75) is None  # unsure, not enough for a missing key
+
+
+def test_a_decode_the_recogniser_was_sure_of_is_not_rescored() -> None:
+    relabeler = _span_relabeler()
+    assert relabeler.plan("Press 3 for more again and long.", "my mortgage", confidence=0.9) is None
+    assert relabeler.plan("Press 3 for more again and long.", "my mortgage", confidence=0.5) is not None
+    assert relabeler.plan_span(["Press 3 to talk.", "I'll put a move your term is."], "moving", 0.9) is None
 
 
 def test_a_hint_or_an_unchanged_pick_feeds_nothing() -> None:
-    span = _span_relabeler().plan_span(["Press 3 to talk.", "I'll put a move."], "moving")
+    span = _span_relabeler().plan_span(["Press 3 to talk.", "I'll put a move."], "moving", 0.5)
     assert span is not None
     hinted = Relabeled("Press 3 to talk / move your service.", span.plan.texts[0], True, hint=True)
     assert span.feed(hinted) is None
@@ -227,3 +245,23 @@ def test_a_lone_key_decoded_from_long_speech_is_rescored_with_labels_after_it() 
     plan = relabeler.plan("Press 2.", "I was double charged", audio_s=2.6)
     assert plan is not None and plan.texts[0] == "Press 2."
     assert "Press 2 to dispute a charge." in plan.texts
+
+
+def test_a_label_drawn_for_the_caller_s_intent_never_becomes_a_hint() -> None:
+    relabeler = Relabeler([], tolerance=2.0, word_bonus=0.0, hint_below=0.7, hint_band=10.0)
+    texts = ("For a little bit off.", "For orders.", "For appointments.")
+    plan = _plan(*texts, strict=frozenset({1}), phrases=("", "for orders", "for appointments"))
+    hinted = relabeler.pick(plan, [-10.0, -14.0, -25.0], confidence=0.3)
+    assert "orders" not in hinted.text  # close to what the caller wants, not to what was heard
+
+
+def test_a_hint_never_turns_a_department_into_a_person() -> None:
+    # Real call (festival voice): "To speak with a pharmacist" heard "And speak with a photo message".
+    relabeler = Relabeler([], tolerance=2.0, word_bonus=0.0, hint_below=0.7, hint_band=10.0)
+    plan = _plan(
+        "And speak with a photo message.",
+        "To speak with a representative.",
+        "For store hours.",
+        phrases=("", "to speak with a representative", "for store hours"),
+    )
+    assert not relabeler.pick(plan, [-10.0, -13.0, -30.0], confidence=0.47).changed
