@@ -103,7 +103,7 @@ class SpectrumAnalyser:
         return sum(shares), tuple(peaks), tuple(shares)
 
     def _bin(self, hz: float) -> int:
-        return round(hz * TONE_NFFT / SAMPLE_RATE)
+        return min(max(round(hz * TONE_NFFT / SAMPLE_RATE), 0), TONE_NFFT // 2)
 
     def _interp(self, spec: npt.NDArray[np.float64], k: int) -> float:
         """Parabolic interpolation of a peak on log power for sub-bin frequency accuracy."""
@@ -111,5 +111,9 @@ class SpectrumAnalyser:
             a, b, c = (math.log(float(v) + _EPS) for v in spec[k - 1 : k + 2])
             den = a - 2 * b + c
             off = 0.5 * (a - c) / den if den != 0 else 0.0
+            # A true local maximum puts the vertex within half a bin. The peak is the band's maximum, not always
+            # the spectrum's (at the band's edge a louder neighbour lies outside it), and a near-flat top gives a
+            # tiny denominator: either can throw the vertex far away (seen on real calls: bin 1934 of 513).
+            off = min(max(off, -0.5), 0.5)
             return float((k + off) * SAMPLE_RATE / TONE_NFFT)
         return float(k * SAMPLE_RATE / TONE_NFFT)
