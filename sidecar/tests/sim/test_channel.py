@@ -73,23 +73,6 @@ def test_a_company_file_may_name_its_channel() -> None:
         parse_company({**base, "channel": {"snr": 3}}, source="x.yaml")
 
 
-@pytest.mark.parametrize(
-    "voice",
-    [
-        {"engine": "flite", "id": "slt"},  # held-out voices are refused
-        {"engine": "flite", "id": "rms"},
-        {"engine": "festival", "id": "cmu_us_slt_arctic_hts"},
-        {"engine": "espeak", "id": "en-gb-scotland"},
-        {"engine": "espeak", "id": "en-gb-x-gbcwmd+f2"},
-        {"engine": "espeak", "id": "en-029"},
-        {"engine": "espeak", "id": "en-us-nyc+m3"},
-    ],
-)
-def test_held_out_voices_are_refused(voice: dict[str, str]) -> None:
-    with pytest.raises(ValidationError):
-        Voice(**voice)  # type: ignore[arg-type]
-
-
 def test_debian_voices_are_accepted() -> None:
     for voice in ({"engine": "flite", "id": "kal"}, {"engine": "festival", "id": "ked_diphone"}):
         Voice(**voice)  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ EVAL_FILES = sorted(EVAL.glob("*/*.yaml"))
     [
         {"engine": "flite", "id": "rms"},
         {"engine": "flite", "id": "slt"},
+        {"engine": "festival", "id": "cmu_us_slt_arctic_hts"},
         {"engine": "espeak", "id": "en-gb-scotland"},
         {"engine": "espeak", "id": "en-gb-x-gbcwmd+f2"},
         {"engine": "espeak", "id": "en-029"},
