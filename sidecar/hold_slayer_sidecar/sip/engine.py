@@ -44,6 +44,7 @@ from .core import EngineCore, SlotsBusyError
 from .dtmf import PAUSE_S, inband_pcm, parse_digits
 from .media import resample
 from .settings import SipSettings
+from .subscribers import KeyedSubscribers, Subscribers
 from .targets import target_uri
 from .thread import PjsuaThread
 
@@ -63,8 +64,8 @@ class PjsuaEngine:
         self.settings = settings
         self._core: EngineCore | None = None
         self._thread: PjsuaThread | None = None
-        self._event_subs: list[Callable[[LegEvent], None]] = []
-        self._audio_subs: dict[str, list[Callable[[AudioFrame], None]]] = {}
+        self._event_subs: Subscribers[LegEvent] = Subscribers("leg event")
+        self._audio_subs: KeyedSubscribers[AudioFrame] = KeyedSubscribers("audio")
         self._legs: set[str] = set()  # live legs as seen from asyncio (updated in event order)
 
     # ----- lifecycle -----
@@ -138,26 +139,14 @@ class PjsuaEngine:
 
     def subscribe_events(self, callback: Callable[[LegEvent], None]) -> Unsubscribe:
         """Receive every leg event on the asyncio loop; returns an unsubscribe callable."""
-        self._event_subs.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._event_subs:
-                self._event_subs.remove(callback)
-
-        return unsubscribe
+        return self._event_subs.add(callback)
 
     def subscribe_audio(self, leg_id: str, callback: Callable[[AudioFrame], None]) -> Unsubscribe:
         """Receive the leg's incoming audio as 20 ms frames on the asyncio loop."""
         if leg_id not in self._legs:
             raise SipError(f"unknown or finished leg {leg_id}")
-        subs = self._audio_subs.setdefault(leg_id, [])
-        subs.append(callback)
+        unsubscribe = self._audio_subs.add(leg_id, callback)
         self._require_thread().post(lambda: self._require_core().ensure_tap(leg_id))
-
-        def unsubscribe() -> None:
-            if callback in subs:
-                subs.remove(callback)
-
         return unsubscribe
 
     # ----- calls -----
@@ -301,17 +290,9 @@ class PjsuaEngine:
             self._legs.add(event.leg_id)
         elif event.kind == LegEventKind.DISCONNECTED:
             self._legs.discard(event.leg_id)
-            self._audio_subs.pop(event.leg_id, None)
-        for callback in list(self._event_subs):
-            try:
-                callback(event)
-            except Exception:  # one bad subscriber must not starve the others
-                _LOGGER.exception("leg event subscriber failed")
+            self._audio_subs.drop(event.leg_id)
+        self._event_subs.deliver(event)
 
     def _dispatch_audio(self, leg_id: str, frame: AudioFrame) -> None:
         """Fan a frame out to subscribers (on the loop: the tap already hopped threads)."""
-        for callback in list(self._audio_subs.get(leg_id, ())):
-            try:
-                callback(frame)
-            except Exception:  # subscriber boundary
-                _LOGGER.exception("audio subscriber failed")
+        self._audio_subs.deliver(leg_id, frame)

@@ -33,6 +33,7 @@ from ..protocol import DtmfMethod
 from .api import LegEvent, LegEventKind, SipError, Unsubscribe
 from .dtmf import parse_digits
 from .settings import SipSettings
+from .subscribers import KeyedSubscribers, Subscribers
 from .targets import target_uri
 from .worker_link import WorkerLink, WorkerProcess, spawn_worker
 
@@ -86,8 +87,8 @@ class WorkerPoolEngine:
         self._links: list[WorkerLink] = []
         self._occupancy: dict[int, _Occupancy] = {}
         self._supervisors: list[asyncio.Task[None]] = []
-        self._event_subs: list[Callable[[LegEvent], None]] = []
-        self._audio_subs: dict[str, list[Callable[[AudioFrame], None]]] = {}
+        self._event_subs: Subscribers[LegEvent] = Subscribers("leg event")
+        self._audio_subs: KeyedSubscribers[AudioFrame] = KeyedSubscribers("audio")
         self._running = False
         self.restarts = 0
         # One interpreter started ahead, with PJSUA2 and numpy imported, that the next restart adopts: Python's
@@ -244,7 +245,7 @@ class WorkerPoolEngine:
         occupancy.ended_early.clear()
         for worker_leg in lost:
             leg_id = f"{link.tag}/{worker_leg}"
-            self._audio_subs.pop(leg_id, None)
+            self._audio_subs.drop(leg_id)
             event = LegEvent(leg_id, LegEventKind.DISCONNECTED, status_code=LOST_STATUS, reason=reason, lost=True)
             self._deliver(event)
 
@@ -252,25 +253,13 @@ class WorkerPoolEngine:
 
     def subscribe_events(self, callback: Callable[[LegEvent], None]) -> Unsubscribe:
         """Receive every leg event on the asyncio loop; returns an unsubscribe callable."""
-        self._event_subs.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._event_subs:
-                self._event_subs.remove(callback)
-
-        return unsubscribe
+        return self._event_subs.add(callback)
 
     def subscribe_audio(self, leg_id: str, callback: Callable[[AudioFrame], None]) -> Unsubscribe:
         """Receive the leg's incoming audio as 20 ms frames on the asyncio loop."""
         link, worker_leg = self._live(leg_id)
-        subs = self._audio_subs.setdefault(leg_id, [])
-        subs.append(callback)
+        unsubscribe = self._audio_subs.add(leg_id, callback)
         link.post("tap", leg=worker_leg)
-
-        def unsubscribe() -> None:
-            if callback in subs:
-                subs.remove(callback)
-
         return unsubscribe
 
     # ----- calls -----
@@ -432,19 +421,11 @@ class WorkerPoolEngine:
                 occupancy.solo.discard(worker_leg)
             elif occupancy.pending_slots:
                 occupancy.ended_early.add(worker_leg)
-            self._audio_subs.pop(leg_id, None)
+            self._audio_subs.drop(leg_id)
         self._deliver(replace(event, leg_id=leg_id))
 
     def _deliver(self, event: LegEvent) -> None:
-        for callback in list(self._event_subs):
-            try:
-                callback(event)
-            except Exception:  # one bad subscriber must not starve the others
-                _LOGGER.exception("leg event subscriber failed")
+        self._event_subs.deliver(event)
 
     def _on_audio(self, link: WorkerLink, worker_leg: str, frame: AudioFrame) -> None:
-        for callback in list(self._audio_subs.get(f"{link.tag}/{worker_leg}", ())):
-            try:
-                callback(frame)
-            except Exception:  # subscriber boundary
-                _LOGGER.exception("audio subscriber failed")
+        self._audio_subs.deliver(f"{link.tag}/{worker_leg}", frame)
