@@ -109,6 +109,24 @@ class Command(StrEnum):
     GET_STATISTICS = "get_statistics"
     GET_FORECAST = "get_forecast"
     FETCH_RECORDING = "fetch_recording"
+    # Settings made in Home Assistant (issue #19): validated by the sidecar, which answers with a clear error.
+    CONFIGURE = "configure"  # data: ConfigureData; result: ConfigureResult
+    GET_SETTINGS = "get_settings"  # result: ConfigureData as applied (secrets left out)
+    # The inbound half (issue #18). Devices are where calls ring; rules decide first; the receptionist answers.
+    LIST_DEVICES = "list_devices"  # result: {"devices": [DeviceInfo], "global_dnd": bool}
+    SAVE_DEVICE = "save_device"  # data: DeviceData; result: {"device": DeviceInfo, "credentials": Credentials | None}
+    DELETE_DEVICE = "delete_device"  # data: {"device_id": str}
+    SET_DND = "set_dnd"  # data: {"device_id": str | None (None: the global switch), "enabled": bool}
+    LIST_RULES = "list_rules"  # result: {"rules": [RoutingRule]} in evaluation order
+    SAVE_RULE = "save_rule"  # data: RoutingRule without rule_id to create; result: {"rule": RoutingRule}
+    DELETE_RULE = "delete_rule"  # data: {"rule_id": str}
+    TEST_ROUTE = "test_route"  # data: RouteQuery; result: {"decision": RouteDecision}
+    SET_CONTACTS = "set_contacts"  # data: {"contacts": [Contact]}: replaces the list (callers known by name)
+    ANSWER_INBOUND = "answer_inbound"  # data: {"call_id": str, "device_id": str}: ring just that device now
+    REJECT_INBOUND = "reject_inbound"  # data: {"call_id": str, "to_voicemail": bool (default false)}
+    LIST_VOICEMAILS = "list_voicemails"  # paged; result: {"voicemails": [VoicemailInfo], "next_cursor", "unheard"}
+    MARK_VOICEMAIL = "mark_voicemail"  # data: {"voicemail_id": str, "heard": bool}
+    DELETE_VOICEMAIL = "delete_voicemail"  # data: {"voicemail_id": str}: the row and its recording
 
 
 class EventType(StrEnum):
@@ -126,6 +144,20 @@ class EventType(StrEnum):
     CALL_FLOW_SAVED = "call_flow_saved"
     CALL_FLOW_DELETED = "call_flow_deleted"
     CALL_SUMMARY = "call_summary"  # after a call: summary, agent, references, amounts, dates, commitments
+    SETTINGS_APPLIED = "settings_applied"  # data: {"registration": Registration}: after configure, and as it changes
+    # The inbound half (issue #18).
+    INCOMING_CALL = "incoming_call"  # data: InboundCallInfo, once the first decision is made
+    INBOUND_STATE = "inbound_state"  # data: InboundCallInfo, on every change of an inbound call
+    INBOUND_ANSWERED = "inbound_answered"  # data: InboundCallInfo (answered_by set)
+    INBOUND_REJECTED = "inbound_rejected"  # data: InboundCallInfo (reason says why: a rule, DND, the user)
+    ROBOCALL_BLOCKED = "robocall_blocked"  # data: InboundCallInfo (robocall true; reason gives the evidence)
+    VOICEMAIL = "voicemail"  # data: VoicemailInfo, once stored and transcribed
+    VOICEMAIL_CHANGED = "voicemail_changed"  # data: {"voicemail_id", "heard": bool, "deleted": bool, "unheard": int}
+    DEVICE_STATE = "device_state"  # data: DeviceInfo, on save, DND, ringing, registration, last call
+    DEVICE_DELETED = "device_deleted"  # data: {"device_id": str}
+    RULE_SAVED = "rule_saved"  # data: RoutingRule
+    RULE_DELETED = "rule_deleted"  # data: {"rule_id": str}
+    DND_CHANGED = "dnd_changed"  # data: {"global_dnd": bool}
 
 
 class Speaker(StrEnum):
@@ -199,6 +231,24 @@ class CallInfo(TypedDict):
     recordings: list[str]
 
 
+class Registration(TypedDict):
+    """The trunk's registration as the registrar last answered it."""
+
+    state: str  # RegistrationState value
+    code: int | None  # the last SIP status (200, 401, 403, 408 ...), None before any answer
+    reason: str | None  # human-readable: "the registrar rejected the password (403)"
+    registrar: str | None  # host[:port], no credentials
+
+
+class RegistrationState(StrEnum):
+    """Where the trunk's registration stands."""
+
+    NOT_CONFIGURED = "not_configured"
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    FAILED = "failed"
+
+
 class SidecarInfo(TypedDict):
     """Facts about the sidecar itself."""
 
@@ -206,6 +256,7 @@ class SidecarInfo(TypedDict):
     sip_registered: bool
     max_calls: int
     engines: dict[str, str]  # engine role -> health ("ok", "unavailable: ...")
+    registration: NotRequired[Registration]
 
 
 class Snapshot(TypedDict):
@@ -213,6 +264,194 @@ class Snapshot(TypedDict):
 
     sidecar: SidecarInfo
     calls: list[CallInfo]
+    inbound: NotRequired[InboundSnapshot]  # absent from a sidecar without the inbound half
+
+
+# ----- settings made in Home Assistant (issue #19) -----
+
+
+class ConfigureData(TypedDict, total=False):
+    """``configure`` request data: each section present replaces that section; absent ones stay as they are.
+
+    The sections' fields are the sidecar's settings of the same name (see its settings module); the sidecar
+    validates them and answers ``invalid_data`` with a message the form can show, or ``sip_error`` when the
+    registrar refused (``"the registrar rejected the password (403)"``). Nothing is applied unless all is valid.
+    """
+
+    trunk: dict[str, Any] | None  # registrar, username, password, domain, transport, dtmf_method, dtmf timing
+    user_phones: list[str]  # where the user is rung: numbers or sip: URIs, first is the default
+    voice: dict[str, Any]  # stt/tts backends: "embedded" or a Wyoming host:port; llm: OpenAI-compatible
+    courtesy: dict[str, Any]  # the spoken lines (name, greeting, still_connecting ...)
+
+
+class ConfigureResult(TypedDict):
+    """``configure`` result."""
+
+    applied: list[str]  # section names applied
+    registration: Registration
+    engines: dict[str, str]
+
+
+# ----- the inbound half (issue #18) -----
+
+
+class DeviceKind(StrEnum):
+    """Where a device is reached."""
+
+    SIP_URI = "sip_uri"  # a phone on the LAN reached at a sip: URI
+    NUMBER = "number"  # a number rung through the trunk (the user's mobile)
+    EXTENSION = "extension"  # an extension of a PBX behind the trunk
+    REGISTERED = "registered"  # a phone or softphone registered to Hold Slayer's registrar (kamailio)
+
+
+class DeviceData(TypedDict):
+    """``save_device`` request data; without ``device_id`` a new device is made."""
+
+    device_id: NotRequired[str]
+    name: str
+    kind: str  # DeviceKind value
+    address: NotRequired[str]  # sip: URI, number or extension; not for REGISTERED (its username is made)
+    priority: NotRequired[int]  # lower rings first in a chain (default 100)
+    ring_timeout_s: NotRequired[float]  # how long it rings before the chain moves on (default 20)
+    dnd: NotRequired[bool]
+    reset_credentials: NotRequired[bool]  # REGISTERED only: make a new password (shown once)
+
+
+class DeviceInfo(TypedDict):
+    """One device as the sidecar reports it."""
+
+    device_id: str
+    name: str
+    kind: str  # DeviceKind value
+    address: str  # for REGISTERED: the SIP username
+    priority: int
+    ring_timeout_s: float
+    dnd: bool
+    registered: bool | None  # REGISTERED only: a contact is bound now; None for the other kinds
+    ringing: bool
+    last_call_at: str | None  # ISO 8601, UTC
+    last_caller: str | None
+
+
+class Credentials(TypedDict):
+    """A registered device's digest credentials: returned once, when made; never stored on the HA side."""
+
+    username: str
+    password: str
+    domain: str  # the realm / SIP domain to set in the phone
+    registrar: str  # host:port the phone registers to
+
+
+class RuleAction(StrEnum):
+    """What a routing rule does with a call it matches."""
+
+    RING_DEVICE = "ring_device"
+    RING_CHAIN = "ring_chain"
+    RECEPTIONIST = "receptionist"
+    TAKE_MESSAGE = "take_message"
+    REJECT = "reject"
+    DND = "dnd"  # as if DND were on: straight to voicemail, nothing rings
+
+
+class RoutingRule(TypedDict):
+    """A routing rule. Every condition set must match; unset (None/empty) conditions match everything."""
+
+    rule_id: NotRequired[str]
+    name: str
+    enabled: bool
+    priority: int  # lower is evaluated first
+    caller_pattern: NotRequired[str | None]  # glob on the caller's number: "+1800*", "anonymous"
+    dialled_pattern: NotRequired[str | None]  # glob on the number dialled (DNIS)
+    time_start: NotRequired[str | None]  # "HH:MM"; with time_end; a range may wrap midnight ("22:00"-"06:00")
+    time_end: NotRequired[str | None]
+    days: NotRequired[list[str]]  # "mon".."sun": the day the range starts on; empty: every day
+    time_zone: NotRequired[str | None]  # IANA name; None: the sidecar's time zone
+    known_contact: NotRequired[bool | None]  # True: only contacts; False: only strangers; None: anyone
+    action: str  # RuleAction value
+    device_id: NotRequired[str | None]  # RING_DEVICE: which device
+    reject_code: NotRequired[int | None]  # REJECT: a SIP final status 400-699 (default 603 Decline)
+    reject_message: NotRequired[str | None]  # REJECT: spoken to the caller (answer, say, hang up) instead of a code
+
+
+class RouteQuery(TypedDict):
+    """``test_route`` request data: who would ring for this caller, at this time."""
+
+    caller: str
+    dialled: NotRequired[str | None]
+    at: NotRequired[str | None]  # ISO 8601 with offset; None: now
+
+
+class RouteDecision(TypedDict):
+    """What the rules decided for a call (or would decide, from ``test_route``)."""
+
+    action: str  # RuleAction value
+    rule_id: str | None  # None: no rule matched, the default action
+    rule_name: str | None
+    device_ids: list[str]  # who would ring, in order, DND devices skipped
+    reason: str  # human-readable: "rule 'Toll-free at night' (22:00-07:00 America/New_York)"
+
+
+class Contact(TypedDict):
+    """A known caller."""
+
+    name: str
+    number: str
+
+
+class InboundState(StrEnum):
+    """Where an inbound call stands."""
+
+    SCREENING = "screening"  # the receptionist is talking to the caller
+    RINGING = "ringing"  # devices are ringing
+    ANSWERED = "answered"  # a device answered; the caller is connected to it
+    VOICEMAIL = "voicemail"  # the caller is leaving a message
+    REJECTED = "rejected"
+    ENDED = "ended"
+
+
+class InboundCallInfo(TypedDict):
+    """One inbound call."""
+
+    call_id: str
+    caller: str  # the caller's number or "anonymous"
+    caller_name: str | None  # from the contacts, or what the caller said
+    dialled: str | None  # the number dialled (DNIS)
+    started_at: str
+    state: str  # InboundState value
+    decision: RouteDecision
+    purpose: str | None  # what the receptionist heard the call is about
+    urgency: str | None  # "low" | "normal" | "high"
+    heard: str | None  # the caller's words, transcribed
+    robocall: bool
+    reason: str | None  # why the call went where it went (rule, DND, receptionist, robocall evidence)
+    ringing_devices: list[str]
+    answered_by: str | None  # device_id
+    voicemail_id: str | None
+
+
+class VoicemailInfo(TypedDict):
+    """One voicemail."""
+
+    voicemail_id: str
+    call_id: str
+    caller: str
+    caller_name: str | None
+    dialled: str | None
+    received_at: str
+    duration_s: float
+    transcript: str | None  # None while transcription is pending or failed
+    recording: str  # a path for fetch_recording
+    heard: bool
+
+
+class InboundSnapshot(TypedDict):
+    """The inbound half's state in a snapshot."""
+
+    global_dnd: bool
+    devices: list[DeviceInfo]
+    calls: list[InboundCallInfo]  # calls in progress
+    unheard_voicemails: int
+    last_caller: NotRequired[InboundCallInfo | None]
 
 
 class PlaceCallData(TypedDict):
