@@ -149,7 +149,7 @@ type Method = Callable[[Conversation], CallSummary]
 
 async def run(conversations: list[Conversation], method: Callable[[Conversation], Any]) -> dict[str, Score]:
     """Score a method on each split and on the whole set."""
-    scores = {"dev": Score(), "heldout": Score(), "all": Score()}
+    scores = {split: Score() for split in _splits(conversations)} | {"all": Score()}
     for conv in conversations:
         summary = method(conv)
         if asyncio.iscoroutine(summary):
@@ -157,6 +157,11 @@ async def run(conversations: list[Conversation], method: Callable[[Conversation]
         scores[conv.split].add(conv, summary)
         scores["all"].add(conv, summary)
     return scores
+
+
+def _splits(conversations: Sequence[Conversation]) -> list[str]:
+    """Return the set's splits in the order they first appear (dev, heldout, heldout2 ...)."""
+    return list(dict.fromkeys(conv.split for conv in conversations))
 
 
 def print_table(title: str, scores: dict[str, Score], counts: dict[str, int], out: Any) -> None:
@@ -187,7 +192,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark; return the JSON result."""
     conversations = load(args.set)
-    counts = {"dev": 0, "heldout": 0, "all": len(conversations)}
+    counts = {split: 0 for split in _splits(conversations)} | {"all": len(conversations)}
     for conv in conversations:
         counts[conv.split] += 1
     out = sys.stdout

@@ -35,6 +35,8 @@ _WEEKDAY_SPAN = re.compile(rf"\b({_WEEKDAY})s?\s+(?:to|through|thru|-|and)\s+({_
 _PATTERNS = (
     ("month_day", re.compile(rf"\b({_MONTH})\.?\s+(?:the\s+)?(?:{_DAYNUM})\b", re.I)),
     ("day_month", re.compile(rf"\b(?:the\s+)?(?:{_DAYNUM})\s+of\s+({_MONTH})\b", re.I)),
+    # "Tuesday the 24th": the day of the month names the date; the weekday only confirms it.
+    ("weekday_nth", re.compile(rf"\b(?:(?:next|this|coming)\s+)?(?:{_WEEKDAY}),?\s+the\s+(?:{_DAYNUM})\b", re.I)),
     ("weekday", re.compile(rf"\b(?:(next|this|coming)\s+)?({_WEEKDAY})\b", re.I)),
     ("relative", re.compile(r"\b(today|tomorrow|day after tomorrow)\b", re.I)),
     (
@@ -159,11 +161,15 @@ _RESOLVERS = {
     "relative": _relative,
     "within": _within,
     "the_nth": _the_nth,
+    "weekday_nth": _the_nth,
 }
 
 
 def _resolve(kind: str, m: re.Match[str], call_day: date) -> date | None:
     return _RESOLVERS[kind](m, call_day)
+
+
+_TIME_AFTER = re.compile(r"\s*(?:am|pm|a\.m|p\.m|o'clock|:)", re.I)
 
 
 def find_dates(sentence: str, call_day: date) -> list[DateMention]:
@@ -174,7 +180,7 @@ def find_dates(sentence: str, call_day: date) -> list[DateMention]:
         for m in pattern.finditer(sentence):
             if any(m.start() < end and start < m.end() for start, end in blocked):
                 continue
-            if kind == "the_nth" and re.match(r"\s*(?:am|pm|a\.m|p\.m|o'clock|:)", sentence[m.end() :], re.I):
+            if kind in ("the_nth", "weekday_nth") and _TIME_AFTER.match(sentence, m.end()):
                 continue  # "on the 7 am flight" is a time
             if kind == "relative" and m.group(1).lower() == "today" and sentence.rstrip().endswith("?"):
                 continue  # "How can I help you today?" names no day

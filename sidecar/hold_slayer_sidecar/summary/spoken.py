@@ -76,6 +76,10 @@ def _letter(words: Sequence[tuple[str, bool]], i: int, started: bool) -> _Read:
     word = words[i][0]
     if word.lower() in NATO and started:
         return NATO[word.lower()], 1
+    # A recogniser that writes no capitals spells "f r 4 4 0 9 1": a lone lower-case letter is a spelt letter
+    # when the run it starts goes on into digits ("a" and "i" are words unless they do).
+    if len(word) == 1 and word.isalpha() and word.islower() and _spelling_run(words, i):
+        return word.upper(), 1
     if len(word) == 1 and word.isalpha() and word.isupper():
         nxt = words[i + 1][0] if i + 1 < len(words) else ""
         spelled = nxt.lower() == "as" and i + 3 < len(words) and words[i + 2][0].lower() == "in"
@@ -83,11 +87,28 @@ def _letter(words: Sequence[tuple[str, bool]], i: int, started: bool) -> _Read:
     return None
 
 
+def _spelling_run(words: Sequence[tuple[str, bool]], i: int) -> bool:
+    """Whether single letters from ``words[i]`` lead, within four letters, into at least two digits."""
+    j = i
+    while j < len(words) and j - i < 4 and len(words[j][0]) == 1 and words[j][0].isalpha():
+        if words[j][1]:
+            return False
+        j += 1
+    digits = 0
+    while j < len(words) and digits < 2 and (_digitish(words[j][0]) or words[j][0].lower() in HOMOPHONES):
+        digits += 1
+        j += 1
+    return digits >= 2
+
+
 def _symbol(words: Sequence[tuple[str, bool]], i: int, after_digit: bool, started: bool) -> tuple[str | None, int]:
     """Read the symbol at ``words[i]``; return (symbol or None, words it used)."""
     word = words[i][0]
     low = word.lower()
     nxt = words[i + 1][0] if i + 1 < len(words) else ""
+    after_letter = started and not after_digit
+    if after_letter and low == "o" and _spelling_run(words, i):
+        return "O", 1  # inside a spelt run of letters "o" is the letter, as "w o 5 5 8 1" is WO5581
     read = _digit(low, nxt, after_digit) or _number_word(low, nxt) or _letter(words, i, started)
     if read is None and _CODE_CHUNK.match(word) and not _ORDINAL.match(word):
         read = word.replace("-", "").upper(), 1
