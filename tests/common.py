@@ -153,6 +153,7 @@ class FakeHoldSlayerClient:
         self.get_forecast = AsyncMock(side_effect=lambda company, zone: forecast_for(company))
         self.get_history = AsyncMock(return_value={"calls": [HISTORY_CALL], "next_cursor": None})
         self.get_call = AsyncMock(return_value=CALL_DETAIL)
+        self.request = AsyncMock(return_value={})
         self.fetch_recording = AsyncMock(return_value=b"RIFF" + bytes(40) + bytes(range(256)) * 4)
 
     async def connect(self) -> Welcome:

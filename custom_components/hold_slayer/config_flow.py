@@ -41,6 +41,7 @@ from .client import (
     fetch_tls_fingerprint,
 )
 from .const import (
+    CONF_AI_TASK_ENTITY,
     CONF_ALIASES,
     CONF_CALL_FLOW,
     CONF_NUMBER,
@@ -334,13 +335,15 @@ class HoldSlayerOptionsFlow(OptionsFlow):
                 errors[CONF_TRANSFER_TO] = error
             else:
                 options = {CONF_TRANSFER_TO: normalize_target(target)} if target else {}
-                if todo := user_input.get(CONF_TODO_ENTITY):
-                    options[CONF_TODO_ENTITY] = todo
+                for key in (CONF_TODO_ENTITY, CONF_AI_TASK_ENTITY):
+                    if value := user_input.get(key):
+                        options[key] = value
                 return self.async_create_entry(data=options)
         schema = vol.Schema(
             {
                 vol.Optional(CONF_TRANSFER_TO): _TEXT,
                 vol.Optional(CONF_TODO_ENTITY): EntitySelector(EntitySelectorConfig(domain="todo")),
+                vol.Optional(CONF_AI_TASK_ENTITY): EntitySelector(EntitySelectorConfig(domain="ai_task")),
             }
         )
         return self.async_show_form(

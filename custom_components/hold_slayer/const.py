@@ -22,6 +22,7 @@ CONF_TLS_FINGERPRINT: Final = "tls_fingerprint"
 # Options of the config entry.
 CONF_TRANSFER_TO: Final = "transfer_to"
 CONF_TODO_ENTITY: Final = "todo_entity"  # the to-do list the agents' promises go to
+CONF_AI_TASK_ENTITY: Final = "ai_task_entity"  # Home Assistant's AI Task entity that writes call summaries
 
 # Config subentries: one per company the user calls.
 SUBENTRY_COMPANY: Final = "company"

@@ -30,6 +30,7 @@ from .client import (
     Welcome,
 )
 from .const import (
+    CONF_AI_TASK_ENTITY,
     CONF_TLS_FINGERPRINT,
     DOMAIN,
     EVENT_CALL_FAILED,
@@ -40,7 +41,7 @@ from .const import (
     UNREACHABLE_ISSUE_AFTER,
 )
 from .model import AppliedEvent, HoldSlayerData
-from .protocol import PROTOCOL_VERSION, CallInfo
+from .protocol import PROTOCOL_VERSION, CallInfo, EventType
 
 if TYPE_CHECKING:
     from .history import HoldStatisticsCoordinator
@@ -266,7 +267,18 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
                 for listener in list(self._milestone_listeners):
                     listener(milestone, applied.call)
 
-    def _fire_bus_events(self, event: SidecarEvent, applied: AppliedEvent) -> None:
+    def fire_summary_event(self, event: SidecarEvent) -> None:
+        """Announce a summary that was held back for the AI Task entity, which could not replace it."""
+        self._fire_bus_events(event, AppliedEvent(call=self.state.calls.get(str(event.data.get("call_id")))), True)
+
+    def _fire_bus_events(self, event: SidecarEvent, applied: AppliedEvent, held_back: bool = False) -> None:
+        if (
+            not held_back
+            and event.name == EventType.CALL_SUMMARY
+            and self.config_entry.options.get(CONF_AI_TASK_ENTITY)
+            and event.data.get("method") == "embedded"
+        ):
+            return  # the AI Task entity's summary follows (or this one, if it fails): one event per call
         data: dict[str, Any] = {}
         if applied.call is not None:
             data = {

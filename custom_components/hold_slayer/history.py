@@ -13,8 +13,9 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from .ai_summary import AiSummaryError, summarize_with_ai_task
 from .client import HoldSlayerClient, HoldSlayerError, SidecarEvent
-from .const import CONF_TODO_ENTITY, DOMAIN, LOGGER, SUBENTRY_COMPANY
+from .const import CONF_AI_TASK_ENTITY, CONF_TODO_ENTITY, DOMAIN, LOGGER, SUBENTRY_COMPANY
 from .coordinator import HoldSlayerConfigEntry
 from .protocol import EventType
 
@@ -77,12 +78,37 @@ def async_watch_calls(hass: HomeAssistant, entry: HoldSlayerConfigEntry, statist
     def on_event(event: SidecarEvent) -> None:
         if event.name in (EventType.CALL_ENDED, EventType.CALL_SUMMARY):
             hass.async_create_task(statistics.async_request_refresh(), eager_start=False)
-        if event.name == EventType.CALL_SUMMARY and (todo := entry.options.get(CONF_TODO_ENTITY)):
+        if event.name != EventType.CALL_SUMMARY:
+            return
+        call_id = str(event.data.get("call_id"))
+        if awaits_ai_task(entry, event.data):
             entry.async_create_background_task(
-                hass, add_commitments(hass, str(todo), event.data), f"{DOMAIN}-todo-{event.data.get('call_id')}"
+                hass, _summarize_or_keep(hass, entry, event), f"{DOMAIN}-ai-summary-{call_id}"
+            )
+        elif todo := entry.options.get(CONF_TODO_ENTITY):
+            entry.async_create_background_task(
+                hass, add_commitments(hass, str(todo), event.data), f"{DOMAIN}-todo-{call_id}"
             )
 
     entry.async_on_unload(entry.runtime_data.client.subscribe_events(on_event))
+
+
+def awaits_ai_task(entry: HoldSlayerConfigEntry, summary: dict[str, Any]) -> bool:
+    """Whether this summary is the embedded one that the user's AI Task entity is to replace."""
+    return bool(entry.options.get(CONF_AI_TASK_ENTITY)) and summary.get("method") == "embedded"
+
+
+async def _summarize_or_keep(hass: HomeAssistant, entry: HoldSlayerConfigEntry, event: SidecarEvent) -> None:
+    """Let the AI Task entity rewrite the summary; if it cannot, the embedded one is announced and kept."""
+    call_id = str(event.data.get("call_id"))
+    try:
+        # Its call_summary event (method "ai_task") brings the to-do items and the automation event.
+        await summarize_with_ai_task(hass, entry.runtime_data.client, str(entry.options[CONF_AI_TASK_ENTITY]), call_id)
+    except AiSummaryError as err:
+        LOGGER.warning("AI Task summary of call %s failed, keeping the embedded one: %s", call_id, err)
+        entry.runtime_data.fire_summary_event(event)
+        if todo := entry.options.get(CONF_TODO_ENTITY):
+            await add_commitments(hass, str(todo), event.data)
 
 
 def todo_items(summary: dict[str, Any]) -> list[dict[str, Any]]:

@@ -109,6 +109,9 @@ class Command(StrEnum):
     GET_STATISTICS = "get_statistics"
     GET_FORECAST = "get_forecast"
     FETCH_RECORDING = "fetch_recording"
+    # A summary written by Home Assistant's AI Task entity: data {"call_id", "reply": the model's JSON object,
+    # "source": "ai_task"}; validated like the sidecar's own LLM's; result {"summary": ...}; a call_summary follows.
+    SUBMIT_SUMMARY = "submit_summary"
     # Settings made in Home Assistant (issue #19): validated by the sidecar, which answers with a clear error.
     CONFIGURE = "configure"  # data: ConfigureData; result: ConfigureResult
     GET_SETTINGS = "get_settings"  # result: ConfigureData as applied (secrets left out)

@@ -26,6 +26,7 @@ from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
 from .edge import EdgeError, EdgeSupervisor
 from .history.facade import CallsAndHistory
+from .history.model_summary import ModelSummaries
 from .history.recorder import CallRecorder, TranscriptPrivacy
 from .history.retention import Retention, RetentionJob, recover
 from .history.service import HistoryService
@@ -165,7 +166,8 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
         sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
-        service = CallsAndHistory(manager, HistoryService(store, settings.recordings_dir))
+        summaries = ModelSummaries(store, manager.publish)
+        service = CallsAndHistory(manager, HistoryService(store, settings.recordings_dir), summaries)
         app = build_app(
             service, hub, token=token, version=VERSION, limits=server_limits(settings), sidecar_id=sidecar_id
         )

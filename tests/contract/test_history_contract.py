@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.hold_slayer.const import (
+    CONF_AI_TASK_ENTITY,
     CONF_ALIASES,
     CONF_CALL_FLOW,
     CONF_NUMBER,
@@ -34,6 +35,7 @@ from custom_components.hold_slayer.const import (
     SUBENTRY_COMPANY,
 )
 
+from ..ai_task_stub import ENTITY_ID, setup_stub_ai_task
 from .conftest import REPO, RunningSidecar, start_sidecar, start_sim, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("socket_enabled")]
@@ -72,7 +74,13 @@ def _flow(number: str) -> dict[str, Any]:
     }
 
 
-async def _setup(hass: HomeAssistant, sidecar: RunningSidecar, company_uri: str, phone_uri: str) -> MockConfigEntry:
+async def _setup(
+    hass: HomeAssistant,
+    sidecar: RunningSidecar,
+    company_uri: str,
+    phone_uri: str,
+    extra_options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
     (Path(hass.config.config_dir) / ".storage").mkdir(parents=True, exist_ok=True)  # local_todo's .ics file
     todo_entry = MockConfigEntry(domain="local_todo", data={"todo_list_name": "Promises", "storage_key": "promises"})
     todo_entry.add_to_hass(hass)
@@ -81,7 +89,7 @@ async def _setup(hass: HomeAssistant, sidecar: RunningSidecar, company_uri: str,
         domain=DOMAIN,
         title="Hold Slayer",
         data={CONF_HOST: sidecar.host, CONF_PORT: sidecar.port, CONF_TOKEN: sidecar.token},
-        options={CONF_TRANSFER_TO: phone_uri, CONF_TODO_ENTITY: TODO},
+        options={CONF_TRANSFER_TO: phone_uri, CONF_TODO_ENTITY: TODO, **(extra_options or {})},
         unique_id=f"{sidecar.host}:{sidecar.port}",
         subentries_data=[
             ConfigSubentryData(
@@ -203,5 +211,56 @@ async def test_a_promising_call_reaches_history_todo_sensors_and_media(
     anonymous = await (await hass_client_no_auth()).get(played.url.split("?")[0])
     assert anonymous.status == 401
 
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_the_ai_task_entity_writes_the_summary_and_an_invented_reference_is_dropped(
+    hass: HomeAssistant, world: tuple[RunningSidecar, str, str], tmp_path: Path
+) -> None:
+    sidecar, company_uri, phone_uri = world
+    hass.config.config_dir = str(tmp_path / "config")
+
+    def model(task: Any) -> dict[str, Any]:
+        # A model that read the transcript (the agent's ticket is in the instructions) and also invents one.
+        assert "48219" in task.instructions.replace(" ", "")
+        return {
+            "summary": "Dana opened ticket 48219 for the outage; a technician comes Tuesday.",
+            "agent_name": "Dana",
+            "references": ["48219", "77777"],
+            "commitments": [{"text": "Technician visit for the outage", "due": "2030-01-01"}],
+        }
+
+    entity = await setup_stub_ai_task(hass, model)
+    entry = await _setup(hass, sidecar, company_uri, phone_uri, {CONF_AI_TASK_ENTITY: ENTITY_ID})
+    summaries = async_capture_events(hass, "hold_slayer_call_summary")
+    summarised = asyncio.Event()
+    hass.bus.async_listen_once("hold_slayer_call_summary", lambda _event: summarised.set())
+    await hass.services.async_call(DOMAIN, "save_call_flow", {"flow": _flow(company_uri)}, blocking=True)
+    placed = await hass.services.async_call(
+        DOMAIN, "place_call", {"company": "internet"}, blocking=True, return_response=True
+    )
+    assert placed is not None
+    async with asyncio.timeout(CALL_TIMEOUT_S):
+        await summarised.wait()
+    await hass.async_block_till_done()
+
+    (event,) = summaries  # one summary event per call: the embedded one was replaced, not announced too
+    assert len(entity.tasks) == 1
+    assert event.data["method"] == "ai_task" and event.data["references"] == ["48219"], event.data
+    detail = await hass.services.async_call(
+        DOMAIN, "get_call", {"call_id": placed["call_id"]}, blocking=True, return_response=True
+    )
+    assert detail is not None and detail["summary"]["method"] == "ai_task"
+    async with asyncio.timeout(10):
+        while True:
+            items = await hass.services.async_call(
+                "todo", "get_items", {"entity_id": TODO}, blocking=True, return_response=True
+            )
+            listed: list[dict[str, Any]] = items[TODO]["items"]  # type: ignore[index,assignment]
+            if listed:
+                break
+            await asyncio.sleep(0.2)
+    assert [item["summary"] for item in listed] == ["Northwind Telecom: Technician visit for the outage"]
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

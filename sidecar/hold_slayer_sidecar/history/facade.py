@@ -9,15 +9,17 @@ from ..calls.manager import CallManager
 from ..nav.flows import CallFlow
 from ..protocol import CallInfo, Snapshot
 from ..store.history import CallQuery
+from .model_summary import ModelSummaries
 from .service import HistoryService
 
 
 class CallsAndHistory:
     """Implements the server's CallService by forwarding to the manager and the history service."""
 
-    def __init__(self, calls: CallManager, history: HistoryService) -> None:
+    def __init__(self, calls: CallManager, history: HistoryService, summaries: ModelSummaries) -> None:
         self._calls = calls
         self._history = history
+        self._summaries = summaries
 
     def snapshot(self) -> Snapshot:
         """Full state."""
@@ -82,3 +84,7 @@ class CallsAndHistory:
     async def fetch_recording(self, call_id: str, name: str, offset: int) -> dict[str, Any]:
         """One chunk of a recording."""
         return (await self._history.recording(call_id, name, offset)).as_dict()
+
+    async def submit_summary(self, call_id: str, reply: dict[str, Any], source: str) -> dict[str, Any]:
+        """Store a summary another model wrote (checked against the transcript)."""
+        return await self._summaries.submit(call_id, reply, source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .. import protocol
 from ..calls.errors import CallError
 from ..dialplan import DialPolicyError, check_dtmf
+from ..history.model_summary import SummaryRejectedError
 from ..history.service import HistoryError
 from ..nav.flows import CallFlow
 from ..protocol import CallInfo, Command, ErrorCode, Snapshot
@@ -77,6 +78,10 @@ class CallService(Protocol):
 
     async def statistics(self, tz: ZoneInfo, company: str | None) -> dict[str, Any]:
         """Return hold statistics per company."""
+        ...
+
+    async def submit_summary(self, call_id: str, reply: dict[str, Any], source: str) -> dict[str, Any]:
+        """Store a summary another model wrote (checked against the transcript)."""
         ...
 
     async def forecast(self, company: str, tz: ZoneInfo) -> dict[str, Any]:
@@ -155,6 +160,11 @@ MAX_STATS = 100
 
 class _GetCall(_CallRef):
     after_seq: int = Field(default=0, ge=0)
+
+
+class _SubmitSummary(_CallRef):
+    reply: dict[str, Any]
+    source: Literal["ai_task"] = "ai_task"
 
 
 class _TimeZone(_Data):
@@ -318,6 +328,11 @@ async def _get_call(service: CallService, data: dict[str, Any]) -> dict[str, Any
     return await service.get_call(req.call_id, req.after_seq)
 
 
+async def _submit_summary(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    req = _parse(_SubmitSummary, data)
+    return {"summary": await service.submit_summary(req.call_id, req.reply, req.source)}
+
+
 async def _statistics(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
     req = _parse(_Statistics, data)
     return await service.statistics(_zone(req.time_zone), req.company)
@@ -348,6 +363,7 @@ HANDLERS: dict[str, Handler] = {
     Command.GET_STATISTICS: _statistics,
     Command.GET_FORECAST: _forecast,
     Command.FETCH_RECORDING: _fetch_recording,
+    Command.SUBMIT_SUMMARY: _submit_summary,
 }
 
 
@@ -362,6 +378,8 @@ async def dispatch(service: CallService, command: str, data: dict[str, Any]) -> 
         raise CommandError(err.code, err.message) from err
     except HistoryError as err:
         raise CommandError(ErrorCode.NOT_FOUND, str(err)) from err
+    except SummaryRejectedError as err:
+        raise CommandError(ErrorCode.INVALID_DATA, str(err)) from err
     except StoreError as err:
         _LOGGER.error("store failed during %s: %s", command, err)
         raise CommandError(ErrorCode.INTERNAL_ERROR, f"storage failed: {err}") from err

@@ -54,7 +54,9 @@ def _items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def parse_reply(reply: dict[str, Any], lines: Sequence[Said], company: str | None) -> CallSummary:
+def parse_reply(
+    reply: dict[str, Any], lines: Sequence[Said], company: str | None, *, method: str = "llm"
+) -> CallSummary:
     """Turn the model's JSON into a summary, keeping only references that occur in what the agent said."""
     spoken = _symbols(" ".join(company_side(lines)))
     refs = tuple(
@@ -81,7 +83,7 @@ def parse_reply(reply: dict[str, Any], lines: Sequence[Said], company: str | Non
         amounts=amounts,
         dates=dates,
         commitments=commitments,
-        method="llm",
+        method=method,
     )
     text = reply.get("summary")
     return CallSummary(
@@ -91,7 +93,7 @@ def parse_reply(reply: dict[str, Any], lines: Sequence[Said], company: str | Non
         amounts=amounts,
         dates=dates,
         commitments=commitments,
-        method="llm",
+        method=method,
     )
 
 

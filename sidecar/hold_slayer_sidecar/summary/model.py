@@ -63,7 +63,7 @@ class CallSummary:
     amounts: tuple[Amount, ...] = ()
     dates: tuple[SaidDate, ...] = ()
     commitments: tuple[Commitment, ...] = ()
-    method: str = "embedded"  # embedded | llm
+    method: str = "embedded"  # embedded | llm | ai_task (Home Assistant's AI Task entity)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from aiohttp import WSMsgType
 from conftest import Rig
 from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.history.facade import CallsAndHistory
+from hold_slayer_sidecar.history.model_summary import ModelSummaries
 from hold_slayer_sidecar.history.service import HistoryService
 from hold_slayer_sidecar.nav.flows import CallFlow
 from hold_slayer_sidecar.server.app import ServerLimits, SidecarServer, build_app
@@ -36,7 +37,8 @@ LIMITS = ServerLimits(
 async def server(rig: Rig, tmp_path: Path) -> AsyncIterator[SidecarServer]:
     hub = EventHub()
     rig.manager.subscribe(hub.publish)
-    service = CallsAndHistory(rig.manager, HistoryService(rig.store, tmp_path / "recordings"))
+    summaries = ModelSummaries(rig.store, rig.manager.publish)
+    service = CallsAndHistory(rig.manager, HistoryService(rig.store, tmp_path / "recordings"), summaries)
     running = SidecarServer(build_app(service, hub, token=TOKEN, version="test", limits=LIMITS), "127.0.0.1", 0)
     await running.start()
     yield running

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from conftest import Rig, settle
 from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.history.facade import CallsAndHistory
+from hold_slayer_sidecar.history.model_summary import ModelSummaries
 from hold_slayer_sidecar.history.service import HistoryService
 from hold_slayer_sidecar.server import connection
 from hold_slayer_sidecar.server.app import build_app
@@ -26,7 +27,8 @@ TOKEN = "s3cret-token-for-the-server-tests"
 async def client(rig: Rig, tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     hub = EventHub()
     rig.manager.subscribe(hub.publish)
-    service = CallsAndHistory(rig.manager, HistoryService(rig.store, tmp_path / "recordings"))
+    summaries = ModelSummaries(rig.store, rig.manager.publish)
+    service = CallsAndHistory(rig.manager, HistoryService(rig.store, tmp_path / "recordings"), summaries)
     app = build_app(service, hub, token=TOKEN, version="test")
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
