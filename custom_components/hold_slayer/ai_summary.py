@@ -35,6 +35,13 @@ INSTRUCTIONS: Final = (
 )
 
 _TEXT = selector.TextSelector()
+
+
+def _objects(**fields: Any) -> selector.ObjectSelector:
+    """Return a list of objects with these fields, as the AI Task structure describes them."""
+    return selector.ObjectSelector(selector.ObjectSelectorConfig(multiple=True, fields=fields))
+
+
 STRUCTURE: Final = vol.Schema(
     {
         vol.Required("summary", description="one sentence"): _TEXT,
@@ -42,26 +49,15 @@ STRUCTURE: Final = vol.Schema(
         vol.Optional("references", description="reference numbers as said"): selector.TextSelector(
             selector.TextSelectorConfig(multiple=True)
         ),
-        vol.Optional("amounts", description="sums of money"): selector.ObjectSelector(
-            selector.ObjectSelectorConfig(
-                multiple=True,
-                fields={
-                    "value": {"selector": {"number": {"mode": "box"}}, "required": True},
-                    "currency": {"selector": {"text": {}}, "required": True},
-                },
-            )
+        vol.Optional("amounts", description="sums of money"): _objects(
+            value={"selector": {"number": {"mode": "box"}}, "required": True},
+            currency={"selector": {"text": {}}, "required": True},
         ),
         vol.Optional("dates", description="ISO dates"): selector.TextSelector(
             selector.TextSelectorConfig(multiple=True)
         ),
-        vol.Optional("commitments", description="promises and deadlines"): selector.ObjectSelector(
-            selector.ObjectSelectorConfig(
-                multiple=True,
-                fields={
-                    "text": {"selector": {"text": {}}, "required": True},
-                    "due": {"selector": {"text": {}}},
-                },
-            )
+        vol.Optional("commitments", description="promises and deadlines"): _objects(
+            text={"selector": {"text": {}}, "required": True}, due={"selector": {"text": {}}}
         ),
     }
 )

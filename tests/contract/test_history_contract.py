@@ -18,7 +18,7 @@ import pytest
 from homeassistant.components import media_source
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, CONF_TOKEN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -112,6 +112,22 @@ async def _setup(
     return entry
 
 
+async def _call_until_summarised(hass: HomeAssistant, company_uri: str) -> tuple[str, list[Event]]:
+    """Place the outage call through HA; return its id and the summary events once the first has come."""
+    summaries = async_capture_events(hass, "hold_slayer_call_summary")
+    summarised = asyncio.Event()
+    hass.bus.async_listen_once("hold_slayer_call_summary", lambda _event: summarised.set())
+    await hass.services.async_call(DOMAIN, "save_call_flow", {"flow": _flow(company_uri)}, blocking=True)
+    placed = await hass.services.async_call(
+        DOMAIN, "place_call", {"company": "internet"}, blocking=True, return_response=True
+    )
+    assert placed is not None
+    async with asyncio.timeout(CALL_TIMEOUT_S):
+        await summarised.wait()
+    await hass.async_block_till_done()
+    return str(placed["call_id"]), summaries
+
+
 async def test_a_promising_call_reaches_history_todo_sensors_and_media(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -123,18 +139,7 @@ async def test_a_promising_call_reaches_history_todo_sensors_and_media(
     hass.config.config_dir = str(tmp_path / "config")  # local_todo writes its list here, not in the package
     assert await async_setup_component(hass, "media_source", {})
     entry = await _setup(hass, sidecar, company_uri, phone_uri)
-    summaries = async_capture_events(hass, "hold_slayer_call_summary")
-    summarised = asyncio.Event()
-    hass.bus.async_listen_once("hold_slayer_call_summary", lambda _event: summarised.set())
-    await hass.services.async_call(DOMAIN, "save_call_flow", {"flow": _flow(company_uri)}, blocking=True)
-    placed = await hass.services.async_call(
-        DOMAIN, "place_call", {"company": "internet"}, blocking=True, return_response=True
-    )
-    assert placed is not None
-    call_id = placed["call_id"]
-    async with asyncio.timeout(CALL_TIMEOUT_S):
-        await summarised.wait()
-    await hass.async_block_till_done()
+    call_id, summaries = await _call_until_summarised(hass, company_uri)
 
     # The summary event: what the agent said that matters.
     summary = summaries[0].data
@@ -233,23 +238,13 @@ async def test_the_ai_task_entity_writes_the_summary_and_an_invented_reference_i
 
     entity = await setup_stub_ai_task(hass, model)
     entry = await _setup(hass, sidecar, company_uri, phone_uri, {CONF_AI_TASK_ENTITY: ENTITY_ID})
-    summaries = async_capture_events(hass, "hold_slayer_call_summary")
-    summarised = asyncio.Event()
-    hass.bus.async_listen_once("hold_slayer_call_summary", lambda _event: summarised.set())
-    await hass.services.async_call(DOMAIN, "save_call_flow", {"flow": _flow(company_uri)}, blocking=True)
-    placed = await hass.services.async_call(
-        DOMAIN, "place_call", {"company": "internet"}, blocking=True, return_response=True
-    )
-    assert placed is not None
-    async with asyncio.timeout(CALL_TIMEOUT_S):
-        await summarised.wait()
-    await hass.async_block_till_done()
+    call_id, summaries = await _call_until_summarised(hass, company_uri)
 
     (event,) = summaries  # one summary event per call: the embedded one was replaced, not announced too
     assert len(entity.tasks) == 1
     assert event.data["method"] == "ai_task" and event.data["references"] == ["48219"], event.data
     detail = await hass.services.async_call(
-        DOMAIN, "get_call", {"call_id": placed["call_id"]}, blocking=True, return_response=True
+        DOMAIN, "get_call", {"call_id": call_id}, blocking=True, return_response=True
     )
     assert detail is not None and detail["summary"]["method"] == "ai_task"
     async with asyncio.timeout(10):
