@@ -187,7 +187,7 @@ class Directory:
             if not isinstance(address, str) or not address.strip():
                 raise InboundError(ErrorCode.INVALID_DATA, f"address: a {device.kind} device needs an address")
             return replace(device, address=checked_address(DeviceKind(device.kind), address)), None
-        if data.get("address"):
+        if data.get("address") and (old is None or data.get("address") != old.address):  # echoing it back is fine
             raise InboundError(ErrorCode.INVALID_DATA, "address: a registered device's username is made for it")
         fresh = old is None or old.kind != DeviceKind.REGISTERED or bool(data.get("reset_credentials"))
         if not fresh and old is not None:

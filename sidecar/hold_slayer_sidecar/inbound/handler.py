@@ -340,7 +340,8 @@ class InboundCalls:
                 await sip.hang_up(device_leg)
             return
         call.answered_by = device_id
-        self._set(call, InboundState.ANSWERED, f"answered on {self.directory.name_of(device_id)}")
+        answered = f"answered on {self.directory.name_of(device_id)}"
+        self._set(call, InboundState.ANSWERED, f"{answered}; {call.reason}" if call.reason else answered)
         self._announce(call, EventType.INBOUND_ANSWERED)
         await self.directory.note_call(device_id, call.caller)
         await self._until_either_ends(call.leg_id, device_leg)
