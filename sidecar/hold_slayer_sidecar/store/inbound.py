@@ -242,6 +242,15 @@ class InboundStore:
 
         return await self._store.execute(select)
 
+    async def voicemails_of(self, call_id: str) -> list[Voicemail]:
+        """Return the voicemails a call left (one, or none)."""
+
+        def select(db: sqlite3.Connection) -> list[Voicemail]:
+            sql = f"SELECT {_VOICEMAIL_COLUMNS} FROM voicemails WHERE call_id = ?"
+            return [_voicemail(row) for row in db.execute(sql, (call_id,))]
+
+        return await self._store.execute(select)
+
     async def mark_voicemail(self, voicemail_id: str, heard: bool) -> bool:
         """Set a voicemail heard or not; False when there is none."""
         return await self._store.execute(

@@ -31,6 +31,7 @@ class Rig:
         self.store = store
         self.events = events
         self.tasks: list[asyncio.Task[None]] = []
+        self.sinks: list[Callable[[str, dict[str, Any]], None]] = []
 
     def names(self) -> list[str]:
         return [name for name, _ in self.events]
@@ -71,9 +72,12 @@ async def rig(
     inbound = InboundStore(store)
     sip = InboundSip()
     events: list[tuple[str, Any]] = []
+    sinks: list[Callable[[str, dict[str, Any]], None]] = []
 
     def publish(name: str, data: dict[str, Any]) -> None:
         events.append((name, data))
+        for sink in sinks:
+            sink(name, data)
 
     directory = Directory(inbound, clock=time.time, publish=publish, time_zone=ZoneInfo("UTC"), registrar=registrar)
     engines = InboundEngines(
@@ -90,6 +94,7 @@ async def rig(
     calls = InboundCalls(engines, cfg, directory, clock=time.time, publish=publish)
     await calls.start()
     the_rig = Rig(calls, sip, inbound, events)
+    the_rig.sinks = sinks  # more subscribers (a websocket hub)
 
     def on_event(event: LegEvent) -> None:  # what CallManager's inbound hook does
         if event.kind is LegEventKind.INCOMING:
