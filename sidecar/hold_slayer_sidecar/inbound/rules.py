@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from fnmatch import fnmatchcase
 from typing import Any, Final
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..protocol import RouteDecision, RoutingRule, RuleAction
@@ -23,6 +24,7 @@ ANONYMOUS: Final = "anonymous"
 DEFAULT_ACTION: Final = RuleAction.RECEPTIONIST
 DEFAULT_REJECT_CODE: Final = 603  # RFC 3261 s21.6.2 Decline: the callee does not wish to take the call
 MAX_PATTERN_LENGTH: Final = 64
+MAX_CALLER_LENGTH: Final = 64  # E.164 numbers have at most 15 digits; a SIP user part may be longer, not endless
 MAX_NAME_LENGTH: Final = 120
 MAX_MESSAGE_LENGTH: Final = 500
 
@@ -77,7 +79,11 @@ def normalise_number(text: str | None) -> str:
 
 
 def caller_from_uri(uri: str) -> str:
-    """Return the normalised caller number from a SIP/tel URI's user part (``anonymous`` when withheld)."""
+    """Return the normalised caller number from a SIP/tel URI's user part (``anonymous`` when withheld).
+
+    The user part comes from a stranger's INVITE: escapes are decoded (RFC 3261 s19.1.2 allows "%2B1800..."),
+    control characters dropped and the result clipped, so it is safe to show, store and match.
+    """
     text = uri.strip().strip("<>")
     lowered = text.lower()
     for scheme in ("sips:", "sip:", "tel:"):
@@ -85,7 +91,9 @@ def caller_from_uri(uri: str) -> str:
             text = text[len(scheme) :]
             break
     user = text.split("@", 1)[0] if "@" in text else text
-    return normalise_number(user.split(";", 1)[0])
+    user = unquote(user.split(";", 1)[0].split("?", 1)[0])
+    printable = "".join(ch for ch in user if ch.isprintable())
+    return normalise_number(printable)[:MAX_CALLER_LENGTH]
 
 
 def pattern_matches(pattern: str | None, value: str | None) -> bool:

@@ -349,3 +349,21 @@ async def test_a_device_cannot_point_at_an_emergency_number(tmp_path: Path) -> N
         assert caught.value.code == "emergency_number"
         with pytest.raises(InboundError, match="sip: URI"):
             await r.calls.directory.save_device({"name": "x", "kind": "sip_uri", "address": "+15551234567"})
+
+
+async def test_a_callers_digits_never_choose_anything(tmp_path: Path) -> None:
+    """Digits the caller presses (even an emergency number or 'transfer' codes) are ignored: only devices ring."""
+    from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
+
+    async with rig(tmp_path) as r:
+        await r.device("a", "sip:a@192.0.2.1", 10, ring_s=0.3)
+        r.sip.behaviour["sip:a@192.0.2.1"] = "silent"
+        await r.calls.directory.save_rule({"name": "all", "enabled": True, "priority": 1, "action": "ring_chain"})
+        r.sip.caller_audio["in-1"] = speech_frames(0.5)
+        leg = await r.call_in()
+        for digit in "*9112125550100#":
+            r.sip.emit(LegEvent(leg, LegEventKind.DTMF_RECEIVED, digit=digit))
+            await asyncio.sleep(0.01)
+        await r.settle()
+        assert [target for _, target, _ in r.sip.dialed] == ["sip:a@192.0.2.1"]
+        assert len(r.data(EventType.VOICEMAIL)) == 1

@@ -120,6 +120,12 @@ def test_patterns(pattern: str, caller: str, expected: bool) -> None:
         ("sip:1.2.3.4", "1.2.3.4".replace(".", "")),
         ("tel:+1-800-555-1234;phone-context=x", "+18005551234"),
         ("sip:@host", "anonymous"),
+        ("sip:%2B18005551234@trunk", "+18005551234"),
+        ("sip:+18005551234?Route=%3Csip:evil%3E@trunk", "+18005551234"),
+        ("sip:+1800\x00555\x1b1234@trunk", "+18005551234"),
+        ("sip:" + "9" * 5000 + "@trunk", "9" * 64),
+        ("", "anonymous"),
+        ("garbage without scheme", "garbagewithoutscheme"),
     ],
 )
 def test_caller_from_uri(uri: str, number: str) -> None:
