@@ -299,7 +299,7 @@ class InboundCalls:
 
     async def _ring(self, call: InboundCall, groups: Sequence[Sequence[Device]]) -> None:
         if not groups:
-            why = "do not disturb" if self.directory.global_dnd else "no device may ring (do not disturb)"
+            why = "do not disturb" if self.directory.global_dnd else "no device to ring (none set up, or all on DND)"
             await self._take_message(call, f"{why}: taking a message")
             return
         capacity = self._engines.capacity

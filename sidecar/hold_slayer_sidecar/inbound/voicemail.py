@@ -175,6 +175,11 @@ class VoicemailTaker:
             return None  # the caller hung up during the greeting
         try:
             await self._until_done(who.leg_id, recorder)
+        except asyncio.CancelledError:
+            # The sidecar is stopping mid-message: what the caller already said is kept all the same.
+            if recorder.heard_voice:
+                await asyncio.shield(self._keep(who, recorder.message(), recorder.sample_rate, received_at))
+            raise
         finally:
             unsubscribe()
             with contextlib.suppress(SipError):

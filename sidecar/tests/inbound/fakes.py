@@ -33,6 +33,7 @@ class InboundSip:
         self.live: set[str] = set()
         self.played: list[tuple[str, int]] = []  # (leg, samples)
         self.caller_audio: dict[str, list[Pcm]] = {}  # frames a caller sends once its audio is tapped
+        self.hang_up_after_audio = True  # the caller hangs up after its frames (False: the line stays open)
         self._events: list[Callable[[LegEvent], None]] = []
         self._audio: dict[str, list[Callable[[AudioFrame], None]]] = {}
         self._count = 0
@@ -92,7 +93,8 @@ class InboundSip:
             for callback in list(self._audio.get(leg_id, [])):
                 callback(AudioFrame(pcm, 8000, t))
             await asyncio.sleep(0)
-        self.caller_hangs_up(leg_id)  # the caller hangs up after the message
+        if self.hang_up_after_audio:
+            self.caller_hangs_up(leg_id)  # the caller hangs up after the message
 
     async def dial(self, target: str, *, near: str | None = None) -> str:
         how = self.behaviour.get(target, "answer")

@@ -367,3 +367,16 @@ async def test_a_callers_digits_never_choose_anything(tmp_path: Path) -> None:
         await r.settle()
         assert [target for _, target, _ in r.sip.dialed] == ["sip:a@192.0.2.1"]
         assert len(r.data(EventType.VOICEMAIL)) == 1
+
+
+async def test_a_message_in_progress_is_kept_when_the_sidecar_stops(tmp_path: Path) -> None:
+    """Stopping mid-message keeps what the caller already said."""
+    async with rig(tmp_path) as r:
+        await r.calls.directory.save_rule({"name": "m", "enabled": True, "priority": 1, "action": "take_message"})
+        r.sip.caller_audio["in-1"] = speech_frames(1.0)
+        r.sip.hang_up_after_audio = False  # the line stays open, no more audio: only the stop ends the message
+        await r.call_in()
+        await asyncio.sleep(0.3)
+        await r.calls.stop()
+        stored = await r.store.voicemails(10)
+        assert len(stored) == 1 and stored[0].duration_s > 0.5
