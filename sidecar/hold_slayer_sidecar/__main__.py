@@ -8,14 +8,17 @@ import contextlib
 import faulthandler
 import json
 import logging
+import os
 import resource
 import signal
 import ssl
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
@@ -31,6 +34,11 @@ from .history.recorder import CallRecorder, TranscriptPrivacy
 from .history.retention import Retention, RetentionJob, recover
 from .history.service import HistoryService
 from .identity import IdentityError, load_or_create_sidecar_id
+from .inbound.directory import Directory
+from .inbound.handler import InboundCalls, InboundConfig, InboundEngines
+from .inbound.ports import Registrar, Screener
+from .inbound.service import InboundService
+from .inbound.voicemail import DEFAULT_GREETING, VoicemailSettings
 from .nav.api import Navigator
 from .nav.flows import CallFlow
 from .nav.matcher import MenuMatcher
@@ -44,6 +52,7 @@ from .settings import SettingsError, SidecarSettings, load_settings
 from .sip.api import SipEngine, SipError
 from .sip.pool import WorkerPoolEngine
 from .store.history import TranscriptLine
+from .store.inbound import InboundStore
 from .store.sqlite import Store, StoreError
 from .summary.llm import summarize
 from .summary.model import Said
@@ -165,9 +174,10 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         manager.watch_legs(recorder.on_leg)
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
+        inbound = await start_inbound(settings, sip, store, voice, manager, cleanup=cleanup)
         sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
         summaries = ModelSummaries(store, manager.publish)
-        service = CallsAndHistory(manager, HistoryService(store, settings.recordings_dir), summaries)
+        service = CallsAndHistory(manager, HistoryService(store, settings.recordings_dir), summaries, inbound=inbound)
         app = build_app(
             service, hub, token=token, version=VERSION, limits=server_limits(settings), sidecar_id=sidecar_id
         )
@@ -326,6 +336,73 @@ def build_manager(settings: SidecarSettings, sip: SipEngine, store: Store, voice
         relabel_menus=settings.voice.relabel_menus,
     )
     return CallManager(engines, config)
+
+
+def local_zone() -> ZoneInfo:
+    """Return the host's IANA time zone (TZ, /etc/timezone, the /etc/localtime link), UTC when none is found."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    with contextlib.suppress(OSError):
+        candidates.append(str(Path("/etc/localtime").resolve()).partition("zoneinfo/")[2])
+    for name in candidates:
+        if name:
+            with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+                return ZoneInfo(name)
+    return ZoneInfo("UTC")
+
+
+async def start_inbound(
+    settings: SidecarSettings,
+    sip: WorkerPoolEngine,
+    store: Store,
+    voice: VoiceEngines,
+    manager: CallManager,
+    *,
+    cleanup: contextlib.AsyncExitStack,
+    screener: Screener | None = None,
+    registrar: Registrar | None = None,
+) -> InboundService | None:
+    """Wire the inbound half (rules, ring chain, voicemail) and plug it into the manager's inbound hook.
+
+    Without a ``screener`` the default action takes a message; without a ``registrar`` registered phones
+    cannot be added. None when the settings turn the inbound half off (inbound calls are then refused).
+    """
+    config = settings.inbound
+    if not config.enabled:
+        return None
+    zone = ZoneInfo(config.time_zone) if config.time_zone else local_zone()
+    inbound_store = InboundStore(store)
+    directory = Directory(inbound_store, clock=time.time, publish=manager.publish, time_zone=zone, registrar=registrar)
+    engines = InboundEngines(
+        sip=sip,
+        store=inbound_store,
+        tts=voice.tts,
+        stt=voice.stt,
+        screener=screener,
+        registrar=registrar,
+        capacity=sip.room_beside,
+    )
+    voicemail = VoicemailSettings(
+        limit_s=config.voicemail_limit_s,
+        silence_limit_s=config.voicemail_silence_s,
+        greeting=config.voicemail_greeting or DEFAULT_GREETING,
+    )
+    inbound_config = InboundConfig(
+        recordings_dir=settings.recordings_dir,
+        sample_rate=settings.sip.clock_rate,
+        owner_name=config.owner_name,
+        max_calls=config.max_calls,
+        robocall_action=config.robocall_action,
+        voicemail=voicemail,
+    )
+    calls = InboundCalls(engines, inbound_config, directory, clock=time.time, publish=manager.publish)
+    await calls.start()
+    cleanup.push_async_callback(calls.stop)  # before the SIP engine stops: its hang-ups still go out
+    manager.set_inbound(calls)
+    return InboundService(
+        calls, inbound_store, recordings_dir=settings.recordings_dir, clock=time.time, publish=manager.publish
+    )
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -209,6 +210,32 @@ class HistoryConfig(BaseModel):
     summary_llm: bool = True  # use voice.llm_url for summaries when it is set (else the embedded extractor)
 
 
+class InboundSettings(BaseModel):
+    """The inbound half (issue #18): who answers, how messages are taken."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    time_zone: str | None = None  # IANA name for rules without their own zone; default: the host's
+    owner_name: str | None = Field(default=None, max_length=40)  # "Alex": for the greetings
+    # Inbound calls at once (each holds a leg, a connected one two): two leave room for a call on hold.
+    max_calls: int = Field(default=2, ge=1, le=2 * MAX_WORKERS)
+    voicemail_limit_s: float = Field(default=90.0, ge=10.0, le=600.0)
+    voicemail_silence_s: float = Field(default=10.0, ge=2.0, le=60.0)
+    voicemail_greeting: str | None = Field(default=None, max_length=300)
+    robocall_action: Literal["voicemail", "reject"] = "voicemail"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+
 class _ConfigFileSource(PydanticBaseSettingsSource):
     """Values from the YAML or JSON file named by --config (lowest priority)."""
 
@@ -270,6 +297,7 @@ class SidecarSettings(BaseSettings):
     voice: VoiceSettings = VoiceSettings()
     websocket: WebsocketConfig = WebsocketConfig()
     history: HistoryConfig = HistoryConfig()
+    inbound: InboundSettings = InboundSettings()
 
     @model_validator(mode="after")
     def _calls_fit_the_workers(self) -> SidecarSettings:

@@ -97,6 +97,10 @@ class CallManager:
         self._background: set[asyncio.Task[None]] = set()
         self._effects = EffectRunner(self, engines, config, clock)
 
+    def set_inbound(self, handler: InboundHandler | None) -> None:
+        """Plug in the inbound half (built after the manager, because it publishes through it)."""
+        self._inbound = handler
+
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:

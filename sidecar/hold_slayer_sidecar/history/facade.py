@@ -6,6 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..calls.manager import CallManager
+from ..inbound.service import InboundService
 from ..nav.flows import CallFlow
 from ..protocol import CallInfo, Snapshot
 from ..store.history import CallQuery
@@ -16,14 +17,25 @@ from .service import HistoryService
 class CallsAndHistory:
     """Implements the server's CallService by forwarding to the manager and the history service."""
 
-    def __init__(self, calls: CallManager, history: HistoryService, summaries: ModelSummaries) -> None:
+    def __init__(
+        self,
+        calls: CallManager,
+        history: HistoryService,
+        summaries: ModelSummaries,
+        *,
+        inbound: InboundService | None = None,
+    ) -> None:
         self._calls = calls
         self._history = history
         self._summaries = summaries
+        self.inbound = inbound  # the inbound half's commands (None: it does not run)
 
     def snapshot(self) -> Snapshot:
-        """Full state."""
-        return self._calls.snapshot()
+        """Full state (with the inbound half's when it runs)."""
+        snapshot = self._calls.snapshot()
+        if self.inbound is not None:
+            snapshot["inbound"] = self.inbound.snapshot()
+        return snapshot
 
     async def place_call(
         self,
@@ -82,7 +94,9 @@ class CallsAndHistory:
         return await self._history.forecast(company, tz)
 
     async def fetch_recording(self, call_id: str, name: str, offset: int) -> dict[str, Any]:
-        """One chunk of a recording."""
+        """One chunk of a recording (a call's, or a voicemail's)."""
+        if self.inbound is not None and (path := await self.inbound.recording_path(call_id, name)) is not None:
+            return (await self._history.recording_file(path, name, offset)).as_dict()
         return (await self._history.recording(call_id, name, offset)).as_dict()
 
     async def submit_summary(self, call_id: str, reply: dict[str, Any], source: str) -> dict[str, Any]:

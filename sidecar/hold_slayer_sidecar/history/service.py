@@ -111,6 +111,10 @@ class HistoryService:
             raise HistoryError(f"name: call {call_id!r} has no recording {name!r}")
         return await asyncio.to_thread(_read_chunk, Path(refs[0].path), self._recordings, name, offset)
 
+    async def recording_file(self, path: Path, name: str, offset: int) -> RecordingChunk:
+        """Read one chunk of a recording kept elsewhere than the call history (a voicemail)."""
+        return await asyncio.to_thread(_read_chunk, path, self._recordings, name, offset)
+
 
 def _read_chunk(stored: Path, root: Path, name: str, offset: int) -> RecordingChunk:
     path = stored.resolve()

@@ -15,10 +15,12 @@ from ..calls.errors import CallError
 from ..dialplan import DialPolicyError, check_dtmf
 from ..history.model_summary import SummaryRejectedError
 from ..history.service import HistoryError
+from ..inbound.errors import InboundError
 from ..nav.flows import CallFlow
 from ..protocol import CallInfo, Command, ErrorCode, Snapshot
 from ..store.history import CallQuery
 from ..store.sqlite import StoreError
+from .inbound_commands import INBOUND_HANDLERS, InboundCommandError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -364,6 +366,7 @@ HANDLERS: dict[str, Handler] = {
     Command.GET_FORECAST: _forecast,
     Command.FETCH_RECORDING: _fetch_recording,
     Command.SUBMIT_SUMMARY: _submit_summary,
+    **INBOUND_HANDLERS,
 }
 
 
@@ -374,7 +377,7 @@ async def dispatch(service: CallService, command: str, data: dict[str, Any]) -> 
         raise CommandError(ErrorCode.UNKNOWN_COMMAND, f"unknown command: {command!r}")
     try:
         return await handler(service, data)
-    except CallError as err:
+    except (CallError, InboundError, InboundCommandError) as err:
         raise CommandError(err.code, err.message) from err
     except HistoryError as err:
         raise CommandError(ErrorCode.NOT_FOUND, str(err)) from err

@@ -294,7 +294,13 @@ class WorkerPoolEngine:
         if near is not None:
             link, _ = self._live(near)
             occupancy = self._occupancy[link.index]
-            if len(occupancy.live) + occupancy.pending_slots >= self.settings.max_calls:
+            # A session's own second leg takes the slot promised to it; any other leg (a phone rung for an
+            # inbound caller) must leave the slots promised to calls on hold free.
+            if near.split("/", 1)[-1] in occupancy.solo:
+                used = len(occupancy.live) + occupancy.pending_slots
+            else:
+                used = occupancy.reserved()
+            if used >= self.settings.max_calls:
                 raise SipError(f"no free call slot in {link.name} beside leg {near}")
             return link, 1
         chosen = self._least_loaded()
@@ -308,6 +314,16 @@ class WorkerPoolEngine:
         if chosen is None:
             raise SipError(f"no free call slot: all {len(self._links)} media workers are busy or restarting")
         return chosen, 2
+
+    def room_beside(self, leg_id: str) -> int:
+        """Return the leg slots still free in the worker carrying ``leg_id`` (promised ones count as taken).
+
+        Negative: the leg itself sits in a slot promised to a call on hold. 0 for an unknown leg.
+        """
+        found = self._find(leg_id)
+        if found is None:
+            return 0
+        return self.settings.max_calls - self._occupancy[found[0].index].reserved()
 
     def _least_loaded(self) -> WorkerLink | None:
         room = [

@@ -1,4 +1,4 @@
-"""SQLite persistence: call history, stored call flows and hold statistics.
+"""SQLite persistence: call history, stored call flows, hold statistics and the inbound half's tables.
 
 stdlib ``sqlite3`` in WAL mode; every blocking call runs in a worker thread behind one lock, so the
 asyncio loop (and the calls it carries) never waits on the disk.
@@ -140,6 +140,47 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (call_id, path)
     );
     """,
+    # 3: the inbound half (issue #18): where calls ring, the rules that decide, known callers, voicemails.
+    """
+    CREATE TABLE devices (
+        device_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        address TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        ring_timeout_s REAL NOT NULL,
+        dnd INTEGER NOT NULL DEFAULT 0,
+        last_call_at REAL,
+        last_caller TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE routing_rules (
+        rule_id TEXT PRIMARY KEY,
+        priority INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE contacts (
+        number TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+    );
+    CREATE TABLE voicemails (
+        voicemail_id TEXT PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        caller_name TEXT,
+        dialled TEXT,
+        received_at REAL NOT NULL,
+        duration_s REAL NOT NULL,
+        transcript TEXT,
+        recording TEXT NOT NULL,
+        heard INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX voicemails_received ON voicemails (received_at);
+    CREATE TABLE inbound_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -188,6 +229,10 @@ class Store:
                     raise StoreError(str(err)) from err
 
         return await asyncio.to_thread(locked)
+
+    async def execute[T](self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run one job on the open database in the store's thread (other modules' SQL, e.g. store.inbound)."""
+        return await self._run(lambda: job(self._conn()))
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
