@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .emergency import emergency_digits_pattern, emergency_names_pattern
 from .errors import EdgeConfigError
 
 # Methods a call needs (RFC 3261, RFC 3262 PRACK, RFC 3311 UPDATE, RFC 6086 INFO for DTMF): the Allow
 # header of the edge's own replies.
 ALLOWED_METHODS = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK"
 WORKER_SET = 1
+# The digest realm of the registrar (RFC 7616 s3.3): fixed, so a device's HA1 stays valid whatever address
+# the edge listens on; phones answer the realm the challenge names.
+REALM = "hold-slayer"
 # Every source of an allowed network counts, not only the exact address; 32/128 bits = one host.
 _HOST_BITS = {4: 32, 6: 128}
 
@@ -37,6 +41,14 @@ class EdgeSettings:
         max_inbound_calls: inbound calls alive at once through the edge (the workers' legs run out first).
         kamailio: the kamailio binary.
         log_level: kamailio's debug level (-5..3; 1 = notice, 2 = info).
+        registrar: whether local phones may register (digest credentials in ``run_dir/db``); off, REGISTER
+            gets 403.
+        min_expires / max_expires: the registration interval a phone is granted, seconds.
+        auth_failures: failed digests from one address before it is banned for ``ban_s`` seconds
+            (failures count within ``auth_window_s`` of the last one).
+        trunk_domain / trunk_username / trunk_password: the trunk account a registered phone's calls go
+            out as (the From, and the answer to the trunk's challenge); no domain: phones' calls get 503.
+        trunk_realm: the trunk's digest realm; None or "*" takes it from the challenge.
     """
 
     host: str = "127.0.0.1"
@@ -52,6 +64,16 @@ class EdgeSettings:
     max_inbound_calls: int = 2
     kamailio: str = "kamailio"
     log_level: int = 1
+    registrar: bool = False
+    min_expires: int = 60
+    max_expires: int = 3600
+    auth_failures: int = 5
+    auth_window_s: int = 300
+    ban_s: int = 600
+    trunk_domain: str | None = None
+    trunk_username: str | None = None
+    trunk_password: str | None = field(default=None, repr=False)
+    trunk_realm: str | None = None
 
     def __post_init__(self) -> None:
         """Reject settings kamailio would misread or that would open the workers to the network."""
@@ -68,8 +90,23 @@ class EdgeSettings:
             raise EdgeConfigError("flood and call limits must be positive")
         if not -5 <= self.log_level <= 3:
             raise EdgeConfigError(f"kamailio log level {self.log_level} is out of range -5..3")
-        for text in (self.host, self.advertise or "", self.trunk_proxy or ""):
+        if not 1 <= self.min_expires <= self.max_expires:
+            raise EdgeConfigError(f"registration expiry {self.min_expires}..{self.max_expires} s is not a range")
+        if self.auth_failures < 1 or self.auth_window_s < 1 or self.ban_s < 1:
+            raise EdgeConfigError("auth failure limits must be positive")
+        if self.trunk_domain is not None and not self.trunk_username:
+            raise EdgeConfigError("a trunk domain for phones' calls needs the trunk's username")
+        for text in (
+            self.host,
+            self.advertise or "",
+            self.trunk_proxy or "",
+            self.trunk_domain or "",
+            self.trunk_username or "",
+            self.trunk_realm or "",
+        ):
             _refuse_quotes(text)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in self.trunk_password or ""):
+            raise EdgeConfigError("the trunk password contains control characters")
 
     @property
     def public_uri(self) -> str:
@@ -85,7 +122,9 @@ class EdgeSettings:
 def render_config(settings: EdgeSettings, run_dir: Path) -> str:
     """Return the complete kamailio.cfg for ``settings`` (the dispatcher list lives in ``run_dir``)."""
     _refuse_quotes(str(run_dir))
-    return "\n".join([_header(settings, run_dir), _policy(), _allow_route(settings), _trunk_route(settings), ""])
+    parts = [_header(settings, run_dir), _policy(), _allow_route(settings), _trunk_route(settings)]
+    parts += [_emergency_route(), _phone_trunk_route(settings)]
+    return "\n".join([*parts, ""])
 
 
 def render_dispatcher_list(settings: EdgeSettings) -> str:
@@ -124,10 +163,17 @@ def _header(settings: EdgeSettings, run_dir: Path) -> str:
         "EDGE_FLOOD_WINDOW_S": str(settings.flood_window_s),
         "EDGE_INVITES_PER_S": str(settings.invites_per_s),
         "EDGE_MAX_INBOUND_CALLS": str(settings.max_inbound_calls),
+        "EDGE_REALM": REALM,
+        "EDGE_MIN_EXPIRES": str(settings.min_expires),
+        "EDGE_MAX_EXPIRES": str(settings.max_expires),
+        "EDGE_AUTH_FAILURES": str(settings.auth_failures),
+        "EDGE_AUTH_WINDOW_S": str(settings.auth_window_s),
+        "EDGE_BAN_S": str(settings.ban_s),
     }
     lines = [
         "#!KAMAILIO",
         "# Generated by hold_slayer_sidecar.edge: edit the settings, not this file.",
+        *(["#!define EDGE_REGISTRAR"] if settings.registrar else []),
         *(f'#!substdef "!{name}!{value}!g"' for name, value in defines.items()),
         f"debug={settings.log_level}",
         "log_stderror=yes",
@@ -163,6 +209,63 @@ def _allow_route(settings: EdgeSettings) -> str:
 def _trunk_route(settings: EdgeSettings) -> str:
     body = f'\t$du = "{settings.trunk_proxy}";\n' if settings.trunk_proxy else "\treturn;\n"
     return f"# The trunk's own outbound proxy, if it has one.\nroute[TRUNK_PROXY] {{\n{body}}}\n"
+
+
+def _emergency_route() -> str:
+    names, digits = emergency_names_pattern(), emergency_digits_pattern()
+    body = (
+        f'\tif ($(var(user){{s.tolower}}) =~ "{names}") {{\n\t\treturn 1;\n\t}}\n'
+        f'\tif ($var(digits) != "" && $var(digits) =~ "{digits}") {{\n\t\treturn 1;\n\t}}\n'
+        "\treturn -1;\n"
+    )
+    header = "# Emergency numbers in every spelling (generated from dialplan.py).\n"
+    return f"{header}route[EMERGENCY_NUMBER] {{\n{body}}}\n"
+
+
+def _phone_trunk_route(settings: EdgeSettings) -> str:
+    """Return the route a registered phone's call takes to the trunk, and the credentials it answers with."""
+    if settings.trunk_domain is None:
+        relay = (
+            '\txlog("L_WARN", "edge: device $au dialled $rU but no SIP trunk is configured\\n");\n'
+            '\tsl_send_reply("503", "No SIP Trunk Configured");\n\texit;\n'
+        )
+        credentials = "\treturn;\n"
+    else:
+        domain, user = settings.trunk_domain, settings.trunk_username or ""
+        relay = (
+            f'\t$ru = "sip:" + $var(number) + "@{domain}";\n'
+            # The trunk knows the account, not the phone (its From would be refused or billed to nobody).
+            f'\tuac_replace_from("sip:{user}@{domain}");\n'
+            "\tdlg_manage();\n"
+            '\t$dlg_var(phone) = "1";\n'
+            "\trecord_route();\n"
+            '\tt_on_failure("TRUNK_AUTH");\n'
+            "\troute(TRUNK_PROXY);\n"
+            "\troute(RELAY_OUT);\n"
+        )
+        realm = settings.trunk_realm if settings.trunk_realm not in (None, "", "*") else None
+        realm_line = (
+            f'\t$avp(arealm) = "{realm}";\n'
+            if realm
+            else "\t$var(challenge) = $T_rpl($hdr(Proxy-Authenticate));\n"
+            "\tif ($var(challenge) == $null) {\n\t\t$var(challenge) = $T_rpl($hdr(WWW-Authenticate));\n\t}\n"
+            '\t$avp(arealm) = $(var(challenge){re.subst,/^.*realm=.([^"]*).*$/\\1/});\n'
+        )
+        credentials = (
+            realm_line
+            + f'\t$avp(auser) = "{user}";\n'
+            + f'\t$avp(apass) = "{_cfg_string(settings.trunk_password or "")}";\n'
+        )
+    return (
+        "# A registered phone's call to a number: out through the trunk as the account (generated).\n"
+        f"route[PHONE_TO_TRUNK] {{\n{relay}}}\n\n"
+        f"route[TRUNK_CREDENTIALS] {{\n{credentials}}}\n"
+    )
+
+
+def _cfg_string(text: str) -> str:
+    # Inside a kamailio double-quoted string a backslash and a quote are escaped (cfg.lex).
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _hostport(host: str, port: int) -> str:

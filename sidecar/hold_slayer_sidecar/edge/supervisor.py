@@ -16,6 +16,7 @@ from pathlib import Path
 from .config import EdgeSettings, render_config, render_dispatcher_list
 from .errors import EdgeStartError
 from .probe import probe_options
+from .registrar import ensure_tables, rpc_socket
 
 _LOGGER = logging.getLogger(__name__)
 _KAMAILIO_LOGGER = logging.getLogger("hold_slayer_sidecar.edge.kamailio")
@@ -86,10 +87,18 @@ class EdgeSupervisor:
         await self._terminate()
 
     def _write_files(self) -> Path:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        # Private: the configuration holds the trunk password, db/ the devices' HA1s, rpc.sock the control.
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.run_dir.chmod(0o700)
         (self.run_dir / "dispatcher.list").write_text(render_dispatcher_list(self.settings), encoding="utf-8")
+        if self.settings.registrar:
+            rpc_socket(self.run_dir)  # fails early, with the reason, when the path is too long for a socket
+            ensure_tables(self.run_dir)
         cfg = self.run_dir / "kamailio.cfg"
-        cfg.write_text(render_config(self.settings, self.run_dir), encoding="utf-8")
+        fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(render_config(self.settings, self.run_dir))
+        cfg.chmod(0o600)
         return cfg
 
     def _command(self, binary: str, cfg: Path, *extra: str) -> list[str]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hold_slayer_sidecar.edge import EdgeSettings, EdgeSupervisor
+from hold_slayer_sidecar.edge.registrar import EdgeRegistrar
 
 from edge.edge_harness import STRANGER_IP, TRUNK_IP, EdgeRig, PeerProcess, SippRun, Trap, free_udp_port
 
@@ -69,3 +72,31 @@ async def trap() -> AsyncIterator[Trap]:
     protocol.port = int(transport.get_extra_info("sockname")[1])
     yield protocol
     transport.close()
+
+
+@pytest.fixture
+async def registrar_edge(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[tuple[EdgeRig, EdgeRegistrar]]]]:
+    """Start an edge with the registrar on (settings overridable), and its EdgeRegistrar."""
+    edges: list[EdgeSupervisor] = []
+    # A short run dir: kamailio's RPC socket path must fit a Unix socket address (108 bytes).
+    run_dir = Path(tempfile.mkdtemp(prefix="edge", dir="/tmp"))
+
+    async def start(**overrides: Any) -> tuple[EdgeRig, EdgeRegistrar]:
+        worker = free_udp_port()
+        settings = EdgeSettings(
+            port=free_udp_port(),
+            internal_port=free_udp_port(),
+            worker_ports=(worker,),
+            allow_from=(TRUNK_IP,),
+            registrar=True,
+            **overrides,
+        )
+        edge = EdgeSupervisor(settings, run_dir / f"e{len(edges)}")
+        await edge.start()
+        edges.append(edge)
+        return EdgeRig(edge, worker, tmp_path), EdgeRegistrar.for_edge(settings, edge.run_dir)
+
+    yield start
+    for edge in edges:
+        await edge.stop()
+    shutil.rmtree(run_dir, ignore_errors=True)

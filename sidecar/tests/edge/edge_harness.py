@@ -27,6 +27,7 @@ SCENARIOS = Path(__file__).with_name("scenarios")
 SIP_SCENARIOS = Path(__file__).parent.parent / "sip" / "scenarios"
 TRUNK_IP = "127.0.0.2"
 STRANGER_IP = "127.0.0.3"
+PHONE_IP = "127.0.0.4"  # a registered desk phone or softphone on the LAN
 
 # CI installs kamailio and SIPp (scripts/setup): there a missing one is a failure, not a skip.
 requires_edge_tools = pytest.mark.skipif(
@@ -106,3 +107,36 @@ class Trap(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         self.received.append(data)
+
+
+def phone_scenario(tmp_path: Path, *, expect: str = "200", answer: bool = False) -> Path:
+    """A phone that REGISTERs and expects ``expect``; with ``answer`` it then answers one INVITE."""
+    text = (SCENARIOS / "phone.xml").read_text().replace("__EXPECT__", expect)
+    if not answer:
+        text = text.split("<!-- ANSWER -->")[0] + "</scenario>\n"
+    path = tmp_path / f"phone_{expect}_{'answer' if answer else 'register'}.xml"
+    path.write_text(text)
+    return path
+
+
+def call_scenario(tmp_path: Path, *, expect: str = "200") -> Path:
+    """A phone that registers, then dials [dial] with proxy authentication and expects ``expect``."""
+    text = (SCENARIOS / "phone_call.xml").read_text().replace("__REGISTERED__", "200").replace("__EXPECT__", expect)
+    cut = "<!-- REFUSED -->" if expect.startswith("2") else "<!-- ANSWERED -->"
+    head, _, rest = text.partition(cut)
+    text = head + rest.split(cut.replace("<!-- ", "<!-- /"), 1)[1]
+    path = tmp_path / f"phone_call_{expect}.xml"
+    path.write_text(text)
+    return path
+
+
+def phone_args(
+    username: str, password: str, *, to_user: str | None = None, expires: int = 120, more_contacts: str = "",
+    dial: str = "911",
+) -> list[str]:  # fmt: skip
+    """SIPp arguments for the phone scenarios: its credentials and what it puts in its REGISTER."""
+    return [
+        "-s", username, "-au", username, "-ap", password,
+        "-key", "to_user", to_user or username, "-key", "expires", str(expires),
+        "-key", "more_contacts", more_contacts, "-key", "dial", dial,
+    ]  # fmt: skip

@@ -12,7 +12,7 @@ from hold_slayer_sidecar.settings import SidecarSettings
 
 def test_allow_list_becomes_one_subnet_check_per_network() -> None:
     cfg = render_config(EdgeSettings(allow_from=("203.0.113.7", "198.51.100.0/24", "::1")), Path("/run/edge"))
-    allowed = cfg[cfg.index("route[INBOUND_ALLOWED]") :]
+    allowed = cfg[cfg.index("route[INBOUND_ALLOWED]") : cfg.index("route[TRUNK_PROXY]")]
     assert '"203.0.113.7/32"' in allowed
     assert '"198.51.100.0/24"' in allowed
     assert '"::1/128"' in allowed
