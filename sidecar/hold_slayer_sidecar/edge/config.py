@@ -247,8 +247,10 @@ def _phone_trunk_route(settings: EdgeSettings) -> str:
         realm_line = (
             f'\t$avp(arealm) = "{realm}";\n'
             if realm
-            else "\t$var(challenge) = $T_rpl($hdr(Proxy-Authenticate));\n"
-            "\tif ($var(challenge) == $null) {\n\t\t$var(challenge) = $T_rpl($hdr(WWW-Authenticate));\n\t}\n"
+            # A $var cannot hold $null: test the reply's header itself.
+            else "\tif ($T_rpl($hdr(Proxy-Authenticate)) != $null) {\n"
+            "\t\t$var(challenge) = $T_rpl($hdr(Proxy-Authenticate));\n\t} else {\n"
+            "\t\t$var(challenge) = $T_rpl($hdr(WWW-Authenticate));\n\t}\n"
             '\t$avp(arealm) = $(var(challenge){re.subst,/^.*realm=.([^"]*).*$/\\1/});\n'
         )
         credentials = (
