@@ -28,6 +28,7 @@ from .calls.manager import VERSION, CallManager
 from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
 from .edge import EdgeError, EdgeSupervisor
+from .edge.registrar import EdgeRegistrar
 from .history.facade import CallsAndHistory
 from .history.model_summary import ModelSummaries
 from .history.recorder import CallRecorder, TranscriptPrivacy
@@ -310,9 +311,19 @@ async def start_edge(settings: SidecarSettings, worker_ports: tuple[int, ...]) -
         if settings.sip.bind_host not in ("127.0.0.1", "::1", "localhost"):
             _LOGGER.warning("SIP edge disabled: PJSUA2 faces the network on %s directly", settings.sip.bind_host)
         return None
-    edge = EdgeSupervisor(settings.edge.to_edge_settings(settings.sip, worker_ports), settings.data_dir / "edge")
+    edge = EdgeSupervisor(settings.edge.to_edge_settings(settings.sip, worker_ports), settings.edge_run_dir)
     await edge.start()
     return edge
+
+
+def build_registrar(settings: SidecarSettings, edge: EdgeSupervisor | None) -> EdgeRegistrar | None:
+    """Return the registrar for local phones (the inbound handler's ``Registrar``) when the edge has one."""
+    if edge is None or not edge.settings.registrar:
+        return None
+    host = edge.settings.host
+    # Phones need an address they can reach: for a wildcard bind, the machine's first LAN address.
+    address = (announced_addresses(host) or ["127.0.0.1"])[0] if host in ("0.0.0.0", "::") else None
+    return EdgeRegistrar.for_edge(edge.settings, settings.edge_run_dir, address=address)
 
 
 def build_manager(settings: SidecarSettings, sip: SipEngine, store: Store, voice: VoiceEngines) -> CallManager:

@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .edge.config import EdgeSettings
+from .edge.registrar import has_devices
 from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH, DtmfMethod
 from .sip.pool import DEFAULT_WORKERS, MAX_WORKERS
 from .sip.settings import SipSettings
@@ -89,22 +90,39 @@ class EdgeConfig(BaseModel):
     max_inbound_calls: int = Field(default=2, ge=1, le=1000)
     kamailio: str = "kamailio"
     log_level: int = Field(default=1, ge=-5, le=3)
+    # Local SIP phones and softphones may register (with credentials made per device in HA). They reach
+    # the edge where it listens: loopback unless a trunk or edge.host opens it, or phones_on_lan is set.
+    phones: bool = True
+    phones_on_lan: bool = False
+    # Failed digests from one address before it is ignored for ban_s seconds (a guesser gets 5 tries per
+    # 10 minutes: 144 random bits of password stay out of reach).
+    auth_failures: int = Field(default=5, ge=1, le=1000)
+    ban_s: int = Field(default=600, ge=1, le=86400)
 
     @property
     def proxy_uri(self) -> str:
         """The outbound proxy PJSUA2 uses behind the edge (loose routing, RFC 3261 s16.12)."""
         return f"sip:127.0.0.1:{self.internal_port};lr"
 
-    def active(self, sip: SipConfig) -> bool:
-        """Whether the edge runs for these SIP settings."""
+    def active(self, sip: SipConfig, *, devices: bool = False) -> bool:
+        """Whether the edge runs for these SIP settings (``devices``: a phone has registrar credentials)."""
         if self.enabled is not None:
             return self.enabled
-        return sip.registrar is not None or not _is_loopback(sip.bind_host)
+        return sip.registrar is not None or not _is_loopback(sip.bind_host) or (self.phones and devices)
+
+    def listen_host(self, sip: SipConfig) -> str:
+        """Where the edge listens: edge.host, else every interface for phones on the LAN, else sip.bind_host."""
+        if self.host:
+            return self.host
+        if self.phones and self.phones_on_lan and _is_loopback(sip.bind_host):
+            return "0.0.0.0"  # on purpose: the user asked for phones on the LAN
+        return sip.bind_host
 
     def to_edge_settings(self, sip: SipConfig, worker_ports: tuple[int, ...]) -> EdgeSettings:
         """Build the edge's own settings once the workers' loopback ports are known."""
+        trunk = sip.to_sip_settings()
         return EdgeSettings(
-            host=self.host or sip.bind_host,
+            host=self.listen_host(sip),
             port=self.port or sip.port,
             advertise=self.advertise,
             internal_port=self.internal_port,
@@ -117,6 +135,14 @@ class EdgeConfig(BaseModel):
             max_inbound_calls=self.max_inbound_calls,
             kamailio=self.kamailio,
             log_level=self.log_level,
+            registrar=self.phones,
+            auth_failures=self.auth_failures,
+            ban_s=self.ban_s,
+            # A registered phone's calls go out as the trunk account, as the workers' own calls do.
+            trunk_domain=trunk.trunk_domain,
+            trunk_username=trunk.username if trunk.trunk_domain else None,
+            trunk_password=trunk.password if trunk.trunk_domain else None,
+            trunk_realm=trunk.realm,
         )
 
 
@@ -326,9 +352,14 @@ class SidecarSettings(BaseSettings):
         return init_settings, env_settings, _ConfigFileSource(settings_cls, _CONFIG_FILE.get())
 
     @property
+    def edge_run_dir(self) -> Path:
+        """The edge's files: kamailio.cfg, the devices' credentials, the RPC socket."""
+        return self.data_dir / "edge"
+
+    @property
     def edge_active(self) -> bool:
-        """Whether the SIP edge runs in front of PJSUA2."""
-        return self.edge.active(self.sip)
+        """Whether the SIP edge runs in front of PJSUA2 (also whenever a phone has credentials)."""
+        return self.edge.active(self.sip, devices=has_devices(self.edge_run_dir))
 
     def sip_engine_settings(self) -> SipSettings:
         """PJSUA2's settings: as configured, or loopback-only with the edge as outbound proxy behind the edge."""

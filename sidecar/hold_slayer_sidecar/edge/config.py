@@ -119,10 +119,12 @@ class EdgeSettings:
         return f"sip:127.0.0.1:{self.internal_port};lr"
 
 
-def render_config(settings: EdgeSettings, run_dir: Path) -> str:
+def render_config(settings: EdgeSettings, run_dir: Path, rpc_socket: Path | None = None) -> str:
     """Return the complete kamailio.cfg for ``settings`` (the dispatcher list lives in ``run_dir``)."""
-    _refuse_quotes(str(run_dir))
-    parts = [_header(settings, run_dir), _policy(), _allow_route(settings), _trunk_route(settings)]
+    rpc_socket = rpc_socket or run_dir / "rpc.sock"
+    for path in (run_dir, rpc_socket):
+        _refuse_quotes(str(path))
+    parts = [_header(settings, run_dir, rpc_socket), _policy(), _allow_route(settings), _trunk_route(settings)]
     parts += [_emergency_route(), _phone_trunk_route(settings)]
     return "\n".join([*parts, ""])
 
@@ -154,10 +156,11 @@ def _resolve(name: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def _header(settings: EdgeSettings, run_dir: Path) -> str:
+def _header(settings: EdgeSettings, run_dir: Path, rpc_socket: Path) -> str:
     advertise = f" advertise {settings.advertise}" if settings.advertise else ""
     defines = {
         "EDGE_RUN_DIR": str(run_dir),
+        "EDGE_RPC_SOCKET": str(rpc_socket),
         "EDGE_ALLOW": ALLOWED_METHODS,
         "EDGE_FLOOD_REQUESTS": str(settings.flood_requests),
         "EDGE_FLOOD_WINDOW_S": str(settings.flood_window_s),

@@ -16,6 +16,8 @@ import logging
 import os
 import re
 import secrets
+import stat
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,11 +67,19 @@ def ensure_tables(run_dir: Path) -> None:
 
 
 def rpc_socket(run_dir: Path) -> Path:
-    """Return the JSON-RPC socket kamailio opens in ``run_dir``; raise if too long for a Unix socket."""
+    """Return the JSON-RPC socket of the edge in ``run_dir`` (a short private directory if that path is too long)."""
     path = run_dir.absolute() / RPC_SOCKET
-    if len(os.fsencode(path)) > _MAX_SOCKET_PATH:
-        raise EdgeError(f"edge run directory {run_dir} is too deep for a Unix socket (max {_MAX_SOCKET_PATH} bytes)")
-    return path
+    if len(os.fsencode(path)) <= _MAX_SOCKET_PATH:
+        return path
+    # sun_path holds 108 bytes: a deep data dir (a test's tmp_path) gets a directory of its own in /tmp,
+    # named after the run dir so the supervisor and the registrar find the same one.
+    digest = hashlib.sha256(os.fsencode(run_dir.absolute())).hexdigest()[:16]
+    short = Path(tempfile.gettempdir()) / f"hold-slayer-edge-{os.getuid()}-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    info = short.stat()
+    if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        raise EdgeError(f"{short} exists but is not private to this user: remove it or use a shorter data dir")
+    return short / RPC_SOCKET
 
 
 def has_devices(run_dir: Path) -> bool:
@@ -100,9 +110,11 @@ class EdgeRegistrar:
     @classmethod
     def for_edge(cls, settings: EdgeSettings, run_dir: Path, address: str | None = None) -> EdgeRegistrar:
         """Build one for an edge; ``address`` is where phones reach it when it listens on every interface."""
-        shown = address or settings.advertise or settings.host
-        return cls(run_dir, address=shown.split(":")[0] if settings.advertise and not address else shown,
-                   port=settings.port, internal_port=settings.internal_port)  # fmt: skip
+        host, port = settings.host, settings.port
+        if settings.advertise:  # behind NAT: the address the edge puts in Record-Route is the one to show
+            advertised, _, advertised_port = settings.advertise.rpartition(":")
+            host, port = (advertised, int(advertised_port)) if advertised_port.isdigit() else (settings.advertise, port)
+        return cls(run_dir, address=address or host, port=port, internal_port=settings.internal_port)
 
     async def add_device(self, device_id: str) -> DeviceCredentials:
         """Make (or remake) a device's credentials; the old password stops working at once."""

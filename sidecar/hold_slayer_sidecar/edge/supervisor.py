@@ -92,12 +92,11 @@ class EdgeSupervisor:
         self.run_dir.chmod(0o700)
         (self.run_dir / "dispatcher.list").write_text(render_dispatcher_list(self.settings), encoding="utf-8")
         if self.settings.registrar:
-            rpc_socket(self.run_dir)  # fails early, with the reason, when the path is too long for a socket
             ensure_tables(self.run_dir)
         cfg = self.run_dir / "kamailio.cfg"
         fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(render_config(self.settings, self.run_dir))
+            out.write(render_config(self.settings, self.run_dir, rpc_socket(self.run_dir)))
         cfg.chmod(0o600)
         return cfg
 

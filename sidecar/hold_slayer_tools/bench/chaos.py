@@ -304,7 +304,7 @@ async def method_scan(run: Stage) -> Outcome:
             f"127.0.0.1:{run.edge_port}", calls=20, timeout_s=30,
         )  # fmt: skip
         tries, codes = tries + 20 * 8, [*codes, code]
-    return Outcome(tries, f"sipp exit {codes} (0: every request got exactly 200/405/403 from the edge)")
+    return Outcome(tries, f"sipp exit {codes} (0: every request got exactly 200/401/405/403 from the edge)")
 
 
 async def options_scan(run: Stage) -> Outcome:

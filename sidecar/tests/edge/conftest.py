@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hold_slayer_sidecar.edge import EdgeSettings, EdgeSupervisor
-from hold_slayer_sidecar.edge.registrar import EdgeRegistrar
+from hold_slayer_sidecar.edge.registrar import EdgeRegistrar, rpc_socket
 
 from edge.edge_harness import STRANGER_IP, TRUNK_IP, EdgeRig, PeerProcess, SippRun, Trap, free_udp_port
 
@@ -78,8 +77,7 @@ async def trap() -> AsyncIterator[Trap]:
 async def registrar_edge(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[tuple[EdgeRig, EdgeRegistrar]]]]:
     """Start an edge with the registrar on (settings overridable), and its EdgeRegistrar."""
     edges: list[EdgeSupervisor] = []
-    # A short run dir: kamailio's RPC socket path must fit a Unix socket address (108 bytes).
-    run_dir = Path(tempfile.mkdtemp(prefix="edge", dir="/tmp"))
+    run_dir = tmp_path / ("deep" * 20)  # longer than a Unix socket address: the RPC socket moves to /tmp
 
     async def start(**overrides: Any) -> tuple[EdgeRig, EdgeRegistrar]:
         worker = free_udp_port()
@@ -99,4 +97,4 @@ async def registrar_edge(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitabl
     yield start
     for edge in edges:
         await edge.stop()
-    shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(rpc_socket(edge.run_dir).parent, ignore_errors=True)

@@ -11,6 +11,7 @@ import pytest
 from hold_slayer_sidecar.edge import EdgeConfigError, EdgeSettings, render_config
 from hold_slayer_sidecar.edge.emergency import emergency_digits_pattern, emergency_names_pattern
 from hold_slayer_sidecar.edge.registrar import EdgeRegistrar, RegistrarError, _bindings, has_devices
+from hold_slayer_sidecar.settings import SidecarSettings, SipConfig
 from policy.test_dialplan import EMERGENCY_TARGETS
 
 
@@ -103,3 +104,34 @@ def test_a_malformed_location_dump_gives_no_bindings_rather_than_an_error() -> N
     assert _bindings(None) == {}
     assert _bindings({"Domains": "x"}) == {}
     assert _bindings({"Domains": [{"Domain": {"AoRs": [{"Info": {"AoR": "hs-1", "Contacts": [{}]}}]}}]}) != {}
+
+
+async def test_the_edge_runs_once_a_phone_has_credentials_and_phones_call_out_as_the_trunk_account(
+    tmp_path: Path,
+) -> None:
+    settings = SidecarSettings(token="t" * 32, data_dir=tmp_path)
+    assert not settings.edge_active  # loopback, no trunk, no device: as before
+    await EdgeRegistrar(settings.edge_run_dir, address="127.0.0.1", port=5060, internal_port=5059).add_device("desk")
+    assert settings.edge_active
+    assert not SidecarSettings(token="t" * 32, data_dir=tmp_path, edge={"phones": False}).edge_active
+    trunk = SidecarSettings(
+        token="t" * 32,
+        data_dir=tmp_path,
+        sip={"registrar": "sip:sip.example.com", "username": "alice", "password": "pw", "realm": "example"},
+    )
+    edge = trunk.edge.to_edge_settings(trunk.sip, (5070,))
+    assert (edge.registrar, edge.trunk_domain, edge.trunk_username, edge.trunk_password, edge.trunk_realm) == (
+        True,
+        "sip.example.com",
+        "alice",
+        "pw",
+        "example",
+    )
+
+
+def test_phones_on_the_lan_open_the_edge_on_every_interface_only_when_asked() -> None:
+    assert SidecarSettings(token="t" * 32).edge.listen_host(SipConfig()) == "127.0.0.1"
+    lan = SidecarSettings(token="t" * 32, edge={"phones_on_lan": True})
+    assert lan.edge.listen_host(lan.sip) == "0.0.0.0"
+    fixed = SidecarSettings(token="t" * 32, edge={"phones_on_lan": True, "host": "192.0.2.5"})
+    assert fixed.edge.listen_host(fixed.sip) == "192.0.2.5"
