@@ -119,15 +119,39 @@ def phone_scenario(tmp_path: Path, *, expect: str = "200", answer: bool = False)
     return path
 
 
-def call_scenario(tmp_path: Path, *, expect: str = "200") -> Path:
-    """A phone that registers, then dials [dial] with proxy authentication and expects ``expect``."""
+def call_scenario(tmp_path: Path, *, expect: str = "200", far_end_hangs_up: bool = False) -> Path:
+    """A phone that registers, then dials [dial] with proxy authentication and expects ``expect``.
+
+    Answered, the phone hangs up after a second, or with ``far_end_hangs_up`` waits for the far end's BYE.
+    """
     text = (SCENARIOS / "phone_call.xml").read_text().replace("__REGISTERED__", "200").replace("__EXPECT__", expect)
     cut = "<!-- REFUSED -->" if expect.startswith("2") else "<!-- ANSWERED -->"
     head, _, rest = text.partition(cut)
     text = head + rest.split(cut.replace("<!-- ", "<!-- /"), 1)[1]
-    path = tmp_path / f"phone_call_{expect}.xml"
+    if far_end_hangs_up:
+        start, end = text.index('  <pause milliseconds="1000" />'), text.index("<!-- /ANSWERED -->")
+        text = text[:start] + _WAIT_FOR_BYE + text[end:]
+    path = tmp_path / f"phone_call_{expect}{'_waits' if far_end_hangs_up else ''}.xml"
     path.write_text(text)
     return path
+
+
+_WAIT_FOR_BYE = """  <recv request="BYE" />
+
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
 
 
 def phone_args(
