@@ -104,8 +104,11 @@ class EdgeRegistrar:
         self._address, self._port, self._internal_port = address, port, internal_port
         self._rpc = rpc or KamailioRpc(rpc_socket(run_dir))
         self._lock = asyncio.Lock()
-        self._devices = self._load()
         self._mtime = 0
+        self._devices = self._load()
+        # Earlier writes may have moved the table's mtime ahead of the clock (see _save): start from there.
+        with contextlib.suppress(OSError):
+            self._mtime = int((run_dir / DB_DIR / "subscriber").stat().st_mtime)
 
     @classmethod
     def for_edge(cls, settings: EdgeSettings, run_dir: Path, address: str | None = None) -> EdgeRegistrar:

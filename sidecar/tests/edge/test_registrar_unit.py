@@ -135,3 +135,13 @@ def test_phones_on_the_lan_open_the_edge_on_every_interface_only_when_asked() ->
     assert lan.edge.listen_host(lan.sip) == "0.0.0.0"
     fixed = SidecarSettings(token="t" * 32, edge={"phones_on_lan": True, "host": "192.0.2.5"})
     assert fixed.edge.listen_host(fixed.sip) == "192.0.2.5"
+
+
+async def test_every_change_moves_the_tables_mtime_forward_even_within_one_second(tmp_path: Path) -> None:
+    table = tmp_path / "db" / "subscriber"
+    seen = []
+    for _ in range(3):  # kamailio's db_text compares whole seconds: each change must be a new second
+        registrar = EdgeRegistrar(tmp_path, address="127.0.0.1", port=5060, internal_port=5059)
+        await registrar.add_device("desk")
+        seen.append(table.stat().st_mtime)
+    assert seen == sorted(set(seen))
