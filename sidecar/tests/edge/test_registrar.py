@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
+import wave
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -160,6 +163,61 @@ async def test_a_worker_rings_a_registered_phone_through_the_edge(
     assert (await worker.wait_leg("disconnected", leg))["status_code"] == 200
     incoming = phone.legs("incoming")
     assert len(incoming) == 1 and incoming[0]["remote_uri"].startswith("sip:holdslayer@")
+
+
+BARESIP_CONFIG = """\
+sip_listen {listen}
+sip_trans_def udp
+audio_player aufile,/dev/null
+audio_alert aufile,/dev/null
+audio_source aufile,{wav}
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module account.so
+module menu.so
+rtp_ports {rtp}-{rtp_end}
+"""
+
+
+@pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip (Debian baresip-core) is not installed")
+async def test_a_softphone_registers_and_answers_when_rung(
+    registrar_edge: StartEdge, peers: list[PeerProcess], tmp_path: Path
+) -> None:
+    rig, registrar = await registrar_edge()
+    creds = await registrar.add_device("softphone")
+    # baresip, a real softphone, set up as a user would from the fields HA shows (auto-answer on).
+    home = tmp_path / "baresip"
+    home.mkdir()
+    rtp = free_udp_port(PHONE_IP)
+    listen = f"{PHONE_IP}:{free_udp_port(PHONE_IP)}"
+    wav = home / "silence.wav"  # what the phone's microphone hears: 2 s of 8 kHz silence, looped
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(32000))
+    (home / "config").write_text(BARESIP_CONFIG.format(listen=listen, rtp=rtp, rtp_end=rtp + 20, wav=wav))
+    (home / "accounts").write_text(
+        f"<sip:{creds.username}@{creds.domain}>;auth_pass={creds.password};"
+        f'outbound="sip:{creds.registrar}";regint=120;answermode=auto\n'
+    )
+    with (tmp_path / "baresip.log").open("wb") as log:
+        phone = await asyncio.create_subprocess_exec(
+            "baresip", "-f", str(home), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    try:
+        await wait_registered(registrar, "softphone")
+        binding = (await registrar.registrations())["softphone"]
+        assert binding.user_agent is not None and binding.user_agent.startswith("baresip")
+        worker = await start_worker(rig, peers)
+        leg = await worker.request("dial", target=registrar.ring_uri("softphone"))
+        await worker.wait_leg("answered", leg)
+        await worker.request("hang_up", leg=leg)
+        assert (await worker.wait_leg("disconnected", leg))["status_code"] == 200
+    finally:
+        phone.terminate()
+        await phone.wait()
 
 
 async def wait_registered(registrar: EdgeRegistrar, device_id: str) -> None:
