@@ -66,7 +66,9 @@ class EdgeSettings:
     log_level: int = 1
     registrar: bool = False
     min_expires: int = 60
-    max_expires: int = 3600
+    # Bindings live in kamailio's memory only: after an edge restart a phone is unreachable until it
+    # registers again, so at most 10 minutes (a REGISTER every 10 minutes is nothing on a LAN).
+    max_expires: int = 600
     auth_failures: int = 5
     auth_window_s: int = 300
     ban_s: int = 600
