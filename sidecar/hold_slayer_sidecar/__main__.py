@@ -140,6 +140,18 @@ def policy(settings: SidecarSettings) -> CallPolicy:
     )
 
 
+async def open_store(settings: SidecarSettings, cleanup: contextlib.AsyncExitStack) -> Store:
+    """Open the database, recover what a killed sidecar left, and start the retention job."""
+    store = Store(settings.database)
+    await store.open()
+    cleanup.push_async_callback(store.close)
+    await recover(store)  # calls a killed sidecar left live: interrupted, their WAVs made playable
+    retention = RetentionJob(store, settings.recordings_dir, retention_policy(settings))
+    await retention.start()
+    cleanup.push_async_callback(retention.stop)
+    return store
+
+
 async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) -> None:
     """Build every engine, serve clients, and shut down cleanly on SIGTERM/SIGINT."""
     stop = asyncio.Event()
@@ -148,13 +160,7 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         loop.add_signal_handler(sig, stop.set)
 
     async with contextlib.AsyncExitStack() as cleanup:  # closed in reverse order, also after a failed start
-        store = Store(settings.database)
-        await store.open()
-        cleanup.push_async_callback(store.close)
-        await recover(store)  # calls a killed sidecar left live: interrupted, their WAVs made playable
-        retention = RetentionJob(store, settings.recordings_dir, retention_policy(settings))
-        await retention.start()
-        cleanup.push_async_callback(retention.stop)
+        store = await open_store(settings, cleanup)
         # PJSUA2 runs only in the worker processes: a crash there ends that worker's calls, not the sidecar.
         sip = WorkerPoolEngine(
             settings.sip_engine_settings(), workers=settings.sip.workers, log_level=settings.log_level
@@ -175,7 +181,8 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         manager.watch_legs(recorder.on_leg)
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
-        inbound = await start_inbound(settings, sip, store, voice, manager, cleanup=cleanup)
+        registrar = build_registrar(settings, edge)  # None without the edge or with phones switched off
+        inbound = await start_inbound(settings, sip, store, voice, manager, cleanup=cleanup, registrar=registrar)
         sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
         summaries = ModelSummaries(store, manager.publish)
         service = CallsAndHistory(manager, HistoryService(store, settings.recordings_dir), summaries, inbound=inbound)
