@@ -24,6 +24,7 @@ from custom_components.hold_slayer.const import (
 )
 
 from .common import HOST, PORT, TOKEN, FakeHoldSlayerClient, make_call, make_snapshot
+from .inbound_common import DESK_SUBENTRY, KITCHEN_SUBENTRY, RULE_SUBENTRY, FakeInboundSidecar
 
 COMPANY_ACME: ConfigSubentryData = ConfigSubentryData(
     data={
@@ -121,3 +122,24 @@ async def init_integration(
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+def inbound(mock_client: FakeHoldSlayerClient) -> FakeInboundSidecar:
+    """Give the fake sidecar the inbound half: two devices, one rule, one unheard voicemail."""
+    return FakeInboundSidecar(mock_client)
+
+
+@pytest.fixture
+def inbound_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry with the two devices and the rule already shown as subentries."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=mock_config_entry.title,
+        data=dict(mock_config_entry.data),
+        options=dict(mock_config_entry.options),
+        unique_id=mock_config_entry.unique_id,
+        entry_id=mock_config_entry.entry_id,
+        minor_version=2,
+        subentries_data=[COMPANY_ACME, COMPANY_TELCO, KITCHEN_SUBENTRY, DESK_SUBENTRY, RULE_SUBENTRY],
+    )

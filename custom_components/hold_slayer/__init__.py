@@ -19,10 +19,12 @@ from .coordinator import (
 from .frontend import async_register_card
 from .history import HoldStatisticsCoordinator, async_watch_calls
 from .history_actions import async_setup_history_actions
+from .inbound_actions import async_setup_inbound_actions
+from .inbound_sync import async_adopt, async_sync
 from .media_source import RecordingView
 from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.SWITCH]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -35,6 +37,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """
     async_setup_services(hass)
     async_setup_history_actions(hass)
+    async_setup_inbound_actions(hass)
     if "http" in hass.config.components:
         hass.http.register_view(RecordingView())
     if "http" in hass.config.components:
@@ -72,13 +75,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
     await statistics.async_refresh()  # a failure leaves the statistics sensors unavailable, not the entry
     coordinator.statistics = statistics
     async_watch_calls(hass, entry, statistics)
+    async_adopt(hass, entry)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> None:
-    """Companies and options are read live: just refresh the entities' attributes."""
+    """Companies and options are read live; a device or rule added or removed rebuilds the entities."""
+    if await async_sync(hass, entry):
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     entry.runtime_data.async_update_listeners()
 
 

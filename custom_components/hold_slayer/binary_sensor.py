@@ -14,10 +14,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import CONF_KIND, SUBENTRY_DEVICE
 from .coordinator import HoldSlayerConfigEntry
-from .entity import HoldSlayerEntity
+from .entity import HoldSlayerEntity, HoldSlayerPhoneEntity
 from .model import HoldSlayerData
-from .protocol import CallState
+from .protocol import CallState, DeviceInfo, DeviceKind
 
 PARALLEL_UPDATES = 0
 # A person is on the line from detection until the call ends (while the user's phone rings, and bridged).
@@ -54,6 +55,30 @@ BINARY_SENSORS: tuple[HoldSlayerBinarySensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PhoneBinarySensorDescription(BinarySensorEntityDescription):
+    """Describes a binary sensor of a device calls ring on."""
+
+    is_on_fn: Callable[[DeviceInfo], bool]
+
+
+PHONE_BINARY_SENSORS: tuple[PhoneBinarySensorDescription, ...] = (
+    PhoneBinarySensorDescription(
+        key="ringing",
+        translation_key="ringing",
+        is_on_fn=lambda phone: phone.get("ringing") is True,
+    ),
+    # Registered phones only: a contact is bound at the registrar now (the phone can be rung).
+    PhoneBinarySensorDescription(
+        key="registered",
+        translation_key="registered",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda phone: phone.get("registered") is True,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HoldSlayerConfigEntry,
@@ -61,6 +86,18 @@ async def async_setup_entry(
 ) -> None:
     """Add the binary sensors of a sidecar."""
     async_add_entities(HoldSlayerBinarySensor(entry.runtime_data, description) for description in BINARY_SENSORS)
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_DEVICE:
+            continue
+        registered = subentry.data.get(CONF_KIND) == DeviceKind.REGISTERED
+        async_add_entities(
+            (
+                PhoneBinarySensor(entry.runtime_data, subentry, description)
+                for description in PHONE_BINARY_SENSORS
+                if registered or description.key != "registered"
+            ),
+            config_subentry_id=subentry.subentry_id,
+        )
 
 
 class HoldSlayerBinarySensor(HoldSlayerEntity, BinarySensorEntity):
@@ -77,3 +114,15 @@ class HoldSlayerBinarySensor(HoldSlayerEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Return the state from the coordinator's data."""
         return self.entity_description.is_on_fn(self.coordinator.state)
+
+
+class PhoneBinarySensor(HoldSlayerPhoneEntity, BinarySensorEntity):
+    """A binary sensor of a device calls ring on."""
+
+    entity_description: PhoneBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool:
+        """Return the state from the device as the sidecar reports it."""
+        phone = self.phone
+        return phone is not None and self.entity_description.is_on_fn(phone)

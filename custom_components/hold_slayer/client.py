@@ -528,6 +528,78 @@ class HoldSlayerClient:
                     ErrorCode.INVALID_DATA, f"recording {name} is larger than {max_bytes} bytes"
                 )
 
+    # -- the inbound half (issue #18) -------------------------------------------------------------
+
+    async def list_devices(self) -> dict[str, Any]:
+        """Return ``{"devices": [DeviceInfo], "global_dnd": bool}``."""
+        return await self.request(Command.LIST_DEVICES)
+
+    async def save_device(self, device: protocol.DeviceData) -> dict[str, Any]:
+        """Create (no ``device_id``) or change a device; ``credentials`` is set once for a new registered phone."""
+        return await self.request(Command.SAVE_DEVICE, dict(device))
+
+    async def delete_device(self, device_id: str) -> None:
+        """Delete a device (a registered phone's credentials stop working)."""
+        await self.request(Command.DELETE_DEVICE, {"device_id": device_id})
+
+    async def set_dnd(self, device_id: str | None, enabled: bool) -> None:
+        """Turn Do Not Disturb on or off for one device, or for the whole line with ``device_id=None``."""
+        await self.request(Command.SET_DND, {"device_id": device_id, "enabled": enabled})
+
+    async def list_rules(self) -> list[protocol.RoutingRule]:
+        """Return the routing rules in evaluation order."""
+        return cast(list[protocol.RoutingRule], _items(await self.request(Command.LIST_RULES), "rules"))
+
+    async def save_rule(self, rule: protocol.RoutingRule) -> protocol.RoutingRule:
+        """Create (no ``rule_id``) or replace a routing rule; return it as stored."""
+        result = await self.request(Command.SAVE_RULE, dict(rule))
+        stored = result.get("rule")
+        if not isinstance(stored, dict):
+            raise HoldSlayerCommandError(ErrorCode.INVALID_DATA, "save_rule result carries no rule")
+        return cast(protocol.RoutingRule, stored)
+
+    async def delete_rule(self, rule_id: str) -> None:
+        """Delete a routing rule."""
+        await self.request(Command.DELETE_RULE, {"rule_id": rule_id})
+
+    async def test_route(self, query: protocol.RouteQuery) -> protocol.RouteDecision:
+        """Return what the rules would decide for a caller at a time, without a call."""
+        result = await self.request(Command.TEST_ROUTE, dict(query))
+        decision = result.get("decision")
+        if not isinstance(decision, dict):
+            raise HoldSlayerCommandError(ErrorCode.INVALID_DATA, "test_route result carries no decision")
+        return cast(protocol.RouteDecision, decision)
+
+    async def answer_inbound(self, call_id: str, device_id: str) -> None:
+        """Ring just ``device_id`` for an inbound call now."""
+        await self.request(Command.ANSWER_INBOUND, {"call_id": call_id, "device_id": device_id})
+
+    async def reject_inbound(self, call_id: str, *, to_voicemail: bool = False) -> None:
+        """Reject an inbound call, or send it to the message box."""
+        await self.request(Command.REJECT_INBOUND, {"call_id": call_id, "to_voicemail": to_voicemail})
+
+    async def list_voicemails(self, limit: int = 50) -> dict[str, Any]:
+        """Return the newest ``limit`` voicemails and the unheard count, over as many pages as needed."""
+        first = await self.request(Command.LIST_VOICEMAILS, {"limit": min(limit, protocol.MAX_PAGE_SIZE)})
+        voicemails = _items(first, "voicemails")
+        cursor = first.get("next_cursor")
+        for _ in range(MAX_PAGES):
+            if len(voicemails) >= limit or not isinstance(cursor, str):
+                break
+            page_size = min(limit - len(voicemails), protocol.MAX_PAGE_SIZE)
+            page = await self.request(Command.LIST_VOICEMAILS, {"limit": page_size, "cursor": cursor})
+            voicemails += _items(page, "voicemails")
+            cursor = page.get("next_cursor")
+        return {**first, "voicemails": voicemails[:limit]}
+
+    async def mark_voicemail(self, voicemail_id: str, *, heard: bool = True) -> None:
+        """Mark a voicemail heard (or unheard again)."""
+        await self.request(Command.MARK_VOICEMAIL, {"voicemail_id": voicemail_id, "heard": heard})
+
+    async def delete_voicemail(self, voicemail_id: str) -> None:
+        """Delete a voicemail and its recording."""
+        await self.request(Command.DELETE_VOICEMAIL, {"voicemail_id": voicemail_id})
+
 
 def _items(page: dict[str, Any], key: str) -> list[Any]:
     value = page.get(key)

@@ -55,8 +55,11 @@ from .const import (
     DOMAIN,
     LOGGER,
     SUBENTRY_COMPANY,
+    SUBENTRY_DEVICE,
+    SUBENTRY_RULE,
 )
 from .dialplan import DialPolicyError, check_target
+from .inbound_flow import DeviceSubentryFlow, RuleSubentryFlow
 from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -169,8 +172,12 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
     @classmethod
     @callback
     def async_get_supported_subentry_types(cls, config_entry: ConfigEntry) -> dict[str, type[ConfigSubentryFlow]]:
-        """Companies are subentries of the sidecar entry."""
-        return {SUBENTRY_COMPANY: CompanySubentryFlow}
+        """Companies, devices calls ring on and routing rules are subentries of the sidecar entry."""
+        return {
+            SUBENTRY_COMPANY: CompanySubentryFlow,
+            SUBENTRY_DEVICE: DeviceSubentryFlow,
+            SUBENTRY_RULE: RuleSubentryFlow,
+        }
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask where the sidecar listens and its token, and prove both with a real handshake."""

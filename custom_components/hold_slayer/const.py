@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Final
 
-from .protocol import CallState, EventType
+from .protocol import CallState, EventType, InboundState
 
 DOMAIN: Final = "hold_slayer"
 LOGGER = logging.getLogger(__package__)
@@ -30,6 +30,25 @@ CONF_NUMBER: Final = "number"
 CONF_ALIASES: Final = "aliases"
 CONF_REASON: Final = "reason"
 CONF_CALL_FLOW: Final = "call_flow"
+
+# Config subentries of the inbound half (issue #18): where calls ring, and the rules that decide first.
+# The sidecar stores both; a subentry holds the sidecar's id and what the form showed.
+SUBENTRY_DEVICE: Final = "device"
+SUBENTRY_RULE: Final = "rule"
+CONF_DEVICE_ID: Final = "device_id"
+CONF_KIND: Final = "kind"
+CONF_ADDRESS: Final = "address"
+CONF_PRIORITY: Final = "priority"
+CONF_RING_TIMEOUT: Final = "ring_timeout_s"
+CONF_RESET_CREDENTIALS: Final = "reset_credentials"
+CONF_RULE_ID: Final = "rule_id"
+# The sidecar's defaults for a device (protocol.DeviceData): 20 s is about four rings (ETSI ES 201 970: a ring
+# cadence of 1 s on, 4 s off), what a caller expects before voicemail.
+DEFAULT_PRIORITY: Final = 100
+DEFAULT_RING_TIMEOUT: Final = 20.0
+
+# The inbound_call sensor shows "idle" when no call is coming in.
+INBOUND_STATE_OPTIONS: Final = ["idle", *(state.value for state in InboundState)]
 
 # How many transcript lines of the current call entities expose.
 TRANSCRIPT_LINES: Final = 10

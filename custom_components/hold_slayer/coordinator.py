@@ -40,6 +40,7 @@ from .const import (
     LOGGER,
     UNREACHABLE_ISSUE_AFTER,
 )
+from .inbound_model import RECENT_VOICEMAILS, InboundApplied
 from .model import AppliedEvent, HoldSlayerData
 from .protocol import PROTOCOL_VERSION, CallInfo, EventType
 
@@ -48,9 +49,16 @@ if TYPE_CHECKING:
 
 type HoldSlayerConfigEntry = ConfigEntry[HoldSlayerCoordinator]
 MilestoneListener = Callable[[str, CallInfo], None]
+# Subentry id -> (subentry type, the sidecar's device or rule id, title): what the entities were built from.
+type InboundSubentries = dict[str, tuple[str, str, str]]
 # When each entry's sidecar was first found down while HA set the entry up. Outlives the coordinator,
 # which HA builds afresh on every setup retry.
 DATA_DOWN_SINCE: HassKey[dict[str, datetime]] = HassKey(f"{DOMAIN}_down_since")
+
+
+def voicemail_media_id(entry_id: str, voicemail_id: str) -> str:
+    """Return the media-source id that plays one voicemail (see media_source.py)."""
+    return f"media-source://{DOMAIN}/voicemail/{entry_id}/{voicemail_id}"
 
 
 def issue_id(kind: str, entry_id: str) -> str:
@@ -110,6 +118,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self._stopping = False
         self._logged_lost = False  # HA's log-when-unavailable rule: log the loss once, and the return once
         self.statistics: HoldStatisticsCoordinator | None = None  # set up beside it (history.py)
+        self.inbound_subentries: InboundSubentries = {}  # set by inbound_sync.async_adopt at setup
         entry.async_on_unload(client.subscribe_events(self._handle_event))
         entry.async_on_unload(self._cancel_unreachable_timer)
 
@@ -147,6 +156,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
                 self.state.apply_snapshot(await self.client.get_snapshot())
             else:
                 self._on_connected(await self.client.connect(), notify=False)
+            await self._async_load_inbound()
         except HoldSlayerAuthenticationError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
         except HoldSlayerVersionError as err:
@@ -210,6 +220,22 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self.state.apply_snapshot(welcome.snapshot)
         if notify:
             self.async_set_updated_data(self.state)
+            self.config_entry.async_create_task(self.hass, self._async_reload_inbound(), "hold_slayer-inbound")
+
+    async def _async_load_inbound(self) -> None:
+        """Read the rules and recent voicemails, which the snapshot does not carry (lists that can be long)."""
+        if not self.state.inbound.supported:
+            return
+        try:
+            self.state.inbound.set_rules(await self.client.list_rules())
+            self.state.inbound.set_voicemails(await self.client.list_voicemails(RECENT_VOICEMAILS))
+        except HoldSlayerError as err:
+            # The call entities work without them; the next reconnect or event reads them again.
+            self.logger.warning("Could not read the routing rules and voicemails: %s", err)
+
+    async def _async_reload_inbound(self) -> None:
+        await self._async_load_inbound()
+        self.async_set_updated_data(self.state)
 
     def _adopt_sidecar_id(self, sidecar_id: str | None) -> None:
         """Make the sidecar's persistent id the entry's unique id (entries from before 1.2 used host:port)."""
@@ -279,6 +305,9 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
             and event.data.get("method") == "embedded"
         ):
             return  # the AI Task entity's summary follows (or this one, if it fails): one event per call
+        if applied.inbound is not None:
+            self._fire_inbound_event(applied.inbound)
+            return
         data: dict[str, Any] = {}
         if applied.call is not None:
             data = {
@@ -292,6 +321,16 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self.hass.bus.async_fire(f"{EVENT_PREFIX}{event.name}", data)
         if EVENT_CALL_FAILED in applied.milestones:
             self.hass.bus.async_fire(f"{EVENT_PREFIX}{EVENT_CALL_FAILED}", data)
+
+    def _fire_inbound_event(self, applied: InboundApplied) -> None:
+        if applied.bus_event is None:
+            return
+        data = dict(applied.payload)
+        if applied.bus_event == "voicemail":
+            data["media_content_id"] = voicemail_media_id(self.config_entry.entry_id, data["voicemail_id"])
+        data["config_entry_id"] = self.config_entry.entry_id
+        data["device_id"] = self.device_id
+        self.hass.bus.async_fire(f"{EVENT_PREFIX}{applied.bus_event}", data)
 
     @callback
     def async_add_milestone_listener(self, listener: MilestoneListener) -> CALLBACK_TYPE:

@@ -12,6 +12,7 @@ from typing import Any, TypedDict, cast
 
 from .client import SidecarEvent
 from .const import EVENT_CALL_FAILED, TRANSCRIPT_LINES
+from .inbound_model import INBOUND_EVENTS, InboundApplied, InboundData
 from .protocol import FINAL_STATES, CallInfo, CallOutcome, CallState, EventType, SidecarInfo, Snapshot
 
 # Finished calls kept for the entities and a reconnect; older ones are dropped first.
@@ -45,6 +46,7 @@ class AppliedEvent:
 
     call: CallInfo | None
     milestones: tuple[str, ...] = ()
+    inbound: InboundApplied | None = None  # set for the inbound half's events
 
 
 @dataclass(slots=True)
@@ -56,6 +58,7 @@ class HoldSlayerData:
     sidecar: SidecarInfo | None = None
     calls: dict[str, CallInfo] = field(default_factory=dict)
     transcripts: dict[str, deque[TranscriptLine]] = field(default_factory=dict)
+    inbound: InboundData = field(default_factory=InboundData)
 
     @property
     def current_call(self) -> CallInfo | None:
@@ -74,9 +77,13 @@ class HoldSlayerData:
         self.sidecar = snapshot.get("sidecar")
         self.calls = {call["call_id"]: call for call in snapshot.get("calls", []) if isinstance(call, dict)}
         self.transcripts = {cid: lines for cid, lines in self.transcripts.items() if cid in self.calls}
+        self.inbound.apply_snapshot(snapshot.get("inbound"))
 
     def apply_event(self, event: SidecarEvent) -> AppliedEvent:
         """Fold one event into the calls; return the affected call and reached milestones."""
+        if event.name in INBOUND_EVENTS:
+            # Inbound calls have call ids too: they must never be folded in as outbound calls.
+            return AppliedEvent(call=None, inbound=self.inbound.apply_event(event))
         call_id = event.data.get("call_id")
         if not isinstance(call_id, str):
             return AppliedEvent(call=None)
