@@ -16,7 +16,17 @@ from custom_components.hold_slayer.const import DOMAIN
 
 from .common import FakeHoldSlayerClient, make_call
 
-TYPES = ["human_detected", "hold_started", "call_ended", "call_failed"]
+TYPES = [
+    "human_detected",
+    "hold_started",
+    "call_ended",
+    "call_failed",
+    "incoming_call",
+    "call_answered",
+    "call_rejected",
+    "robocall_blocked",
+    "voicemail",
+]
 
 
 def _sidecar(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:

@@ -326,6 +326,11 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         if applied.bus_event is None:
             return
         data = dict(applied.payload)
+        devices = self.state.inbound.devices
+        if answered_by := data.get("answered_by"):
+            data["answered_by_name"] = devices[answered_by]["name"] if answered_by in devices else None
+        if "ringing_devices" in data:
+            data["ringing_device_names"] = [devices[d]["name"] for d in data["ringing_devices"] if d in devices]
         if applied.bus_event == "voicemail":
             data["media_content_id"] = voicemail_media_id(self.config_entry.entry_id, data["voicemail_id"])
         data["config_entry_id"] = self.config_entry.entry_id

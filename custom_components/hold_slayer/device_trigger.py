@@ -1,4 +1,4 @@
-"""Device triggers on the sidecar device: a person answered, hold started, the call ended or failed."""
+"""Device triggers on the sidecar device: a person answered, hold started, a call ended or failed, a call came in."""
 
 from __future__ import annotations
 
@@ -17,7 +17,18 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN, EVENT_PREFIX
 
 # Trigger type -> the bus event the coordinator fires (hold_slayer_<type>).
-TRIGGER_TYPES: Final = ("human_detected", "hold_started", "call_ended", "call_failed")
+TRIGGER_TYPES: Final = (
+    "human_detected",
+    "hold_started",
+    "call_ended",
+    "call_failed",
+    # The inbound half (issue #18).
+    "incoming_call",
+    "call_answered",
+    "call_rejected",
+    "robocall_blocked",
+    "voicemail",
+)
 
 TRIGGER_SCHEMA: Final = DEVICE_TRIGGER_BASE_SCHEMA.extend({vol.Required(CONF_TYPE): vol.In(TRIGGER_TYPES)})
 

@@ -22,6 +22,18 @@ TO_REDACT: Final = {
     "recordings",
     "digits_sent",
     "transcript",
+    # The inbound half: who calls the household, what they said, where the phones are, whom the rules single out.
+    "caller",
+    "caller_name",
+    "dialled",
+    "heard",
+    "purpose",
+    "address",
+    "last_caller",
+    "caller_pattern",
+    "dialled_pattern",
+    "reject_message",
+    "recording",
 }
 
 
@@ -47,6 +59,15 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: HoldSla
             "version": state.sidecar_version,
             "info": state.sidecar,
             "url": coordinator.client.url,
+        },
+        "inbound": {
+            "supported": state.inbound.supported,
+            "global_dnd": state.inbound.global_dnd,
+            "devices": [async_redact_data(dict(device), TO_REDACT) for device in state.inbound.devices.values()],
+            "rules": [async_redact_data(dict(rule), TO_REDACT) for rule in state.inbound.rules.values()],
+            "calls": [async_redact_data(dict(call), TO_REDACT) for call in state.inbound.calls.values()],
+            "unheard_voicemails": state.inbound.unheard_voicemails,
+            "voicemails_kept": len(state.inbound.voicemails),  # the messages themselves are nobody else's business
         },
         # Transcripts are left out on purpose: people read account numbers and addresses to agents.
         "calls": [

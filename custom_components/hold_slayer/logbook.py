@@ -1,4 +1,4 @@
-"""Logbook lines for Hold Slayer call events ("Northwind Bank: a person answered after 12:05 on hold")."""
+"""Logbook lines for Hold Slayer events ("Northwind Bank: a person answered after 12:05 on hold", "Mum: calling")."""
 
 from __future__ import annotations
 
@@ -27,7 +27,14 @@ _EVENTS: Final[dict[str, tuple[str, str]]] = {
     "bridged": ("mdi:phone-in-talk", "you are connected"),
     "call_ended": ("mdi:phone-hangup", "call ended"),
     "call_failed": ("mdi:phone-alert", "call failed"),
+    # The inbound half: who called, and what became of the call (never what they said: logbook rows are kept).
+    "incoming_call": ("mdi:phone-incoming", "calling"),
+    "call_answered": ("mdi:phone-in-talk", "answered"),
+    "call_rejected": ("mdi:phone-cancel", "rejected"),
+    "robocall_blocked": ("mdi:robot-off", "robocall blocked"),
+    "voicemail": ("mdi:voicemail", "left a voicemail"),
 }
+_INBOUND: Final = frozenset({"incoming_call", "call_answered", "call_rejected", "robocall_blocked", "voicemail"})
 
 
 def format_duration(seconds: float) -> str:
@@ -40,6 +47,8 @@ def format_duration(seconds: float) -> str:
 
 def describe(event_name: str, data: Mapping[str, Any]) -> str:
     """Return the logbook message for one call event."""
+    if event_name in _INBOUND:
+        return describe_inbound(event_name, data)
     _, message = _EVENTS[event_name]
     hold = data.get("hold_seconds")
     if event_name == "human_detected" and isinstance(hold, int | float) and hold > 0:
@@ -51,6 +60,23 @@ def describe(event_name: str, data: Mapping[str, Any]) -> str:
     elif event_name == "hold_started" and (department := data.get("department")):
         message = f"put on hold for {department}"
     who = data.get("company") or data.get("target") or "Unknown company"
+    return f"{who}: {message}"
+
+
+def describe_inbound(event_name: str, data: Mapping[str, Any]) -> str:
+    """Return the logbook message for a call coming in: "Dr. Molar's office: answered on Kitchen phone"."""
+    _, message = _EVENTS[event_name]
+    who = data.get("caller_name") or data.get("caller") or "Unknown caller"
+    rule = data.get("rule")
+    if event_name == "incoming_call":
+        action = str(data.get("action") or "").replace("_", " ")
+        message = f"calling ({action}, rule {rule})" if rule else f"calling ({action})" if action else message
+    elif event_name == "call_answered" and (device := data.get("answered_by_name") or data.get("answered_by")):
+        message = f"answered on {device}"
+    elif event_name in ("call_rejected", "robocall_blocked") and (why := rule or data.get("reason")):
+        message = f"{message}: {why}"
+    elif event_name == "voicemail" and isinstance(seconds := data.get("duration_s"), int | float):
+        message = f"left a voicemail ({format_duration(seconds)})"
     return f"{who}: {message}"
 
 
