@@ -172,7 +172,7 @@ async def test_voicemail_event_and_sensor(
     [event] = events
     assert event.data["transcript"] == "It's Sam, call me back."
     assert event.data["recording"] == "vm-2.wav"
-    assert event.data["media_content_id"] == f"media-source://hold_slayer/voicemail/{loaded.entry_id}/vm-2"
+    assert event.data["media_content_id"] == f"media-source://hold_slayer/{loaded.entry_id}/voicemail/vm-2"
     sensor = state(hass, "sensor.hold_slayer_unheard_voicemails")
     assert sensor.state == "2"
     assert [vm["voicemail_id"] for vm in sensor.attributes["voicemails"]] == ["vm-2", "vm-1"]

@@ -152,3 +152,43 @@ async def test_inbound_diagnostics_redact_callers(
     assert {d["name"] for d in diagnostics["inbound"]["devices"]} == {"Kitchen phone", "Desk phone"}
     assert diagnostics["inbound"]["rules"][0]["action"] == "reject"
     assert diagnostics["inbound"]["unheard_voicemails"] == 1
+
+
+async def test_voicemails_in_the_media_source(
+    hass: HomeAssistant, loaded: MockConfigEntry, inbound: FakeInboundSidecar
+) -> None:
+    from homeassistant.components import media_source
+    from homeassistant.components.media_source import Unresolvable
+
+    assert await async_setup_component(hass, "media_source", {})
+    inbound.voicemails.append(
+        make_voicemail("vm-old", heard=True, transcript=None, call_id="in-0", recording="vm-old.wav")
+    )
+    root = await media_source.async_browse_media(hass, f"media-source://{DOMAIN}")
+    assert [child.title for child in root.children] == ["By date", "By company", "Voicemail"]
+    folder = await media_source.async_browse_media(hass, root.children[2].media_content_id)
+    titles = [child.title for child in folder.children]
+    assert titles[0].startswith("\u2022 ") and "Dr. Molar's office (0:14): Please call us back" in titles[0]
+    assert not titles[1].startswith("\u2022") and titles[1].endswith("(0:14)")
+    played = await media_source.async_resolve_media(hass, folder.children[0].media_content_id, None)
+    assert "/api/hold_slayer/recording/" in played.url and "/in-1/vm-1.wav" in played.url
+    # One HA does not keep (older than the recent ten) is found on the sidecar.
+    played = await media_source.async_resolve_media(hass, folder.children[1].media_content_id, None)
+    assert "/in-0/vm-old.wav" in played.url
+    for bad in ("vm-nope", "../x"):
+        with pytest.raises(Unresolvable):
+            await media_source.async_resolve_media(
+                hass, f"media-source://{DOMAIN}/{loaded.entry_id}/voicemail/{bad}", None
+            )
+    inbound.voicemails.append(make_voicemail("vm-bad", recording="../../etc/passwd"))
+    with pytest.raises(Unresolvable):
+        await media_source.async_resolve_media(
+            hass, f"media-source://{DOMAIN}/{loaded.entry_id}/voicemail/vm-bad", None
+        )
+    from custom_components.hold_slayer.client import HoldSlayerConnectionError
+
+    inbound.client.list_voicemails.side_effect = HoldSlayerConnectionError("gone")
+    with pytest.raises(Unresolvable):
+        await media_source.async_resolve_media(hass, f"media-source://{DOMAIN}/{loaded.entry_id}/voicemail/vm-x", None)
+    with pytest.raises(Unresolvable):
+        await media_source.async_resolve_media(hass, f"media-source://{DOMAIN}/nope/voicemail/vm-1", None)

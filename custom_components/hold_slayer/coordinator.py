@@ -58,7 +58,7 @@ DATA_DOWN_SINCE: HassKey[dict[str, datetime]] = HassKey(f"{DOMAIN}_down_since")
 
 def voicemail_media_id(entry_id: str, voicemail_id: str) -> str:
     """Return the media-source id that plays one voicemail (see media_source.py)."""
-    return f"media-source://{DOMAIN}/voicemail/{entry_id}/{voicemail_id}"
+    return f"media-source://{DOMAIN}/{entry_id}/voicemail/{voicemail_id}"
 
 
 def issue_id(kind: str, entry_id: str) -> str:

@@ -1,4 +1,4 @@
-"""Media source: browse call recordings by date and by company, play them through an authenticated view.
+"""Media source: call recordings by date and by company, voicemails with their transcripts, played signed.
 
 The sidecar may run on another machine, so recordings are never read from a path: the view fetches them
 over the websocket (``fetch_recording``) and serves them with byte ranges, so a player can seek.
@@ -31,12 +31,17 @@ from homeassistant.util import dt as dt_util
 from .client import HoldSlayerError
 from .const import DOMAIN
 from .coordinator import HoldSlayerConfigEntry
+from .inbound_model import valid_voicemail
+from .logbook import format_duration
+from .protocol import VoicemailInfo
 
 RECORDING_URL: Final = "/api/hold_slayer/recording/{entry_id}/{call_id}/{name}"
 CALLS_PER_LISTING: Final = 200  # the history pages read to list days and companies (the sidecar's page limit)
 SIGNED_FOR: Final = timedelta(hours=1)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 _CACHE_FILES: Final = 4  # recordings kept in memory for a player's range requests (a mixed WAV: ~1 MB/min)
+VOICEMAILS_PER_LISTING: Final = 200  # the sidecar's page limit: older voicemails are a history question
+TRANSCRIPT_IN_TITLE: Final = 120  # characters of the transcript in a voicemail's title (a player shows one line)
 LEG_TITLES: Final = {"mix": "Both sides", "company": "Company", "user": "You"}
 
 
@@ -87,6 +92,23 @@ def _call_title(call: dict[str, Any]) -> str:
     return f"{when} {who} ({call.get('outcome') or call.get('status')}{extra})"
 
 
+def voicemail_title(voicemail: VoicemailInfo) -> str:
+    """Title a voicemail as a player lists it: when, who, how long, and the start of what they said."""
+    received = dt_util.parse_datetime(str(voicemail.get("received_at") or ""))
+    when = dt_util.as_local(received).strftime("%Y-%m-%d %H:%M") if received else "?"
+    who = voicemail.get("caller_name") or voicemail.get("caller") or "Unknown caller"
+    duration = voicemail.get("duration_s")
+    length = f" ({format_duration(duration)})" if isinstance(duration, int | float) else ""
+    unheard = "" if voicemail.get("heard") else "\u2022 "  # a bullet marks the unheard ones, as phones do
+    transcript = voicemail.get("transcript")
+    said = (
+        f": {transcript[:TRANSCRIPT_IN_TITLE]}{'...' if len(transcript) > TRANSCRIPT_IN_TITLE else ''}"
+        if isinstance(transcript, str) and transcript
+        else ""
+    )
+    return f"{unheard}{when} {who}{length}{said}"
+
+
 class RecordingsSource(MediaSource):
     """Hold Slayer call recordings."""
 
@@ -98,8 +120,13 @@ class RecordingsSource(MediaSource):
         self.hass = hass
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
-        """Turn ``<entry>/rec/<call>/<name>`` into a signed URL of the recording view."""
+        """Turn ``<entry>/rec/<call>/<name>`` or ``<entry>/voicemail/<id>`` into a signed URL of the recording view."""
         parts = item.identifier.split("/")
+        if len(parts) == 3 and parts[1] == "voicemail":
+            voicemail = await self._voicemail(parts[0], parts[2])
+            parts = [parts[0], "rec", str(voicemail.get("call_id")), str(voicemail.get("recording"))]
+            if not _NAME.match(parts[2]):
+                raise Unresolvable(f"voicemail {voicemail['voicemail_id']} has no playable recording")
         if len(parts) != 4 or parts[1] != "rec" or not _NAME.match(parts[3]):
             raise Unresolvable(f"not a recording: {item.identifier}")
         entry_id, _, call_id, name = parts
@@ -121,16 +148,54 @@ class RecordingsSource(MediaSource):
             raise BrowseError(f"cannot read the history: {err}") from err
 
     async def _entry_root(self, entry: HoldSlayerConfigEntry) -> BrowseMediaSource:
-        return _folder(
-            entry.entry_id,
-            entry.title,
-            [_folder(f"{entry.entry_id}/date", "By date"), _folder(f"{entry.entry_id}/company", "By company")],
+        folders = [_folder(f"{entry.entry_id}/date", "By date"), _folder(f"{entry.entry_id}/company", "By company")]
+        if entry.runtime_data.state.inbound.supported:
+            folders.append(_folder(f"{entry.entry_id}/voicemail", "Voicemail"))
+        return _folder(entry.entry_id, entry.title, folders)
+
+    async def _voicemail(self, entry_id: str, voicemail_id: str) -> VoicemailInfo:
+        """Return one voicemail: from the recent ones HA keeps, else from the sidecar's list."""
+        try:
+            entry = _entry(self.hass, entry_id)
+        except BrowseError as err:
+            raise Unresolvable(str(err)) from err
+        found = next(
+            (v for v in entry.runtime_data.state.inbound.voicemails if v["voicemail_id"] == voicemail_id), None
         )
+        if found is None:
+            try:
+                result = await entry.runtime_data.client.list_voicemails(VOICEMAILS_PER_LISTING)
+            except HoldSlayerError as err:
+                raise Unresolvable(f"cannot read the voicemails: {err}") from err
+            listed = (valid_voicemail(v) for v in result.get("voicemails") or [])
+            found = next((v for v in listed if v and v["voicemail_id"] == voicemail_id), None)
+        if found is None:
+            raise Unresolvable(f"no voicemail {voicemail_id}")
+        return found
+
+    async def _voicemails(self, entry: HoldSlayerConfigEntry) -> BrowseMediaSource:
+        result = await entry.runtime_data.client.list_voicemails(VOICEMAILS_PER_LISTING)
+        children = [
+            BrowseMediaSource(
+                domain=DOMAIN,
+                identifier=f"{entry.entry_id}/voicemail/{voicemail['voicemail_id']}",
+                media_class=MediaClass.MUSIC,
+                media_content_type="audio/wav",
+                title=voicemail_title(voicemail),
+                can_play=True,
+                can_expand=False,
+            )
+            for voicemail in (valid_voicemail(v) for v in result.get("voicemails") or [])
+            if voicemail is not None
+        ]
+        return _folder(f"{entry.entry_id}/voicemail", "Voicemail", children)
 
     async def _browse(self, entry: HoldSlayerConfigEntry, rest: list[str]) -> BrowseMediaSource:
         if not rest:
             return await self._entry_root(entry)
         kind, value = rest[0], "/".join(rest[1:])
+        if kind == "voicemail":
+            return await self._voicemails(entry)
         if kind == "call" and value:
             return await self._call(entry, value)
         calls = (await entry.runtime_data.client.get_history(CALLS_PER_LISTING)).get("calls", [])
