@@ -57,3 +57,38 @@ async def test_call_details_not_recorded(
         for attributes in states:
             assert not set(SENSITIVE) & set(attributes)
     assert {entity_id: states[-1] for entity_id, states in recorded.items()} == snapshot
+
+
+async def test_inbound_callers_and_messages_not_recorded(
+    recorder_mock: Recorder, hass: HomeAssistant, inbound_entry: MockConfigEntry, inbound: Any
+) -> None:
+    """Who called, what the receptionist heard and what a voicemail says stay on the live state only."""
+    from unittest.mock import patch
+
+    from .inbound_common import make_inbound_call, make_voicemail
+
+    inbound_entry.add_to_hass(hass)
+    with patch("custom_components.hold_slayer.PLATFORMS", ["sensor"]):
+        assert await hass.config_entries.async_setup(inbound_entry.entry_id)
+        await hass.async_block_till_done()
+    start = dt_util.utcnow()
+    inbound.client.emit("incoming_call", make_inbound_call())
+    inbound.client.emit("voicemail", make_voicemail("vm-2", transcript="My account number is 4111"))
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+    entity_ids = [
+        "sensor.hold_slayer_incoming_call",
+        "sensor.hold_slayer_last_caller",
+        "sensor.hold_slayer_unheard_voicemails",
+        "sensor.kitchen_phone_last_call",
+    ]
+    live = hass.states.get("sensor.hold_slayer_unheard_voicemails")
+    assert live is not None and live.attributes["voicemails"][0]["transcript"] == "My account number is 4111"
+    history = await recorder_mock.async_add_executor_job(
+        get_significant_states, hass, start, None, entity_ids, None, True, False
+    )
+    # Attributes only: the last caller's name is that sensor's state, kept in history like a phone's call log.
+    recorded = repr({entity_id: [dict(s.attributes) for s in states] for entity_id, states in history.items()})  # type: ignore[union-attr]
+    assert "sensor.hold_slayer_incoming_call" in recorded and "sensor.hold_slayer_unheard_voicemails" in recorded
+    for personal in ("4111", "+15550100300", "dentist", "Molar", "+15550100999"):
+        assert personal not in recorded, personal
