@@ -93,12 +93,15 @@ def test_blueprint_schema(path: str) -> None:
     )
 
 
-def test_all_five_blueprints_exist() -> None:
+def test_all_blueprints_exist() -> None:
     assert ALL_BLUEPRINTS == [
+        "hold_slayer/announce_caller.yaml",
         "hold_slayer/announce_human_detected.yaml",
         "hold_slayer/conversation_call.yaml",
+        "hold_slayer/dnd_at_night.yaml",
         "hold_slayer/notify_call_summary.yaml",
         "hold_slayer/notify_human_detected.yaml",
+        "hold_slayer/notify_voicemail.yaml",
         "hold_slayer/scheduled_call.yaml",
     ]
 
