@@ -40,6 +40,9 @@ class StandinSidecar:
     history: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
     recordings: dict[str, bytes] = field(default_factory=dict)
+    # The inbound half (issue #18): None for a sidecar without it; else the snapshot's "inbound" section.
+    inbound: dict[str, Any] | None = None
+    voicemails: list[dict[str, Any]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Listen on a free port."""
@@ -61,10 +64,13 @@ class StandinSidecar:
             await self._runner.cleanup()
 
     def _snapshot(self) -> protocol.Snapshot:
-        return {
+        snapshot: protocol.Snapshot = {
             "sidecar": {"version": "standin", "sip_registered": True, "max_calls": 2, "engines": {}},
             "calls": list(self.calls.values()),
         }
+        if self.inbound is not None:
+            snapshot["inbound"] = copy.deepcopy(self.inbound)  # type: ignore[typeddict-item]
+        return snapshot
 
     async def _handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -106,6 +112,8 @@ class StandinSidecar:
             result = {"time_zone": data.get("time_zone", "UTC"), "companies": []}
         elif command == protocol.Command.GET_FORECAST:
             result = {"company": data.get("company"), "calls": 0, "now": None, "best": None, "enough_data": False}
+        elif command in _INBOUND_ANSWERS:
+            result = self._inbound_answer(command)
         elif command in (protocol.Command.GET_CALL, protocol.Command.FETCH_RECORDING):
             found = self._past(command, data)
             if found is None:
@@ -113,6 +121,20 @@ class StandinSidecar:
                 return
             result = found
         await ws.send_str(protocol.encode(protocol.result_ok(request_id, result)))
+
+    def _inbound_answer(self, command: str) -> dict[str, Any]:
+        inbound = self.inbound or {}
+        if command == protocol.Command.LIST_DEVICES:
+            return {
+                "devices": copy.deepcopy(inbound.get("devices", [])),
+                "global_dnd": inbound.get("global_dnd", False),
+            }
+        if command == protocol.Command.LIST_RULES:
+            return {"rules": []}
+        if command == protocol.Command.LIST_VOICEMAILS:
+            unheard = sum(1 for v in self.voicemails if not v.get("heard"))
+            return {"voicemails": copy.deepcopy(self.voicemails), "next_cursor": None, "unheard": unheard}
+        return {}  # answer_inbound, reject_inbound, mark_voicemail: recorded; the test pushes what follows
 
     def _past(self, command: str, data: dict[str, Any]) -> dict[str, Any] | None:
         if command == protocol.Command.GET_CALL:
@@ -135,7 +157,7 @@ class StandinSidecar:
     async def push(self, name: str, data: dict[str, Any]) -> None:
         """Send one event to every connected client (and fold call fields into our snapshot)."""
         call_id = data.get("call_id")
-        if isinstance(call_id, str):
+        if isinstance(call_id, str) and name not in _INBOUND_EVENTS:
             call = self.calls.setdefault(call_id, new_call(call_id, "", None))
             for key, value in data.items():
                 if key in protocol.CallInfo.__annotations__:
@@ -154,6 +176,28 @@ class StandinSidecar:
                         return seen
                 self.request_seen.clear()
                 await self.request_seen.wait()
+
+
+_INBOUND_ANSWERS = frozenset(
+    {
+        protocol.Command.LIST_DEVICES,
+        protocol.Command.LIST_RULES,
+        protocol.Command.LIST_VOICEMAILS,
+        protocol.Command.ANSWER_INBOUND,
+        protocol.Command.REJECT_INBOUND,
+        protocol.Command.MARK_VOICEMAIL,
+    }
+)
+_INBOUND_EVENTS = frozenset(
+    {
+        protocol.EventType.INCOMING_CALL,
+        protocol.EventType.INBOUND_STATE,
+        protocol.EventType.INBOUND_ANSWERED,
+        protocol.EventType.INBOUND_REJECTED,
+        protocol.EventType.ROBOCALL_BLOCKED,
+        protocol.EventType.VOICEMAIL,
+    }
+)
 
 
 def new_call(call_id: str, target: str, company: str | None) -> protocol.CallInfo:

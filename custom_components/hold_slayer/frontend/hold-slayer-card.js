@@ -7,6 +7,9 @@
  *   binary_sensor.hold_slayer_human_on_line, binary_sensor.hold_slayer_connected
  *   hold_slayer.place_call / hang_up / send_dtmf
  *   hold_slayer.get_history / get_call (history view: a call's transcript with click-to-seek playback)
+ *   sensor.hold_slayer_incoming_call    a call coming in: caller, what the receptionist heard, the decision
+ *   sensor.hold_slayer_unheard_voicemails  count + the recent voicemails with transcripts
+ *   hold_slayer.list_devices / answer_inbound / reject_inbound / mark_voicemail_heard
  */
 
 const CARD_VERSION = "0.1.0";
@@ -16,6 +19,8 @@ const DEFAULTS = {
   entity: "sensor.hold_slayer_call_state",
   human_entity: "binary_sensor.hold_slayer_human_on_line",
   connected_entity: "binary_sensor.hold_slayer_connected",
+  inbound_entity: "sensor.hold_slayer_incoming_call",
+  voicemail_entity: "sensor.hold_slayer_unheard_voicemails",
   show_keypad: true,
   show_transcript: true,
   transcript_lines: 4,
@@ -70,6 +75,14 @@ function parseTime(value) {
   return Number.isNaN(t) ? null : t;
 }
 
+// An inbound call the user can still act on (answer on a device, reject); the others are history.
+const INBOUND_OPEN = new Set(["screening", "ringing", "voicemail"]);
+const INBOUND_LABELS = {
+  screening: "The receptionist is talking to them",
+  ringing: "Ringing your phones",
+  voicemail: "Leaving a message",
+};
+
 const SPEAKERS = { company: "Company", agent: "Agent", you: "You", hold_slayer: "Hold Slayer" };
 const HISTORY_PAGE = 20;
 
@@ -108,8 +121,8 @@ const STYLE = `
   .hline.speaker-you .who { color: var(--success-color, #43a047); font-weight: 500; }
   ha-card { overflow: hidden; }
   .wrap { padding: 16px; display: flex; flex-direction: column; gap: 14px; }
-  .header { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
-  .header-end { display: inline-flex; align-items: center; gap: 6px; }
+  .header { display: flex; align-items: center; justify-content: space-between; gap: 8px; flex-wrap: wrap; }
+  .header-end { display: inline-flex; align-items: center; gap: 6px; flex-wrap: wrap; justify-content: flex-end; }
   .title { font-size: 1.25em; font-weight: 500; color: var(--primary-text-color); display: flex; align-items: center; gap: 8px; }
   .title ha-icon { color: var(--primary-color); }
   .pill { display: inline-flex; align-items: center; gap: 6px; font-size: 0.8em; padding: 3px 10px;
@@ -168,6 +181,26 @@ const STYLE = `
   .error { color: var(--error-color, #db4437); font-size: 0.88em; }
   .muted { color: var(--secondary-text-color); font-size: 0.88em; }
   .digits { font-family: var(--code-font-family, ui-monospace, monospace); letter-spacing: 0.1em; }
+  .incoming { display: flex; flex-direction: column; gap: 10px; padding: 12px 14px; border-radius: var(--ha-card-border-radius, 12px);
+    border: 2px solid var(--info-color, #039be5); background: var(--secondary-background-color); }
+  .incoming .who { font-size: 1.3em; font-weight: 500; color: var(--primary-text-color); display: flex; align-items: center; gap: 8px; }
+  .incoming .who ha-icon { color: var(--info-color, #039be5); }
+  .incoming .number { font-size: 0.8em; color: var(--secondary-text-color); font-weight: 400; }
+  .incoming .heard { font-style: italic; color: var(--primary-text-color); border-left: 3px solid var(--info-color, #039be5); padding-left: 8px; overflow-wrap: anywhere; }
+  .incoming .why { font-size: 0.82em; color: var(--secondary-text-color); }
+  .incoming .answer-row { display: grid; grid-template-columns: 1fr auto; gap: 8px; }
+  .reject { background: var(--error-color, #db4437); color: var(--text-primary-color, #fff); }
+  .answer { background: var(--success-color, #43a047); color: var(--text-primary-color, #fff); }
+  .voicemails { display: flex; flex-direction: column; gap: 8px; }
+  .voicemail { display: flex; flex-direction: column; gap: 4px; padding: 8px 10px; border-radius: 10px; background: var(--secondary-background-color); }
+  .voicemail.unheard { box-shadow: inset 3px 0 0 var(--primary-color); }
+  .voicemail .vm-head { display: flex; justify-content: space-between; gap: 8px; align-items: baseline; }
+  .voicemail .who { font-weight: 500; }
+  .voicemail .when { font-size: 0.8em; color: var(--secondary-text-color); }
+  .voicemail .transcript-text { font-size: 0.9em; overflow-wrap: anywhere; }
+  .voicemail .vm-actions { display: flex; gap: 6px; }
+  .voicemail .vm-actions button { min-height: 32px; padding: 4px 12px; font-size: 0.85em; }
+  .badge { font-size: 0.75em; min-width: 1.4em; padding: 0 5px; border-radius: 999px; background: var(--primary-color); color: var(--text-primary-color, #fff); }
   [hidden] { display: none !important; }
   @media (max-width: 420px) {
     .form-row { grid-template-columns: 1fr; }
@@ -190,6 +223,9 @@ class HoldSlayerCard extends HTMLElement {
     this._historyOpen = false;
     this._history = [];
     this._call = undefined; // the call opened from the history (get_call response)
+    this._voicemailOpen = false;
+    this._devices = []; // from list_devices, read when a call comes in
+    this._devicesFor = ""; // the inbound call the device list was read for
   }
 
   static getConfigElement() {
@@ -247,12 +283,29 @@ class HoldSlayerCard extends HTMLElement {
           <div class="header">
             <div class="title"><ha-icon icon="mdi:phone-clock"></ha-icon><span id="title"></span></div>
             <span class="header-end">
+              <button class="history-toggle" id="voicemail-toggle" data-testid="voicemail-toggle" aria-pressed="false" hidden><ha-icon icon="mdi:voicemail"></ha-icon>Voicemail<span class="badge" id="voicemail-badge" hidden></span></button>
               <button class="history-toggle" id="history-toggle" data-testid="history-toggle" aria-pressed="false"><ha-icon icon="mdi:history"></ha-icon>History</button>
               <span class="pill" id="link"><span class="dot"></span><span id="link-text"></span></span>
             </span>
           </div>
           <div class="history" id="history" data-testid="history" hidden></div>
           <div class="call-view" id="call-view" data-testid="call-view" hidden></div>
+          <div class="voicemails" id="voicemails" data-testid="voicemails" hidden></div>
+          <div class="incoming" id="incoming" data-testid="incoming" role="status" aria-live="assertive" hidden>
+            <div class="who"><ha-icon icon="mdi:phone-incoming"></ha-icon><span id="in-caller" data-testid="in-caller"></span><span class="number" id="in-number"></span></div>
+            <div class="state-label" id="in-state" data-testid="in-state"></div>
+            <div id="in-purpose" class="detail"></div>
+            <div class="heard" id="in-heard" data-testid="in-heard"></div>
+            <div class="why" id="in-why"></div>
+            <div class="answer-row">
+              <select id="in-device" data-testid="in-device" aria-label="Device to ring"></select>
+              <button class="answer" id="in-answer" data-testid="in-answer"><ha-icon icon="mdi:phone"></ha-icon>Answer there</button>
+            </div>
+            <div class="actions">
+              <button class="reject" id="in-reject" data-testid="in-reject"><ha-icon icon="mdi:phone-cancel"></ha-icon>Reject</button>
+              <button class="secondary" id="in-voicemail" data-testid="in-voicemail"><ha-icon icon="mdi:voicemail"></ha-icon>To voicemail</button>
+            </div>
+          </div>
           <div id="live">
           <div class="status" id="status">
             <div class="status-icon"><ha-icon id="state-icon"></ha-icon></div>
@@ -303,6 +356,20 @@ class HoldSlayerCard extends HTMLElement {
       if (digit) this._sendDtmf(digit);
     });
     root.getElementById("history-toggle").addEventListener("click", () => this._toggleHistory());
+    root.getElementById("voicemail-toggle").addEventListener("click", () => this._toggleVoicemail());
+    root.getElementById("voicemails").addEventListener("click", (ev) => {
+      const button = ev.target.closest("button[data-vm]");
+      if (!button) return;
+      if (button.dataset.op === "play") this._playVoicemail(button.dataset.vm);
+      else this._callService("mark_voicemail_heard", { voicemail_id: button.dataset.vm });
+    });
+    root.getElementById("in-answer").addEventListener("click", () => {
+      const device = root.getElementById("in-device").value;
+      if (device) this._callService("answer_inbound", { call_id: this._inboundId(), device });
+    });
+    root.getElementById("in-reject").addEventListener("click", () => this._callService("reject_inbound", { call_id: this._inboundId() }));
+    root.getElementById("in-voicemail").addEventListener("click", () =>
+      this._callService("reject_inbound", { call_id: this._inboundId(), to_voicemail: true }));
     root.getElementById("history").addEventListener("click", (ev) => {
       const id = ev.target.closest("[data-call-id]")?.dataset.callId;
       if (id) this._openCall(id);
@@ -336,7 +403,10 @@ class HoldSlayerCard extends HTMLElement {
     const humanEntity = this._hass.states[this._config.human_entity];
     const connectedEntity = this._hass.states[this._config.connected_entity];
     // Re-render only when something the card shows changed; keeps focus in the form while HA pushes other states.
-    const key = JSON.stringify([state, attrs, humanEntity?.state, connectedEntity?.state, this._config, this._keypadOpen, this._error, this._busy, this._historyOpen]);
+    const inbound = this._hass.states[this._config.inbound_entity];
+    const voicemail = this._hass.states[this._config.voicemail_entity];
+    const key = JSON.stringify([state, attrs, humanEntity?.state, connectedEntity?.state, this._config, this._keypadOpen, this._error,
+      this._busy, this._historyOpen, inbound, voicemail, this._voicemailOpen, this._devices]);
     if (key === this._lastKey) return;
     this._lastKey = key;
 
@@ -346,7 +416,11 @@ class HoldSlayerCard extends HTMLElement {
     root.host.style.setProperty("--state-color", info.color);
 
     root.getElementById("title").textContent = this._config.title ?? "Hold Slayer";
-    root.getElementById("live").hidden = this._historyOpen;
+    // While a call comes in and no call of ours is in progress, the call form would only be in the way.
+    const ringing = Boolean(inbound) && INBOUND_OPEN.has(inbound.state) && !active;
+    root.getElementById("live").hidden = this._historyOpen || this._voicemailOpen || ringing;
+    this._updateInbound(inbound);
+    this._updateVoicemails(voicemail);
     root.getElementById("history-toggle").setAttribute("aria-pressed", String(this._historyOpen));
     const connected = connectedEntity ? connectedEntity.state === "on" : stateObj && state !== "unavailable";
     root.getElementById("link").classList.toggle("on", Boolean(connected));
@@ -380,6 +454,115 @@ class HoldSlayerCard extends HTMLElement {
     error.hidden = !this._error;
     error.textContent = this._error;
     this._tick();
+  }
+
+  // -- calls coming in and voicemail ------------------------------------------------------------------
+
+  _inboundId() {
+    return this._hass?.states?.[this._config.inbound_entity]?.attributes?.call_id;
+  }
+
+  _updateInbound(inbound) {
+    const root = this.shadowRoot;
+    const attrs = inbound?.attributes ?? {};
+    const open = Boolean(inbound) && INBOUND_OPEN.has(inbound.state) && !this._historyOpen && !this._voicemailOpen;
+    root.getElementById("incoming").hidden = !open;
+    if (!open) return;
+    if (this._devicesFor !== attrs.call_id) {
+      this._devicesFor = attrs.call_id;
+      this._loadDevices();
+    }
+    const number = attrs.caller && attrs.caller !== "anonymous" ? attrs.caller : "";
+    root.getElementById("in-caller").textContent = attrs.caller_name || number || "Unknown caller";
+    root.getElementById("in-number").textContent = attrs.caller_name && number ? number : "";
+    root.getElementById("in-state").textContent = INBOUND_LABELS[inbound.state] ?? inbound.state;
+    const purpose = [attrs.purpose, attrs.urgency === "high" ? "urgent" : ""].filter(Boolean).join(" · ");
+    root.getElementById("in-purpose").textContent = purpose;
+    root.getElementById("in-purpose").hidden = !purpose;
+    const heard = root.getElementById("in-heard");
+    heard.textContent = attrs.heard ? `“${attrs.heard}”` : "";
+    heard.hidden = !attrs.heard;
+    const why = attrs.rule ? `Rule ${attrs.rule}` : attrs.decision_reason || "";
+    root.getElementById("in-why").textContent = why;
+    root.getElementById("in-why").hidden = !why;
+    const select = root.getElementById("in-device");
+    const wanted = this._devices.map((d) => `${d.device_id}:${d.name}:${d.dnd}`).join("\u0000");
+    if (select.dataset.devices !== wanted) {
+      select.innerHTML = this._devices.length
+        ? this._devices.map((d) => `<option value="${escapeHtml(d.device_id)}">${escapeHtml(d.name)}${d.dnd ? " (do not disturb)" : ""}</option>`).join("")
+        : `<option value="">No devices</option>`;
+      select.dataset.devices = wanted;
+    }
+    for (const id of ["in-answer", "in-reject", "in-voicemail"]) root.getElementById(id).disabled = this._busy;
+    root.getElementById("in-answer").disabled = this._busy || !this._devices.length;
+    root.getElementById("in-voicemail").hidden = inbound.state === "voicemail";
+  }
+
+  async _loadDevices() {
+    const result = await this._ask("list_devices", {});
+    this._devices = Array.isArray(result?.devices) ? [...result.devices].sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0)) : [];
+    this._update();
+  }
+
+  _toggleVoicemail() {
+    this._voicemailOpen = !this._voicemailOpen;
+    if (this._voicemailOpen) this._historyOpen = false;
+    this._renderHistory();
+    this._lastKey = "";
+    this._update();
+  }
+
+  _updateVoicemails(voicemail) {
+    const root = this.shadowRoot;
+    const toggle = root.getElementById("voicemail-toggle");
+    toggle.hidden = !voicemail || voicemail.state === "unavailable";
+    toggle.setAttribute("aria-pressed", String(this._voicemailOpen));
+    const unheard = Number(voicemail?.state) || 0;
+    const badge = root.getElementById("voicemail-badge");
+    badge.hidden = !unheard;
+    badge.textContent = String(unheard);
+    const list = root.getElementById("voicemails");
+    if (list.hidden && this._voicemailOpen) list.dataset.key = "";
+    list.hidden = !this._voicemailOpen;
+    const items = voicemail?.attributes?.voicemails ?? [];
+    // Re-render only when the list changed: a re-render would stop a message that is playing.
+    const listKey = JSON.stringify(items);
+    if (list.hidden || listKey === list.dataset.key) return;
+    list.dataset.key = listKey;
+    list.innerHTML = items.length
+      ? items.map((v) => {
+          const when = parseTime(v.received_at);
+          const who = v.caller_name || v.caller || "Unknown caller";
+          return `<div class="voicemail${v.heard ? "" : " unheard"}" data-testid="voicemail">
+            <div class="vm-head"><span class="who">${escapeHtml(who)}</span>
+              <span class="when">${when ? new Date(when).toLocaleString() : ""}${v.duration_s ? ` · ${formatDuration(v.duration_s)}` : ""}</span></div>
+            <div class="transcript-text" data-testid="voicemail-transcript">${v.transcript ? escapeHtml(v.transcript) : `<span class="muted">No transcript yet.</span>`}</div>
+            <div class="vm-actions">
+              <button class="secondary" data-op="play" data-vm="${escapeHtml(v.voicemail_id)}" data-testid="voicemail-play"><ha-icon icon="mdi:play"></ha-icon>Play</button>
+              ${v.heard ? "" : `<button class="secondary" data-op="heard" data-vm="${escapeHtml(v.voicemail_id)}" data-testid="voicemail-heard"><ha-icon icon="mdi:check"></ha-icon>Heard</button>`}
+            </div>
+            <audio controls preload="none" data-player="${escapeHtml(v.voicemail_id)}" hidden></audio>
+          </div>`;
+        }).join("")
+      : `<div class="empty">No voicemail.</div>`;
+  }
+
+  async _playVoicemail(voicemailId) {
+    const items = this._hass.states[this._config.voicemail_entity]?.attributes?.voicemails ?? [];
+    const voicemail = items.find((v) => v.voicemail_id === voicemailId);
+    if (!voicemail) return;
+    try {
+      const resolved = await this._hass.callWS({ type: "media_source/resolve_media", media_content_id: voicemail.media_content_id });
+      const player = [...this.shadowRoot.querySelectorAll("audio[data-player]")].find((a) => a.dataset.player === voicemailId);
+      if (!player) return;
+      player.hidden = false;
+      player.src = resolved.url;
+      player.play().catch(() => undefined); // autoplay rules may refuse; the controls are there
+    } catch (err) {
+      this._error = err?.message || String(err);
+      this._lastKey = "";
+      this._update();
+    }
   }
 
   _detailHtml(state, attrs) {
@@ -474,6 +657,7 @@ class HoldSlayerCard extends HTMLElement {
 
   async _toggleHistory() {
     this._historyOpen = !this._historyOpen;
+    if (this._historyOpen) this._voicemailOpen = false;
     this._call = undefined;
     this._lastKey = "";
     this._update();
@@ -627,6 +811,8 @@ const EDITOR_SCHEMA = [
     schema: [
       { name: "human_entity", selector: { entity: { domain: "binary_sensor", integration: DOMAIN } } },
       { name: "connected_entity", selector: { entity: { domain: "binary_sensor", integration: DOMAIN } } },
+      { name: "inbound_entity", selector: { entity: { domain: "sensor", integration: DOMAIN } } },
+      { name: "voicemail_entity", selector: { entity: { domain: "sensor", integration: DOMAIN } } },
     ],
   },
   {
@@ -645,6 +831,8 @@ const EDITOR_LABELS = {
   title: "Title",
   human_entity: "Person-on-the-line sensor",
   connected_entity: "Sidecar connection sensor",
+  inbound_entity: "Incoming call sensor",
+  voicemail_entity: "Voicemail sensor",
   show_keypad: "Show keypad",
   show_transcript: "Show transcript",
   transcript_lines: "Transcript lines",
@@ -694,7 +882,7 @@ if (!window.customCards.some((c) => c.type === "hold-slayer-card")) {
   window.customCards.push({
     type: "hold-slayer-card",
     name: "Hold Slayer",
-    description: "Live view of a Hold Slayer call: hold timer, transcript, person-on-the-line alert, keypad and hang up.",
+    description: "Live view of a Hold Slayer call: hold timer, transcript, person-on-the-line alert, keypad and hang up; calls coming in and voicemail.",
     preview: true,
   });
 }
