@@ -19,7 +19,7 @@ from .protocol import DeviceData, DeviceKind, RoutingRule, RuleAction
 DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A caller id is a number ("+18005551234"), a SIP user, or a word the trunk puts there ("anonymous",
 # "unavailable", RFC 3323 privacy): these characters, and the glob's own * ? [ ] !, cover them all.
-_GLOB_CHARS: Final = re.compile(r"^[A-Za-z0-9+*?#\[\]!\-._@]{1,64}$")
+_GLOB_CHARS: Final = re.compile(r"^[0-9A-Za-z+*?\[\]!\-]{1,64}$")
 _TIME: Final = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 # A PBX extension is a short dial string: 1-8 digits (ITU-T E.164 leaves them to the private plan), * and #.
 _EXTENSION: Final = re.compile(r"^[0-9*#]{1,8}$")
