@@ -306,3 +306,27 @@ async def test_rules_unreadable_leaves_calls_working(
     assert "Could not read the routing rules and voicemails" in caplog.text
     assert state(hass, "sensor.hold_slayer_call_state").state == "idle"
     assert state(hass, "switch.hold_slayer_rule_toll_free_at_night").state == STATE_UNAVAILABLE
+
+
+async def test_new_subentries_add_entities_without_reconnecting(
+    hass: HomeAssistant, loaded: MockConfigEntry, inbound: FakeInboundSidecar
+) -> None:
+    from homeassistant.config_entries import ConfigSubentry
+
+    from custom_components.hold_slayer.inbound_sync import device_subentry
+
+    connects = inbound.client.connect_count
+    inbound.devices["dev-hall"] = make_device("dev-hall", name="Hall phone")
+    inbound.client.emit("device_state", dict(inbound.devices["dev-hall"]))
+    hass.config_entries.async_add_subentry(loaded, device_subentry(inbound.devices["dev-hall"]))
+    await hass.async_block_till_done()
+    assert state(hass, "switch.hall_phone_do_not_disturb").state == STATE_OFF
+    assert inbound.client.connect_count == connects  # the connection stayed up: actions never fail meanwhile
+    # A rename is a reload (the HA device's name follows).
+    hall = next(s for s in loaded.subentries.values() if s.title == "Hall phone")
+    assert isinstance(hall, ConfigSubentry)
+    hass.config_entries.async_update_subentry(loaded, hall, title="Hallway phone")
+    await hass.async_block_till_done()
+    assert inbound.client.connect_count == connects + 1
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{loaded.entry_id}_device_dev-hall")})
+    assert device is not None and device.name == "Hallway phone"

@@ -93,7 +93,7 @@ async def test_add_device_incomplete_answer(
     inbound.client.save_device.side_effect = None
     inbound.client.save_device.return_value = {"device": "nope"}
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "add_device", {"name": "A", "kind": "extension", "address": "101"})
+        await call(hass, "add_device", {"name": "A", "kind": "extension", "address": "201"})
     assert err.value.translation_key == "sidecar_answer"
 
 

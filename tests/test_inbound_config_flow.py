@@ -99,12 +99,14 @@ async def test_add_registered_phone_shows_credentials_once(
         ({"name": "A", "kind": "sip_uri", "address": "sip:a@b?Subject=x"}, "address", "invalid_target"),
         ({"name": "A", "kind": "sip_uri"}, "address", "invalid_target"),
         ({"name": "A", "kind": "extension", "address": "12a"}, "address", "invalid_extension"),
+        ({"name": "A", "kind": "extension", "address": "101"}, "address", "emergency_number"),
+        ({"name": "A", "kind": "extension", "address": "911"}, "address", "emergency_number"),
         (
-            {"name": "A", "kind": "extension", "address": "101", "ring_timeout_s": 2},
+            {"name": "A", "kind": "extension", "address": "201", "ring_timeout_s": 2},
             "ring_timeout_s",
             "invalid_ring_timeout",
         ),
-        ({"name": "A", "kind": "extension", "address": "101", "priority": 5000}, "priority", "invalid_priority"),
+        ({"name": "A", "kind": "extension", "address": "201", "priority": 5000}, "priority", "invalid_priority"),
     ],
 )
 async def test_device_form_refuses(
@@ -142,7 +144,7 @@ async def test_device_form_unknown_kind(hass: HomeAssistant, loaded: MockConfigE
     [
         (HoldSlayerCommandError("invalid_data", "address: host unreachable"), "sidecar_refused"),
         (HoldSlayerConnectionError("gone"), "cannot_connect"),
-        (HoldSlayerCommandError("internal_error", "boom"), "cannot_connect"),
+        (HoldSlayerCommandError("not_ready", "the registrar is not running"), "sidecar_refused"),
     ],
 )
 async def test_device_form_shows_sidecar_errors(
@@ -151,11 +153,11 @@ async def test_device_form_shows_sidecar_errors(
     inbound.client.save_device.side_effect = error
     flow = await start(hass, loaded, SUBENTRY_DEVICE)
     result = await submit(
-        hass, flow, {"name": "A", "kind": "extension", "address": "101", "priority": 1, "ring_timeout_s": 20}
+        hass, flow, {"name": "A", "kind": "extension", "address": "201", "priority": 1, "ring_timeout_s": 20}
     )
     assert result["errors"] == {"base": base}
     if base == "sidecar_refused":
-        assert result["description_placeholders"]["error"] == "address: host unreachable"
+        assert result["description_placeholders"]["error"] == error.message  # type: ignore[attr-defined]
 
 
 async def test_edit_device(hass: HomeAssistant, loaded: MockConfigEntry, inbound: FakeInboundSidecar) -> None:

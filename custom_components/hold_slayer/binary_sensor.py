@@ -10,13 +10,14 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_KIND, SUBENTRY_DEVICE
 from .coordinator import HoldSlayerConfigEntry
-from .entity import HoldSlayerEntity, HoldSlayerPhoneEntity
+from .entity import HoldSlayerEntity, HoldSlayerPhoneEntity, async_setup_subentry_entities
 from .model import HoldSlayerData
 from .protocol import CallState, DeviceInfo, DeviceKind
 
@@ -86,18 +87,18 @@ async def async_setup_entry(
 ) -> None:
     """Add the binary sensors of a sidecar."""
     async_add_entities(HoldSlayerBinarySensor(entry.runtime_data, description) for description in BINARY_SENSORS)
-    for subentry in entry.subentries.values():
+
+    def build(subentry: ConfigSubentry) -> list[PhoneBinarySensor]:
         if subentry.subentry_type != SUBENTRY_DEVICE:
-            continue
+            return []
         registered = subentry.data.get(CONF_KIND) == DeviceKind.REGISTERED
-        async_add_entities(
-            (
-                PhoneBinarySensor(entry.runtime_data, subentry, description)
-                for description in PHONE_BINARY_SENSORS
-                if registered or description.key != "registered"
-            ),
-            config_subentry_id=subentry.subentry_id,
-        )
+        return [
+            PhoneBinarySensor(entry.runtime_data, subentry, description)
+            for description in PHONE_BINARY_SENSORS
+            if registered or description.key != "registered"  # only a registered phone has a registration
+        ]
+
+    async_setup_subentry_entities(entry, async_add_entities, build)
 
 
 class HoldSlayerBinarySensor(HoldSlayerEntity, BinarySensorEntity):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
@@ -119,6 +119,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         self._logged_lost = False  # HA's log-when-unavailable rule: log the loss once, and the return once
         self.statistics: HoldStatisticsCoordinator | None = None  # set up beside it (history.py)
         self.inbound_subentries: InboundSubentries = {}  # set by inbound_sync.async_adopt at setup
+        self._subentry_listeners: list[Callable[[ConfigSubentry], None]] = []
         entry.async_on_unload(client.subscribe_events(self._handle_event))
         entry.async_on_unload(self._cancel_unreachable_timer)
 
@@ -336,6 +337,23 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         data["config_entry_id"] = self.config_entry.entry_id
         data["device_id"] = self.device_id
         self.hass.bus.async_fire(f"{EVENT_PREFIX}{applied.bus_event}", data)
+
+    @callback
+    def async_add_subentry_listener(self, listener: Callable[[ConfigSubentry], None]) -> CALLBACK_TYPE:
+        """Call ``listener(subentry)`` for each device or rule subentry added while loaded; return an unsubscriber."""
+        self._subentry_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._subentry_listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def async_subentry_added(self, subentry: ConfigSubentry) -> None:
+        """Let each platform add the entities of a new device or rule (no reload: the connection stays up)."""
+        for listener in list(self._subentry_listeners):
+            listener(subentry)
 
     @callback
     def async_add_milestone_listener(self, listener: MilestoneListener) -> CALLBACK_TYPE:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_DEVICE_ID, CONF_KIND, DEFAULT_NAME, DOMAIN
-from .coordinator import HoldSlayerCoordinator
+from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
 from .protocol import CallInfo, DeviceKind
 from .protocol import DeviceInfo as ProtocolDeviceInfo
 
@@ -84,3 +87,21 @@ class HoldSlayerPhoneEntity(CoordinatorEntity[HoldSlayerCoordinator]):
 def phone_identifier(entry_id: str, device_id: str) -> str:
     """Return the device registry identifier of one device calls ring on."""
     return f"{entry_id}_device_{device_id}"
+
+
+@callback
+def async_setup_subentry_entities(
+    entry: HoldSlayerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[ConfigSubentry], Sequence[Entity]],
+) -> None:
+    """Add the entities of each subentry now, and of each subentry added while the entry is loaded."""
+
+    @callback
+    def add(subentry: ConfigSubentry) -> None:
+        if entities := build(subentry):
+            async_add_entities(entities, config_subentry_id=subentry.subentry_id)
+
+    for subentry in entry.subentries.values():
+        add(subentry)
+    entry.async_on_unload(entry.runtime_data.async_add_subentry_listener(add))

@@ -39,7 +39,7 @@ from .const import (
 )
 from .coordinator import HoldSlayerCoordinator
 from .inbound_validation import DAYS, MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, clean_device, clean_rule, time_zones
-from .protocol import DeviceData, DeviceKind, ErrorCode, RoutingRule, RuleAction
+from .protocol import DeviceData, DeviceKind, RoutingRule, RuleAction
 
 _TEXT = TextSelector()
 _PRIORITY = NumberSelector(NumberSelectorConfig(min=0, max=1000, step=1, mode=NumberSelectorMode.BOX))
@@ -101,11 +101,7 @@ class _SidecarFlow(ConfigSubentryFlow):
 
     @staticmethod
     def _sidecar_error(err: HoldSlayerError, placeholders: dict[str, str]) -> dict[str, str]:
-        if isinstance(err, HoldSlayerCommandError) and err.code in (
-            ErrorCode.INVALID_DATA,
-            ErrorCode.EMERGENCY_NUMBER,
-            ErrorCode.NOT_FOUND,
-        ):
+        if isinstance(err, HoldSlayerCommandError):  # the sidecar answered: its words say what to change
             placeholders["error"] = err.message
             return {"base": "sidecar_refused"}
         return {"base": "cannot_connect"}

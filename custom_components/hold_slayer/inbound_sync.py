@@ -83,10 +83,16 @@ def async_adopt(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> None:
 
 
 async def async_sync(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
-    """Delete on the sidecar what was removed in HA; return True when the entities must be rebuilt (reload)."""
+    """Add the entities of new subentries, delete on the sidecar what was removed; True: a rename needs a reload.
+
+    HA itself removes the entities and devices of a removed subentry. A reload would close the connection
+    and fail every action for a moment, so only a renamed device or rule (its HA device's name) asks for one.
+    """
     coordinator = entry.runtime_data
     before, now = coordinator.inbound_subentries, inbound_subentries(entry)
     coordinator.inbound_subentries = now
+    for subentry_id in now.keys() - before.keys():
+        coordinator.async_subentry_added(entry.subentries[subentry_id])
     for subentry_id in before.keys() - now.keys():
         kind, ident, title = before[subentry_id]
         try:
@@ -99,4 +105,4 @@ async def async_sync(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
                 LOGGER.warning("The sidecar kept %s %s: %s", kind, title, err.message)
         except HoldSlayerError as err:
             LOGGER.warning("Could not delete %s %s on the sidecar: %s", kind, title, err)
-    return before != now
+    return any(before[key] != now[key] for key in before.keys() & now.keys())

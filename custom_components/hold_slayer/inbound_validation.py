@@ -13,7 +13,7 @@ import zoneinfo
 from functools import lru_cache
 from typing import Any, Final
 
-from .dialplan import DialPolicyError, check_target, normalize_number
+from .dialplan import DialPolicyError, check_target, is_emergency_number, normalize_number
 from .protocol import DeviceData, DeviceKind, RoutingRule, RuleAction
 
 DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -97,7 +97,10 @@ def clean_device(data: dict[str, Any], *, kind: str | None = None) -> tuple[Devi
 def _address(kind: str, address: str) -> tuple[str, str | None]:
     """Return the normalised address of a device, or the error key; emergency numbers never ring."""
     if kind == DeviceKind.EXTENSION:
-        return address, None if _EXTENSION.match(address) else "invalid_extension"
+        if not _EXTENSION.match(address):
+            return address, "invalid_extension"
+        # A PBX passes an extension it does not have to its trunk: 101 (UK police) would be dialled.
+        return address, "emergency_number" if is_emergency_number(address) else None
     try:
         target = check_target(address)
     except DialPolicyError as err:

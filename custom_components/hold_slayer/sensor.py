@@ -17,9 +17,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .company_sensor import company_sensors
-from .const import CALL_STATE_OPTIONS, STATE_IDLE, SUBENTRY_COMPANY, SUBENTRY_DEVICE
+from .const import CALL_STATE_OPTIONS, STATE_IDLE, SUBENTRY_COMPANY
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
-from .entity import HoldSlayerEntity
+from .entity import HoldSlayerEntity, async_setup_subentry_entities
 from .inbound_sensor import inbound_sensors, phone_sensors
 
 PARALLEL_UPDATES = 0
@@ -122,9 +122,7 @@ async def async_setup_entry(
     """Add the sensors of a sidecar, and each company's hold statistics (on the company's subentry)."""
     async_add_entities(HoldSlayerSensor(entry.runtime_data, description) for description in SENSORS)
     async_add_entities(inbound_sensors(entry))
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_DEVICE:
-            async_add_entities(phone_sensors(entry, subentry), config_subentry_id=subentry.subentry_id)
+    async_setup_subentry_entities(entry, async_add_entities, lambda subentry: phone_sensors(entry, subentry))
     statistics = entry.runtime_data.statistics
     if statistics is None:
         return

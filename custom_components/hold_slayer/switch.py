@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_RULE_ID, SUBENTRY_DEVICE, SUBENTRY_RULE
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
-from .entity import HoldSlayerEntity, HoldSlayerPhoneEntity
+from .entity import HoldSlayerEntity, HoldSlayerPhoneEntity, async_setup_subentry_entities
 from .protocol import RoutingRule
 from .services import _run
 
@@ -31,13 +31,15 @@ async def async_setup_entry(
     """Add the global DND switch, a DND switch per device and an enabled switch per rule."""
     coordinator = entry.runtime_data
     async_add_entities([GlobalDndSwitch(coordinator, GLOBAL_DND)])
-    for subentry in entry.subentries.values():
+
+    def build(subentry: ConfigSubentry) -> list[SwitchEntity]:
         if subentry.subentry_type == SUBENTRY_DEVICE:
-            async_add_entities(
-                [DeviceDndSwitch(coordinator, subentry, DEVICE_DND)], config_subentry_id=subentry.subentry_id
-            )
-        elif subentry.subentry_type == SUBENTRY_RULE:
-            async_add_entities([RuleSwitch(coordinator, subentry)], config_subentry_id=subentry.subentry_id)
+            return [DeviceDndSwitch(coordinator, subentry, DEVICE_DND)]
+        if subentry.subentry_type == SUBENTRY_RULE:
+            return [RuleSwitch(coordinator, subentry)]
+        return []
+
+    async_setup_subentry_entities(entry, async_add_entities, build)
 
 
 class GlobalDndSwitch(HoldSlayerEntity, SwitchEntity):

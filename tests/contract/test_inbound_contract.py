@@ -128,6 +128,8 @@ async def test_devices_and_dnd_against_the_real_sidecar(hass: HomeAssistant, ent
     added = await _call(
         hass, "add_device", {"name": "Mobile", "kind": "number", "address": "+1 555 010 0400"}, response=True
     )
+    await hass.async_block_till_done()  # a new subentry reloads the entry: its entities are built then
+    await _wait_for(hass, lambda: _state(hass, "switch.mobile_do_not_disturb") == STATE_OFF)
     with pytest.raises(ServiceValidationError):
         await _call(hass, "add_device", {"name": "Police", "kind": "number", "address": "911"})
     # Nor past the sidecar itself, asked directly (a client that skipped HA's check).
@@ -143,6 +145,10 @@ async def test_devices_and_dnd_against_the_real_sidecar(hass: HomeAssistant, ent
     remaining = {d["device_id"] for d in (await _call(hass, "list_devices", {}, response=True))["devices"]}
     assert device_id not in remaining and added["device_id"] not in remaining
     assert entry.state is ConfigEntryState.LOADED
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.hold_slayer_do_not_disturb"}, blocking=True
+    )
+    await _wait_for(hass, lambda: _state(hass, "switch.hold_slayer_do_not_disturb") == STATE_OFF)
 
 
 async def test_registered_phone_credentials_shown_once(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -150,7 +156,7 @@ async def test_registered_phone_credentials_shown_once(hass: HomeAssistant, entr
         hass, entry, SUBENTRY_DEVICE, {"name": "Softphone", "kind": "registered", "priority": 30, "ring_timeout_s": 20}
     )
     if result["type"] is FlowResultType.FORM:  # a sidecar without a registrar says why, on the form
-        assert result["errors"] == {"base": "sidecar_refused"}
+        assert result["errors"] == {"base": "sidecar_refused"}, result
         assert result["description_placeholders"]["error"]
         return
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -161,12 +167,13 @@ async def test_registered_phone_credentials_shown_once(hass: HomeAssistant, entr
 
 
 async def test_rules_and_test_route_against_the_real_sidecar(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    await _flow(
+    desk = await _flow(
         hass,
         entry,
         SUBENTRY_DEVICE,
-        {"name": "Desk phone", "kind": "extension", "address": "101", "priority": 10, "ring_timeout_s": 20},
+        {"name": "Desk phone", "kind": "extension", "address": "201", "priority": 10, "ring_timeout_s": 20},
     )
+    assert desk["type"] is FlowResultType.CREATE_ENTRY, desk
     rule = {
         "name": "Toll-free at night",
         "enabled": True,
@@ -226,6 +233,7 @@ async def test_rules_and_test_route_against_the_real_sidecar(hass: HomeAssistant
     assert err.value.code == "invalid_data" and "action" in err.value.message
 
     await _call(hass, "remove_rule", {"rule": "Mum"})
+    await hass.async_block_till_done()
     rule_sub = next(s for s in entry.subentries.values() if s.title == "Toll-free at night")
     hass.config_entries.async_remove_subentry(entry, rule_sub.subentry_id)
     await hass.async_block_till_done()
