@@ -124,7 +124,9 @@ class LastCallSensor(HoldSlayerPhoneEntity, SensorEntity):
         """Return when the device last rang."""
         phone = cast(dict[str, Any], self.phone or {})
         value = phone.get("last_call_at")
-        return dt_util.parse_datetime(value) if isinstance(value, str) else None
+        when = dt_util.parse_datetime(value) if isinstance(value, str) else None
+        # The protocol says UTC; a time without an offset would make HA refuse the whole state write.
+        return when.replace(tzinfo=dt_util.UTC) if when is not None and when.tzinfo is None else when
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
