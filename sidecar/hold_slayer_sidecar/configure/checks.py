@@ -44,8 +44,10 @@ _REFUSALS: Final = {
 }
 
 
-def registration(code: int | None, reason: str, *, registered: bool, hostport: str | None, user: str | None) -> Registration:
-    """The trunk's registration as the protocol reports it, with a reason a user understands."""
+def registration(
+    code: int | None, reason: str, *, registered: bool, hostport: str | None, user: str | None
+) -> Registration:
+    """Describe the trunk's registration as the protocol reports it, with a reason a user understands."""
     if hostport is None:
         return Registration(state=RegistrationState.NOT_CONFIGURED, code=None, reason=None, registrar=None)
     if registered:

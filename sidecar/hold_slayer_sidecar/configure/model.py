@@ -130,7 +130,7 @@ class TrunkSection(_Section):
         return DtmfMethod(value) if isinstance(value, str) and value in set(DtmfMethod) else value
 
     def registrar_uri(self) -> str:
-        """The registrar as PJSUA2 takes it (the transport as a URI parameter, RFC 3261 s19.1.1)."""
+        """Return the registrar as PJSUA2 takes it (the transport as a URI parameter, RFC 3261 s19.1.1)."""
         return self.registrar + (";transport=tcp" if self.transport == "tcp" else "")
 
     def hostport(self) -> str:
@@ -208,5 +208,5 @@ class ConfigureRequest(_Section):
         return checked
 
     def sections(self) -> list[str]:
-        """The sections this request sets, in the order they are applied."""
+        """List the sections this request sets, in the order they are applied."""
         return [name for name in ("trunk", "user_phones", "voice", "courtesy") if name in self.model_fields_set]

@@ -30,7 +30,7 @@ def settings_file(data_dir: Path) -> Path:
 
 
 def dump(request: ConfigureRequest, *, secrets: bool) -> dict[str, Any]:
-    """The request's sections as JSON data; secrets only when ``secrets`` (the file), never for a client."""
+    """Return the request's sections as JSON data; secrets only when ``secrets`` (the file), never for a client."""
     data = request.model_dump(mode="json", include=set(request.sections()))
     if secrets:
         for section, key in (("trunk", "password"), ("voice", "llm_api_key")):
@@ -76,7 +76,7 @@ def save(data_dir: Path, request: ConfigureRequest) -> None:
 
 
 def merge(kept: ConfigureRequest | None, new: ConfigureRequest) -> ConfigureRequest:
-    """The kept settings with the sections of ``new`` replacing theirs (a password left out is kept)."""
+    """Return the kept settings with the sections of ``new`` replacing theirs (a password left out is kept)."""
     merged: dict[str, Any] = dict(kept.model_dump(include=set(kept.sections()))) if kept else {}
     for section in new.sections():
         value = getattr(new, section)
@@ -108,7 +108,7 @@ def _secrets_as_text(data: Any) -> Any:
 
 
 def overlay(settings: SidecarSettings, request: ConfigureRequest | None) -> SidecarSettings:
-    """The sidecar's settings with what Home Assistant set on top (each section given replaces the YAML's)."""
+    """Return the sidecar's settings with what Home Assistant set on top (each section given replaces the YAML's)."""
     if request is None:
         return settings
     update: dict[str, Any] = {}
@@ -125,7 +125,7 @@ def overlay(settings: SidecarSettings, request: ConfigureRequest | None) -> Side
 
 
 def trunk_settings(sip: SipConfig, trunk: TrunkSection | None) -> SipConfig:
-    """The SIP settings with this trunk (or none)."""
+    """Return the SIP settings with this trunk (or none)."""
     fields: dict[str, Any] = {"registrar": None, "username": None, "password": None, "domain": None}
     fields["outbound_proxy"] = None
     if trunk is not None:
@@ -143,6 +143,6 @@ def trunk_settings(sip: SipConfig, trunk: TrunkSection | None) -> SipConfig:
 
 
 def voice_settings(voice: VoiceSettings, section: VoiceSection) -> VoiceSettings:
-    """The voice settings with the backends chosen in HA (other tuning from the YAML stays)."""
+    """Return the voice settings with the backends chosen in HA (other tuning from the YAML stays)."""
     fields = section.model_dump()
     return VoiceSettings.model_validate({**voice.model_dump(), **fields})

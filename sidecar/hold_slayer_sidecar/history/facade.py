@@ -6,8 +6,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..calls.manager import CallManager
+from ..configure.control import ConfigureRefused, SettingsControl
 from ..nav.flows import CallFlow
-from ..protocol import CallInfo, Snapshot
+from ..protocol import CallInfo, ConfigureResult, ErrorCode, Snapshot
 from ..store.history import CallQuery
 from .model_summary import ModelSummaries
 from .service import HistoryService
@@ -16,14 +17,38 @@ from .service import HistoryService
 class CallsAndHistory:
     """Implements the server's CallService by forwarding to the manager and the history service."""
 
-    def __init__(self, calls: CallManager, history: HistoryService, summaries: ModelSummaries) -> None:
+    def __init__(
+        self,
+        calls: CallManager,
+        history: HistoryService,
+        summaries: ModelSummaries,
+        *,
+        settings: SettingsControl | None = None,
+    ) -> None:
         self._calls = calls
         self._history = history
         self._summaries = summaries
+        self._settings = settings
 
     def snapshot(self) -> Snapshot:
-        """Full state."""
-        return self._calls.snapshot()
+        """Full state, with the trunk's registration and every engine's health when settings are managed here."""
+        snapshot = self._calls.snapshot()
+        if self._settings is not None:
+            snapshot["sidecar"]["registration"] = self._settings.registration()
+            snapshot["sidecar"]["engines"] = self._settings.engines()
+        return snapshot
+
+    async def configure(self, data: dict[str, Any]) -> ConfigureResult:
+        """Apply settings made in Home Assistant (raises ``ConfigureRefused``)."""
+        if self._settings is None:
+            raise ConfigureRefused(ErrorCode.NOT_READY, "this sidecar takes no settings from Home Assistant")
+        return await self._settings.configure(data)
+
+    def get_settings(self) -> dict[str, Any]:
+        """Return the settings applied from Home Assistant, without secrets."""
+        if self._settings is None:
+            raise ConfigureRefused(ErrorCode.NOT_READY, "this sidecar takes no settings from Home Assistant")
+        return self._settings.get_settings()
 
     async def place_call(
         self,
