@@ -1,4 +1,4 @@
-"""Real peers the settings are checked against: SIPp as a digest registrar, and a Wyoming service (the wyoming package)."""
+"""Real peers the settings are checked against: SIPp as a digest registrar, a Wyoming service (the wyoming package)."""
 
 from __future__ import annotations
 

@@ -51,20 +51,21 @@ type Connect = Callable[[], Any]
 @pytest.fixture
 async def sidecar(tmp_path: Path) -> AsyncIterator[Callable[[], Any]]:
     """Start the real sidecar (again, with the same data dir, on every call); yield a client factory."""
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: list[asyncio.subprocess.Process] = []
     sessions: list[aiohttp.ClientSession] = []
 
     async def start() -> Client:
         ready = tmp_path / f"ready{len(processes)}.json"
         log = (tmp_path / f"sidecar{len(processes)}.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", str(free_port(socket.SOCK_DGRAM)), "--sip-workers", "1",
-             "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready)],
+        sip_port = str(free_port(socket.SOCK_DGRAM))  # the edge takes it once a trunk is set and the sidecar restarts
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", sip_port, "--sip-workers", "1",
+            "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready),
             env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN}, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         processes.append(process)
         for _ in range(300):
-            if ready.exists() or process.poll() is not None:
+            if ready.exists() or process.returncode is not None:
                 break
             await asyncio.sleep(0.1)
         assert ready.exists(), log.name
@@ -78,13 +79,13 @@ async def sidecar(tmp_path: Path) -> AsyncIterator[Callable[[], Any]]:
         for session in sessions:
             await session.close()
         for process in processes:
-            if process.poll() is None:
+            if process.returncode is None:
                 process.terminate()
                 try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
+                    await asyncio.wait_for(process.wait(), 10)
+                except TimeoutError:
                     process.kill()
-                    process.wait()
+                    await process.wait()
 
     start.stop_all = stop_all  # type: ignore[attr-defined]
     try:
