@@ -19,6 +19,7 @@ from homeassistant.helpers.typing import StateType
 from .company_sensor import company_sensors
 from .const import CALL_STATE_OPTIONS, STATE_IDLE, SUBENTRY_COMPANY
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
+from .diagnostic_sensor import diagnostic_sensors
 from .entity import HoldSlayerEntity
 
 PARALLEL_UPDATES = 0
@@ -120,6 +121,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of a sidecar, and each company's hold statistics (on the company's subentry)."""
     async_add_entities(HoldSlayerSensor(entry.runtime_data, description) for description in SENSORS)
+    async_add_entities(diagnostic_sensors(entry.runtime_data))
     statistics = entry.runtime_data.statistics
     if statistics is None:
         return
