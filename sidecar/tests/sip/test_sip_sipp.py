@@ -172,7 +172,9 @@ async def test_a_new_trunk_applies_to_new_calls_and_the_call_in_progress_stays_u
         first = await pool.dial(peer.uri)
         await events.wait(LegEventKind.ANSWERED, first)
         port, proc = await sipp("-sf", str(scenario))
-        trunk = SipSettings(registrar=f"sip:127.0.0.1:{port}", username="alice", password="secret", domain=peer_hostport)
+        trunk = SipSettings(
+            registrar=f"sip:127.0.0.1:{port}", username="alice", password="secret", domain=peer_hostport
+        )
         await pool.set_trunk(trunk)
         assert await pool.wait_registration(10) == (200, "OK")
         await asyncio.wait_for(proc.wait(), TIMEOUT)
