@@ -73,9 +73,10 @@ class RegistrationSensor(HoldSlayerEntity, SensorEntity):
 
 
 class EngineHealthSensor(HoldSlayerEntity, SensorEntity):
-    """Whether one engine of the sidecar works, and why not."""
+    """Whether one engine of the sidecar works, and why not (off by default: for finding a fault)."""
 
     _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_entity_registry_enabled_default = False
     _attr_device_class = SensorDeviceClass.ENUM
     _attr_options = HEALTH_OPTIONS
     entity_description: EngineHealthDescription

@@ -108,7 +108,7 @@ async def test_trunk_set_in_options_registers_and_the_sensor_says_so(
     suggested = {str(key): key.description for key in form["data_schema"].schema}
     assert suggested["registrar"] == {"suggested_value": f"sip:127.0.0.1:{registrar}"}
     assert suggested["password"] is None
-    assert hass.states.get("sensor.hold_slayer_media_workers").state == "ok"
+    assert (await entry.runtime_data.client.get_settings())["engines"]["sip_workers"] == "ok"
     await hass.config_entries.async_unload(entry.entry_id)
 
 
