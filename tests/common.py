@@ -48,7 +48,19 @@ def make_snapshot(*calls: CallInfo) -> Snapshot:
             "version": SIDECAR_VERSION,
             "sip_registered": True,
             "max_calls": 2,
-            "engines": {"stt": "ok", "tts": "ok", "vad": "ok"},
+            "engines": {
+                "stt": "ok",
+                "tts": "ok",
+                "llm": "not configured",
+                "sip_workers": "ok",
+                "edge": "unavailable: kamailio is restarting",
+            },
+            "registration": {
+                "state": "failed",
+                "code": 403,
+                "reason": "the registrar rejected the password (403)",
+                "registrar": "sip.example.com:5060",
+            },
         },
         "calls": list(calls),
     }

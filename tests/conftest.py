@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, PropertyMock, patch
 
 import pytest
 from homeassistant.config_entries import ConfigSubentryData
@@ -143,3 +143,14 @@ def inbound_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
         minor_version=2,
         subentries_data=[COMPANY_ACME, COMPANY_TELCO, KITCHEN_SUBENTRY, DESK_SUBENTRY, RULE_SUBENTRY],
     )
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Enable the entities that are off by default (core's fixture of the same name)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield

@@ -147,7 +147,10 @@ async def test_reauth(
 async def test_options_flow_transfer_target(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    assert result["step_id"] == "init"
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["integration", "trunk", "phones", "voice", "courtesy"]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "integration"})
+    assert result["step_id"] == "integration"
 
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_TRANSFER_TO: "911"})
     assert result["errors"] == {CONF_TRANSFER_TO: "emergency_number"}
@@ -159,6 +162,16 @@ async def test_options_flow_transfer_target(hass: HomeAssistant, mock_config_ent
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert mock_config_entry.options == {CONF_TRANSFER_TO: "+15550109999"}
+
+
+async def test_sidecar_settings_need_a_connected_sidecar(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)  # not set up: no connection to send settings over
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "trunk"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_connected"
 
 
 async def _start_company_flow(hass: HomeAssistant, entry: MockConfigEntry) -> str:

@@ -17,6 +17,7 @@ def platforms() -> list[str]:
     return ["sensor"]
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")  # the engine health sensors are off by default
 async def test_entities(
     hass: HomeAssistant,
     call_on_hold: FakeHoldSlayerClient,

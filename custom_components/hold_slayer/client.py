@@ -22,12 +22,14 @@ from typing import Any, cast
 import aiohttp
 
 from . import protocol
-from .protocol import Command, ErrorCode, MessageType, Snapshot
+from .protocol import Command, ConfigureData, ConfigureResult, ErrorCode, MessageType, Snapshot
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_REQUEST_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# configure waits for the registrar (6 s in the sidecar) and the Wyoming services (3 s each, in parallel).
+CONFIGURE_TIMEOUT = 20.0
 HEARTBEAT_SECONDS = 30.0
 # A list is read page by page; this many pages of MAX_PAGE_SIZE items is far more than any sidecar holds,
 # and stops a sidecar that keeps answering with a cursor from holding the client forever.
@@ -377,8 +379,11 @@ class HoldSlayerClient:
 
     # -- requests ------------------------------------------------------------------------------
 
-    async def request(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def request(
+        self, command: str, data: dict[str, Any] | None = None, *, answer_within: float | None = None
+    ) -> dict[str, Any]:
         """Send one request and return the data of its successful result."""
+        timeout = self._request_timeout if answer_within is None else answer_within
         ws = self._ws
         if ws is None or not self.connected:
             raise HoldSlayerConnectionError("not connected to the sidecar")
@@ -388,13 +393,22 @@ class HoldSlayerClient:
         self._pending[request_id] = future
         try:
             await ws.send_str(protocol.encode(protocol.request(request_id, command, data)))
-            return await asyncio.wait_for(future, self._request_timeout)
+            return await asyncio.wait_for(future, timeout)
         except TimeoutError as err:
-            raise HoldSlayerConnectionError(f"no answer to {command} within {self._request_timeout} s") from err
+            raise HoldSlayerConnectionError(f"no answer to {command} within {timeout} s") from err
         except (aiohttp.ClientError, ConnectionError) as err:
             raise HoldSlayerConnectionError(f"cannot send {command}: {err}") from err
         finally:
             self._pending.pop(request_id, None)
+
+    async def configure(self, data: ConfigureData) -> ConfigureResult:
+        """Send settings to the sidecar, which checks them (the registrar, Wyoming services) before applying."""
+        result = await self.request(Command.CONFIGURE, dict(data), answer_within=CONFIGURE_TIMEOUT)
+        return cast(ConfigureResult, result)
+
+    async def get_settings(self) -> dict[str, Any]:
+        """Return the settings applied from Home Assistant (no secrets: only whether one is set)."""
+        return await self.request(Command.GET_SETTINGS)
 
     async def ping(self) -> None:
         """Check that the sidecar answers."""

@@ -11,15 +11,12 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
-    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, CONF_TOKEN
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
-    EntitySelector,
-    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -41,14 +38,12 @@ from .client import (
     fetch_tls_fingerprint,
 )
 from .const import (
-    CONF_AI_TASK_ENTITY,
     CONF_ALIASES,
     CONF_CALL_FLOW,
     CONF_NUMBER,
     CONF_REASON,
     CONF_SIDECAR_ID,
     CONF_TLS_FINGERPRINT,
-    CONF_TODO_ENTITY,
     CONF_TRANSFER_TO,
     DEFAULT_HOST,
     DEFAULT_NAME,
@@ -58,8 +53,8 @@ from .const import (
     SUBENTRY_DEVICE,
     SUBENTRY_RULE,
 )
-from .dialplan import DialPolicyError, check_target
 from .inbound_flow import DeviceSubentryFlow, RuleSubentryFlow
+from .options_flow import HoldSlayerOptionsFlow, normalize_target, target_error
 from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -131,25 +126,6 @@ async def _probe_tls(host: str, port: int) -> tuple[str | None, dict[str, str]]:
 def _unique_id(welcome: Welcome, host: str, port: int) -> str:
     """Prefer the sidecar's own id; fall back to where it listens."""
     return welcome.sidecar_id or f"{host}:{port}"
-
-
-def _target_error(value: str | None) -> str | None:
-    """Return the form error for a number or SIP URI, or None when it is fine."""
-    if not value:
-        return None
-    try:
-        check_target(value)
-    except DialPolicyError as err:
-        return err.code  # "emergency_number" or "invalid_target", both in strings.json
-    return None
-
-
-def normalize_target(value: str) -> str:
-    """Return the target in the policy's normalised form (numbers without separators); a refused one as typed."""
-    try:
-        return check_target(value).value
-    except DialPolicyError:
-        return value.strip()  # only reached with a form error already set: nothing is stored
 
 
 class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -330,36 +306,6 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(step_id="reauth_confirm", data_schema=REAUTH_SCHEMA, errors=errors)
 
 
-class HoldSlayerOptionsFlow(OptionsFlow):
-    """Where to ring the user when a person answers."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the default transfer target."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            target = user_input.get(CONF_TRANSFER_TO, "").strip()
-            if error := _target_error(target):
-                errors[CONF_TRANSFER_TO] = error
-            else:
-                options = {CONF_TRANSFER_TO: normalize_target(target)} if target else {}
-                for key in (CONF_TODO_ENTITY, CONF_AI_TASK_ENTITY):
-                    if value := user_input.get(key):
-                        options[key] = value
-                return self.async_create_entry(data=options)
-        schema = vol.Schema(
-            {
-                vol.Optional(CONF_TRANSFER_TO): _TEXT,
-                vol.Optional(CONF_TODO_ENTITY): EntitySelector(EntitySelectorConfig(domain="todo")),
-                vol.Optional(CONF_AI_TASK_ENTITY): EntitySelector(EntitySelectorConfig(domain="ai_task")),
-            }
-        )
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or dict(self.config_entry.options)),
-            errors=errors,
-        )
-
-
 class CompanySubentryFlow(ConfigSubentryFlow):
     """Add or edit a company the user calls."""
 
@@ -412,9 +358,9 @@ class CompanySubentryFlow(ConfigSubentryFlow):
         elif {name.casefold(), *(alias.casefold() for alias in aliases)} & taken:
             errors[CONF_NAME] = "name_in_use"
         number = user_input[CONF_NUMBER].strip()
-        if error := _target_error(number) if number else "invalid_target":
+        if error := target_error(number) if number else "invalid_target":
             errors[CONF_NUMBER] = error
-        if error := _target_error(user_input.get(CONF_TRANSFER_TO)):
+        if error := target_error(user_input.get(CONF_TRANSFER_TO)):
             errors[CONF_TRANSFER_TO] = error
         data: dict[str, Any] = {
             CONF_NAME: name,

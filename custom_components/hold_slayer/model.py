@@ -13,7 +13,16 @@ from typing import Any, TypedDict, cast
 from .client import SidecarEvent
 from .const import EVENT_CALL_FAILED, TRANSCRIPT_LINES
 from .inbound_model import INBOUND_EVENTS, InboundApplied, InboundData
-from .protocol import FINAL_STATES, CallInfo, CallOutcome, CallState, EventType, SidecarInfo, Snapshot
+from .protocol import (
+    FINAL_STATES,
+    CallInfo,
+    CallOutcome,
+    CallState,
+    EventType,
+    Registration,
+    SidecarInfo,
+    Snapshot,
+)
 
 # Finished calls kept for the entities and a reconnect; older ones are dropped first.
 MAX_CALLS_KEPT = 20
@@ -84,6 +93,9 @@ class HoldSlayerData:
         if event.name in INBOUND_EVENTS:
             # Inbound calls have call ids too: they must never be folded in as outbound calls.
             return AppliedEvent(call=None, inbound=self.inbound.apply_event(event))
+        if event.name == EventType.SETTINGS_APPLIED:
+            self._apply_settings(event.data)
+            return AppliedEvent(call=None)
         call_id = event.data.get("call_id")
         if not isinstance(call_id, str):
             return AppliedEvent(call=None)
@@ -102,6 +114,17 @@ class HoldSlayerData:
             call["state"] = CallState.FAILED if failed else CallState.ENDED
         self._prune()
         return AppliedEvent(call=call, milestones=_milestones(event.name, previous_state, call))
+
+    def _apply_settings(self, data: dict[str, Any]) -> None:
+        """Take the trunk's registration and the engines' health from ``settings_applied``."""
+        if self.sidecar is None:
+            return
+        registration = data.get("registration")
+        if isinstance(registration, dict):
+            self.sidecar["registration"] = cast(Registration, registration)
+        engines = data.get("engines")
+        if isinstance(engines, dict):
+            self.sidecar["engines"] = {str(role): str(health) for role, health in engines.items()}
 
     def _merge(self, call_id: str, data: dict[str, Any]) -> CallInfo:
         call = self.calls.get(call_id)

@@ -19,6 +19,7 @@ from homeassistant.helpers.typing import StateType
 from .company_sensor import company_sensors
 from .const import CALL_STATE_OPTIONS, STATE_IDLE, SUBENTRY_COMPANY
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
+from .diagnostic_sensor import diagnostic_sensors
 from .entity import HoldSlayerEntity, async_setup_subentry_entities
 from .inbound_sensor import inbound_sensors, phone_sensors
 
@@ -123,6 +124,7 @@ async def async_setup_entry(
     async_add_entities(HoldSlayerSensor(entry.runtime_data, description) for description in SENSORS)
     async_add_entities(inbound_sensors(entry))
     async_setup_subentry_entities(entry, async_add_entities, lambda subentry: phone_sensors(entry, subentry))
+    async_add_entities(diagnostic_sensors(entry.runtime_data))
     statistics = entry.runtime_data.statistics
     if statistics is None:
         return

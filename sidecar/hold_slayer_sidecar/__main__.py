@@ -27,6 +27,10 @@ from .audio.detector import HoldDetector
 from .calls.manager import VERSION, CallManager
 from .calls.ports import Engines, ManagerConfig, NavigatorFactory
 from .calls.session import CallPolicy
+from .configure import store as settings_store
+from .configure.control import SettingsControl
+from .configure.model import ConfigureRequest
+from .configure.rewiring import Rewiring
 from .edge import EdgeError, EdgeSupervisor
 from .edge.registrar import EdgeRegistrar
 from .history.facade import CallsAndHistory
@@ -154,6 +158,7 @@ async def open_store(settings: SidecarSettings, cleanup: contextlib.AsyncExitSta
 
 async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) -> None:
     """Build every engine, serve clients, and shut down cleanly on SIGTERM/SIGINT."""
+    settings, kept = await asyncio.to_thread(with_kept_settings, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -171,7 +176,8 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         if edge is not None:
             cleanup.push_async_callback(edge.stop)  # after the manager's hang-ups, whose BYEs pass through it
         voice = build_voice_engines(settings.voice)
-        manager = build_manager(settings, sip, store, voice)
+        engines = manager_engines(settings, sip, store, voice)
+        manager = CallManager(engines, manager_config(settings))
         hub = EventHub()
         manager.subscribe(hub.publish)
         recorder = build_recorder(settings, sip, store, voice, manager.publish)
@@ -184,8 +190,15 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         registrar = build_registrar(settings, edge)  # None without the edge or with phones switched off
         inbound = await start_inbound(settings, sip, store, voice, manager, cleanup=cleanup, registrar=registrar)
         sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
+        rewiring = Rewiring(
+            manager, engines, voice, settings, manager_config=manager_config, navigator_factory=navigator_factory
+        )
+        control = SettingsControl(settings, kept, sip=sip, rewire=rewiring, publish=manager.publish, edge=edge)
+        control.set_health(await rewiring.health())
+        cleanup.callback(control.close)
         summaries = ModelSummaries(store, manager.publish)
-        service = CallsAndHistory(manager, HistoryService(store, settings.recordings_dir), summaries, inbound=inbound)
+        history = HistoryService(store, settings.recordings_dir)
+        service = CallsAndHistory(manager, history, summaries, inbound=inbound, settings=control)
         app = build_app(
             service, hub, token=token, version=VERSION, limits=server_limits(settings), sidecar_id=sidecar_id
         )
@@ -194,25 +207,46 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         await server.start()
         cleanup.push_async_callback(server.stop)
         await announce(settings, server.port, sidecar_id, token, cleanup, tls=context is not None)
-        url = f"{'wss' if context else 'ws'}://{settings.host}:{server.port}{WS_PATH}"
-        sip_port, sip_uri = (edge.settings.port, edge.settings.public_uri) if edge else (sip.local_port, sip.local_uri)
-        _LOGGER.info("listening on %s (SIP on %s; media workers on ports %s)", url, sip_uri, sip.worker_ports)
-        if tls_fingerprint:
-            _LOGGER.info(
-                "TLS certificate fingerprint (SHA-256, HA shows it when you add the sidecar): %s", tls_fingerprint
-            )
-        if ready_file is not None:
-            ready = {
-                "ws_port": server.port,
-                "sip_port": sip_port,
-                "sip_ports": sip.worker_ports,  # every media worker's own SIP port (behind the edge, if any)
-                "ws_url": url,
-                "sip_uri": sip_uri,
-            }
-            ready["tls_fingerprint"] = tls_fingerprint
-            await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
+        await report_ready(settings, server.port, sip, edge, tls_fingerprint=tls_fingerprint, ready_file=ready_file)
         await stop.wait()
         _LOGGER.info("shutting down")
+
+
+async def report_ready(
+    settings: SidecarSettings,
+    ws_port: int,
+    sip: WorkerPoolEngine,
+    edge: EdgeSupervisor | None,
+    *,
+    tls_fingerprint: str | None,
+    ready_file: Path | None,
+) -> None:
+    """Log where the sidecar listens and write the ready file tests and launchers wait for."""
+    url = f"{'wss' if tls_fingerprint else 'ws'}://{settings.host}:{ws_port}{WS_PATH}"
+    sip_port, sip_uri = (edge.settings.port, edge.settings.public_uri) if edge else (sip.local_port, sip.local_uri)
+    _LOGGER.info("listening on %s (SIP on %s; media workers on ports %s)", url, sip_uri, sip.worker_ports)
+    if tls_fingerprint:
+        _LOGGER.info("TLS certificate fingerprint (SHA-256, HA shows it when you add the sidecar): %s", tls_fingerprint)
+    if ready_file is not None:
+        ready = {
+            "ws_port": ws_port,
+            "sip_port": sip_port,
+            "sip_ports": sip.worker_ports,  # every media worker's own SIP port (behind the edge, if any)
+            "ws_url": url,
+            "sip_uri": sip_uri,
+        }
+        ready["tls_fingerprint"] = tls_fingerprint
+        await asyncio.to_thread(_write_atomically, ready_file, json.dumps(ready))
+
+
+def with_kept_settings(settings: SidecarSettings) -> tuple[SidecarSettings, ConfigureRequest | None]:
+    """Put what Home Assistant set (``configure``) over the YAML file's settings, section by section."""
+    kept = settings_store.load(settings.data_dir)
+    try:
+        return settings_store.overlay(settings, kept), kept
+    except ValidationError as err:
+        _LOGGER.error("the settings kept from Home Assistant do not fit this configuration, ignored: %s", err)
+        return settings, None
 
 
 def server_limits(settings: SidecarSettings) -> ServerLimits:
@@ -333,9 +367,9 @@ def build_registrar(settings: SidecarSettings, edge: EdgeSupervisor | None) -> E
     return EdgeRegistrar.for_edge(edge.settings, settings.edge_run_dir, address=address)
 
 
-def build_manager(settings: SidecarSettings, sip: SipEngine, store: Store, voice: VoiceEngines) -> CallManager:
-    """Wire the call manager to the real engines."""
-    engines = Engines(
+def manager_engines(settings: SidecarSettings, sip: SipEngine, store: Store, voice: VoiceEngines) -> Engines:
+    """Build the engines the call manager drives."""
+    return Engines(
         sip=sip,
         detector_factory=HoldDetector,
         store=store,
@@ -343,7 +377,11 @@ def build_manager(settings: SidecarSettings, sip: SipEngine, store: Store, voice
         tts=voice.tts,
         navigator_factory=navigator_factory(voice.llm, settings.home_country),
     )
-    config = ManagerConfig(
+
+
+def manager_config(settings: SidecarSettings) -> ManagerConfig:
+    """Build the call manager's settings (also rebuilt by ``configure``)."""
+    return ManagerConfig(
         recordings_dir=settings.recordings_dir,
         user_phone=settings.user_phone,
         max_calls=settings.max_calls,
@@ -353,7 +391,6 @@ def build_manager(settings: SidecarSettings, sip: SipEngine, store: Store, voice
         policy=policy(settings),
         relabel_menus=settings.voice.relabel_menus,
     )
-    return CallManager(engines, config)
 
 
 def local_zone() -> ZoneInfo:

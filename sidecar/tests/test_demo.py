@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hold_slayer_sidecar.demo import COMPANIES_DIR, TestIntent, Timeline, build_flow, load_intents, summarise
 from hold_slayer_sidecar.nav.flows import CallFlow
+from hold_slayer_tools.demo import COMPANIES_DIR, TestIntent, Timeline, build_flow, load_intents, summarise
 
 
 def test_every_shipped_company_yields_valid_flows() -> None:

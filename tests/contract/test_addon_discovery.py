@@ -61,11 +61,14 @@ def addon(tmp_path: Path, supervisor: tuple[str, asyncio.Queue[dict[str, Any]]])
     options.update(port=0)
     options["trunk"]["sip_port"] = 0
     options["voice"]["tts"] = "espeak"
+    # The add-on's SIP faces the host's network; a test keeps it on loopback (advanced file: no edge needed).
+    loopback_sip = tmp_path / "hold_slayer.yaml"
+    loopback_sip.write_text("sip:\n  bind_host: 127.0.0.1\n", encoding="utf-8")
     (tmp_path / "options.json").write_text(json.dumps(options))
     log = (tmp_path / "addon.log").open("wb")
     process = subprocess.Popen(
         [str(SIDECAR_PYTHON), "-m", "hold_slayer_sidecar.addon", "--options", str(tmp_path / "options.json"),
-         "--data-dir", str(tmp_path / "data"), "--extra-config", str(tmp_path / "none.yaml"),
+         "--data-dir", str(tmp_path / "data"), "--extra-config", str(loopback_sip),
          "--supervisor-url", supervisor[0]],
         env={**os.environ, "SUPERVISOR_TOKEN": SUPERVISOR_TOKEN},
         stdout=log,

@@ -77,9 +77,6 @@ def sidecar_config(
     trunk = options.get("trunk") or {}
     voice = options.get("voice") or {}
     sip: dict[str, Any] = {"port": int(trunk.get("sip_port", 5060)), **_given(trunk, _TRUNK_KEYS)}
-    if sip.get("registrar"):
-        # A trunk on the internet answers to the host's address; PJSUA2 binds the SIP and RTP sockets there.
-        sip["bind_host"] = "0.0.0.0"
     config: dict[str, Any] = {
         "host": WEBSOCKET_HOST,
         "port": int(options.get("port", DEFAULT_PORT)),
@@ -92,7 +89,10 @@ def sidecar_config(
     if options.get("user_phone"):
         config["user_phone"] = str(options["user_phone"])
     merged = _deep_merge(dict(extra or {}), config)
-    merged["sip"] = _deep_merge(dict(merged.get("sip") or {}), sip)
+    # A trunk on the internet answers to the host's address, also one set later in Home Assistant (configure
+    # cannot move sockets): SIP and RTP listen there, SIP behind the edge, which admits no call until a trunk's
+    # addresses are allowed. The advanced file may keep them on loopback.
+    merged["sip"] = _deep_merge(_deep_merge({"bind_host": "0.0.0.0"}, dict(merged.get("sip") or {})), sip)
     merged["voice"] = _deep_merge(dict(merged.get("voice") or {}), _given(voice, _VOICE_KEYS))
     return merged
 

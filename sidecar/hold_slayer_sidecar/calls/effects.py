@@ -93,6 +93,19 @@ class EffectRunner:
         self._speech_cache: dict[str, SpeechAudio] = {}
         self.speech_work = SpeechWork()  # every call's speech-to-text, most urgent first (calls/speech_work.py)
 
+    def reconfigure(self, config: ManagerConfig, engines: Engines) -> None:
+        """Take new settings and engines; speech made by another text-to-speech engine is made again."""
+        if engines.tts is not self._engines.tts:
+            self._speech_cache.clear()
+        self._engines, self._config = engines, config
+        policy = config.policy
+        self._cached_texts = {
+            policy.probe_text,
+            policy.user_missed_text,
+            policy.courtesy_text,
+            policy.still_connecting_text,
+        }
+
     async def close(self) -> None:
         """Drop the speech-to-text work still waiting."""
         await self.speech_work.close()

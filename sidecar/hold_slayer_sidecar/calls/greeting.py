@@ -147,7 +147,7 @@ def ring_early(session: CallSession, effects: list[Effect]) -> Result:
 
     Picking up takes a person 5-20 s; the probe's answer is judged within ``probe_wait_s`` of the probe. Rung only
     at the confirmation, the user's phone would ring 4-7 s after the person's first word; rung now, it rings 1-3 s
-    after it. A recording's greeting costs a ring that is cancelled (counted by ``scripts/bench live``).
+    after it. A recording's greeting costs a ring that is cancelled (counted by ``scripts/run bench live``).
     """
     # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
     # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.

@@ -1,8 +1,9 @@
 """One call's listening: its ears (detector and the words it is given), menu audio, segment order, staleness.
 
 ``Ears`` is shared by the live call (calls/manager.py, calls/effects.py, and the pure rule ``words_wanted`` in
-calls/machine.py) and by ``scripts/bench detect`` (bench/corpus.py): the same detector, the same choice of which
-speech gets words and with which decode, the same partial-skipping, so the benchmark measures what a call does.
+calls/machine.py) and by ``scripts/run bench detect`` (hold_slayer_tools/bench/corpus.py): the same detector, the
+same choice of which speech gets words and with which decode, the same partial-skipping, so the benchmark measures
+what a call does.
 """
 
 from __future__ import annotations

@@ -137,6 +137,12 @@ class CallManager:
             self._unsubscribe_sip()
             self._unsubscribe_sip = None
 
+    def reconfigure(self, config: ManagerConfig, engines: Engines) -> None:
+        """Use new settings and engines (from ``configure``) for what comes next; calls in progress go on."""
+        self._config = config
+        self._engines = engines
+        self._effects.reconfigure(config, engines)
+
     async def refresh_health(self) -> None:
         """Ask every helper how it is (shown in snapshots)."""
         engines = self._engines

@@ -6,9 +6,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..calls.manager import CallManager
+from ..configure.control import ConfigureRefused, SettingsControl
 from ..inbound.service import InboundService
 from ..nav.flows import CallFlow
-from ..protocol import CallInfo, Snapshot
+from ..protocol import CallInfo, ConfigureResult, ErrorCode, Snapshot
 from ..store.history import CallQuery
 from .model_summary import ModelSummaries
 from .service import HistoryService
@@ -24,18 +25,35 @@ class CallsAndHistory:
         summaries: ModelSummaries,
         *,
         inbound: InboundService | None = None,
+        settings: SettingsControl | None = None,
     ) -> None:
         self._calls = calls
         self._history = history
         self._summaries = summaries
         self.inbound = inbound  # the inbound half's commands (None: it does not run)
+        self._settings = settings
 
     def snapshot(self) -> Snapshot:
-        """Full state (with the inbound half's when it runs)."""
+        """Full state, with the inbound half's and the settings' (registration, engines) when they run."""
         snapshot = self._calls.snapshot()
         if self.inbound is not None:
             snapshot["inbound"] = self.inbound.snapshot()
+        if self._settings is not None:
+            snapshot["sidecar"]["registration"] = self._settings.registration()
+            snapshot["sidecar"]["engines"] = self._settings.engines()
         return snapshot
+
+    async def configure(self, data: dict[str, Any]) -> ConfigureResult:
+        """Apply settings made in Home Assistant (raises ``ConfigureRefused``)."""
+        if self._settings is None:
+            raise ConfigureRefused(ErrorCode.NOT_READY, "this sidecar takes no settings from Home Assistant")
+        return await self._settings.configure(data)
+
+    def get_settings(self) -> dict[str, Any]:
+        """Return the settings applied from Home Assistant, without secrets."""
+        if self._settings is None:
+            raise ConfigureRefused(ErrorCode.NOT_READY, "this sidecar takes no settings from Home Assistant")
+        return self._settings.get_settings()
 
     async def place_call(
         self,

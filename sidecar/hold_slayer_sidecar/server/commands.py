@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .. import protocol
 from ..calls.errors import CallError
+from ..configure.control import ConfigureRefused
 from ..dialplan import DialPolicyError, check_dtmf
 from ..history.model_summary import SummaryRejectedError
 from ..history.service import HistoryError
 from ..inbound.errors import InboundError
 from ..nav.flows import CallFlow
-from ..protocol import CallInfo, Command, ErrorCode, Snapshot
+from ..protocol import CallInfo, Command, ConfigureResult, ErrorCode, Snapshot
 from ..store.history import CallQuery
 from ..store.sqlite import StoreError
 from .inbound_commands import INBOUND_HANDLERS, InboundCommandError
@@ -92,6 +93,19 @@ class CallService(Protocol):
 
     async def fetch_recording(self, call_id: str, name: str, offset: int) -> dict[str, Any]:
         """Return one chunk of a recording."""
+        ...
+
+
+@runtime_checkable
+class SettingsService(Protocol):
+    """A service that also takes settings from Home Assistant (``configure``, ``get_settings``)."""
+
+    async def configure(self, data: dict[str, Any]) -> ConfigureResult:
+        """Apply settings as one unit."""
+        ...
+
+    def get_settings(self) -> dict[str, Any]:
+        """Return the applied settings, without secrets."""
         ...
 
 
@@ -350,6 +364,20 @@ async def _fetch_recording(service: CallService, data: dict[str, Any]) -> dict[s
     return await service.fetch_recording(req.call_id, req.name, req.offset)
 
 
+def _settings(service: CallService) -> SettingsService:
+    if not isinstance(service, SettingsService):
+        raise CommandError(ErrorCode.NOT_READY, "this sidecar takes no settings from Home Assistant")
+    return service
+
+
+async def _configure(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    return dict(await _settings(service).configure(data))
+
+
+async def _get_settings(service: CallService, data: dict[str, Any]) -> dict[str, Any]:
+    return _settings(service).get_settings()
+
+
 HANDLERS: dict[str, Handler] = {
     Command.PING: _ping,
     Command.GET_SNAPSHOT: _snapshot,
@@ -367,6 +395,8 @@ HANDLERS: dict[str, Handler] = {
     Command.FETCH_RECORDING: _fetch_recording,
     Command.SUBMIT_SUMMARY: _submit_summary,
     **INBOUND_HANDLERS,
+    Command.CONFIGURE: _configure,
+    Command.GET_SETTINGS: _get_settings,
 }
 
 
@@ -383,6 +413,8 @@ async def dispatch(service: CallService, command: str, data: dict[str, Any]) -> 
         raise CommandError(ErrorCode.NOT_FOUND, str(err)) from err
     except SummaryRejectedError as err:
         raise CommandError(ErrorCode.INVALID_DATA, str(err)) from err
+    except ConfigureRefused as err:
+        raise CommandError(err.code, err.message) from err
     except StoreError as err:
         _LOGGER.error("store failed during %s: %s", command, err)
         raise CommandError(ErrorCode.INTERNAL_ERROR, f"storage failed: {err}") from err

@@ -7,6 +7,6 @@ this process: what each worker runs, and what the SIP-layer tests and the simula
 ``settings.SipSettings`` configures both; ``targets`` applies the dialling policy. Internals of
 ``PjsuaEngine``: ``thread`` (the one PJSUA2 thread and its command queue), ``core`` (endpoint, accounts,
 legs, callbacks), ``wiring`` (each leg's conference-bridge graph), ``calls`` (Call/Account subclasses and the
-leg registry), ``media`` (audio tap and player ports), ``endpoint`` (library set-up), ``dtmf``, ``errors``;
-``bench_setup`` measures setup time, CPU and worker restarts.
+leg registry), ``media`` (audio tap and player ports), ``endpoint`` (library set-up), ``dtmf``, ``errors``.
+``hold_slayer_tools.bench.sip_setup`` measures setup time, CPU and worker restarts.
 """

@@ -133,6 +133,7 @@ class SipAccount(pj.Account):  # type: ignore[misc]
         self.registry = registry
         self.observer = observer
         self.trunk = trunk
+        self.retired = False  # replaced by a newer trunk account: its registration answers are no longer news
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         """Register the new call before anything else can touch it, then tell the observer."""
@@ -155,6 +156,8 @@ class SipAccount(pj.Account):  # type: ignore[misc]
     def onRegState(self, prm: pj.OnRegStateParam) -> None:
         """Report the trunk registration state."""
         try:
+            if self.retired:
+                return
             info = self.getInfo()
             self.observer.on_reg_state(bool(info.regIsActive), int(prm.code), str(prm.reason))
         except Exception:  # callback boundary

@@ -58,6 +58,9 @@ class EngineCore:
         self._writer: PjLogWriter | None = None
         self._local: SipAccount | None = None
         self._trunk: SipAccount | None = None
+        # Trunk accounts replaced by ``set_trunk`` while a call still used them: deleted once their calls end.
+        self._retired: list[SipAccount] = []
+        self.trunk_generation = 0  # counts ``set_trunk`` calls, so a registration answer names its account
         self._ended: list[Leg] = []
         # Call objects of ended legs whose slot id a newer call took before they were released (see reap).
         self._parked: list[SipCall] = []
@@ -103,15 +106,49 @@ class EngineCore:
             ep.libHandleEvents(10)
             self.reap()
         self._release_all()
-        for account in (self._trunk, self._local):
+        for account in (self._trunk, self._local, *self._retired):
             if account is not None:
                 account.shutdown()
         self._trunk = self._local = None
+        self._retired.clear()
         ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
         self._ep = None
         self._writer = None
 
     # ----- commands (jobs) -----
+
+    def set_trunk(self, settings: SipSettings) -> None:
+        """Use a new trunk account for new calls; a call in progress keeps the account it was made with.
+
+        The old account stops registering at once (REGISTER with Expires 0, RFC 3261 s10.2.2) and is deleted
+        when its last call ends: deleting an account under a live call would strand that call's dialog.
+        """
+        old, previous = self._trunk, self.settings
+        self.settings = settings
+        try:
+            self._trunk = self._make_trunk_account() if settings.registrar else None
+        except pj.Error as err:
+            self.settings = previous
+            raise SipError(f"PJSUA2 refused the trunk account: {err.reason}") from err
+        self.trunk_generation += 1
+        self.registered = settings.registrar is None or not settings.register
+        self.registration_status = (0, "")
+        if old is not None:
+            old.retired = True
+            self._retired.append(old)
+        self._drop_idle_retired()
+        for account in self._retired:  # still carrying a call: stop its registration now, delete it later
+            if account.getInfo().regIsActive:
+                try:
+                    account.setRegistration(False)
+                except pj.Error as err:
+                    _LOGGER.debug("unregistering the old trunk account: %s", err.reason)
+
+    def _drop_idle_retired(self) -> None:
+        in_use = {id(leg.account) for leg in self.registry.legs()}
+        for account in [account for account in self._retired if id(account) not in in_use]:
+            self._retired.remove(account)
+            account.shutdown()
 
     def make_call(self, uri: str, *, via_trunk: bool) -> str:
         """Send an INVITE to ``uri``; return the new leg id."""
@@ -276,8 +313,11 @@ class EngineCore:
 
     def reap(self) -> None:
         """Release legs that ended, and parked Call objects whose slot is idle again."""
+        released = bool(self._ended)
         while self._ended:
             self._release(self._ended.pop())
+        if released and self._retired:
+            self._drop_idle_retired()
         self._parked = [call for call in self._parked if _slot_held(call)]
 
     def _release(self, leg: Leg) -> None:

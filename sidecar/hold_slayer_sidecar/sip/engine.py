@@ -92,9 +92,20 @@ class PjsuaEngine:
         return (0, "") if self._core is None else self._core.registration_status
 
     @property
+    def trunk_generation(self) -> int:
+        """How many times ``set_trunk`` replaced the trunk account (names the account a registration is for)."""
+        return 0 if self._core is None else self._core.trunk_generation
+
+    @property
     def running(self) -> bool:
         """True between a successful start and stop."""
         return self._thread is not None and self._thread.alive
+
+    async def set_trunk(self, settings: SipSettings) -> None:
+        """Replace the trunk (account, credentials, DTMF timing) for new calls; calls in progress keep theirs."""
+        core = self._require_core()
+        await self._require_thread().call(lambda: core.set_trunk(settings))
+        self.settings = settings
 
     async def start(self) -> None:
         """Start the PJSUA2 thread, the transport and the accounts."""

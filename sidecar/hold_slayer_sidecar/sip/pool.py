@@ -32,7 +32,7 @@ from ..audio.types import AudioFrame, Pcm
 from ..protocol import DtmfMethod
 from .api import LegEvent, LegEventKind, SipError, Unsubscribe
 from .dtmf import parse_digits
-from .settings import SipSettings
+from .settings import SipSettings, settings_to_wire
 from .subscribers import KeyedSubscribers, Subscribers
 from .targets import target_uri
 from .worker_link import WorkerLink, WorkerProcess, spawn_worker
@@ -89,6 +89,8 @@ class WorkerPoolEngine:
         self._supervisors: list[asyncio.Task[None]] = []
         self._event_subs: Subscribers[LegEvent] = Subscribers("leg event")
         self._audio_subs: KeyedSubscribers[AudioFrame] = KeyedSubscribers("audio")
+        self._registration_subs: Subscribers[tuple[bool, int, str]] = Subscribers("registration")
+        self._registration_wanted = 0  # worker 0's trunk generation after the last set_trunk
         self._running = False
         self.restarts = 0
         # One interpreter started ahead, with PJSUA2 and numpy imported, that the next restart adopts: Python's
@@ -160,7 +162,12 @@ class WorkerPoolEngine:
             port = self.settings.port + index if self.settings.port else 0
             settings = replace(self.settings, port=port, register=self.settings.register and index == 0)
             link = WorkerLink(
-                index, settings, on_event=self._on_event, on_audio=self._on_audio, log_level=self._log_level
+                index,
+                settings,
+                on_event=self._on_event,
+                on_audio=self._on_audio,
+                on_registration=self._on_registration,
+                log_level=self._log_level,
             )
             self._links.append(link)
             self._occupancy[index] = _Occupancy()
@@ -248,6 +255,51 @@ class WorkerPoolEngine:
             self._audio_subs.drop(leg_id)
             event = LegEvent(leg_id, LegEventKind.DISCONNECTED, status_code=LOST_STATUS, reason=reason, lost=True)
             self._deliver(event)
+
+    # ----- the trunk -----
+
+    async def set_trunk(self, settings: SipSettings) -> None:
+        """Give every worker the new trunk (account, credentials, DTMF timing) for its new calls.
+
+        ``settings`` are the pool's settings with the new trunk fields; each worker keeps its own port, and only
+        worker 0 registers. A worker restarted later starts with them. Calls in progress keep their account.
+        """
+        self.settings = settings
+        for link in self._links:
+            link.settings = replace(settings, port=link.port, register=settings.register and link.index == 0)
+        live = [link for link in self._links if link.up.is_set()]
+        results = await asyncio.gather(
+            *(link.request("set_trunk", settings=settings_to_wire(link.settings)) for link in live),
+            return_exceptions=True,
+        )
+        for link, result in zip(live, results, strict=True):
+            if link.index == 0 and isinstance(result, int):
+                self._registration_wanted = result
+        errors = [result for result in results if isinstance(result, BaseException)]
+        if errors:
+            raise errors[0] if isinstance(errors[0], SipError) else SipError(str(errors[0]))
+
+    async def wait_registration(self, timeout_s: float) -> tuple[int, str] | None:
+        """Wait up to ``timeout_s`` for worker 0's first REGISTER answer after ``set_trunk``; None if none came."""
+        if not self._links:
+            return None
+        link = self._links[0]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            code, reason = link.registration_status
+            if code and link.registration_generation == self._registration_wanted:
+                return code, reason
+            await asyncio.sleep(0.1)  # the worker reports every 0.5 s at most: polling faster gains nothing
+        return None
+
+    def subscribe_registration(self, callback: Callable[[tuple[bool, int, str]], None]) -> Unsubscribe:
+        """Be told (registered, code, reason) whenever worker 0's registration changes."""
+        return self._registration_subs.add(callback)
+
+    def _on_registration(self, link: WorkerLink) -> None:
+        if link.index == 0:
+            code, reason = link.registration_status
+            self._registration_subs.deliver((link.registered, code, reason))
 
     # ----- subscriptions -----
 

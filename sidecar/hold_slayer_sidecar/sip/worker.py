@@ -33,6 +33,8 @@ from .settings import settings_from_wire
 
 _LOGGER = logging.getLogger(__name__)
 
+# How often the registration is compared with what was last reported: it changes on a REGISTER answer only
+# (every few minutes at most), and half a second is quick enough for a settings form that waits on it.
 REGISTRATION_POLL_S = 0.5
 
 
@@ -59,6 +61,7 @@ class WorkerServer:
             "record": lambda a, _: engine.start_mix_recording([str(x) for x in a["legs"]], Path(str(a["path"]))),
             # Through the PJSUA2 thread: a worker whose loop answers but whose PJSUA2 thread hangs is not alive.
             "ping": lambda a, _: self._ping(),
+            "set_trunk": lambda a, _: self._set_trunk(dict(a["settings"])),
         }
 
     def send(self, data: dict[str, Any]) -> None:
@@ -115,6 +118,10 @@ class WorkerServer:
         await self._engine.ping()
         return self._audio.dropped
 
+    async def _set_trunk(self, settings: dict[str, Any]) -> int:
+        await self._engine.set_trunk(settings_from_wire(settings))
+        return self._engine.trunk_generation
+
     def _tap(self, leg_id: str) -> None:
         if leg_id in self._tapped:
             return
@@ -142,13 +149,14 @@ class WorkerServer:
             self.send({"type": "reply", "id": request, "result": result})
 
     async def _watch_registration(self) -> None:
-        last: tuple[bool, tuple[int, str]] | None = None
+        last: tuple[bool, tuple[int, str], int] | None = None
         while True:
-            now = (self._engine.registered, self._engine.registration_status)
+            now = (self._engine.registered, self._engine.registration_status, self._engine.trunk_generation)
             if now != last:
                 last = now
                 code, reason = now[1]
-                self.send({"type": "registration", "registered": now[0], "code": code, "reason": reason})
+                message = {"type": "registration", "registered": now[0], "code": code, "reason": reason}
+                self.send({**message, "generation": now[2]})
             await asyncio.sleep(REGISTRATION_POLL_S)
 
     def forget(self, event: LegEvent) -> None:

@@ -106,6 +106,7 @@ class WorkerLink:
         *,
         on_event: Callable[[WorkerLink, LegEvent], None],
         on_audio: Callable[[WorkerLink, str, AudioFrame], None],
+        on_registration: Callable[[WorkerLink], None] | None = None,
         log_level: str = "INFO",
     ) -> None:
         self.index = index
@@ -115,11 +116,13 @@ class WorkerLink:
         self.pid: int | None = None
         self.registered = False
         self.registration_status: tuple[int, str] = (0, "")
+        self.registration_generation = 0  # the worker's count of trunk replacements this answer belongs to
         self.dropped_frames = 0
         self.started_at = 0.0
         self.up = asyncio.Event()
         self._on_event = on_event
         self._on_audio = on_audio
+        self._on_registration = on_registration
         self._log_level = log_level
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -264,6 +267,9 @@ class WorkerLink:
         elif kind == "registration":
             self.registered = bool(data["registered"])
             self.registration_status = (int(data["code"]), str(data["reason"]))
+            self.registration_generation = int(data.get("generation", 0))
+            if self._on_registration is not None:
+                self._on_registration(self)
         elif kind != "stopped":
             _LOGGER.warning("%s sent an unknown message %r", self.name, kind)
 

@@ -1,6 +1,6 @@
 """Chaos run: attack the real sidecar behind its SIP edge on loopback and count what breaks.
 
-    scripts/bench chaos [--json] [--keep DIR] [--only NAME ...]
+    scripts/run bench chaos [--json] [--keep DIR] [--only NAME ...]
 
 Starts, all on 127.0.0.0/8: the sidecar (``python -m hold_slayer_sidecar``, edge on, trunk configured), a
 SIPp trunk on 127.0.0.2 (digest registrar, and the far end of every call: a held call and a hostile
@@ -37,7 +37,8 @@ from typing import Any
 
 import yaml
 from hold_slayer_sidecar import protocol
-from hold_slayer_sidecar.demo import Child, Children, DemoClient, connect, ready_file
+
+from hold_slayer_tools.demo import Child, Children, DemoClient, connect, ready_file
 
 from .attacks import (
     SCENARIOS,
@@ -498,7 +499,7 @@ def print_table(results: list[AttackResult], out: Any) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(prog="scripts/bench chaos", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="scripts/run bench chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="last line: one JSON object with the totals")
     parser.add_argument("--keep", type=Path, help="keep logs and traces in this folder")
     parser.add_argument("--only", action="append", choices=sorted(ATTACKS), help="run only this attack (repeatable)")

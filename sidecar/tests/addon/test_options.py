@@ -40,7 +40,9 @@ def test_defaults_give_a_loopback_sidecar(tmp_path: Path) -> None:
     assert settings.port == 8765
     assert settings.require_token() == "t" * 43
     assert settings.data_dir == tmp_path / "data"
-    assert settings.sip.bind_host == "127.0.0.1"  # no trunk: SIP stays on loopback too
+    # A trunk may be set later from Home Assistant, which cannot move sockets: SIP listens behind the edge.
+    assert settings.sip.bind_host == "0.0.0.0"
+    assert settings.edge_active
     assert settings.sip.registrar is None and settings.sip.password is None
     assert settings.user_phone is None
     assert settings.voice.stt == "embedded" and settings.voice.tts == "piper"

@@ -73,6 +73,13 @@ def write_options(tmp_path: Path) -> Path:
     return path
 
 
+def loopback_only(tmp_path: Path) -> Path:
+    """The advanced file keeping SIP on loopback: a test sends nothing beyond 127.0.0.1 (and needs no edge)."""
+    path = tmp_path / "hold_slayer.yaml"
+    path.write_text("sip:\n  bind_host: 127.0.0.1\n", encoding="utf-8")
+    return path
+
+
 @pytest.mark.slow
 async def test_options_start_a_real_sidecar_announced_to_supervisor(
     tmp_path: Path, supervisor: StandInSupervisor
@@ -81,7 +88,7 @@ async def test_options_start_a_real_sidecar_announced_to_supervisor(
     log = (tmp_path / "addon.log").open("wb")
     process = subprocess.Popen(  # noqa: ASYNC220 - a plain child like the Supervisor's, polled below
         [sys.executable, "-m", "hold_slayer_sidecar.addon", "--options", str(write_options(tmp_path)),
-         "--data-dir", str(data), "--extra-config", str(tmp_path / "none.yaml"),
+         "--data-dir", str(data), "--extra-config", str(loopback_only(tmp_path)),
          "--supervisor-url", supervisor.url],
         env={**os.environ, "SUPERVISOR_TOKEN": SUPERVISOR_TOKEN},
         stdout=log,
@@ -114,7 +121,7 @@ async def test_options_start_a_real_sidecar_announced_to_supervisor(
     assert b"announced as" not in (tmp_path / "addon.log").read_bytes()  # on loopback: no zeroconf
     written = yaml.safe_load((data / "sidecar.yaml").read_text())
     assert written["host"] == "127.0.0.1"
-    assert "bind_host" not in written["sip"]  # no trunk set: SIP stays on the sidecar's loopback default
+    assert written["sip"]["bind_host"] == "127.0.0.1"  # the advanced file may keep SIP on loopback (tests do)
 
 
 async def test_supervisor_refusal_is_an_error(supervisor: StandInSupervisor) -> None:

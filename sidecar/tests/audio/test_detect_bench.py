@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hold_slayer_sidecar.bench.corpus import Item, perturb, predict
-from hold_slayer_sidecar.bench.detect import main as detect_main
+from hold_slayer_tools.bench.corpus import Item, perturb, predict
+from hold_slayer_tools.bench.detect import main as detect_main
 
 from .helpers import clip, join, silence
 

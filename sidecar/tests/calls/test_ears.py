@@ -1,4 +1,4 @@
-"""One call's ears (calls/listening.py): the same rules for the live call and for `scripts/bench detect`."""
+"""One call's ears (calls/listening.py): the same rules for the live call and for `scripts/run bench detect`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from conftest import FakeDetector
 from hold_slayer_sidecar.audio.types import Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
-from hold_slayer_sidecar.bench.corpus import predict
 from hold_slayer_sidecar.calls.listening import Ears, WordsWanted, words_wanted
+from hold_slayer_tools.bench.corpus import predict
 
 AUDIO = np.zeros(800, dtype=np.int16)
 

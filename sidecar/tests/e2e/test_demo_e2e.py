@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hold_slayer_sidecar.demo import COMPANIES_DIR
+from hold_slayer_tools.demo import COMPANIES_DIR
 
 
 def run_demo(tmp_path: Path, *args: str) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
     done = subprocess.run(
-        [sys.executable, "-m", "hold_slayer_sidecar.demo", "--json", "--talk", "8", "--timeout", "150",
+        [sys.executable, "-m", "hold_slayer_tools.demo", "--json", "--talk", "8", "--timeout", "150",
          "--workdir", str(tmp_path), *args],
         capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip

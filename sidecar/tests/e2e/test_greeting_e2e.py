@@ -16,7 +16,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "hold_slayer_sim" / "scenarios
 def test_a_person_who_greets_and_waits_after_ringback_is_bridged(tmp_path: Path) -> None:
     """No menu, no hold: "Hi, this is Sam." then silence. The call says "Hello?", the answer rings the user."""
     done = subprocess.run(
-        [sys.executable, "-m", "hold_slayer_sidecar.demo", "--json", "--talk", "4", "--timeout", "120",
+        [sys.executable, "-m", "hold_slayer_tools.demo", "--json", "--talk", "4", "--timeout", "120",
          "--workdir", str(tmp_path), "--company", str(SCENARIOS / "sam_repairs_direct.yaml"), "--explore",
          "--answer-after", "9"],
         capture_output=True, text=True, timeout=240, check=False,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hold_slayer_sidecar.bench.ivr import PromptEar, edit_distance, run_offline, split_segments, summary, wer_words
 from hold_slayer_sidecar.nav.navigator import MenuNavigator
 from hold_slayer_sim.model import load_company, shipped_company_files
+from hold_slayer_tools.bench.ivr import PromptEar, edit_distance, run_offline, split_segments, summary, wer_words
 
 
 def test_wer_words_normalise_digits() -> None:

@@ -153,3 +153,37 @@ async def test_pool_registers_from_worker_zero_and_every_worker_dials_via_the_tr
             await pool.hang_up(leg)
     finally:
         await pool.stop()
+
+
+async def test_a_new_trunk_applies_to_new_calls_and_the_call_in_progress_stays_up(
+    sipp: SippFactory, make_peer: PeerFactory, tmp_path: Path
+) -> None:
+    """set_trunk while a call is up: the call keeps going, the new account registers and carries the next call."""
+    scenario = tmp_path / "registrar.xml"
+    template = (SCENARIOS / "registrar.xml").read_text()
+    scenario.write_text(template.replace("__USER__", "alice").replace("__PASSWORD__", "secret"))
+    peer = await make_peer("answer")
+    peer_hostport = peer.uri.split("@", 1)[1]
+    pool = WorkerPoolEngine(SipSettings(), workers=1)
+    events = EventLog()
+    pool.subscribe_events(events)
+    await pool.start()
+    try:
+        first = await pool.dial(peer.uri)
+        await events.wait(LegEventKind.ANSWERED, first)
+        port, proc = await sipp("-sf", str(scenario))
+        trunk = SipSettings(
+            registrar=f"sip:127.0.0.1:{port}", username="alice", password="secret", domain=peer_hostport
+        )
+        await pool.set_trunk(trunk)
+        assert await pool.wait_registration(10) == (200, "OK")
+        await asyncio.wait_for(proc.wait(), TIMEOUT)
+        assert not events.of(LegEventKind.DISCONNECTED, first)  # the call in progress was not touched
+        second = await pool.dial("1 800 555 0100")  # a number: only the new trunk can place it
+        await events.wait(LegEventKind.ANSWERED, second)
+        assert peer.legs("incoming")[-1]["local_uri"] == f"sip:18005550100@{peer_hostport}"
+        for leg in (first, second):
+            await pool.hang_up(leg)
+            await events.wait(LegEventKind.DISCONNECTED, leg)
+    finally:
+        await pool.stop()

@@ -2,7 +2,7 @@
 
 Calls go over loopback SIP, placed as Home Assistant places them, and are scored against the simulators' ground truth.
 
-    scripts/bench live [--calls N] [--json] [--set shipped|scenarios|heldout|all] [--intents first|all]
+    scripts/run bench live [--calls N] [--json] [--set shipped|scenarios|heldout|all] [--intents first|all]
                        [--answer-after S] [--only ID] [--repeat N] [--channel JSON]
 
 Per call and in total: right department, false transfers (the user rung before the simulated agent spoke), people
@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import demo, protocol
-from ..demo import Children, DemoClient, TestIntent, load_intents
+from hold_slayer_sidecar import protocol
+
+from hold_slayer_tools import demo
+from hold_slayer_tools.demo import Children, DemoClient, TestIntent, load_intents
 
 SIM_DIR = Path(__file__).resolve().parents[2] / "hold_slayer_sim"
 # scenarios_heldout/ is never run while tuning the listening (kept for an honest figure on companies never heard).
@@ -347,7 +349,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[list[CallResult]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="scripts/bench live", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="scripts/run bench live", description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2, help="calls at once (default: the sidecar's maximum, 2)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of totals")
     parser.add_argument("--set", choices=sorted(SETS), default="all", help="which simulated companies")

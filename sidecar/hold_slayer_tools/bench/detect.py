@@ -1,6 +1,6 @@
 """Benchmark: every corpus item through the live detector, then the corpus scorer.
 
-usage: python -m hold_slayer_sidecar.bench.detect [CORPUS_DIR] [OUT_DIR]
+usage: python -m hold_slayer_tools.bench.detect [CORPUS_DIR] [OUT_DIR]
 """
 
 from __future__ import annotations

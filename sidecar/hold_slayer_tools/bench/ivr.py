@@ -1,6 +1,6 @@
 """IVR navigation benchmark: every simulated company x test intent.
 
-    scripts/bench ivr [--mode auto|real|offline|text] [--json] [--heldout] [--company ID] [--llm-url URL]
+    scripts/run bench ivr [--mode auto|real|offline|text] [--json] [--heldout] [--company ID] [--llm-url URL]
 
 ``real``: a REAL call per run over loopback SIP: the simulator (``python -m hold_slayer_sim.company``) answers,
 the sidecar (``python -m hold_slayer_sidecar``) dials it through its websocket API, and the simulator's report
@@ -44,16 +44,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hold_slayer_sidecar.audio.types import Pcm
+from hold_slayer_sidecar.calls.menu_segments import HeardSegment, MenuSegments, joined_audio
+from hold_slayer_sidecar.calls.prompt_audio import GAP_S
+from hold_slayer_sidecar.nav.api import NavAction, NavDecision
+from hold_slayer_sidecar.nav.navigator import MenuNavigator
+from hold_slayer_sidecar.nav.relabel import Relabeler, load_lexicon
+from hold_slayer_sidecar.voice.api import ChatModel
+from hold_slayer_sidecar.voice.stt import IVR_PROMPT, EmbeddedWhisperStt
+from hold_slayer_sidecar.voice.tts import PiperTts
 
-from ..audio.types import Pcm
-from ..calls.menu_segments import HeardSegment, MenuSegments, joined_audio
-from ..calls.prompt_audio import GAP_S
-from ..nav.api import NavAction, NavDecision
-from ..nav.navigator import MenuNavigator
-from ..nav.relabel import Relabeler, load_lexicon
-from ..voice.api import ChatModel
-from ..voice.stt import IVR_PROMPT, EmbeddedWhisperStt
-from ..voice.tts import PiperTts
 from .ivr_score import expert_seconds, judge_keys, presses_from_report
 
 RATE = 8000
@@ -523,7 +523,7 @@ async def run_real(
     cases: list[tuple[Any, str, str]], workdir: Path, paths: dict[str, Path], parallel: int = _REAL_PARALLEL
 ) -> list[RunResult]:
     """Place one real call per case through a real sidecar to the real simulator; read the ground truth."""
-    from .. import demo
+    from hold_slayer_tools import demo
 
     token = secrets.token_urlsafe(24)
     children = demo.Children(workdir)
@@ -601,7 +601,7 @@ async def _place_all(cases: list[tuple[Any, str, str]], ctx: _RealContext) -> li
 
 async def _one_real_call(ctx: _RealContext, result: RunResult) -> RunResult:
     """One explored call: place it, wait for the simulator to report a department (or the call to end)."""
-    from .. import demo
+    from hold_slayer_tools import demo
 
     started_wall = time.time()
     call = {
@@ -841,7 +841,7 @@ async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command line."""
-    parser = argparse.ArgumentParser(prog="scripts/bench ivr", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="scripts/run bench ivr", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["auto", "real", "offline", "text"], default="auto")
     parser.add_argument("--json", action="store_true", help="print the JSON summary as the last line")
     parser.add_argument("--heldout", action="store_true", help="use the benchmark's own held-out intents")
@@ -880,7 +880,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     llm: ChatModel | None = None
     if args.llm_url:
-        from ..voice.llm import OpenAiChat
+        from hold_slayer_sidecar.voice.llm import OpenAiChat
 
         llm = OpenAiChat(args.llm_url, model=args.llm_model)
     mode = args.mode

@@ -1,6 +1,6 @@
 """End-to-end demo: a real sidecar calls a simulated company and rings a simulated phone, all on loopback.
 
-    python -m hold_slayer_sidecar.demo [--company FILE] [--intent TEXT] [--explore] [--json] [--all]
+    python -m hold_slayer_tools.demo [--company FILE] [--intent TEXT] [--explore] [--json] [--all]
 
 Starts three processes (sidecar, company, phone) on free ports with a random token, saves a call flow for
 the intent (unless --explore), places the call over the websocket exactly as Home Assistant does, prints
@@ -29,8 +29,7 @@ from typing import Any
 
 import aiohttp
 import yaml
-
-from . import protocol
+from hold_slayer_sidecar import protocol
 
 # The simulator ships beside the product in this repository (the demo is a developer tool).
 COMPANIES_DIR = Path(str(importlib.resources.files("hold_slayer_sim") / "companies"))
@@ -563,7 +562,7 @@ def summarise(
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the demo's command line."""
-    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="scripts/run demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--company", type=Path, default=DEFAULT_COMPANY, help="company YAML (default: the bank)")
     parser.add_argument("--intent", help="one of the company's test_intents (default: the first)")
     parser.add_argument("--all", action="store_true", help="every shipped company in turn; print a table")

@@ -1,6 +1,6 @@
 """Benchmark the SIP engines on loopback: call setup time, CPU with 2 tapped calls, worker restart time.
 
-Run: ``python -m hold_slayer_sidecar.sip.bench_setup [--engine both|direct|pool] [--calls 20] [--seconds 10]
+Run: ``python -m hold_slayer_tools.bench.sip_setup [--engine both|direct|pool] [--calls 20] [--seconds 10]
 [--kills 5] [--json OUT]``. A peer engine runs in a subprocess (one Endpoint per process); it answers at once
 and plays a tone. ``direct`` is a ``PjsuaEngine`` in this process; ``pool`` is the product's
 ``WorkerPoolEngine`` (2 workers), whose CPU is counted in this process and in its workers separately, and
@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ..audio.types import AudioFrame
-from .api import LegEvent, LegEventKind
-from .engine import PjsuaEngine
-from .pool import WorkerPoolEngine
-from .settings import SipSettings
+from hold_slayer_sidecar.audio.types import AudioFrame
+from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
+from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
+from hold_slayer_sidecar.sip.settings import SipSettings
 
 type Engine = PjsuaEngine | WorkerPoolEngine
 _CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -1,6 +1,6 @@
 """Benchmark: DTMF receiver vectors and talk-off through the live detector.
 
-usage: python -m hold_slayer_sidecar.bench.dtmf [CORPUS_DIR] [--json OUT]
+usage: python -m hold_slayer_tools.bench.dtmf [CORPUS_DIR] [--json OUT]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Benchmark: CPU seconds per second of audio for each detector stage on one core, and calls per core.
 
-usage: python -m hold_slayer_sidecar.bench.perf [CORPUS_DIR] [--seconds N] [--repeat N] [--json OUT]
+usage: python -m hold_slayer_tools.bench.perf [CORPUS_DIR] [--seconds N] [--repeat N] [--json OUT]
 
 Each stage runs --repeat times from a fresh state. A shared machine's speed drifts by a third from one minute to the
 next (the same code measured 0.0098-0.0139 core per call in one sitting), so the table gives the median and the
@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-
 from hold_slayer_sidecar.audio.background import MusicActivity, NoiseFloor
 from hold_slayer_sidecar.audio.detector import HoldDetector
 from hold_slayer_sidecar.audio.dtmf import DtmfDetector

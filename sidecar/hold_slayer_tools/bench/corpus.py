@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from hold_slayer_sidecar.audio.detector import HoldDetector
 from hold_slayer_sidecar.audio.types import AudioFrame, ObservationKind
 from hold_slayer_sidecar.calls.listening import Ears

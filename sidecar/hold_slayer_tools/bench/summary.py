@@ -1,6 +1,6 @@
 """Benchmark the call summary: references, dates, amounts, commitments (and agent names) against labels.
 
-    scripts/bench summary [--json] [--set FILE] [--llm-url URL --llm-model NAME]
+    scripts/run bench summary [--json] [--set FILE] [--llm-url URL --llm-model NAME]
 
 Reads the labelled conversations in ``summary_set.yaml`` (dev and held-out parts), runs the embedded
 extractor (and the LLM path when a URL is given or HOLD_SLAYER_VOICE__LLM_URL is set), prints precision and
@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from ..summary.extract import extract
-from ..summary.llm import llm_extract
-from ..summary.model import CallSummary, Said
-from ..voice.llm import OpenAiChat
+from hold_slayer_sidecar.summary.extract import extract
+from hold_slayer_sidecar.summary.llm import llm_extract
+from hold_slayer_sidecar.summary.model import CallSummary, Said
+from hold_slayer_sidecar.voice.llm import OpenAiChat
 
 DEFAULT_SET = Path(__file__).with_name("summary_set.yaml")
 FIELDS = ("reference", "date", "amount", "commitment", "agent")
@@ -180,7 +179,7 @@ def print_table(title: str, scores: dict[str, Score], counts: dict[str, int], ou
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command line."""
-    parser = argparse.ArgumentParser(prog="scripts/bench summary", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="scripts/run bench summary", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="labelled conversations (YAML)")
     parser.add_argument("--llm-url", default=os.environ.get("HOLD_SLAYER_VOICE__LLM_URL"))

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..nav.api import MenuOption
-from ..nav.parser import reaches_person
+from hold_slayer_sidecar.nav.api import MenuOption
+from hold_slayer_sidecar.nav.parser import reaches_person
 
 DIGIT_S = 0.15  # one RFC 4733 digit plus the gap before the next
 SPEECH_END_S = 0.8  # the simulator ends a caller's speech after 0.8 s of quiet (FORMAT.md)

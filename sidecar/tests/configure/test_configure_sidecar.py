@@ -1,0 +1,225 @@
+"""``configure`` against the real sidecar: a SIPp registrar, Wyoming services, hostile data, settings that persist."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from hold_slayer_sidecar import protocol
+from hold_slayer_sidecar.configure.store import FILE_NAME
+from peers import free_port, sipp_registrar, wyoming_service
+
+pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed")
+
+TOKEN = "configure-token-of-24-chars-or-more"
+TRUNK = {"username": "alice", "password": "secret", "dtmf_method": "sip_info", "dtmf_duration_ms": 100}
+
+
+class Client:
+    """One authenticated websocket client of the sidecar that keeps the events it is sent."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, welcome: dict[str, Any]) -> None:
+        self.ws, self.welcome = ws, welcome
+        self.events: list[dict[str, Any]] = []
+        self._ids = iter(range(1, 10_000))
+
+    async def ask(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        rid = next(self._ids)
+        await self.ws.send_str(protocol.encode(protocol.request(rid, command, data)))
+        while True:
+            frame = json.loads((await self.ws.receive(timeout=30)).data)
+            if frame["type"] == "event":
+                self.events.append(frame)
+            elif frame["type"] == "result" and frame["id"] == rid:
+                return dict(frame)
+
+
+type Connect = Callable[[], Any]
+
+
+@pytest.fixture
+async def sidecar(tmp_path: Path) -> AsyncIterator[Callable[[], Any]]:
+    """Start the real sidecar (again, with the same data dir, on every call); yield a client factory."""
+    processes: list[asyncio.subprocess.Process] = []
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def start() -> Client:
+        ready = tmp_path / f"ready{len(processes)}.json"
+        log = (tmp_path / f"sidecar{len(processes)}.log").open("wb")
+        sip_port = str(free_port(socket.SOCK_DGRAM))  # the edge takes it once a trunk is set and the sidecar restarts
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", sip_port, "--sip-workers", "1",
+            "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready),
+            env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN}, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        processes.append(process)
+        for _ in range(300):
+            if ready.exists() or process.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert ready.exists(), log.name
+        session = aiohttp.ClientSession()
+        sessions.append(session)
+        ws = await session.ws_connect(json.loads(ready.read_text())["ws_url"])
+        await ws.send_str(protocol.encode(protocol.hello(TOKEN, "configure-test")))
+        return Client(ws, json.loads((await ws.receive(timeout=10)).data))
+
+    async def stop_all() -> None:
+        for session in sessions:
+            await session.close()
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(process.wait(), 10)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+    start.stop_all = stop_all  # type: ignore[attr-defined]
+    try:
+        yield start
+    finally:
+        await stop_all()
+
+
+async def test_trunk_registers_with_digest_auth_and_is_kept_for_the_next_start(
+    sidecar: Callable[[], Any], tmp_path: Path
+) -> None:
+    client = await sidecar()
+    assert client.welcome["snapshot"]["sidecar"]["registration"]["state"] == "not_configured"
+    async with sipp_registrar(tmp_path, user="alice", password="secret") as (port, sipp):
+        result = await client.ask("configure", {"trunk": {"registrar": f"sip:127.0.0.1:{port}", **TRUNK}})
+        assert result["success"], result
+        assert result["data"]["applied"] == ["trunk"]
+        registration = result["data"]["registration"]
+        assert registration == {"state": "registered", "code": 200, "reason": None, "registrar": f"127.0.0.1:{port}"}
+        assert await asyncio.wait_for(sipp.wait(), 10) == 0  # SIPp saw the challenge answered correctly
+    settings = await client.ask("get_settings")
+    trunk = settings["data"]["trunk"]
+    assert trunk["password_set"] is True
+    assert "secret" not in json.dumps(settings)  # secrets never come back
+    assert settings["data"]["engines"]["sip_workers"] == "ok"
+    applied = [e for e in client.events if e["event"] == "settings_applied"]
+    assert applied and applied[-1]["data"]["registration"]["state"] == "registered"
+    snapshot = await client.ask("get_snapshot")
+    assert "secret" not in json.dumps(snapshot)
+    kept = tmp_path / "data" / FILE_NAME
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert json.loads(kept.read_text())["trunk"]["password"] == "secret"
+
+    await sidecar.stop_all()  # type: ignore[attr-defined]
+    again = await sidecar()
+    registration = again.welcome["snapshot"]["sidecar"]["registration"]
+    # The YAML had no trunk: the one set from HA is used after the restart (its registrar is gone now).
+    assert registration["registrar"] == f"127.0.0.1:{port}"
+    assert registration["state"] in ("registering", "failed")
+
+
+async def test_a_wrong_password_shows_the_registrars_403_and_applies_nothing(
+    sidecar: Callable[[], Any], tmp_path: Path
+) -> None:
+    client = await sidecar()
+    async with sipp_registrar(tmp_path, user="alice", password="other") as (port, _sipp):
+        result = await client.ask(
+            "configure", {"trunk": {"registrar": f"127.0.0.1:{port}", **TRUNK}, "user_phones": ["+15550100"]}
+        )
+    assert not result["success"]
+    assert result["error"] == {"code": "sip_error", "message": "the registrar rejected the password (403)"}
+    settings = await client.ask("get_settings")
+    assert "trunk" not in settings["data"] and "user_phones" not in settings["data"]
+    assert settings["data"]["registration"]["state"] == "not_configured"
+    assert not (tmp_path / "data" / FILE_NAME).exists()
+
+
+async def test_a_registrar_that_does_not_answer_is_named_with_408(sidecar: Callable[[], Any]) -> None:
+    client = await sidecar()
+    port = free_port(socket.SOCK_DGRAM)
+    result = await client.ask("configure", {"trunk": {"registrar": f"sip:127.0.0.1:{port}", **TRUNK}})
+    assert result["error"] == {
+        "code": "sip_error",
+        "message": f"no answer from the registrar at 127.0.0.1:{port} (408)",
+    }
+    assert (await client.ask("get_settings"))["data"]["registration"]["state"] == "not_configured"
+
+
+async def test_wyoming_services_are_asked_before_they_are_used(sidecar: Callable[[], Any]) -> None:
+    client = await sidecar()
+    closed = free_port()
+    refused = await client.ask("configure", {"voice": {"stt": "wyoming", "stt_url": f"127.0.0.1:{closed}"}})
+    assert refused["error"] == {
+        "code": "invalid_data",
+        "message": f"voice.stt_url: no Wyoming service at 127.0.0.1:{closed}",
+    }
+    async with wyoming_service("tts") as tts_only:
+        wrong = await client.ask("configure", {"voice": {"stt": "wyoming", "stt_url": tts_only, "tts": "espeak"}})
+        assert wrong["error"]["code"] == "invalid_data"
+        assert "offers no speech-to-text (it offers: tts)" in wrong["error"]["message"]
+        async with wyoming_service("asr") as asr:
+            ok = await client.ask(
+                "configure", {"voice": {"stt": "wyoming", "stt_url": asr, "tts": "wyoming", "tts_url": tts_only}}
+            )
+            assert ok["success"], ok
+            assert ok["data"]["applied"] == ["voice"]
+            voice = (await client.ask("get_settings"))["data"]["voice"]
+            assert (voice["stt_url"], voice["tts_url"]) == (f"tcp://{asr}", f"tcp://{tts_only}")
+            assert ok["data"]["engines"]["llm"] == "not configured"
+
+
+HOSTILE: list[tuple[str, Any]] = [
+    ("not an object", {"trunk": "sip:x"}),
+    ("number as text", {"trunk": {"registrar": "127.0.0.1", "username": "a", "dtmf_duration_ms": "120"}}),
+    ("bool as number", {"trunk": {"registrar": "127.0.0.1", "username": "a", "dtmf_gap_ms": True}}),
+    ("huge registrar", {"trunk": {"registrar": "a" * 100_000, "username": "a"}}),
+    ("huge password", {"trunk": {"registrar": "127.0.0.1", "username": "a", "password": "p" * 10_000}}),
+    ("header injection", {"trunk": {"registrar": "sip:127.0.0.1\r\nRoute: <sip:evil>", "username": "a"}}),
+    ("header in a parameter", {"trunk": {"registrar": "sip:127.0.0.1;lr?Route=evil", "username": "a"}}),
+    ("user in the registrar", {"trunk": {"registrar": "sip:bob@127.0.0.1", "username": "a"}}),
+    ("CRLF in the user", {"trunk": {"registrar": "127.0.0.1", "username": "a\r\nVia: x"}}),
+    ("unknown field", {"trunk": {"registrar": "127.0.0.1", "username": "a", "expires": 1}}),
+    ("unknown section", {"sip": {"bind_host": "0.0.0.0"}}),
+    ("emergency 911", {"user_phones": ["911"]}),
+    ("emergency 112 spelled", {"user_phones": ["+1 (911)"]}),
+    ("emergency by tel:", {"user_phones": ["tel:112"]}),
+    ("emergency by sip:", {"user_phones": ["sip:911@trunk.example"]}),
+    ("phones not a list", {"user_phones": "+15550100"}),
+    ("too many phones", {"user_phones": [f"+1555010{i:04d}" for i in range(6)]}),
+    ("phone not text", {"user_phones": [15550100]}),
+    ("wyoming without port", {"voice": {"stt": "wyoming", "stt_url": "core-whisper"}}),
+    ("llm with credentials", {"voice": {"llm_url": "http://user:pw@127.0.0.1:11434"}}),
+    ("llm not http", {"voice": {"llm_url": "file:///etc/passwd"}}),
+    ("courtesy placeholder", {"courtesy": {"greeting": "{name.__class__}"}}),
+    ("nothing", {}),
+]
+
+
+async def test_hostile_configure_data_is_refused_and_nothing_is_applied(
+    sidecar: Callable[[], Any], tmp_path: Path
+) -> None:
+    client = await sidecar()  # one sidecar for every case: it must stay well through all of them
+    ok = await client.ask("configure", {"user_phones": ["+15550100200"]})
+    assert ok["success"], ok
+    kept = (tmp_path / "data" / FILE_NAME).read_bytes()
+    for case, data in HOSTILE:
+        # A valid section beside the bad one: all or nothing, so it must not be applied either.
+        request = {"courtesy": {"name": "Mallory"}, **data} if data and "courtesy" not in data else data
+        result = await client.ask("configure", request)
+        assert not result["success"], case
+        assert result["error"]["code"] == "invalid_data", (case, result)
+        assert len(result["error"]["message"]) < 2000, case
+        settings = (await client.ask("get_settings"))["data"]
+        assert settings["user_phones"] == ["+15550100200"], case
+        assert "courtesy" not in settings and "trunk" not in settings, case
+    assert (tmp_path / "data" / FILE_NAME).read_bytes() == kept
+    assert (await client.ask("ping"))["success"]
