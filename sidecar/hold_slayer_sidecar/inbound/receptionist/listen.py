@@ -39,6 +39,7 @@ class CallerEars:
         self.hearing: CallerHearing | None = None
         self._changed = asyncio.Event()
         self._frames = 0
+        self._failed = False  # logged once: a broken stream would otherwise log fifty times a second
         self.gone = asyncio.Event()
 
     def on_frame(self, frame: AudioFrame) -> None:
@@ -47,12 +48,20 @@ class CallerEars:
             if self._ears is None:
                 self.hearing = self._factory(frame.sample_rate)
                 self._ears = Ears(self.hearing)
+            if (
+                self.hearing is None
+                or frame.sample_rate != self.hearing.sample_rate
+                or frame.pcm.size * 50 != frame.sample_rate
+            ):
+                raise ValueError(f"a frame of {frame.pcm.size} samples at {frame.sample_rate} Hz")
             self._ears.hear(frame)
             self._frames += 1
             if self._frames % 5 == 0:  # wake the dialogue every 0.1 s of audio, not 50 times a second
                 self._changed.set()
         except Exception:  # one bad frame must not end the call
-            _LOGGER.exception("receptionist could not hear a frame")
+            if not self._failed:
+                _LOGGER.exception("receptionist could not hear a frame (further failures not logged)")
+            self._failed = True
 
     def now(self) -> float:
         """Return the caller's stream time (seconds of audio heard)."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ...summary.spoken import code_symbols, tokens
+from ...summary.spoken import DIGIT_WORDS, REPEATS, tokens
 from . import wording
 
 Urgency = Literal["low", "normal", "high"]
@@ -79,15 +79,40 @@ def requested_device(text: str, device_names: Mapping[str, str]) -> str | None:
     return None
 
 
+def read_number(words: list[tuple[str, bool]], start: int) -> tuple[str, int]:
+    """Read digits said from ``words[start]`` ("555-0100", "five five oh one hundred"); return (digits, words used).
+
+    Only digits and digit words count (not "for" or "to" as summary/spoken.py reads codes): "dial 911 for me" is 911.
+    """
+    out, i, repeat = "", start, 1
+    while i < len(words):
+        word, ends = words[i]
+        low = word.lower()
+        if low in REPEATS:
+            repeat = REPEATS[low]
+        elif re.fullmatch(r"\+?\d[\d\-]*", word):
+            out += re.sub(r"\D", "", word)
+        elif low in DIGIT_WORDS:
+            out += DIGIT_WORDS[low] * repeat
+            repeat = 1
+        elif low in ("hundred", "thousand") and out:
+            out += "00" if low == "hundred" else "000"
+        else:
+            break
+        i += 1
+        if ends:
+            break
+    return out, i - start
+
+
 def _numbers_after(text: str, start: int) -> list[str]:
     """Return phone numbers said within a few words after ``start`` (digits or digit words)."""
     words = tokens(text[start:])
     found: list[str] = []
     i = 0
     while i < min(len(words), NUMBER_LOOKAHEAD_WORDS + 8):
-        code, used = code_symbols(words, i)
-        digits = re.sub(r"\D", "", code)
-        if len(digits) >= MIN_NUMBER_DIGITS and len(digits) == len(code):
+        digits, used = read_number(words, i)
+        if len(digits) >= MIN_NUMBER_DIGITS:
             found.append(digits)
             i += used
             continue
