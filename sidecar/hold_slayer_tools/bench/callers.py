@@ -36,7 +36,7 @@ class CallerScript:
     message: str = ""  # a robocall's message
     start: Start = "answer"
     music: str | None = None  # a music bed under the caller (a robocall's, or a radio behind a person)
-    music_db: float = -8.0  # the bed's level against the voice
+    music_db: float = -8.0  # the bed's level against the voice (a robocall's bed starts 1.5 s before the words)
     interrupt: str = ""  # a person's word said over the greeting ("Hello?") before the answer
     reaction_s: float = 0.6  # a person's gap before answering
     hang_up_after_s: float | None = None  # the caller hangs up this long after the call is answered
@@ -59,7 +59,7 @@ def music(name: str) -> Pcm:
     return render_piece(spec_for(name))
 
 
-def with_bed(voice: Pcm, bed_name: str, bed_db: float, lead_s: float = 0.5) -> Pcm:
+def with_bed(voice: Pcm, bed_name: str, bed_db: float, lead_s: float = 1.5) -> Pcm:
     """Mix the voice over a music bed from ``lead_s`` before it to ``lead_s`` after it, ``bed_db`` under it."""
     bed = music(bed_name).astype(np.float64)
     lead = round(lead_s * RATE)

@@ -201,3 +201,4 @@ def test_an_answering_caller_is_never_a_robocall_on_acoustic_cues_alone() -> Non
     assert RobocallEvidence(talked_through=True, monologue=True).robocall
     assert not RobocallEvidence(music=True).robocall  # one weak cue is never enough
     assert not RobocallEvidence(talked_through=True).robocall
+    assert not RobocallEvidence(monologue=True, music=True).robocall  # a chatty person with the radio on

@@ -111,8 +111,10 @@ class CallerHearing:
         return self.segments[-1].end_s if self.segments else None
 
     def speech_pcm(self, since_s: float) -> npt.NDArray[np.int16]:
-        """Return the caller's speech from segments that began at or after ``since_s``, joined (8 kHz)."""
+        """Return the caller's speech from segments that began at or after ``since_s`` (and the open one), joined."""
         parts = [h.pcm for h in self.segments if h.start_s >= since_s - 1e-9]
+        if self.speaking and self._segmenter.onset_s >= since_s - 1e-9:
+            parts.append(self._segmenter.pcm_so_far())  # the turn was cut off (the longest answer listened to)
         return np.concatenate(parts) if parts else np.zeros(0, np.int16)
 
     # CallDetector: nothing else changes this detector's mind.

@@ -4,8 +4,10 @@ A recording plays on: it talks straight through the greeting and does not stop t
 monologue, music plays under it, it says what only recordings say ("press 1 to ..."), or it is a message heard on
 an earlier call (the same spectro-temporal fingerprint as audio/fingerprint.py). A person answers: they speak after
 the question and stop for a reply. A false robocall costs a person their call (to the message box), a missed one
-costs the household a ring, so weak evidence alone never decides: it takes wording or a replay, or two of the
-acoustic cues, and a caller who answered the question is judged by wording and replay only.
+costs the household a ring, so weak evidence alone never decides: it takes wording or a replay, or speech that
+talked through a prompt and also ran on as a monologue or over music; a caller who answered a question (spoke after
+it and stopped for a reply) is judged by wording and replay only. Music alone is a radio behind a person as often
+as a robocall's bed, and a long answer is a chatty person as often as a message.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ RUN_ON_GAP_S = 0.7
 # answer in one or two sentences (3-8 s in the bench's caller scripts).
 MONOLOGUE_S = 10.0
 # Music under the speech: music activity (audio/background.py: 60% of a second sounding, not speech) this long
-# within the caller's speech, or most of the pauses between words sounding (a bed under the voice).
+# within the caller's speech, or most of the pauses between words sounding (a bed under the voice). A read message
+# leaves few pauses for it, so the second before the first words and after the last count too: a robocall's bed
+# starts before the voice (a jingle, a fade-in) and plays out after it.
 MUSIC_MIN_S = 0.6
+MUSIC_MARGIN_S = 1.5
 BED_MIN_GAP_S = 0.4
 BED_SOUNDING_SHARE = 0.6
 # An answer: speech that began no sooner than this before our question ended (people time their reply to the
@@ -88,10 +93,10 @@ class RobocallEvidence:
 
     @property
     def robocall(self) -> bool:
-        """Wording or a replay decide; else two acoustic cues, and never for a caller who answered."""
+        """Wording or a replay decide; else talking through plus a second cue, never for a caller who answered."""
         if self.wording is not None or self.replay:
             return True
-        return not self.answered and sum((self.talked_through, self.monologue, self.music)) >= 2
+        return not self.answered and self.talked_through and (self.monologue or self.music)
 
     def reason(self) -> str:
         """Return the evidence in words, for HA."""
@@ -147,10 +152,10 @@ def longest_run_s(frames: Sequence[FrameNote], since_s: float, max_gap_s: float)
 
 def music_under(frames: Sequence[FrameNote], since_s: float) -> bool:
     """Music during the caller's speech: music activity, or a sounding bed filling the pauses between words."""
-    speech = [i for i, f in enumerate(frames) if f.t_s > since_s and f.speaking]
+    speech = [f.t_s for f in frames if f.t_s > since_s and f.speaking]
     if not speech:
         return False
-    span = list(frames)[speech[0] : speech[-1] + 1]
+    span = _in(frames, max(speech[0] - MUSIC_MARGIN_S, since_s), speech[-1] + MUSIC_MARGIN_S)
     if sum(f.music for f in span) * FRAME_S >= MUSIC_MIN_S:
         return True
     gaps = [f for f in span if not f.speaking]
