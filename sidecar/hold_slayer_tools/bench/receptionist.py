@@ -39,6 +39,8 @@ class Result:
     split: str
     screening: Screening
     seconds: float
+    decided_s: float  # from the answer to the decision, in the caller's stream time (the closing line not counted)
+    after_words_s: float | None  # from the end of the caller's last words to the decision
 
     @property
     def correct(self) -> bool:
@@ -66,13 +68,22 @@ async def screen_one(receptionist: Receptionist, line: SimulatedLine, split: str
     line.start()
     try:
         screening = await asyncio.wait_for(receptionist.screen(context), CALL_LIMIT_S)
+        ended_s = line.t_s
     finally:
         await line.stop()
-    return Result(script, split, screening, time.monotonic() - started)
+    closing = screening.outcome in (ScreeningOutcome.RING, ScreeningOutcome.TAKE_MESSAGE, ScreeningOutcome.END)
+    decided = line.started[-1] if closing and line.started else ended_s
+    words = line.words_until(decided)
+    after = decided - words if words is not None and script.kind == "person" else None
+    return Result(script, split, screening, time.monotonic() - started, decided, after)
 
 
 def _rate(hits: list[bool]) -> str:
     return f"{sum(hits)}/{len(hits)}" if hits else "-"
+
+
+def _median(values: list[float]) -> float | None:
+    return round(values[len(values) // 2], 1) if values else None
 
 
 def summarise(results: list[Result]) -> dict[str, Any]:
@@ -81,7 +92,10 @@ def summarise(results: list[Result]) -> dict[str, Any]:
     robocalls = [r for r in results if r.script.kind == "robocall"]
     names = [ok for r in results if (ok := r.name_ok) is not None]
     purposes = [ok for r in results if (ok := r.purpose_ok) is not None]
-    times = sorted(r.seconds for r in results if r.screening.outcome is not ScreeningOutcome.CALLER_GONE)
+    timed = [r for r in results if r.screening.outcome is not ScreeningOutcome.CALLER_GONE]
+    times = sorted(r.decided_s for r in timed)
+    robo_times = sorted(r.decided_s for r in timed if r.script.kind == "robocall")
+    after = sorted(a for r in timed if (a := r.after_words_s) is not None)
     return {
         "calls": len(results),
         "outcome_correct": sum(r.correct for r in results),
@@ -92,14 +106,17 @@ def summarise(results: list[Result]) -> dict[str, Any]:
         "robocall_false_positives": sum(r.screening.outcome is ScreeningOutcome.ROBOCALL for r in people),
         "names": f"{_rate(names)}",
         "purposes": f"{_rate(purposes)}",
-        "median_s": round(times[len(times) // 2], 1) if times else None,
-        "max_s": round(times[-1], 1) if times else None,
+        "decision_median_s": _median(times),
+        "decision_max_s": round(times[-1], 1) if times else None,
+        "robocall_decision_median_s": _median(robo_times),
+        "after_last_words_median_s": _median(after),
+        "after_last_words_max_s": round(after[-1], 1) if after else None,
     }
 
 
 def print_table(results: list[Result], out: Any) -> None:
     """One row per caller."""
-    print(f"{'split':<8}{'caller':<22}{'want':<14}{'got':<14}{'s':>6}  reason", file=out)
+    print(f"{'split':<8}{'caller':<22}{'want':<14}{'got':<14}{'dec s':>6}{'after':>6}  reason", file=out)
     for r in results:
         mark = " " if r.correct else "!"
         got = r.screening.outcome.value

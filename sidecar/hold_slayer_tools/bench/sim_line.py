@@ -39,6 +39,8 @@ class SimulatedLine:
         self._task: asyncio.Task[None] | None = None
         self.hung_up = False
         self.prompts: list[tuple[float, float]] = []  # (start, end) of each prompt in stream time
+        self.started: list[float] = []  # stream time at the start of each prompt (before it has been played)
+        self.spoken: list[tuple[float, float]] = []  # (start, end) of each of the caller's clips
 
     @property
     def t_s(self) -> float:
@@ -58,6 +60,7 @@ class SimulatedLine:
     async def play(self, leg_id: str, pcm: Pcm, sample_rate: int) -> None:
         """Play a prompt: return once it has taken its time on the line; the caller then reacts."""
         start = self.t_s
+        self.started.append(start)
         end = start + pcm.size / sample_rate
         while self.t_s < end:
             if self.hung_up:
@@ -109,7 +112,14 @@ class SimulatedLine:
         return radio
 
     def _add(self, at_s: float, pcm: Pcm) -> None:
-        self._clips.append((max(round(at_s * RATE), self._n), pcm))
+        start = max(round(at_s * RATE), self._n)
+        self._clips.append((start, pcm))
+        self.spoken.append((start / RATE, (start + pcm.size) / RATE))
+
+    def words_until(self, t_s: float) -> float | None:
+        """When the caller's last clip heard by ``t_s`` ended (None: nothing said by then)."""
+        ends = [min(end, t_s) for start, end in self.spoken if start < t_s]
+        return max(ends) if ends else None
 
     def _frame(self) -> Pcm:
         n0, n1 = self._n, self._n + FRAME
