@@ -202,3 +202,13 @@ def test_an_answering_caller_is_never_a_robocall_on_acoustic_cues_alone() -> Non
     assert not RobocallEvidence(music=True).robocall  # one weak cue is never enough
     assert not RobocallEvidence(talked_through=True).robocall
     assert not RobocallEvidence(monologue=True, music=True).robocall  # a chatty person with the radio on
+
+
+def test_hostile_transcripts_are_read_in_bounded_time_and_kept_short() -> None:
+    endless = "this is " * 20000 + "put me through to " * 5000 + "555 0100 " + "5 " * 5000
+    understood = understand(endless, DEVICES)
+    screening = decide(understood, RobocallEvidence(), endless)
+    assert len(screening.heard) <= 2000
+    assert screening.outcome is ScreeningOutcome.TAKE_MESSAGE  # it asked for an outside number
+    for words in ("{owner} %s \x00\x1b[31m", "é" * 5000, "." * 10000, "Dr. " * 3000):
+        decide(understand(words, DEVICES), RobocallEvidence(), words)  # no error on odd text

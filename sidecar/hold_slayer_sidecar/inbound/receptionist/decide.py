@@ -15,6 +15,9 @@ CLOSING = {
     ScreeningOutcome.END: "Thanks for calling. Goodbye.",
 }
 CLOSING_REFUSED = "I can't connect calls to other numbers, but I'll take a message."
+# What is kept of the caller's words in the result (shown in HA, sent over the websocket): a minute of speech is
+# about 900 characters; a recording that ran on longer is cut.
+MAX_HEARD_CHARS = 2000
 
 
 def follow_up(understanding: Understanding, heard: str) -> str | None:
@@ -39,7 +42,7 @@ def _with(u: Understanding, heard: str, outcome: ScreeningOutcome, reason: str) 
         caller_name=u.caller_name,
         purpose=u.purpose,
         urgency=u.urgency,
-        heard=heard,
+        heard=heard[:MAX_HEARD_CHARS],
         device_id=u.device_id if outcome is ScreeningOutcome.RING else None,
         refused_requests=u.refused_requests,
     )

@@ -15,6 +15,10 @@ Urgency = Literal["low", "normal", "high"]
 CallKind = Literal["unknown", "sales", "survey", "wrong_number", "message"]
 MIN_NUMBER_DIGITS = 3  # "911", "999", "112" and every real number have at least three
 NUMBER_LOOKAHEAD_WORDS = 5  # "transfer me to my lawyer at 555 ...": a number a few words after the request
+# Words read: over a minute of speech (about 900 characters a minute). A recording that talks on is judged by its
+# first minute; nothing a caller says makes the rules read without end.
+MAX_TEXT_CHARS = 4000
+NUMBER_WINDOW_CHARS = 200  # where a number asked for is read: a few words and up to 15 digits with separators
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,7 @@ def read_number(words: list[tuple[str, bool]], start: int) -> tuple[str, int]:
 
 def _numbers_after(text: str, start: int) -> list[str]:
     """Return phone numbers said within a few words after ``start`` (digits or digit words)."""
-    words = tokens(text[start:])
+    words = tokens(text[start : start + NUMBER_WINDOW_CHARS])
     found: list[str] = []
     i = 0
     while i < min(len(words), NUMBER_LOOKAHEAD_WORDS + 8):
@@ -136,9 +140,10 @@ def refused_requests(text: str) -> tuple[str, ...]:
 
 def understand(text: str, device_names: Mapping[str, str]) -> Understanding:
     """Read one caller's words (all their turns joined) with the embedded rules."""
+    refused = refused_requests(text)  # all of it: a request for an outside number is never let through unrecorded
+    text = text[:MAX_TEXT_CHARS]
     level, level_cue = urgency(text)
     kind, kind_cue = call_kind(text)
-    refused = refused_requests(text)
     device = requested_device(text, device_names)
     return Understanding(
         caller_name=wording.caller_name(text),

@@ -133,18 +133,14 @@ def tidy_phrase(phrase: str) -> str:
 def caller_name(text: str) -> str | None:
     """Return who is calling, as they said it ("Dana from Dr Patel's office", "the dentist"), or None."""
     text = normalised(text)
-    candidates: list[str] = []
-    for match in _INTRO.finditer(text):
-        candidates.append(tidy_phrase(match.group(1)))
-    for match in _I_AM.finditer(text):
-        candidates.append(tidy_phrase(match.group(1)))
-    for match in _HERE.finditer(text):
-        candidates.append(match.group(1))
-    names = [c for c in candidates if c and c.split()[0].lower() not in _NOT_NAMES]
+    candidates: list[tuple[int, str]] = []
+    for pattern in (_INTRO, _I_AM, _HERE):
+        candidates += [(m.start(1), tidy_phrase(m.group(1))) for m in pattern.finditer(text)]
+    names = [(at, c) for at, c in candidates if c and c.split()[0].lower() not in _NOT_NAMES]
     where = _FROM.search(text)
     org = tidy_phrase(where.group(1)) if where else None
     if names:
-        name = min(names, key=text.find)
+        name = min(names)[1]
         if org and "from" not in name.lower() and "with" not in name.lower() and org.lower() not in name.lower():
             return f"{name} from {org}"
         return name
