@@ -54,7 +54,10 @@ async def screen_a_call(engine: PjsuaEngine, tmp_path: Path, wav_pcm: object, mo
         event = await asyncio.wait_for(incoming.get(), 30)
         await engine.answer(event.leg_id)
         receptionist = Receptionist(
-            sip=engine, tts=EspeakTts("en-us"), stt=EmbeddedWhisperStt(), settings=ReceptionistSettings(follow_up=False)
+            sip=engine,
+            tts=EspeakTts("en-us"),
+            stt=EmbeddedWhisperStt(),
+            settings=ReceptionistSettings(follow_up=False, stt_timeout_s=120.0),
         )
         context = ScreeningContext("e2e", event.leg_id, event.remote_uri, None, event.local_uri, "Alex", {})
         result = await asyncio.wait_for(receptionist.screen(context), TIMEOUT_S)

@@ -31,6 +31,9 @@ class ReceptionistSettings(BaseModel):
     # The configured LLM gets this long to understand the answer; then the embedded method decides.
     llm_budget_s: float = Field(default=3.0, gt=0.0, le=15.0)
     use_llm: bool = True  # use voice.llm_url when set
+    # A transcription that takes longer is given up (the caller then leaves a message): the caller waits in silence
+    # meanwhile. Embedded whisper takes about 0.5 s for an answer on an idle core.
+    stt_timeout_s: float = Field(default=20.0, gt=0.0, le=120.0)
 
     @field_validator("greeting")
     @classmethod

@@ -38,7 +38,6 @@ from .understanding import Understanding
 from .wording import tidy_phrase
 
 _LOGGER = logging.getLogger(__name__)
-STT_TIMEOUT_S = 20.0  # a transcription that takes longer is lost, not waited for: the call goes on without words
 SAY_TIMEOUT_S = 30.0  # synthesis and playback of one line; longer means the engine is stuck
 PROMPT_CACHE = 16  # the greeting and the few fixed lines, synthesised once per sidecar
 SHORT_ANSWER_WORDS = 6  # an answer to "who's calling?" this short is the name itself ("Dana.", "Your mum.")
@@ -217,9 +216,9 @@ class Receptionist:
         if self._stt is None or pcm.size == 0:
             return ""
         try:
-            transcript = await asyncio.wait_for(self._stt.transcribe(pcm, WORK_RATE), STT_TIMEOUT_S)
+            transcript = await asyncio.wait_for(self._stt.transcribe(pcm, WORK_RATE), self.settings.stt_timeout_s)
         except (VoiceEngineError, TimeoutError) as err:
-            _LOGGER.warning("receptionist could not transcribe the caller: %s", err)
+            _LOGGER.warning("receptionist could not transcribe the caller: %s", err or type(err).__name__)
             return ""
         return transcript.text.strip()
 
