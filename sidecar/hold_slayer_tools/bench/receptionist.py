@@ -120,9 +120,9 @@ def print_table(results: list[Result], out: Any) -> None:
     for r in results:
         mark = " " if r.correct else "!"
         got = r.screening.outcome.value
-        print(
-            f"{r.split:<8}{r.script.name:<22}{r.script.expect:<14}{got:<13}{mark}{r.seconds:>6.1f}  ", end="", file=out
-        )
+        after = f"{r.after_words_s:6.1f}" if r.after_words_s is not None else f"{'-':>6}"
+        row = f"{r.split:<8}{r.script.name:<22}{r.script.expect:<14}{got:<13}{mark}{r.decided_s:>6.1f}{after}  "
+        print(row, end="", file=out)
         print(f"{r.screening.reason[:90]} | heard: {r.screening.heard[:70]!r}", file=out)
 
 
