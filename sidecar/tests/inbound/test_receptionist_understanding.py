@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hold_slayer_sidecar.inbound.ports import ScreeningOutcome
 from hold_slayer_sidecar.inbound.receptionist.decide import FOLLOW_UP_BOTH, FOLLOW_UP_NAME, decide, follow_up
@@ -212,3 +213,32 @@ def test_hostile_transcripts_are_read_in_bounded_time_and_kept_short() -> None:
     assert screening.outcome is ScreeningOutcome.TAKE_MESSAGE  # it asked for an outside number
     for words in ("{owner} %s \x00\x1b[31m", "é" * 5000, "." * 10000, "Dr. " * 3000):
         decide(understand(words, DEVICES), RobocallEvidence(), words)  # no error on odd text
+
+
+def _notes(speaking: str) -> list[object]:
+    """Frame notes from a string: one character per 0.1 s, '#' speech, '.' quiet."""
+    from hold_slayer_sidecar.inbound.receptionist.hearing import FrameNote
+
+    notes = []
+    for i, ch in enumerate(speaking):
+        for k in range(5):
+            t = round((i * 5 + k + 1) * 0.02, 2)
+            notes.append(FrameNote(t, ch == "#", False, False, ch != "#", np.zeros(4)))
+    return notes
+
+
+@pytest.mark.parametrize(
+    ("line", "talked"),
+    [
+        # prompt from 0 to 4 s (40 characters), then 3 s after it
+        ("....######################################################################", True),  # plays from the answer
+        ("....####....................................##########################", False),  # "Hello?", then answers
+        (".....................................#####################################", False),  # jumps in 0.3 s early
+        ("." * 30 + "#" * 22 + "." * 10 + "#" * 15, False),  # stops a second for a reply
+        ("..................................####..........##########################", False),  # an early "yes?"
+    ],
+)
+def test_talking_through_the_greeting(line: str, talked: bool) -> None:
+    from hold_slayer_sidecar.inbound.receptionist.robocall import Prompt, talked_through
+
+    assert talked_through(_notes(line), Prompt(0.0, 4.0)) is talked  # type: ignore[arg-type]

@@ -28,6 +28,9 @@ from .hearing import FRAME_S, FrameNote
 # pause a listener leaves. A person who spoke over the greeting stops within a second of hearing another voice
 # (double talk); 2.5 s is a few words more than that.
 TALK_THROUGH_S = 2.5
+# ... and it began this long before the prompt's end: a person who answers early jumps in at the question's last
+# words (within about half a second); a recording that plays from the answer is seconds into its message by then.
+TALK_OVER_LEAD_S = 1.0
 # The longest pause (in segmenter frames, hangover included) that still counts as the same speech running on: a
 # read message pauses 0.3-0.65 s between sentences (the outbound detector's dev corpus), plus the 0.3 s hangover.
 RUN_ON_GAP_S = 0.7
@@ -127,12 +130,27 @@ def _longest_gap_s(frames: Sequence[FrameNote]) -> float:
 
 
 def talked_through(frames: Sequence[FrameNote], prompt: Prompt) -> bool:
-    """Speech under the prompt's end that ran on TALK_THROUGH_S past it without a listener's pause."""
-    during = _in(frames, prompt.start_s, prompt.end_s - ANSWER_EARLY_S)
+    """Speech begun well before the prompt's end that ran on TALK_THROUGH_S past it without a listener's pause."""
     after = _in(frames, prompt.end_s - ANSWER_EARLY_S, prompt.end_s + TALK_THROUGH_S)
-    if not during or not any(f.speaking for f in during) or len(after) * FRAME_S < TALK_THROUGH_S:
+    if len(after) * FRAME_S < TALK_THROUGH_S or _longest_gap_s(after) > RUN_ON_GAP_S:
         return False
-    return during[-1].speaking and _longest_gap_s(after) <= RUN_ON_GAP_S
+    began = _run_start(_in(frames, prompt.start_s, prompt.end_s), RUN_ON_GAP_S)
+    return began is not None and prompt.end_s - began >= TALK_OVER_LEAD_S
+
+
+def _run_start(frames: Sequence[FrameNote], max_gap_s: float) -> float | None:
+    """When the speech going on at the last frame began (pauses shorter than ``max_gap_s`` inside it); None: none."""
+    if not frames or not frames[-1].speaking:
+        return None
+    began, gap = frames[-1].t_s, 0.0
+    for note in reversed(frames):
+        if note.speaking:
+            began, gap = note.t_s - FRAME_S, 0.0
+        else:
+            gap += FRAME_S
+            if gap > max_gap_s:
+                break
+    return began
 
 
 def longest_run_s(frames: Sequence[FrameNote], since_s: float, max_gap_s: float) -> float:
