@@ -19,6 +19,7 @@ from .callers import RATE, CallerScript, music, speech, with_bed
 
 FRAME = RATE // 50
 NOISE_DBFS = -60.0  # a quiet line's noise (mu-law idle noise sits lower; a mobile's more)
+PAUSE_S = 1.5  # a caller's pause in the middle of an answer, where a script says " | "
 MAX_CALL_S = 90.0  # the line goes quiet for good after this: every loop here is bounded
 
 
@@ -96,7 +97,11 @@ class SimulatedLine:
                 self._add(prompt_end_s + 0.8, self._message())
             return
         if index < len(s.answers) and s.answers[index]:
-            self._add(prompt_end_s + s.reaction_s, speech(s.answers[index], s.voice))
+            at = prompt_end_s + s.reaction_s
+            for part in s.answers[index].split(" | "):  # " | ": the caller pauses PAUSE_S before going on
+                clip = speech(part, s.voice)
+                self._add(at, clip)
+                at += clip.size / RATE + PAUSE_S
 
     def _message(self) -> Pcm:
         voice = speech(self.script.message, self.script.voice)

@@ -7,6 +7,7 @@ dialogue, not whisper. The real whisper is in the end-to-end test and the benchm
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import numpy as np
@@ -45,13 +46,15 @@ class Tts:
 class Stt:
     """Returns the given words for each transcription in turn ('' after them), or fails."""
 
-    def __init__(self, *texts: str, fail: bool = False) -> None:
+    def __init__(self, *texts: str, fail: bool = False, delay_s: float = 0.0) -> None:
         self.texts = list(texts)
         self.fail = fail
+        self.delay_s = delay_s
         self.heard_s: list[float] = []
 
     async def transcribe(self, pcm: Pcm, sample_rate: int) -> Transcript:
         self.heard_s.append(pcm.size / sample_rate)
+        await asyncio.sleep(self.delay_s)
         if self.fail:
             raise VoiceEngineError("stt down")
         return Transcript(self.texts.pop(0) if self.texts else "")
@@ -196,3 +199,16 @@ async def test_malformed_audio_frames_are_survived() -> None:
     finally:
         await line.stop()
     assert result.outcome is ScreeningOutcome.TAKE_MESSAGE
+
+
+async def test_a_caller_who_goes_on_after_a_pause_is_heard_out() -> None:
+    script = dataclasses.replace(
+        SCRIPTS["dana_office"], answers=("Hi, this is Dana. | I'm calling about your appointment.",)
+    )
+    # Reading the first sentence takes long enough (3 s of the line's time) for the caller to go on meanwhile.
+    stt = Stt("Hi, this is Dana.", "Hi, this is Dana. I'm calling about your appointment.", delay_s=1.0)
+    result, tts, _ = await screen(script, stt)
+    assert result.outcome is ScreeningOutcome.RING, result
+    assert result.purpose == "about your appointment"
+    assert len(tts.said) == 2  # no follow-up question was needed
+    assert result.heard == "Hi, this is Dana. I'm calling about your appointment."

@@ -41,6 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 SAY_TIMEOUT_S = 30.0  # synthesis and playback of one line; longer means the engine is stuck
 PROMPT_CACHE = 16  # the greeting and the few fixed lines, synthesised once per sidecar
 SHORT_ANSWER_WORDS = 6  # an answer to "who's calling?" this short is the name itself ("Dana.", "Your mum.")
+MAX_RESUMES = 2  # a turn that went on after its pause is heard out this many times (each within max_listen_s)
 
 
 class ReceptionistSip(Protocol):
@@ -174,13 +175,24 @@ class Receptionist:
         """Say ``line``, listen to the answer, and return its words ('' when none were understood)."""
         prompt = await self._say(state, line)
         settings = self.settings
-        ended = await state.ears.listen(
-            prompt, end_of_turn_s=settings.end_of_turn_s, no_answer_s=settings.no_answer_s, max_s=settings.max_listen_s
-        )
-        _LOGGER.debug("call %s: turn after %r ended: %s", state.context.call_id, line, ended)
-        if ended is TurnEnd.SILENT or state.ears.hearing is None:
-            return ""
-        text = await self._transcribe(state.ears.hearing.speech_pcm(prompt.start_s))
+        ears = state.ears
+        text = ""
+        for _ in range(1 + MAX_RESUMES):
+            ended = await ears.listen(
+                prompt,
+                end_of_turn_s=settings.end_of_turn_s,
+                no_answer_s=settings.no_answer_s,
+                max_s=settings.max_listen_s,
+            )
+            _LOGGER.debug("call %s: turn after %r ended: %s", state.context.call_id, line, ended)
+            hearing = ears.hearing
+            if ended is TurnEnd.SILENT or hearing is None:
+                break
+            heard_until = hearing.t_s
+            text = await self._transcribe(hearing.speech_pcm(prompt.start_s))
+            # The caller went on while their words were read (a longer pause between two sentences): hear them out.
+            if ended is not TurnEnd.TURN or not (hearing.speaking or any(t > heard_until for t in hearing.onsets)):
+                break
         state.heard.append(text)
         return text
 
