@@ -29,12 +29,14 @@ SCRIPTS = {s.name: s for s in DEV}
 class Tts:
     """Every line takes PROMPT_S of (silent) audio; the lines said are kept."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, delay_s: float = 0.0) -> None:
         self.said: list[str] = []
         self.fail = fail
+        self.delay_s = delay_s
 
     async def synthesize(self, text: str, sample_rate: int) -> SpeechAudio:
         self.said.append(text)
+        await asyncio.sleep(self.delay_s)
         if self.fail:
             raise VoiceEngineError("tts down")
         return SpeechAudio(np.zeros(round(PROMPT_S * sample_rate), np.int16), sample_rate)
@@ -212,3 +214,12 @@ async def test_a_caller_who_goes_on_after_a_pause_is_heard_out() -> None:
     assert result.purpose == "about your appointment"
     assert len(tts.said) == 2  # no follow-up question was needed
     assert result.heard == "Hi, this is Dana. I'm calling about your appointment."
+
+
+async def test_a_recording_that_starts_before_the_greeting_is_still_heard() -> None:
+    script = SCRIPTS["robo_warranty_amd"]
+    script = dataclasses.replace(script, start="answer")
+    # Synthesis takes 1.5 s (4.5 s of the line's time): the message is well under way when the greeting starts.
+    result, _, _ = await screen(script, Stt(script.message), tts=Tts(delay_s=1.5))
+    assert result.outcome is ScreeningOutcome.ROBOCALL, result
+    assert "press one" in result.reason

@@ -72,6 +72,7 @@ class _Screening:
     ears: CallerEars
     prompts: list[Prompt] = field(default_factory=list)
     heard: list[str] = field(default_factory=list)
+    listened_until_s: float = 0.0  # the caller's stream time when the last turn was heard (a turn's speech is after it)
     understanding: Understanding = field(default_factory=Understanding)
 
 
@@ -173,6 +174,7 @@ class Receptionist:
 
     async def _turn(self, state: _Screening, line: str) -> str:
         """Say ``line``, listen to the answer, and return its words ('' when none were understood)."""
+        since = state.listened_until_s
         prompt = await self._say(state, line)
         settings = self.settings
         ears = state.ears
@@ -180,16 +182,18 @@ class Receptionist:
         for _ in range(1 + MAX_RESUMES):
             ended = await ears.listen(
                 prompt,
+                since_s=since,
                 end_of_turn_s=settings.end_of_turn_s,
                 no_answer_s=settings.no_answer_s,
                 max_s=settings.max_listen_s,
             )
             _LOGGER.debug("call %s: turn after %r ended: %s", state.context.call_id, line, ended)
             hearing = ears.hearing
+            state.listened_until_s = ears.now()
             if ended is TurnEnd.SILENT or hearing is None:
                 break
             heard_until = hearing.t_s
-            text = await self._transcribe(hearing.speech_pcm(prompt.start_s))
+            text = await self._transcribe(hearing.speech_pcm(since))
             # The caller went on while their words were read (a longer pause between two sentences): hear them out.
             if ended is not TurnEnd.TURN or not (hearing.speaking or any(t > heard_until for t in hearing.onsets)):
                 break
@@ -255,22 +259,23 @@ class Receptionist:
         hearing = state.ears.hearing
         if hearing is None or not state.prompts:
             return RobocallEvidence()
-        frames, first = hearing.frames, state.prompts[0]
+        frames = hearing.frames
         eot = self.settings.end_of_turn_s
         return RobocallEvidence(
             talked_through=any(talked_through(frames, p) for p in state.prompts),
-            monologue=longest_run_s(frames, first.start_s, eot) >= MONOLOGUE_S,
-            music=music_under(frames, first.start_s),
+            monologue=longest_run_s(frames, 0.0, eot) >= MONOLOGUE_S,  # everything heard since the answer
+            music=music_under(frames, 0.0),
             wording=recording_wording(" ".join(state.heard)),
-            replay=self.memory.replays(self._first_turn(hearing, first)),
+            replay=self.memory.replays(self._first_turn(hearing)),
             answered=any(answered(hearing.onsets, frames, p, eot) for p in state.prompts),
         )
 
     @staticmethod
-    def _first_turn(hearing: CallerHearing, first: Prompt) -> npt.NDArray[np.float64]:
-        onsets = [t for t in hearing.onsets if t >= first.start_s - 5.0]
+    def _first_turn(hearing: CallerHearing) -> npt.NDArray[np.float64]:
+        """Return the spectra of the caller's first words since the answer (a recording may start before we speak)."""
+        onsets = hearing.onsets
         return turn_bands(hearing.frames, onsets[0]) if onsets else turn_bands([], 0.0)
 
     def _remember(self, state: _Screening) -> None:
         if state.ears.hearing is not None and state.prompts:
-            self.memory.remember(self._first_turn(state.ears.hearing, state.prompts[0]))
+            self.memory.remember(self._first_turn(state.ears.hearing))

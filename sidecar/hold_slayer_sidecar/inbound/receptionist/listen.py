@@ -77,8 +77,14 @@ class CallerEars:
             await asyncio.wait_for(self._changed.wait(), min(left, 0.5))
         return True
 
-    async def listen(self, prompt: Prompt, *, end_of_turn_s: float, no_answer_s: float, max_s: float) -> TurnEnd:
-        """Wait for the caller's turn after ``prompt``: a pause after speech, silence, the cap, or a recording."""
+    async def listen(
+        self, prompt: Prompt, *, since_s: float, end_of_turn_s: float, no_answer_s: float, max_s: float
+    ) -> TurnEnd:
+        """Wait for the caller's turn after ``prompt``: a pause after speech, silence, the cap, or a recording.
+
+        ``since_s``: where this turn's speech may begin (the end of the last turn listened to; for the greeting, the
+        answer: a recording may start before the greeting does).
+        """
         wall_until = time.monotonic() + max_s + NO_AUDIO_GRACE_S
         checked = 0
         while await self._changes(wall_until):
@@ -86,7 +92,7 @@ class CallerEars:
             if hearing is None:
                 continue
             now = hearing.t_s
-            spoke = any(t >= prompt.start_s for t in hearing.onsets) or hearing.speaking
+            spoke = any(t >= since_s for t in hearing.onsets) or hearing.speaking
             last = hearing.last_speech_s()
             if spoke and not hearing.speaking and last is not None and now - last >= end_of_turn_s:
                 return TurnEnd.TURN
