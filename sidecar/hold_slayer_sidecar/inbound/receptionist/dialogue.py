@@ -234,7 +234,7 @@ class Receptionist:
         try:
             transcript = await asyncio.wait_for(self._stt.transcribe(pcm, WORK_RATE), self.settings.stt_timeout_s)
         except (VoiceEngineError, TimeoutError) as err:
-            _LOGGER.warning("receptionist could not transcribe the caller: %s", err or type(err).__name__)
+            _LOGGER.warning("receptionist could not transcribe the caller: %s", str(err) or type(err).__name__)
             return ""
         return transcript.text.strip()
 
