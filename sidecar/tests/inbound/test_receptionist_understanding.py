@@ -62,7 +62,7 @@ def test_a_request_for_an_outside_number_is_refused_and_never_rings(words: str, 
     assert screening.outcome is ScreeningOutcome.TAKE_MESSAGE
     assert screening.device_id is None
     assert number in screening.refused_requests
-    assert "refused" in screening.reason
+    assert "outside number" in screening.reason
 
 
 @pytest.mark.parametrize(

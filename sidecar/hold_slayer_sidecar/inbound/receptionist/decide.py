@@ -59,8 +59,8 @@ def decide(u: Understanding, evidence: RobocallEvidence, heard: str) -> Screenin
         return _with(u, heard, ScreeningOutcome.ROBOCALL, evidence.reason())
     if u.refused_requests:
         # Never put through: not to the number asked for, and not onwards either (a caller probing for a way out).
-        asked = ", ".join(u.refused_requests)
-        return _with(u, heard, ScreeningOutcome.TAKE_MESSAGE, f"asked to be put through to {asked}: refused")
+        # (the handler appends the numbers themselves to the reason it shows)
+        return _with(u, heard, ScreeningOutcome.TAKE_MESSAGE, "asked for an outside number: taking a message")
     if u.kind in ("sales", "survey"):
         return _with(u, heard, ScreeningOutcome.END, f"{u.kind}: {u.cue!r}")
     if u.kind == "wrong_number":
