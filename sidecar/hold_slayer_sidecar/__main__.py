@@ -42,6 +42,7 @@ from .identity import IdentityError, load_or_create_sidecar_id
 from .inbound.directory import Directory
 from .inbound.handler import InboundCalls, InboundConfig, InboundEngines
 from .inbound.ports import Registrar, Screener
+from .inbound.receptionist.dialogue import Receptionist
 from .inbound.service import InboundService
 from .inbound.voicemail import DEFAULT_GREETING, VoicemailSettings
 from .nav.api import Navigator
@@ -188,7 +189,10 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
         registrar = build_registrar(settings, edge)  # None without the edge or with phones switched off
-        inbound = await start_inbound(settings, sip, store, voice, manager, cleanup=cleanup, registrar=registrar)
+        screener = build_receptionist(settings, sip, voice)
+        inbound = await start_inbound(
+            settings, sip, store, voice, manager, cleanup=cleanup, screener=screener, registrar=registrar
+        )
         sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
         rewiring = Rewiring(
             manager, engines, voice, settings, manager_config=manager_config, navigator_factory=navigator_factory
@@ -405,6 +409,18 @@ def local_zone() -> ZoneInfo:
             with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
                 return ZoneInfo(name)
     return ZoneInfo("UTC")
+
+
+def build_receptionist(settings: SidecarSettings, sip: WorkerPoolEngine, voice: VoiceEngines) -> Receptionist:
+    """Build the AI receptionist on the shared engines (its LLM only when ``receptionist.use_llm``)."""
+    return Receptionist(
+        sip=sip,
+        tts=voice.tts,
+        stt=voice.stt,
+        llm=voice.llm,
+        settings=settings.receptionist,
+        sample_rate=settings.sip.clock_rate,
+    )
 
 
 async def start_inbound(

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .edge.config import EdgeSettings
 from .edge.registrar import has_devices
+from .inbound.receptionist.config import ReceptionistSettings
 from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH, DtmfMethod
 from .sip.pool import DEFAULT_WORKERS, MAX_WORKERS
 from .sip.settings import SipSettings
@@ -324,6 +325,7 @@ class SidecarSettings(BaseSettings):
     websocket: WebsocketConfig = WebsocketConfig()
     history: HistoryConfig = HistoryConfig()
     inbound: InboundSettings = InboundSettings()
+    receptionist: ReceptionistSettings = ReceptionistSettings()  # the AI receptionist for inbound calls
 
     @model_validator(mode="after")
     def _calls_fit_the_workers(self) -> SidecarSettings:
