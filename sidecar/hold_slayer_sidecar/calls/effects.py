@@ -52,7 +52,7 @@ from .ports import Clock, Engines, ManagerConfig
 from .prompt_audio import PromptAudio
 from .runtime import CallRuntime
 from .session import call_info
-from .speech_work import SpeechWork, StaleWork, Urgency
+from .speech_work import LANES, SpeechWork, StaleWork, Urgency
 
 if TYPE_CHECKING:
     from .manager import CallManager
@@ -91,7 +91,8 @@ class EffectRunner:
             policy.still_connecting_text,
         }
         self._speech_cache: dict[str, SpeechAudio] = {}
-        self.speech_work = SpeechWork()  # every call's speech-to-text, most urgent first (calls/speech_work.py)
+        # Every call's speech-to-text, most urgent first, in as many lanes as the engine decodes at once.
+        self.speech_work = SpeechWork(lanes=LANES)
 
     async def close(self) -> None:
         """Drop the speech-to-text work still waiting."""
