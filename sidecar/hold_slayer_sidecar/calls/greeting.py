@@ -54,6 +54,10 @@ MAX_GREETING_WORDS = 16
 # 1.6 s on average), shorter than a person who picked up waits before asking "Hello?" themself (3-6 s). The
 # detector reports SILENCE after its first second (audio/detector.py); a timer waits the rest.
 PAUSE_PROBE_S = 2.0
+# ... after at most this much speech since our move: a greeting's first breath group (1-3 s; ITU-T P.59's talk spurts
+# average 1 s). A welcome with a menu's first options runs longer before such a pause, and its words, when they are
+# late, must not have "Hello?" said into a menu that waits for its key.
+PAUSE_TURN_MAX_S = 3.0
 
 
 def words_since_move(session: CallSession, event: Transcribed) -> str:
@@ -117,7 +121,7 @@ def waits_after_short_turn(session: CallSession, at: float) -> bool:
         and session.step_wait is StepWait.LISTEN
         and (step is None or step.kind is FlowStepKind.LISTEN)
         and epoch == session.listen_epoch
-        and 0.0 < seconds <= MAX_GREETING_S
+        and 0.0 < seconds <= PAUSE_TURN_MAX_S
         and session.no_greeting_epoch != session.listen_epoch
         and not menu_text(session.prompt)
         and classify_text(session.prompt) != "recording"

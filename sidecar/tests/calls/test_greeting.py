@@ -420,7 +420,7 @@ def test_words_garbled_past_a_greeting_still_leave_the_bridge_to_the_answer() ->
     [
         ("Please enter your account number.", 2.0, StepWait.LISTEN),  # a menu that waits for input says so
         ("Your call is important to us.", 2.0, StepWait.LISTEN),  # hold wording: a recording
-        ("", 6.0, StepWait.LISTEN),  # a long welcome, not a greeting
+        ("", 4.5, StepWait.LISTEN),  # a welcome and a menu's first options, words not in yet
         ("", 1.5, StepWait.DTMF),  # our key answers the menu: the quiet is the menu's
     ],
 )
