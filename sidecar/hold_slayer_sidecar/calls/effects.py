@@ -53,6 +53,7 @@ from .prompt_audio import PromptAudio
 from .runtime import CallRuntime
 from .session import call_info
 from .speech_work import LANES, SpeechWork, StaleWork, Urgency
+from .transitions import LISTENING
 
 if TYPE_CHECKING:
     from .manager import CallManager
@@ -348,6 +349,8 @@ class EffectRunner:
         assert stt is not None
         text = ""
         urgency = Urgency.MENU if effect.epoch else Urgency.DETECTION
+        if runtime.session.state not in LISTENING:
+            urgency = Urgency.RECORD  # a person was found: these words decide nothing, another call's may
         label = f"{runtime.call_id} {'partial' if effect.partial else 'segment'} at {effect.t_s:.2f} s"
         try:
             if effect.quick and isinstance(stt, QuickTranscriber):

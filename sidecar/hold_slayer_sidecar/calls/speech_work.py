@@ -26,7 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 # times over; a queue longer than this holds work minutes old, which no call can use any more.
 MAX_PENDING = 24
 # Two lanes: the sidecar carries at most two calls on a two-core machine, and one lane is always free of rescoring
-# (the costliest work, never two at once), so a possible person's words start as soon as they are asked for. The
+# and of words for the record (never two such at once), so a possible person's words start as soon as asked. The
 # embedded engine runs as many decodes at once (voice/stt.py, EmbeddedWhisperStt.parallel).
 LANES = 2
 
@@ -37,6 +37,7 @@ class Urgency(IntEnum):
     DETECTION = 0  # words of speech that may be a person (queue speech, partials, an answer to our probe)
     MENU = 1  # a menu segment's words: the navigator chooses a key on them
     RESCORE = 2  # menu labels rescored against a segment's audio: a correction, the costliest work
+    RECORD = 3  # words said once a person was found (the transcript, the summary): nothing waits on them
 
 
 class StaleWork(Exception):
@@ -110,7 +111,7 @@ class SpeechWork:
             self._start_lanes()  # a rescoring that waited for the other lane's may run now
 
     def _runnable(self) -> _Job | None:
-        """Return the most urgent waiting work a free lane may take: never a second rescoring at once."""
+        """Return the most urgent waiting work a free lane may take: never a second rescoring or record at once."""
         heavy = any(job.urgency >= Urgency.RESCORE for job in self._running.values())
         for job in sorted(self._heap):
             if not (heavy and job.urgency >= Urgency.RESCORE):

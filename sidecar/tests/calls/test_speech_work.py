@@ -93,6 +93,21 @@ async def test_a_persons_words_start_at_once_while_a_rescoring_is_under_way_and_
     await work.close()
 
 
+async def test_words_for_the_record_come_after_every_call_s_detection_and_menu_work() -> None:
+    work, engine = SpeechWork(), Engine()
+    busy = asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("busy", hold=True)))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    queued = [
+        asyncio.ensure_future(work.submit(Urgency.RECORD, engine.job("call 1 agent talking to the user"))),  # type: ignore[arg-type]
+        asyncio.ensure_future(work.submit(Urgency.RESCORE, engine.job("call 2 rescoring"))),  # type: ignore[arg-type]
+        asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("call 2 'Hello?'"))),  # type: ignore[arg-type]
+    ]
+    await asyncio.sleep(0)
+    engine.gate.set()
+    await asyncio.gather(busy, *queued)
+    assert engine.ran == ["busy", "call 2 'Hello?'", "call 2 rescoring", "call 1 agent talking to the user"]
+
+
 async def test_work_for_a_menu_that_is_over_is_dropped_when_its_turn_comes() -> None:
     work, engine = SpeechWork(), Engine()
     over = {"menu": False}
