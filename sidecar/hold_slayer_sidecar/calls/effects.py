@@ -307,9 +307,14 @@ class EffectRunner:
             if listening.ears.partial_now(bool(work.running or work.pending)):  # never delay a segment's words
                 await self._transcribe_segment(runtime, effect, listening.stale_partial())
             return
-        stale = listening.stale_menu(effect.epoch) if effect.epoch else listening.stale_detection()
+        if not effect.epoch:
+            # Words for the detector are tied to their turn by time, so they need not wait for this call's menu
+            # segments: behind the order lock, an answer to our "Hello?" waited for a menu decode that was queued
+            # (and stale) while the call probed, and the person hung up unheard.
+            await self._transcribe_segment(runtime, effect, listening.stale_detection())
+            return
         async with listening.order:
-            await self._transcribe_segment(runtime, effect, stale)
+            await self._transcribe_segment(runtime, effect, listening.stale_menu(effect.epoch))
 
     async def _transcribe_greeting(self, runtime: CallRuntime, effect: Transcribe) -> None:
         """Decode every word since our last move at once, unbiased, as long as it may still be a greeting."""

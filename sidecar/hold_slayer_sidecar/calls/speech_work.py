@@ -91,6 +91,7 @@ class SpeechWork:
         """Run ``run()`` when its turn comes and return its result; raise StaleWork if it was dropped instead."""
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         job = _Job(int(urgency), next(self._seq), run, stale, done, label)
+        self._sweep()  # work that went stale while it waited releases its callers now, not when its turn comes
         if len(self._heap) >= self._max_pending and not self._make_room(job):
             self.dropped += 1
             raise StaleWork(f"speech-to-text queue full ({self._max_pending}): {label or 'work'} dropped")
@@ -117,6 +118,23 @@ class SpeechWork:
             if not (heavy and job.urgency >= Urgency.RESCORE):
                 return job
         return None
+
+    def _sweep(self) -> None:
+        """Drop every waiting piece of work that is no longer needed (its menu is over, its call ended)."""
+        kept: list[_Job] = []
+        for job in self._heap:
+            try:
+                stale = job.done.done() or job.stale()
+            except Exception:  # a broken predicate must not stop every call's speech-to-text
+                _LOGGER.exception("speech-to-text: stale check of %s failed", job.label)
+                stale = False
+            if stale:
+                self._drop(job, "no longer needed")
+            else:
+                kept.append(job)
+        if len(kept) != len(self._heap):
+            self._heap = kept
+            heapq.heapify(self._heap)
 
     def _make_room(self, job: _Job) -> bool:
         """Drop the least urgent, oldest waiting work to make room for ``job``; False if ``job`` is the least urgent."""

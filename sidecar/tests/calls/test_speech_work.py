@@ -108,6 +108,25 @@ async def test_words_for_the_record_come_after_every_call_s_detection_and_menu_w
     assert engine.ran == ["busy", "call 2 'Hello?'", "call 2 rescoring", "call 1 agent talking to the user"]
 
 
+async def test_work_gone_stale_while_waiting_releases_its_caller_at_the_next_submit() -> None:
+    """A caller waiting on a menu that is over (and holding its call's order) is not kept waiting for its turn."""
+    work, engine = SpeechWork(), Engine()
+    over = {"menu": False}
+    busy = asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("busy", hold=True)))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    menu = asyncio.ensure_future(work.submit(Urgency.MENU, engine.job("menu"), stale=lambda: over["menu"]))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    over["menu"] = True  # the call went to probing a greeting
+    answer = asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("answer")))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    with pytest.raises(StaleWork):
+        await menu  # released while "busy" still runs
+    assert not busy.done()
+    engine.gate.set()
+    assert await answer == "answer"
+    assert engine.ran == ["busy", "answer"]
+
+
 async def test_work_for_a_menu_that_is_over_is_dropped_when_its_turn_comes() -> None:
     work, engine = SpeechWork(), Engine()
     over = {"menu": False}
