@@ -122,7 +122,7 @@ def waits_after_short_turn(session: CallSession, at: float) -> bool:
         and (step is None or step.kind is FlowStepKind.LISTEN)
         and epoch == session.listen_epoch
         and 0.0 < seconds <= PAUSE_TURN_MAX_S
-        and session.no_greeting_epoch != session.listen_epoch
+        and session.company_epoch != session.listen_epoch
         and not menu_text(session.prompt)
         and classify_text(session.prompt) != "recording"
     )
@@ -187,11 +187,13 @@ def on_greeting_decode(session: CallSession, event: Transcribed) -> Result:
     last = sentences[-1] if sentences else event.text
     if not greets(session, replace(event, text=last, greeting=False)):
         words = len(event.text.split())
-        if menu_text(event.text) or classify_text(event.text) == "recording" or words > MAX_GREETING_WORDS // 2:
+        company = menu_text(event.text) or classify_text(event.text) == "recording"
+        if company or words > MAX_GREETING_WORDS // 2:
             # More words will not make a person of a menu, a recording or a long welcome ("You have reached Acme
             # Power and Water."; a person names themself within a few words): no more greeting decodes in this menu,
-            # each of which runs ahead of the menu's own speech-to-text.
-            return replace(session, no_greeting_epoch=event.epoch), []
+            # each of which runs ahead of the menu's own speech-to-text. Only a menu's or a recording's words keep
+            # its pause from being probed: many words in a short turn are as often a fast talker misheard.
+            return replace(session, no_greeting_epoch=event.epoch, company_epoch=event.epoch if company else -1), []
         return session, []
     return probe_greeting(session, event)
 

@@ -448,6 +448,24 @@ def test_speech_again_before_the_pause_lasted_is_the_company_going_on() -> None:
     assert s.state is CallState.IVR and said(out) == []
 
 
+@pytest.mark.parametrize(
+    ("decoded", "probed"),
+    [
+        ("I will be right behind you, but we are speaking. I'll tell you, but may.", True),  # a talker misheard
+        ("Welcome to Acme. For billing, press 1.", False),  # a menu's words
+    ],
+)
+def test_a_quick_decode_with_many_words_keeps_the_pause_probe_unless_it_reads_as_the_company(
+    decoded: str, probed: bool
+) -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 2.8))
+    s, _ = step(s, Transcribed(8.3, decoded, 7.9, s.listen_epoch, greeting=True))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, out = step(s, TimerFired(9.9, Timer.PAUSE))
+    assert (said(out) == ["Hello?"]) is probed
+
+
 def test_a_pause_after_speech_before_our_last_move_is_not_probed() -> None:
     s, _ = run(new(), ANSWER)
     s, _ = step(s, spoke(7.9, 1.5))
