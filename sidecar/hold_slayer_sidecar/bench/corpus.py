@@ -147,6 +147,8 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None, s
             if obs.t_s != t:
                 event["at_s"] = clock(obs.t_s)  # when the thing started (decided at t_s)
             event["confidence"] = round(obs.confidence, 2)
+            if obs.kind in (ObservationKind.HUMAN_DETECTED, ObservationKind.HUMAN_UNCERTAIN) and "reason" in obs.data:
+                event["reason"] = str(obs.data["reason"])  # not scored: why, for reading a miss or a false transfer
             events.append(event)
     pred: dict[str, Any] = {"events": events, "dtmf": "".join(digits)}
     if transcribe is not None:
