@@ -27,6 +27,10 @@ _A = 87.6
 _BURST_STAY = 1 / 3
 _PLC_FADE_FRAMES = 3  # G.711 Appendix I: a lost packet's repeat fades to silence over 60 ms
 _BAND_EDGE_HZ = 100.0  # the filter's roll-off width at each band edge (a raised-cosine ramp)
+# Line noise lies in the audio band: it is quoted in the telephone band (psophometrically weighted, ITU-T O.41), and
+# transformers, AC coupling and the codec's filters (ITU-T G.712) strip what lies below it. 1/f noise made down to a
+# long clip's lowest FFT bin put half its power under 20 Hz, a slow wander of 20 dB no telephone line carries.
+_NOISE_LOW_HZ = 100.0
 
 Pcm = npt.NDArray[np.int16]
 
@@ -40,7 +44,9 @@ def impair(pcm: Pcm, channel: Channel | None) -> Pcm:
     if channel.band_hz is not None:
         x = band_pass(x, *channel.band_hz)
     if channel.noise_snr_db is not None:
-        x = x + pink_noise(x.size, rng) * (active_rms(x) * 10 ** (-channel.noise_snr_db / 20))
+        low, high = channel.band_hz or (0.0, RATE / 2)  # in the channel's band: its filters pass the line's noise
+        noise = pink_noise(x.size, rng, max(low, _NOISE_LOW_HZ), high)
+        x = x + noise * (active_rms(x) * 10 ** (-channel.noise_snr_db / 20))
     out = np.clip(np.round(x), -32768, 32767).astype(np.int16)
     for codec in channel.codecs:
         out = g711(out, codec)
@@ -61,14 +67,16 @@ def band_pass(x: npt.NDArray[np.float64], low_hz: float, high_hz: float) -> npt.
     return np.fft.irfft(spectrum * gain, x.size)
 
 
-def pink_noise(n: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
-    """Unit-RMS pink (1/f power) noise: white noise shaped by 1/sqrt(f) in the frequency domain."""
+def pink_noise(
+    n: int, rng: np.random.Generator, low_hz: float = _NOISE_LOW_HZ, high_hz: float = RATE / 2
+) -> npt.NDArray[np.float64]:
+    """Unit-RMS pink (1/f power) noise from ``low_hz`` to ``high_hz``: white noise shaped by 1/sqrt(f)."""
     if n == 0:
         return np.zeros(0)
     spectrum = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / RATE)
     spectrum[1:] /= np.sqrt(freqs[1:])
-    spectrum[0] = 0.0
+    spectrum[(freqs < low_hz) | (freqs > high_hz)] = 0.0
     noise = np.fft.irfft(spectrum, n)
     rms = float(np.sqrt(np.mean(noise**2)))
     return noise / rms if rms > 0 else noise

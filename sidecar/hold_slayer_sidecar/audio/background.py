@@ -9,8 +9,9 @@ from collections import deque
 DROPOUT_DB = -75.0
 # A lost packet or two is brief; this long below DROPOUT_DB is the line itself being that quiet. Left at the level
 # it had before (music, a voice), the floor would be far too high, and frames within VAD_SKIP_ABOVE_FLOOR_DB of it
-# never reach the VAD: a soft voice on such a line would not be heard at all (dev corpus at -12 dB: the line at
-# -78 dBFS after the music, the floor stuck at -63.7 dBFS).
+# never reach the VAD: a soft voice on such a line would not be heard at all (a digital line after music is 10-15 dB
+# under the floor the music left). 0.5 s is 25 packets: loss bursts run 1-3 packets and G.711 Appendix I's
+# concealment fills them; only silence suppression (G.711 Appendix II) or a digitally quiet line lasts that long.
 DIGITAL_QUIET_S = 0.5
 FLOOR_RISE_DB_PER_S = 0.5
 STEADY_S = 1.0  # line noise is steady: its 20 ms levels stay within a few dB for a second; music does not

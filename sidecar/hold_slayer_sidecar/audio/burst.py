@@ -1,9 +1,10 @@
 """A lone burst: a short loud sound out of quiet and back into quiet that the VAD did not call speech.
 
-Silero scores some voices low: a shouted "Hello!" after the hold music stopped peaked at 0.13 (dev corpus), so no
-speech segment was cut and the person was never heard. A burst like that is handed to speech-to-text all the same;
-only its words can make it a person (content.classify_text), never its sound. Beeps and ringback are tones and are
-left out; music does not rise out of quiet and fall back into it within a second and a half.
+Silero scores some voices low (shouted or clipped speech, a voice through a second codec or heavy noise: its
+probability can stay under 0.2 for a whole word), so no speech segment is cut and the person is never heard.
+A burst like that is handed to speech-to-text all the same; only its words can make it a person
+(content.classify_text), never its sound. Beeps and ringback are tones and are left out; music does not rise out of
+quiet and fall back into it within a second and a half.
 """
 
 from __future__ import annotations

@@ -26,8 +26,10 @@ VAD_SKIP_ABOVE_FLOOR_DB = 6.0  # frames this close to the noise floor cannot hol
 SILENCE_REPORT_S = 1.0  # report a silence segment once it has lasted this long
 PROGRESS_TONE_HOLDOFF_S = 6.0  # after ringback/busy, tonal frames are its remnants (edges, packet loss), not music
 BEEP_SPEECH_GUARD_S = 0.5  # a "beep" this close to speech is a steady partial of the voice
-# Non-speech sound this far above the line floor counts towards music. 12 dB lost quiet passages of the music on a
-# noisy line (dev corpus with -45 dBFS added noise: 6 holds missed); 20 ms frames of line noise stay within ~3 dB.
+# Non-speech sound this far above the line floor counts towards music. Hold music is mastered with quiet passages
+# 10-15 dB under its loud ones, and a noisy line (20 dB SNR) leaves those passages only 5-10 dB over the floor, so a
+# higher threshold loses the quiet passages (12 dB lost whole holds on a noisy line); 20 ms frames of steady line
+# noise stay within ~3 dB of the floor (a frame's level estimate over 160 samples wavers by 1-2 dB).
 MUSIC_ABOVE_FLOOR_DB = 9.0
 
 
@@ -122,8 +124,9 @@ class HoldDetector:
         out: list[Observation] = []
         for event, t_ev, data in self._tones.process(spec, floor, t):
             start, end = float(data["start_s"]), float(data["start_s"]) + float(data.get("on_s", 0.0))
-            # The VAD flickers on a tone's first frames: evidence inside the burst itself is the beep, not a voice
-            # (dev corpus: the first beep of a beep hold was lost that way, delaying the hold by a beep period).
+            # The VAD flickers on a tone's first frames (its onset transient is broadband): evidence inside the burst
+            # itself is the beep, not a voice; otherwise a beep hold's first beep is lost and the hold is found a
+            # beep period (2-20 s) late.
             inside = start - 2 * FRAME_S <= self._last_speech_s <= end + 2 * FRAME_S
             near_speech = self._last_speech_s >= start - BEEP_SPEECH_GUARD_S and not inside
             if event == ToneEvent.BEEP and (near_speech or self._music.active):
@@ -142,7 +145,8 @@ class HoldDetector:
                 self._quiet_since = t
             if not self._silence_reported and t - self._quiet_since >= SILENCE_REPORT_S:
                 self._silence_reported = True
-                out.append(Observation(ObservationKind.SILENCE, self._quiet_since, 0.8))
+                data = {"quiet_s": round(t - self._quiet_since, 2)}  # how long it was quiet when reported
+                out.append(Observation(ObservationKind.SILENCE, self._quiet_since, 0.8, data))
         else:
             self._quiet_since = None
             self._silence_reported = False

@@ -34,9 +34,10 @@ FRAME_S = 0.02
 # No speech, tone or music for this long after the IVR spoke: a silent queue. IVRs wait for input 5-7 s after a
 # prompt before they re-prompt (the common no-input timeout); a quiet line beyond that is not a menu waiting.
 SILENT_HOLD_S = 8.0
-# Continuous music this long means we are on hold: longer than the longest run of voiced syllables in speech
-# without a dip (about 1.5 s), so speech the VAD missed on a noisy line does not start a hold. (Checked: dev corpus
-# with -45 dBFS noise, 1.5 s started one hold during an IVR prompt, 2.0 s none, 3.0 s only added latency.)
+# Continuous music this long means we are on hold: longer than the longest talk spurt of fluent speech without a
+# pause (ITU-T P.59's conversational model: talk spurts average about 1.0 s, and read prompts run their syllables
+# together for up to about 1.5 s) plus the segmenter's 0.3 s hangover, so an IVR prompt the VAD misses on a noisy
+# line does not start a hold. Every second more only delays the hold (and so every person after it) by as much.
 HOLD_MUSIC_S = 2.0
 # A person stops and waits; a hold loop resumes music within ~0.6 s, but a recorded human voice carries its own
 # sentence pauses (read speech: up to about 1.5 s), so the wait needs margin over a long sentence pause.
@@ -57,11 +58,18 @@ LOUD_RESUME_FRAMES = 15
 PROBE_WINDOW_S = 8.0  # how long a "spoke, then waited" turn stays open for a probe and its answer
 BEEP_PERIOD_S = (2.0, 20.0)
 # Level range (10th to 95th percentile) over a turn's first second: speech is amplitude-modulated at the syllable
-# rate (4-5 Hz) with dips of 15-30 dB between syllables; sustained music that fooled the VAD stays within ~10 dB.
-# (Checked: dev corpus speech >= 13.9 dB, music <= 10.6 dB.)
+# rate (4-5 Hz) with dips of 15-30 dB between syllables (ITU-T P.56 counts speech as active down to 15.9 dB under
+# its active level); sustained music that fooled the VAD stays within ~10 dB. Line noise at 20 dB SNR fills the
+# dips only down to 20 dB under the voice, so a noisy line still leaves speech more than 12 dB of range.
 SPEECH_RANGE_DB = 12.0
-# Replay test (fingerprint.py) in two stages. Dev corpus correlations: with a 0.5 s probe, replays 0.83-0.99 and
-# other speech 0.0-0.64; with a 0.8 s probe, replays 0.74-0.99 and other speech 0.0-0.55.
+# Replay test (fingerprint.py) in two stages: a 0.5 s probe (two or three syllables) first, 0.8 s (a short word
+# group) when that is unclear. A replay reaches us through the same chain each time round; what tells it from the
+# stored copy is the channel's independent noise (at 20 dB SNR alone a correlation of 1/(1 + 1/100) ~ 0.99),
+# concealed packet loss (5 % of frames repeated or faded: about 0.95) and the 20 ms frame grid falling up to half a
+# frame differently (consonants change the spectrum within 10 ms): about 0.85-0.95 together. Different speech shares
+# only the syllable rhythm; its pattern is free in every band, and the best of a few hundred lags of unrelated
+# patterns of 25 frames x the bands stays around 0.5-0.6. A replay must pass 0.8 on the short probe, or 0.62 on the
+# longer one (more frames leave chance less room).
 QUICK_PROBE, QUICK_REPLAY = 25, 0.8
 # A turn's frames start where its sound rose out of the quiet, at most this many frames before the VAD's onset ...
 BACKFILL_FRAMES = 25
@@ -72,27 +80,28 @@ LEAD_FRAMES = 25
 # count), for longer than a stop consonant's closure inside the first word (speech.RISE_GAP_FRAMES).
 HUSHED_ABOVE_FLOOR_DB = 10.0
 
-# Clearly new speech at the quick stage, once the loop is known: decided 0.3 s sooner. Dev corpus, every turn in a
-# known loop at 0 dB, +6 dB, -12 dB and with -45 dBFS noise: recordings scored >= 0.75 with the 0.5 s probe, people
-# <= 0.62 (41 of 45 below 0.55); the rest wait for the full probe as before.
+# Clearly new speech at the quick stage, once the loop is known: decided 0.3 s sooner. A replay's short probe stays
+# near the channel's ~0.9 (above); 0.55 leaves it a margin of 0.35 for a worse channel (10 % loss, a second
+# codec), and new speech above it waits for the full probe, as all speech did before.
 QUICK_NEW = 0.55
 # A replayed recording's speech ends this long after the stored one at most: the segmenter's hangover (0.3 s), a
 # jitter buffer's adaptation (up to ~0.2 s) and the music's fade back in all shift where we hear its end, and the
-# music coming back right after it belongs to the recording's turn, not to a new one. (Checked: with 0.5 s, music
-# resuming after a replay at +6 dB in the dev corpus opened a new turn.)
+# music coming back right after it belongs to the recording's turn, not to a new one. 0.3 + 0.2 + a fade of up to
+# 0.5 s (a ducked bed rising back) make 1.0 s.
 REPLAY_SLACK_S = 1.0
 FULL_PROBE, FULL_REPLAY = 40, 0.62  # below this the turn is new speech
 # A PBX transfer during the hold rings the agent's extension (ringback, often after audible DTMF); ringing stops when
 # someone answers, so speech that starts this soon after the last ringback burst is the answering party. Ringback
 # cadences leave at most 4 s silent between bursts (ANSI T1.401: 2 s on, 4 s off), plus the answerer's first breath.
 RINGBACK_ANSWER_S = 6.0
-# A short turn, then quiet: a person waits for an answer. Recordings pause too (dev corpus: sentence pauses of
-# 0.3-1.5 s, most under 0.65 s), so the wait alone is not enough: the words must also be in, and not read like a hold
+# A short turn, then quiet: a person waits for an answer. Recordings pause too (read speech pauses 0.3-1.5 s between
+# sentences, most under 0.7 s), so the wait alone is not enough: the words must also be in, and not read like a hold
 # message, and the hold's own recording must already be known (heard once, so a replay would have been recognised),
 # or the IVR must have handed the call to the queue with no hold music since.
-# 0.8 s: longer than the gap between a recorded message's last word and its music coming back (music loops resume
-# 0.3-0.7 s after the words) plus the few frames QUIET_SLACK_FRAMES needs to see the music; a person who stops for an
-# answer waits longer. (Checked: a message's music came back 0.66 s after its last word in the dev corpus.)
+# 0.8 s: longer than the gap between a recorded message's last word and its music coming back (a producer leaves
+# 0.3-0.7 s of breath after the words) plus the few frames QUIET_SLACK_FRAMES needs to see the music; a person who
+# stops for an answer waits longer (turn-taking gaps in conversation are about 0.2 s when the next speaker is ready,
+# but the first speaker, having asked, waits well over a second before speaking again).
 TURN_WAIT_S = 0.8
 QUIET_SLACK_FRAMES = 3  # frames of music or loud sound after the turn tolerated (packet-loss clicks, a breath)
 # After a person's words the line drops well below their voice, though a call centre's babble may stay: other
@@ -101,11 +110,10 @@ QUIET_SLACK_FRAMES = 3  # frames of music or loud sound after the turn tolerated
 HUSH_BELOW_VOICE_DB = 12.0
 # Partial transcripts of a possible person's turn while it goes on. An agent's first sentence can run 2-3 s
 # ("Thanks for holding, this is Dana, how can I help you today?"), so its transcript at the end came after the 3 s
-# a person waits; the words that give a person away ("this is Dana") are in after about 1.5 s. Each partial
-# re-reads the turn so far, so they are spaced out; none after the turn reads like a recording. Not sooner: the one
-# speech-to-text worker would then still be busy with a partial of a short answer ("Not quite.") when its whole
-# segment ends, and the turn-taking rule waits for that segment's words (dev corpus, first partial at 1.0 s:
-# 4 people lost).
+# a person waits; the words that give a person away (a greeting and a name) fill the first breath group, about six
+# syllables at 4-5 per second, in after about 1.5 s. Each partial re-reads the turn so far, so they are spaced out;
+# none after the turn reads like a recording. Not sooner: most of a person's short answers are over by then, and their
+# segment's own transcript (which the turn-taking rule waits for) would queue behind a partial of the same words.
 PARTIAL_FIRST_S = 1.5
 PARTIAL_EVERY_S = 0.6
 PARTIAL_MAX = 4
@@ -261,8 +269,8 @@ class HumanJudge:
             self._voiced_levels.append(scene.level_db)
         if segment is not None:
             # Only speech can go on after a pause: music the VAD took for speech stays level (SPEECH_RANGE_DB), and
-            # a person right after it is not its next sentence (dev corpus with -45 dBFS noise: a hold's music,
-            # transcribed "Thank you.", then "Hello Joe." 1.56 s later).
+            # a person right after it is not its next sentence (on a noisy line the VAD opens on music now and then;
+            # speech-to-text then hallucinates a stock phrase for it, which must not join the person's turn).
             spoken = _level_range_db(self._voiced_levels) >= SPEECH_RANGE_DB
             self._prev_segment = (segment.end_s, segment.duration_s) if spoken else None
             self._voiced_levels = []
@@ -349,8 +357,8 @@ class HumanJudge:
             return []
         replaying = turn is not None and turn.replay and onset < turn.replay_until_s
         # A replayed recording stored whole is known to be over by then: speech after it is not its next sentence
-        # nor the same voice going on, however soon it comes (dev corpus: an agent 1.2 s after singing in the
-        # music that followed a replayed message). A longer recording's end is not known (only its start is kept).
+        # nor the same voice going on, however soon it comes (an agent may pick up within a second of a message,
+        # with only a bar of music between). A longer recording's end is not known (only its start is kept).
         past_replay = turn is not None and turn.replay and turn.replay_whole and not replaying
         # A hold message's next sentence follows a short pause: it is the same recording going on.
         worded_on = (
@@ -391,7 +399,7 @@ class HumanJudge:
     def _new_turn(self, onset: float) -> _Turn:
         """Start a turn with the frames since its sound rose out of the quiet, or else since the onset.
 
-        The VAD's onset is late on a soft first sound ("See you later", "Secret passages": 0.3-0.5 s), and the
+        The VAD's onset is late on a soft first sound (an unvoiced fricative or a breathy vowel: 0.3-0.5 s), and the
         replay test needs its probe frames after the start: counted from the rise, it is decided that much sooner.
         """
         recent = list(self._recent)
@@ -611,8 +619,8 @@ class HumanJudge:
         data["context"] = "hold" if self.hold else "ivr"
         tight = not self.in_queue and segment.tight_pcm is not None
         if tight:
-            # A person who answers in the menus greets in short words too ("Hi," cut tight came out as "Bye."):
-            # calls/greeting.py decodes those with the wide cut.
+            # A person who answers in the menus greets in short words too, whose first consonant a tight cut loses
+            # (an /h/ is 10-20 dB under the vowel): calls/greeting.py decodes those with the wide cut.
             data["wide_audio"] = segment.pcm
         return Observation(
             ObservationKind.SPEECH_SEGMENT,
@@ -628,8 +636,9 @@ class HumanJudge:
     ) -> list[Observation]:
         """Note a short sound the VAD did not call speech (audio/burst.py): its segment for speech-to-text.
 
-        It is HUMAN_UNCERTAIN too (the call may probe): in the dev corpus every such burst in the queue was a
-        person. A person whose voice the VAD misses may answer the probe with words speech-to-text gets.
+        It is HUMAN_UNCERTAIN too (the call may probe): a hold message is whole sentences (longer than a burst), and
+        a probe into a recording costs only a "Hello?". A person whose voice the VAD misses may answer the probe with
+        words speech-to-text gets.
         """
         self._lone = (start_s, end_s)
         data = {"start_s": start_s, "end_s": end_s, "context": "hold", "lone": True}
@@ -716,8 +725,8 @@ class HumanJudge:
         """Judge a segment's transcript for the turn it belongs to (its segment ended at t_s)."""
         if not text.strip() and turn.pause_words and t_s - PARTIAL_COVERS_S <= turn.heard_until_s <= t_s:
             # The segment's decode heard nothing where a partial cut at its end heard words: whisper's no-speech test
-            # fails more often on the wider clip (dev corpus with -45 dBFS noise: "Yes?" cut 0.1 s before the end,
-            # then "" for the segment). The partial's words are the segment's.
+            # weighs the whole clip, so a short word in a wider clip of line noise is rejected more often than the
+            # same word cut close. The partial's words are the segment's.
             turn.pause_words = False
             return self._judge_words(turn, turn.heard_text, t_s)
         verdict = classify_text(text)

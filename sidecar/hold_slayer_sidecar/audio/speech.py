@@ -15,32 +15,37 @@ OFF_PROB = 0.3
 HANGOVER_S = 0.3  # a pause shorter than this stays inside the segment (between words)
 # Speech is confirmed once the VAD has stayed at OFF_PROB or above for MIN_SPEECH_S since it first reached ON_PROB,
 # with MIN_ON_FRAMES of those frames at ON_PROB (Silero's own segmenter uses the same hysteresis). Requiring ON_PROB
-# on every frame made short words depend on where the call's 20 ms frames fall: Silero scores 32 ms windows, and a
-# "Not yet." scored 0.83-0.95 on the file's own frame grid swung between 0.41 and 0.74 with the frames 10 ms later,
-# never 0.15 s above 0.5 in a row, so it was no speech at all (dev corpus with every frame shifted 10 ms: 31 of 35
-# people heard in time, now 32; with -45 dBFS noise 24, now 25; no other run changed, no false transfer).
+# on every frame made short words depend on where the call's 20 ms frames fall, which is arbitrary on a real call:
+# Silero scores 32 ms windows, and a short word's probabilities swing by 0.3-0.5 when the grid moves half a frame,
+# so a word scored above 0.5 on one grid dipped under it on another. 0.15 s is the shortest stressed syllable (a
+# lone "Yes?" or "Hi"); 4 of its 7-8 frames at ON_PROB keep a click or a breath (one or two frames) out.
 MIN_SPEECH_S = 0.15
 MIN_ON_FRAMES = 4
 # Audio kept from before the reported onset: the onset is confirmed MIN_SPEECH_S after the VAD first fires, and the
-# VAD itself fires late on a soft first consonant. With 0.1 s, speech-to-text lost first words ("Yes?" came out as
-# "Thank you.", "Hello, Mary Lou." as "Follow Mary Lou.").
+# VAD itself fires late on a soft first consonant (an /h/, /f/ or /s/ is 10-20 dB under the vowel after it and lasts
+# 50-150 ms). 0.15 s of confirmation plus 0.15 s of consonant plus a little quiet before it for speech-to-text make
+# 0.4 s; with 0.1 s speech-to-text lost first words, and a greeting is often one word.
 PREROLL_S = 0.4
 # ... and more when the sound rose out of the quiet earlier than that: the VAD can take most of a second to call a
-# muttered first word speech (dev corpus at +6 dB: "Dang, this nail file ..." confirmed 0.8 s after it began, so its
-# transcripts lacked the one word that gives a person away). The clip then starts RISE_LEAD_S before the rise:
-# whisper's no-speech test wants quiet before a short word ("Yes?" with 0.17 s of it before: rejected; 0.29 s:
-# heard). With sound going on right up to the speech (music, a ducked bed) there is no rise, and PREROLL_S holds.
+# muttered or clipped first word speech (its probability climbs over several 32 ms windows), and a clip without
+# that word lacks what gives a person away. The clip then starts RISE_LEAD_S before the rise: whisper was trained
+# on utterances with a pause before them, and its no-speech test rejects a short word that starts at the clip's
+# first frame more often (a pause is about 0.2-0.3 s between conversational turns). With sound going on right up to
+# the speech (music, a ducked bed) there is no rise, and PREROLL_S holds.
 RISE_LOOKBACK_S = 1.0
 RISE_LEAD_S = 0.3
 RISE_GAP_FRAMES = 3  # quiet frames inside a first word (a stop consonant's closure) that do not end it
 TIGHT_PREROLL_FRAMES = 6  # 0.1 s plus the frame the onset was confirmed on
 MAX_SEGMENT_S = 30.0
-# A vowel with one strong harmonic can look like a tone for a frame or two; the tone flag then zeroed the VAD and
-# restarted a pending onset (dev corpus: "Hello Joe." confirmed 0.14 s late). Beeps and ringback last far longer.
+# A vowel with one strong harmonic can look like a tone for a frame or two (a sung or drawn-out vowel holds its
+# pitch for 40-60 ms); the tone flag then zeroed the VAD and restarted a pending onset, confirming the word late.
+# Call-progress tones last far longer (ringback and busy bursts are 0.25-2 s on in ITU-T E.180's cadences, and
+# tones.py reports them only after 0.2-0.3 s), so a 60 ms bridge lets no real tone reach the VAD for long.
 TONE_BRIDGE_FRAMES = 3
 VOICING_GAP_S = 0.04  # two frames without a voiced one: between syllables, still voicing
-# A call centre's babble under an agent keeps the VAD above OFF_PROB between the agent's sentences (dev corpus: two
-# sentences 0.8 s apart became one 4.5 s segment). Speech this far below the segment's own voice is someone else.
+# A call centre's babble under an agent keeps the VAD above OFF_PROB between the agent's sentences, so two sentences
+# would become one long segment (and a long segment reads as a monologue). Speech this far below the segment's own
+# voice is someone else: other voices in an open office reach a headset microphone 15-25 dB under the wearer's.
 # The voice's level is the 90th percentile of its voiced frames (babble frames are voiced too, so a median would
 # sink towards the babble); the babble sits 15-20 dB under the agent's louder syllables.
 BELOW_VOICE_DB = 15.0
@@ -55,8 +60,8 @@ class SpeechSegment:
     pcm: npt.NDArray[np.int16]
     mean_prob: float
     # The same speech cut tight (0.1 s before the onset, nothing after the last voiced frame). Menu prompts come in
-    # back-to-back segments and whisper read them worse with the wide cut: a real-call benchmark company went from
-    # 7/7 to 4/7 right departments. The wide cut is for the short lone words of a person answering ("Yes?").
+    # back-to-back segments, and a wide cut takes in the end of the prompt before, whose stray words whisper then
+    # reads into this one (wrong keys). The wide cut is for the short lone words of a person answering ("Yes?").
     tight_pcm: npt.NDArray[np.int16] | None = None
 
     @property

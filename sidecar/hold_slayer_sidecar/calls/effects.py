@@ -52,7 +52,8 @@ from .ports import Clock, Engines, ManagerConfig
 from .prompt_audio import PromptAudio
 from .runtime import CallRuntime
 from .session import call_info
-from .speech_work import SpeechWork, StaleWork, Urgency
+from .speech_work import LANES, SpeechWork, StaleWork, Urgency
+from .transitions import LISTENING
 
 if TYPE_CHECKING:
     from .manager import CallManager
@@ -91,7 +92,8 @@ class EffectRunner:
             policy.still_connecting_text,
         }
         self._speech_cache: dict[str, SpeechAudio] = {}
-        self.speech_work = SpeechWork()  # every call's speech-to-text, most urgent first (calls/speech_work.py)
+        # Every call's speech-to-text, most urgent first, in as many lanes as the engine decodes at once.
+        self.speech_work = SpeechWork(lanes=LANES)
 
     def reconfigure(self, config: ManagerConfig, engines: Engines) -> None:
         """Take new settings and engines; speech made by another text-to-speech engine is made again."""
@@ -318,9 +320,14 @@ class EffectRunner:
             if listening.ears.partial_now(bool(work.running or work.pending)):  # never delay a segment's words
                 await self._transcribe_segment(runtime, effect, listening.stale_partial())
             return
-        stale = listening.stale_menu(effect.epoch) if effect.epoch else listening.stale_detection()
+        if not effect.epoch:
+            # Words for the detector are tied to their turn by time, so they need not wait for this call's menu
+            # segments: behind the order lock, an answer to our "Hello?" waited for a menu decode that was queued
+            # (and stale) while the call probed, and the person hung up unheard.
+            await self._transcribe_segment(runtime, effect, listening.stale_detection())
+            return
         async with listening.order:
-            await self._transcribe_segment(runtime, effect, stale)
+            await self._transcribe_segment(runtime, effect, listening.stale_menu(effect.epoch))
 
     async def _transcribe_greeting(self, runtime: CallRuntime, effect: Transcribe) -> None:
         """Decode every word since our last move at once, unbiased, as long as it may still be a greeting."""
@@ -360,6 +367,8 @@ class EffectRunner:
         assert stt is not None
         text = ""
         urgency = Urgency.MENU if effect.epoch else Urgency.DETECTION
+        if runtime.session.state not in LISTENING:
+            urgency = Urgency.RECORD  # a person was found: these words decide nothing, another call's may
         label = f"{runtime.call_id} {'partial' if effect.partial else 'segment'} at {effect.t_s:.2f} s"
         try:
             if effect.quick and isinstance(stt, QuickTranscriber):

@@ -233,6 +233,7 @@ class Timer(StrEnum):
     CLOSING = "closing"  # the goodbye line may not take longer than this
     SETTLE = "settle"  # after the last menu step, tell the detector navigation is over at the latest now
     COURTESY = "courtesy"  # while the user's phone rings: time for the next "still connecting" line
+    PAUSE = "pause"  # the quiet after a short turn in the menus has lasted long enough to probe (calls/greeting.py)
 
 
 class DetectorNote(StrEnum):

@@ -6,6 +6,13 @@ answers "Hello?"; a recording does not. So when the words since our last move re
 ask for nothing (no "press", "enter" or "say": a menu listening for speech would take our "Hello?" as its
 answer), the call says the probe once the speaker pauses, and the detector judges whether what follows answers it
 (audio/judge.py: an answer that starts right after the probe, in words a person uses).
+
+Words can come too late or garbled: a noisy, lossy line turns "Glenview Plumbing, Ewan here." into "You're going to
+be plumbing", and a loaded machine hands the words over seconds after the person stopped. So the pause itself is
+evidence too: a short turn since our last move, then a second of quiet with no music, is what a person who picked up
+does (an IVR's welcome runs on into its menu within a breath, and a menu that waits for input has said so in its
+words). That pause is probed as well, unless the words already in read as a menu or a recording; the user's phone
+rings only once the words read as a greeting, or the answer confirms a person.
 """
 
 from __future__ import annotations
@@ -41,6 +48,16 @@ MAX_GREETING_S = 5.0
 # A greeting with a name and an offer of help runs to about a dozen words ("Thanks for calling Acme, this is Sam,
 # how can I help you today?"); an IVR's welcome with its first options runs longer before it pauses.
 MAX_GREETING_WORDS = 16
+
+# Quiet after a short turn since our move before the pause itself is probed: longer than the pauses an IVR leaves
+# between its welcome and its menu or between two prompts (0.5-1.5 s; ITU-T P.59 puts even conversational pauses at
+# 1.6 s on average), shorter than a person who picked up waits before asking "Hello?" themself (3-6 s). The
+# detector reports SILENCE after its first second (audio/detector.py); a timer waits the rest.
+PAUSE_PROBE_S = 2.0
+# ... after at most this much speech since our move: a greeting's first breath group (1-3 s; ITU-T P.59's talk spurts
+# average 1 s). A welcome with a menu's first options runs longer before such a pause, and its words, when they are
+# late, must not have "Hello?" said into a menu that waits for its key.
+PAUSE_TURN_MAX_S = 3.0
 
 
 def words_since_move(session: CallSession, event: Transcribed) -> str:
@@ -84,6 +101,60 @@ def greets(session: CallSession, event: Transcribed) -> bool:
     )
 
 
+def heard_since_move(session: CallSession, epoch: int, seconds: float) -> CallSession:
+    """Count a menu segment's speech towards the turn heard since our last move (a new epoch starts afresh)."""
+    was_epoch, was_s = session.move_speech
+    return replace(session, move_speech=(epoch, seconds + (was_s if was_epoch == epoch else 0.0)))
+
+
+def waits_after_short_turn(session: CallSession, at: float) -> bool:
+    """Whether the company went quiet after a short turn since our last move, with no words against a person."""
+    policy = session.policy
+    epoch, seconds = session.move_speech
+    cooling = session.last_probe_at is not None and at - session.last_probe_at < policy.greeting_probe_cooldown_s
+    step = current_step(session)
+    return (
+        session.state is CallState.IVR
+        and policy.can_speak
+        and not cooling
+        and session.probes < policy.max_probes
+        and session.step_wait is StepWait.LISTEN
+        and (step is None or step.kind is FlowStepKind.LISTEN)
+        and epoch == session.listen_epoch
+        and 0.0 < seconds <= PAUSE_TURN_MAX_S
+        and session.company_epoch != session.listen_epoch
+        and not menu_text(session.prompt)
+        and classify_text(session.prompt) != "recording"
+    )
+
+
+def pause_heard(session: CallSession, at: float, quiet_s: float) -> list[Effect]:
+    """Start the wait for a pause to last PAUSE_PROBE_S (``quiet_s`` of it already heard) after a short turn."""
+    if not waits_after_short_turn(session, at):
+        return []
+    return [StartTimer(Timer.PAUSE, max(0.0, PAUSE_PROBE_S - quiet_s))]
+
+
+def pause_lasted(session: CallSession, at: float) -> Result:
+    """Probe the pause after a short turn once it has lasted, if nothing since changed what it may be."""
+    if not (session.company_quiet and waits_after_short_turn(session, at)):
+        return session, []
+    return probe_pause(session, at)
+
+
+def probe_pause(session: CallSession, at: float) -> Result:
+    """Say "Hello?" into the pause after a short turn; the user's phone rings once its words read as a greeting."""
+    probing = replace(
+        goto(session, CallState.PROBING, at),
+        probe_pending=True,
+        direct=True,
+        step_wait=StepWait.NONE,
+        ticket=session.ticket + 1,  # a navigator decision still on its way is void
+    )
+    said, effects = say_probe(probing, at)
+    return said, [EmitCallState(), *effects]
+
+
 def may_greet(session: CallSession, seconds: float) -> bool:
     """Whether a menu segment should also be decoded at once without the menu prompt, for a person's greeting.
 
@@ -108,19 +179,34 @@ def on_greeting_decode(session: CallSession, event: Transcribed) -> Result:
     """Probe a possible greeting if its quick decode reads as one; otherwise the menu decode decides."""
     if event.epoch != session.listen_epoch:
         return session, []
+    if session.state is CallState.PROBING and session.direct:
+        return words_while_probing(session, event)
     # The decode covers every word since our move; its last sentence stands for the newest segment's own words
     # ("Service desk. Pre here. Hello." ends in a bare greeting that the whole does not read as).
     sentences = [part for part in re.split(r"(?<=[.!?])\s+", event.text.strip()) if part]
     last = sentences[-1] if sentences else event.text
     if not greets(session, replace(event, text=last, greeting=False)):
         words = len(event.text.split())
-        if menu_text(event.text) or classify_text(event.text) == "recording" or words > MAX_GREETING_WORDS // 2:
+        company = menu_text(event.text) or classify_text(event.text) == "recording"
+        if company or words > MAX_GREETING_WORDS // 2:
             # More words will not make a person of a menu, a recording or a long welcome ("You have reached Acme
             # Power and Water."; a person names themself within a few words): no more greeting decodes in this menu,
-            # each of which runs ahead of the menu's own speech-to-text.
-            return replace(session, no_greeting_epoch=event.epoch), []
+            # each of which runs ahead of the menu's own speech-to-text. Only a menu's or a recording's words keep
+            # its pause from being probed: many words in a short turn are as often a fast talker misheard.
+            return replace(session, no_greeting_epoch=event.epoch, company_epoch=event.epoch if company else -1), []
         return session, []
     return probe_greeting(session, event)
+
+
+def words_while_probing(session: CallSession, event: Transcribed) -> Result:
+    """Words since our move, in while their pause is probed: they ring the user's phone if they greet.
+
+    The answer to the probe still decides the bridge, as for a greeting probed on its words; other words change
+    nothing here (a menu answers "Hello?" with its re-prompt, which the detector reads).
+    """
+    sentences = [part for part in re.split(r"(?<=[.!?])\s+", event.text.strip()) if part]
+    last = sentences[-1] if sentences else event.text
+    return ring_early(session, []) if may_be_person(last, words_since_move(session, event)) else (session, [])
 
 
 def probe_greeting(session: CallSession, event: Transcribed) -> Result:

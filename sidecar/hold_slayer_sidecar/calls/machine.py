@@ -53,7 +53,18 @@ from .events import (
     UserDialFailed,
     UserDisconnected,
 )
-from .greeting import back_to_menus, greets, may_greet, on_greeting_decode, probe_greeting, queue_after_greeting
+from .greeting import (
+    back_to_menus,
+    greets,
+    heard_since_move,
+    may_greet,
+    on_greeting_decode,
+    pause_heard,
+    pause_lasted,
+    probe_greeting,
+    queue_after_greeting,
+    words_while_probing,
+)
 from .listening import words_wanted
 from .navigation import (
     advance,
@@ -189,7 +200,7 @@ def _on_transcribed(session: CallSession, event: Transcribed) -> Result:
     if event.greeting:
         return on_greeting_decode(session, event)
     if session.state is CallState.PROBING and session.direct and event.epoch and event.epoch == session.listen_epoch:
-        return session, []  # the menu decode of the greeting being probed: the quick decode already spoke for it
+        return words_while_probing(session, event)  # the menu decode of what is being probed: a greeting rings
     if greets(session, event):
         return probe_greeting(session, event)  # a person's greeting in the menus? the answer to "Hello?" decides
     return on_transcript(session, event)
@@ -227,8 +238,19 @@ def _on_queue_sound(session: CallSession, event: Observed) -> Result:
     if session.state is CallState.HOLD and session.ivr_done_pending:
         return ivr_done(session)
     if session.state is CallState.IVR and event.kind is ObservationKind.SILENCE:
-        return ask_if_settled(replace(session, company_quiet=True))
+        quiet = replace(session, company_quiet=True)
+        heard_s = float(event.data.get("quiet_s", 1.0))  # the detector reports a second of quiet
+        pause = pause_heard(quiet, event.at, heard_s)  # a person waiting for us? (calls/greeting.py)
+        settled, effects = ask_if_settled(quiet)
+        return settled, pause + effects
     return session, []
+
+
+def _on_menu_speech(session: CallSession, event: Observed) -> Result:
+    """Speech began in the menus: the company goes on talking, so the pause before it was no person waiting."""
+    if session.state is not CallState.IVR:
+        return session, []
+    return replace(session, company_quiet=False), [CancelTimer(Timer.PAUSE)]
 
 
 def _on_segment(session: CallSession, event: Observed) -> Result:
@@ -252,7 +274,8 @@ def _on_segment(session: CallSession, event: Observed) -> Result:
             effects.append(Transcribe(audio, event.t_s, epoch, rate, quick=True, greeting=True))
         effects.append(Transcribe(event.audio, event.t_s, epoch, rate, quick=quick))
         if epoch:
-            session = replace(session, heard_t_s=event.t_s)
+            spoken = float(event.data.get("end_s", event.t_s)) - float(event.data.get("start_s", event.t_s))
+            session = heard_since_move(replace(session, heard_t_s=event.t_s), epoch, max(0.0, spoken))
     if session.state is not CallState.IVR or lone:
         return session, effects
     session = replace(session, company_quiet=False)
@@ -357,6 +380,7 @@ _TIMERS: dict[Timer, Callable[[CallSession, float], Result]] = {
     Timer.SETTLE: _settle_timeout,
     Timer.PROBE_SAY: _probe_over,  # the speaker never paused for an answer: not a person waiting for us
     Timer.COURTESY: still_connecting,
+    Timer.PAUSE: pause_lasted,
 }
 
 
@@ -368,6 +392,7 @@ _OBSERVATIONS: dict[ObservationKind, Callable[[CallSession, Observed], Result]] 
     ObservationKind.HUMAN_UNCERTAIN: _on_uncertain,
     ObservationKind.MUSIC: _on_queue_sound,
     ObservationKind.SILENCE: _on_queue_sound,
+    ObservationKind.IVR_PROMPT: _on_menu_speech,
 }
 
 

@@ -96,7 +96,9 @@ class CallSession:
     direct: bool = False  # probing a greeting heard in the menus (calls/greeting.py), not speech in the queue
     early_ring: bool = False  # the user's phone was rung for a greeting before the probe's answer confirmed a person
     early_rings_cancelled: int = 0  # a cancelled ring makes the next greeting wait for its confirmation
-    no_greeting_epoch: int = -1  # the listen epoch whose words already read as a menu or a recording
+    no_greeting_epoch: int = -1  # the listen epoch whose words already read as a menu, a recording or a welcome
+    company_epoch: int = -1  # the listen epoch whose greeting decode read as a menu or a recording
+    move_speech: tuple[int, float] = (0, 0.0)  # (listen epoch, seconds of speech heard in it since our last move)
     last_probe_at: float | None = None
     closing: bool = False  # saying goodbye before hanging up
     ivr_done_pending: bool = False  # in the queue, but the company may still be finishing its IVR sentence

@@ -5,6 +5,8 @@ load) made a person's "Hi" wait behind it for seconds: the user's phone rang lat
 So work runs by urgency: a possible person's words (the time to ring the user) before a menu segment's words
 before rescoring menu labels. Work whose menu is over (a key was pressed, the call ended) is dropped when its
 turn comes instead of being done, and the queue is bounded: when it is full the least urgent, oldest work goes.
+A decode cannot be interrupted once it runs, so urgency alone still left a person's words waiting out a rescoring
+already under way (1.3-4 s on a loaded machine): work runs in LANES lanes, and rescoring holds at most one of them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ _LOGGER = logging.getLogger(__name__)
 # Two calls, each with a menu segment, its rescoring, a partial and a segment of queue speech waiting, fit several
 # times over; a queue longer than this holds work minutes old, which no call can use any more.
 MAX_PENDING = 24
+# Two lanes: the sidecar carries at most two calls on a two-core machine, and one lane is always free of rescoring
+# and of words for the record (never two such at once), so a possible person's words start as soon as asked. The
+# embedded engine runs as many decodes at once (voice/stt.py, EmbeddedWhisperStt.parallel).
+LANES = 2
 
 
 class Urgency(IntEnum):
@@ -31,6 +37,7 @@ class Urgency(IntEnum):
     DETECTION = 0  # words of speech that may be a person (queue speech, partials, an answer to our probe)
     MENU = 1  # a menu segment's words: the navigator chooses a key on them
     RESCORE = 2  # menu labels rescored against a segment's audio: a correction, the costliest work
+    RECORD = 3  # words said once a person was found (the transcript, the summary): nothing waits on them
 
 
 class StaleWork(Exception):
@@ -54,13 +61,19 @@ def _never() -> bool:
 class SpeechWork:
     """Runs speech-to-text work one piece at a time, most urgent first, dropping stale work (owned by the runner)."""
 
-    def __init__(self, max_pending: int = MAX_PENDING) -> None:
+    def __init__(self, max_pending: int = MAX_PENDING, lanes: int = 1) -> None:
         self._max_pending = max_pending
+        self._lanes = max(1, lanes)
         self._heap: list[_Job] = []
         self._seq = itertools.count()
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: set[asyncio.Task[None]] = set()
+        self._running: dict[int, _Job] = {}  # by sequence number: the work each lane runs now
         self.dropped = 0  # stale or overflowed work, for the logs and the benchmarks
-        self.running: str = ""  # label of the work running now
+
+    @property
+    def running(self) -> str:
+        """Labels of the work running now (empty when idle)."""
+        return ", ".join(job.label for job in self._running.values())
 
     @property
     def pending(self) -> int:
@@ -78,13 +91,50 @@ class SpeechWork:
         """Run ``run()`` when its turn comes and return its result; raise StaleWork if it was dropped instead."""
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         job = _Job(int(urgency), next(self._seq), run, stale, done, label)
+        self._sweep()  # work that went stale while it waited releases its callers now, not when its turn comes
         if len(self._heap) >= self._max_pending and not self._make_room(job):
             self.dropped += 1
             raise StaleWork(f"speech-to-text queue full ({self._max_pending}): {label or 'work'} dropped")
         heapq.heappush(self._heap, job)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._work(), name="speech-to-text")
+        self._start_lanes()
         return await done
+
+    def _start_lanes(self) -> None:
+        """Start a lane for each piece of work that may run now, up to LANES at once."""
+        while len(self._workers) < self._lanes and self._runnable() is not None:
+            task = asyncio.get_running_loop().create_task(self._work(), name="speech-to-text")
+            self._workers.add(task)
+            task.add_done_callback(self._lane_done)
+
+    def _lane_done(self, task: asyncio.Task[None]) -> None:
+        self._workers.discard(task)
+        if self._heap and not task.cancelled():
+            self._start_lanes()  # a rescoring that waited for the other lane's may run now
+
+    def _runnable(self) -> _Job | None:
+        """Return the most urgent waiting work a free lane may take: never a second rescoring or record at once."""
+        heavy = any(job.urgency >= Urgency.RESCORE for job in self._running.values())
+        for job in sorted(self._heap):
+            if not (heavy and job.urgency >= Urgency.RESCORE):
+                return job
+        return None
+
+    def _sweep(self) -> None:
+        """Drop every waiting piece of work that is no longer needed (its menu is over, its call ended)."""
+        kept: list[_Job] = []
+        for job in self._heap:
+            try:
+                stale = job.done.done() or job.stale()
+            except Exception:  # a broken predicate must not stop every call's speech-to-text
+                _LOGGER.exception("speech-to-text: stale check of %s failed", job.label)
+                stale = False
+            if stale:
+                self._drop(job, "no longer needed")
+            else:
+                kept.append(job)
+        if len(kept) != len(self._heap):
+            self._heap = kept
+            heapq.heapify(self._heap)
 
     def _make_room(self, job: _Job) -> bool:
         """Drop the least urgent, oldest waiting work to make room for ``job``; False if ``job`` is the least urgent."""
@@ -103,8 +153,9 @@ class SpeechWork:
             job.done.set_exception(StaleWork(f"{job.label or 'work'} dropped: {why}"))
 
     async def _work(self) -> None:
-        while self._heap:
-            job = heapq.heappop(self._heap)
+        while (job := self._runnable()) is not None:
+            self._heap.remove(job)
+            heapq.heapify(self._heap)
             if job.done.done():  # its caller gave up (the call was closed)
                 continue
             try:
@@ -113,7 +164,7 @@ class SpeechWork:
                     continue
             except Exception:  # a broken predicate must not stop every call's speech-to-text
                 _LOGGER.exception("speech-to-text: stale check of %s failed", job.label)
-            self.running = job.label
+            self._running[job.seq] = job
             try:
                 result = await job.run()
             except asyncio.CancelledError:
@@ -126,14 +177,14 @@ class SpeechWork:
                 if not job.done.done():
                     job.done.set_result(result)
             finally:
-                self.running = ""
+                del self._running[job.seq]
 
     async def close(self) -> None:
         """Drop whatever waits and stop the worker (its caller is released; a decode in a thread still finishes)."""
         for job in self._heap:
             self._drop(job, "shutting down")
         self._heap.clear()
-        worker, self._worker = self._worker, None
-        if worker is not None and not worker.done():
+        workers, self._workers = list(self._workers), set()
+        for worker in workers:
             worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)

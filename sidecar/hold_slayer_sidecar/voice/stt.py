@@ -31,19 +31,19 @@ WHISPER_RATE = 16000
 _CHUNK_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono per Wyoming audio-chunk, as wyoming-satellite sends
 _WINDOW_FRAMES = 3000  # whisper's encoder always sees 30 s of 10 ms mel frames
 # The quick decode (transcribe_quick) of a clip this short gives the encoder a 10 s window, not 30 s: about a third
-# of the CPU. Measured on 510 clips of queue speech (<= 2.5 s) cut by the live detector from the dev corpus: the
-# content cue it gives (person, recording, neither) agreed with the 30 s decode on 97 %, with as many people heard
-# by their words (28 against 27) and none heard on a recording. A 5 s window cost 0.14 s but lost people's words;
-# windows this short make whisper loop ("Yes? Yes? Yes? ..."), so repeats are folded.
+# of the CPU. 2.5 s holds a person's first words (a greeting, a name: one breath group), and the window keeps the
+# clip under a quarter of what the encoder sees, as most of whisper's training clips were (sentences in a 30 s
+# window). Windows much shorter than that make whisper loop ("Yes? Yes? Yes? ..."), so repeats are folded.
+# (Cross-check on 510 queue clips: the cue it gives, person/recording/neither, agreed with the 30 s decode on 97 %.)
 QUICK_MAX_S = 2.5
 _QUICK_WINDOW_FRAMES = 1000
 _MIN_PROB = 1e-9  # a token the model rules out costs ~-20.7 instead of -inf, so texts still compare
 # Steer the tiny model toward IVR vocabulary: it helps digits come out as digits ("press 2", not "press to").
-# Not for speech in the queue (transcribe_quick: hold messages and people): there the menu words made whisper hear a
-# menu in a person's words ("Press 1." for a muttered "Wise guy, eh!"). Measured on 636 clips of queue speech cut
-# by the live detector from the dev corpus, each at 0 dB, +6 dB, -12 dB and with -45 dBFS noise: with the prompt,
-# 4 of the 860 decodes of people read like a hold message, none without it; recordings read like one as often (279
-# of 1684 decodes with it, 288 without), and no decode of a recording read like a person either way.
+# Not for speech in the queue (transcribe_quick: hold messages and people): an initial prompt biases whisper's
+# decoder toward the prompt's words, and on unclear audio it continues the prompt instead of transcribing, so a
+# person's mumble came out as a menu line. In the queue a person must never read like a menu; recordings read like
+# hold messages as often either way (cross-check on 636 queue clips at four levels and noises: 4 of 860 decodes of
+# people read like a hold message with the prompt, none without).
 IVR_PROMPT = "Thank you for calling. For billing, press 1. To speak to a representative, press 0."
 
 
@@ -110,7 +110,7 @@ def bundled_whisper_model() -> Path:
 
 
 class EmbeddedWhisperStt:
-    """faster-whisper over CTranslate2, int8 on one thread, loaded lazily once and run in a worker thread."""
+    """faster-whisper over CTranslate2, int8, one thread per decode, loaded lazily once and run in worker threads."""
 
     def __init__(
         self,
@@ -122,6 +122,7 @@ class EmbeddedWhisperStt:
         queue_prompt: str | None = None,
         seed: int | None = 0,
         encoder_cache: int = 2,
+        parallel: int = 2,
     ) -> None:
         self._model_dir = model_dir
         # Encoder outputs of the latest segments scored (benchmarks score one segment for many callers).
@@ -134,8 +135,12 @@ class EmbeddedWhisperStt:
         self._queue_prompt = queue_prompt  # for transcribe_quick: speech in the queue
         self._model: Any = None
         self._load_lock = threading.Lock()
-        # CTranslate2 with one thread serialises anyway; the lock keeps two calls from doubling memory use.
-        self._run_lock = threading.Lock()
+        # Decodes at once, each on its own thread and model replica (CTranslate2's num_workers): a person's words
+        # need not wait out a menu rescoring already under way (calls/speech_work.py keeps one lane free of it).
+        # Two on a two-core machine; tiny.en int8 costs about 40 MB a replica.
+        self.parallel = max(1, parallel)
+        self._run_lock = threading.BoundedSemaphore(self.parallel)
+        self._cache_lock = threading.Lock()
 
     def _load(self) -> Any:
         with self._load_lock:
@@ -147,7 +152,11 @@ class EmbeddedWhisperStt:
                 path = self._model_dir or bundled_whisper_model()
                 try:
                     self._model = WhisperModel(
-                        str(path), device="cpu", compute_type="int8", cpu_threads=self._threads, num_workers=1
+                        str(path),
+                        device="cpu",
+                        compute_type="int8",
+                        cpu_threads=self._threads,
+                        num_workers=self.parallel,
                     )
                 except (RuntimeError, ValueError, OSError) as err:
                     raise VoiceEngineError(f"cannot load whisper model {path}: {err}") from err
@@ -294,17 +303,19 @@ class EmbeddedWhisperStt:
     def _encode(self, model: Any, pcm: Pcm, sample_rate: int) -> tuple[Any, int]:
         """Encode the segment (cached by its samples); return the output and the encoder frames it spans."""
         key = hashlib.blake2b(np.asarray(pcm, np.int16).tobytes(), digest_size=16).digest() + sample_rate.to_bytes(4)
-        cached = self._encoder_cache.get(key)
-        if cached is not None:
-            self._encoder_cache.move_to_end(key)
-            return cached
+        with self._cache_lock:
+            cached = self._encoder_cache.get(key)
+            if cached is not None:
+                self._encoder_cache.move_to_end(key)
+                return cached
         from ctranslate2 import StorageView
 
         window, frames, _seconds = _mel_window(model, pcm, sample_rate, _WINDOW_FRAMES)
         entry = (model.model.encode(StorageView.from_array(window), to_cpu=True), max(1, frames // 2))
-        self._encoder_cache[key] = entry
-        if len(self._encoder_cache) > self._encoder_cache_size:
-            self._encoder_cache.popitem(last=False)
+        with self._cache_lock:
+            self._encoder_cache[key] = entry
+            if len(self._encoder_cache) > self._encoder_cache_size:
+                self._encoder_cache.popitem(last=False)
         return entry
 
     async def score_texts(

@@ -44,11 +44,19 @@ class Item:
     # on the audio, and nothing the detector decides should depend on where (event times stay on the file's clock).
     shift: int = 0
     stt: bool = True  # transcribe speech in the queue with the embedded STT, as a live call does
+    # ... or pass scenarios through a telephone channel (the simulator's: G.711 re-encodings, band, pink noise,
+    # bursty packet loss; a hold_slayer_sim.model.Channel as JSON). DTMF vectors stay clean (bench dtmf's job).
+    channel_json: str | None = None
 
 
 def perturb(pcm: npt.NDArray[np.int16], item: Item) -> npt.NDArray[np.int16]:
     """Apply a robustness run's level change, added noise (deterministic per item) and frame shift."""
     pcm = pcm[item.shift :]
+    if item.channel_json is not None and item.kind == "scenario":
+        from hold_slayer_sim.channel import impair  # a tool's dependency: the bench drives the simulator anyway
+        from hold_slayer_sim.model import Channel
+
+        pcm = impair(pcm, Channel.model_validate_json(item.channel_json))
     if item.gain_db == 0.0 and item.noise_dbfs is None:
         return pcm
     x = pcm.astype(np.float64) * 10 ** (item.gain_db / 20)
@@ -138,6 +146,8 @@ def predict(pcm: npt.NDArray[np.int16], transcribe: Transcriber | None = None, s
             if obs.t_s != t:
                 event["at_s"] = clock(obs.t_s)  # when the thing started (decided at t_s)
             event["confidence"] = round(obs.confidence, 2)
+            if obs.kind in (ObservationKind.HUMAN_DETECTED, ObservationKind.HUMAN_UNCERTAIN) and "reason" in obs.data:
+                event["reason"] = str(obs.data["reason"])  # not scored: why, for reading a miss or a false transfer
             events.append(event)
     pred: dict[str, Any] = {"events": events, "dtmf": "".join(digits)}
     if transcribe is not None:

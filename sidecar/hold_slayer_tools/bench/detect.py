@@ -98,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-stt", action="store_true", help="acoustics only: no speech-to-text of speech in the queue (content cues)"
     )
+    ap.add_argument(
+        "--channel",
+        help='robustness: scenarios through a telephone channel, e.g. \'{"codecs": ["pcma"], "band_hz": [300, 3400], '
+        '"noise_snr_db": 20, "loss": 0.07}\' (hold_slayer_sim/FORMAT.md, channel)',
+    )
     a = ap.parse_args(argv)
     shift = round(a.shift_ms * RATE / 1000)
     if not 0 <= shift < FRAME:
@@ -105,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus = resolve_corpus(a.corpus)
     out = Path(a.out).resolve() if a.out else DEFAULT_OUT_ROOT / f"detect-{corpus.name}"
     todo = [
-        replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs, shift=shift, stt=not a.no_stt) for it in items(corpus)
+        replace(it, gain_db=a.gain_db, noise_dbfs=a.noise_dbfs, shift=shift, stt=not a.no_stt, channel_json=a.channel)
+        for it in items(corpus)
     ]
     t0 = time.monotonic()
     seconds, stt_audio_s, stt_cpu_s = run_items(todo, out, a.workers)

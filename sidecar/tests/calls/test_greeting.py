@@ -9,6 +9,7 @@ import pytest
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 from hold_slayer_sidecar.calls.events import (
     Bridge,
+    CancelTimer,
     CompanyAnswered,
     CompanyDisconnected,
     CompanyRinging,
@@ -29,6 +30,7 @@ from hold_slayer_sidecar.calls.events import (
     Speak,
     SpeakDone,
     Start,
+    StartTimer,
     Timer,
     TimerFired,
     Transcribe,
@@ -373,3 +375,101 @@ def test_after_one_cancelled_early_ring_the_next_greeting_rings_only_at_its_conf
     s, _ = step(s, SpeakDone(41.0, s.ticket))
     s, out = step(s, Observed(42.5, K.HUMAN_DETECTED, 42.0))
     assert DialUser("sip:me@127.0.0.1") in out and s.state is CallState.HUMAN
+
+
+def spoke(at: float, seconds: float) -> Observed:
+    """A menu segment of ``seconds`` of speech that ended at ``at`` (its words not in yet)."""
+    return Observed(
+        at, K.SPEECH_SEGMENT, at, audio=AUDIO, data={"context": "ivr", "start_s": at - seconds, "end_s": at}
+    )
+
+
+def test_a_short_turn_then_a_second_of_quiet_is_probed_before_its_words_are_in() -> None:
+    """A noisy line or a loaded machine: the words come late or garbled; the pause itself is probed."""
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 1.7))
+    s, out = step(s, Observed(8.9, K.SILENCE, 7.9, data={"quiet_s": 1.0}))
+    assert StartTimer(Timer.PAUSE, 1.0) in out and said(out) == []  # an IVR may pause 1.5 s before its menu
+    s, out = step(s, TimerFired(9.9, Timer.PAUSE))
+    assert s.state is CallState.PROBING and s.direct and said(out) == ["Hello?"]
+    assert not any(isinstance(e, DialUser) for e in out)  # the user's phone waits for words or the answer
+    s, out = step(s, SpeakDone(9.5, s.ticket))
+    assert NotifyDetector(DetectorNote.PROBE_SENT) in out
+    # The words come in meanwhile and greet: the user's phone rings while the answer settles it.
+    s, out = step(s, Transcribed(10.0, "Glenview Plumbing, Ewan here.", 7.9, s.listen_epoch, greeting=True))
+    assert DialUser("sip:me@127.0.0.1") in out and s.early_ring
+    s, out = step(s, Observed(11.5, K.HUMAN_DETECTED, 11.4))
+    assert s.state is CallState.HUMAN
+
+
+def test_words_garbled_past_a_greeting_still_leave_the_bridge_to_the_answer() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 1.7))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, _ = step(s, TimerFired(9.9, Timer.PAUSE))
+    assert s.state is CallState.PROBING
+    s, out = step(s, Transcribed(10.0, "You're going to be plumbing.", 7.9, s.listen_epoch))
+    assert out == [] and not s.early_ring  # no ring on words that do not greet
+    s, _ = step(s, SpeakDone(10.1, s.ticket))
+    s, out = step(s, TimerFired(16.1, Timer.PROBE))  # nobody answered: back to the menus
+    assert s.state is CallState.IVR and not any(isinstance(e, DialUser) for e in out)
+
+
+@pytest.mark.parametrize(
+    ("words", "seconds", "wait"),
+    [
+        ("Please enter your account number.", 2.0, StepWait.LISTEN),  # a menu that waits for input says so
+        ("Your call is important to us.", 2.0, StepWait.LISTEN),  # hold wording: a recording
+        ("", 4.5, StepWait.LISTEN),  # a welcome and a menu's first options, words not in yet
+        ("", 1.5, StepWait.DTMF),  # our key answers the menu: the quiet is the menu's
+    ],
+)
+def test_a_pause_is_not_probed_after_a_menu_a_recording_a_long_turn_or_our_own_key(
+    words: str, seconds: float, wait: StepWait
+) -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, seconds))
+    if words:
+        s, _ = step(s, Transcribed(8.5, words, 7.9, s.listen_epoch))
+    s = replace(s, step_wait=wait)
+    s, out = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, more = step(s, TimerFired(9.9, Timer.PAUSE))
+    assert s.state is CallState.IVR and said(out + more) == []
+
+
+def test_speech_again_before_the_pause_lasted_is_the_company_going_on() -> None:
+    """A welcome, 1.5 s of quiet, then the menu: no "Hello?" over the menu."""
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 1.2))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, out = step(s, Observed(9.4, K.IVR_PROMPT, 9.4))
+    assert CancelTimer(Timer.PAUSE) in out
+    s, out = step(s, TimerFired(9.9, Timer.PAUSE))  # fired before the cancel reached it
+    assert s.state is CallState.IVR and said(out) == []
+
+
+@pytest.mark.parametrize(
+    ("decoded", "probed"),
+    [
+        ("I will be right behind you, but we are speaking. I'll tell you, but may.", True),  # a talker misheard
+        ("Welcome to Acme. For billing, press 1.", False),  # a menu's words
+    ],
+)
+def test_a_quick_decode_with_many_words_keeps_the_pause_probe_unless_it_reads_as_the_company(
+    decoded: str, probed: bool
+) -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 2.8))
+    s, _ = step(s, Transcribed(8.3, decoded, 7.9, s.listen_epoch, greeting=True))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, out = step(s, TimerFired(9.9, Timer.PAUSE))
+    assert (said(out) == ["Hello?"]) is probed
+
+
+def test_a_pause_after_speech_before_our_last_move_is_not_probed() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 1.5))
+    s = replace(s, listen_epoch=s.listen_epoch + 1)  # we pressed a key since: nothing heard in this menu yet
+    s, out = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, more = step(s, TimerFired(9.9, Timer.PAUSE))
+    assert s.state is CallState.IVR and said(out + more) == []

@@ -358,8 +358,8 @@ async def test_a_partial_is_skipped_while_speech_to_text_is_busy_and_used_when_f
         await rig.manager.stop()
 
 
-async def _until(condition: Callable[[], bool], timeout_s: float = 6.0) -> None:
-    """Wait for work done in worker threads (label rescoring) to reach the call."""
+async def _until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    """Wait for work done in worker threads (label rescoring) to reach the call (a loaded machine takes its time)."""
     for _ in range(int(timeout_s / 0.02)):
         if condition():
             return

@@ -45,6 +45,88 @@ async def test_detection_runs_before_menu_words_and_rescoring_whatever_the_order
     assert engine.ran == ["busy rescoring", "call 2 'Hi, this is Sam'", "call 1 menu words", "call 1 rescoring"]
 
 
+async def _spin() -> None:
+    """Let submitted work reach its lane (a submit, then the lane's task, each take a turn of the loop)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+class Gates:
+    """Work that runs until its own gate opens, as a decode runs until it is done; records start order."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.gates: dict[str, asyncio.Event] = {}
+
+    def job(self, name: str) -> object:
+        self.gates[name] = asyncio.Event()
+
+        async def run() -> str:
+            self.started.append(name)
+            await self.gates[name].wait()
+            return name
+
+        return run
+
+
+async def test_a_persons_words_start_at_once_while_a_rescoring_is_under_way_and_rescorings_never_run_together() -> None:
+    work, engine = SpeechWork(lanes=2), Gates()
+    submit = work.submit
+    rescoring = asyncio.ensure_future(submit(Urgency.RESCORE, engine.job("call 1 rescoring")))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(submit(Urgency.RESCORE, engine.job("call 2 rescoring")))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    await _spin()
+    assert engine.started == ["call 1 rescoring"]  # the other lane stays free for urgent work
+    person = asyncio.ensure_future(submit(Urgency.DETECTION, engine.job("call 2 'Hi, this is Sam'")))  # type: ignore[arg-type]
+    await _spin()
+    assert engine.started == ["call 1 rescoring", "call 2 'Hi, this is Sam'"]  # not after the rescoring
+    engine.gates["call 2 'Hi, this is Sam'"].set()
+    assert await person == "call 2 'Hi, this is Sam'"
+    assert engine.started == ["call 1 rescoring", "call 2 'Hi, this is Sam'"]
+    engine.gates["call 1 rescoring"].set()
+    await rescoring
+    await _spin()
+    assert engine.started[-1] == "call 2 rescoring"  # its turn came once the first was done
+    engine.gates["call 2 rescoring"].set()
+    assert await second == "call 2 rescoring"
+    await work.close()
+
+
+async def test_words_for_the_record_come_after_every_call_s_detection_and_menu_work() -> None:
+    work, engine = SpeechWork(), Engine()
+    busy = asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("busy", hold=True)))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    queued = [
+        asyncio.ensure_future(work.submit(Urgency.RECORD, engine.job("call 1 agent talking to the user"))),  # type: ignore[arg-type]
+        asyncio.ensure_future(work.submit(Urgency.RESCORE, engine.job("call 2 rescoring"))),  # type: ignore[arg-type]
+        asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("call 2 'Hello?'"))),  # type: ignore[arg-type]
+    ]
+    await asyncio.sleep(0)
+    engine.gate.set()
+    await asyncio.gather(busy, *queued)
+    assert engine.ran == ["busy", "call 2 'Hello?'", "call 2 rescoring", "call 1 agent talking to the user"]
+
+
+async def test_work_gone_stale_while_waiting_releases_its_caller_at_the_next_submit() -> None:
+    """A caller waiting on a menu that is over (and holding its call's order) is not kept waiting for its turn."""
+    work, engine = SpeechWork(), Engine()
+    over = {"menu": False}
+    busy = asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("busy", hold=True)))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    menu = asyncio.ensure_future(work.submit(Urgency.MENU, engine.job("menu"), stale=lambda: over["menu"]))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    over["menu"] = True  # the call went to probing a greeting
+    answer = asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("answer")))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    with pytest.raises(StaleWork):
+        await menu  # released while "busy" still runs
+    assert not busy.done()
+    engine.gate.set()
+    assert await answer == "answer"
+    assert engine.ran == ["busy", "answer"]
+
+
 async def test_work_for_a_menu_that_is_over_is_dropped_when_its_turn_comes() -> None:
     work, engine = SpeechWork(), Engine()
     over = {"menu": False}

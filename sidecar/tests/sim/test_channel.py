@@ -41,6 +41,20 @@ def test_pink_noise_is_added_at_the_chosen_snr_and_is_the_same_each_time() -> No
     assert low > 5 * high  # pink: power falls with frequency (1/f gives about 12x between these bands)
 
 
+@pytest.mark.parametrize("band", [None, (300.0, 3400.0)])
+def test_line_noise_lies_in_the_audio_band_and_within_the_channel_s_band(band: tuple[float, float] | None) -> None:
+    """A long clip's 1/f noise must not wander below audio frequencies: no telephone line carries that."""
+    quiet = np.zeros(8000 * 60, np.int16)
+    quiet[:8000] = TONE[:8000]  # something to quote the SNR against
+    noise = impair(quiet, Channel(noise_snr_db=20, band_hz=band)).astype(float)[8000:]
+    spectrum = np.abs(np.fft.rfft(noise)) ** 2
+    freqs = np.fft.rfftfreq(noise.size, 1 / 8000)
+    edge = 100 if band is None else 300 - 50  # the band filter's raised-cosine edge is 100 Hz wide
+    assert spectrum[freqs < edge].sum() < 0.01 * spectrum.sum()
+    frames = 10 * np.log10((noise[: noise.size // 160 * 160].reshape(-1, 160) ** 2).mean(axis=1))
+    assert np.percentile(frames, 95) - np.percentile(frames, 5) < 6  # steady line noise, not a drifting level
+
+
 def test_packet_loss_has_the_mean_rate_and_is_concealed_by_fading_repeats() -> None:
     steady = np.full(160 * 20000, 1000, np.int16)
     out = lose_packets(steady, 0.07, np.random.default_rng(1)).reshape(-1, 160)[:, 0]
