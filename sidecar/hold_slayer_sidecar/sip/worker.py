@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import faulthandler
 import functools
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -34,6 +37,11 @@ from .settings import settings_from_wire
 _LOGGER = logging.getLogger(__name__)
 
 REGISTRATION_POLL_S = 0.5
+# Once the sidecar is gone the worker hangs up every leg (a BYE each, ~1 s of transactions) and exits. A
+# PJSUA2 thread that no longer answers would keep it alive for ever, holding calls nobody can end: after
+# this long it exits without them (the far end's own timers end the dangling legs then).
+ORPHAN_EXIT_S = 5.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class WorkerServer:
@@ -176,18 +184,45 @@ async def run_worker(sock: socket.socket) -> int:
     server = WorkerServer(engine, writer)
     engine.subscribe_events(server.on_event)
     engine.subscribe_events(server.forget)
+    # SIGTERM (also what the kernel sends when the sidecar dies: PR_SET_PDEATHSIG) ends the channel: the
+    # same orderly path as the sidecar's socket closing, so every leg gets its BYE.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, writer.transport.abort)
     server.send({"type": "ready", "port": engine.local_port, "pid": os.getpid()})
     try:
         await server.serve(reader)
     except (ChannelError, ConnectionError) as err:
         _LOGGER.error("channel to the sidecar failed: %s", err)
     finally:
+        _exit_after(ORPHAN_EXIT_S)
         await engine.stop()
         with contextlib.suppress(ConnectionError):
             server.send({"type": "stopped"})
             await writer.drain()
         writer.close()
     return 0
+
+
+def _exit_after(seconds: float) -> None:
+    """Exit the process after ``seconds`` whatever the loop and the PJSUA2 thread are doing (a daemon timer)."""
+
+    def hard_exit() -> None:
+        _LOGGER.error("could not hang up and stop within %.0f s: exiting anyway", seconds)
+        logging.shutdown()
+        os._exit(3)
+
+    timer = threading.Timer(seconds, hard_exit)
+    timer.daemon = True
+    timer.start()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send SIGTERM when the sidecar dies (the socket's EOF says so too; this also wakes a spare)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the socket's EOF alone ends the worker
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the sidecar died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _name_log(name: str) -> None:
@@ -210,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
     )
     faulthandler.enable(all_threads=True)  # a native crash leaves every thread's stack in the log
+    _die_with_parent()
     sock = socket.socket(fileno=args.fd)
     code = asyncio.run(run_worker(sock))
     logging.shutdown()

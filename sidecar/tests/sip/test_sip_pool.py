@@ -303,3 +303,20 @@ async def test_a_spare_interpreter_replaces_a_dead_worker_and_is_itself_replaced
     os.kill(old, signal.SIGKILL)
     assert await wait_restarted(pool, 1, old) == waiting
     assert await asyncio.wait_for(spare(), TIMEOUT) != waiting  # the next one is already on its way
+
+
+async def test_a_worker_told_to_go_hangs_up_its_calls_first(
+    pool: WorkerPoolEngine, log: EventLog, make_peer: PeerFactory
+) -> None:
+    """SIGTERM, which Linux also sends when the sidecar dies (PR_SET_PDEATHSIG): every leg gets a BYE, none dangles."""
+    peer = await make_peer("answer")
+    leg, peer_leg = await dial_answered(pool, log, peer)
+    index = worker_of(leg)
+    pid = pool.worker_pids[index]
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)
+    bye = await peer.wait_event(lambda e: e.get("leg_id") == peer_leg and e.get("kind") == "disconnected")
+    assert bye["status_code"] == 200  # hung up by a BYE from our side, not timed out at the far end
+    ended = await log.wait(LegEventKind.DISCONNECTED, leg)
+    assert ended.status_code in {200, LOST_STATUS}  # its BYE or the pool noticing the exit, whichever is first
+    await wait_restarted(pool, index, pid)
