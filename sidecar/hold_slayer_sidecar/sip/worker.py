@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import faulthandler
 import functools
 import logging
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lifetime import die_with_parent
 from ..protocol import DtmfMethod
 from .api import LegEvent, SipError
 from .channel import AudioSender, ChannelError, Message, encode_message, read_frame
@@ -41,7 +41,6 @@ REGISTRATION_POLL_S = 0.5
 # PJSUA2 thread that no longer answers would keep it alive for ever, holding calls nobody can end: after
 # this long it exits without them (the far end's own timers end the dangling legs then).
 ORPHAN_EXIT_S = 5.0
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class WorkerServer:
@@ -215,16 +214,6 @@ def _exit_after(seconds: float) -> None:
     timer.start()
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to send SIGTERM when the sidecar dies (the socket's EOF says so too; this also wakes a spare)."""
-    parent = os.getppid()
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: the socket's EOF alone ends the worker
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent:  # the sidecar died before prctl took effect
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
 def _name_log(name: str) -> None:
     """Put the worker's name (known only at ``start``: a spare does not know which worker it becomes) in the log."""
     formatter = logging.Formatter(f"%(asctime)s %(levelname)s [{name}] %(name)s: %(message)s")
@@ -245,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
     )
     faulthandler.enable(all_threads=True)  # a native crash leaves every thread's stack in the log
-    _die_with_parent()
+    die_with_parent()  # SIGTERM when the sidecar dies: the handler in run_worker hangs up first
     sock = socket.socket(fileno=args.fd)
     code = asyncio.run(run_worker(sock))
     logging.shutdown()

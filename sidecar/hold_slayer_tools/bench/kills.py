@@ -32,7 +32,7 @@ from hold_slayer_sidecar import protocol
 
 from .chaos_stage import HOLD_NUMBER, Outcome, Stage, answered, hang_up
 from .ha_client import load_client_module
-from .workers import udp_ports, worker_pids
+from .workers import child_pids, udp_ports, worker_pids
 
 BRIDGE_WAIT_S = 60.0  # ringback 1 s, the agent's greeting, the detector's verdict, the phone's ring: ~10-20 s loaded
 RESTART_WAIT_S = 10.0  # the promise is 2 s; waiting longer measures how late a restart is instead of giving up
@@ -255,6 +255,10 @@ async def _kill_sidecar(run: Stage, ha: Any, connections: list[float], database:
     except Exception as err:
         return Outcome(1, f"the sidecar did not start again: {err}", failed=(*left.failed, "restart"))
     ready_s = time.monotonic() - restarted_at
+    stale_edge = alive(left.edge)
+    for pid in stale_edge:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
     await run.open_client()
     reconnect_s = await _reconnected(connections, killed_at)
     back = await _what_ha_shows(ha, held) if reconnect_s is not None else None
@@ -262,11 +266,14 @@ async def _kill_sidecar(run: Stage, ha: Any, connections: list[float], database:
     lost = [cid for cid, row in rows_before.items() if row[0] != "live" and rows_after.get(cid) != row]
     verdict = integrity(database)
     failed = [*left.failed, *(back.failed if back else ["HA reconnect"])]
+    if stale_edge:
+        failed.append("old edge left")
     if verdict != "ok":
         failed.append("integrity")
     note = (
         f"held call was {held_state}; workers gone {left.gone_s:.2f} s after the kill ({left.orphans} orphaned), "
-        f"trunk got {left.byes} BYE; sidecar ready again in {ready_s:.1f} s, HA's client back "
+        f"trunk got {left.byes} BYE; sidecar ready again in {ready_s:.1f} s (old edge "
+        f"{'STILL RUNNING' if stale_edge else 'replaced'}), HA's client back "
         f"{reconnect_s if reconnect_s is not None else float('nan'):.1f} s after the kill; "
         + (back.note if back else "")
         + f"; other rows lost {len(lost)}; integrity {verdict}"
@@ -283,11 +290,13 @@ class _Left:
     gone_s: float
     byes: int
     failed: tuple[str, ...]
+    edge: list[int]  # the killed sidecar's kamailio: the next start must end it
 
 
 async def _kill(run: Stage) -> _Left:
     """SIGKILL the sidecar; wait for its workers to go and count the BYEs the trunk received meanwhile."""
     workers = worker_pids(run.sidecar.process.pid)
+    edge = child_pids(run.sidecar.process.pid, "-DD")  # kamailio's main process: it stays for the BYEs
     byes = trunk_byes(run.workdir)
     killed_at = time.monotonic()
     os.kill(run.sidecar.process.pid, signal.SIGKILL)
@@ -303,7 +312,7 @@ async def _kill(run: Stage) -> _Left:
     await asyncio.sleep(1.0)  # the BYE's 200 OK, and a late retransmission
     bye_count = trunk_byes(run.workdir) - byes
     failed = (("orphaned workers",) if orphans else ()) + (("BYE",) if bye_count < 1 else ())
-    return _Left(len(orphans), gone_s, bye_count, failed)
+    return _Left(len(orphans), gone_s, bye_count, failed, edge)
 
 
 async def _reconnected(connections: list[float], killed_at: float) -> float | None:
