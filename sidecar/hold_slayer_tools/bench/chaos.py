@@ -52,6 +52,7 @@ from .chaos_stage import (
     stage,
 )
 from .kills import sidecar_kill, worker_freeze, worker_kill
+from .rtp_inject import rtp_inject
 from .svscans import sipvicious
 from .ws_attacks import can_authenticate, fuzz, idle_connections
 
@@ -152,6 +153,7 @@ ATTACKS: dict[str, Attack] = {
     "refer_mid_call": refer_mid_call,
     "ws_fuzz": ws_fuzz,
     "ws_idle_connections": ws_idle,
+    "rtp_inject": rtp_inject,
     "sipvicious": sipvicious,
     "worker_kill": worker_kill,
     "worker_freeze": worker_freeze,
