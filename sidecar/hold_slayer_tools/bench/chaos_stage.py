@@ -34,8 +34,9 @@ TRAP_IP = "127.0.0.9"
 HOLD_NUMBER = "5550100"
 HOSTILE_NUMBER = "5550199"  # scenarios/trunk.xml answers this number as the hostile company
 AGENT_COMPANY = SCENARIOS / "agent_desk.yaml"  # a person answers at once: the sidecar rings the phone and bridges
+HOLD_COMPANY = SCENARIOS / "hold_queue.yaml"  # music for an hour: a call the sidecar knows is on hold
 WORKERS = 3  # the held call, the bridged call and the call whose worker is killed: one worker each
-MAX_CALLS = 4  # the three above plus the call placed after a kill to show capacity came back
+MAX_CALLS = 4  # the three above plus the call placed after a kill to show capacity came back (or one on hold)
 PHONE_TALK_EVERY_S = 5.0  # the user says "Hello?" this often: the company hears speech through the bridge
 ANSWER_WAIT_S = 10.0  # SIPp answers at once; a loaded 2-core machine still connects a call within a second or two
 WORKER_RESTARTED = re.compile(r"media worker \d+ restarted \(pid")
@@ -122,6 +123,11 @@ class Stage:
     def company_uri(self) -> str:
         """The SIP URI that reaches the simulated company's agent."""
         return str(self.company.ready["companies"]["agent_desk"])
+
+    @property
+    def hold_uri(self) -> str:
+        """The SIP URI of the simulated company that keeps a call on hold."""
+        return str(self.company.ready["companies"]["hold_queue"])
 
     @property
     def phone_uri(self) -> str:
@@ -276,8 +282,10 @@ async def stage(workdir: Path) -> AsyncIterator[Stage]:
     children = Children(workdir)
     try:
         async with (
-            run_company([AGENT_COMPANY], report=workdir / "company.jsonl", stt=False, stderr=workdir / "company.log")
-            as company,
+            run_company(
+                [AGENT_COMPANY, HOLD_COMPANY], report=workdir / "company.jsonl", stt=False,
+                stderr=workdir / "company.log",
+            ) as company,
             run_phone(
                 report=workdir / "phone.jsonl", answer_after=0.5, talk_every=PHONE_TALK_EVERY_S,
                 stderr=workdir / "phone.log",

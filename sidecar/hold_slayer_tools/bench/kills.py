@@ -23,7 +23,7 @@ import signal
 import sqlite3
 import time
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ SURVIVOR_WATCH_S = 12.0  # two of the phone's 5 s turns and the agent's answers:
 ORPHAN_WAIT_S = 5.0  # a worker hangs up (BYE, ~1 s of transactions) and exits once the sidecar's socket closes
 RECONNECT_WAIT_S = 60.0  # Home Assistant's client backs off 1, 2, 4, 8 s (with jitter) while the sidecar is down
 HA_BACKOFF_CAP_S = 4.0  # the run caps the client's backoff (the integration's default cap is 60 s)
+HOLD_WAIT_S = 60.0  # ringback 1 s, the intro, then music: the detector calls it hold within ~10-20 s loaded
 
 
 def grown(before: dict[int, set[int]]) -> list[int]:
@@ -244,11 +245,13 @@ async def _kill_sidecar(run: Stage, ha: Any, connections: list[float], database:
         if connections:
             break
         await asyncio.sleep(0.1)
-    held_state = await run.call_state(held)
+    on_hold = await _on_hold(run)
+    hold_state, held_state = await run.call_state(on_hold), await run.call_state(held)
     rows_before = history_rows(database)
     run.hold_call = ""  # this attack targets it: its loss is counted below, not as collateral
-    killed_at = time.monotonic()
+    killed_at, killed_wall = time.monotonic(), time.time()
     left = await _kill(run)
+    hung_up = heard_after(run.company.lines(), "hangup", killed_wall, who="caller")  # the company's own view
     restarted_at = time.monotonic()
     try:
         await run.start_sidecar()
@@ -261,18 +264,24 @@ async def _kill_sidecar(run: Stage, ha: Any, connections: list[float], database:
             os.killpg(pid, signal.SIGKILL)
     await run.open_client()
     reconnect_s = await _reconnected(connections, killed_at)
-    back = await _what_ha_shows(ha, held) if reconnect_s is not None else None
+    back = await _what_ha_shows(ha, [held, on_hold]) if reconnect_s is not None else None
+    if hold_state != protocol.CallState.HOLD:
+        left = replace(left, failed=(*left.failed, "on hold"))
     rows_after = history_rows(database)
     lost = [cid for cid, row in rows_before.items() if row[0] != "live" and rows_after.get(cid) != row]
     verdict = integrity(database)
     failed = [*left.failed, *(back.failed if back else ["HA reconnect"])]
+    if hung_up < 1:
+        failed.append("BYE to the company on hold")
     if stale_edge:
         failed.append("old edge left")
     if verdict != "ok":
         failed.append("integrity")
     note = (
-        f"held call was {held_state}; workers gone {left.gone_s:.2f} s after the kill ({left.orphans} orphaned), "
-        f"trunk got {left.byes} BYE; sidecar ready again in {ready_s:.1f} s (old edge "
+        f"killed with a queue call ({hold_state}) and the held trunk call ({held_state}) up; workers gone "
+        f"{left.gone_s:.2f} s after the kill "
+        f"({left.orphans} orphaned), "
+        f"trunk got {left.byes} BYE, the company on hold {hung_up}; sidecar ready again in {ready_s:.1f} s (old edge "
         f"{'STILL RUNNING' if stale_edge else 'replaced'}), HA's client back "
         f"{reconnect_s if reconnect_s is not None else float('nan'):.1f} s after the kill; "
         + (back.note if back else "")
@@ -332,13 +341,25 @@ class _Shown:
     failed: tuple[str, ...]
 
 
-async def _what_ha_shows(ha: Any, held: str) -> _Shown:
-    """Fetch the held call's history entry and its recordings through HA's client."""
-    call = await ha.get_call(held)
-    recordings = [rec for rec in call.get("recordings") or [] if isinstance(rec, dict)]
-    seconds = [playable_seconds(await ha.fetch_recording(held, rec["name"])) for rec in recordings]
-    outcome = (call.get("call") or {}).get("outcome")
-    failed = (() if outcome == "interrupted" else ("interrupted",)) + (() if any(seconds) else ("recording",))
-    plays = ", ".join(f"{rec['name']} {s:.1f} s" for rec, s in zip(recordings, seconds, strict=True))
-    note = f"call {outcome}, recordings play: {plays or 'none'}; transcript {len(call.get('transcript') or [])} lines"
-    return _Shown(note, failed)
+async def _what_ha_shows(ha: Any, calls: list[str]) -> _Shown:
+    """Fetch each killed call's history entry and its recordings through HA's client."""
+    notes, failed = [], []
+    for call_id in calls:
+        call = await ha.get_call(call_id)
+        recordings = [rec for rec in call.get("recordings") or [] if isinstance(rec, dict)]
+        seconds = [playable_seconds(await ha.fetch_recording(call_id, rec["name"])) for rec in recordings]
+        outcome = (call.get("call") or {}).get("outcome")
+        failed += (["interrupted"] if outcome != "interrupted" else []) + (["recording"] if not any(seconds) else [])
+        legs = [str(rec["name"]).rsplit("-", 1)[-1] for rec in recordings]
+        plays = ", ".join(f"{leg} {s:.1f} s" for leg, s in zip(legs, seconds, strict=True))
+        notes.append(f"{outcome}, plays {plays or 'nothing'}, transcript {len(call.get('transcript') or [])} lines")
+    return _Shown("calls: " + "; ".join(notes), tuple(failed))
+
+
+async def _on_hold(run: Stage) -> str:
+    """Place a call to the simulated queue and wait (bounded) until the sidecar says it is on hold."""
+    call_id = str((await run.client.request(protocol.Command.PLACE_CALL, {"target": run.hold_uri}))["call_id"])
+    deadline = time.monotonic() + HOLD_WAIT_S
+    while time.monotonic() < deadline and await run.call_state(call_id) != protocol.CallState.HOLD:  # noqa: ASYNC110
+        await asyncio.sleep(0.5)  # the state is the sidecar's: asked for, not pushed here
+    return call_id
