@@ -34,7 +34,9 @@ from .chaos_stage import HOLD_NUMBER, Outcome, Stage, answered, hang_up
 from .ha_client import load_client_module
 from .workers import child_pids, udp_ports, worker_pids
 
-BRIDGE_WAIT_S = 60.0  # ringback 1 s, the agent's greeting, the detector's verdict, the phone's ring: ~10-20 s loaded
+# Ringback 1 s, the agent's greeting, the detector's verdict, the phone's ring: 10-20 s at a load of 8-20 on two
+# cores; at 26 one verdict took over 60 s (speech-to-text waits its turn for a core).
+BRIDGE_WAIT_S = 90.0
 RESTART_WAIT_S = 10.0  # the promise is 2 s; waiting longer measures how late a restart is instead of giving up
 LOG_POLL_S = 0.05  # finer than a restart takes (~0.1-0.3 s), coarse enough to cost nothing
 SURVIVOR_WATCH_S = 12.0  # two of the phone's 5 s turns and the agent's answers: speech both ways, or none
