@@ -251,6 +251,7 @@ async def _kill_sidecar(run: Stage, ha: Any, connections: list[float], database:
     hold_state, held_state = await run.call_state(on_hold), await run.call_state(held)
     rows_before = history_rows(database)
     run.hold_call = ""  # this attack targets it: its loss is counted below, not as collateral
+    connected = len(connections)  # before the kill: HA's client may be back before the restart is noticed here
     killed_at, killed_wall = time.monotonic(), time.time()
     left = await _kill(run)
     hung_up = heard_after(run.company.lines(), "hangup", killed_wall, who="caller")  # the company's own view
@@ -265,7 +266,7 @@ async def _kill_sidecar(run: Stage, ha: Any, connections: list[float], database:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
     await run.open_client()
-    reconnect_s = await _reconnected(connections, killed_at)
+    reconnect_s = await _reconnected(connections, connected, killed_at)
     back = await _what_ha_shows(ha, [held, on_hold]) if reconnect_s is not None else None
     if hold_state != protocol.CallState.HOLD:
         left = replace(left, failed=(*left.failed, "on hold"))
@@ -326,9 +327,8 @@ async def _kill(run: Stage) -> _Left:
     return _Left(len(orphans), gone_s, bye_count, failed, edge)
 
 
-async def _reconnected(connections: list[float], killed_at: float) -> float | None:
-    """Wait (bounded) for HA's client to connect again; return seconds since the kill, or None."""
-    connected = len(connections)
+async def _reconnected(connections: list[float], connected: int, killed_at: float) -> float | None:
+    """Wait (bounded) for HA's client to connect again after ``connected`` connections; return s since the kill."""
     deadline = time.monotonic() + RECONNECT_WAIT_S
     while len(connections) == connected and time.monotonic() < deadline:  # noqa: ASYNC110 - the client's callback
         await asyncio.sleep(LOG_POLL_S)
