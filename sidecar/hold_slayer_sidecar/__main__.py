@@ -150,7 +150,8 @@ async def open_store(settings: SidecarSettings, cleanup: contextlib.AsyncExitSta
     store = Store(settings.database)
     await store.open()
     cleanup.push_async_callback(store.close)
-    await recover(store)  # calls a killed sidecar left live: interrupted, their WAVs made playable
+    # Calls a killed sidecar left live: interrupted, their WAVs listed and made playable.
+    await recover(store, settings.recordings_dir)
     retention = RetentionJob(store, settings.recordings_dir, retention_policy(settings))
     await retention.start()
     cleanup.push_async_callback(retention.stop)

@@ -121,6 +121,7 @@ def run_phone(
     reject: bool = False,
     hangup_after: float | None = None,
     greeting: str | None = None,
+    talk_every: float | None = None,
     stderr: Path | None = None,
 ) -> contextlib.AbstractAsyncContextManager[SimProcess]:
     """Run ``python -m hold_slayer_sim.phone`` until the block exits."""
@@ -131,4 +132,6 @@ def run_phone(
         args += ["--hangup-after", str(hangup_after)]
     if greeting is not None:
         args += ["--greeting", greeting]
+    if talk_every is not None:
+        args += ["--talk-every", str(talk_every)]
     return _run("phone", args, report, stderr)

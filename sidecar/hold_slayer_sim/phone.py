@@ -160,12 +160,21 @@ class PhoneCall:
         limit = self.args.hangup_after
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
-                self.ended.wait(), None if limit is None else max(0.0, limit - (time.monotonic() - (self._t0 or 0)))
+                self._talk_on(), None if limit is None else max(0.0, limit - (time.monotonic() - (self._t0 or 0)))
             )
         if not self.ended.is_set():
             self._log("hangup", who="phone", why="hangup_after")
             self.ended.set()
             await self.line.hang_up(self.leg_id)
+
+    async def _talk_on(self) -> None:
+        """Wait for the end of the call, saying "Hello?" every --talk-every seconds if given."""
+        every = self.args.talk_every
+        while not self.ended.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ended.wait(), every)
+            if every is not None and not self.ended.is_set():
+                await self._say("Hello?")
 
 
 async def serve(args: argparse.Namespace, ready: ReadyChannel) -> None:
@@ -224,11 +233,16 @@ def main() -> None:
     parser.add_argument("--reject", action="store_true", help="decline every call with 486 Busy Here")
     parser.add_argument("--greeting", default="Hi, this is Alex.", help="what the user says after answering")
     parser.add_argument("--hangup-after", type=float, help="hang up this many seconds after answering")
+    parser.add_argument(
+        "--talk-every", type=float, help='say "Hello?" this often for the whole call (the far side hears speech)'
+    )
     parser.add_argument("--assets", type=Path, default=DEFAULT_ASSET_DIR)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     if args.answer_after < 0:
         sys.exit("--answer-after must be >= 0")
+    if args.talk_every is not None and args.talk_every <= 0:
+        sys.exit("--talk-every must be > 0")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     ready = ReadyChannel()
     with contextlib.suppress(KeyboardInterrupt):

@@ -43,6 +43,10 @@ _STOP_S = 5.0
 _BACKOFF_FIRST_S = 0.2
 _BACKOFF_MAX_S = 5.0
 _HEALTHY_S = 30.0
+# A sidecar killed with SIGKILL leaves its kamailio running: on purpose, for a moment, because its media
+# workers hang up their calls through it (a BYE each). The next start ends that kamailio, found by its pid
+# file, before binding the port (else two would share it, one routing to workers that are gone).
+_PID_FILE = "kamailio.pid"
 
 
 class EdgeSupervisor:
@@ -72,6 +76,7 @@ class EdgeSupervisor:
         self._stopping = False
         cfg = await asyncio.to_thread(self._write_files)
         await self._check(binary, cfg)
+        await _end_stale(self.run_dir / _PID_FILE, cfg)
         await self._launch(binary, cfg)
         self._watch = asyncio.create_task(self._supervise(binary, cfg), name="edge-supervisor")
         _LOGGER.info("SIP edge listening on %s, workers %s", self.settings.public_uri, self.settings.worker_ports)
@@ -102,7 +107,8 @@ class EdgeSupervisor:
 
     def _command(self, binary: str, cfg: Path, *extra: str) -> list[str]:
         memory = ("-m", str(_SHM_MB), "-M", str(_PKG_MB))
-        return [binary, *extra, "-f", str(cfg), "-Y", str(self.run_dir), *memory]
+        pid_file = ("-P", str(self.run_dir / _PID_FILE)) if "-c" not in extra else ()
+        return [binary, *extra, "-f", str(cfg), "-Y", str(self.run_dir), *memory, *pid_file]
 
     async def _check(self, binary: str, cfg: Path) -> None:
         process = await asyncio.create_subprocess_exec(
@@ -177,6 +183,29 @@ class EdgeSupervisor:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._log_task, 1.0)
             self._log_task = None
+
+
+async def _end_stale(pid_file: Path, cfg: Path) -> None:
+    """Stop a kamailio a killed sidecar left running on this configuration."""
+    pid = await asyncio.to_thread(_stale_pid, pid_file, cfg)
+    if pid is None:
+        return
+    _LOGGER.warning("stopping the SIP edge (kamailio, pid %d) that a previous sidecar left running", pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_main_exited(pid), _STOP_S)
+    _kill_group(pid)
+
+
+def _stale_pid(pid_file: Path, cfg: Path) -> int | None:
+    """Return the pid in the file if that process still runs kamailio on ``cfg`` (a pid may have been reused)."""
+    try:
+        pid = int(pid_file.read_text(encoding="ascii").strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None  # no pid file, or that process is gone
+    return pid if str(cfg).encode() in argv else None
 
 
 async def _main_exited(pid: int) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import logging
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..store.history import CallDetail
+from ..store.history import CallDetail, RecordingRef
 from .wavfix import WavFixError, fix_sizes
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ class RetentionStore(Protocol):
         """One call."""
         ...
 
+    async def add_recording(self, ref: RecordingRef) -> None:
+        """Keep where one recording of a call is."""
+        ...
+
     async def expire(self, *, older_than: float | None) -> list[str]:
         """Delete old calls; return their recording paths."""
         ...
@@ -49,12 +54,16 @@ class RetentionStore(Protocol):
         ...
 
 
-async def recover(store: RetentionStore) -> list[str]:
-    """Mark calls a killed sidecar left live as interrupted and fix their recordings' WAV headers."""
+async def recover(store: RetentionStore, recordings_dir: Path | None = None) -> list[str]:
+    """Mark calls a killed sidecar left live as interrupted, keep their recordings and fix their WAV headers."""
     ids = await store.mark_interrupted()
     for call_id in ids:
         detail = await store.get_call(call_id)
-        for ref in detail.recordings if detail else []:
+        refs = list(detail.recordings) if detail else []
+        for ref in await asyncio.to_thread(_unlisted_recordings, recordings_dir, call_id, refs):
+            await store.add_recording(ref)
+            refs.append(ref)
+        for ref in refs:
             try:
                 fixed = await asyncio.to_thread(fix_sizes, Path(ref.path))
             except (OSError, WavFixError) as err:
@@ -64,6 +73,21 @@ async def recover(store: RetentionStore) -> list[str]:
     if ids:
         _LOGGER.warning("%d call(s) were interrupted by the last shutdown: %s", len(ids), ", ".join(ids))
     return ids
+
+
+def _unlisted_recordings(recordings_dir: Path | None, call_id: str, known: list[RecordingRef]) -> list[RecordingRef]:
+    """Return the recordings of the call on disk that its history row never learned of.
+
+    The history learns of a recording from the next ``call_state`` event after it started; a call that stays
+    in one state (a long hold) and is then killed has its WAV on disk and no row for it. Files are named
+    ``<day>/<call_id>-<leg>.wav`` (calls/manager.py); when in the call each one started is not known (0).
+    """
+    if recordings_dir is None:
+        return []
+    listed = {Path(ref.path) for ref in known}
+    found = sorted(recordings_dir.glob(f"*/{glob.escape(call_id)}-*.wav"))
+    legs = {path: path.stem.removeprefix(f"{call_id}-") for path in found if path not in listed}
+    return [RecordingRef(call_id, str(path), leg, 0.0) for path, leg in legs.items() if leg.isalpha()]
 
 
 async def apply_retention(store: RetentionStore, recordings_dir: Path, policy: Retention, now: float) -> int:

@@ -16,8 +16,10 @@ import faulthandler
 import functools
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lifetime import die_with_parent
 from ..protocol import DtmfMethod
 from .api import LegEvent, SipError
 from .channel import AudioSender, ChannelError, Message, encode_message, read_frame
@@ -36,6 +39,10 @@ _LOGGER = logging.getLogger(__name__)
 # How often the registration is compared with what was last reported: it changes on a REGISTER answer only
 # (every few minutes at most), and half a second is quick enough for a settings form that waits on it.
 REGISTRATION_POLL_S = 0.5
+# Once the sidecar is gone the worker hangs up every leg (a BYE each, ~1 s of transactions) and exits. A
+# PJSUA2 thread that no longer answers would keep it alive for ever, holding calls nobody can end: after
+# this long it exits without them (the far end's own timers end the dangling legs then).
+ORPHAN_EXIT_S = 5.0
 
 
 class WorkerServer:
@@ -184,18 +191,35 @@ async def run_worker(sock: socket.socket) -> int:
     server = WorkerServer(engine, writer)
     engine.subscribe_events(server.on_event)
     engine.subscribe_events(server.forget)
+    # SIGTERM (also what the kernel sends when the sidecar dies: PR_SET_PDEATHSIG) ends the channel: the
+    # same orderly path as the sidecar's socket closing, so every leg gets its BYE.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, writer.transport.abort)
     server.send({"type": "ready", "port": engine.local_port, "pid": os.getpid()})
     try:
         await server.serve(reader)
     except (ChannelError, ConnectionError) as err:
         _LOGGER.error("channel to the sidecar failed: %s", err)
     finally:
+        _exit_after(ORPHAN_EXIT_S)
         await engine.stop()
         with contextlib.suppress(ConnectionError):
             server.send({"type": "stopped"})
             await writer.drain()
         writer.close()
     return 0
+
+
+def _exit_after(seconds: float) -> None:
+    """Exit the process after ``seconds`` whatever the loop and the PJSUA2 thread are doing (a daemon timer)."""
+
+    def hard_exit() -> None:
+        _LOGGER.error("could not hang up and stop within %.0f s: exiting anyway", seconds)
+        logging.shutdown()
+        os._exit(3)
+
+    timer = threading.Timer(seconds, hard_exit)
+    timer.daemon = True
+    timer.start()
 
 
 def _name_log(name: str) -> None:
@@ -218,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
     )
     faulthandler.enable(all_threads=True)  # a native crash leaves every thread's stack in the log
+    die_with_parent()  # SIGTERM when the sidecar dies: the handler in run_worker hangs up first
     sock = socket.socket(fileno=args.fd)
     code = asyncio.run(run_worker(sock))
     logging.shutdown()

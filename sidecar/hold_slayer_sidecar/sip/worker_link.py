@@ -33,10 +33,20 @@ WORKER_MODULE = "hold_slayer_sidecar.sip.worker"
 # CI machine without letting a hung start block the pool for ever.
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0  # stop hangs up every leg and pumps BYE transactions for up to ~1 s
-# Liveness: a ping goes through the worker's loop and its PJSUA2 thread. A thread stuck in PJSIP answers
-# nothing; after HEARTBEAT_TIMEOUT_S the worker is killed and restarted like a crashed one.
-HEARTBEAT_S = 1.0
-HEARTBEAT_TIMEOUT_S = 5.0
+# Liveness: a ping goes through the worker's loop and its PJSUA2 thread. A thread stuck in PJSIP (or a
+# process stopped by SIGSTOP) answers nothing; once no ping has been answered for HUNG_AFTER_S the worker is
+# killed and restarted like a crashed one. The promise is a replacement within 2 s: detection (at most
+# HUNG_AFTER_S + one HEARTBEAT_S tick) plus adopting the spare (~0.1-0.3 s).
+# Why 1.5 s does not kill healthy workers on a slow, loaded box: a healthy worker answers within a few ms;
+# CFS gives every runnable thread a slice within tens of ms even at a load of 8 on 2 cores, and a worker
+# starved for 1.5 s has already dropped 75 frames of 20 ms, so the call is broken anyway. Two stalls that
+# are not the worker's are excluded: the sidecar's own loop (a late tick pushes the deadline back by the
+# stall, so a blocked sidecar never blames its workers) and a dial (PJSIP resolves a trunk's host name
+# with a blocking getaddrinfo on the PJSUA2 thread: resolv.conf's default is 5 s per try).
+HEARTBEAT_S = 0.25
+HUNG_AFTER_S = 1.5
+DIALING_HUNG_AFTER_S = 12.0  # getaddrinfo: 5 s timeout x 2 attempts (resolv(5) defaults), plus slack
+LOOP_STALL_S = 0.2  # a tick this much later than asked means the sidecar's loop, not the worker, was stuck
 REAP_TIMEOUT_S = 2.0  # a worker that closed its socket but does not exit is killed after this
 
 
@@ -131,6 +141,8 @@ class WorkerLink:
         self._tasks: list[asyncio.Task[None]] = []
         self._exited: asyncio.Future[str] | None = None
         self._hung = False
+        self._dialing = 0  # dials in flight (each may block the PJSUA2 thread in a name lookup)
+        self._answered_at = 0.0  # loop time of the last answered ping
 
     @property
     def name(self) -> str:
@@ -213,6 +225,7 @@ class WorkerLink:
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
+        self._dialing += op == "dial"
         try:
             self._write({"op": op, "id": request_id, **args}, blob)
             return await future
@@ -223,6 +236,7 @@ class WorkerLink:
             raise
         finally:
             self._pending.pop(request_id, None)
+            self._dialing -= op == "dial"
 
     def post(self, op: str, **args: Any) -> None:
         """Send a command without waiting for it."""
@@ -274,17 +288,37 @@ class WorkerLink:
             _LOGGER.warning("%s sent an unknown message %r", self.name, kind)
 
     async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_S)
-            try:
-                self.dropped_frames = int(await asyncio.wait_for(self.request("ping"), HEARTBEAT_TIMEOUT_S))
-            except TimeoutError:
-                _LOGGER.error("%s did not answer for %.0f s: killing it", self.name, HEARTBEAT_TIMEOUT_S)
-                self._hung = True
-                self._kill()
-                return
-            except SipError:
-                return  # it went down; the reader reports that
+        """Ping every ``HEARTBEAT_S``; kill the worker once none has been answered for ``hung_after`` seconds."""
+        loop = asyncio.get_running_loop()
+        self._answered_at = loop.time()
+        pinger: asyncio.Task[None] | None = None
+        try:
+            while True:
+                asked = loop.time()
+                await asyncio.sleep(HEARTBEAT_S)
+                if (stall := loop.time() - asked - HEARTBEAT_S) > LOOP_STALL_S:
+                    self._answered_at += stall  # our own loop was stuck: the worker had no chance to be heard
+                if pinger is None or pinger.done():
+                    pinger = asyncio.create_task(self._ping(), name=f"{self.name} ping")
+                if (silent := loop.time() - self._answered_at) > self._hung_after():
+                    _LOGGER.error("%s did not answer for %.1f s: killing it", self.name, silent)
+                    self._hung = True
+                    self._kill()
+                    return
+                if not self.up.is_set():
+                    return  # it went down; the reader reports that
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+
+    async def _ping(self) -> None:
+        with contextlib.suppress(SipError):
+            self.dropped_frames = int(await self.request("ping"))
+            self._answered_at = asyncio.get_running_loop().time()
+
+    def _hung_after(self) -> float:
+        """How long a worker may stay silent: longer while a dial may block its PJSUA2 thread in a name lookup."""
+        return DIALING_HUNG_AFTER_S if self._dialing else HUNG_AFTER_S
 
     async def _went_down(self, exited: asyncio.Future[str]) -> None:
         """Fail what waits on this worker, reap its process, and say how it ended (its channel closed)."""

@@ -2,14 +2,13 @@
 
     scripts/run bench chaos [--json] [--keep DIR] [--only NAME ...]
 
-Starts, all on 127.0.0.0/8: the sidecar (``python -m hold_slayer_sidecar``, edge on, trunk configured), a
-SIPp trunk on 127.0.0.2 (digest registrar, and the far end of every call: a held call and a hostile
-company), a trap on 127.0.0.9 that counts every INVITE reaching it (it stands for 911 and a premium
-number), and a websocket client like Home Assistant's. One call is placed and held for the whole run:
-no attack targets it. Then each attack runs, bounded in count and time, from attacker addresses
-(127.0.0.3, 127.0.1-3.x; 127.0.0.4 spoofs a trunk address). After each one the run checks the
-sidecar is alive, the held call is up, the websocket open, and the trap empty. One attack is from inside:
-``worker_kill`` SIGKILLs the media worker process carrying a second call (the held call is in the other one).
+Starts the stage of ``chaos_stage`` on 127.0.0.0/8 (the sidecar behind its edge, a SIPp trunk, a trap that
+counts every INVITE an attacker made us send, a simulated company and user phone, a websocket client like
+Home Assistant's). One call is placed and held for the whole run: no attack targets it until the last.
+Then each attack runs, bounded in count and time, from attacker addresses (127.0.0.3, 127.0.0.5-7,
+127.0.1-3.x; 127.0.0.4 spoofs a trunk address). After each one the run checks the sidecar is alive, the
+held call is up, the websocket open, and the trap empty. Three attacks are from inside (``kills``): a media
+worker killed and one frozen beside a call bridged to the user's phone, and the sidecar killed while on hold.
 
 Prints one row per attack; with ``--json`` the last line is one JSON object with the totals
 (``crashes``, ``calls_originated_by_attacker``, ``collateral_calls_lost``, ``emergency_dialled``,
@@ -23,41 +22,40 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import re
-import secrets
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hold_slayer_sidecar import protocol
-
-from hold_slayer_tools.demo import Child, Children, DemoClient, connect, ready_file
 
 from .attacks import (
     SCENARIOS,
-    free_udp_port,
     loopback_sources,
     malformed_datagrams,
     options_sweep,
     run_sipp,
     send_datagrams,
 )
-from .workers import udp_ports, worker_pids
+from .chaos_stage import (
+    ATTACKER_IP,
+    HOSTILE_NUMBER,
+    SPOOFED_TRUNK_IP,
+    Attack,
+    AttackResult,
+    Outcome,
+    Stage,
+    place_held_call,
+    stage,
+)
+from .kills import sidecar_kill, worker_freeze, worker_kill
+from .rtp_inject import rtp_inject
+from .svscans import sipvicious
 from .ws_attacks import can_authenticate, fuzz, idle_connections
 
-TRUNK_IP = "127.0.0.2"
-ATTACKER_IP = "127.0.0.3"
-SPOOFED_TRUNK_IP = "127.0.0.4"  # listed as a trunk address: what an attacker spoofing the trunk gets
-TRAP_IP = "127.0.0.9"
-HOLD_NUMBER = "5550100"
-HOSTILE_NUMBER = "5550199"  # scenarios/trunk.xml answers this number as the hostile company
 TOTALS = (
     "crashes",
     "calls_originated_by_attacker",
@@ -67,211 +65,6 @@ TOTALS = (
     "checks_failed",
 )
 ATTACK_LIMIT_S = 180.0  # no attack may run longer, whatever the sidecar does
-ANSWER_WAIT_S = 10.0  # SIPp answers at once; a loaded 2-core machine still connects a call within a second or two
-RESTART_WAIT_S = 10.0  # the pool restarts a killed worker at once (~0.3 s, a spare interpreter is ready)
-LOG_POLL_S = 0.05  # finer than a restart takes (~0.1-0.3 s), coarse enough to cost nothing
-SURVIVOR_WATCH_S = 3.0  # how long the call in the other worker must stay up after the kill
-WORKER_RESTARTED = re.compile(r"media worker \d+ restarted \(pid")
-WORKER_KILLED = re.compile(r"media worker \d+ crashed \(killed by signal 9, SIGKILL\); restarted")
-
-
-@dataclass
-class AttackResult:
-    """What one attack did."""
-
-    name: str
-    tries: int = 0
-    crashes: int = 0
-    edge_restarts: int = 0
-    worker_restarts: int = 0
-    collateral_calls_lost: int = 0
-    calls_originated_by_attacker: int = 0
-    emergency_dialled: int = 0
-    connections_wrongly_closed: int = 0
-    checks_failed: int = 0  # what the attack itself expected and did not see (listed in the note)
-    seconds: float = 0.0
-    note: str = ""
-
-
-class Trap(asyncio.DatagramProtocol):
-    """Counts INVITEs that reach it (it never answers): each one is a call an attacker made us place."""
-
-    def __init__(self) -> None:
-        self.invites: list[str] = []
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        """Record the request line of an INVITE."""
-        line = data.split(b"\r\n", 1)[0].decode("latin-1")
-        if line.startswith("INVITE "):
-            self.invites.append(line)
-
-    @property
-    def emergency(self) -> int:
-        """INVITEs for the emergency number the hostile company named."""
-        return sum(1 for line in self.invites if line.startswith("INVITE sip:911@"))
-
-
-@dataclass
-class Stage:
-    """Everything the run started and watches."""
-
-    workdir: Path
-    edge_port: int
-    sidecar: Child
-    client: DemoClient
-    trap: Trap
-    ended: dict[str, str] = field(default_factory=dict)  # call id -> outcome
-    reasons: dict[str, str] = field(default_factory=dict)  # call id -> reason it ended
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    ws_url: str = ""
-    token: str = ""
-    hold_call: str = ""
-    ws_closed: bool = False
-
-    async def call_ended(self, call_id: str) -> None:
-        """Return once the call has ended."""
-        while call_id not in self.ended:
-            self.changed.clear()
-            await self.changed.wait()
-
-    def edge_restarts(self) -> int:
-        """How often the sidecar has restarted kamailio so far (from its log)."""
-        return self.sidecar.log.read_text(errors="replace").count("SIP edge restarted")
-
-    def worker_restarts(self) -> int:
-        """How often the sidecar's pool has restarted a media worker so far (its log line, sip/pool.py)."""
-        return len(WORKER_RESTARTED.findall(self.sidecar.log.read_text(errors="replace")))
-
-    async def call_state(self, call_id: str) -> str | None:
-        """Return the call's state in a fresh snapshot (None once it is no longer listed)."""
-        snapshot = await self.client.request(protocol.Command.GET_SNAPSHOT, {})
-        return next((call["state"] for call in snapshot["calls"] if call["call_id"] == call_id), None)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What an attack reports itself: how much it sent, a note, legitimate connections it cost."""
-
-    tries: int
-    note: str
-    wrongly_closed: int = 0
-    failed: tuple[str, ...] = ()  # checks of the attack's own that did not hold
-
-
-type Attack = Callable[[Stage], Awaitable[Outcome]]
-
-
-def sidecar_config(workdir: Path, edge_port: int, registrar_port: int, trunk_port: int, token: str) -> Path:
-    """Write the sidecar's YAML settings: edge on the public port, a trunk at TRUNK_IP, light voice engines."""
-    config = {
-        "token": token,
-        "data_dir": str(workdir / "data"),
-        # Only rung if the detector heard a person in SIPp's silence: nobody listens there.
-        "user_phone": f"sip:user@{TRAP_IP}:9",
-        "sip": {
-            "bind_host": "127.0.0.1",
-            "port": edge_port,
-            "registrar": f"sip:{TRUNK_IP}:{registrar_port}",
-            "username": "alice",
-            "password": "chaos-secret",
-            "domain": f"{TRUNK_IP}:{trunk_port}",
-        },
-        "edge": {
-            "enabled": True,
-            "internal_port": free_udp_port(),
-            "trunk_sources": [TRUNK_IP, SPOOFED_TRUNK_IP],
-        },
-        # The held call must outlast the run whatever the detector makes of SIPp's silence.
-        "timeouts": {"max_ivr_s": 3600, "max_hold_s": 6 * 3600, "max_ring_s": 60},
-        "voice": {"stt": "none", "tts": "espeak", "relabel_menus": False},
-        "record": False,
-    }
-    path = workdir / "sidecar.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
-
-
-async def start_sipp(workdir: Path, name: str, source: str, port: int, *args: str) -> asyncio.subprocess.Process:
-    """Start a long-lived SIPp (registrar or trunk far end) on ``source:port``."""
-    with (workdir / f"{name}.log").open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            "sipp", *args, "-i", source, "-p", str(port), "-mp", str(free_udp_port(source)), "-nostdin",
-            "-timeout", "900", "-trace_err",
-            stdout=log, stderr=log, cwd=workdir,
-        )  # fmt: skip
-    await asyncio.sleep(0.3)  # let it bind
-    return proc
-
-
-@contextlib.asynccontextmanager
-async def stage(workdir: Path) -> AsyncIterator[Stage]:
-    """Start trap, trunk, sidecar and client; stop everything afterwards."""
-    loop = asyncio.get_running_loop()
-    trap_transport, trap = await loop.create_datagram_endpoint(Trap, local_addr=(TRAP_IP, 0))
-    trap_port = int(trap_transport.get_extra_info("sockname")[1])
-    registrar_port, trunk_port, edge_port = free_udp_port(TRUNK_IP), free_udp_port(TRUNK_IP), free_udp_port()
-    registrar_xml = workdir / "registrar.xml"
-    registrar_xml.write_text(
-        (SCENARIOS / "registrar.xml").read_text().replace("__USER__", "alice").replace("__PASSWORD__", "chaos-secret")
-    )
-    trunk_keys = [
-        *("-key", "refer_to", f"sip:911@{TRAP_IP}:{trap_port}"),
-        *("-key", "premium_to", f"sip:19005550199@{TRAP_IP}:{trap_port}"),
-    ]
-    sipps = [
-        await start_sipp(workdir, "registrar", TRUNK_IP, registrar_port, "-sf", str(registrar_xml), "-m", "1"),
-        await start_sipp(
-            workdir, "trunk", TRUNK_IP, trunk_port, "-sf", str(SCENARIOS / "trunk.xml"), "-m", "20", *trunk_keys
-        ),
-    ]
-    token = secrets.token_urlsafe(32)
-    config = sidecar_config(workdir, edge_port, registrar_port, trunk_port, token)
-    children = Children(workdir)
-    ready_path = workdir / "sidecar.ready.json"
-    try:
-        sidecar = await children.spawn(
-            "sidecar", "-m", "hold_slayer_sidecar", "--config", str(config), "--port", "0",
-            "--ready-file", str(ready_path),
-        )  # fmt: skip
-        ready = await ready_file(sidecar, ready_path)
-        async with connect(ready["ws_url"], token) as (client, _welcome):
-            run = Stage(workdir, edge_port, sidecar, client, trap, ws_url=ready["ws_url"], token=token)
-            watcher = asyncio.create_task(watch(run))
-            try:
-                yield run
-            finally:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
-                if run.hold_call and run.hold_call not in run.ended:
-                    with contextlib.suppress(Exception):
-                        await client.request(protocol.Command.HANG_UP, {"call_id": run.hold_call})
-    finally:
-        await children.stop_all()
-        for proc in sipps:
-            if proc.returncode is None:
-                proc.kill()
-            await proc.wait()
-        trap_transport.close()
-
-
-async def watch(run: Stage) -> None:
-    """Record every call that ends, and whether the websocket closed."""
-    while True:
-        frame = await run.client.events.get()
-        if frame.get("event") == protocol.EventType.CALL_ENDED:
-            run.ended[frame["data"]["call_id"]] = str(frame["data"].get("outcome"))
-            run.reasons[frame["data"]["call_id"]] = str(frame["data"].get("reason"))
-            run.changed.set()
-
-
-async def place_held_call(run: Stage) -> None:
-    """Place the call no attack targets, and wait until the trunk has answered it."""
-    placed = await run.client.request(protocol.Command.PLACE_CALL, {"target": HOLD_NUMBER})
-    run.hold_call = placed["call_id"]
-    await asyncio.sleep(3.0)  # answered at once by SIPp; the first seconds show whether it stays up
-    if run.hold_call in run.ended:
-        raise RuntimeError(f"the held call ended before any attack: {run.ended[run.hold_call]}")
 
 
 # ----- the attacks -----
@@ -351,73 +144,6 @@ async def ws_idle(run: Stage) -> Outcome:
     return Outcome(opened, note, wrongly_closed=int(not welcomed))
 
 
-async def answered(run: Stage, call_id: str) -> bool:
-    """Wait until the trunk has answered the call (its state is past dialling and ringing)."""
-    deadline = time.monotonic() + ANSWER_WAIT_S
-    while time.monotonic() < deadline and call_id not in run.ended:
-        if await run.call_state(call_id) not in (None, protocol.CallState.DIALING, protocol.CallState.RINGING):
-            return True
-        await asyncio.sleep(0.2)
-    return False
-
-
-async def hang_up(run: Stage, call_id: str) -> None:
-    """End a call the attack placed, and wait (bounded) until it has ended."""
-    if call_id not in run.ended:
-        with contextlib.suppress(Exception):
-            await run.client.request(protocol.Command.HANG_UP, {"call_id": call_id})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(run.call_ended(call_id), ANSWER_WAIT_S)
-
-
-async def worker_kill(run: Stage) -> Outcome:
-    """Place a second call, SIGKILL the media worker carrying it; the held call lives in the other worker."""
-    failed: list[str] = []
-    parent = run.sidecar.process.pid
-    before = {pid: udp_ports(pid) for pid in worker_pids(parent)}  # the spare holds no port until adopted
-    victim_call = (await run.client.request(protocol.Command.PLACE_CALL, {"target": HOLD_NUMBER}))["call_id"]
-    if not await answered(run, victim_call):
-        await hang_up(run, victim_call)
-        return Outcome(1, f"the second call was not answered: {run.reasons.get(victim_call)}", failed=("answer",))
-    # The worker carrying the new call is the one whose UDP sockets grew: PJSUA2 opens RTP/RTCP per call.
-    grown = [pid for pid, ports in before.items() if udp_ports(pid) - ports]
-    if len(grown) != 1:
-        await hang_up(run, victim_call)
-        return Outcome(1, f"cannot tell which worker carries the second call ({len(grown)} grew)", failed=("target",))
-    victim = grown[0]
-    held_state = await run.call_state(run.hold_call)
-    restarts = run.worker_restarts()
-    killed_at = time.monotonic()
-    os.kill(victim, signal.SIGKILL)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(run.call_ended(victim_call), ANSWER_WAIT_S)
-    ended_s = time.monotonic() - killed_at
-    reason = run.reasons.get(victim_call, "still up")
-    if not WORKER_KILLED.search(reason):
-        failed.append("reason")
-    for _ in range(int(RESTART_WAIT_S / LOG_POLL_S)):  # the log is the pool's only report of a restart
-        if run.worker_restarts() > restarts:
-            break
-        await asyncio.sleep(LOG_POLL_S)
-    restart_s = time.monotonic() - killed_at
-    if run.worker_restarts() == restarts:
-        failed.append("restart")
-    await asyncio.sleep(max(0.0, SURVIVOR_WATCH_S - (time.monotonic() - killed_at)))
-    survivor = await run.call_state(run.hold_call)
-    if run.hold_call in run.ended or survivor != held_state:
-        failed.append("survivor")
-    after_call = (await run.client.request(protocol.Command.PLACE_CALL, {"target": HOLD_NUMBER}))["call_id"]
-    if not await answered(run, after_call):
-        failed.append("new call")
-    await hang_up(run, after_call)
-    note = (
-        f"pid {victim} killed: its call ended in {ended_s:.2f} s ({reason!r}), worker back in {restart_s:.2f} s; "
-        f"held call {held_state} -> {survivor} {SURVIVOR_WATCH_S:.0f} s later; new call "
-        + ("answered" if "new call" not in failed else "NOT answered")
-    )
-    return Outcome(3, note, failed=tuple(failed))
-
-
 ATTACKS: dict[str, Attack] = {
     "invite_flood": invite_flood,
     "spoofed_trunk_flood": spoofed_trunk_flood,
@@ -427,7 +153,11 @@ ATTACKS: dict[str, Attack] = {
     "refer_mid_call": refer_mid_call,
     "ws_fuzz": ws_fuzz,
     "ws_idle_connections": ws_idle,
+    "rtp_inject": rtp_inject,
+    "sipvicious": sipvicious,
     "worker_kill": worker_kill,
+    "worker_freeze": worker_freeze,
+    "sidecar_kill": sidecar_kill,  # last: every call is gone afterwards, the sidecar a new process
 }
 
 
@@ -445,11 +175,12 @@ async def run_attack(run: Stage, name: str, attack: Attack) -> AttackResult:
     result.crashes = int(run.sidecar.process.returncode is not None)
     result.edge_restarts = run.edge_restarts() - restarts
     result.worker_restarts = run.worker_restarts() - worker_restarts
-    result.collateral_calls_lost = int(run.hold_call in run.ended)
+    result.collateral_calls_lost = int(run.hold_call in run.ended) + outcome.collateral
     result.calls_originated_by_attacker = len(run.trap.invites) - invites
     result.emergency_dialled = run.trap.emergency - emergency
     result.connections_wrongly_closed = int(run.client.closed) + outcome.wrongly_closed
     result.checks_failed = len(outcome.failed)
+    result.figures = dict(outcome.figures)
     if outcome.failed:
         result.note += f" [failed: {', '.join(outcome.failed)}]"
     return result

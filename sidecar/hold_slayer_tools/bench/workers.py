@@ -11,6 +11,11 @@ _PROC = Path("/proc")
 
 def worker_pids(parent: int, proc: Path = _PROC) -> list[int]:
     """Process ids of ``parent``'s children that run a media worker (the spare interpreter too), sorted."""
+    return child_pids(parent, WORKER_MODULE, proc)
+
+
+def child_pids(parent: int, argument: str, proc: Path = _PROC) -> list[int]:
+    """Process ids of ``parent``'s children with ``argument`` (exactly) in their command line, sorted."""
     pids = []
     for stat in proc.glob("[0-9]*/stat"):
         try:
@@ -18,7 +23,7 @@ def worker_pids(parent: int, proc: Path = _PROC) -> list[int]:
             argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue  # it exited meanwhile
-        if ppid == parent and WORKER_MODULE.encode() in argv:
+        if ppid == parent and argument.encode() in argv:
             pids.append(int(stat.parent.name))
     return sorted(pids)
 

@@ -67,3 +67,23 @@ async def test_restart_marks_live_calls_interrupted_and_repairs_their_recordings
         assert reader.getnframes() == 1600
     assert await recover(store) == []  # a second start finds nothing left live
     await store.close()
+
+
+async def test_a_recording_the_history_never_learned_of_is_kept_with_the_interrupted_call(tmp_path: Path) -> None:
+    """Killed during a long hold: the WAV was on disk but no call_state event had listed it (chaos sidecar_kill)."""
+    store = Store(tmp_path / "db.sqlite3")
+    await store.open()
+    recordings = tmp_path / "recordings"
+    wav = recordings / "2026-12-07" / "c1-company.wav"
+    wav.parent.mkdir(parents=True)
+    killed_wav(wav, 8000)
+    killed_wav(recordings / "2026-12-07" / "c10-company.wav", 80)  # another call whose id starts alike
+    record = CallRecord("c1", "sip:co@x", "Bank", None, None, 100.0, 160.0, 30.0, "", None, [])
+    await store.upsert_call(record, status="live")
+    assert await recover(store, recordings) == ["c1"]
+    detail = await store.get_call("c1")
+    assert detail is not None and detail.call.outcome == "interrupted"
+    assert [(ref.path, ref.leg) for ref in detail.recordings] == [(str(wav), "company")]
+    with wave.open(str(wav)) as reader:
+        assert reader.getnframes() == 8000  # playable up to the kill
+    await store.close()

@@ -15,6 +15,7 @@ from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.sip.api import LegEventKind, SipError
 from hold_slayer_sidecar.sip.pool import LOST_STATUS, WorkerPoolEngine, restart_delay
 from hold_slayer_sidecar.sip.settings import SipSettings
+from hold_slayer_sidecar.sip.worker_link import HUNG_AFTER_S
 from sip_harness import TIMEOUT, EventLog, PeerFactory, PeerProcess, dial_answered
 from sip_peer import spectrum_peaks
 
@@ -137,16 +138,32 @@ async def test_killed_idle_workers_restart_and_a_dial_waits_for_them(
 async def test_worker_that_stops_answering_is_killed_and_restarted(
     pool: WorkerPoolEngine, log: EventLog, make_peer: PeerFactory
 ) -> None:
-    """SIGSTOP freezes every thread, as a deadlock inside PJSIP would: the heartbeat notices."""
-    peer = await make_peer("answer")
-    leg, _ = await dial_answered(pool, log, peer)
+    """SIGSTOP freezes every thread, as a deadlock inside PJSIP would: the heartbeat notices; the other call goes on."""
+    doomed_peer, peer = await make_peer("answer"), await make_peer("answer")
+    leg, _ = await dial_answered(pool, log, doomed_peer)
+    (kept_a, peer_kept_a), (kept_b, peer_kept_b) = await bridged_session(pool, log, peer)
     index = worker_of(leg)
+    assert worker_of(kept_a) != index
     pid = pool.worker_pids[index]
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)
     ended = await log.wait(LegEventKind.DISCONNECTED, leg, within=15)
     assert ended.reason == f"media worker {index} crashed (stopped responding); restarted"
     await wait_restarted(pool, index, pid)
+    assert await hears(peer, peer_kept_a, peer_kept_b, 700)  # the bridged call in the other worker never noticed
+    assert await hears(peer, peer_kept_b, peer_kept_a, 1100)
+    for kept in (kept_a, kept_b):
+        await pool.hang_up(kept)
+        assert (await log.wait(LegEventKind.DISCONNECTED, kept)).status_code == 200
+
+
+async def test_a_stalled_sidecar_loop_does_not_blame_its_workers(pool: WorkerPoolEngine) -> None:
+    """The sidecar's own loop blocked longer than HUNG_AFTER_S (a slow box, a long sync call): no worker is killed."""
+    pids = pool.worker_pids
+    time.sleep(HUNG_AFTER_S + 1.0)  # noqa: ASYNC251 - the point: block the loop as a stuck sidecar would
+    await asyncio.sleep(HUNG_AFTER_S + 0.5)  # a heartbeat cycle with the workers answering again
+    assert pool.restarts == 0
+    assert pool.worker_pids == pids
 
 
 async def test_sessions_keep_their_legs_together_and_capacity_is_two_per_worker(
@@ -286,3 +303,20 @@ async def test_a_spare_interpreter_replaces_a_dead_worker_and_is_itself_replaced
     os.kill(old, signal.SIGKILL)
     assert await wait_restarted(pool, 1, old) == waiting
     assert await asyncio.wait_for(spare(), TIMEOUT) != waiting  # the next one is already on its way
+
+
+async def test_a_worker_told_to_go_hangs_up_its_calls_first(
+    pool: WorkerPoolEngine, log: EventLog, make_peer: PeerFactory
+) -> None:
+    """SIGTERM, which Linux also sends when the sidecar dies (PR_SET_PDEATHSIG): every leg gets a BYE, none dangles."""
+    peer = await make_peer("answer")
+    leg, peer_leg = await dial_answered(pool, log, peer)
+    index = worker_of(leg)
+    pid = pool.worker_pids[index]
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)
+    bye = await peer.wait_event(lambda e: e.get("leg_id") == peer_leg and e.get("kind") == "disconnected")
+    assert bye["status_code"] == 200  # hung up by a BYE from our side, not timed out at the far end
+    ended = await log.wait(LegEventKind.DISCONNECTED, leg)
+    assert ended.status_code in {200, LOST_STATUS}  # its BYE or the pool noticing the exit, whichever is first
+    await wait_restarted(pool, index, pid)
