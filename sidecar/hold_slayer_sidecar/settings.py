@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .edge.config import EdgeSettings
+from .edge.config import EdgeSettings, host_of
 from .edge.registrar import has_devices
 from .inbound.receptionist.config import ReceptionistSettings
 from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH, DtmfMethod
@@ -130,6 +130,9 @@ class EdgeConfig(BaseModel):
             worker_ports=worker_ports,
             allow_from=(*self.trunk_sources, *self.allow_from),
             trunk_proxy=sip.outbound_proxy,
+            trunk_hosts=tuple(
+                host for uri in (sip.registrar, sip.outbound_proxy) if uri and (host := host_of(uri)) is not None
+            ),
             flood_requests=self.flood_requests,
             flood_window_s=self.flood_window_s,
             invites_per_s=self.invites_per_s,

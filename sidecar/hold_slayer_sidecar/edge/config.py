@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,6 +23,9 @@ REALM = "hold-slayer"
 _HOST_BITS = {4: 32, 6: 128}
 
 
+_LOGGER = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True, slots=True)
 class EdgeSettings:
     """How the edge listens, whom it admits, and where the PJSUA2 workers are.
@@ -35,6 +39,9 @@ class EdgeSettings:
         allow_from: networks (IP, CIDR or host name, resolved once) that may start calls: the trunk's
             signalling addresses plus any LAN/loopback ranges configured on purpose. Empty = none.
         trunk_proxy: SIP URI the edge sends the workers' new requests through (a trunk's outbound proxy).
+        trunk_hosts: the trunk's registrar and outbound proxy hosts: they may start calls too (a provider
+            sends a registered account's calls from where it registers), resolved once; one that does not
+            resolve now is left out with a warning instead of keeping the edge from starting.
         flood_requests: requests one address may send within ``flood_window_s`` before it is ignored.
         flood_window_s: pike's sampling window in seconds (also how long a flooding address stays ignored).
         invites_per_s: new inbound INVITEs passed to the workers per second, all sources together.
@@ -58,6 +65,7 @@ class EdgeSettings:
     worker_ports: tuple[int, ...] = ()
     allow_from: tuple[str, ...] = ()
     trunk_proxy: str | None = None
+    trunk_hosts: tuple[str, ...] = ()
     flood_requests: int = 40
     flood_window_s: int = 2
     invites_per_s: int = 5
@@ -150,6 +158,30 @@ def allowed_networks(entries: tuple[str, ...]) -> list[ipaddress.IPv4Network | i
     return networks
 
 
+def trunk_networks(hosts: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Networks of the trunk's own hosts; a name that does not resolve now is skipped (DNS may be down)."""
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for host in hosts:
+        try:
+            networks += allowed_networks((host,))
+        except EdgeConfigError as err:
+            _LOGGER.warning("edge: the trunk host %s is not admitted as a caller: %s", host, err)
+    return networks
+
+
+def host_of(uri: str) -> str | None:
+    """Return the host of ``sip:user@host:port;params`` (or of a bare ``host[:port]``)."""
+    rest = uri.strip()
+    for scheme in ("sips:", "sip:"):
+        if rest.lower().startswith(scheme):
+            rest = rest[len(scheme) :]
+    rest = rest.split(";", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if rest.startswith("["):  # [IPv6]:port
+        return rest[1 : rest.find("]")] or None if "]" in rest else None
+    host = rest.split(":", 1)[0] if rest.count(":") <= 1 else rest
+    return host or None
+
+
 def _resolve(name: str) -> list[str]:
     try:
         infos = socket.getaddrinfo(name, None, type=socket.SOCK_DGRAM)
@@ -205,7 +237,7 @@ def _policy() -> str:
 def _allow_route(settings: EdgeSettings) -> str:
     checks = [
         f'\tif (is_in_subnet("$si", "{net.network_address}/{net.prefixlen}")) {{\n\t\treturn 1;\n\t}}'
-        for net in allowed_networks(settings.allow_from)
+        for net in [*allowed_networks(settings.allow_from), *trunk_networks(settings.trunk_hosts)]
     ]
     body = "\n".join([*checks, "\treturn -1;"])
     return f"# Sources allowed to start calls (generated from the settings).\nroute[INBOUND_ALLOWED] {{\n{body}\n}}\n"

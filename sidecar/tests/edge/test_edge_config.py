@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hold_slayer_sidecar.edge import EdgeConfigError, EdgeSettings, render_config, render_dispatcher_list
+from hold_slayer_sidecar.edge.config import host_of
 from hold_slayer_sidecar.edge.supervisor import LogLimiter
 from hold_slayer_sidecar.settings import SidecarSettings
 
@@ -80,3 +81,40 @@ def test_log_flood_is_limited_and_counted() -> None:
     assert limiter.suppressed == 95
     now[0] = 1.0
     assert sum(limiter.allow() for _ in range(100)) == 5  # bucket capped at the burst after one quiet second
+
+
+@pytest.mark.parametrize(
+    ("uri", "host"),
+    [
+        ("sip:trunk.example", "trunk.example"),
+        ("sip:user@203.0.113.7:5080;transport=udp", "203.0.113.7"),
+        ("sips:[2001:db8::1]:5061", "2001:db8::1"),
+        ("198.51.100.9:5060", "198.51.100.9"),
+        ("sip:", None),
+    ],
+)
+def test_host_of_a_trunk_uri(uri: str, host: str | None) -> None:
+    assert host_of(uri) == host
+
+
+def test_the_trunks_own_hosts_may_call_in_and_a_name_that_does_not_resolve_is_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_dns(name: str) -> list[str]:  # tests send nothing beyond loopback, DNS queries included
+        raise EdgeConfigError(f"{name!r} does not resolve")
+
+    monkeypatch.setattr("hold_slayer_sidecar.edge.config._resolve", no_dns)
+    settings = SidecarSettings(
+        token="t" * 32,
+        sip={
+            "registrar": "sip:203.0.113.7:5060",
+            "outbound_proxy": "sip:name-that-does-not-resolve.invalid;lr",
+            "username": "u",
+            "bind_host": "0.0.0.0",
+        },
+    )
+    edge = settings.edge.to_edge_settings(settings.sip, (40000,))
+    assert edge.trunk_hosts == ("203.0.113.7", "name-that-does-not-resolve.invalid")
+    cfg = render_config(edge, Path("/run/edge"))  # the unresolvable proxy does not keep the edge from starting
+    allowed = cfg[cfg.index("route[INBOUND_ALLOWED]") : cfg.index("route[TRUNK_PROXY]")]
+    assert '"203.0.113.7/32"' in allowed and allowed.count("return 1;") == 1
