@@ -360,9 +360,13 @@ class EffectRunner:
                 )
             text = transcript.text.strip()
             if text and effect.epoch != 0 and not effect.partial:
-                decoded = text
-                text = await self._transcribe_relabel(runtime, effect, text, transcript.confidence)
-                text = await self._transcribe_span(runtime, effect, decoded, transcript.confidence) or text
+                # The decode goes to the navigator now; a rescoring (1-8 s of CPU on a loaded machine, rarely a
+                # change) follows as a correction. Awaited here it held every later segment of the menu back
+                # until the company's no-input timeout had replayed the menu or routed the call.
+                run = runtime.listening.menu_segments.add(
+                    effect.epoch, HeardSegment(text, effect.audio, effect.sample_rate, effect.t_s)
+                )
+                runtime.spawn(self._correct_labels(runtime, effect, text, transcript.confidence, run), "Relabel")
         except StaleWork as err:
             _LOGGER.debug("call %s: %s", runtime.call_id, err)
             if effect.partial:
@@ -412,15 +416,24 @@ class EffectRunner:
         )
         return result.text
 
+    async def _correct_labels(
+        self, runtime: CallRuntime, effect: Transcribe, decoded: str, confidence: float, run: list[HeardSegment]
+    ) -> None:
+        """Rescore a fed segment's labels; if that changes its words while the menu is heard, correct the prompt."""
+        text = await self._transcribe_relabel(runtime, effect, decoded, confidence)
+        text = await self._transcribe_span(runtime, effect, run, confidence) or text
+        session = runtime.session
+        if text == decoded or session.listen_epoch != effect.epoch or decoded not in session.prompt:
+            return  # nothing changed, or the menu is over (a key was pressed): the correction is of no use
+        head, _, tail = session.prompt.rpartition(decoded)
+        runtime.feed(Transcribed(self._clock(), "", effect.t_s, effect.epoch, prompt=f"{head}{text}{tail}"))
+
     async def _transcribe_span(
-        self, runtime: CallRuntime, effect: Transcribe, decoded: str, confidence: float
+        self, runtime: CallRuntime, effect: Transcribe, run: list[HeardSegment], confidence: float
     ) -> str | None:
         """Rescore a label that a pause cut across segments (calls/menu_segments.py); None keeps the segment's text."""
         stt = self._engines.stt
         intent = runtime.session.intent or ""
-        run = runtime.listening.menu_segments.add(
-            effect.epoch, HeardSegment(decoded, effect.audio, effect.sample_rate, effect.t_s)
-        )
         if len(run) < 2 or not self._config.relabel_menus or not isinstance(stt, TextScorer) or not intent:
             return None
         relabeler = Relabeler.shared()

@@ -174,6 +174,9 @@ class MenuNavigator:
             decision = await self._decide_fresh(prompt, intent, options, history, settled=settled)
         if self._per_call:
             self._waited_on = prompt if decision.action is NavAction.WAIT else ""
+        if self._per_call and decision.action is NavAction.WAIT and options:
+            # Why a menu went unanswered is the first question when a call misses its department.
+            _LOGGER.info("wait (%s%s) after %r", decision.reason, ", settled" if settled else "", prompt[-160:])
         if self._per_call and decision.action is not NavAction.WAIT:
             self.trace.append(NavRecord(prompt, tuple(options), decision))
             _LOGGER.info(
