@@ -59,6 +59,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _RELABEL_BUDGET_S = 1.5  # scoring time per menu segment: the next segment is usually 1-3 s away
+# A rescoring starts only while the company is at most this far past the segment: the pause before the next option
+# (0.3-1 s) plus the segment's own decode. Later, the next segment is already waiting for its words.
+_RESCORE_MAX_LAG_S = 2.0
 
 
 async def _guarded[T](runtime: CallRuntime, work: Awaitable[T | None]) -> T | None:
@@ -380,7 +383,13 @@ class EffectRunner:
     def _rescore[T](self, runtime: CallRuntime, effect: Transcribe, work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         """Queue a label rescoring as the least urgent speech-to-text work, dropped once its menu is over."""
         label = f"{runtime.call_id} rescoring at {effect.t_s:.2f} s"
-        stale = runtime.listening.stale_menu(effect.epoch)
+        over = runtime.listening.stale_menu(effect.epoch)
+
+        def stale() -> bool:
+            # A rescoring whose turn comes after the company has gone on talking would only hold the next
+            # segments' words back further (speech-to-text is not keeping up): the decode stands.
+            return over() or runtime.last_t_s - effect.t_s > _RESCORE_MAX_LAG_S
+
         return self.speech_work.submit(Urgency.RESCORE, work, stale=stale, label=label)
 
     async def _transcribe_relabel(self, runtime: CallRuntime, effect: Transcribe, text: str, confidence: float) -> str:
@@ -498,7 +507,10 @@ class EffectRunner:
         decision = None
         try:
             if navigator is not None:
-                decision = await navigator.decide(effect.prompt, effect.intent, history=list(effect.history))
+                history = list(effect.history)
+                decision = await navigator.decide(
+                    effect.prompt, effect.intent, history=history, behind_s=effect.behind_s
+                )
         except Exception:  # the Navigator contract says it never raises; if it does, keep listening
             _LOGGER.exception("call %s: navigator failed", runtime.call_id)
         runtime.feed(Decided(self._clock(), effect.ticket, decision))
