@@ -321,6 +321,7 @@ class MenuNavigator:
         replayed = replayed or (lone and any(anchor_keys(prompt).count(o.digit) >= 2 for o in options))
         # The company already talks on (its replay) while this hearing's words came in: the replay's words would
         # arrive after its own no-input timeout, so this hearing is the last one the caller can act on.
+        heard_once = late and not replayed
         replayed = replayed or late
         hearing = MenuHearing(
             ranked=match.ranked,
@@ -329,6 +330,7 @@ class MenuNavigator:
             speech=answered == 0 and asks_for_speech(prompt) and not asks_for_data(prompt),
             falls_through=bool(_STAY_ON_LINE.search(norm)),
             ends_on_silence=bool(_ENDS_ON_SILENCE.search(norm)),
+            heard_once=heard_once and answered == 0,
         )
         verdict = choose_move(hearing, self._tuning)
         if not verdict.reason.startswith("clear") and self._llm is not None:
