@@ -40,7 +40,9 @@ _QUICK_WINDOW_FRAMES = 1000
 # A menu segment (one or two options, 1-8 s) decoded on the 10 s window of the quick decode instead of whisper's
 # 30 s: the encoder is most of a decode's CPU, and on a loaded two-core machine 30 s windows put menu transcripts
 # 7-35 s behind the company (held-out real calls, load 9-13: 19 of 25 menus replayed or routed by their timeout
-# before a key). Measured on the prompts of the companies navigation was tuned on: see FIT_MEASURED.
+# before a key). On the prompts of the six evaluation companies navigation was tuned on (18 clips, cut at pauses as
+# the detector does): word error rate 21.9 % against 25.4 % on the 30 s window, 0.072 s of CPU per second of audio
+# against 0.348. A clip longer than 8 s (rare: the detector cuts at 0.3 s pauses) keeps the 30 s window.
 FIT_MAX_S = 8.0
 _MIN_PROB = 1e-9  # a token the model rules out costs ~-20.7 instead of -inf, so texts still compare
 # Steer the tiny model toward IVR vocabulary: it helps digits come out as digits ("press 2", not "press to").
