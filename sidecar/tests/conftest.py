@@ -202,7 +202,7 @@ class FakeNavigator:
         self.prompts: list[str] = []
         self.answer = NavDecision(NavAction.DTMF, digits="2")
 
-    async def decide(self, prompt: str, intent: str, *, history: list[str]) -> NavDecision:
+    async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
         self.prompts.append(prompt)
         if self.fail:
             raise RuntimeError("navigator bug")

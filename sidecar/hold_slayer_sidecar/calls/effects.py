@@ -60,6 +60,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _RELABEL_BUDGET_S = 1.5  # scoring time per menu segment: the next segment is usually 1-3 s away
+# A rescoring starts only while the company is at most this far past the segment: the pause before the next option
+# (0.3-1 s) plus the segment's own decode. Later, the next segment is already waiting for its words.
+_RESCORE_MAX_LAG_S = 2.0
 
 
 async def _guarded[T](runtime: CallRuntime, work: Awaitable[T | None]) -> T | None:
@@ -382,9 +385,13 @@ class EffectRunner:
                 )
             text = transcript.text.strip()
             if text and effect.epoch != 0 and not effect.partial:
-                decoded = text
-                text = await self._transcribe_relabel(runtime, effect, text, transcript.confidence)
-                text = await self._transcribe_span(runtime, effect, decoded, transcript.confidence) or text
+                # The decode goes to the navigator now; a rescoring (1-8 s of CPU on a loaded machine, rarely a
+                # change) follows as a correction. Awaited here it held every later segment of the menu back
+                # until the company's no-input timeout had replayed the menu or routed the call.
+                run = runtime.listening.menu_segments.add(
+                    effect.epoch, HeardSegment(text, effect.audio, effect.sample_rate, effect.t_s)
+                )
+                runtime.spawn(self._correct_labels(runtime, effect, text, transcript.confidence, run), "Relabel")
         except StaleWork as err:
             _LOGGER.debug("call %s: %s", runtime.call_id, err)
             if effect.partial:
@@ -398,7 +405,13 @@ class EffectRunner:
     def _rescore[T](self, runtime: CallRuntime, effect: Transcribe, work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         """Queue a label rescoring as the least urgent speech-to-text work, dropped once its menu is over."""
         label = f"{runtime.call_id} rescoring at {effect.t_s:.2f} s"
-        stale = runtime.listening.stale_menu(effect.epoch)
+        over = runtime.listening.stale_menu(effect.epoch)
+
+        def stale() -> bool:
+            # A rescoring whose turn comes after the company has gone on talking would only hold the next
+            # segments' words back further (speech-to-text is not keeping up): the decode stands.
+            return over() or runtime.last_t_s - effect.t_s > _RESCORE_MAX_LAG_S
+
         return self.speech_work.submit(Urgency.RESCORE, work, stale=stale, label=label)
 
     async def _transcribe_relabel(self, runtime: CallRuntime, effect: Transcribe, text: str, confidence: float) -> str:
@@ -434,15 +447,24 @@ class EffectRunner:
         )
         return result.text
 
+    async def _correct_labels(
+        self, runtime: CallRuntime, effect: Transcribe, decoded: str, confidence: float, run: list[HeardSegment]
+    ) -> None:
+        """Rescore a fed segment's labels; if that changes its words while the menu is heard, correct the prompt."""
+        text = await self._transcribe_relabel(runtime, effect, decoded, confidence)
+        text = await self._transcribe_span(runtime, effect, run, confidence) or text
+        session = runtime.session
+        if text == decoded or session.listen_epoch != effect.epoch or decoded not in session.prompt:
+            return  # nothing changed, or the menu is over (a key was pressed): the correction is of no use
+        head, _, tail = session.prompt.rpartition(decoded)
+        runtime.feed(Transcribed(self._clock(), "", effect.t_s, effect.epoch, prompt=f"{head}{text}{tail}"))
+
     async def _transcribe_span(
-        self, runtime: CallRuntime, effect: Transcribe, decoded: str, confidence: float
+        self, runtime: CallRuntime, effect: Transcribe, run: list[HeardSegment], confidence: float
     ) -> str | None:
         """Rescore a label that a pause cut across segments (calls/menu_segments.py); None keeps the segment's text."""
         stt = self._engines.stt
         intent = runtime.session.intent or ""
-        run = runtime.listening.menu_segments.add(
-            effect.epoch, HeardSegment(decoded, effect.audio, effect.sample_rate, effect.t_s)
-        )
         if len(run) < 2 or not self._config.relabel_menus or not isinstance(stt, TextScorer) or not intent:
             return None
         relabeler = Relabeler.shared()
@@ -507,7 +529,10 @@ class EffectRunner:
         decision = None
         try:
             if navigator is not None:
-                decision = await navigator.decide(effect.prompt, effect.intent, history=list(effect.history))
+                history = list(effect.history)
+                decision = await navigator.decide(
+                    effect.prompt, effect.intent, history=history, behind_s=effect.behind_s
+                )
         except Exception:  # the Navigator contract says it never raises; if it does, keep listening
             _LOGGER.exception("call %s: navigator failed", runtime.call_id)
         runtime.feed(Decided(self._clock(), effect.ticket, decision))

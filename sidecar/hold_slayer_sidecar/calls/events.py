@@ -304,6 +304,7 @@ class Decide:
     intent: str
     history: tuple[str, ...]
     ticket: int
+    behind_s: float = 0.0  # menu speech the company said after ``prompt`` that is not transcribed yet
 
 
 @dataclass(frozen=True, slots=True)

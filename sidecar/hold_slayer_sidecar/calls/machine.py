@@ -238,7 +238,10 @@ def _on_queue_sound(session: CallSession, event: Observed) -> Result:
     if session.state is CallState.HOLD and session.ivr_done_pending:
         return ivr_done(session)
     if session.state is CallState.IVR and event.kind is ObservationKind.SILENCE:
-        quiet = replace(session, company_quiet=True)
+        # Keep the earliest quiet point the transcripts have not reached yet (see CallSession.quiet_t_s).
+        reached = session.quiet_t_s <= 0 or session.transcribed_t_s >= session.quiet_t_s
+        quiet_t_s = session.heard_t_s if reached else session.quiet_t_s
+        quiet = replace(session, company_quiet=True, quiet_t_s=quiet_t_s)
         heard_s = float(event.data.get("quiet_s", 1.0))  # the detector reports a second of quiet
         pause = pause_heard(quiet, event.at, heard_s)  # a person waiting for us? (calls/greeting.py)
         settled, effects = ask_if_settled(quiet)

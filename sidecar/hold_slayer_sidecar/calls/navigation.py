@@ -74,6 +74,7 @@ def listen(session: CallSession) -> Result:
         decided_prompt="",
         company_quiet=False,
         settled_prompt="",
+        quiet_t_s=0.0,
     )
     return fresh, []
 
@@ -160,7 +161,8 @@ def ask(session: CallSession) -> Result:
     """Ask the navigator about the prompt heard so far."""
     ticket = session.ticket + 1
     asking = replace(session, step_wait=StepWait.DECIDE, ticket=ticket, decided_prompt=session.prompt)
-    return asking, [Decide(session.prompt, session.intent or "", session.history, ticket)]
+    behind = max(0.0, session.heard_t_s - session.transcribed_t_s)
+    return asking, [Decide(session.prompt, session.intent or "", session.history, ticket, behind_s=behind)]
 
 
 def on_decision(session: CallSession, event: Decided) -> Result:
@@ -186,18 +188,21 @@ def ask_if_settled(session: CallSession) -> Result:
     The same prompt asked twice tells a per-call navigator the menu has ended (see MenuNavigator.decide),
     so it chooses now instead of letting the company's no-input timeout run out and replay the menu.
     """
+    quiet_now = session.company_quiet and session.transcribed_t_s >= session.heard_t_s  # nothing still on its way
+    # Speech-to-text behind the company: the menu up to the quiet point is complete when its words are all in,
+    # even if the company has begun its replay meanwhile (its words would come after its no-input timeout).
+    quiet_reached = session.quiet_t_s > 0 and session.transcribed_t_s >= session.quiet_t_s
     settled = (
         session.state is CallState.IVR
         and session.step_wait is StepWait.LISTEN
-        and session.company_quiet
+        and (quiet_now or quiet_reached)
         and bool(session.prompt)
         and session.prompt == session.decided_prompt
         and session.prompt != session.settled_prompt
-        and session.transcribed_t_s >= session.heard_t_s  # no transcript of this prompt still on its way
     )
     if not settled:
         return session, []
-    return ask(replace(session, settled_prompt=session.prompt))
+    return ask(replace(session, settled_prompt=session.prompt, quiet_t_s=0.0))  # a quiet point settles once
 
 
 def on_dtmf_done(session: CallSession, event: DtmfDone) -> Result:

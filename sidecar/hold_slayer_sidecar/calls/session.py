@@ -88,6 +88,9 @@ class CallSession:
     decided_prompt: str = ""  # the prompt text the pending decision was asked about
     heard_t_s: float = 0.0  # stream time of the latest menu segment sent to speech-to-text
     transcribed_t_s: float = 0.0  # stream time of the latest menu segment whose transcript arrived
+    # Where the company last went quiet after menu speech (stream time of that speech's end), until the transcripts
+    # reach it: the menu heard up to there is complete even if the company has started its replay meanwhile.
+    quiet_t_s: float = 0.0
     company_quiet: bool = False  # the company stopped talking after the prompt (detector SILENCE)
     settled_prompt: str = ""  # the prompt last re-asked about because the company went quiet after it
     history: tuple[str, ...] = ()

@@ -48,6 +48,9 @@ class NavDecision:
 class Navigator(Protocol):
     """Decides the next move in an IVR; never raises for backend failures (falls back instead)."""
 
-    async def decide(self, prompt: str, intent: str, *, history: list[str]) -> NavDecision:
-        """``prompt``: transcript of the latest prompt; ``history``: earlier prompts of this call."""
+    async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
+        """``prompt``: transcript of the latest prompt; ``history``: earlier prompts of this call.
+
+        ``behind_s``: seconds of the company's speech after ``prompt`` whose words have not arrived yet.
+        """
         ...

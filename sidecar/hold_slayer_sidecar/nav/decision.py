@@ -59,6 +59,9 @@ class MenuHearing:
     speech: bool = False  # the menu also takes the reason in words, and it was not said yet
     falls_through: bool = False  # "stay on the line": a silent caller reaches a general queue
     ends_on_silence: bool = False  # "if you do not make a selection ... goodbye": silence ends the call
+    # The last hearing is the only one: speech-to-text fell so far behind that the replay's words would come after
+    # the company's no-input timeout (navigator._LATE_S). One hearing is half the evidence of two.
+    heard_once: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +103,12 @@ def _unsure(hearing: MenuHearing, best: ScoredOption, gap: float | None, tuning:
         why = "one option heard" if gap is None else "close call" if best.score >= tuning.clear_floor else "weak"
         return Verdict(Move.WAIT, reason=f"unsure ({why}: {described}): waiting for the menu to be replayed")
     # The last hearing: take the better option when it stands apart at all; a tie goes to a person if offered.
-    # A lone option is compared with nothing (the other keys were lost or never said): it must fit on its own.
-    if gap is None and best.score < tuning.clear_floor:
-        return _nothing_fits(hearing, f"the one option heard fits weakly: {described}")
+    # A lone option is compared with nothing (the other keys were lost or never said): it must fit on its own;
+    # so must the best of a menu heard only once (no second hearing confirmed its words): below the clear floor
+    # its label is as likely a misheard neighbour from the same trade as the caller's department.
+    if (gap is None or hearing.heard_once) and best.score < tuning.clear_floor:
+        why = "the one option heard" if gap is None else "heard once, the best"
+        return _nothing_fits(hearing, f"{why} fits weakly: {described}")
     if gap is None or gap >= tuning.replay_margin:
         return Verdict(Move.PRESS, best.option, f"best after the replay: {described}", best.score)
     if hearing.person is not None:

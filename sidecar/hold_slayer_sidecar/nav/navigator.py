@@ -56,6 +56,9 @@ _ENDS_ON_SILENCE = re.compile(
 # "tell me why you're calling, or choose from the following": the options are still to come.
 _MORE_COMING = re.compile(r"\b(?:or choose|choose from|the following|or (?:you can )?press|or select|options are)\b")
 _DTMF = re.compile(r"^[0-9*#]{1,8}$")
+# Companies wait 3-5 s after a menu before replaying it or routing a silent caller: when speech-to-text is this far
+# behind the company at a menu's end, waiting for the next hearing's words means they arrive after that timeout.
+_LATE_S = 3.0
 _MAX_SAME_MENU = 3  # after this many answers to one menu, go for a person or keep waiting
 _EARLY_MARGIN = 0.15
 _EARLY_MIN_OPTIONS = 2
@@ -163,7 +166,7 @@ class MenuNavigator:
             self._matcher = MenuMatcher()  # loads its model lazily on first use
         return self._matcher
 
-    async def decide(self, prompt: str, intent: str, *, history: list[str]) -> NavDecision:
+    async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
         """Next move for ``prompt`` (the company's words since the last move): DTMF, SPEAK or WAIT."""
         options = parse_options(prompt)
         # The call asks about the very prompt it was told to wait on only once the company has gone quiet
@@ -171,9 +174,13 @@ class MenuNavigator:
         settled = self._per_call and bool(prompt) and prompt == self._waited_on
         decision = self._from_flow(prompt, options, settled=settled)
         if decision is None:
-            decision = await self._decide_fresh(prompt, intent, options, history, settled=settled)
+            late = settled and behind_s >= _LATE_S
+            decision = await self._decide_fresh(prompt, intent, options, history, settled=settled, late=late)
         if self._per_call:
             self._waited_on = prompt if decision.action is NavAction.WAIT else ""
+        if self._per_call and decision.action is NavAction.WAIT and options:
+            # Why a menu went unanswered is the first question when a call misses its department.
+            _LOGGER.info("wait (%s%s) after %r", decision.reason, ", settled" if settled else "", prompt[-160:])
         if self._per_call and decision.action is not NavAction.WAIT:
             self.trace.append(NavRecord(prompt, tuple(options), decision))
             _LOGGER.info(
@@ -233,7 +240,14 @@ class MenuNavigator:
     # --- fresh decision ----------------------------------------------------------------------------------
 
     async def _decide_fresh(
-        self, prompt: str, intent: str, options: list[MenuOption], history: list[str], *, settled: bool = False
+        self,
+        prompt: str,
+        intent: str,
+        options: list[MenuOption],
+        history: list[str],
+        *,
+        settled: bool = False,
+        late: bool = False,
     ) -> NavDecision:
         answered = _times_answered(prompt, options, history)
         only_person = bool(options) and all(reaches_person(o) or is_repeat(o) for o in options)
@@ -243,7 +257,7 @@ class MenuNavigator:
             return await self._no_options_reply(prompt, intent, history)
         if answered >= _MAX_SAME_MENU:
             return self._give_up(options, f"menu answered {answered} times")
-        return await self._menu_reply(prompt, intent, options, history, answered, settled=settled)
+        return await self._menu_reply(prompt, intent, options, history, answered, settled=settled, late=late)
 
     def _speech_reply(self, prompt: str, intent: str, options: list[MenuOption], answered: int) -> NavDecision:
         """Answer "tell me the reason for your call"; if that was not understood, ask for a person."""
@@ -282,6 +296,7 @@ class MenuNavigator:
         answered: int,
         *,
         settled: bool = False,
+        late: bool = False,
     ) -> NavDecision:
         """Embedded matcher first; the LLM only when the matcher is unsure; then the careful caller's rule."""
         opts = tuple(options)
@@ -304,6 +319,10 @@ class MenuNavigator:
         # A one-option menu played twice reads "press 2 ... press 2": no other key between the two hearings.
         lone = sum(not is_repeat(o) for o in options) < 2
         replayed = replayed or (lone and any(anchor_keys(prompt).count(o.digit) >= 2 for o in options))
+        # The company already talks on (its replay) while this hearing's words came in: the replay's words would
+        # arrive after its own no-input timeout, so this hearing is the last one the caller can act on.
+        heard_once = late and not replayed
+        replayed = replayed or late
         hearing = MenuHearing(
             ranked=match.ranked,
             person=next((s.option for s in match.ranked if reaches_person(s.option)), None),
@@ -311,6 +330,7 @@ class MenuNavigator:
             speech=answered == 0 and asks_for_speech(prompt) and not asks_for_data(prompt),
             falls_through=bool(_STAY_ON_LINE.search(norm)),
             ends_on_silence=bool(_ENDS_ON_SILENCE.search(norm)),
+            heard_once=heard_once and answered == 0,
         )
         verdict = choose_move(hearing, self._tuning)
         if not verdict.reason.startswith("clear") and self._llm is not None:

@@ -828,7 +828,7 @@ async def offline_main(args: argparse.Namespace, llm: ChatModel | None) -> list[
         stt_prompt=args.stt_prompt,
         relabeler=relabeler,
     )
-    navigator = MenuNavigator(llm=llm)
+    navigator = MenuNavigator(llm=llm) if args.early is None else MenuNavigator(llm=llm, early_confidence=args.early)
     results = []
     for company, intent, dept in _cases(_load_companies(args.company, args.companies), args.heldout):
         results.append(await run_offline(company, intent, dept, ear, navigator.for_call()))
@@ -872,6 +872,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--relabel-tolerance", type=float, default=Relabeler().tolerance, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help="real mode: keep process logs and reports here")
+    parser.add_argument("--early", type=float, help=argparse.SUPPRESS)  # offline: the navigator's early_confidence
     return parser.parse_args(argv)
 
 

@@ -18,7 +18,7 @@ from hold_slayer_sidecar.nav.navigator import NavRecord
 class TracingNavigator:
     trace: list[NavRecord] = field(default_factory=list)
 
-    async def decide(self, prompt: str, intent: str, *, history: list[str]) -> NavDecision:
+    async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
         return NavDecision(NavAction.WAIT)
 
 

@@ -468,3 +468,24 @@ def test_a_lone_burst_is_heard_for_its_words_only() -> None:
     assert not any(isinstance(e, SendDtmf) for e in out)
     _, out = step(s, obs(9.0, K.SPEECH_SEGMENT, audio=True))
     assert SendDtmf("9", 1) in out  # the prompt the flow waits for still moves it on
+
+
+def test_a_menu_whose_words_reach_the_quiet_point_is_settled_though_the_replay_has_begun() -> None:
+    """Speech-to-text behind the company: the first hearing ends where the company went quiet, not at the replay."""
+    s, _, _ = run(session(can_navigate=True), [*ANSWER])
+    s, out = step(s, obs(6.0, K.SPEECH_SEGMENT, audio=True))
+    epoch = next(e for e in out if isinstance(e, Transcribe)).epoch
+    s, _ = step(s, obs(7.5, K.SILENCE))  # the menu ended at 6.0 s; its words are still on their way
+    s, _ = step(s, obs(12.0, K.SPEECH_SEGMENT, audio=True))  # the company's replay, 4.5 s after the menu
+    s, _ = step(s, obs(16.0, K.SPEECH_SEGMENT, audio=True))
+    s, out = step(s, Transcribed(17.0, "Press 1 for cards.", 6.0, epoch))  # the first hearing's words, late
+    first = next(e for e in out if isinstance(e, Decide))
+    assert first.behind_s == pytest.approx(10.0)  # the replay's 10 s of speech are not transcribed yet
+    s, out = step(s, Decided(17.5, first.ticket, NavDecision(NavAction.WAIT)))
+    again = next(e for e in out if isinstance(e, Decide))  # complete: the words reached the quiet point
+    assert again.prompt == "Press 1 for cards." and again.behind_s == pytest.approx(10.0)
+    s, out = step(s, Decided(18.0, again.ticket, NavDecision(NavAction.WAIT)))
+    assert out == []  # a quiet point settles once
+    s, out = step(s, Transcribed(19.0, "Press 1 for cards.", 12.0, epoch))  # the replay's words: not settled yet
+    s, out = step(s, Decided(19.5, next(e for e in out if isinstance(e, Decide)).ticket, NavDecision(NavAction.WAIT)))
+    assert out == []

@@ -133,6 +133,25 @@ ROWS = [
         Move.WAIT,
     ),
     Row(
+        "heard once, too late for the replay, best clear of the rest: press it",
+        MenuHearing(scored((BILLING, 0.50), (SUPPORT, 0.42)), replayed=True, heard_once=True),
+        Move.PRESS,
+        "1",
+    ),
+    Row(
+        "heard once, too late for the replay, best fits weakly: stay on the line, no guess",
+        MenuHearing(scored((BILLING, 0.38), (SUPPORT, 0.10)), replayed=True, heard_once=True),
+        Move.WAIT,
+    ),
+    Row(
+        "heard once, too late for the replay, best fits weakly, a person is offered: the person",
+        MenuHearing(
+            scored((BILLING, 0.38), (SUPPORT, 0.10), (AGENT, 0.05)), person=AGENT, replayed=True, heard_once=True
+        ),
+        Move.PRESS,
+        "0",
+    ),
+    Row(
         "no usable option left (all tried) and no person: stay on the line",
         MenuHearing((), replayed=True),
         Move.WAIT,

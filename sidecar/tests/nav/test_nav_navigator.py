@@ -414,3 +414,15 @@ async def test_the_company_s_name_does_not_pull_the_caller_to_the_option_that_re
     await nav.decide(menu, intent, history=[])
     decision = await nav.decide(menu, intent, history=[])  # the company went quiet
     assert decision.digits != "1"  # never the emergency line for a move
+
+
+@pytest.mark.parametrize(("behind_s", "pressed"), [(0.0, ""), (1.0, ""), (4.0, "0")])
+async def test_a_hearing_whose_replay_is_already_playing_is_the_last_one(
+    matcher: MenuMatcher, behind_s: float, pressed: str
+) -> None:
+    """Unsure after one hearing: wait for the replay, unless its words would come after the company's timeout."""
+    nav = MenuNavigator(matcher).for_call()
+    await nav.decide(VAGUE, "my pension statement", history=[], behind_s=behind_s)
+    settled = await nav.decide(VAGUE, "my pension statement", history=[], behind_s=behind_s)  # the company is quiet
+    assert settled.digits == pressed  # late: the one hearing decides (a tie goes to the person option)
+    assert (settled.action is NavAction.WAIT) == (not pressed)

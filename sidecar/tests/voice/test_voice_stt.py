@@ -12,6 +12,7 @@ from aiohttp import web
 from hold_slayer_sidecar.nav.parser import parse_options
 from hold_slayer_sidecar.voice.api import QuickTranscriber, TextScorer, VoiceEngineError
 from hold_slayer_sidecar.voice.stt import (
+    FIT_MAX_S,
     IVR_PROMPT,
     QUICK_MAX_S,
     EmbeddedWhisperStt,
@@ -263,7 +264,7 @@ class _EchoingModel:
 
 
 def test_a_decode_that_copies_the_prompt_is_redone_from_the_audio_alone() -> None:
-    stt = EmbeddedWhisperStt(seed=None)
+    stt = EmbeddedWhisperStt(seed=None, fit_window=False)  # the 30 s decode's policy
     model = _EchoingModel()
     stt._model = model  # one layer under test: the decode policy, not the model
     result = stt.transcribe_blocking(np.ones(8000, np.int16), 8000)
@@ -282,7 +283,7 @@ class _RepresentativeModel(_EchoingModel):
 
 
 def test_a_real_representative_option_heard_again_without_the_prompt_keeps_its_first_decode() -> None:
-    stt = EmbeddedWhisperStt(seed=None)
+    stt = EmbeddedWhisperStt(seed=None, fit_window=False)  # the 30 s decode's policy
     model = _RepresentativeModel()
     stt._model = model
     assert stt.transcribe_blocking(np.ones(8000, np.int16), 8000).text == "To speak to a representative, press 0."
@@ -291,7 +292,7 @@ def test_a_real_representative_option_heard_again_without_the_prompt_keeps_its_f
 
 def test_queue_speech_is_decoded_without_the_menu_prompt() -> None:
     """The IVR prompt's menu words make whisper hear a menu in a person's words; queue speech goes without it."""
-    stt = EmbeddedWhisperStt(seed=None)
+    stt = EmbeddedWhisperStt(seed=None, fit_window=False)  # the 30 s decode's policy
     model = _EchoingModel()
     stt._model = model
     longer_than_quick = np.ones(int((QUICK_MAX_S + 0.5) * 8000), np.int16)  # the careful decode, still no prompt
@@ -299,3 +300,20 @@ def test_queue_speech_is_decoded_without_the_menu_prompt() -> None:
     assert model.prompts == [None]
     stt.transcribe_blocking(longer_than_quick, 8000)  # the IVR's own speech keeps it
     assert model.prompts[1] == IVR_PROMPT
+
+
+def test_a_short_menu_segment_is_decoded_on_a_fitted_window_unless_it_copies_the_prompt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stt = EmbeddedWhisperStt(seed=None)
+    model = _EchoingModel()
+    stt._model = model
+    heard = {"text": "For prescription refills, press 2."}
+    monkeypatch.setattr(stt, "_decode_quick", lambda *_a: (heard["text"], -0.2))
+    assert stt.transcribe_blocking(np.ones(8000, np.int16), 8000).text == "For prescription refills, press 2."
+    assert model.prompts == []  # the 30 s decode never ran
+    heard["text"] = "To speak to a representative, press 0."  # a copy of the prompt: the full decode undoes it
+    assert stt.transcribe_blocking(np.ones(8000, np.int16), 8000).text == "For prescription refills."
+    too_long = np.ones(int((FIT_MAX_S + 1) * 8000), np.int16)
+    heard["text"] = "never used"
+    assert stt.transcribe_blocking(too_long, 8000).text == "For prescription refills."
