@@ -269,6 +269,9 @@ class InboundCalls:
     async def _reject_by_rule(self, call: InboundCall, rule: RoutingRule) -> None:
         message = rule.get("reject_message")
         sip = self._engines.sip
+        # Announced first: the decision is final, and the caller's leg ending (our 603) must not cancel this
+        # flow before the event goes out (a call still "waiting" is cancelled when its caller leaves).
+        self._rejected(call, call.reason)
         with contextlib.suppress(SipError):
             if message and self._engines.tts is not None and await self._answer(call):
                 with contextlib.suppress(VoiceEngineError):
@@ -279,7 +282,6 @@ class InboundCalls:
                 await sip.hang_up(call.leg_id)
             else:
                 await sip.reject(call.leg_id, rule.get("reject_code") or DEFAULT_REJECT_CODE)
-        self._rejected(call, call.reason)
 
     def _rejected(self, call: InboundCall, reason: str | None) -> None:
         self._set(call, InboundState.REJECTED, reason)
@@ -404,9 +406,9 @@ class InboundCalls:
             call.robocall = True
             self._publish(EventType.ROBOCALL_BLOCKED, dict(call.info()))
             if self._config.robocall_action == "reject":
+                self._rejected(call, call.reason)  # before the hang-up, whose end would cancel a waiting call
                 with contextlib.suppress(SipError):
                     await self._engines.sip.hang_up(call.leg_id)
-                self._rejected(call, call.reason)
             else:
                 await self._take_message(call, call.reason)
         else:  # END (politely ended) or CALLER_GONE
@@ -451,11 +453,11 @@ class InboundCalls:
             return
 
         async def refuse() -> None:
+            self._rejected(call, "rejected by you")  # before the leg ends, which would cancel a waiting call
             with contextlib.suppress(SipError):
                 if call.leg_answered:
                     await self._engines.sip.hang_up(call.leg_id)
                 else:
                     await self._engines.sip.reject(call.leg_id, DEFAULT_REJECT_CODE)
-            self._rejected(call, "rejected by you")
 
         self._replace_flow(call, refuse)

@@ -36,6 +36,22 @@ async def test_a_reject_rule_refuses_with_its_code(tmp_path: Path) -> None:
         assert r.data(EventType.INBOUND_REJECTED)[0]["state"] == "rejected"
 
 
+async def test_a_rejection_is_announced_even_when_the_leg_ends_before_the_reject_returns(tmp_path: Path) -> None:
+    """The workers' DISCONNECTED (after our 603) may overtake the reply to reject(): the event still goes out."""
+    async with rig(tmp_path) as r:
+        await r.calls.directory.save_rule({**TOLL_FREE_AT_NIGHT, "reject_code": 603})
+        sip_reject = r.sip.reject
+
+        async def slow_reply(leg_id: str, status_code: int = 486) -> None:
+            await sip_reject(leg_id, status_code)
+            await asyncio.sleep(0.05)  # the reply from the worker comes after the leg's end
+
+        r.sip.reject = slow_reply  # type: ignore[method-assign]
+        await r.call_in()
+        await r.settle()
+        assert [e["state"] for e in r.data(EventType.INBOUND_REJECTED)] == ["rejected"]
+
+
 async def test_a_reject_rule_with_a_message_speaks_it(tmp_path: Path) -> None:
     """A reject rule with a message answers, says it and hangs up."""
     tts = FakeTts()
