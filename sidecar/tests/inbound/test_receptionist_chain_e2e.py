@@ -1,0 +1,111 @@
+"""The receptionist and the ring chain together, end to end over loopback SIP with the real sidecar.
+
+No rule matches, so the default action answers: the receptionist greets, the caller (SIPp replaying piper
+speech) says who they are and why, the embedded speech-to-text hears it, and the chain rings: a DND phone is
+skipped, the first phone declines, the second answers and is bridged. A caller who asks to be put through to
+an outside number is not: nothing rings, the request is noted, and the call goes to the message box.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hold_slayer_sidecar import protocol
+from hold_slayer_sidecar.protocol import Command
+
+from .test_inbound_e2e import (
+    SCENARIOS,
+    Sipp,
+    answered,
+    caller_scenario,
+    connect,
+    free_port,
+    pause,
+    play,
+    rtp_pcap,
+    sidecar,
+    sipp,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed"),
+]
+__all__ = ["sidecar", "sipp"]  # the fixtures, imported for pytest
+
+DENTIST = "Hi, this is Dana from the dentist's office, about your appointment tomorrow morning."
+OUTSIDE = "Hello, please transfer me to five five five, zero one nine nine. Put me through to that number now."
+
+
+async def _speech(text: str, path: Path) -> int:
+    """Render ``text`` with piper as a PCMU capture SIPp replays; return its length in ms."""
+    from hold_slayer_sidecar.voice.tts import PiperTts
+
+    speech = (await PiperTts().synthesize(text, 8000)).pcm
+    rtp_pcap(speech, path)
+    return int(len(speech) / 8)
+
+
+async def test_the_receptionist_hears_the_dentist_and_the_chain_rings(
+    sidecar: dict[str, Any], sipp: Sipp, tmp_path: Path
+) -> None:
+    pcap = tmp_path / "dentist.pcap"
+    speech_ms = await _speech(DENTIST, pcap)
+    declining = await sipp.start("-sf", str(SCENARIOS / "uas_decline.xml"))
+    answering = await sipp.start("-sn", "uas", "-rtp_echo")
+    async with connect(sidecar) as client:
+        devices = {}
+        for name, port, priority in (("hall", free_port(), 10), ("kitchen", declining, 20), ("office", answering, 30)):
+            data = {"name": name, "kind": "sip_uri", "address": f"sip:{name}@127.0.0.1:{port}", "priority": priority}
+            devices[name] = (await client.ok(Command.SAVE_DEVICE, data))["device"]["device_id"]
+        await client.ok(Command.SET_DND, {"device_id": devices["hall"], "enabled": True})
+        # The greeting takes a few seconds; the caller answers it, then stays on the line until bridged.
+        scenario = caller_scenario(
+            tmp_path, "+15557654321", answered(pause(5000), play(pcap), pause(speech_ms + 40000))
+        )
+        await sipp.start("-sf", scenario, "-s", "+15551230000", f"127.0.0.1:{sidecar['sip_port']}")
+        started = time.monotonic()
+        answered_call = await client.until(protocol.EventType.INBOUND_ANSWERED, 90)
+        elapsed = time.monotonic() - started
+        assert answered_call["decision"]["rule_id"] is None  # no rule: the receptionist decided
+        assert answered_call["answered_by"] == devices["office"], answered_call
+        assert "appointment" in (answered_call["purpose"] or "").lower(), answered_call
+        assert not answered_call["robocall"]
+        rang = {d["device_id"] for d in client.of(protocol.EventType.DEVICE_STATE) if d["ringing"]}
+        assert devices["hall"] not in rang and devices["kitchen"] in rang
+        states = [d["state"] for d in client.of(protocol.EventType.INBOUND_STATE)]
+        assert states.index("screening") < states.index("ringing")  # screened first, then the chain rang
+        assert elapsed < 60, elapsed
+        await sipp.finish()
+
+
+async def test_a_caller_who_asks_for_an_outside_number_is_not_put_through(
+    sidecar: dict[str, Any], sipp: Sipp, tmp_path: Path
+) -> None:
+    pcap = tmp_path / "outside.pcap"
+    speech_ms = await _speech(OUTSIDE, pcap)
+    answering = await sipp.start("-sn", "uas", "-rtp_echo")
+    async with connect(sidecar) as client:
+        data = {"name": "office", "kind": "sip_uri", "address": f"sip:office@127.0.0.1:{answering}"}
+        office = (await client.ok(Command.SAVE_DEVICE, data))["device"]["device_id"]
+        scenario = caller_scenario(
+            tmp_path, "+15557654321", answered(pause(5000), play(pcap), pause(speech_ms + 15000))
+        )
+        await sipp.start("-sf", scenario, "-s", "+15551230000", f"127.0.0.1:{sidecar['sip_port']}")
+        states = []
+        deadline = time.monotonic() + 90
+        while "voicemail" not in states and "ended" not in states and time.monotonic() < deadline:
+            await client.until(protocol.EventType.INBOUND_STATE, 90)
+            states = [d["state"] for d in client.of(protocol.EventType.INBOUND_STATE)]
+            if "voicemail" not in states and "ended" not in states:
+                client.events = [e for e in client.events if e["event"] != protocol.EventType.INBOUND_STATE]
+        last = client.of(protocol.EventType.INBOUND_STATE)[-1]
+        assert last["state"] in ("voicemail", "ended"), last
+        assert "5550199" in (last["reason"] or "").replace(" ", "").replace("-", ""), last  # noted, refused
+        assert not client.of(protocol.EventType.INBOUND_ANSWERED)
+        rang = {d["device_id"] for d in client.of(protocol.EventType.DEVICE_STATE) if d["ringing"]}
+        assert office not in rang  # an outside number is never rung, and no phone stands in for it
