@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from .hass_config import PreparedConfig
+from .hass_config import PreparedConfig, write_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -37,6 +37,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def hass_with_card(
+    workdir: Path, sidecar_port: int, sidecar_token: str, companies: list[dict[str, Any]]
+) -> AsyncIterator[PreparedConfig]:
+    """Run a real hass on 127.0.0.1 with the integration set up against a sidecar and the card on a dashboard."""
+    prepared = write_config(
+        workdir / "config",
+        port=free_port(),
+        sidecar_port=sidecar_port,
+        sidecar_token=sidecar_token,
+        companies=companies,
+        card_config=CARD,
+    )
+    async with run_hass(prepared, workdir):
+        yield prepared
 
 
 async def _wait_for_hass(prepared: PreparedConfig, proc: subprocess.Popen[bytes], startup_s: float) -> None:

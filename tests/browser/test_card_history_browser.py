@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from .harness import CARD, CHROMIUM, DASHBOARD_PATH, free_port, logged_in_page, open_dashboard, run_hass
-from .hass_config import REPO, PreparedConfig, write_config
+from .harness import CHROMIUM, DASHBOARD_PATH, hass_with_card, logged_in_page, open_dashboard
+from .hass_config import REPO, PreparedConfig
 from .standin_sidecar import StandinSidecar, now_iso
 
 DOCS = REPO / "docs"
@@ -113,15 +113,7 @@ async def sidecar(socket_enabled: None) -> AsyncIterator[StandinSidecar]:
 @pytest.fixture
 async def hass_process(tmp_path: Path, sidecar: StandinSidecar) -> AsyncIterator[PreparedConfig]:
     """A real hass on 127.0.0.1 with the integration set up against the stand-in sidecar."""
-    prepared = write_config(
-        tmp_path / "config",
-        port=free_port(),
-        sidecar_port=sidecar.port,
-        sidecar_token=SIDECAR_TOKEN,
-        companies=COMPANIES,
-        card_config=CARD,
-    )
-    async with run_hass(prepared, tmp_path):
+    async with hass_with_card(tmp_path, sidecar.port, SIDECAR_TOKEN, COMPANIES) as prepared:
         yield prepared
 
 

@@ -250,6 +250,18 @@ def play(pcap: Path) -> str:
     return f'  <nop><action><exec play_pcap_audio="{pcap}" /></action></nop>\n'
 
 
+async def three_phones(client: Client, sipp: Sipp) -> dict[str, str]:
+    """Save three phones: "hall" on DND (nothing listens), "kitchen" declines (603), "office" answers (SIPp)."""
+    declining = await sipp.start("-sf", str(SCENARIOS / "uas_decline.xml"))
+    answering = await sipp.start("-sn", "uas", "-rtp_echo")
+    devices = {}
+    for name, port, priority in (("hall", free_port(), 10), ("kitchen", declining, 20), ("office", answering, 30)):
+        data = {"name": name, "kind": "sip_uri", "address": f"sip:{name}@127.0.0.1:{port}", "priority": priority}
+        devices[name] = (await client.ok(Command.SAVE_DEVICE, data))["device"]["device_id"]
+    await client.ok(Command.SET_DND, {"device_id": devices["hall"], "enabled": True})
+    return devices
+
+
 def night_zone(now: datetime) -> str:
     """An IANA zone (Etc/GMT±N) where it is 23:00-23:59 now, so a 22:00-06:00 rule holds there."""
     offset = (23 - now.hour) % 24
@@ -345,14 +357,8 @@ async def test_the_chain_skips_dnd_the_first_phone_declines_the_second_answers(
     sidecar: dict[str, Any], sipp: Sipp, tmp_path: Path
 ) -> None:
     """DND phone never rings, the next declines (603) and the chain moves on at once, the third is bridged."""
-    declining = await sipp.start("-sf", str(SCENARIOS / "uas_decline.xml"))
-    answering = await sipp.start("-sn", "uas", "-rtp_echo")
     async with connect(sidecar) as client:
-        devices = {}
-        for name, port, priority in (("hall", free_port(), 10), ("kitchen", declining, 20), ("office", answering, 30)):
-            data = {"name": name, "kind": "sip_uri", "address": f"sip:{name}@127.0.0.1:{port}", "priority": priority}
-            devices[name] = (await client.ok(Command.SAVE_DEVICE, data))["device"]["device_id"]
-        await client.ok(Command.SET_DND, {"device_id": devices["hall"], "enabled": True})
+        devices = await three_phones(client, sipp)
         await client.ok(Command.SAVE_RULE, {"name": "all", "enabled": True, "priority": 1, "action": "ring_chain"})
         started = time.monotonic()
         scenario = caller_scenario(tmp_path, "+15557654321", answered(pause(2000)))

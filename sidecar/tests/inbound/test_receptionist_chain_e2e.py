@@ -18,17 +18,16 @@ from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.protocol import Command
 
 from .test_inbound_e2e import (
-    SCENARIOS,
     Sipp,
     answered,
     caller_scenario,
     connect,
-    free_port,
     pause,
     play,
     rtp_pcap,
     sidecar,
     sipp,
+    three_phones,
 )
 
 pytestmark = [
@@ -55,14 +54,8 @@ async def test_the_receptionist_hears_the_dentist_and_the_chain_rings(
 ) -> None:
     pcap = tmp_path / "dentist.pcap"
     speech_ms = await _speech(DENTIST, pcap)
-    declining = await sipp.start("-sf", str(SCENARIOS / "uas_decline.xml"))
-    answering = await sipp.start("-sn", "uas", "-rtp_echo")
     async with connect(sidecar) as client:
-        devices = {}
-        for name, port, priority in (("hall", free_port(), 10), ("kitchen", declining, 20), ("office", answering, 30)):
-            data = {"name": name, "kind": "sip_uri", "address": f"sip:{name}@127.0.0.1:{port}", "priority": priority}
-            devices[name] = (await client.ok(Command.SAVE_DEVICE, data))["device"]["device_id"]
-        await client.ok(Command.SET_DND, {"device_id": devices["hall"], "enabled": True})
+        devices = await three_phones(client, sipp)
         # The greeting takes a few seconds; the caller answers it, then stays on the line until bridged.
         scenario = caller_scenario(
             tmp_path, "+15557654321", answered(pause(5000), play(pcap), pause(speech_ms + 40000))
