@@ -31,8 +31,9 @@ TALK_THROUGH_S = 2.5
 # ... and it began this long before the prompt's end: a person who answers early jumps in at the question's last
 # words (within about half a second); a recording that plays from the answer is seconds into its message by then.
 TALK_OVER_LEAD_S = 1.0
-# The longest pause (in segmenter frames, hangover included) that still counts as the same speech running on: a
-# read message pauses 0.3-0.65 s between sentences (the outbound detector's dev corpus), plus the 0.3 s hangover.
+# The longest pause (in segmenter frames, hangover included) that still counts as the same speech running on: read
+# or recorded speech pauses a few tenths of a second between sentences (breath pauses, well under the 1-2 s a
+# speaker leaves when waiting for an answer; cf. ITU-T P.59's pause lengths), plus the 0.3 s hangover.
 RUN_ON_GAP_S = 0.7
 # A monologue: one run of speech this long with no pause for an answer. Asked "who's calling and what about", people
 # answer in one or two sentences (3-8 s in the bench's caller scripts).
