@@ -10,6 +10,7 @@ history and announces it. If the entity fails, the embedded summary stands. Eith
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import voluptuous as vol
@@ -18,7 +19,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import selector
 
 from .client import HoldSlayerClient, HoldSlayerError
-from .const import LOGGER
+from .const import CONF_AI_TASK_ENTITY, LOGGER
 from .protocol import Command
 
 TASK_NAME: Final = "Hold Slayer call summary"
@@ -61,6 +62,11 @@ STRUCTURE: Final = vol.Schema(
         ),
     }
 )
+
+
+def awaits_ai_task(options: Mapping[str, Any], summary: dict[str, Any]) -> bool:
+    """Whether this summary is the embedded one that the user's AI Task entity (in ``options``) is to replace."""
+    return bool(options.get(CONF_AI_TASK_ENTITY)) and summary.get("method") == "embedded"
 
 
 class AiSummaryError(HomeAssistantError):

@@ -20,6 +20,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
+from .ai_summary import awaits_ai_task
 from .client import (
     HoldSlayerAuthenticationError,
     HoldSlayerClient,
@@ -30,7 +31,6 @@ from .client import (
     Welcome,
 )
 from .const import (
-    CONF_AI_TASK_ENTITY,
     CONF_TLS_FINGERPRINT,
     DOMAIN,
     EVENT_CALL_FAILED,
@@ -302,8 +302,7 @@ class HoldSlayerCoordinator(DataUpdateCoordinator[HoldSlayerData]):
         if (
             not held_back
             and event.name == EventType.CALL_SUMMARY
-            and self.config_entry.options.get(CONF_AI_TASK_ENTITY)
-            and event.data.get("method") == "embedded"
+            and awaits_ai_task(self.config_entry.options, event.data)
         ):
             return  # the AI Task entity's summary follows (or this one, if it fails): one event per call
         if applied.inbound is not None:

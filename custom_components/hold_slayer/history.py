@@ -13,7 +13,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .ai_summary import AiSummaryError, summarize_with_ai_task
+from .ai_summary import AiSummaryError, awaits_ai_task, summarize_with_ai_task
 from .client import HoldSlayerClient, HoldSlayerError, SidecarEvent
 from .const import CONF_AI_TASK_ENTITY, CONF_TODO_ENTITY, DOMAIN, LOGGER, SUBENTRY_COMPANY
 from .coordinator import HoldSlayerConfigEntry
@@ -81,7 +81,7 @@ def async_watch_calls(hass: HomeAssistant, entry: HoldSlayerConfigEntry, statist
         if event.name != EventType.CALL_SUMMARY:
             return
         call_id = str(event.data.get("call_id"))
-        if awaits_ai_task(entry, event.data):
+        if awaits_ai_task(entry.options, event.data):
             entry.async_create_background_task(
                 hass, _summarize_or_keep(hass, entry, event), f"{DOMAIN}-ai-summary-{call_id}"
             )
@@ -91,11 +91,6 @@ def async_watch_calls(hass: HomeAssistant, entry: HoldSlayerConfigEntry, statist
             )
 
     entry.async_on_unload(entry.runtime_data.client.subscribe_events(on_event))
-
-
-def awaits_ai_task(entry: HoldSlayerConfigEntry, summary: dict[str, Any]) -> bool:
-    """Whether this summary is the embedded one that the user's AI Task entity is to replace."""
-    return bool(entry.options.get(CONF_AI_TASK_ENTITY)) and summary.get("method") == "embedded"
 
 
 async def _summarize_or_keep(hass: HomeAssistant, entry: HoldSlayerConfigEntry, event: SidecarEvent) -> None:
