@@ -6,7 +6,9 @@ Everything is written as HA's own ``.storage`` files, so ``hass -c DIR`` starts 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +23,13 @@ from homeassistant.const import __version__ as HA_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = REPO / "custom_components" / "hold_slayer"
+# The README's pictures are taken by these tests, but a test run must not rewrite tracked files: they go to a
+# scratch folder unless HOLD_SLAYER_UPDATE_SCREENSHOTS=1 asks for the docs/ copies to be refreshed.
+SCREENSHOTS = (
+    REPO / "docs"
+    if os.environ.get("HOLD_SLAYER_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "hold-slayer-screenshots"
+)
 TOKEN_LIFETIME_S = 24 * 3600
 
 

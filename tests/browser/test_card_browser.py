@@ -27,10 +27,9 @@ from .harness import (
     screenshot_light_and_dark,
     shown_states,
 )
-from .hass_config import REPO, PreparedConfig, write_config
+from .hass_config import SCREENSHOTS, PreparedConfig, write_config
 from .standin_sidecar import StandinSidecar, new_call, now_iso
 
-DOCS = REPO / "docs"
 SIDECAR_TOKEN = "browser-test-secret-of-24-characters"
 COMPANIES = [
     {"name": "Northwind Bank", "number": "+15555550100", "aliases": ["bank"], "reason": "card services"},
@@ -105,7 +104,7 @@ async def test_card_follows_a_call(hass_process: PreparedConfig, sidecar: Standi
         # Idle: the form lists the configured companies; a click places the call through the integration.
         select = card.get_by_test_id("company-select")
         await expect(select.locator("option")).to_have_text(["Northwind Bank", "Skyways Airlines"])
-        await card.screenshot(path=str(DOCS / "card-idle.png"), animations="disabled")
+        await card.screenshot(path=str(SCREENSHOTS / "card-idle.png"), animations="disabled")
         await select.select_option("Northwind Bank")
         await card.get_by_test_id("reason").fill("dispute a card charge")
         await card.get_by_test_id("place-call").click()
@@ -159,7 +158,7 @@ async def test_card_follows_a_call(hass_process: PreparedConfig, sidecar: Standi
         await expect(banner).to_be_visible()
         await expect(label).to_have_text("Person on the line")
         await expect(card.locator("#transcript")).to_contain_text("this is Dana")
-        await screenshot_light_and_dark(page, card, DOCS / "card.png", DOCS / "card-dark.png")
+        await screenshot_light_and_dark(page, card, SCREENSHOTS / "card.png", SCREENSHOTS / "card-dark.png")
 
         await sidecar.push("user_ringing", {"call_id": "call-1", "state": "ringing_user"})
         await expect(label).to_have_text("Ringing your phone")

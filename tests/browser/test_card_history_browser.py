@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from .harness import CHROMIUM, DASHBOARD_PATH, hass_with_card, logged_in_page, open_dashboard
-from .hass_config import REPO, PreparedConfig
+from .hass_config import SCREENSHOTS, PreparedConfig
 from .standin_sidecar import StandinSidecar, now_iso
 
-DOCS = REPO / "docs"
 SIDECAR_TOKEN = "browser-history-secret-0123456789"
 COMPANIES = [{"name": "Northwind Bank", "number": "+15555550100", "aliases": ["bank"], "reason": "card services"}]
 MIX_OFFSET_S = 60.0  # the mixed recording starts when the user was bridged, a minute into the call
@@ -168,5 +167,5 @@ async def test_history_list_transcript_and_click_to_seek(
         )
         await lines.nth(4).click()
         await page.evaluate("(card) => card.shadowRoot.querySelector('audio').pause()", await card.element_handle())
-        await card.screenshot(path=str(DOCS / "card-history.png"), animations="disabled")
+        await card.screenshot(path=str(SCREENSHOTS / "card-history.png"), animations="disabled")
     assert not errors, errors

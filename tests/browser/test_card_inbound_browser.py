@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from .harness import CHROMIUM, DASHBOARD_PATH, hass_with_card, logged_in_page, open_dashboard
-from .hass_config import REPO, PreparedConfig
+from .hass_config import SCREENSHOTS, PreparedConfig
 from .standin_sidecar import StandinSidecar, now_iso
 
-DOCS = REPO / "docs"
 SIDECAR_TOKEN = "browser-test-secret-of-24-characters"
 COMPANIES = [{"name": "Northwind Bank", "number": "+15555550100", "aliases": ["bank"]}]
 
@@ -138,7 +137,7 @@ async def test_card_shows_a_call_coming_in_and_voicemail(
         options = card.get_by_test_id("in-device").locator("option")
         await expect(options).to_have_text(["Kitchen phone", "Desk phone (do not disturb)"])
         await page.wait_for_timeout(300)
-        await card.screenshot(path=str(DOCS / "card-inbound.png"), animations="disabled")
+        await card.screenshot(path=str(SCREENSHOTS / "card-inbound.png"), animations="disabled")
 
         await card.get_by_test_id("in-device").select_option("dev-desk")
         await card.get_by_test_id("in-answer").click()
@@ -170,7 +169,7 @@ async def test_card_shows_a_call_coming_in_and_voicemail(
         await expect(items.nth(1)).to_contain_text("your car is ready")
         await expect(items.first.get_by_test_id("voicemail-heard")).to_be_visible()
         await expect(items.nth(1).get_by_test_id("voicemail-heard")).to_have_count(0)
-        await card.screenshot(path=str(DOCS / "card-voicemail.png"), animations="disabled")
+        await card.screenshot(path=str(SCREENSHOTS / "card-voicemail.png"), animations="disabled")
         await items.first.get_by_test_id("voicemail-heard").click()
         marked = await sidecar.wait_for_command("mark_voicemail")
         assert marked["data"] == {"voicemail_id": "vm-2", "heard": True}

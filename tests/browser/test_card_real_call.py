@@ -33,7 +33,7 @@ from .harness import (
     screenshot_light_and_dark,
     shown_states,
 )
-from .hass_config import REPO, PreparedConfig, write_config
+from .hass_config import REPO, SCREENSHOTS, PreparedConfig, write_config
 
 SIDECAR_PYTHON = REPO / ".venv-sidecar" / "bin" / "python"
 BANK = REPO / "sidecar" / "hold_slayer_sim" / "companies" / "first_city_bank.yaml"
@@ -176,7 +176,7 @@ async def test_card_during_a_real_call(real_call_setup: tuple[PreparedConfig, st
         await expect(card.get_by_test_id("human-banner")).to_contain_text("connected to a person")
         await expect(card.locator("#transcript")).not_to_be_empty()
         await screenshot_light_and_dark(
-            page, card, REPO / "docs" / "card-real-call.png", REPO / "docs" / "card-real-call-dark.png"
+            page, card, SCREENSHOTS / "card-real-call.png", SCREENSHOTS / "card-real-call-dark.png"
         )
 
         await card.get_by_test_id("hang-up").click()
