@@ -64,6 +64,7 @@ from .summary.llm import summarize
 from .summary.model import Said
 from .tls import TlsError, fingerprint, load_or_create_certificate, server_context
 from .voice.api import ChatModel
+from .voice.current import CurrentVoice
 from .voice.factory import VoiceEngines, build_voice_engines
 
 _LOGGER = logging.getLogger("hold_slayer_sidecar")
@@ -178,11 +179,13 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         if edge is not None:
             cleanup.push_async_callback(edge.stop)  # after the manager's hang-ups, whose BYEs pass through it
         voice = build_voice_engines(settings.voice)
+        current = CurrentVoice(voice)  # what Home Assistant's voice settings replace, without a restart
+        standins = VoiceEngines(stt=current.stt(), tts=current.tts(), llm=current.llm())
         engines = manager_engines(settings, sip, store, voice)
         manager = CallManager(engines, manager_config(settings))
         hub = EventHub()
         manager.subscribe(hub.publish)
-        recorder = build_recorder(settings, sip, store, voice, manager.publish)
+        recorder = build_recorder(settings, sip, store, standins, manager.publish)
         await recorder.start()
         cleanup.push_async_callback(recorder.stop)  # after the calls are hung up: last lines and summaries
         manager.subscribe(recorder.on_event)
@@ -190,13 +193,19 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
         await manager.start()
         cleanup.push_async_callback(manager.stop)  # hangs up every call before the engine stops
         registrar = build_registrar(settings, edge)  # None without the edge or with phones switched off
-        screener = build_receptionist(settings, sip, voice)
+        screener = build_receptionist(settings, sip, standins)
         inbound = await start_inbound(
-            settings, sip, store, voice, manager, cleanup=cleanup, screener=screener, registrar=registrar
+            settings, sip, store, standins, manager, cleanup=cleanup, screener=screener, registrar=registrar
         )
         sidecar_id = await asyncio.to_thread(load_or_create_sidecar_id, settings.data_dir)
         rewiring = Rewiring(
-            manager, engines, voice, settings, manager_config=manager_config, navigator_factory=navigator_factory
+            manager,
+            engines,
+            voice,
+            settings,
+            manager_config=manager_config,
+            navigator_factory=navigator_factory,
+            current=current,
         )
         control = SettingsControl(settings, kept, sip=sip, rewire=rewiring, publish=manager.publish, edge=edge)
         control.set_health(await rewiring.health())

@@ -11,6 +11,7 @@ from ..calls.manager import CallManager
 from ..calls.ports import Engines, ManagerConfig
 from ..settings import SidecarSettings
 from ..voice.api import ChatModel
+from ..voice.current import CurrentVoice
 from ..voice.factory import VoiceEngines, VoiceSettings, build_llm, build_stt, build_tts
 
 LLM_HEALTH_TIMEOUT_S: Final = 3.0  # like the manager's own health checks: a slow helper is reported, not waited on
@@ -36,6 +37,7 @@ class Rewiring:
         *,
         manager_config: Callable[[SidecarSettings], ManagerConfig],
         navigator_factory: Callable[[ChatModel | None, str], object],
+        current: CurrentVoice | None = None,
     ) -> None:
         self._manager = manager
         self._engines = engines
@@ -43,6 +45,7 @@ class Rewiring:
         self._voice_settings = settings.voice
         self._manager_config = manager_config
         self._navigator_factory = navigator_factory
+        self._current = current  # the history, voicemail and the receptionist use the engines it holds
 
     async def __call__(self, settings: SidecarSettings, voice_changed: bool) -> dict[str, str]:
         """Rewire for ``settings``; models load lazily, so building an engine costs nothing until it is used."""
@@ -64,6 +67,8 @@ class Rewiring:
             factory = self._navigator_factory(voice.llm, settings.home_country)
             engines = replace(engines, navigator_factory=factory)  # type: ignore[arg-type]
         self._voice, self._voice_settings, self._engines = voice, new, engines
+        if self._current is not None:
+            self._current.engines = voice
 
     async def health(self) -> dict[str, str]:
         """Return the manager's view of each engine, and the LLM's own answer."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..audio.types import AudioFrame
-from ..voice.api import SpeechToText, VoiceEngineError
+from ..voice.api import EngineOffError, SpeechToText, VoiceEngineError
 from .segmenter import Utterance, UtteranceSegmenter
 
 _LOGGER = logging.getLogger(__name__)
@@ -117,6 +117,8 @@ class LegTranscriber:
         while (utterance := await self._queue.get()) is not None:
             try:
                 text = (await self._stt.transcribe(utterance.pcm, utterance.sample_rate)).text.strip()
+            except EngineOffError:
+                continue  # speech-to-text switched off: the recording is kept without words
             except VoiceEngineError as err:
                 _LOGGER.warning("%s: speech-to-text failed: %s", self._speaker, err)
                 continue

@@ -25,7 +25,7 @@ from ..protocol import EventType, VoicemailInfo
 from ..sip.api import LegEventKind, SipEngine, SipError
 from ..store.inbound import InboundStore, Voicemail
 from ..store.sqlite import StoreError
-from ..voice.api import SpeechToText, TextToSpeech, VoiceEngineError
+from ..voice.api import EngineOffError, SpeechToText, TextToSpeech, VoiceEngineError
 from ..voice.wav import write_wav
 from .legs import LegEvents
 
@@ -246,6 +246,8 @@ class VoicemailTaker:
             return None
         try:
             return (await self._stt.transcribe(pcm, sample_rate)).text.strip() or None
+        except EngineOffError:
+            return None  # speech-to-text switched off: the message is kept without words
         except Exception as err:  # any failure of the helper: the message is kept without words
             _LOGGER.warning("voicemail transcription failed: %s", err)
             return None

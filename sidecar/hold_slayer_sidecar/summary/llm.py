@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from ..voice.api import ChatModel, VoiceEngineError
+from ..voice.api import ChatModel, EngineOffError, VoiceEngineError
 from .extract import company_side, extract, headline
 from .model import Amount, CallSummary, Commitment, Said, SaidDate
 from .spoken import code_symbols, tokens
@@ -116,6 +116,8 @@ async def summarize(
     if chat is not None and any(line.speaker == "agent" for line in lines):
         try:
             return await llm_extract(chat, lines, call_day, company)
+        except EngineOffError:
+            pass  # no model configured now: the embedded extractor is the configured method
         except VoiceEngineError as err:
             _LOGGER.warning("LLM summary failed, using the embedded extractor: %s", err)
         except Exception:  # a model's odd answer must never cost the user the summary

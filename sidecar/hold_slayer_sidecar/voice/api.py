@@ -13,6 +13,10 @@ class VoiceEngineError(Exception):
     """A voice backend failed or is unreachable; callers fall back and keep the call alive."""
 
 
+class EngineOffError(VoiceEngineError):
+    """No engine is configured for this role right now (no LLM, speech-to-text off): fall back without a warning."""
+
+
 @dataclass(frozen=True, slots=True)
 class Transcript:
     """Text recognised in one audio segment."""

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ...voice.api import ChatModel, VoiceEngineError
+from ...voice.api import ChatModel, EngineOffError, VoiceEngineError
 from .understanding import CallKind, Understanding, Urgency, understand
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,6 +90,8 @@ async def understand_caller(
             return await asyncio.wait_for(llm_understand(chat, text, device_names), budget_s)
         except TimeoutError:
             _LOGGER.warning("LLM screening took over %.1f s; using the embedded rules", budget_s)
+        except EngineOffError:
+            pass  # no model configured now: the embedded rules are the configured method
         except VoiceEngineError as err:
             _LOGGER.warning("LLM screening failed, using the embedded rules: %s", err)
         except Exception:  # a model's odd answer must never cost the caller their call
