@@ -19,6 +19,7 @@ from ..protocol import DtmfMethod
 from .api import LegEvent, LegEventKind, SipError
 from .calls import CallRegistry, Leg, SipAccount, SipCall
 from .endpoint import PjLogWriter, create_endpoint, create_transports, rtp_config
+from .rtp_filter import RtpFilterError, RtpPeerFilter
 from .settings import SipSettings
 from .wiring import MediaGraph
 
@@ -51,6 +52,7 @@ class EngineCore:
         self._emit = emit
         self.registry = CallRegistry()
         self.media = MediaGraph(self.registry, loop, settings.clock_rate, deliver_audio)
+        self.rtp_filter = RtpPeerFilter() if settings.rtp_peer_only else None
         self.local_port = 0
         self.registered = settings.registrar is None or not settings.register
         self.registration_status: tuple[int, str] = (0, "")
@@ -281,8 +283,14 @@ class EngineCore:
 
     def on_media(self, leg: Leg) -> None:
         """Reconnect everything: a (re-)negotiated stream has a new conference slot."""
-        if not leg.ended:
-            self.media.rewire(leg)
+        if leg.ended:
+            return
+        self.media.rewire(leg)
+        if self.rtp_filter is not None:
+            try:
+                self.rtp_filter.apply(leg.leg_id, leg.call)
+            except (pj.Error, OSError, RtpFilterError) as err:  # the call goes on, as before the filter
+                _LOGGER.warning("cannot restrict %s's media to its peer: %s", leg.leg_id, err)
 
     def on_digit(self, leg: Leg, digit: str) -> None:
         """Report a received digit."""

@@ -39,6 +39,10 @@ class SipSettings:
         user_agent: the User-Agent header.
         max_calls: simultaneous call legs allowed (PJSUA2 here is compiled for at most 4).
         log_level: PJSIP log verbosity 0-6 forwarded to Python logging (1 = errors only).
+        rtp_peer_only: receive a call's RTP/RTCP only from the address its SDP names (``rtp_filter``): on,
+            because trunks and LAN phones send from where they advertise (RFC 4961) and pjmedia otherwise
+            lets a stranger's burst take the stream over; off for a peer behind NAT whose SDP names a private
+            address (its media is then latched onto, and a burst from anyone can take it over).
     """
 
     bind_host: str = "127.0.0.1"
@@ -62,6 +66,7 @@ class SipSettings:
     user_agent: str = "HoldSlayer/0.1"
     max_calls: int = 4
     log_level: int = 1
+    rtp_peer_only: bool = True
 
     def __post_init__(self) -> None:
         """Reject settings PJSUA2 cannot honour with a clear message."""

@@ -1,0 +1,185 @@
+"""A stranger's RTP burst into a live call over loopback: refused by the kernel, the peer's audio still flows.
+
+pjmedia alone follows a new RTP source after 10 packets in a row (NAT latching); with ``rtp_peer_only`` the
+call's media sockets are connected to the SDP peer, so the injected tone never reaches the call. The same
+burst with the filter off is the control: it must take the stream over, or this test proves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import struct
+import time
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from hold_slayer_sidecar.audio.types import AudioFrame
+from hold_slayer_sidecar.sip.api import LegEventKind
+from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.rtp_filter import udp_sockets
+from hold_slayer_sidecar.sip.settings import SipSettings
+from sip_harness import TIMEOUT, EventLog, PeerFactory, dial_answered, free_port
+from sip_peer import spectrum_peaks
+
+INJECTOR_IP = "127.0.0.8"  # another loopback address: a source the call's SDP never named
+PEER_TONE = 450.0
+INJECTED_TONE = 1000.0
+OUR_TONE = 700.0
+BURST = 15  # packets per 20 ms: more than PJMEDIA_RTP_NAT_PROBATION_CNT (10) between two of the peer's
+BURST_S = 1.5
+
+pytestmark = pytest.mark.slow
+
+
+def _ulaw(pcm: np.ndarray) -> bytes:
+    """G.711 mu-law (bias 0x84, segment, 4-bit mantissa, inverted)."""
+    sign = np.where(pcm < 0, 0x80, 0)
+    magnitude = np.minimum(np.abs(pcm.astype(np.int32)), 32635) + 0x84
+    exponent = np.clip(np.floor(np.log2(magnitude)).astype(np.int32) - 7, 0, 7)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return bytes((~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes())
+
+
+def _packet(seq: int) -> bytes:
+    """20 ms of a loud 1 kHz tone as RTP payload type 0 (RFC 3550 header)."""
+    t = (np.arange(160) + seq * 160) / 8000.0
+    pcm = (12000 * np.sin(2 * np.pi * INJECTED_TONE * t)).astype(np.int16)
+    return struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF, 0x0BADF00D) + _ulaw(pcm)
+
+
+async def inject(ports: list[int]) -> tuple[int, int]:
+    """Send a burst of tone to the ports from a stranger; return (sent, the call's own packets received back)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((INJECTOR_IP, 0))
+        sock.setblocking(False)
+        sent = back = seq = 0
+        ends = time.monotonic() + BURST_S
+        while time.monotonic() < ends:
+            for _ in range(BURST):
+                for port in ports:
+                    sock.sendto(_packet(seq), ("127.0.0.1", port))
+                    sent += 1
+                seq += 1
+            back += _drain(sock)
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        return sent, back + _drain(sock)
+
+
+def _drain(sock: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            sock.recv(2048)
+        except (BlockingIOError, ConnectionRefusedError):
+            return count
+        count += 1
+
+
+def dominant(frames: list[AudioFrame]) -> list[float]:
+    """The strongest frequency of each 100 ms (5 frames) of what the leg heard, leaving out silence."""
+    pcm = np.concatenate([f.pcm for f in frames]) if frames else np.zeros(0, np.int16)
+    chunks = [pcm[i : i + 800] for i in range(0, pcm.size - 799, 800)]
+    # -50 dBFS: below any tone here (both are -10 dBFS or louder), above G.711's idle noise.
+    return [spectrum_peaks(c, 8000, 1)[0] for c in chunks if np.sqrt(np.mean(c.astype(np.float64) ** 2)) > 100]
+
+
+def near(freq: float, target: float) -> bool:
+    return abs(freq - target) < 30
+
+
+@pytest.fixture(params=[True, False], ids=["filter", "latching"])
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[PjsuaEngine]:
+    """The engine under test in this process (so its media sockets are this process's), filter on or off."""
+    sip = PjsuaEngine(SipSettings(rtp_peer_only=request.param))
+    await sip.start()
+    yield sip
+    await asyncio.wait_for(sip.stop(), TIMEOUT)
+
+
+@pytest.fixture
+def events(engine: PjsuaEngine) -> EventLog:
+    log = EventLog()
+    engine.subscribe_events(log)
+    return log
+
+
+async def test_a_burst_of_foreign_rtp_never_reaches_the_call(
+    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+) -> None:
+    before = set(udp_sockets())
+    peer = await make_peer("answer")
+    leg, peer_leg = await dial_answered(engine, events, peer)
+    ports = sorted(set(udp_sockets()) - before)
+    assert len(ports) == 2 and ports[0] % 2 == 0 and ports[1] == ports[0] + 1, ports  # RTP, RTCP (RFC 3550 s11)
+    heard: list[AudioFrame] = []
+    engine.subscribe_audio(leg, heard.append)
+    await peer.request("play_tone", leg=peer_leg, freq=PEER_TONE, seconds=BURST_S + 4)
+    ours = (np.sin(2 * np.pi * OUR_TONE * np.arange(8000 * 10) / 8000) * 9000).astype(np.int16)
+    playing = asyncio.ensure_future(engine.play(leg, ours, 8000))  # resolves when played out: not awaited
+    await asyncio.sleep(0.5)
+
+    sent, back = await inject(ports)
+    await asyncio.sleep(1.0)
+    peer_heard = await peer.request("capture", leg=peer_leg, seconds=1.0)
+    peaks = dominant(heard)
+
+    assert sent >= BURST * 50
+    injected = sum(near(f, INJECTED_TONE) for f in peaks)
+    if engine.settings.rtp_peer_only:
+        assert injected == 0, peaks
+        assert back == 0, f"{back} of the call's packets went to the injector"
+        assert sum(near(f, PEER_TONE) for f in peaks) >= len(peaks) - 5, [round(f) for f in peaks]
+    else:
+        # The control: without the filter pjmedia latches onto the burst (what the filter is for).
+        assert injected > 0 or back > 0, peaks
+    assert near(peaks[-1], PEER_TONE), peaks  # either way the peer's stream has the call at the end
+    assert near(peer_heard["peaks"][0], OUR_TONE), peer_heard  # and the peer still hears us
+    playing.cancel()
+    await engine.hang_up(leg)
+    await events.wait(LegEventKind.DISCONNECTED, leg)
+
+
+@pytest.mark.parametrize("engine", [True], indirect=True, ids=["filter"])
+async def test_icmp_unreachable_and_a_reinvite_leave_the_filtered_stream_working(
+    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+) -> None:
+    """ECONNREFUSED on a connected socket's recv (RFC 1122 s4.1.3.3) must not stop pjmedia's read loop."""
+    before = udp_sockets()
+    peer = await make_peer("answer")
+    leg, peer_leg = await dial_answered(engine, events, peer)
+    after = udp_sockets()
+    rtp_port = min(set(after) - set(before))
+    (rtp_fd,) = after[rtp_port]
+    with socket.socket(fileno=os.dup(rtp_fd)) as ours:
+        peer_address = ours.getpeername()  # connected by the filter: the peer's SDP address
+        closed = ("127.0.0.1", free_port(socket.SOCK_DGRAM))
+        # Point the socket at a closed port for a moment and send there: the ICMP port unreachable that comes
+        # back leaves ECONNREFUSED pending on pjmedia's socket, which its next recvfrom returns.
+        for _ in range(20):
+            ours.connect(closed)
+            ours.send(b"\x80\x00probe")
+            await asyncio.sleep(0.01)
+            ours.connect(peer_address)
+            await asyncio.sleep(0.02)
+
+    await engine.hold(leg)
+    await asyncio.sleep(0.3)
+    await engine.resume(leg)  # two re-INVITEs: the filter is applied again on each media change
+    await asyncio.sleep(0.3)
+    heard: list[AudioFrame] = []
+    engine.subscribe_audio(leg, heard.append)
+    await peer.request("play_tone", leg=peer_leg, freq=PEER_TONE, seconds=BURST_S + 3)
+    await asyncio.sleep(0.3)
+    await inject([rtp_port, rtp_port + 1])
+    await asyncio.sleep(0.5)
+    peaks = dominant(heard)
+    assert not any(near(f, INJECTED_TONE) for f in peaks), peaks
+    assert sum(near(f, PEER_TONE) for f in peaks) >= len(peaks) - 5, peaks
+    with socket.socket(fileno=os.dup(rtp_fd)) as ours:
+        assert ours.getpeername() == peer_address
+    await engine.hang_up(leg)
+    await events.wait(LegEventKind.DISCONNECTED, leg)
