@@ -1,12 +1,13 @@
-"""RTP from a stranger into a bridged call's media ports: what reaches the call, and where our audio goes.
+"""RTP from a stranger into a bridged call's media ports: it must reach neither the call nor take its audio away.
 
-PJSUA2 2.15 cannot refuse a new RTP source: pjsua creates each call's UDP media transport with options 0
-(``PJMEDIA_UDP_NO_SRC_ADDR_CHECKING`` is not settable through pjsua/pjsua2), and the stream latches onto a
-new source after ``PJMEDIA_RTP_NAT_PROBATION_CNT`` (10, compiled in) consecutive packets from it; a peer that
-sends nothing yet is replaced by the first foreign packet. This attack measures it, it does not fail on it:
-a trickle (one packet per 20 ms, interleaved with the peer's) and a burst (15 per 20 ms) of PCMU from
-127.0.0.8, counting the packets of the call's own audio that come back to the attacker (a hijacked stream)
-and checking the bridged call keeps its speech both ways afterwards.
+Without help pjmedia reads RTP from any source and follows a new one after ``PJMEDIA_RTP_NAT_PROBATION_CNT``
+(10, compiled in) consecutive packets from it (pjsua attaches each media transport with options 0). The media
+workers therefore connect each call's RTP/RTCP sockets to the peer its SDP names (``sip.rtp_peer_only``, on by
+default; ``hold_slayer_sidecar/sip/rtp_filter.py``), so the kernel drops everything else. This attack sends a
+trickle (one packet per 20 ms, interleaved with the peer's) and a burst (15 per 20 ms, more than the probation
+count between two of the peer's) of PCMU from 127.0.0.8 to every media port of the call's workers. It fails
+when any of the call's own packets come back to the injector (pjmedia latched onto it: the stranger was heard
+in the call and heard it), or when the bridged call lost its speech either way afterwards.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def drain(sock: socket.socket) -> int:
 
 
 async def rtp_inject(run: Stage) -> Outcome:
-    """Inject RTP into a bridged call's media ports, as a trickle and as a burst; measure what it takes over."""
+    """Inject RTP into a bridged call's media ports, as a trickle and as a burst; fail if it takes the stream."""
     parent = run.sidecar.process.pid
     before = snapshot_ports(parent)
     bridged, why = await bridge_call(run)
@@ -106,10 +107,12 @@ async def rtp_inject(run: Stage) -> Outcome:
             failed.append("bridge kept")
         if not user_heard or not company_heard:
             failed.append("speech both ways after")
+        if trickle[1] or burst[1]:
+            failed.append("stream taken over")
         note = (
             f"ports {ports}: trickle {trickle[0]} sent, {trickle[1]} of the call's packets came back to the "
-            f"injector; burst {burst[0]} sent, {burst[1]} came back (KNOWN: pjsua2 2.15 latches onto a source that "
-            f"outnumbers the peer 10:1); afterwards phone heard {user_heard}, company heard {company_heard} bursts"
+            f"injector; burst {burst[0]} sent, {burst[1]} came back (0 expected: media sockets hear only "
+            f"the SDP peer); afterwards phone heard {user_heard}, company heard {company_heard} bursts"
         )
         figures = {"hijacked_trickle": float(trickle[1]), "hijacked_burst": float(burst[1])}
         return Outcome(trickle[0] + burst[0], note, failed=tuple(failed), figures=figures)
