@@ -96,3 +96,12 @@ def test_media_workers_set_the_number_of_concurrent_calls(monkeypatch: pytest.Mo
         load_settings({"max_calls": 3, "sip": {"workers": 1}}, None)
     with pytest.raises(ValidationError):
         load_settings({"sip": {"workers": 0}}, None)
+
+
+def test_media_sockets_hear_only_the_sdp_peer_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOLD_SLAYER_TOKEN", "t" * 24)
+    assert load_settings({}, None).sip_engine_settings().rtp_peer_only  # on by default, also behind the edge
+    behind_edge = load_settings({"sip": {"registrar": "sip:trunk.example", "username": "u"}}, None)
+    assert behind_edge.edge_active and behind_edge.sip_engine_settings().rtp_peer_only
+    monkeypatch.setenv("HOLD_SLAYER_SIP__RTP_PEER_ONLY", "false")  # a peer behind NAT that names a private address
+    assert not load_settings({}, None).sip_engine_settings().rtp_peer_only
