@@ -1,12 +1,19 @@
-"""RTP and RTCP from the call's peer only: each call's media sockets are ``connect()``ed to the SDP address.
+"""RTP and RTCP from the call's peer only: a socket filter on each media socket admits the SDP address alone.
 
 pjsua creates a call's UDP media transport with options 0, so pjmedia reads RTP from any source and follows a
 new one after ``PJMEDIA_RTP_NAT_PROBATION_CNT`` (10) packets in a row (its NAT latching): a stranger who
-outnumbers the peer 10:1 takes the stream over, hears the call and is heard in it. A connected UDP socket
-receives only datagrams whose source is the address it is connected to (Linux's UDP socket lookup refuses the
-others before any queue, answering them with ICMP port unreachable), while pjmedia's ``sendto`` with an explicit
-address still goes out. The sockets are pjmedia's own: found among this process's descriptors by local port,
-and connected through a duplicate descriptor (the same socket; pjmedia's descriptor stays open and untouched).
+outnumbers the peer 10:1 takes the stream over, hears the call and is heard in it. Here each of the call's RTP
+and RTCP sockets gets a classic BPF socket filter (``SO_ATTACH_FILTER``, Linux) that passes a datagram only when
+its source address and port are the ones the peer's SDP names; the kernel drops the rest before pjmedia reads
+them. The sockets are pjmedia's own: found among this process's descriptors by local port and reached through a
+duplicate descriptor (the same socket; pjmedia's descriptor stays open and untouched). A new filter replaces the
+old one, so a re-INVITE that moves the peer moves the filter.
+
+Why not ``connect()`` the socket to the peer (which also drops other sources): on a socket bound to 0.0.0.0
+(``sip.bind_host`` in the add-on) it also pins the local address to the route's source towards the peer, and
+media sent to any other address of the host is then dropped (measured: bound 0.0.0.0, connected to 127.0.0.1,
+a datagram to 127.0.0.2 never arrives); it would also turn ICMP errors into ECONNREFUSED on pjmedia's reads.
+The filter changes neither the binding nor the errors.
 
 Trade-off: a peer whose RTP comes from another address than its SDP names (a phone behind NAT that does not
 rewrite its SDP) is then not heard at all. Trunks' SBCs and LAN phones send from the address they advertise
@@ -15,11 +22,13 @@ rewrite its SDP) is then not heard at all. Trunks' SBCs and LAN phones send from
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import logging
 import os
 import socket
 import stat
+import struct
 import sys
 from dataclasses import dataclass
 
@@ -30,6 +39,14 @@ _LOGGER = logging.getLogger(__name__)
 # Media that has a stream, so an SDP peer to listen to: on hold either way the peer still sends RTCP.
 _STREAM_UP = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_LOCAL_HOLD, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
 _FD_DIR = "/proc/self/fd"
+# linux/filter.h and asm-generic/socket.h (x86-64 and arm64 alike): attach a classic BPF program to a socket.
+SO_ATTACH_FILTER = 26
+# A load at this negative offset reads the IP header; offset 0 is the UDP header (linux/filter.h, SKF_NET_OFF).
+SKF_NET_OFF = -0x100000
+_BPF_LD_B, _BPF_LD_H, _BPF_LD_W = 0x30, 0x28, 0x20  # BPF_LD | BPF_ABS | size (byte, half word, word)
+_BPF_AND_K, _BPF_JEQ_K, _BPF_RET_K = 0x54, 0x15, 0x06
+_ACCEPT = 0xFFFFFFFF  # keep the whole datagram
+_DROP = 0
 
 Address = tuple[str, int]
 
@@ -110,24 +127,48 @@ def udp_sockets() -> dict[int, list[int]]:
     return found
 
 
-def connect_to(fd: int, peer: Address) -> None:
-    """Let the UDP socket behind ``fd`` receive only from ``peer`` (a later call moves it to another peer)."""
+def peer_program(peer: Address) -> list[tuple[int, int, int, int]]:
+    """Build the BPF program that accepts a datagram only from ``peer``: IP version, source address, port.
+
+    Each instruction is (code, jump if true, jump if false, constant); a failed test jumps to the final drop.
+    """
+    ip = ipaddress.ip_address(peer[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # such a peer's datagrams arrive with an IPv4 header (a dual-stack socket)
+    packed = ip.packed
+    # Source address: IPv4 header bytes 12-15 (RFC 791), IPv6 header bytes 8-23 (RFC 8200).
+    source = 12 if ip.version == 4 else 8
+    # The version nibble first: an IPv6 socket that also takes IPv4 (dual stack) sees both kinds of header.
+    body = [(_BPF_LD_B, SKF_NET_OFF), (_BPF_AND_K, 0xF0), (_BPF_JEQ_K, ip.version << 4)]
+    for offset in range(0, len(packed), 4):
+        body += [(_BPF_LD_W, SKF_NET_OFF + source + offset), (_BPF_JEQ_K, int.from_bytes(packed[offset : offset + 4]))]
+    body += [(_BPF_LD_H, 0), (_BPF_JEQ_K, peer[1])]  # the UDP header's source port (RFC 768)
+    program = []
+    drop_at = len(body) + 1  # body, accept, drop
+    for index, (code, k) in enumerate(body):
+        jump_false = drop_at - index - 1 if code == _BPF_JEQ_K else 0
+        program.append((code, 0, jump_false, k & 0xFFFFFFFF))
+    return [*program, (_BPF_RET_K, 0, 0, _ACCEPT), (_BPF_RET_K, 0, 0, _DROP)]
+
+
+def admit_only(fd: int, peer: Address) -> None:
+    """Let the UDP socket behind ``fd`` receive only from ``peer`` (a later call replaces the filter)."""
+    program = peer_program(peer)
+    code = ctypes.create_string_buffer(b"".join(struct.pack("=HBBI", *ins) for ins in program))
+    # struct sock_fprog {unsigned short len; struct sock_filter *filter;}: the kernel copies the program.
+    fprog = struct.pack("HP", len(program), ctypes.addressof(code))
     try:
-        # A duplicate, so closing it leaves pjmedia's descriptor open. No setblocking/settimeout on it: the
-        # O_NONBLOCK flag is shared with pjmedia's descriptor. A UDP connect only sets the remote address.
+        # A duplicate, so closing it leaves pjmedia's descriptor open; the filter belongs to the socket.
         with socket.socket(fileno=os.dup(fd)) as sock:
-            host = peer[0]
-            if sock.family == socket.AF_INET6 and ipaddress.ip_address(host).version == 4:
-                host = f"::ffff:{host}"  # a dual-stack socket names an IPv4 peer by its mapped address
-            elif sock.family == socket.AF_INET and ipaddress.ip_address(host).version == 6:
-                raise RtpFilterError(f"an IPv4 socket cannot hear the IPv6 peer {host}")
-            sock.connect((host, peer[1]))
+            if sock.family == socket.AF_INET and ipaddress.ip_address(peer[0]).version == 6:
+                raise RtpFilterError(f"an IPv4 socket cannot hear the IPv6 peer {peer[0]}")
+            sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
     except OSError as err:
-        raise RtpFilterError(f"cannot connect descriptor {fd} to {peer[0]}:{peer[1]}: {err}") from err
+        raise RtpFilterError(f"cannot filter descriptor {fd} for {peer[0]}:{peer[1]}: {err}") from err
 
 
 class RtpPeerFilter:
-    """Keeps every call's RTP/RTCP sockets connected to the peer its latest SDP names (PJSUA2 thread only)."""
+    """Keeps every call's RTP/RTCP sockets admitting only the peer its latest SDP names (PJSUA2 thread only)."""
 
     def __init__(self) -> None:
         self._supported = sys.platform.startswith("linux") and os.path.isdir(_FD_DIR)
@@ -135,10 +176,10 @@ class RtpPeerFilter:
             _LOGGER.warning("RTP from strangers cannot be refused on %s: the media ports latch (pjmedia)", sys.platform)
 
     def apply(self, leg_id: str, call: pj.Call) -> None:
-        """Connect the call's media sockets to its SDP peer; again on every media change.
+        """Filter the call's media sockets for its SDP peer; again on every media change.
 
         Every time, not once per peer: a re-INVITE may move the peer, and pjmedia replaces a socket that stopped
-        working (``transport_restart``) with a new, unconnected one on the same port. A scan costs well under a
+        working (``transport_restart``) with a new, unfiltered one on the same port. A scan costs well under a
         millisecond (a worker holds a few dozen descriptors) and media changes are rare.
         """
         if not self._supported:
@@ -156,7 +197,7 @@ class RtpPeerFilter:
                     _LOGGER.warning("%s: no socket on media port %s; RTP from anyone is accepted there", leg_id, port)
                 for fd in fds:
                     try:
-                        connect_to(fd, remote)
+                        admit_only(fd, remote)
                     except RtpFilterError as err:
                         _LOGGER.warning("%s: %s; RTP from anyone is accepted on port %s", leg_id, err, port)
                     else:

@@ -1,4 +1,4 @@
-"""The RTP source filter's socket layer on loopback: what a connected UDP socket hears, and what it survives."""
+"""The RTP source filter's socket layer on loopback: what a filtered UDP socket hears, and what it keeps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from hold_slayer_sidecar.sip.rtp_filter import RtpFilterError, connect_to, parse_address, udp_sockets
+from hold_slayer_sidecar.sip.rtp_filter import RtpFilterError, admit_only, parse_address, udp_sockets
 
 STRANGER = "127.0.0.8"  # another loopback address, as an injector on the internet would be another host
 
@@ -45,11 +45,15 @@ def _udp(host: str = "127.0.0.1") -> socket.socket:
 
 @pytest.fixture
 def media() -> Iterator[socket.socket]:
-    """Stands in for pjmedia's RTP socket: non-blocking, like an ioqueue's."""
-    sock = _udp()
+    """Stands in for pjmedia's RTP socket: bound to every address (the add-on's bind_host), non-blocking."""
+    sock = _udp("0.0.0.0")
     sock.setblocking(False)
     yield sock
     sock.close()
+
+
+def _target(sock: socket.socket, host: str = "127.0.0.1") -> tuple[str, int]:
+    return host, int(sock.getsockname()[1])
 
 
 def _received(sock: socket.socket) -> list[tuple[bytes, str]]:
@@ -68,65 +72,78 @@ def test_udp_sockets_finds_this_process_datagram_sockets_by_port(media: socket.s
         tcp.bind(("127.0.0.1", 0))
         found = udp_sockets()
         assert found[port] == [media.fileno()]
-        assert tcp.getsockname()[1] not in found or tcp.fileno() not in found[tcp.getsockname()[1]]
+        assert tcp.fileno() not in found.get(tcp.getsockname()[1], [])
 
 
-def test_a_connected_socket_hears_only_its_peer_and_still_sends_anywhere(media: socket.socket) -> None:
-    with _udp() as peer, _udp(STRANGER) as stranger, _udp() as elsewhere:
+def test_a_filtered_socket_hears_only_its_peer_and_keeps_its_binding(media: socket.socket) -> None:
+    with _udp() as peer, _udp(STRANGER) as stranger, _udp() as same_host, _udp() as elsewhere:
         flags = fcntl.fcntl(media.fileno(), fcntl.F_GETFL)
         fds = len(os.listdir("/proc/self/fd"))
-        connect_to(media.fileno(), peer.getsockname())
+        admit_only(media.fileno(), peer.getsockname())
         assert fcntl.fcntl(media.fileno(), fcntl.F_GETFL) == flags  # still non-blocking: pjmedia's ioqueue relies on it
         assert len(os.listdir("/proc/self/fd")) == fds  # the duplicate was closed, the original kept
-        target = media.getsockname()
+        assert media.getsockname()[0] == "0.0.0.0"  # still bound to every address (connect() would pin one)
         for _ in range(20):
-            stranger.sendto(b"stranger", target)
-        peer.sendto(b"peer", target)
-        assert _received(media) == [(b"peer", "127.0.0.1")]
-        media.sendto(b"rtp", elsewhere.getsockname())  # pjmedia sends with an explicit address: still allowed
+            stranger.sendto(b"stranger", _target(media))
+            same_host.sendto(b"other port", _target(media))  # the peer's address, another port: not the peer
+        peer.sendto(b"peer", _target(media))
+        peer.sendto(b"peer via another local address", _target(media, "127.0.0.2"))
+        assert _received(media) == [(b"peer", "127.0.0.1"), (b"peer via another local address", "127.0.0.1")]
+        media.sendto(b"rtp", elsewhere.getsockname())  # pjmedia sends to whom it likes
         assert elsewhere.recv(100) == b"rtp"
 
 
 def test_a_reinvite_moves_the_filter_to_the_new_peer(media: socket.socket) -> None:
     with _udp() as old, _udp(STRANGER) as new:
-        connect_to(media.fileno(), old.getsockname())
-        connect_to(media.fileno(), new.getsockname())  # no disconnect needed: a UDP connect replaces the peer
-        old.sendto(b"old", media.getsockname())
-        new.sendto(b"new", media.getsockname())
+        admit_only(media.fileno(), old.getsockname())
+        admit_only(media.fileno(), new.getsockname())  # the new program replaces the old one
+        old.sendto(b"old", _target(media))
+        new.sendto(b"new", _target(media))
         assert _received(media) == [(b"new", STRANGER)]
 
 
-def test_icmp_port_unreachable_is_reported_once_then_the_socket_reads_on(media: socket.socket) -> None:
+def test_no_icmp_error_reaches_the_reader(media: socket.socket) -> None:
+    """The socket stays unconnected: a closed port answering ICMP never shows as ECONNREFUSED on pjmedia's reads."""
     with _udp() as gone:
         closed = gone.getsockname()
     with _udp() as peer:
-        connect_to(media.fileno(), closed)
-        media.send(b"rtp")  # the port is closed: ICMP port unreachable comes back (RFC 1122 s4.1.3.3)
-        with pytest.raises(ConnectionRefusedError):
-            media.recv(100)
-        connect_to(media.fileno(), peer.getsockname())
-        peer.sendto(b"peer", media.getsockname())
+        admit_only(media.fileno(), peer.getsockname())
+        media.sendto(b"rtp", closed)
+        peer.sendto(b"peer", _target(media))
         assert _received(media) == [(b"peer", "127.0.0.1")]
 
 
 def test_ipv6_socket_hears_only_its_ipv6_peer() -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6")
     try:
         media = _udp("::1")
     except OSError:
         pytest.skip("no ::1 on this machine")
     with media, _udp("::1") as peer, _udp("::1") as stranger:
         media.setblocking(False)
-        connect_to(media.fileno(), peer.getsockname()[:2])
-        stranger.sendto(b"stranger", media.getsockname())
-        peer.sendto(b"peer", media.getsockname())
+        admit_only(media.fileno(), peer.getsockname()[:2])
+        stranger.sendto(b"stranger", media.getsockname()[:2])
+        peer.sendto(b"peer", media.getsockname()[:2])
+        assert [data for data, _ in _received(media)] == [b"peer"]
+
+
+def test_a_dual_stack_socket_hears_its_ipv4_peer() -> None:
+    try:
+        media = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        media.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        media.bind(("::", 0))
+    except OSError:
+        pytest.skip("no IPv6 on this machine")
+    with media, _udp() as peer, _udp(STRANGER) as stranger:
+        media.setblocking(False)
+        admit_only(media.fileno(), ("::ffff:127.0.0.1", peer.getsockname()[1]))
+        stranger.sendto(b"stranger", _target(media))
+        peer.sendto(b"peer", _target(media))
         assert [data for data, _ in _received(media)] == [b"peer"]
 
 
 def test_an_ipv4_socket_refuses_an_ipv6_peer_clearly(media: socket.socket) -> None:
     with pytest.raises(RtpFilterError, match="IPv4 socket cannot hear the IPv6 peer"):
-        connect_to(media.fileno(), ("::1", 4000))
+        admit_only(media.fileno(), ("::1", 4000))
 
 
 def test_a_descriptor_that_is_gone_is_a_clear_error() -> None:
@@ -134,4 +151,4 @@ def test_a_descriptor_that_is_gone_is_a_clear_error() -> None:
     fd = sock.fileno()
     sock.close()
     with pytest.raises(RtpFilterError, match=f"descriptor {fd}"):
-        connect_to(fd, ("127.0.0.1", 4000))
+        admit_only(fd, ("127.0.0.1", 4000))
