@@ -3,9 +3,10 @@
 Without help pjmedia reads RTP from any source and follows a new one after ``PJMEDIA_RTP_NAT_PROBATION_CNT``
 (10, compiled in) consecutive packets from it (pjsua attaches each media transport with options 0). The media
 workers therefore give each call's RTP/RTCP sockets a filter that admits only the peer its SDP names
-(``sip.rtp_peer_only``, on by default; ``hold_slayer_sidecar/sip/rtp_filter.py``): the kernel drops the rest. This attack sends a
-trickle (one packet per 20 ms, interleaved with the peer's) and a burst (15 per 20 ms, more than the probation
-count between two of the peer's) of PCMU from 127.0.0.8 to every media port of the call's workers. It fails
+(``sip.rtp_peer_only``, on by default; ``hold_slayer_sidecar/sip/rtp_filter.py``): the kernel drops the rest.
+This attack sends a trickle (one packet per 20 ms, interleaved with the peer's) and a burst (15 per 20 ms, more
+than the probation count between two of the peer's) of PCMU from 127.0.0.8 to every media port of the call's
+workers. It fails
 when any of the call's own packets come back to the injector (pjmedia latched onto it: the stranger was heard
 in the call and heard it), or when the bridged call lost its speech either way afterwards.
 """
