@@ -206,6 +206,7 @@ async def serve(settings: SidecarSettings, token: str, ready_file: Path | None) 
             manager_config=manager_config,
             navigator_factory=navigator_factory,
             current=current,
+            appliers=[reception_applier(screener, inbound.calls if inbound is not None else None)],
         )
         control = SettingsControl(settings, kept, sip=sip, rewire=rewiring, publish=manager.publish, edge=edge)
         control.set_health(await rewiring.health())
@@ -419,6 +420,17 @@ def local_zone() -> ZoneInfo:
             with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
                 return ZoneInfo(name)
     return ZoneInfo("UTC")
+
+
+def reception_applier(screener: Receptionist, calls: InboundCalls | None) -> Callable[[SidecarSettings], None]:
+    """Return what gives the receptionist and the inbound half new settings (greeting, owner's name) live."""
+
+    def apply(settings: SidecarSettings) -> None:
+        screener.settings = settings.receptionist
+        if calls is not None:
+            calls.set_owner_name(settings.inbound.owner_name)
+
+    return apply
 
 
 def build_receptionist(settings: SidecarSettings, sip: WorkerPoolEngine, voice: VoiceEngines) -> Receptionist:

@@ -285,6 +285,7 @@ class ConfigureData(TypedDict, total=False):
     user_phones: list[str]  # where the user is rung: numbers or sip: URIs, first is the default
     voice: dict[str, Any]  # stt/tts backends: "embedded" or a Wyoming host:port; llm: OpenAI-compatible
     courtesy: dict[str, Any]  # the spoken lines (name, greeting, still_connecting ...)
+    receptionist: dict[str, Any]  # owner_name, greeting (inbound; ``{owner}`` is its only placeholder)
 
 
 class ConfigureResult(TypedDict):

@@ -29,6 +29,7 @@ class RunningSidecar:
     token: str
     log: Path
     pid: int = 0  # the sidecar process (its children are the media workers)
+    sip_port: int = 0  # where INVITEs for the sidecar go (the edge's port when there is one)
 
 
 def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], RunningSidecar]:
@@ -73,7 +74,8 @@ def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Runnin
         time.sleep(0.05)
     info = json.loads(ready.read_text())
     sip_uri = str(info.get("sip_uri", ""))
-    return process, RunningSidecar("127.0.0.1", int(info["ws_port"]), sip_uri, TOKEN, log, process.pid)
+    sip_port = int(info.get("sip_port") or 0)
+    return process, RunningSidecar("127.0.0.1", int(info["ws_port"]), sip_uri, TOKEN, log, process.pid, sip_port)
 
 
 def start_sim(tmp_path: Path, module: str, *args: str) -> tuple[subprocess.Popen[bytes], dict[str, object]]:

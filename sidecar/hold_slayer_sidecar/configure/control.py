@@ -190,7 +190,7 @@ class SettingsControl:
             raise ConfigureRefused(ErrorCode.INVALID_DATA, _describe(err)) from err
         if not request.sections():
             raise ConfigureRefused(
-                ErrorCode.INVALID_DATA, "nothing to configure: give trunk, user_phones, voice or courtesy"
+                ErrorCode.INVALID_DATA, "nothing to configure: give trunk, user_phones, voice, courtesy or receptionist"
             )
         async with self._lock:
             self._quiet = True

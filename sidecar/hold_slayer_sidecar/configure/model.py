@@ -1,4 +1,4 @@
-"""What Home Assistant may set with ``configure``: the trunk, the user's phones, the voice backends, the spoken lines.
+"""What Home Assistant may set with ``configure``: trunk, user's phones, voice backends, spoken lines, receptionist.
 
 Every field a stranger could fill (HA forwards what a user typed) is bounded and shaped: a registrar is
 ``sip:host[:port]`` and nothing else (no headers, no parameters but the transport, no line breaks that could
@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ..dialplan import DialPolicyError, check_target
+from ..inbound.receptionist.config import check_greeting
 from ..protocol import DtmfMethod
 from ..settings import CourtesyLines
 from ..voice.wyoming import parse_tcp_url
@@ -27,6 +28,7 @@ _HOSTPORT: Final = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\[\]]+)(?::(?P<p
 _SIP_USER: Final = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]{1,64}$")
 _PRINTABLE: Final = re.compile(r"^[^\x00-\x1f\x7f]*$")
 MAX_PHONES: Final = 5
+SECTIONS: Final = ("trunk", "user_phones", "voice", "courtesy", "receptionist")  # in the order they are applied
 
 
 class ConfigureError(ValueError):
@@ -187,6 +189,26 @@ class VoiceSection(_Section):
         return self
 
 
+class ReceptionistSection(_Section):
+    """Whose line the receptionist answers and what it says first (its listening tuning stays in the YAML)."""
+
+    # Said to strangers: no control characters, no braces (the name goes into a template).
+    owner_name: str | None = Field(default=None, max_length=40, pattern=r"^[^\x00-\x1f\x7f{}]*$")
+    greeting: str | None = Field(default=None, min_length=1, max_length=300)  # None: the built-in greeting
+
+    @field_validator("owner_name")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("greeting")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None and not _PRINTABLE.match(value):
+            raise ValueError("control characters are not allowed")
+        return check_greeting(value) if value is not None else None
+
+
 class ConfigureRequest(_Section):
     """``configure`` data: each section given replaces that section; the others stay as they are."""
 
@@ -194,6 +216,7 @@ class ConfigureRequest(_Section):
     user_phones: list[str] = Field(default_factory=list, max_length=MAX_PHONES)
     voice: VoiceSection | None = None
     courtesy: CourtesyLines | None = None
+    receptionist: ReceptionistSection | None = None
 
     @field_validator("user_phones")
     @classmethod
@@ -209,4 +232,4 @@ class ConfigureRequest(_Section):
 
     def sections(self) -> list[str]:
         """List the sections this request sets, in the order they are applied."""
-        return [name for name in ("trunk", "user_phones", "voice", "courtesy") if name in self.model_fields_set]
+        return [name for name in SECTIONS if name in self.model_fields_set]

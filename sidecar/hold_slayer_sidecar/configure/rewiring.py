@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Final
 
@@ -38,6 +38,7 @@ class Rewiring:
         manager_config: Callable[[SidecarSettings], ManagerConfig],
         navigator_factory: Callable[[ChatModel | None, str], object],
         current: CurrentVoice | None = None,
+        appliers: Sequence[Callable[[SidecarSettings], None]] = (),
     ) -> None:
         self._manager = manager
         self._engines = engines
@@ -46,12 +47,15 @@ class Rewiring:
         self._manager_config = manager_config
         self._navigator_factory = navigator_factory
         self._current = current  # the history, voicemail and the receptionist use the engines it holds
+        self._appliers = tuple(appliers)  # parts outside the call manager that read settings per call (reception)
 
     async def __call__(self, settings: SidecarSettings, voice_changed: bool) -> dict[str, str]:
         """Rewire for ``settings``; models load lazily, so building an engine costs nothing until it is used."""
         if voice_changed:
             self._rebuild_voice(settings)
         self._manager.reconfigure(self._manager_config(settings), self._engines)
+        for apply in self._appliers:
+            apply(settings)
         return await self.health()
 
     def _rebuild_voice(self, settings: SidecarSettings) -> None:

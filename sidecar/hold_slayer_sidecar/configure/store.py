@@ -15,9 +15,10 @@ from typing import Any, Final
 
 from pydantic import SecretStr, ValidationError
 
-from ..settings import SidecarSettings, SipConfig
+from ..inbound.receptionist.config import DEFAULT_GREETING, ReceptionistSettings
+from ..settings import InboundSettings, SidecarSettings, SipConfig
 from ..voice.factory import VoiceSettings
-from .model import ConfigureRequest, TrunkSection, VoiceSection
+from .model import ConfigureRequest, ReceptionistSection, TrunkSection, VoiceSection
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -121,7 +122,28 @@ def overlay(settings: SidecarSettings, request: ConfigureRequest | None) -> Side
         update["voice"] = voice_settings(settings.voice, request.voice)
     if "courtesy" in sections and request.courtesy is not None:
         update["courtesy"] = request.courtesy
+    if "receptionist" in sections and request.receptionist is not None:
+        update["receptionist"], update["inbound"] = reception_settings(settings, request.receptionist)
     return settings.model_copy(update=update)
+
+
+def reception_settings(
+    settings: SidecarSettings, section: ReceptionistSection
+) -> tuple[ReceptionistSettings, InboundSettings]:
+    """Return the receptionist's and the inbound half's settings with HA's greeting and owner's name.
+
+    The owner's name goes to both: the inbound half's per-call name wins over the receptionist's own, so a
+    name left in the YAML must not shadow the one set in HA.
+    """
+    receptionist = ReceptionistSettings.model_validate(
+        {
+            **settings.receptionist.model_dump(),
+            "owner_name": section.owner_name,
+            "greeting": section.greeting or DEFAULT_GREETING,
+        }
+    )
+    inbound = InboundSettings.model_validate({**settings.inbound.model_dump(), "owner_name": section.owner_name})
+    return receptionist, inbound
 
 
 def trunk_settings(sip: SipConfig, trunk: TrunkSection | None) -> SipConfig:

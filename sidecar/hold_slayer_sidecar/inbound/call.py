@@ -35,6 +35,7 @@ class InboundCall:
     robocall: bool = False
     reason: str | None = None
     ringing_devices: list[str] = field(default_factory=list)
+    rang: dict[str, float] = field(default_factory=dict)  # device id -> when it began ringing for this call
     answered_by: str | None = None
     voicemail_id: str | None = None
     leg_answered: bool = False  # the caller's leg got 200 OK (a rejection is then a hang-up)

@@ -244,12 +244,12 @@ class Directory:
         if device_id in self._devices:
             self._publish(EventType.DEVICE_STATE, dict(self.device_info(self._devices[device_id])))
 
-    async def note_call(self, device_id: str, caller: str) -> None:
-        """Remember a device's last call (shown on its sensor)."""
+    async def note_call(self, device_id: str, caller: str, *, at: float | None = None) -> None:
+        """Remember a device's last call, rung ``at`` (default now), shown on its sensor."""
         device = self._devices.get(device_id)
         if device is None:
             return
-        device = replace(device, last_call_at=self._clock(), last_caller=caller)
+        device = replace(device, last_call_at=self._clock() if at is None else at, last_caller=caller)
         self._devices[device_id] = device
         with contextlib.suppress(Exception):  # a statistic: a failing disk must not disturb the call
             await self._store.save_device(device)

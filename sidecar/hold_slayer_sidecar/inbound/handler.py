@@ -12,7 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -131,6 +131,10 @@ class InboundCalls:
             await asyncio.sleep(REGISTRATION_POLL_S)
 
     # ------------------------------------------------------------ state out
+
+    def set_owner_name(self, name: str | None) -> None:
+        """Use ``name`` in the greetings of calls that come in from now on (a call in progress keeps its own)."""
+        self._config = replace(self._config, owner_name=name)
 
     def snapshot(self) -> InboundSnapshot:
         """Return the inbound half's state for a client's snapshot."""
@@ -316,15 +320,26 @@ class InboundCalls:
             target=lambda device: dial_target(device, self.directory.registrar),
             on_ringing=lambda device_id, ringing: self._ringing(call, device_id, ringing),
         )
-        result = await chain.run(groups)
+        try:
+            result = await chain.run(groups)
+        finally:
+            # Every phone that rang shows this call on its last-call sensor, whatever came of it (answered,
+            # declined, rang out, or the caller hung up first), not only the one that answered.
+            await asyncio.shield(self._note_rung(call))
         if result.device_id is None or result.leg_id is None:
             await self._take_message(call, "nobody answered: taking a message")
             return
         await self._connect(call, result.device_id, result.leg_id)
 
+    async def _note_rung(self, call: InboundCall) -> None:
+        for device_id, when in call.rang.items():
+            await self.directory.note_call(device_id, call.caller, at=when)
+        call.rang.clear()
+
     def _ringing(self, call: InboundCall, device_id: str, ringing: bool) -> None:
         if ringing and device_id not in call.ringing_devices:
             call.ringing_devices.append(device_id)
+            call.rang.setdefault(device_id, self._clock())
         elif not ringing and device_id in call.ringing_devices:
             call.ringing_devices.remove(device_id)
         self.directory.set_ringing(device_id, ringing)
@@ -345,7 +360,6 @@ class InboundCalls:
         answered = f"answered on {self.directory.name_of(device_id)}"
         self._set(call, InboundState.ANSWERED, f"{answered}; {call.reason}" if call.reason else answered)
         self._announce(call, EventType.INBOUND_ANSWERED)
-        await self.directory.note_call(device_id, call.caller)
         await self._until_either_ends(call.leg_id, device_leg)
 
     async def _until_either_ends(self, leg_a: str, leg_b: str) -> None:

@@ -200,6 +200,9 @@ HOSTILE: list[tuple[str, Any]] = [
     ("llm with credentials", {"voice": {"llm_url": "http://user:pw@127.0.0.1:11434"}}),
     ("llm not http", {"voice": {"llm_url": "file:///etc/passwd"}}),
     ("courtesy placeholder", {"courtesy": {"greeting": "{name.__class__}"}}),
+    ("receptionist placeholder", {"receptionist": {"greeting": "{owner.__class__}"}}),
+    ("receptionist unknown placeholder", {"receptionist": {"greeting": "Hi, {name}'s line"}}),
+    ("receptionist name with braces", {"receptionist": {"owner_name": "{owner}"}}),
     ("nothing", {}),
 ]
 
@@ -220,6 +223,6 @@ async def test_hostile_configure_data_is_refused_and_nothing_is_applied(
         assert len(result["error"]["message"]) < 2000, case
         settings = (await client.ask("get_settings"))["data"]
         assert settings["user_phones"] == ["+15550100200"], case
-        assert "courtesy" not in settings and "trunk" not in settings, case
+        assert "courtesy" not in settings and "trunk" not in settings and "receptionist" not in settings, case
     assert (tmp_path / "data" / FILE_NAME).read_bytes() == kept
     assert (await client.ask("ping"))["success"]

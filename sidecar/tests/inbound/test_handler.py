@@ -85,8 +85,11 @@ async def test_the_chain_skips_dnd_moves_on_at_a_decline_and_bridges_the_answer(
         await r.settle()
         assert office_leg in r.sip.actions("hang_up")
         assert r.data(EventType.INBOUND_STATE)[-1]["state"] == "ended"
-        office = next(d for d in r.calls.directory.device_infos() if d["device_id"] == "office")
-        assert office["last_caller"] == "+18005551234" and not office["ringing"]
+        phones = {d["device_id"]: d for d in r.calls.directory.device_infos()}
+        assert phones["office"]["last_caller"] == "+18005551234" and not phones["office"]["ringing"]
+        # The phone that declined rang too: its last-call sensor shows it. The DND phone never rang.
+        assert phones["kitchen"]["last_caller"] == "+18005551234" and phones["kitchen"]["last_call_at"]
+        assert phones["hall"]["last_caller"] is None and phones["hall"]["last_call_at"] is None
 
 
 async def test_equal_priorities_ring_together_and_the_loser_stops(tmp_path: Path) -> None:
@@ -128,6 +131,8 @@ async def test_nobody_answers_a_voicemail_is_kept_transcribed_and_announced(tmp_
         assert len(r.sip.played) == 2  # the greeting, then the tone
         stored = await r.store.voicemails(10)
         assert stored[0].transcript == "hi it's Sam, call me back"
+        (a,) = r.calls.directory.device_infos()
+        assert a["last_caller"] == "+18005551234" and a["last_call_at"]  # it rang out: still its last call
 
 
 async def test_a_failing_stt_keeps_the_voicemail_without_words(tmp_path: Path) -> None:

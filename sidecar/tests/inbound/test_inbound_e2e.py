@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ import pytest
 from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.inbound.voicemail import is_silent
 from hold_slayer_sidecar.protocol import Command
+
+from .speech_pcap import rtp_pcap, spoken
 
 pytestmark = [
     pytest.mark.slow,
@@ -270,49 +271,7 @@ def night_zone(now: datetime) -> str:
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-3 is UTC+3
 
 
-# ----- the caller's speech as an RTP capture SIPp can replay
-
-
-def ulaw(pcm: np.ndarray) -> bytes:
-    """G.711 mu-law (ITU-T G.711, on the 14-bit magnitude as the reference encoder does) of 16-bit PCM."""
-    x = pcm.astype(np.int32) >> 2
-    sign = (x < 0).astype(np.int32) << 7
-    magnitude = np.minimum(np.abs(x), 8158) + 0x21
-    exponent = np.clip(np.floor(np.log2(magnitude)).astype(np.int32) - 5, 0, 7)
-    mantissa = (magnitude >> (exponent + 1)) & 0x0F
-    return ((~(sign | (exponent << 4) | mantissa)) & 0xFF).astype(np.uint8).tobytes()
-
-
-def rtp_pcap(pcm: np.ndarray, path: Path) -> None:
-    """Write 20 ms PCMU RTP packets (RFC 3551) in a pcap file (Ethernet, IPv4, UDP) paced in real time."""
-    payload = ulaw(pcm)
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    for index in range(len(payload) // 160):
-        rtp = (
-            struct.pack("!BBHII", 0x80, 0x80 if index == 0 else 0, index, index * 160, 0x1234)
-            + payload[index * 160 : (index + 1) * 160]
-        )
-        udp = struct.pack("!HHHH", 4000, 4002, 8 + len(rtp), 0) + rtp
-        ip = (
-            struct.pack(
-                "!BBHHHBBH4s4s",
-                0x45,
-                0,
-                20 + len(udp),
-                index,
-                0,
-                64,
-                17,
-                0,
-                bytes([127, 0, 0, 1]),
-                bytes([127, 0, 0, 1]),
-            )
-            + udp
-        )
-        frame = b"\x00" * 12 + b"\x08\x00" + ip
-        t = index * 0.02
-        out.append(struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame)
-    path.write_bytes(b"".join(out))
+# ----- what the caller said
 
 
 def voiced_span(pcm: np.ndarray, rate: int = 8000) -> float:
@@ -376,9 +335,7 @@ async def test_nobody_answers_the_message_is_recorded_transcribed_and_announced(
     sidecar: dict[str, Any], sipp: Sipp, tmp_path: Path
 ) -> None:
     """Ring out (5 s), greeting and tone, the caller's spoken message kept as a WAV, transcribed, announced."""
-    from hold_slayer_sidecar.voice.tts import PiperTts
-
-    speech = (await PiperTts().synthesize(MESSAGE, 8000)).pcm
+    speech = await spoken(MESSAGE)
     pcap = tmp_path / "message.pcap"
     rtp_pcap(speech, pcap)
     ringing = await sipp.start("-sf", str(SCENARIOS / "uas_ring_no_answer.xml"))

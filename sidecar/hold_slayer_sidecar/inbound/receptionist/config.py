@@ -11,6 +11,17 @@ DEFAULT_GREETING = "Hi, you've reached {owner}'s line. Who's calling, and what's
 DEFAULT_GREETING_NO_OWNER = "Hi, you've reached this line. Who's calling, and what's it about?"
 
 
+def check_greeting(value: str) -> str:
+    """Return a greeting template whose only placeholder is ``{owner}``; raise ValueError naming any other."""
+    try:
+        fields = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+    except ValueError as err:
+        raise ValueError(f"not a valid template: {err}") from err
+    if fields - {OWNER_FIELD}:
+        raise ValueError(f"only {{{OWNER_FIELD}}} may be used, not {sorted(fields - {OWNER_FIELD})}")
+    return value
+
+
 class ReceptionistSettings(BaseModel):
     """What the receptionist says and how long it listens."""
 
@@ -38,13 +49,7 @@ class ReceptionistSettings(BaseModel):
     @field_validator("greeting")
     @classmethod
     def _only_owner_placeholder(cls, value: str) -> str:
-        try:
-            fields = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
-        except ValueError as err:
-            raise ValueError(f"not a valid template: {err}") from err
-        if fields - {OWNER_FIELD}:
-            raise ValueError(f"only {{{OWNER_FIELD}}} may be used, not {sorted(fields - {OWNER_FIELD})}")
-        return value
+        return check_greeting(value)
 
     def greeting_text(self, owner: str | None) -> str:
         """Return the first line said to the caller, with the owner's name (the default leaves it out when unknown)."""
