@@ -148,7 +148,7 @@ async def test_options_flow_transfer_target(hass: HomeAssistant, mock_config_ent
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["integration", "trunk", "phones", "voice", "courtesy"]
+    assert result["menu_options"] == ["integration", "trunk", "phones", "voice", "courtesy", "receptionist"]
     result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "integration"})
     assert result["step_id"] == "integration"
 

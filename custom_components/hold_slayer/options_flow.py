@@ -1,4 +1,4 @@
-"""Options: where HA rings the user, and the sidecar's own settings (trunk, phones, voice, spoken lines).
+"""Options: where HA rings the user, and the sidecar's settings (trunk, phones, voice, spoken lines, receptionist).
 
 The sidecar's settings live in the sidecar, not in the config entry: each step sends its section with
 ``configure``, the sidecar checks it (the registrar must accept the credentials, a Wyoming service must answer
@@ -8,6 +8,7 @@ Passwords and keys are sent, never stored here and never shown again: left empty
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -35,7 +36,8 @@ from .dialplan import DialPolicyError, check_target
 from .protocol import ConfigureData, DtmfMethod
 
 WYOMING_DOMAIN: Final = "wyoming"
-STEP_SECTIONS: Final = ("trunk", "phones", "voice", "courtesy")
+STEP_SECTIONS: Final = ("trunk", "phones", "voice", "courtesy", "receptionist")
+OWNER_PLACEHOLDER: Final = "owner"  # the only name a receptionist greeting may hold (the sidecar checks it too)
 _TEXT = TextSelector()
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _MS_DURATION = NumberSelector(NumberSelectorConfig(min=40, max=1000, step=10, mode=NumberSelectorMode.BOX))
@@ -117,8 +119,32 @@ def courtesy_data(user_input: dict[str, Any]) -> ConfigureData:
     return ConfigureData(courtesy=courtesy)
 
 
+def greeting_error(template: str, allowed: str) -> str | None:
+    """Return what is wrong with a greeting template (placeholders other than a bare ``{allowed}``), or None."""
+    try:
+        parsed = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(template)]
+    except ValueError as err:
+        return f"a brace without its pair ({err})"
+    # "{owner!x}" fails only when said and "{owner:>99999999}" makes a huge text: a bare name only.
+    unknown = sorted(
+        field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        for field, spec, conversion in parsed
+        if field is not None and (field != allowed or spec or conversion)
+    )
+    return "remove " + ", ".join("{" + field + "}" for field in unknown) if unknown else None
+
+
+def receptionist_data(user_input: dict[str, Any]) -> ConfigureData:
+    """Build the ``configure`` data of the receptionist form (empty fields left out: the built-in greeting)."""
+    receptionist: dict[str, Any] = {}
+    for key in ("owner_name", "greeting"):
+        if value := str(user_input.get(key) or "").strip():
+            receptionist[key] = value
+    return ConfigureData(receptionist=receptionist)
+
+
 class HoldSlayerOptionsFlow(OptionsFlow):
-    """Where HA rings the user, and the sidecar's trunk, phones, voice and spoken lines."""
+    """Where HA rings the user, and the sidecar's trunk, phones, voice, spoken lines and receptionist."""
 
     def __init__(self) -> None:
         """Start without the sidecar's settings (fetched when a sidecar step opens)."""
@@ -181,6 +207,16 @@ class HoldSlayerOptionsFlow(OptionsFlow):
         """Set what the person who answers hears while the user's phone rings."""
         return await self._section("courtesy", user_input, courtesy_data, self._courtesy_schema)
 
+    async def async_step_receptionist(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Set whose line the receptionist answers and what it says first."""
+        if user_input is not None and (
+            problem := greeting_error(str(user_input.get("greeting") or ""), OWNER_PLACEHOLDER)
+        ):
+            return await self._form(
+                "receptionist", self._receptionist_schema(), user_input, {"greeting": "invalid_greeting"}, problem
+            )
+        return await self._section("receptionist", user_input, receptionist_data, self._receptionist_schema)
+
     # ----- one sidecar section -----
 
     async def _section(
@@ -220,6 +256,7 @@ class HoldSlayerOptionsFlow(OptionsFlow):
             description_placeholders={
                 "error": message,
                 "name": "{name}",  # shown as it is typed in a greeting template
+                OWNER_PLACEHOLDER: "{" + OWNER_PLACEHOLDER + "}",
                 "registration": str(registration.get("reason") or registration.get("state") or "unknown"),
             },
         )
@@ -235,8 +272,8 @@ class HoldSlayerOptionsFlow(OptionsFlow):
             return dict(current.get("trunk") or {})
         if step == "phones":
             return {"user_phones": list(current.get("user_phones") or [])}
-        if step == "courtesy":
-            return dict(current.get("courtesy") or {})
+        if step in ("courtesy", "receptionist"):
+            return dict(current.get(step) or {})
         voice = dict(current.get("voice") or {})
         for role in ("stt", "tts"):
             if voice.get(role) == "wyoming" and voice.get(f"{role}_url"):
@@ -288,6 +325,14 @@ class HoldSlayerOptionsFlow(OptionsFlow):
                 vol.Optional("still_connecting_every_s", default=7): NumberSelector(
                     NumberSelectorConfig(min=3, max=30, step=1, mode=NumberSelectorMode.BOX)
                 ),
+            }
+        )
+
+    def _receptionist_schema(self) -> vol.Schema:
+        return vol.Schema(
+            {
+                vol.Optional("owner_name"): _TEXT,
+                vol.Optional("greeting"): TextSelector(TextSelectorConfig(multiline=True)),
             }
         )
 

@@ -143,3 +143,40 @@ async def test_a_wrong_password_and_a_missing_wyoming_service_are_shown_in_the_f
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert (await entry.runtime_data.client.get_settings())["user_phones"] == ["+15550100200"]
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_receptionists_greeting_and_owners_name_are_set_from_the_options(
+    hass: HomeAssistant, sidecar: RunningSidecar
+) -> None:
+    entry = await _entry(hass, sidecar)
+    form = await _open(hass, entry, "receptionist")
+    # HA's own check names the placeholder; nothing reaches the sidecar.
+    result = await hass.config_entries.options.async_configure(
+        form["flow_id"], {"owner_name": "Alex", "greeting": "Hi, this is {name}'s phone"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"greeting": "invalid_greeting"}
+    assert result["description_placeholders"]["error"] == "remove {name}"
+    # The sidecar's check: a name that would break the template (HA does not check names).
+    result = await hass.config_entries.options.async_configure(
+        form["flow_id"], {"owner_name": "{owner}", "greeting": "Hi, {owner}'s phone"}
+    )
+    assert result["errors"] == {"base": "sidecar_refused"}
+    assert result["description_placeholders"]["error"] == (
+        "receptionist.owner_name: a name without braces or control characters"
+    )
+    assert "receptionist" not in await entry.runtime_data.client.get_settings()
+
+    greeting = "Hello, you've reached {owner}. Who is calling, please?"
+    result = await hass.config_entries.options.async_configure(
+        form["flow_id"], {"owner_name": "Alex", "greeting": greeting}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    kept = (await entry.runtime_data.client.get_settings())["receptionist"]
+    assert kept == {"owner_name": "Alex", "greeting": greeting}
+
+    form = await _open(hass, entry, "receptionist")  # opened again: what was set is offered
+    suggested = {str(key): key.description for key in form["data_schema"].schema}
+    assert suggested["owner_name"] == {"suggested_value": "Alex"}
+    assert suggested["greeting"] == {"suggested_value": greeting}
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -192,13 +192,15 @@ class VoiceSection(_Section):
 class ReceptionistSection(_Section):
     """Whose line the receptionist answers and what it says first (its listening tuning stays in the YAML)."""
 
-    # Said to strangers: no control characters, no braces (the name goes into a template).
-    owner_name: str | None = Field(default=None, max_length=40, pattern=r"^[^\x00-\x1f\x7f{}]*$")
+    owner_name: str | None = Field(default=None, max_length=40)
     greeting: str | None = Field(default=None, min_length=1, max_length=300)  # None: the built-in greeting
 
     @field_validator("owner_name")
     @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
+    def _plain_name(cls, value: str | None) -> str | None:
+        # Said to strangers and put into the greeting template: no control characters, no braces.
+        if value and (not _PRINTABLE.match(value) or "{" in value or "}" in value):
+            raise ValueError("a name without braces or control characters")
         return value or None
 
     @field_validator("greeting")

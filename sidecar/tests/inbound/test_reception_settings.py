@@ -69,6 +69,8 @@ HOSTILE: list[tuple[str, Any, str]] = [
     ("attribute of the placeholder", {"greeting": "{owner.__class__}"}, "only {owner} may be used"),
     ("index of the placeholder", {"greeting": "{owner[0]}"}, "only {owner} may be used"),
     ("positional placeholder", {"greeting": "Hi {}"}, "only {owner} may be used"),
+    ("conversion that fails when said", {"greeting": "Hi {owner!x}"}, "only {owner} may be used, not ['owner!x']"),
+    ("format spec that makes a huge text", {"greeting": "{owner:>99999999}"}, "only {owner} may be used"),
     ("unbalanced brace", {"greeting": "Hi {owner"}, "not a valid template"),
     ("control character", {"greeting": "Hi\x07 there"}, "control characters"),
     ("empty greeting", {"greeting": ""}, "greeting"),

@@ -12,13 +12,19 @@ DEFAULT_GREETING_NO_OWNER = "Hi, you've reached this line. Who's calling, and wh
 
 
 def check_greeting(value: str) -> str:
-    """Return a greeting template whose only placeholder is ``{owner}``; raise ValueError naming any other."""
+    """Return a greeting template whose only placeholder is a bare ``{owner}``; raise ValueError naming any other."""
     try:
-        fields = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+        parsed = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(value)]
     except ValueError as err:
         raise ValueError(f"not a valid template: {err}") from err
-    if fields - {OWNER_FIELD}:
-        raise ValueError(f"only {{{OWNER_FIELD}}} may be used, not {sorted(fields - {OWNER_FIELD})}")
+    # "{owner!x}" would raise only when the greeting is said, "{owner:>99999999}" would make a huge text.
+    unknown = sorted(
+        field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        for field, spec, conversion in parsed
+        if field is not None and (field != OWNER_FIELD or spec or conversion)
+    )
+    if unknown:
+        raise ValueError(f"only {{{OWNER_FIELD}}} may be used, not {unknown}")
     return value
 
 
