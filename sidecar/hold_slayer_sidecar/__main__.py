@@ -153,7 +153,8 @@ async def open_store(settings: SidecarSettings, cleanup: contextlib.AsyncExitSta
     cleanup.push_async_callback(store.close)
     # Calls a killed sidecar left live: interrupted, their WAVs listed and made playable.
     await recover(store, settings.recordings_dir)
-    retention = RetentionJob(store, settings.recordings_dir, retention_policy(settings))
+    policy = retention_policy(settings)
+    retention = RetentionJob(store, settings.recordings_dir, policy, voicemails=InboundStore(store))
     await retention.start()
     cleanup.push_async_callback(retention.stop)
     return store

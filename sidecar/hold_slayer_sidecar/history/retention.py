@@ -1,6 +1,9 @@
 """Recovery after a crash and retention: interrupted calls closed, their WAVs made playable, old data removed.
 
-Runs on start (before any call) and then once a day.
+Runs on start (before any call) and then once a day. A voicemail's recording and its row go together: the size
+cap (meant for call recordings, three files a call) never touches a voicemail; age removes only voicemails that
+were heard, the file first and then the row, so a run cut short leaves a row whose file is gone, which the next
+run completes, and never a listed message that cannot be played.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..store.history import CallDetail, RecordingRef
+from ..store.inbound import VOICEMAIL_FILE_SUFFIX
 from .wavfix import WavFixError, fix_sizes
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,6 +55,18 @@ class RetentionStore(Protocol):
 
     async def forget_recordings(self, paths: list[str]) -> None:
         """Drop references to deleted files."""
+        ...
+
+
+class VoicemailRetentionStore(Protocol):
+    """What retention needs to remove old voicemails with their recordings."""
+
+    async def heard_voicemails_before(self, older_than: float) -> list[tuple[str, str]]:
+        """(voicemail id, recording path) of heard voicemails received before ``older_than``."""
+        ...
+
+    async def delete_voicemails(self, voicemail_ids: list[str]) -> None:
+        """Delete these voicemails' rows."""
         ...
 
 
@@ -90,17 +106,47 @@ def _unlisted_recordings(recordings_dir: Path | None, call_id: str, known: list[
     return [RecordingRef(call_id, str(path), leg, 0.0) for path, leg in legs.items() if leg.isalpha()]
 
 
-async def apply_retention(store: RetentionStore, recordings_dir: Path, policy: Retention, now: float) -> int:
-    """Delete calls older than the policy and the oldest recordings beyond the size cap; return files deleted."""
+async def apply_retention(
+    store: RetentionStore,
+    recordings_dir: Path,
+    policy: Retention,
+    now: float,
+    voicemails: VoicemailRetentionStore | None = None,
+) -> int:
+    """Delete calls and heard voicemails older than the policy and the oldest call recordings beyond the size cap.
+
+    Returns how many files were deleted.
+    """
     older_than = now - policy.days * DAY_S if policy.days > 0 else None
     expired = await store.expire(older_than=older_than)
     deleted = await asyncio.to_thread(_delete, [Path(path) for path in expired])
+    if voicemails is not None and older_than is not None:
+        deleted += await _expire_voicemails(voicemails, older_than)
     over_cap = await asyncio.to_thread(_over_cap, recordings_dir, policy.max_bytes)
     deleted += await asyncio.to_thread(_delete, over_cap)
     if over_cap:
         await store.forget_recordings([str(path) for path in over_cap])
     await asyncio.to_thread(_remove_empty_days, recordings_dir)
     return deleted
+
+
+async def _expire_voicemails(voicemails: VoicemailRetentionStore, older_than: float) -> int:
+    """Delete old heard voicemails, each file before its row; a file that cannot be deleted keeps its row."""
+    gone: list[str] = []
+    files = 0
+    for voicemail_id, path in await voicemails.heard_voicemails_before(older_than):
+        try:
+            await asyncio.to_thread(Path(path).unlink)
+            files += 1
+        except FileNotFoundError:
+            pass  # deleted by a run cut short before its row went: the row goes now
+        except OSError as err:
+            _LOGGER.warning("voicemail %s: cannot delete %s, kept with its row: %s", voicemail_id, path, err)
+            continue
+        gone.append(voicemail_id)
+    if gone:
+        await voicemails.delete_voicemails(gone)
+    return files
 
 
 def _delete(paths: list[Path]) -> int:
@@ -116,7 +162,8 @@ def _over_cap(root: Path, max_bytes: int) -> list[Path]:
     """Return the oldest recordings (by modification time) whose removal brings the folder under the cap."""
     if not root.is_dir():
         return []
-    files = sorted((p for p in root.rglob("*.wav") if p.is_file()), key=lambda p: p.stat().st_mtime)
+    wavs = (p for p in root.rglob("*.wav") if p.is_file() and not p.name.endswith(VOICEMAIL_FILE_SUFFIX))
+    files = sorted(wavs, key=lambda p: p.stat().st_mtime)
     total = sum(p.stat().st_size for p in files)
     doomed = []
     for path in files:
@@ -138,9 +185,16 @@ class RetentionJob:
     """Applies retention now and then once a day (an owned task, cancelled on stop)."""
 
     def __init__(
-        self, store: RetentionStore, recordings_dir: Path, policy: Retention, clock: Callable[[], float] = time.time
+        self,
+        store: RetentionStore,
+        recordings_dir: Path,
+        policy: Retention,
+        clock: Callable[[], float] = time.time,
+        *,
+        voicemails: VoicemailRetentionStore | None = None,
     ) -> None:
         self._store = store
+        self._voicemails = voicemails
         self._dir = recordings_dir
         self._policy = policy
         self._clock = clock
@@ -165,7 +219,7 @@ class RetentionJob:
 
     async def _once(self) -> None:
         try:
-            deleted = await apply_retention(self._store, self._dir, self._policy, self._clock())
+            deleted = await apply_retention(self._store, self._dir, self._policy, self._clock(), self._voicemails)
         except Exception:  # retention must never stop the sidecar
             _LOGGER.exception("retention failed")
             return

@@ -23,7 +23,7 @@ import numpy as np
 from ..audio.types import AudioFrame, Pcm
 from ..protocol import EventType, VoicemailInfo
 from ..sip.api import LegEventKind, SipEngine, SipError
-from ..store.inbound import InboundStore, Voicemail
+from ..store.inbound import VOICEMAIL_FILE_SUFFIX, InboundStore, Voicemail
 from ..store.sqlite import StoreError
 from ..voice.api import EngineOffError, SpeechToText, TextToSpeech, VoiceEngineError
 from ..voice.wav import write_wav
@@ -211,7 +211,7 @@ class VoicemailTaker:
 
     async def _keep(self, who: MessageFor, pcm: Pcm, sample_rate: int, received_at: float) -> Voicemail | None:
         day = datetime.fromtimestamp(received_at, UTC).strftime("%Y-%m-%d")
-        path = self._recordings / day / f"{who.call_id}-voicemail.wav"
+        path = self._recordings / day / f"{who.call_id}{VOICEMAIL_FILE_SUFFIX}"
         try:
             await asyncio.to_thread(write_wav, path, pcm, sample_rate)
         except OSError as err:

@@ -14,6 +14,9 @@ from typing import Any
 from ..protocol import RoutingRule
 from .sqlite import Store
 
+# A voicemail's recording is ``<recordings>/<day>/<call id>-voicemail.wav``; retention's size cap leaves these alone.
+VOICEMAIL_FILE_SUFFIX = "-voicemail.wav"
+
 
 @dataclass(frozen=True, slots=True)
 class Device:
@@ -260,6 +263,17 @@ class InboundStore:
                 ).rowcount
                 > 0
             )
+        )
+
+    async def heard_voicemails_before(self, older_than: float) -> list[tuple[str, str]]:
+        """Return (voicemail id, recording path) of the heard voicemails received before ``older_than``."""
+        sql = "SELECT voicemail_id, recording FROM voicemails WHERE heard = 1 AND received_at < ?"
+        return await self._store.execute(lambda db: [(row[0], row[1]) for row in db.execute(sql, (older_than,))])
+
+    async def delete_voicemails(self, voicemail_ids: list[str]) -> None:
+        """Delete these voicemails' rows."""
+        await self._store.execute(
+            lambda db: db.executemany("DELETE FROM voicemails WHERE voicemail_id = ?", [(i,) for i in voicemail_ids])
         )
 
     async def delete_voicemail(self, voicemail_id: str) -> bool:

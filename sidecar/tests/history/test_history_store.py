@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hold_slayer_sidecar.history.retention import Retention, apply_retention
 from hold_slayer_sidecar.store.history import CallQuery, RecordingRef, TranscriptLine
+from hold_slayer_sidecar.store.inbound import InboundStore, Voicemail
 from hold_slayer_sidecar.store.sqlite import CallRecord, Store
 
 DAY = 86400.0
@@ -83,3 +84,53 @@ async def test_retention_deletes_old_calls_and_caps_recordings(store: Store, tmp
     assert sorted(p.name for p in root.rglob("*.wav")) == ["newer-mix.wav"]
     kept = await store.get_call("new")
     assert kept is not None and kept.recordings == []
+
+
+async def _voicemail(inbound: InboundStore, root: Path, name: str, received: float, *, heard: bool) -> Path:
+    path = root / "day" / f"{name}-voicemail.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\0" * 1000)
+    voicemail = Voicemail(name, name, "+15550100300", None, None, received, 1.0, "call me", str(path), heard)
+    await inbound.add_voicemail(voicemail)
+    return path
+
+
+async def test_the_size_cap_never_deletes_a_voicemail_and_leaves_its_row(store: Store, tmp_path: Path) -> None:
+    """Call recordings over the cap go, oldest first; a message, even older and bigger, stays playable."""
+    root, inbound, now = tmp_path / "recordings", InboundStore(store), 100 * DAY
+    message = await _voicemail(inbound, root, "vm-old", now - 5 * DAY, heard=False)
+    call = root / "day" / "new-mix.wav"
+    call.write_bytes(b"\0" * 1000)
+    await store.upsert_call(rec("new", now - DAY), status="ended")
+    await store.add_recording(RecordingRef("new", str(call), "mix", 0.0))
+    deleted = await apply_retention(store, root, Retention(days=30, max_bytes=500), now, inbound)
+    assert deleted == 1 and not call.exists()
+    assert message.exists() and [v.voicemail_id for v in await inbound.voicemails(10)] == ["vm-old"]
+
+
+async def test_old_heard_voicemails_go_with_their_files_unheard_ones_stay(store: Store, tmp_path: Path) -> None:
+    root, inbound, now = tmp_path / "recordings", InboundStore(store), 100 * DAY
+    heard_old = await _voicemail(inbound, root, "heard-old", now - 40 * DAY, heard=True)
+    unheard_old = await _voicemail(inbound, root, "unheard-old", now - 40 * DAY, heard=False)
+    heard_new = await _voicemail(inbound, root, "heard-new", now - DAY, heard=True)
+    half_done = await _voicemail(inbound, root, "half-done", now - 40 * DAY, heard=True)
+    half_done.unlink()  # a run cut short between the file and the row
+    stuck = await _voicemail(inbound, root, "stuck", now - 40 * DAY, heard=True)
+    stuck.unlink()
+    stuck.mkdir()  # cannot be unlinked (a directory): the file stays, so must its row
+    deleted = await apply_retention(store, root, Retention(days=30), now, inbound)
+    assert deleted == 1 and not heard_old.exists()
+    assert unheard_old.exists() and heard_new.exists() and stuck.exists()
+    kept = {v.voicemail_id for v in await inbound.voicemails(10)}
+    assert kept == {"unheard-old", "heard-new", "stuck"}
+    assert await inbound.unheard() == 1
+    # Every listed voicemail has its file; every voicemail file is listed.
+    listed = {Path(v.recording) for v in await inbound.voicemails(10)}
+    assert listed == set(root.rglob("*-voicemail.wav"))
+
+
+async def test_retention_forever_keeps_every_voicemail(store: Store, tmp_path: Path) -> None:
+    root, inbound = tmp_path / "recordings", InboundStore(store)
+    path = await _voicemail(inbound, root, "ancient", 0.0, heard=True)
+    assert await apply_retention(store, root, Retention(days=0), 1000 * DAY, inbound) == 0
+    assert path.exists() and len(await inbound.voicemails(10)) == 1
