@@ -467,7 +467,14 @@ async def start_inbound(
         return None
     zone = ZoneInfo(config.time_zone) if config.time_zone else local_zone()
     inbound_store = InboundStore(store)
-    directory = Directory(inbound_store, clock=time.time, publish=manager.publish, time_zone=zone, registrar=registrar)
+    directory = Directory(
+        inbound_store,
+        clock=time.time,
+        publish=manager.publish,
+        time_zone=zone,
+        registrar=registrar,
+        no_registrar=settings.edge.why_no_registrar(),
+    )
     engines = InboundEngines(
         sip=sip,
         store=inbound_store,

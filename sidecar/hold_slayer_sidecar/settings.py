@@ -109,10 +109,30 @@ class EdgeConfig(BaseModel):
         return f"sip:127.0.0.1:{self.internal_port};lr"
 
     def active(self, sip: SipConfig, *, devices: bool = False) -> bool:
-        """Whether the edge runs for these SIP settings (``devices``: a phone has registrar credentials)."""
+        """Whether the edge runs for these SIP settings (``devices``: a phone has registrar credentials).
+
+        Phones asked for on the LAN start it too: the registrar lives in it, so without it the first phone
+        could never be added (its credentials are made by the registrar).
+        """
         if self.enabled is not None:
             return self.enabled
-        return sip.registrar is not None or not _is_loopback(sip.bind_host) or (self.phones and devices)
+        phones = self.phones and (devices or self.phones_on_lan)
+        return sip.registrar is not None or not _is_loopback(sip.bind_host) or phones
+
+    def why_no_registrar(self) -> str:
+        """Say why local phones cannot register (the registrar runs in the edge) and what to change."""
+        if not self.phones:
+            return "local phones are off (edge.phones: false in the sidecar's settings): turn them on and restart it"
+        if self.enabled is False:
+            return (
+                "local phones register to the SIP edge, which is turned off (edge.enabled: false in the sidecar's "
+                "settings): remove that setting and restart the sidecar"
+            )
+        return (
+            "local phones register to the SIP edge, which does not run while SIP listens on loopback only and no "
+            "trunk is set: set edge.phones_on_lan: true in the sidecar's settings and restart it, or add the phone "
+            "by its SIP URI instead"
+        )
 
     def listen_host(self, sip: SipConfig) -> str:
         """Where the edge listens: edge.host, else every interface for phones on the LAN, else sip.bind_host."""

@@ -155,9 +155,11 @@ async def test_registered_phone_credentials_shown_once(hass: HomeAssistant, entr
     result = await _flow(
         hass, entry, SUBENTRY_DEVICE, {"name": "Softphone", "kind": "registered", "priority": 30, "ring_timeout_s": 20}
     )
-    if result["type"] is FlowResultType.FORM:  # a sidecar without a registrar says why, on the form
+    if result["type"] is FlowResultType.FORM:  # a sidecar without a registrar says why and what to do, on the form
         assert result["errors"] == {"base": "sidecar_refused"}, result
-        assert result["description_placeholders"]["error"]
+        said = result["description_placeholders"]["error"]
+        assert "edge.phones_on_lan: true" in said and "restart" in said, said
+        assert not [s for s in entry.subentries.values() if s.title == "Softphone"]  # nothing half made
         return
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["description"] == "registered"

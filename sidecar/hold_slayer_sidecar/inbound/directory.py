@@ -82,8 +82,10 @@ class Directory:
         publish: Callable[[str, dict[str, Any]], None],
         time_zone: ZoneInfo,
         registrar: Registrar | None = None,
+        no_registrar: str = "no registrar for local phones runs (the SIP edge is off)",
     ) -> None:
         self._store = store
+        self._no_registrar = no_registrar  # why, and what to do: said when a registered phone is added without one
         self._clock = clock
         self._publish = publish
         self.time_zone = time_zone
@@ -193,7 +195,7 @@ class Directory:
         if not fresh and old is not None:
             return replace(device, address=old.address), None
         if self.registrar is None:
-            raise InboundError(ErrorCode.NOT_READY, "kind: no registrar for local phones runs (the SIP edge is off)")
+            raise InboundError(ErrorCode.NOT_READY, f"kind: {self._no_registrar}")
         made = await self.registrar.add_device(device.device_id)
         credentials = Credentials(
             username=made.username, password=made.password, domain=made.domain, registrar=made.registrar

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import stat
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -127,6 +128,25 @@ async def test_the_edge_runs_once_a_phone_has_credentials_and_phones_call_out_as
         "pw",
         "example",
     )
+
+
+def test_phones_asked_for_on_the_lan_start_the_edge_before_the_first_phone_exists(tmp_path: Path) -> None:
+    """Its registrar makes the first phone's credentials: waiting for a phone to exist would need one first."""
+    assert SidecarSettings(token="t" * 32, data_dir=tmp_path, edge={"phones_on_lan": True}).edge_active
+    off = {"phones_on_lan": True, "phones": False}
+    assert not SidecarSettings(token="t" * 32, data_dir=tmp_path, edge=off).edge_active
+
+
+@pytest.mark.parametrize(
+    ("edge", "says"),
+    [
+        ({}, "set edge.phones_on_lan: true in the sidecar's settings and restart it"),
+        ({"enabled": False}, "edge.enabled: false in the sidecar's settings): remove that setting and restart"),
+        ({"phones": False}, "edge.phones: false in the sidecar's settings): turn them on and restart it"),
+    ],
+)
+def test_without_a_registrar_the_reason_says_what_to_change(edge: dict[str, Any], says: str) -> None:
+    assert says in SidecarSettings(token="t" * 32, edge=edge).edge.why_no_registrar()
 
 
 def test_phones_on_the_lan_open_the_edge_on_every_interface_only_when_asked() -> None:
