@@ -50,12 +50,21 @@ async def test_an_emergency_call_from_a_phone_goes_straight_to_the_trunk(
     rig, registrar = await registrar_edge(
         trunk_domain=f"{TRUNK_IP}:{trunk_port}", trunk_username=ACCOUNT, trunk_password=ACCOUNT_PASSWORD
     )
-    phone = await phone_calls(sipp, rig, registrar, "911")
-    assert await finished(phone) == 0  # answered by the trunk, then hung up through the edge
-    assert await finished(trunk) == 0  # the trunk saw INVITE, ACK and the phone's BYE
+    # The media worker's port, where the routing rules and the receptionist would see a call: a trap.
+    transport, worker = await asyncio.get_running_loop().create_datagram_endpoint(
+        Trap, local_addr=("127.0.0.1", rig.worker_port)
+    )
+    try:
+        phone = await phone_calls(sipp, rig, registrar, "911")
+        assert await finished(phone) == 0  # answered by the trunk, then hung up through the edge
+        assert await finished(trunk) == 0  # the trunk saw INVITE, ACK and the phone's BYE
+    finally:
+        transport.close()
     invite = trunk_trace(rig.tmp_path, "uas_answer").split("INVITE sip:", 1)[1]
     assert invite.startswith(f"911@{TRUNK_IP}:{trunk_port} SIP/2.0")
     assert f"From: <sip:{ACCOUNT}@{TRUNK_IP}:{trunk_port}>" in invite  # as the account, not the phone
+    # Straight to the trunk: no rule, no receptionist, no worker saw it (the edge's OPTIONS probes only).
+    assert not [d for d in worker.received if not d.startswith(b"OPTIONS ")], worker.received[:1]
 
 
 async def test_the_far_end_hangs_up_a_phones_call_through_the_edge(registrar_edge: StartEdge, sipp: SippRun) -> None:
