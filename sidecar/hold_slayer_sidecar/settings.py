@@ -227,11 +227,17 @@ class CourtesyLines(BaseModel):
         if value is None:
             return None
         try:
-            fields = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+            parsed = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(value)]
         except ValueError as err:
             raise ValueError(f"not a valid template: {err}") from err
-        if fields - {_NAME_FIELD}:
-            raise ValueError(f"only {{{_NAME_FIELD}}} may be used, not {sorted(fields - {_NAME_FIELD})}")
+        # "{name!x}" would raise only when the line is said, "{name:>99999999}" would make a huge text.
+        unknown = sorted(
+            field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            for field, spec, conversion in parsed
+            if field is not None and (field != _NAME_FIELD or spec or conversion)
+        )
+        if unknown:
+            raise ValueError(f"only {{{_NAME_FIELD}}} may be used, not {unknown}")
         return value
 
     def greeting_text(self) -> str:
