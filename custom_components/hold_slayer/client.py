@@ -584,6 +584,14 @@ class HoldSlayerClient:
             raise HoldSlayerCommandError(ErrorCode.INVALID_DATA, "test_route result carries no decision")
         return cast(protocol.RouteDecision, decision)
 
+    async def set_contacts(self, contacts: list[protocol.Contact]) -> int:
+        """Replace the callers known by name; return how many the sidecar keeps (one per number)."""
+        result = await self.request(Command.SET_CONTACTS, {"contacts": [dict(c) for c in contacts]})
+        kept = result.get("contacts")
+        if not isinstance(kept, int) or isinstance(kept, bool):
+            raise HoldSlayerCommandError(ErrorCode.INVALID_DATA, "set_contacts result carries no count")
+        return kept
+
     async def answer_inbound(self, call_id: str, device_id: str) -> None:
         """Ring just ``device_id`` for an inbound call now."""
         await self.request(Command.ANSWER_INBOUND, {"call_id": call_id, "device_id": device_id})

@@ -16,11 +16,12 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_DEVICE_ID, CONF_RULE_ID, DOMAIN, SUBENTRY_DEVICE, SUBENTRY_RULE
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
+from .dialplan import normalize_number
 from .entity import phone_identifier
 from .inbound_model import FINAL_INBOUND_STATES
 from .inbound_sync import device_subentry, rule_subentry
 from .inbound_validation import DAYS, check_caller, clean_device, clean_rule
-from .protocol import DeviceInfo, DeviceKind, RouteQuery, RuleAction
+from .protocol import Contact, DeviceInfo, DeviceKind, RouteQuery, RuleAction
 from .services import ATTR_CONFIG_ENTRY_ID, ServiceHandler, _coordinator, _resolve_entry, _run
 
 ATTR_DEVICE: Final = "device"
@@ -32,6 +33,8 @@ ATTR_CALL_ID: Final = "call_id"
 ATTR_TO_VOICEMAIL: Final = "to_voicemail"
 ATTR_VOICEMAIL_ID: Final = "voicemail_id"
 ATTR_HEARD: Final = "heard"
+ATTR_CONTACTS: Final = "contacts"
+MAX_CONTACTS: Final = 5000  # what the sidecar keeps (a household's phone book is far smaller)
 
 _TEXT = vol.All(cv.string, vol.Strip, vol.Length(min=1, max=256))
 _ENTRY: dict[vol.Marker, object] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
@@ -74,6 +77,16 @@ TEST_ROUTE_SCHEMA: Final = vol.Schema(
 ANSWER_SCHEMA: Final = vol.Schema({**_ENTRY, vol.Required(ATTR_DEVICE): _TEXT, vol.Optional(ATTR_CALL_ID): _TEXT})
 REJECT_SCHEMA: Final = vol.Schema(
     {**_ENTRY, vol.Optional(ATTR_CALL_ID): _TEXT, vol.Optional(ATTR_TO_VOICEMAIL, default=False): cv.boolean}
+)
+CONTACTS_SCHEMA: Final = vol.Schema(
+    {
+        **_ENTRY,
+        vol.Required(ATTR_CONTACTS): vol.All(
+            cv.ensure_list,
+            vol.Length(max=MAX_CONTACTS),
+            [vol.Schema({vol.Required("name"): _TEXT, vol.Required("number"): _TEXT})],
+        ),
+    }
 )
 VOICEMAIL_SCHEMA: Final = vol.Schema(
     {**_ENTRY, vol.Required(ATTR_VOICEMAIL_ID): _TEXT, vol.Optional(ATTR_HEARD, default=True): cv.boolean}
@@ -253,6 +266,19 @@ async def _reject_inbound(call: ServiceCall) -> ServiceResponse:
     return None
 
 
+async def _set_contacts(call: ServiceCall) -> ServiceResponse:
+    """Replace the callers known by name (rules may match contacts only, or strangers only)."""
+    coordinator = _coordinator(_resolve_entry(call))
+    contacts: list[Contact] = []
+    for item in call.data[ATTR_CONTACTS]:
+        number = normalize_number(item["number"])
+        if number is None:  # the whole list is refused: a half-replaced phone book would route callers wrongly
+            raise _invalid("invalid_contact_number", name=item["name"], number=item["number"])
+        contacts.append({"name": item["name"], "number": number})
+    kept = await _run(coordinator.client.set_contacts(contacts))
+    return {"contacts": kept}
+
+
 async def _mark_voicemail_heard(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(_resolve_entry(call))
     await _run(coordinator.client.mark_voicemail(call.data[ATTR_VOICEMAIL_ID], heard=call.data[ATTR_HEARD]))
@@ -278,6 +304,7 @@ def async_setup_inbound_actions(hass: HomeAssistant) -> None:
         "test_route": (_test_route, TEST_ROUTE_SCHEMA, SupportsResponse.ONLY),
         "answer_inbound": (_answer_inbound, ANSWER_SCHEMA, SupportsResponse.NONE),
         "reject_inbound": (_reject_inbound, REJECT_SCHEMA, SupportsResponse.NONE),
+        "set_contacts": (_set_contacts, CONTACTS_SCHEMA, SupportsResponse.OPTIONAL),
         "mark_voicemail_heard": (_mark_voicemail_heard, VOICEMAIL_SCHEMA, SupportsResponse.NONE),
         "delete_voicemail": (_delete_voicemail, DELETE_VOICEMAIL_SCHEMA, SupportsResponse.NONE),
     }

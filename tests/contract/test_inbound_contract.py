@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import pytest
+import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, MATCH_ALL, STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant, callback
@@ -251,3 +252,40 @@ async def test_unknown_calls_and_voicemails_are_clear_errors(hass: HomeAssistant
         await _call(hass, "answer_inbound", {"device": "nobody"})
     assert err.value.translation_key == "no_inbound_call"
     assert _state(hass, "sensor.hold_slayer_incoming_call") == "idle"
+
+
+async def test_contacts_set_in_home_assistant_drive_contacts_only_rules(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    rule = {"name": "Strangers to voicemail", "action": "take_message", "known_contact": "strangers", "priority": 1}
+    await _call(hass, "add_rule", rule)
+    stranger = await _call(hass, "test_route", {"caller": "+15550100123"}, response=True)
+    assert stranger["rule_name"] == "Strangers to voicemail"
+
+    # Any common spelling of the number; the sidecar keeps one contact per number.
+    kept = await _call(
+        hass,
+        "set_contacts",
+        {"contacts": [{"name": "Mum", "number": "+1 (555) 010-0123"}, {"name": "Mum again", "number": "+15550100123"}]},
+        response=True,
+    )
+    assert kept == {"contacts": 1}
+    known = await _call(hass, "test_route", {"caller": "+15550100123"}, response=True)
+    assert known["rule_id"] is None and known["action"] == "receptionist"
+
+    # A bad number refuses the whole list and keeps the old one: a half-replaced phone book routes callers wrongly.
+    with pytest.raises(ServiceValidationError) as err:
+        bad = [{"name": "Bob", "number": "+15550100999"}, {"name": "X", "number": "call me"}]
+        await _call(hass, "set_contacts", {"contacts": bad})
+    assert err.value.translation_key == "invalid_contact_number"
+    still = await _call(hass, "test_route", {"caller": "+15550100123"}, response=True)
+    assert still["rule_id"] is None
+    for hostile in ({"contacts": "Mum"}, {"contacts": [{"name": "Mum"}]}, {"contacts": [{"name": "", "number": "1"}]}):
+        with pytest.raises(vol.Invalid):
+            await _call(hass, "set_contacts", hostile)
+    too_many = [{"name": f"c{i}", "number": f"+1555{i:07d}"} for i in range(5001)]
+    with pytest.raises(vol.Invalid):
+        await _call(hass, "set_contacts", {"contacts": too_many})
+    await _call(hass, "set_contacts", {"contacts": []})
+    again = await _call(hass, "test_route", {"caller": "+15550100123"}, response=True)
+    assert again["rule_name"] == "Strangers to voicemail"
