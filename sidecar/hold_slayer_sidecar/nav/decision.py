@@ -120,7 +120,8 @@ def _unsure(  # noqa: PLR0911 - one return per situation of the table in tests/n
         # sends callers it could not sort (its operator or a general queue), where a person can route them. Two
         # options that both fit well are both departments the reason could mean: take the better one.
         return Verdict(Move.WAIT, reason=f"tie after the replay ({described}): staying on the line")
-    return Verdict(Move.PRESS, best.option, f"tie after the replay, silence ends the call: {described}", best.score)
+    why = "both fit" if best.score >= tuning.clear_floor else "silence ends the call"
+    return Verdict(Move.PRESS, best.option, f"tie after the replay, {why}: {described}", best.score)
 
 
 def _nothing_fits(hearing: MenuHearing, why: str) -> Verdict:
