@@ -94,7 +94,9 @@ def choose_move(hearing: MenuHearing, tuning: DecisionTuning = DEFAULT_TUNING) -
     return _unsure(hearing, best, gap, tuning)
 
 
-def _unsure(hearing: MenuHearing, best: ScoredOption, gap: float | None, tuning: DecisionTuning) -> Verdict:
+def _unsure(  # noqa: PLR0911 - one return per situation of the table in tests/nav/test_nav_decision.py
+    hearing: MenuHearing, best: ScoredOption, gap: float | None, tuning: DecisionTuning
+) -> Verdict:
     """Something fits, but not clearly: say it if the menu takes words, else hear it again, else the better one."""
     described = _describe(best, gap)
     if hearing.speech:
@@ -113,7 +115,13 @@ def _unsure(hearing: MenuHearing, best: ScoredOption, gap: float | None, tuning:
         return Verdict(Move.PRESS, best.option, f"best after the replay: {described}", best.score)
     if hearing.person is not None:
         return Verdict(Move.PRESS, hearing.person, f"tie after the replay ({described}): person", 0.3)
-    return Verdict(Move.PRESS, best.option, f"tie after the replay, no person option: {described}", best.score)
+    if best.score < tuning.clear_floor and (not hearing.ends_on_silence or hearing.falls_through):
+        # A weak coin toss between two departments leads away half the time; a silent caller goes where the company
+        # sends callers it could not sort (its operator or a general queue), where a person can route them. Two
+        # options that both fit well are both departments the reason could mean: take the better one.
+        return Verdict(Move.WAIT, reason=f"tie after the replay ({described}): staying on the line")
+    why = "both fit" if best.score >= tuning.clear_floor else "silence ends the call"
+    return Verdict(Move.PRESS, best.option, f"tie after the replay, {why}: {described}", best.score)
 
 
 def _nothing_fits(hearing: MenuHearing, why: str) -> Verdict:

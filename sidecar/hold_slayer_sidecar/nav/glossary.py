@@ -11,11 +11,12 @@ import re
 
 _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        r"technical|tech support|support|troubleshoot|repair|not working",
+        r"technical|tech support|support|troubleshoot|repair|not working|help ?desk|\bit\b|computer",
         (
             "something is not working or broken",
             "service or connection problems",
             "my internet, phone or device is not working right",
+            "I cannot log in to my email or forgot my password",
         ),
     ),
     (
@@ -66,6 +67,8 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "book, change or cancel a visit with the doctor",
             "see a doctor, a checkup or an exam",
+            # Clinics of every kind (doctor, dentist, vet) book the same visits under "appointments".
+            "a visit for a checkup, a shot, a cleaning or a treatment",
         ),
     ),
     (
@@ -122,11 +125,29 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"\bstart\b|\bstop (?:or|your|my|service)|move (?:your )?service|transfer service|moving|disconnect",
         ("moving to a new address", "start, stop or transfer my service"),
     ),
-    (r"upgrade|sales|new (?:phone|device|plan)", ("buy a new phone, device or plan", "change or upgrade my plan")),
+    (
+        r"upgrade|sales|new (?:phone|device|plan)|(?:add|change) (?:or \w+ )?(?:your )?services?",
+        ("buy a new phone, device or plan", "change or upgrade my plan"),
+    ),
     (r"cancel (?:your |my )?(?:service|account|contract|plan)", ("end my contract or leave", "close my account")),
     (r"claims?\b", ("an accident, damage or theft", "file or follow up an insurance claim")),
     (r"quote|new polic", ("buy new insurance or get a price",)),
     (r"roadside|tow", ("my car broke down and I need a tow",)),
+    # Departments most trades have under one name or another (dealers, gyms, schools, libraries, clinics).
+    (r"\bparts?\b|accessor", ("buy parts and accessories",)),
+    (
+        r"financ|leas(?:e|ing)\b",
+        ("monthly payments on a loan or a lease", "borrow money to pay for it over time"),
+    ),
+    (
+        r"membership|subscription",
+        ("join, change, pause or cancel my membership", "end my contract or subscription", "my membership fees"),
+    ),
+    (
+        r"\bevents?\b|programs?\b|programmes?\b|classes|workshops?|activities|clubs?\b",
+        ("an activity, class, club or group", "what is on this week for children or adults"),
+    ),
+    (r"vaccin|immuni[sz]", ("a shot or a jab", "vaccines for a person or a pet")),
 )
 
 _COMPILED = tuple((re.compile(pattern, re.IGNORECASE), glosses) for pattern, glosses in _GLOSSARY)

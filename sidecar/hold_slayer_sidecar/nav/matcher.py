@@ -14,6 +14,7 @@ from .glossary import glosses_for
 from .parser import is_repeat, label_hearings, reaches_person
 from .phonetic import sound_keys, sounds_alike
 from .places import place_bonus, trip_scope
+from .stance import intent_stance, stance_bonus
 
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP_WORDS = (
@@ -29,6 +30,22 @@ _GLOSS_WEIGHT = 1.0  # the company's own words count a little more than our desc
 # York accent: "speak with a nurse") is a guess about what was said, so it counts a little less than a label
 # heard as it is.
 _SOUND_FIX_WEIGHT = 0.9
+
+
+# A caller's reason often carries its point in one clause ("I'm moving abroad and need to end my gym contract"):
+# the whole sentence's embedding averages the point with the story. A clause is matched too, discounted by a
+# little less than half a shared word (it lost the rest of the sentence's context).
+_CLAUSE_SPLIT = re.compile(r",|;|\b(?:and|because|but|so|while|since|as)\b")
+_CLAUSE_PENALTY = 0.05
+_MAX_CLAUSES = 4
+
+
+def reason_clauses(intent: str) -> list[str]:
+    """Clauses of a caller's reason with two content words or more (none when the reason is one clause)."""
+    parts = [p.strip() for p in _CLAUSE_SPLIT.split(intent) if p.strip()]
+    if len(parts) < 2:
+        return []
+    return [p for p in parts if len(content_words(p)) >= 2][:_MAX_CLAUSES]
 
 
 def _stem(word: str) -> str:
@@ -133,9 +150,14 @@ class MenuMatcher:
         # cannot tell them apart: keep only the ones unique to one option.
         owners = Counter(g for group in glosses for g in {g for g, _w in group})
         texts = [readings[k] + [(g, w) for g, w in glosses[k] if owners[g] == 1] for k in range(len(options))]
-        vectors = self._embedder.embed([intent, *(t for group in texts for t, _w in group)])
-        sims = vectors[1:] @ vectors[0]
+        parts = reason_clauses(intent)
+        vectors = self._embedder.embed([intent, *parts, *(t for group in texts for t, _w in group)])
+        heads = len(parts) + 1
+        # The whole reason, or one clause of it ("... and need to end my gym contract") a little discounted.
+        offsets = np.array([0.0] + [_CLAUSE_PENALTY] * len(parts), dtype=np.float32)
+        sims = (vectors[heads:] @ vectors[:heads].T - offsets).max(axis=1)
         scope = trip_scope(intent, self.home_country)  # the intent's, the same for every option
+        stance = intent_stance(intent)
         scored = []
         at = 0
         for option, group in zip(options, texts, strict=True):
@@ -144,6 +166,7 @@ class MenuMatcher:
             sim = float((weights * sims[at : at + len(group)]).max())
             at += len(group)
             bonus = lexical_bonus(intent, option.label) + place_bonus(scope, option.label)
+            bonus += stance_bonus(stance, option.label)
             scored.append(ScoredOption(option, sim + bonus))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 

@@ -81,8 +81,10 @@ _LEAD_FILLER = re.compile(r"^(?:(?:please|now|simply|just|you can(?!')|you may|a
 _LEAD_INTRO = re.compile(
     r"^(?:if you(?:'re| are) calling (?:about|regarding|for|to)|if you(?:'d| would) like to|if you want to"
     r"|if you need to|if you wish to|if you(?:'re| are) calling|if this is (?:about|regarding|for)|if you have"
-    r"|if you(?:'re| are)|if|for|to|regarding|about)\b\s*"
+    r"|if you(?:'re| are)|if you|if|for|to|regarding|about)\b\s*"
 )
+# "To reach the parts counter" / "to be connected to billing": the verb of getting there, not the department.
+_LEAD_REACH = re.compile(r"^(?:reach|be (?:connected|transferred) to|get (?:through )?to|contact)\b\s*(?:the |our )?")
 _TRAIL_FILLER = re.compile(r"(?:[\s,]*\b(?:please|now|at any time|anytime|or|and|,))+$")
 # "To speak with a nurse" names a department, so "speak/talk to/with" alone does not mean a person.
 _PERSON = re.compile(
@@ -181,6 +183,7 @@ def clean_label(raw: str) -> str:
     for _ in range(2):  # "please, if you'd like to ..." needs filler then intro removed
         label = _LEAD_FILLER.sub("", label)
         label = _LEAD_INTRO.sub("", label, count=1)
+        label = _LEAD_REACH.sub("", label, count=1)
     label = _TRAIL_FILLER.sub("", label)
     return label.strip(" ,.;:!?-")
 

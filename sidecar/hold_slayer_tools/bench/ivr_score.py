@@ -40,8 +40,8 @@ def reachable(company: Any, menu_id: str, seen: frozenset[str] = frozenset()) ->
             out.add(goto.queue)
         elif goto.menu is not None:
             out |= reachable(company, goto.menu, seen)
-        elif goto.repeat:
-            out |= reachable(company, menu_id, seen - {menu_id})
+        # A repeat replays this same menu: everything it leads to is counted here already (recursing into it
+        # again never ended: a press of "9 to hear these options again" crashed the scoring of a whole run).
     return out
 
 

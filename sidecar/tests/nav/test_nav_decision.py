@@ -152,6 +152,28 @@ ROWS = [
         "0",
     ),
     Row(
+        "a weak tie after the replay, no person: a coin toss leads away half the time, stay on the line",
+        MenuHearing(scored((BILLING, 0.36), (SUPPORT, 0.35)), replayed=True),
+        Move.WAIT,
+    ),
+    Row(
+        "a weak tie after the replay, no person, the menu says it falls through: stay on the line",
+        MenuHearing(scored((BILLING, 0.36), (SUPPORT, 0.35)), replayed=True, falls_through=True),
+        Move.WAIT,
+    ),
+    Row(
+        "a weak tie after the replay, no person, silence ends the call: the better of the two",
+        MenuHearing(scored((BILLING, 0.36), (SUPPORT, 0.35)), replayed=True, ends_on_silence=True),
+        Move.PRESS,
+        "1",
+    ),
+    Row(
+        "a tie of two strong fits after the replay, no person: both are departments the reason means, take one",
+        MenuHearing(scored((BILLING, 0.70), (SUPPORT, 0.69)), replayed=True),
+        Move.PRESS,
+        "1",
+    ),
+    Row(
         "no usable option left (all tried) and no person: stay on the line",
         MenuHearing((), replayed=True),
         Move.WAIT,

@@ -30,6 +30,13 @@ WORDINGS = {
         ("To pay your bill, press 1. To report an outage, press 2.", {"1": "pay your bill", "2": "report an outage"}),
         ("To book a cruise press 1. To book a group tour press 3.", {"1": "book a cruise", "3": "book a group tour"}),
     ],
+    "to reach X, press N": [
+        (
+            "To reach new car sales, press 1. To reach the parts counter, press 4.",
+            {"1": "new car sales", "4": "parts counter"},
+        ),
+        ("To be connected to our billing team, press 2.", {"2": "billing team"}),
+    ],
     "X, press N": [
         ("Appointments, press 1. Emergencies, press 3.", {"1": "appointments", "3": "emergencies"}),
         ("Dental cleaning, press 1. Surgery follow up, press 2.", {"1": "dental cleaning", "2": "surgery follow up"}),
@@ -41,6 +48,11 @@ WORDINGS = {
         ),
         ("If you have a question about an existing loan press 2.", {"2": "a question about an existing loan"}),
         ("If you'd like to hear your balance, press 4.", {"4": "hear your balance"}),
+        ("If you lost your key fob, press 4.", {"4": "lost your key fob"}),
+        (
+            "If you believe your assessment is too high, press 2. If you want to file an appeal, press 1.",
+            {"2": "believe your assessment is too high", "1": "file an appeal"},
+        ),
     ],
     "say or press": [
         ("For billing, say billing or press 1. For support, say support or press 2.", {"1": "billing", "2": "support"}),
@@ -51,7 +63,19 @@ WORDINGS = {
         ("To make a payment, say payment, or press 1.", {"1": "make a payment"}),
         ("Press 1 or say billing for billing questions.", {"1": "billing questions"}),
     ],
+    "for X press N, no commas, nine options": [
+        (
+            "For a delayed bag press 1. For damaged baggage press 2. For pets press 6. "
+            "To hear these choices again press 9.",
+            {"1": "a delayed bag", "2": "damaged baggage", "6": "pets", "9": "hear these choices again"},
+        ),
+    ],
     "options spread over several prompts": [
+        (
+            "Welcome. If your phone was lost or stolen, press 5 at any time. "
+            "To pay your bill, say billing or press 1. For roaming, say roaming or press 4.",
+            {"5": "your phone was lost or stolen", "1": "pay your bill", "4": "roaming"},
+        ),
         (
             "Pinecrest Pharmacy. To refill a prescription, press 1. To check on an order, press 2.",
             {"1": "refill a prescription", "2": "check on an order"},
