@@ -666,12 +666,7 @@ class HumanJudge:
         if partial:
             return self._note_partial(text, t_s)
         if not self.in_queue:
-            if self._greeting_answer_s is not None and t_s >= self._greeting_answer_s:
-                return self._judge_greeting_answer(text, t_s)
-            # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
-            # straight after "Please hold while we connect you").
-            self._handed_over = queueing_text(text)
-            return []
+            return self._note_menu_words(text, t_s)
         if self._handed_over and not self.hold and menu_text(text):
             self._handed_over = False  # a menu again: the IVR is still talking
         if self._lone is not None and self._lone[0] <= t_s <= self._lone[1] + FRAME_S:
@@ -680,6 +675,22 @@ class HumanJudge:
         turn = self._turn_heard_at(t_s)
         return [] if turn is None else self._note_turn_words(turn, text, t_s)
 
+    def _note_menu_words(self, text: str, t_s: float) -> list[Observation]:
+        """Words heard before the queue: an answer to our probe in the menus, or the IVR handing the call over."""
+        if self._greeting_answer_s is not None and t_s >= self._greeting_answer_s:
+            if not text.strip() and not self._spoken_segment_ended_at(t_s):
+                return []  # no words, and the sound was level (a tone or music the VAD took): no answer
+            return self._judge_greeting_answer(text, t_s)
+        if text.strip():
+            # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
+            # straight after "Please hold while we connect you"). No words say nothing about a hand-over either.
+            self._handed_over = queueing_text(text)
+        return []
+
+    def _spoken_segment_ended_at(self, t_s: float) -> bool:
+        """Whether the speech segment that ended at ``t_s`` was speech-like (syllable dips, SPEECH_RANGE_DB)."""
+        return self._prev_segment is not None and abs(self._prev_segment[0] - t_s) <= FRAME_S
+
     def _judge_greeting_answer(self, text: str, t_s: float) -> list[Observation]:
         """Judge the words that answered a probe said in the menus after a greeting (calls/greeting.py).
 
@@ -687,6 +698,9 @@ class HumanJudge:
         words count once the speaker stops and waits, as a person who answered does ("Let me pull that up for you."):
         an IVR whose welcome merely paused goes on with its message or menu, and a menu listening for speech answers
         our "Hello?" with a re-prompt ("Sorry, I didn't get that. You can say ..."). Hold or menu wording ends it.
+        No words at all (speech-to-text found none in speech the VAD heard: an accent, a lossy or noisy line) is no
+        evidence either way: the timing and the pause after it decide, as for words that are neither kind. Words can
+        only end the answer (the company's) or settle it sooner (a person's); their absence must not lose a person.
         """
         onset_s = self._greeting_answer_s
         assert onset_s is not None
@@ -699,7 +713,7 @@ class HumanJudge:
             return self._declare_human(t_s, onset_s, 0.85, f"answered our hello after a greeting: {text.strip()!r}")
         if verdict == "recording" or menu_text(text):
             self._greeting_answer_s = self._greeting_answer_end_s = self._probe_s = None  # the company's own words
-        elif text.strip() and t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S:
+        elif t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S:
             self._greeting_answer_end_s = t_s  # a short answer: a pause after it decides (_greeting_answer_waited)
             self._greeting_answer_words = text.strip()
         return []
@@ -709,7 +723,10 @@ class HumanJudge:
         end_s, onset_s = self._greeting_answer_end_s, self._greeting_answer_s
         assert end_s is not None
         if onset_s is None or (self._last_onset_s is not None and self._last_onset_s > end_s + FRAME_S):
-            self._greeting_answer_s = self._greeting_answer_end_s = None  # it talks on: a message, not an answer
+            if self._greeting_answer_words or onset_s is None:
+                self._greeting_answer_s = self._greeting_answer_end_s = None  # it talks on: a message, not an answer
+            else:
+                self._greeting_answer_end_s = None  # a breath or a cough with no words: the speech after it decides
             return []
         # The wait a recorded voice's own pause cannot fill (ANSWER_WAIT_S), not the queue's shorter turn wait: here
         # no known hold loop backs the words up.

@@ -2,13 +2,14 @@
 
 Calls go over loopback SIP, placed as Home Assistant places them, and are scored against the simulators' ground truth.
 
-    scripts/run bench live [--calls N] [--json] [--set shipped|scenarios|heldout|broad|heldout3|all] [--intents first|all]
+    scripts/run bench live [--calls N] [--json] [--set NAME] [--intents first|all]
                        [--answer-after S] [--only ID] [--repeat N] [--channel JSON]
 
-Per call and in total: right department, false transfers (the user rung before the simulated agent spoke), people
-rung within 3 s of their first word, latency from the agent's first word to the user's phone ringing (median, p95),
-how long transcripts lagged the audio (median, p95), probes said to recordings, agents who hung up before the user
-answered, and the sidecar's CPU per call. With --json the last line is one JSON object with the totals.
+``--set``: shipped, scenarios, heldout, broad, heldout3 or all. Per call and in total: right department, false
+transfers (the user rung before the simulated agent spoke), people rung within 3 s of their first word, latency from
+the agent's first word to the user's phone ringing (median, p95), how long transcripts lagged the audio (median,
+p95), probes said to recordings, agents who hung up before the user answered, and the sidecar's CPU per call.
+With --json the last line is one JSON object with the totals.
 
 No stored flows and no LLM: the sidecar meets every company as a new user's would. The user's phone takes
 ``--answer-after`` seconds to pick up (default 10: a real person is not at the phone), so the agent must be kept on

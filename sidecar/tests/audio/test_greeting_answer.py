@@ -70,17 +70,22 @@ def test_other_words_that_go_on_are_not_a_person() -> None:
         "Please listen carefully, as our menu options have changed.",  # the welcome merely paused
         "Sorry, I didn't get that. You can say billing or support.",  # a speech menu took our hello as its answer
         "For billing, press 1.",
-        "",
     ],
 )
 def test_the_company_going_on_is_not_an_answer(words: str) -> None:
     assert K.HUMAN_DETECTED not in kinds(call(0.6, words))
 
 
-@pytest.mark.parametrize(("gap_s", "late_s"), [(4.0, 0.0), (0.6, 1.5)])  # long after our probe, or under it
-def test_speech_out_of_the_answer_window_is_not_an_answer(gap_s: float, late_s: float) -> None:
-    assert K.HUMAN_DETECTED not in kinds(call(gap_s, "Yes, hello?", late_s=late_s))
+def test_an_answer_with_no_words_then_a_pause_is_a_person() -> None:
+    """Speech-to-text found no words in the answer (an accent, a lossy line): its timing and the pause decide."""
+    human = first(call(0.6, ""), K.HUMAN_DETECTED)
+    assert human is not None and "then waited" in human.data["reason"]
 
 
-def test_without_a_probe_the_menus_words_decide_nothing() -> None:
-    assert K.HUMAN_DETECTED not in kinds(call(0.6, "Yes, hello?", probe=False))
+def test_an_answer_with_no_words_that_goes_on_is_not_a_person() -> None:
+    assert K.HUMAN_DETECTED not in kinds(call(0.6, "", more=True))
+
+
+def test_an_answer_with_no_words_is_not_a_person_without_a_probe_or_out_of_its_window() -> None:
+    assert K.HUMAN_DETECTED not in kinds(call(0.6, "", probe=False))
+    assert K.HUMAN_DETECTED not in kinds(call(4.0, ""))
