@@ -723,10 +723,11 @@ class HumanJudge:
         end_s, onset_s = self._greeting_answer_end_s, self._greeting_answer_s
         assert end_s is not None
         if onset_s is None or (self._last_onset_s is not None and self._last_onset_s > end_s + FRAME_S):
-            if self._greeting_answer_words or onset_s is None:
-                self._greeting_answer_s = self._greeting_answer_end_s = None  # it talks on: a message, not an answer
-            else:
-                self._greeting_answer_end_s = None  # a breath or a cough with no words: the speech after it decides
+            # It talks on: no pause decides now. A person answers in breath groups too ("Yes, hello, I'm here." then
+            # "How can I help you?"), so the words after it still count, within the answer's window: a person's
+            # settle it, the company's end it, and other words wait for a pause only while the whole answer is
+            # still a turn's length (_judge_greeting_answer), which a message that goes on is not.
+            self._greeting_answer_end_s = None
             return []
         # The wait a recorded voice's own pause cannot fill (ANSWER_WAIT_S), not the queue's shorter turn wait: here
         # no known hold loop backs the words up.
