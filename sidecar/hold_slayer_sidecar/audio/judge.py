@@ -50,6 +50,9 @@ UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
 # ("Thanks for holding, this is Maria at First City Bank, how can I help you today?"), longer than the 3 s
 # acoustic limit above. Hold-message wording still wins over greeting wording (content.classify_text).
 TRANSCRIPT_TURN_MAX_S = 12.0
+# A word said alone ("Yes?", "Hi.") lasts 0.3-0.5 s; speech shorter than that with no words found in it is a breath, a
+# click or a cough, neither an answer to our probe nor a part of one.
+WORDLESS_MIN_S = 0.3
 PROBE_ANSWER_S = 3.0  # an answer to "Hello?" must start this soon after the probe
 PROBE_MIN_DELAY_S = 0.4  # ... and not sooner than this: the probe itself lasts about half a second
 # Sound (not speech) this long after a turn means the hold is back; shorter is the unreported start of the
@@ -240,6 +243,7 @@ class HumanJudge:
         self._greeting_answer_end_s: float | None = None
         self._greeting_answer_words = ""
         self._greeting_answered = False  # the speech after the latest probe has had its chance to be the answer
+        self._greeting_answer_went_on = False  # ... and it went on after a pause: only a person's words count now
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
         self._ringback_s: float | None = None  # last ringback burst heard while on hold (a transfer ringing)
         # The last turn closed as a "monologue" (long speech, then silence) and when: a person who greets at length
@@ -345,8 +349,13 @@ class HumanJudge:
         # After a long silent wait the call is probably queued: speech is then a candidate turn (it can raise
         # HUMAN_UNCERTAIN, so the call probes), but without music or beeps it never transfers on its own.
         if not self.in_queue:
-            if self._greeting_answer_s is None and not self._greeting_answered and self.probe_answered(onset):
-                self._greeting_answer_s, self._greeting_answered = onset, True  # one answer per probe
+            if not self._greeting_answered and self._probe_s is not None and onset >= self._probe_s:
+                # One answer per probe, and it is the first speech after it: speech that starts too soon is the
+                # company going on (a menu after its welcome's pause), and its next breath group is no answer either.
+                self._greeting_answered = True
+                self._greeting_answer_went_on = False
+                if self.probe_answered(onset):
+                    self._greeting_answer_s = onset
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         self._background = False
@@ -679,7 +688,7 @@ class HumanJudge:
         """Words heard before the queue: an answer to our probe in the menus, or the IVR handing the call over."""
         if self._greeting_answer_s is not None and t_s >= self._greeting_answer_s:
             if not text.strip() and not self._spoken_segment_ended_at(t_s):
-                return []  # no words, and the sound was level (a tone or music the VAD took): no answer
+                return []  # no words, and level (a tone, music the VAD took) or shorter than a word: no answer
             return self._judge_greeting_answer(text, t_s)
         if text.strip():
             # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
@@ -688,8 +697,9 @@ class HumanJudge:
         return []
 
     def _spoken_segment_ended_at(self, t_s: float) -> bool:
-        """Whether the speech segment that ended at ``t_s`` was speech-like (syllable dips, SPEECH_RANGE_DB)."""
-        return self._prev_segment is not None and abs(self._prev_segment[0] - t_s) <= FRAME_S
+        """Whether the segment that ended at ``t_s`` was speech (syllable dips, SPEECH_RANGE_DB) a word long."""
+        prev = self._prev_segment
+        return prev is not None and abs(prev[0] - t_s) <= FRAME_S and prev[1] >= WORDLESS_MIN_S
 
     def _judge_greeting_answer(self, text: str, t_s: float) -> list[Observation]:
         """Judge the words that answered a probe said in the menus after a greeting (calls/greeting.py).
@@ -713,7 +723,7 @@ class HumanJudge:
             return self._declare_human(t_s, onset_s, 0.85, f"answered our hello after a greeting: {text.strip()!r}")
         if verdict == "recording" or menu_text(text):
             self._greeting_answer_s = self._greeting_answer_end_s = self._probe_s = None  # the company's own words
-        elif t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S:
+        elif t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S and not self._greeting_answer_went_on:
             self._greeting_answer_end_s = t_s  # a short answer: a pause after it decides (_greeting_answer_waited)
             self._greeting_answer_words = text.strip()
         return []
@@ -724,10 +734,10 @@ class HumanJudge:
         assert end_s is not None
         if onset_s is None or (self._last_onset_s is not None and self._last_onset_s > end_s + FRAME_S):
             # It talks on: no pause decides now. A person answers in breath groups too ("Yes, hello, I'm here." then
-            # "How can I help you?"), so the words after it still count, within the answer's window: a person's
-            # settle it, the company's end it, and other words wait for a pause only while the whole answer is
-            # still a turn's length (_judge_greeting_answer), which a message that goes on is not.
+            # "How can I help you?"), so the words after it still count within the answer's window, but only a
+            # person's words settle it now: a menu whose "press 2" speech-to-text lost reads as neutral words too.
             self._greeting_answer_end_s = None
+            self._greeting_answer_went_on = True
             return []
         # The wait a recorded voice's own pause cannot fill (ANSWER_WAIT_S), not the queue's shorter turn wait: here
         # no known hold loop backs the words up.

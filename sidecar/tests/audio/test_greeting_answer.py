@@ -79,6 +79,17 @@ def test_an_answer_that_goes_on_in_the_companys_words_is_not_a_person() -> None:
     assert K.HUMAN_DETECTED not in kinds(obs)
 
 
+def test_speech_too_soon_after_the_probe_uses_up_its_answer() -> None:
+    """A menu that starts right after our "Hello?" (its welcome merely paused): its next breath group, in words that
+    lost their "press 2", is no answer either, however it waits after it."""
+    obs = call(0.15, "For the following.", more=True, then_words="In the pharmacy.")
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_neutral_words_after_an_answer_went_on_wait_for_no_pause() -> None:
+    assert K.HUMAN_DETECTED not in kinds(call(0.6, "I am here.", more=True, then_words="In the pharmacy."))
+
+
 def test_other_words_that_go_on_are_not_a_person() -> None:
     """The same words followed by more speech (a message going on after its pause) decide nothing."""
     obs = call(0.6, "Let me pull that up for you.", more=True)
