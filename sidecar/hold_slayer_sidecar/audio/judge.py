@@ -243,7 +243,6 @@ class HumanJudge:
         self._greeting_answer_end_s: float | None = None
         self._greeting_answer_words = ""
         self._greeting_answered = False  # the speech after the latest probe has had its chance to be the answer
-        self._greeting_answer_went_on = False  # ... and it went on after a pause: only a person's words count now
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
         self._ringback_s: float | None = None  # last ringback burst heard while on hold (a transfer ringing)
         # The last turn closed as a "monologue" (long speech, then silence) and when: a person who greets at length
@@ -353,7 +352,6 @@ class HumanJudge:
                 # One answer per probe, and it is the first speech after it: speech that starts too soon is the
                 # company going on (a menu after its welcome's pause), and its next breath group is no answer either.
                 self._greeting_answered = True
-                self._greeting_answer_went_on = False
                 if self.probe_answered(onset):
                     self._greeting_answer_s = onset
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
@@ -723,7 +721,7 @@ class HumanJudge:
             return self._declare_human(t_s, onset_s, 0.85, f"answered our hello after a greeting: {text.strip()!r}")
         if verdict == "recording" or menu_text(text):
             self._greeting_answer_s = self._greeting_answer_end_s = self._probe_s = None  # the company's own words
-        elif t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S and not self._greeting_answer_went_on:
+        elif t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S:
             self._greeting_answer_end_s = t_s  # a short answer: a pause after it decides (_greeting_answer_waited)
             self._greeting_answer_words = text.strip()
         return []
@@ -733,11 +731,12 @@ class HumanJudge:
         end_s, onset_s = self._greeting_answer_end_s, self._greeting_answer_s
         assert end_s is not None
         if onset_s is None or (self._last_onset_s is not None and self._last_onset_s > end_s + FRAME_S):
-            # It talks on: no pause decides now. A person answers in breath groups too ("Yes, hello, I'm here." then
-            # "How can I help you?"), so the words after it still count within the answer's window, but only a
-            # person's words settle it now: a menu whose "press 2" speech-to-text lost reads as neutral words too.
+            # It talks on: no pause decides now. A person answers in breath groups too ("Yes, go ahead," then "I'm
+            # listening."), so the words after it still count within the answer's window: a person's settle it, the
+            # company's end it, and other words wait for a pause only while the whole answer is still a turn's
+            # length (_judge_greeting_answer). A menu that went on after our probe is kept out by its onset: the
+            # first speech after the probe is the only answer, and a menu that starts too soon is none.
             self._greeting_answer_end_s = None
-            self._greeting_answer_went_on = True
             return []
         # The wait a recorded voice's own pause cannot fill (ANSWER_WAIT_S), not the queue's shorter turn wait: here
         # no known hold loop backs the words up.

@@ -86,10 +86,6 @@ def test_speech_too_soon_after_the_probe_uses_up_its_answer() -> None:
     assert K.HUMAN_DETECTED not in kinds(obs)
 
 
-def test_neutral_words_after_an_answer_went_on_wait_for_no_pause() -> None:
-    assert K.HUMAN_DETECTED not in kinds(call(0.6, "I am here.", more=True, then_words="In the pharmacy."))
-
-
 def test_other_words_that_go_on_are_not_a_person() -> None:
     """The same words followed by more speech (a message going on after its pause) decide nothing."""
     obs = call(0.6, "Let me pull that up for you.", more=True)
