@@ -50,6 +50,9 @@ UNCERTAIN_AFTER_S = 0.5  # speech this long in a candidate turn is worth a probe
 # ("Thanks for holding, this is Maria at First City Bank, how can I help you today?"), longer than the 3 s
 # acoustic limit above. Hold-message wording still wins over greeting wording (content.classify_text).
 TRANSCRIPT_TURN_MAX_S = 12.0
+# A word said alone ("Yes?", "Hi.") lasts 0.3-0.5 s; speech shorter than that with no words found in it is a breath, a
+# click or a cough, neither an answer to our probe nor a part of one.
+WORDLESS_MIN_S = 0.3
 PROBE_ANSWER_S = 3.0  # an answer to "Hello?" must start this soon after the probe
 PROBE_MIN_DELAY_S = 0.4  # ... and not sooner than this: the probe itself lasts about half a second
 # Sound (not speech) this long after a turn means the hold is back; shorter is the unreported start of the
@@ -345,8 +348,12 @@ class HumanJudge:
         # After a long silent wait the call is probably queued: speech is then a candidate turn (it can raise
         # HUMAN_UNCERTAIN, so the call probes), but without music or beeps it never transfers on its own.
         if not self.in_queue:
-            if self._greeting_answer_s is None and not self._greeting_answered and self.probe_answered(onset):
-                self._greeting_answer_s, self._greeting_answered = onset, True  # one answer per probe
+            if not self._greeting_answered and self._probe_s is not None and onset >= self._probe_s:
+                # One answer per probe, and it is the first speech after it: speech that starts too soon is the
+                # company going on (a menu after its welcome's pause), and its next breath group is no answer either.
+                self._greeting_answered = True
+                if self.probe_answered(onset):
+                    self._greeting_answer_s = onset
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         self._background = False
@@ -666,12 +673,7 @@ class HumanJudge:
         if partial:
             return self._note_partial(text, t_s)
         if not self.in_queue:
-            if self._greeting_answer_s is not None and t_s >= self._greeting_answer_s:
-                return self._judge_greeting_answer(text, t_s)
-            # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
-            # straight after "Please hold while we connect you").
-            self._handed_over = queueing_text(text)
-            return []
+            return self._note_menu_words(text, t_s)
         if self._handed_over and not self.hold and menu_text(text):
             self._handed_over = False  # a menu again: the IVR is still talking
         if self._lone is not None and self._lone[0] <= t_s <= self._lone[1] + FRAME_S:
@@ -680,6 +682,23 @@ class HumanJudge:
         turn = self._turn_heard_at(t_s)
         return [] if turn is None else self._note_turn_words(turn, text, t_s)
 
+    def _note_menu_words(self, text: str, t_s: float) -> list[Observation]:
+        """Words heard before the queue: an answer to our probe in the menus, or the IVR handing the call over."""
+        if self._greeting_answer_s is not None and t_s >= self._greeting_answer_s:
+            if not text.strip() and not self._spoken_segment_ended_at(t_s):
+                return []  # no words, and level (a tone, music the VAD took) or shorter than a word: no answer
+            return self._judge_greeting_answer(text, t_s)
+        if text.strip():
+            # Still in the IVR: only its hand-over to the queue matters (no music may follow: a person can pick up
+            # straight after "Please hold while we connect you"). No words say nothing about a hand-over either.
+            self._handed_over = queueing_text(text)
+        return []
+
+    def _spoken_segment_ended_at(self, t_s: float) -> bool:
+        """Whether the segment that ended at ``t_s`` was speech (syllable dips, SPEECH_RANGE_DB) a word long."""
+        prev = self._prev_segment
+        return prev is not None and abs(prev[0] - t_s) <= FRAME_S and prev[1] >= WORDLESS_MIN_S
+
     def _judge_greeting_answer(self, text: str, t_s: float) -> list[Observation]:
         """Judge the words that answered a probe said in the menus after a greeting (calls/greeting.py).
 
@@ -687,6 +706,9 @@ class HumanJudge:
         words count once the speaker stops and waits, as a person who answered does ("Let me pull that up for you."):
         an IVR whose welcome merely paused goes on with its message or menu, and a menu listening for speech answers
         our "Hello?" with a re-prompt ("Sorry, I didn't get that. You can say ..."). Hold or menu wording ends it.
+        No words at all (speech-to-text found none in speech the VAD heard: an accent, a lossy or noisy line) is no
+        evidence either way: the timing and the pause after it decide, as for words that are neither kind. Words can
+        only end the answer (the company's) or settle it sooner (a person's); their absence must not lose a person.
         """
         onset_s = self._greeting_answer_s
         assert onset_s is not None
@@ -699,7 +721,7 @@ class HumanJudge:
             return self._declare_human(t_s, onset_s, 0.85, f"answered our hello after a greeting: {text.strip()!r}")
         if verdict == "recording" or menu_text(text):
             self._greeting_answer_s = self._greeting_answer_end_s = self._probe_s = None  # the company's own words
-        elif text.strip() and t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S:
+        elif t_s - onset_s <= MAX_TURN_SPEECH_S + VOICING_GAP_S:
             self._greeting_answer_end_s = t_s  # a short answer: a pause after it decides (_greeting_answer_waited)
             self._greeting_answer_words = text.strip()
         return []
@@ -709,7 +731,12 @@ class HumanJudge:
         end_s, onset_s = self._greeting_answer_end_s, self._greeting_answer_s
         assert end_s is not None
         if onset_s is None or (self._last_onset_s is not None and self._last_onset_s > end_s + FRAME_S):
-            self._greeting_answer_s = self._greeting_answer_end_s = None  # it talks on: a message, not an answer
+            # It talks on: no pause decides now. A person answers in breath groups too ("Yes, go ahead," then "I'm
+            # listening."), so the words after it still count within the answer's window: a person's settle it, the
+            # company's end it, and other words wait for a pause only while the whole answer is still a turn's
+            # length (_judge_greeting_answer). A menu that went on after our probe is kept out by its onset: the
+            # first speech after the probe is the only answer, and a menu that starts too soon is none.
+            self._greeting_answer_end_s = None
             return []
         # The wait a recorded voice's own pause cannot fill (ANSWER_WAIT_S), not the queue's shorter turn wait: here
         # no known hold loop backs the words up.

@@ -234,6 +234,7 @@ class Timer(StrEnum):
     SETTLE = "settle"  # after the last menu step, tell the detector navigation is over at the latest now
     COURTESY = "courtesy"  # while the user's phone rings: time for the next "still connecting" line
     PAUSE = "pause"  # the quiet after a short turn in the menus has lasted long enough to probe (calls/greeting.py)
+    TURN_GAP = "turn_gap"  # the company has been quiet in the menus long enough that its next words are a new turn
 
 
 class DetectorNote(StrEnum):

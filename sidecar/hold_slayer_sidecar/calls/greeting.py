@@ -60,6 +60,14 @@ PAUSE_PROBE_S = 2.0
 PAUSE_TURN_MAX_S = 3.0
 
 
+# The company's own move: quiet this long in the menus ends its turn, as our key or spoken line does. Longer than
+# any pause inside or between prompts (0.5-1.5 s, see PAUSE_PROBE_S) and than the pause probe's wait; a menu that
+# waits this long is waiting for input, and what it says next comes after a move of its own (a no-input re-prompt,
+# a fallback transfer to a person, a queue). Without it, a person who picks up after a menu that timed out is judged
+# together with the menu's words and never probed.
+TURN_GAP_S = 3.0
+
+
 def words_since_move(session: CallSession, event: Transcribed) -> str:
     """Return what the company said since our last move (key, spoken line), this transcript included."""
     if event.epoch and event.epoch == session.listen_epoch:
@@ -133,6 +141,34 @@ def pause_heard(session: CallSession, at: float, quiet_s: float) -> list[Effect]
     if not waits_after_short_turn(session, at):
         return []
     return [StartTimer(Timer.PAUSE, max(0.0, PAUSE_PROBE_S - quiet_s))]
+
+
+def turn_gap_heard(session: CallSession, quiet_s: float) -> list[Effect]:
+    """Start the wait for the company's quiet in the menus to end its turn (``quiet_s`` of it already heard)."""
+    if session.state is not CallState.IVR or session.step_wait is not StepWait.LISTEN:
+        return []
+    return [StartTimer(Timer.TURN_GAP, max(0.0, TURN_GAP_S - quiet_s))]
+
+
+def turn_gap_lasted(session: CallSession, at: float) -> Result:
+    """End the company's turn after TURN_GAP_S of quiet with no key from us: what it says next is a turn of its own.
+
+    Only once every word before the quiet is in (the navigator had them all and chose no key) and while nothing of
+    ours is under way: a new listen epoch then drops the old menu's words from what a greeting is judged with.
+    """
+    step = current_step(session)
+    ready = (
+        session.state is CallState.IVR
+        and session.company_quiet
+        and session.step_wait is StepWait.LISTEN
+        and (step is None or step.kind is FlowStepKind.LISTEN)
+        and session.transcribed_t_s >= session.quiet_t_s
+        and bool(session.prompt)
+    )
+    if not ready:
+        return session, []
+    fresh, effects = listen(session)
+    return replace(fresh, company_quiet=True), effects
 
 
 def pause_lasted(session: CallSession, at: float) -> Result:

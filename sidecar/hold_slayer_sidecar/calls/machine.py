@@ -63,6 +63,8 @@ from .greeting import (
     pause_lasted,
     probe_greeting,
     queue_after_greeting,
+    turn_gap_heard,
+    turn_gap_lasted,
     words_while_probing,
 )
 from .listening import words_wanted
@@ -244,6 +246,7 @@ def _on_queue_sound(session: CallSession, event: Observed) -> Result:
         quiet = replace(session, company_quiet=True, quiet_t_s=quiet_t_s)
         heard_s = float(event.data.get("quiet_s", 1.0))  # the detector reports a second of quiet
         pause = pause_heard(quiet, event.at, heard_s)  # a person waiting for us? (calls/greeting.py)
+        pause += turn_gap_heard(quiet, heard_s)  # ... or a menu waiting for input, whose next words are a new turn
         settled, effects = ask_if_settled(quiet)
         return settled, pause + effects
     return session, []
@@ -253,7 +256,7 @@ def _on_menu_speech(session: CallSession, event: Observed) -> Result:
     """Speech began in the menus: the company goes on talking, so the pause before it was no person waiting."""
     if session.state is not CallState.IVR:
         return session, []
-    return replace(session, company_quiet=False), [CancelTimer(Timer.PAUSE)]
+    return replace(session, company_quiet=False), [CancelTimer(Timer.PAUSE), CancelTimer(Timer.TURN_GAP)]
 
 
 def _on_segment(session: CallSession, event: Observed) -> Result:
@@ -384,6 +387,7 @@ _TIMERS: dict[Timer, Callable[[CallSession, float], Result]] = {
     Timer.PROBE_SAY: _probe_over,  # the speaker never paused for an answer: not a person waiting for us
     Timer.COURTESY: still_connecting,
     Timer.PAUSE: pause_lasted,
+    Timer.TURN_GAP: turn_gap_lasted,
 }
 
 

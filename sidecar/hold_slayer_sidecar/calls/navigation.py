@@ -99,6 +99,10 @@ def on_transcript(session: CallSession, event: Transcribed) -> Result:
         effects.append(Emit(EventType.TRANSCRIPT, data))
         if session.state in LISTENING:
             effects.append(NoteTranscript(event.text, event.t_s))
+    elif session.state is CallState.PROBING and session.direct and event.epoch == 0:
+        # An answer to our "Hello?" in the menus with no words found in it: the detector still needs to know its
+        # words are in (none against a person), so that the pause after it can decide (audio/judge.py).
+        effects.append(NoteTranscript("", event.t_s))
     if event.text and session.state in (CallState.HOLD, CallState.PROBING):
         again, more = menu_in_queue(session, event)
         return again, effects + more

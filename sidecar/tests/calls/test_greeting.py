@@ -473,3 +473,80 @@ def test_a_pause_after_speech_before_our_last_move_is_not_probed() -> None:
     s, out = step(s, Observed(8.9, K.SILENCE, 7.9))
     s, more = step(s, TimerFired(9.9, Timer.PAUSE))
     assert s.state is CallState.IVR and said(out + more) == []
+
+
+def test_an_answer_to_the_probe_with_no_words_still_reaches_the_detector() -> None:
+    """Speech-to-text found nothing in the answer: the detector is told its words are in, so the pause decides."""
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 1.7))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9))
+    s, _ = step(s, TimerFired(9.9, Timer.PAUSE))
+    s, _ = step(s, SpeakDone(10.4, s.ticket))
+    s, out = step(s, Transcribed(12.0, "", 11.6, 0))
+    assert NoteTranscript("", 11.6) in out
+    s, out = step(s, Observed(13.3, K.HUMAN_DETECTED, 13.2))
+    assert s.state is CallState.HUMAN and any(isinstance(e, DialUser) for e in out)
+
+
+def test_an_empty_transcript_in_the_menus_is_not_given_to_the_detector() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 1.7))
+    s, out = step(s, Transcribed(8.5, "", 7.9, s.listen_epoch))
+    assert not any(isinstance(e, NoteTranscript) for e in out)
+
+
+def menu_then_quiet(wait: StepWait = StepWait.LISTEN) -> CallSession:
+    """A menu (two segments, words in), then the company falls quiet; no key from us."""
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(8.0, 2.0))
+    s, _ = step(s, Transcribed(8.4, "Welcome to Brightline Heating.", 8.0, s.listen_epoch))
+    s, _ = step(s, spoke(12.5, 4.0))
+    s, _ = step(s, Transcribed(13.0, "For installations, press 1. For repairs, press 2.", 12.5, s.listen_epoch))
+    return replace(s, step_wait=wait)
+
+
+def test_a_menu_quiet_for_the_turn_gap_ends_its_turn_and_a_person_after_it_is_probed() -> None:
+    """The menu timed out and put a person through by itself: their greeting is judged alone, not with the menu."""
+    s = menu_then_quiet()
+    epoch = s.listen_epoch
+    s, out = step(s, Observed(13.5, K.SILENCE, 12.5, data={"quiet_s": 1.0}))
+    assert StartTimer(Timer.TURN_GAP, 2.0) in out
+    s, out = step(s, TimerFired(15.5, Timer.TURN_GAP))
+    assert s.listen_epoch == epoch + 1 and s.prompt == "" and s.state is CallState.IVR
+    # The person greets and waits: the short turn's pause is probed (its words garbled or not in yet).
+    s, _ = step(s, Observed(20.0, K.IVR_PROMPT, 20.0))
+    s, _ = step(s, spoke(21.4, 1.4))
+    s, _ = step(s, Observed(22.4, K.SILENCE, 21.4, data={"quiet_s": 1.0}))
+    s, out = step(s, TimerFired(23.4, Timer.PAUSE))
+    assert s.state is CallState.PROBING and said(out) == ["Hello?"]
+
+
+def test_speech_before_the_turn_gap_keeps_the_menus_turn() -> None:
+    s = menu_then_quiet()
+    epoch = s.listen_epoch
+    s, _ = step(s, Observed(13.5, K.SILENCE, 12.5, data={"quiet_s": 1.0}))
+    s, out = step(s, Observed(14.0, K.IVR_PROMPT, 14.0))
+    assert CancelTimer(Timer.TURN_GAP) in out
+    s, _ = step(s, TimerFired(15.5, Timer.TURN_GAP))  # fired before the cancel reached it
+    assert s.listen_epoch == epoch and s.prompt
+
+
+@pytest.mark.parametrize("wait", [StepWait.DTMF, StepWait.DECIDE, StepWait.SPEAK])
+def test_no_turn_gap_while_our_move_is_under_way(wait: StepWait) -> None:
+    s = menu_then_quiet(wait)
+    epoch = s.listen_epoch
+    s, out = step(s, Observed(13.5, K.SILENCE, 12.5, data={"quiet_s": 1.0}))
+    s, _ = step(s, TimerFired(15.5, Timer.TURN_GAP))
+    assert s.listen_epoch == epoch and not any(isinstance(e, StartTimer) and e.name is Timer.TURN_GAP for e in out)
+
+
+def test_no_turn_gap_before_the_words_of_the_menu_are_in() -> None:
+    """A loaded machine: the navigator has not had the menu's last words; a new turn would throw them away."""
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(8.0, 2.0))
+    s, _ = step(s, Transcribed(8.4, "Welcome to Brightline Heating.", 8.0, s.listen_epoch))
+    s, _ = step(s, spoke(12.5, 4.0))  # its words are still being decoded
+    s, epoch = replace(s, step_wait=StepWait.LISTEN), s.listen_epoch
+    s, _ = step(s, Observed(13.5, K.SILENCE, 12.5, data={"quiet_s": 1.0}))
+    s, _ = step(s, TimerFired(15.5, Timer.TURN_GAP))
+    assert s.listen_epoch == epoch
