@@ -93,6 +93,13 @@ class EngineCore:
         self._ep.libHandleEvents(timeout_ms)
         self.reap()
         self.media.purge()
+        if self.rtp_filter is not None:
+            for leg in self.registry.legs():
+                if not leg.ended:
+                    try:
+                        self.rtp_filter.check(leg.leg_id, leg.call)
+                    except (pj.Error, OSError, RtpFilterError) as err:  # the call goes on either way
+                        _LOGGER.warning("cannot check %s's media peer: %s", leg.leg_id, err)
 
     def teardown(self) -> None:
         """Hang up every leg, pump until they end, drop every PJSUA2 object, destroy the library."""
@@ -330,6 +337,8 @@ class EngineCore:
 
     def _release(self, leg: Leg) -> None:
         self.media.release(leg)
+        if self.rtp_filter is not None:
+            self.rtp_filter.forget(leg.leg_id)
         self.registry.remove(leg)
         # Dropping a pj.Call hangs up whatever call holds its slot id at that moment. One poll can carry both a
         # call's BYE and the next INVITE, which PJSUA gives the slot just freed: dropping the old object now would

@@ -23,6 +23,7 @@ rewrite its SDP) is then not heard at all. Trunks' SBCs and LAN phones send from
 from __future__ import annotations
 
 import ctypes
+import errno
 import ipaddress
 import logging
 import os
@@ -30,7 +31,8 @@ import socket
 import stat
 import struct
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import pjsua2 as pj
 
@@ -41,6 +43,14 @@ _STREAM_UP = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_LOCAL_HOLD, pj.PJS
 _FD_DIR = "/proc/self/fd"
 # linux/filter.h and asm-generic/socket.h (x86-64 and arm64 alike): attach a classic BPF program to a socket.
 SO_ATTACH_FILTER = 26
+SO_DETACH_FILTER = 27
+# A peer sends RTP every 20 ms from the moment its answer is sent (RFC 3550; comfort noise, RFC 3389, included): no
+# packet in this long since the filter went on means its RTP comes from another address than its SDP names (NAT
+# without SDP rewriting, or a media server behind an SBC that sends asymmetric RTP). The filter is then lifted for
+# that call, with a warning: hearing nothing would make the call worthless (no menu, no person ever detected), and
+# without the filter the stream is what pjmedia made it before (latching). Long enough for a slow first packet
+# (jitter, a media server that starts its stream late), short next to a menu's first words.
+LIFT_AFTER_S = 4.0
 # A load at this negative offset reads the IP header; offset 0 is the UDP header (linux/filter.h, SKF_NET_OFF).
 SKF_NET_OFF = -0x100000
 _BPF_LD_B, _BPF_LD_H, _BPF_LD_W = 0x30, 0x28, 0x20  # BPF_LD | BPF_ABS | size (byte, half word, word)
@@ -59,10 +69,14 @@ class RtpFilterError(Exception):
 class MediaPeer:
     """One audio stream's local ports and the remote addresses its SDP names."""
 
+    index: int  # the stream's media index in the call (for its statistics)
     rtp_port: int
     rtcp_port: int
     remote_rtp: Address | None
     remote_rtcp: Address | None
+    # Whether the peer is meant to send us RTP now (active, and not on hold towards us: RFC 3264 s5.1 recvonly
+    # / inactive streams carry no RTP from the peer, so its silence there proves nothing).
+    receiving: bool = True
 
 
 def parse_address(text: str) -> Address | None:
@@ -100,10 +114,12 @@ def media_peers(call: pj.Call) -> list[MediaPeer]:
             continue
         peers.append(
             MediaPeer(
+                index=int(media.index),
                 rtp_port=local_rtp[1],
                 rtcp_port=local_rtcp[1] if local_rtcp is not None else 0,
                 remote_rtp=parse_address(str(stream.remoteRtpAddress)),
                 remote_rtcp=parse_address(str(stream.remoteRtcpAddress)),
+                receiving=media.status == pj.PJSUA_CALL_MEDIA_ACTIVE and bool(media.dir & pj.PJMEDIA_DIR_DECODING),
             )
         )
     return peers
@@ -167,10 +183,38 @@ def admit_only(fd: int, peer: Address) -> None:
         raise RtpFilterError(f"cannot filter descriptor {fd} for {peer[0]}:{peer[1]}: {err}") from err
 
 
+def lift(fd: int) -> None:
+    """Take the filter off the UDP socket behind ``fd`` (no filter on it: nothing to do)."""
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
+    except OSError as err:
+        if err.errno != errno.ENOENT:  # ENOENT: no filter was attached
+            raise RtpFilterError(f"cannot lift the filter of descriptor {fd}: {err}") from err
+
+
+def received_rtp(call: pj.Call, index: int) -> int:
+    """How many RTP packets the call's stream ``index`` has taken in (pjmedia's own count; PJSUA2 thread only)."""
+    return int(call.getStreamStat(index).rtcp.rxStat.pkt)
+
+
+@dataclass(slots=True)
+class _Watch:
+    """A call whose filtered stream has not yet shown that its peer sends from the SDP address."""
+
+    deadline: float
+    # Each filtered stream with pjmedia's count of packets taken in when its filter went on: packets that came
+    # before the filter say nothing about where the peer sends from.
+    streams: list[tuple[MediaPeer, int]] = field(default_factory=list)
+
+
 class RtpPeerFilter:
     """Keeps every call's RTP/RTCP sockets admitting only the peer its latest SDP names (PJSUA2 thread only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lift_after_s: float = LIFT_AFTER_S) -> None:
+        self._lift_after_s = lift_after_s
+        self._watching: dict[str, _Watch] = {}
+        self._lifted: set[str] = set()  # legs whose peer was not heard through the filter: unfiltered to the end
         self._supported = sys.platform.startswith("linux") and os.path.isdir(_FD_DIR)
         if not self._supported:
             _LOGGER.warning("RTP from strangers cannot be refused on %s: the media ports latch (pjmedia)", sys.platform)
@@ -182,11 +226,16 @@ class RtpPeerFilter:
         working (``transport_restart``) with a new, unfiltered one on the same port. A scan costs well under a
         millisecond (a worker holds a few dozen descriptors) and media changes are rare.
         """
-        if not self._supported:
+        if not self._supported or leg_id in self._lifted:
             return
         peers = media_peers(call)
         if not peers:
             return
+        streams = [(peer, received_rtp(call, peer.index)) for peer in peers if peer.receiving]
+        if streams:
+            self._watching[leg_id] = _Watch(time.monotonic() + self._lift_after_s, streams)
+        else:
+            self._watching.pop(leg_id, None)  # on hold: the peer sends nothing, so its silence proves nothing
         sockets = udp_sockets()
         for peer in peers:
             for port, remote in ((peer.rtp_port, peer.remote_rtp), (peer.rtcp_port, peer.remote_rtcp)):
@@ -202,3 +251,30 @@ class RtpPeerFilter:
                         _LOGGER.warning("%s: %s; RTP from anyone is accepted on port %s", leg_id, err, port)
                     else:
                         _LOGGER.debug("%s: media port %s hears only %s:%s", leg_id, port, *remote)
+
+    def check(self, leg_id: str, call: pj.Call) -> None:
+        """Lift the filter of a call whose peer was not heard through it in ``lift_after_s`` (see LIFT_AFTER_S)."""
+        watch = self._watching.get(leg_id)
+        if watch is None or time.monotonic() < watch.deadline:
+            return
+        del self._watching[leg_id]
+        silent = [peer for peer, before in watch.streams if received_rtp(call, peer.index) == before]
+        if not silent:
+            return  # the peer sends from where its SDP says: the filter stays for the whole call
+        self._lifted.add(leg_id)
+        sockets = udp_sockets()
+        for peer in silent:
+            for port in (peer.rtp_port, peer.rtcp_port):
+                for fd in sockets.get(port, []):
+                    lift(fd)
+        _LOGGER.warning(
+            "%s: no RTP from the address the peer's SDP names in %.0f s (NAT or asymmetric RTP?): RTP from anyone"
+            " is accepted for this call; set sip.rtp_peer_only false if this trunk always does this",
+            leg_id,
+            self._lift_after_s,
+        )
+
+    def forget(self, leg_id: str) -> None:
+        """Drop what is kept about an ended leg."""
+        self._watching.pop(leg_id, None)
+        self._lifted.discard(leg_id)

@@ -8,15 +8,18 @@ burst with the filter off is the control: it must take the stream over, or this 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import struct
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from hold_slayer_sidecar.audio.types import AudioFrame
+from hold_slayer_sidecar.sip import rtp_filter
 from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.rtp_filter import udp_sockets
@@ -170,5 +173,68 @@ async def test_the_filter_follows_reinvites_and_refuses_the_peers_own_host_on_an
     (rtp_fd,) = after[rtp_port]
     with socket.socket(fileno=os.dup(rtp_fd)) as ours, pytest.raises(OSError):
         ours.getpeername()  # filtered, never connected: pjmedia's socket keeps its binding and error semantics
+    await engine.hang_up(leg)
+    await events.wait(LegEventKind.DISCONNECTED, leg)
+
+
+def _loud_s(frames: list[AudioFrame], start_s: float, end_s: float) -> float:
+    """Seconds of tone (louder than G.711's idle noise) the leg heard between ``start_s`` and ``end_s``."""
+    pcm = np.concatenate([f.pcm for f in frames]) if frames else np.zeros(0, np.int16)
+    part = pcm[int(start_s * 8000) : int(end_s * 8000)]
+    chunks = [part[i : i + 800] for i in range(0, part.size - 799, 800)]
+    return 0.1 * sum(np.sqrt(np.mean(c.astype(np.float64) ** 2)) > 100 for c in chunks)
+
+
+@pytest.mark.parametrize("engine", [True], indirect=True, ids=["filter"])
+async def test_a_peer_that_sends_from_another_port_than_its_sdp_is_heard_after_the_filter_is_lifted(
+    engine: PjsuaEngine,
+    events: EventLog,
+    make_peer: PeerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Asymmetric RTP (a media server behind an SBC, NAT without SDP rewriting): the SDP names one port, the packets
+    # come from another. Made here by letting the filter believe the SDP named the port next to the real one.
+    real = rtp_filter.media_peers
+
+    def elsewhere(call: object) -> list[rtp_filter.MediaPeer]:
+        return [
+            replace(peer, remote_rtp=(peer.remote_rtp[0], peer.remote_rtp[1] + 2) if peer.remote_rtp else None)
+            for peer in real(call)  # type: ignore[arg-type]
+        ]
+
+    monkeypatch.setattr(rtp_filter, "media_peers", elsewhere)
+    peer = await make_peer("answer")
+    leg, peer_leg = await dial_answered(engine, events, peer)
+    heard: list[AudioFrame] = []
+    engine.subscribe_audio(leg, heard.append)
+    await peer.request("play_tone", leg=peer_leg, freq=PEER_TONE, seconds=rtp_filter.LIFT_AFTER_S + 4)
+    with caplog.at_level(logging.WARNING):
+        await asyncio.sleep(rtp_filter.LIFT_AFTER_S + 3)
+    assert _loud_s(heard, 0.0, 2.0) < 0.3  # filtered: the peer's packets were dropped, the call heard nothing
+    assert _loud_s(heard, rtp_filter.LIFT_AFTER_S + 1.0, rtp_filter.LIFT_AFTER_S + 2.5) > 1.2  # lifted: heard
+    assert any("asymmetric RTP" in r.getMessage() for r in caplog.records), caplog.text
+    await engine.hang_up(leg)
+    await events.wait(LegEventKind.DISCONNECTED, leg)
+
+
+@pytest.mark.parametrize("engine", [True], indirect=True, ids=["filter"])
+async def test_a_peer_heard_through_the_filter_keeps_it_for_the_whole_call(
+    engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
+) -> None:
+    before = set(udp_sockets())
+    peer = await make_peer("answer")
+    leg, peer_leg = await dial_answered(engine, events, peer)
+    ports = sorted(set(udp_sockets()) - before)
+    heard: list[AudioFrame] = []
+    engine.subscribe_audio(leg, heard.append)
+    await peer.request("play_tone", leg=peer_leg, freq=PEER_TONE, seconds=rtp_filter.LIFT_AFTER_S + BURST_S + 3)
+    await asyncio.sleep(rtp_filter.LIFT_AFTER_S + 1)  # past the check: the peer was heard, so nothing is lifted
+    heard.clear()
+    sent, back = await inject(ports)
+    await asyncio.sleep(0.5)
+    peaks = dominant(heard)
+    assert sent >= BURST * 50 and back == 0
+    assert not any(near(f, INJECTED_TONE) for f in peaks), [round(f) for f in peaks]
     await engine.hang_up(leg)
     await events.wait(LegEventKind.DISCONNECTED, leg)
