@@ -10,7 +10,6 @@ import ipaddress
 import json
 import os
 import secrets
-import string
 from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from .inbound.receptionist.config import ReceptionistSettings
 from .protocol import DEFAULT_PORT, MIN_TOKEN_LENGTH, DtmfMethod
 from .sip.pool import DEFAULT_WORKERS, MAX_WORKERS
 from .sip.settings import SipSettings
+from .templates import check_template
 from .voice.factory import VoiceSettings
 
 
@@ -226,19 +226,7 @@ class CourtesyLines(BaseModel):
     def _only_name_placeholder(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        try:
-            parsed = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(value)]
-        except ValueError as err:
-            raise ValueError(f"not a valid template: {err}") from err
-        # "{name!x}" would raise only when the line is said, "{name:>99999999}" would make a huge text.
-        unknown = sorted(
-            field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-            for field, spec, conversion in parsed
-            if field is not None and (field != _NAME_FIELD or spec or conversion)
-        )
-        if unknown:
-            raise ValueError(f"only {{{_NAME_FIELD}}} may be used, not {unknown}")
-        return value
+        return check_template(value, _NAME_FIELD)
 
     def greeting_text(self) -> str:
         """Return the first line said to the person ('' when the courtesy lines are off)."""

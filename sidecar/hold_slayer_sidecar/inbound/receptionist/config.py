@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import string
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ...templates import check_template
 
 OWNER_FIELD = "owner"
 DEFAULT_GREETING = "Hi, you've reached {owner}'s line. Who's calling, and what's it about?"
@@ -13,19 +13,7 @@ DEFAULT_GREETING_NO_OWNER = "Hi, you've reached this line. Who's calling, and wh
 
 def check_greeting(value: str) -> str:
     """Return a greeting template whose only placeholder is a bare ``{owner}``; raise ValueError naming any other."""
-    try:
-        parsed = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(value)]
-    except ValueError as err:
-        raise ValueError(f"not a valid template: {err}") from err
-    # "{owner!x}" would raise only when the greeting is said, "{owner:>99999999}" would make a huge text.
-    unknown = sorted(
-        field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-        for field, spec, conversion in parsed
-        if field is not None and (field != OWNER_FIELD or spec or conversion)
-    )
-    if unknown:
-        raise ValueError(f"only {{{OWNER_FIELD}}} may be used, not {unknown}")
-    return value
+    return check_template(value, OWNER_FIELD)
 
 
 class ReceptionistSettings(BaseModel):
