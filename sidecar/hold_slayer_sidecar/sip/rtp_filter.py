@@ -232,7 +232,10 @@ class RtpPeerFilter:
         if not peers:
             return
         streams = [(peer, received_rtp(call, peer.index)) for peer in peers if peer.receiving]
-        if streams:
+        kept = self._watching.get(leg_id)
+        if kept is not None and [p for p, _ in kept.streams] == [p for p, _ in streams]:
+            pass  # the same peer again (a second media callback): its deadline and counts stand
+        elif streams:
             self._watching[leg_id] = _Watch(time.monotonic() + self._lift_after_s, streams)
         else:
             self._watching.pop(leg_id, None)  # on hold: the peer sends nothing, so its silence proves nothing
