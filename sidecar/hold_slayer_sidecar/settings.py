@@ -56,8 +56,9 @@ class SipConfig(BaseModel):
     clock_rate: Literal[8000, 16000] = 8000
     user_agent: str = "HoldSlayer/0.1"
     log_level: int = Field(default=1, ge=0, le=6)
-    # RTP/RTCP only from the SDP peer (sip/rtp_filter.py): off only for a peer behind NAT that names a
-    # private address in its SDP; otherwise a stranger's RTP burst can take a call's audio over.
+    # RTP/RTCP only from the SDP peer (sip/rtp_filter.py); a peer that sends from elsewhere (NAT, asymmetric RTP)
+    # is unfiltered after 4 s of silence, so off only for a trunk that always does that; on, a stranger's RTP
+    # burst cannot take a call's audio over.
     rtp_peer_only: bool = True
     # Media worker processes (PJSUA2 endpoints, 4 legs = 2 bridged calls each). Two: the default two calls
     # then run in separate processes, so one crash loses one call; an idle worker costs ~1% of a core.

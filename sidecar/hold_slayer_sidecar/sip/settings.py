@@ -41,8 +41,9 @@ class SipSettings:
         log_level: PJSIP log verbosity 0-6 forwarded to Python logging (1 = errors only).
         rtp_peer_only: receive a call's RTP/RTCP only from the address its SDP names (``rtp_filter``): on,
             because trunks and LAN phones send from where they advertise (RFC 4961) and pjmedia otherwise
-            lets a stranger's burst take the stream over; off for a peer behind NAT whose SDP names a private
-            address (its media is then latched onto, and a burst from anyone can take it over).
+            lets a stranger's burst take the stream over. A peer whose RTP comes from elsewhere (NAT, asymmetric
+            RTP) gets its call unfiltered after ``rtp_filter.LIFT_AFTER_S``; off for a trunk that always does that
+            (its media is then latched onto from the start, and a burst from anyone can take it over).
     """
 
     bind_host: str = "127.0.0.1"

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import os
 import socket
-import struct
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -24,6 +23,7 @@ from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.rtp_filter import udp_sockets
 from hold_slayer_sidecar.sip.settings import SipSettings
+from hold_slayer_tools.bench.rtp_inject import drain, pcmu_tone
 from sip_harness import TIMEOUT, EventLog, PeerFactory, dial_answered
 from sip_peer import spectrum_peaks
 
@@ -37,22 +37,6 @@ BURST_S = 1.5
 pytestmark = pytest.mark.slow
 
 
-def _ulaw(pcm: np.ndarray) -> bytes:
-    """G.711 mu-law (bias 0x84, segment, 4-bit mantissa, inverted)."""
-    sign = np.where(pcm < 0, 0x80, 0)
-    magnitude = np.minimum(np.abs(pcm.astype(np.int32)), 32635) + 0x84
-    exponent = np.clip(np.floor(np.log2(magnitude)).astype(np.int32) - 7, 0, 7)
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return bytes((~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes())
-
-
-def _packet(seq: int) -> bytes:
-    """20 ms of a loud 1 kHz tone as RTP payload type 0 (RFC 3550 header)."""
-    t = (np.arange(160) + seq * 160) / 8000.0
-    pcm = (12000 * np.sin(2 * np.pi * INJECTED_TONE * t)).astype(np.int16)
-    return struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF, 0x0BADF00D) + _ulaw(pcm)
-
-
 async def inject(ports: list[int], source: str = INJECTOR_IP) -> tuple[int, int]:
     """Send a burst of tone to the ports from a stranger; return (sent, the call's own packets received back)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -63,23 +47,13 @@ async def inject(ports: list[int], source: str = INJECTOR_IP) -> tuple[int, int]
         while time.monotonic() < ends:
             for _ in range(BURST):
                 for port in ports:
-                    sock.sendto(_packet(seq), ("127.0.0.1", port))
+                    sock.sendto(pcmu_tone(INJECTED_TONE, seq), ("127.0.0.1", port))
                     sent += 1
                 seq += 1
-            back += _drain(sock)
+            back += drain(sock)
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.2)
-        return sent, back + _drain(sock)
-
-
-def _drain(sock: socket.socket) -> int:
-    count = 0
-    while True:
-        try:
-            sock.recv(2048)
-        except (BlockingIOError, ConnectionRefusedError):
-            return count
-        count += 1
+        return sent, back + drain(sock)
 
 
 def dominant(frames: list[AudioFrame]) -> list[float]:
