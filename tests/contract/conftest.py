@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,6 +13,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.hold_slayer.const import DOMAIN
 
 REPO = Path(__file__).resolve().parents[2]
 SIDECAR_PYTHON = REPO / ".venv-sidecar" / "bin" / "python"
@@ -132,3 +139,22 @@ async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]
     """A plain aiohttp session for the real client."""
     async with aiohttp.ClientSession() as client_session:
         yield client_session
+
+
+@contextlib.asynccontextmanager
+async def loaded_entry(hass: HomeAssistant, sidecar: RunningSidecar) -> AsyncGenerator[MockConfigEntry]:
+    """The integration set up (and loaded) against ``sidecar``; unloaded on the way out."""
+    config_entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Hold Slayer",
+        data={CONF_HOST: sidecar.host, CONF_PORT: sidecar.port, CONF_TOKEN: sidecar.token},
+        unique_id=f"{sidecar.host}:{sidecar.port}",
+        minor_version=2,
+    )
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    yield config_entry
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()

@@ -26,8 +26,6 @@ from typing import Any
 
 import pytest
 from homeassistant.components import media_source
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
@@ -36,7 +34,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.hold_slayer.const import DOMAIN
 
-from .conftest import REPO, SIDECAR_PYTHON, RunningSidecar, start_sidecar, stop
+from .conftest import REPO, SIDECAR_PYTHON, RunningSidecar, loaded_entry, start_sidecar, stop
 
 SCENARIOS = REPO / "sidecar" / "tests" / "inbound" / "scenarios"
 SPEECH = REPO / "sidecar" / "tests" / "inbound" / "speech_pcap.py"
@@ -108,22 +106,9 @@ async def entry(
     hass: HomeAssistant, world: tuple[RunningSidecar, subprocess.Popen[bytes], int]
 ) -> AsyncGenerator[MockConfigEntry]:
     """The integration (and the media source) set up against the sidecar."""
-    sidecar = world[0]
     assert await async_setup_component(hass, "media_source", {})
-    config_entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Hold Slayer",
-        data={CONF_HOST: sidecar.host, CONF_PORT: sidecar.port, CONF_TOKEN: sidecar.token},
-        unique_id=f"{sidecar.host}:{sidecar.port}",
-        minor_version=2,
-    )
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
-    yield config_entry
-    await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    async with loaded_entry(hass, world[0]) as config_entry:
+        yield config_entry
 
 
 def _message_pcap(tmp_path: Path) -> tuple[Path, int]:

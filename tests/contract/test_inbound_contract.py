@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, MATCH_ALL, STATE_OFF, STATE_ON
+from homeassistant.const import MATCH_ALL, STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.hold_slayer.client import HoldSlayerCommandError
 from custom_components.hold_slayer.const import DOMAIN, SUBENTRY_DEVICE, SUBENTRY_RULE
 
-from .conftest import REPO, RunningSidecar
+from .conftest import REPO, RunningSidecar, loaded_entry
 
 pytestmark = [
     pytest.mark.slow,
@@ -61,20 +61,8 @@ def _state(hass: HomeAssistant, entity_id: str) -> str | None:
 @pytest.fixture
 async def entry(hass: HomeAssistant, real_sidecar: RunningSidecar) -> AsyncGenerator[MockConfigEntry]:
     """The integration set up against the real sidecar."""
-    config_entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Hold Slayer",
-        data={CONF_HOST: real_sidecar.host, CONF_PORT: real_sidecar.port, CONF_TOKEN: real_sidecar.token},
-        unique_id=f"{real_sidecar.host}:{real_sidecar.port}",
-        minor_version=2,
-    )
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
-    yield config_entry
-    await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    async with loaded_entry(hass, real_sidecar) as config_entry:
+        yield config_entry
 
 
 async def _flow(hass: HomeAssistant, entry: MockConfigEntry, kind: str, data: dict[str, Any]) -> dict[str, Any]:
