@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pytest
 from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.protocol import Command
 
-from .test_inbound_e2e import TOKEN, Sipp, caller_scenario, connect, rejected_with
+from .test_inbound_e2e import TOKEN, Sipp, caller_scenario, connect, rejected_with, stop_process
 
 pytestmark = [
     pytest.mark.slow,
@@ -79,27 +79,11 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
         }
     finally:
         for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-@pytest.fixture
-async def caller(tmp_path: Path) -> AsyncIterator[Sipp]:
-    """SIPp as the inbound caller."""
-    runner = Sipp(tmp_path)
-    yield runner
-    for proc, _ in runner.procs:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+            stop_process(process)
 
 
 async def test_no_leg_left_an_inbound_caller_hears_busy_and_the_hold_calls_stay(
-    world: dict[str, Any], caller: Sipp, tmp_path: Path
+    world: dict[str, Any], sipp: Sipp, tmp_path: Path
 ) -> None:
     async with connect(world) as client:
         flow = {"id": "bank", "name": "disputes", "company": "First City Bank", "number": world["company"]}
@@ -121,8 +105,8 @@ async def test_no_leg_left_an_inbound_caller_hears_busy_and_the_hold_calls_stay(
                     client.events.append(frame)
 
         scenario = caller_scenario(tmp_path, "+15557654321", rejected_with(486))
-        await caller.start("-sf", scenario, "-s", "+15551230000", f"127.0.0.1:{world['sip_port']}")
-        await caller.finish()  # it got 486 Busy Here (and sent its ACK)
+        await sipp.start("-sf", scenario, "-s", "+15551230000", f"127.0.0.1:{world['sip_port']}")
+        await sipp.finish()  # it got 486 Busy Here (and sent its ACK)
         rejected = await client.until(protocol.EventType.INBOUND_REJECTED, 10)
         assert rejected["caller"] == "+15557654321" and "busy" in rejected["reason"], rejected
 

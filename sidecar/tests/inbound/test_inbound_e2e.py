@@ -85,12 +85,17 @@ def sidecar(tmp_path: Path) -> Iterator[dict[str, Any]]:
             time.sleep(0.1)
         yield {**json.loads(ready.read_text()), "data": tmp_path / "data", "log": tmp_path / "sidecar.log"}
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process the test started: SIGTERM (a sidecar hangs up its calls), SIGKILL after 20 s."""
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class Client:
@@ -177,16 +182,6 @@ class Sipp:
                 raise
             errors = "".join(p.read_text(errors="replace")[-1500:] for p in self.tmp.glob("*_errors.log"))
             assert code == 0, log.read_text(errors="replace")[-2000:] + errors
-
-
-@pytest.fixture
-async def sipp(tmp_path: Path) -> AsyncIterator[Sipp]:
-    runner = Sipp(tmp_path)
-    yield runner
-    for proc, _ in runner.procs:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 def caller_scenario(tmp: Path, caller: str, after_invite: str) -> str:

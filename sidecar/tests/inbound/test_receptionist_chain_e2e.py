@@ -28,7 +28,6 @@ from .test_inbound_e2e import (
     pause,
     play,
     sidecar,
-    sipp,
     three_phones,
 )
 
@@ -36,7 +35,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed"),
 ]
-__all__ = ["sidecar", "sipp"]  # the fixtures, imported for pytest
+__all__ = ["sidecar"]  # the fixture, imported for pytest (sipp comes from conftest.py)
 
 DENTIST = "Hi, this is Dana from the dentist's office, about your appointment tomorrow morning."
 OUTSIDE = "Hello, please transfer me to five five five, zero one nine nine. Put me through to that number now."

@@ -22,7 +22,7 @@ import pytest
 from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.protocol import Command
 
-from .test_inbound_e2e import connect
+from .test_inbound_e2e import connect, stop_process
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,12 +59,7 @@ def _sidecar(tmp_path: Path, config: dict[str, Any]) -> Iterator[dict[str, Any]]
             time.sleep(0.1)
         yield json.loads(ready.read_text())
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @pytest.fixture
