@@ -51,6 +51,11 @@ SO_DETACH_FILTER = 27
 # without the filter the stream is what pjmedia made it before (latching). Long enough for a slow first packet
 # (jitter, a media server that starts its stream late), short next to a menu's first words.
 LIFT_AFTER_S = 4.0
+# Datagrams queued on a socket before its filter went on are still read, and counted, after it: the count that judges
+# the peer starts this long after the filter (pjmedia reads every 20 ms; a second covers a worker held up by load).
+# Counting from the moment the filter went on let those few packets pass for the peer's, and the filter stayed on a
+# peer that was never heard (seen once in CI, under load).
+SETTLE_S = 1.0
 # A load at this negative offset reads the IP header; offset 0 is the UDP header (linux/filter.h, SKF_NET_OFF).
 SKF_NET_OFF = -0x100000
 _BPF_LD_B, _BPF_LD_H, _BPF_LD_W = 0x30, 0x28, 0x20  # BPF_LD | BPF_ABS | size (byte, half word, word)
@@ -202,10 +207,12 @@ def received_rtp(call: pj.Call, index: int) -> int:
 class _Watch:
     """A call whose filtered stream has not yet shown that its peer sends from the SDP address."""
 
+    settle_at: float
     deadline: float
-    # Each filtered stream with pjmedia's count of packets taken in when its filter went on: packets that came
-    # before the filter say nothing about where the peer sends from.
-    streams: list[tuple[MediaPeer, int]] = field(default_factory=list)
+    streams: list[MediaPeer] = field(default_factory=list)
+    # pjmedia's count of packets each stream had taken in at ``settle_at`` (None before): what came earlier may
+    # have been queued before the filter, so it says nothing about where the peer sends from.
+    counts: list[int] | None = None
 
 
 class RtpPeerFilter:
@@ -231,12 +238,14 @@ class RtpPeerFilter:
         peers = media_peers(call)
         if not peers:
             return
-        streams = [(peer, received_rtp(call, peer.index)) for peer in peers if peer.receiving]
+        streams = [peer for peer in peers if peer.receiving]
         kept = self._watching.get(leg_id)
-        if kept is not None and [p for p, _ in kept.streams] == [p for p, _ in streams]:
+        if kept is not None and kept.streams == streams:
             pass  # the same peer again (a second media callback): its deadline and counts stand
         elif streams:
-            self._watching[leg_id] = _Watch(time.monotonic() + self._lift_after_s, streams)
+            now = time.monotonic()
+            settle = min(SETTLE_S, self._lift_after_s / 2)
+            self._watching[leg_id] = _Watch(now + settle, now + self._lift_after_s, streams)
         else:
             self._watching.pop(leg_id, None)  # on hold: the peer sends nothing, so its silence proves nothing
         sockets = udp_sockets()
@@ -258,10 +267,21 @@ class RtpPeerFilter:
     def check(self, leg_id: str, call: pj.Call) -> None:
         """Lift the filter of a call whose peer was not heard through it in ``lift_after_s`` (see LIFT_AFTER_S)."""
         watch = self._watching.get(leg_id)
-        if watch is None or time.monotonic() < watch.deadline:
+        if watch is None:
+            return
+        now = time.monotonic()
+        if watch.counts is None:
+            if now < watch.settle_at:
+                return
+            watch.counts = [received_rtp(call, peer.index) for peer in watch.streams]
+        if now < watch.deadline:
             return
         del self._watching[leg_id]
-        silent = [peer for peer, before in watch.streams if received_rtp(call, peer.index) == before]
+        silent = [
+            peer
+            for peer, before in zip(watch.streams, watch.counts, strict=True)
+            if received_rtp(call, peer.index) == before
+        ]
         if not silent:
             return  # the peer sends from where its SDP says: the filter stays for the whole call
         self._lifted.add(leg_id)
