@@ -31,6 +31,16 @@ BEEP_SPEECH_GUARD_S = 0.5  # a "beep" this close to speech is a steady partial o
 # higher threshold loses the quiet passages (12 dB lost whole holds on a noisy line); 20 ms frames of steady line
 # noise stay within ~3 dB of the floor (a frame's level estimate over 160 samples wavers by 1-2 dB).
 MUSIC_ABOVE_FLOOR_DB = 9.0
+# Partial transcripts of speech in the menus (a person who picked up may talk on for 5-10 s: "Thanks for calling,
+# you're speaking with Priya at the front desk, could I take your name?"). The words that give a person away, a
+# name or a request to the caller, fill the first breath group or two; decoding the speech so far once a second,
+# from its first second on (a breath group of 4-5 syllables, enough for "this is Sam"), lets the call ring the user
+# while the person still speaks instead of after their first long pause. A whisper decode of a few seconds costs
+# 0.1-0.3 s of one core, so at most MENU_PARTIAL_MAX per segment (the first 7 s: the call decides what to do with
+# them; calls/greeting.py drops them once the words read as a menu or a recording).
+MENU_PARTIAL_FIRST_S = 1.0
+MENU_PARTIAL_EVERY_S = 1.0
+MENU_PARTIAL_MAX = 6
 
 
 class HoldDetector:
@@ -57,6 +67,7 @@ class HoldDetector:
         self._last_progress_tone_s = -1e9
         self._last_speech_s = -1e9
         self._cut: SpeechSegment | None = None
+        self._menu_partials = 0  # partials of the open segment in the menus (MENU_PARTIAL_*)
 
     def process(self, frame: AudioFrame) -> list[Observation]:
         """Consume one frame (no look-ahead); return what was decided at its end time."""
@@ -117,7 +128,21 @@ class HoldDetector:
         if cut and self._segmenter.in_speech:
             data = {"start_s": self._segmenter.onset_s, "context": "hold", "cut": cut}
             out.append(Observation(ObservationKind.SPEECH_PARTIAL, t, 0.5, data, audio=self._segmenter.pcm_so_far()))
+        out.extend(self._menu_partial(t, onset is not None))
         return out
+
+    def _menu_partial(self, t: float, onset: bool) -> list[Observation]:
+        """Return the speech so far of a menu segment, once a second from its first second (MENU_PARTIAL_*)."""
+        if onset or not self._segmenter.in_speech:
+            self._menu_partials = 0
+        if not self._segmenter.in_speech or self._judge.in_queue or self._judge.human:
+            return []
+        due = MENU_PARTIAL_FIRST_S + self._menu_partials * MENU_PARTIAL_EVERY_S
+        if self._menu_partials >= MENU_PARTIAL_MAX or t - self._segmenter.onset_s < due - 1e-9:
+            return []
+        self._menu_partials += 1
+        data = {"start_s": self._segmenter.onset_s, "context": "menu", "cut": "running"}
+        return [Observation(ObservationKind.SPEECH_PARTIAL, t, 0.5, data, audio=self._segmenter.pcm_so_far())]
 
     def _tone_observations(self, spec: FrameSpectrum, floor: float, t: float) -> list[Observation]:
         """Ringback, busy and hold beeps; a "beep" near speech or inside music is a voice partial or a held note."""

@@ -63,6 +63,10 @@ _RELABEL_BUDGET_S = 1.5  # scoring time per menu segment: the next segment is us
 # A rescoring starts only while the company is at most this far past the segment: the pause before the next option
 # (0.3-1 s) plus the segment's own decode. Later, the next segment is already waiting for its words.
 _RESCORE_MAX_LAG_S = 2.0
+# A partial greeting decode reads at most the first seconds of the speech: a person's name or request to the caller
+# comes within a long opening's first two breath groups (audio/detector.py, MENU_PARTIAL_*); the decoder's cost grows
+# with the words, and later words no longer make the ring early.
+PARTIAL_GREETING_S = 8.0
 
 
 async def _guarded[T](runtime: CallRuntime, work: Awaitable[T | None]) -> T | None:
@@ -310,6 +314,9 @@ class EffectRunner:
         if stt is None:
             return
         listening = runtime.listening
+        if effect.greeting and effect.partial:
+            await self._transcribe_greeting_partial(runtime, effect)
+            return
         if effect.greeting:  # decoded at once, not behind the menu's own work (calls/greeting.py)
             await self._transcribe_greeting(runtime, effect)
             return
@@ -331,6 +338,38 @@ class EffectRunner:
             return
         async with listening.order:
             await self._transcribe_segment(runtime, effect, listening.stale_menu(effect.epoch))
+
+    async def _transcribe_greeting_partial(self, runtime: CallRuntime, effect: Transcribe) -> None:
+        """Decode a menu segment still going on, unbiased, at detection priority; never ahead of a segment's words."""
+        stt = self._engines.stt
+        assert stt is not None
+        listening = runtime.listening
+        work = self.speech_work
+        if not work.lane_free:
+            # Only into an idle lane: queued, a partial would be stale by its turn (the next one is a second away)
+            # and would hold back the segment's own words behind it.
+            return
+        audio = effect.audio[: int(PARTIAL_GREETING_S * effect.sample_rate)]
+        stale = listening.stale_greeting_partial(effect.epoch)
+        decode = stt.transcribe_quick if isinstance(stt, QuickTranscriber) else stt.transcribe
+        label = f"{runtime.call_id} greeting partial at {effect.t_s:.2f} s"
+        try:
+            transcript = await work.submit(
+                Urgency.DETECTION, lambda: decode(audio, effect.sample_rate), stale=stale, label=label
+            )
+        except StaleWork as err:
+            _LOGGER.debug("call %s: %s", runtime.call_id, err)
+            return
+        except VoiceEngineError as err:
+            _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
+            return
+        except Exception:
+            _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
+            return
+        text = transcript.text.strip()
+        _LOGGER.info("call %s: greeting partial to %.2f s: %r", runtime.call_id, effect.t_s, text)
+        if text:
+            runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch, greeting=True, partial=True))
 
     async def _transcribe_greeting(self, runtime: CallRuntime, effect: Transcribe) -> None:
         """Decode every word since our last move at once, unbiased, as long as it may still be a greeting."""

@@ -34,6 +34,7 @@ from .events import (
     Observed,
     StartTimer,
     Timer,
+    Transcribe,
     Transcribed,
 )
 from .navigation import current_step, listen, on_transcript
@@ -191,6 +192,63 @@ def probe_pause(session: CallSession, at: float) -> Result:
     return said, [EmitCallState(), *effects]
 
 
+def greeting_partial(session: CallSession, event: Observed) -> list[Effect]:
+    """Decode a menu segment still going on, unbiased, while it may be a person's opening (audio/detector.py)."""
+    step = current_step(session)
+    listening = session.state is CallState.IVR and session.step_wait in (StepWait.LISTEN, StepWait.DECIDE)
+    stored = step is not None and step.kind is FlowStepKind.LISTEN and bool(step.choice)
+    if event.audio is None or not listening or stored or not session.policy.can_navigate:
+        return []
+    if not may_greet(session, 0.0):
+        return []
+    rate = int(event.data.get("sample_rate", 8000))
+    return [Transcribe(event.audio, event.t_s, session.listen_epoch, rate, partial=True, quick=True, greeting=True)]
+
+
+def partial_greets(session: CallSession, event: Transcribed) -> bool:
+    """Whether the words so far of speech still going on in the menus are a person's opening, to be probed.
+
+    Only what a recording's opening does not say before its wording gives it away: a name standing alone ("this is
+    Sam," / "Sam speaking") or words addressed to the caller (an offer of help, a request for their details). A menu's
+    or a hold message's wording anywhere since our move rules it out. The probe's answer still decides the bridge.
+    """
+    policy = session.policy
+    step = current_step(session)
+    since_move = f"{session.prompt} {event.text}".strip()
+    cooling = session.last_probe_at is not None and event.at - session.last_probe_at < policy.greeting_probe_cooldown_s
+    return (
+        session.state is CallState.IVR
+        and policy.can_speak
+        and not cooling
+        and session.probes < policy.max_probes
+        and session.no_greeting_epoch != session.listen_epoch
+        and session.step_wait not in (StepWait.DTMF, StepWait.SPEAK)
+        and (step is None or step.kind is FlowStepKind.LISTEN)
+        and not menu_text(since_move)
+        and classify_text(since_move) != "recording"
+        and classify_text(event.text, partial=True) == "agent"
+    )
+
+
+def on_greeting_partial(session: CallSession, event: Transcribed) -> Result:
+    """Ring the user's phone on a person's opening while they still speak; probe at their pause (probe_greeting)."""
+    if session.state is CallState.PROBING:
+        return session, []  # already settling this turn: the segment's own words follow
+    if not partial_greets(session, event):
+        if menu_text(event.text) or classify_text(event.text) == "recording":
+            return replace(session, no_greeting_epoch=event.epoch), []  # no more greeting decodes in this menu
+        return session, []
+    probing = replace(
+        goto(session, CallState.PROBING, event.at),
+        probe_pending=True,
+        direct=True,
+        step_wait=StepWait.NONE,
+        ticket=session.ticket + 1,  # a navigator decision still on its way is void
+    )
+    effects: list[Effect] = [EmitCallState(), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
+    return ring_early(probing, effects)
+
+
 def may_greet(session: CallSession, seconds: float) -> bool:
     """Whether a menu segment should also be decoded at once without the menu prompt, for a person's greeting.
 
@@ -215,6 +273,8 @@ def on_greeting_decode(session: CallSession, event: Transcribed) -> Result:
     """Probe a possible greeting if its quick decode reads as one; otherwise the menu decode decides."""
     if event.epoch != session.listen_epoch:
         return session, []
+    if event.partial:
+        return on_greeting_partial(session, event)
     if session.state is CallState.PROBING and session.direct:
         return words_while_probing(session, event)
     # The decode covers every word since our move; its last sentence stands for the newest segment's own words
@@ -240,9 +300,17 @@ def words_while_probing(session: CallSession, event: Transcribed) -> Result:
     The answer to the probe still decides the bridge, as for a greeting probed on its words; other words change
     nothing here (a menu answers "Hello?" with its re-prompt, which the detector reads).
     """
+    since_move = words_since_move(session, event)
+    company = menu_text(since_move) or classify_text(since_move) == "recording"
+    if session.probe_pending and event.greeting and company:
+        # Probed on words so far (a partial: "Hi, this is Nova,"), and the rest reads as a menu or a recording
+        # ("... the virtual assistant"): back to the menus before "Hello?" is said into them, the ring cancelled.
+        # Only on the unbiased decode: the menu decode, prompted with menu words, hears "Press the same." for
+        # "this is Sam." (may_greet).
+        return back_to_menus(session, event.at)
     sentences = [part for part in re.split(r"(?<=[.!?])\s+", event.text.strip()) if part]
     last = sentences[-1] if sentences else event.text
-    return ring_early(session, []) if may_be_person(last, words_since_move(session, event)) else (session, [])
+    return ring_early(session, []) if may_be_person(last, since_move) else (session, [])
 
 
 def probe_greeting(session: CallSession, event: Transcribed) -> Result:

@@ -50,6 +50,8 @@ def words_wanted(obs: Observation, *, probing: bool = False) -> WordsWanted | No
     if obs.audio is None or obs.kind not in (ObservationKind.SPEECH_SEGMENT, ObservationKind.SPEECH_PARTIAL):
         return None
     partial = obs.kind is ObservationKind.SPEECH_PARTIAL
+    if partial and obs.data.get("context") == "menu":
+        return None  # a menu segment so far is the call's, for a person's opening (calls/greeting.py), not the judge's
     return WordsWanted(quick=partial or probing or obs.data.get("context") == "hold", partial=partial)
 
 
@@ -112,6 +114,11 @@ class CallListening:
         self._partials += 1
         mine = self._partials
         return lambda: self._partials != mine or self._session().state not in _LISTENING
+
+    def stale_greeting_partial(self, epoch: int) -> Callable[[], bool]:
+        """Return a test for a partial greeting decode: true once a newer partial was asked for or the menu is over."""
+        newer = self.stale_partial()
+        return lambda: newer() or menu_over(self._session(), epoch)
 
     def stale_greeting(self, epoch: int) -> Callable[[], bool]:
         """Return a test for a greeting decode: true once a newer one (more words) was asked for or the menu is over."""

@@ -55,6 +55,7 @@ from .events import (
 )
 from .greeting import (
     back_to_menus,
+    greeting_partial,
     greets,
     heard_since_move,
     may_greet,
@@ -303,6 +304,8 @@ def _on_partial(session: CallSession, event: Observed) -> Result:
     """Speech still going on in the queue: transcribe it so far, for the detector's early look at the words."""
     if event.audio is None or session.state not in LISTENING:
         return session, []
+    if event.data.get("context") == "menu":
+        return session, greeting_partial(session, event)
     rate = int(event.data.get("sample_rate", 8000))
     wanted = words_wanted(Observation(event.kind, event.t_s, audio=event.audio, data=event.data))
     if wanted is None:

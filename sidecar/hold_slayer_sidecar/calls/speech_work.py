@@ -76,6 +76,11 @@ class SpeechWork:
         return ", ".join(job.label for job in self._running.values())
 
     @property
+    def lane_free(self) -> bool:
+        """Whether a piece of work submitted now would start at once (nothing waits and a lane is idle)."""
+        return not self._heap and len(self._running) < self._lanes
+
+    @property
     def pending(self) -> int:
         """Pieces of work waiting (not counting the one running)."""
         return len(self._heap)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pytest
 from hold_slayer_sidecar.audio.content import classify_text
-from hold_slayer_sidecar.audio.detector import HoldDetector
+from hold_slayer_sidecar.audio.detector import (
+    MENU_PARTIAL_EVERY_S,
+    MENU_PARTIAL_FIRST_S,
+    MENU_PARTIAL_MAX,
+    HoldDetector,
+)
 from hold_slayer_sidecar.audio.judge import PARTIAL_FIRST_S, PARTIAL_MAX, PAUSE_PARTIAL_S
 from hold_slayer_sidecar.audio.types import Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 
-from .helpers import RATE, clip, first, join, kinds, silence, stream, stream_answering
+from .helpers import RATE, clip, first, join, silence, stream, stream_answering
 from .test_turn_taking import known_hold
 
 
@@ -35,9 +40,35 @@ def test_a_long_turn_in_the_hold_hands_out_growing_partials() -> None:
     assert len(sizes) == len(partials) and sizes == sorted(sizes) and sizes[0] >= PARTIAL_FIRST_S * RATE
 
 
-def test_ivr_speech_gets_no_partials() -> None:
+def test_ivr_speech_gets_no_partials_for_the_judge() -> None:
     obs = stream(join(silence(0.5), clip("ivr_prompt_00.wav"), silence(1.0)))
-    assert K.SPEECH_PARTIAL not in kinds(obs)
+    assert not [o for o in obs if o.kind is K.SPEECH_PARTIAL and o.data["context"] != "menu"]
+
+
+def test_menu_speech_gets_a_partial_each_second_from_its_first_for_the_call() -> None:
+    """The call reads a menu segment while it goes on, for a person's long opening (calls/greeting.py)."""
+    obs = stream(join(silence(0.5), clip("ivr_prompt_00.wav"), silence(1.0)))
+    menu = [o for o in obs if o.kind is K.SPEECH_PARTIAL and o.data["context"] == "menu"]
+    segments = [o for o in obs if o.kind is K.SPEECH_SEGMENT]
+    assert menu and segments
+    for seg in segments:
+        start, end = float(seg.data["start_s"]), float(seg.data["end_s"])
+        mine = [o for o in menu if o.data["start_s"] == pytest.approx(start)]
+        assert len(mine) <= MENU_PARTIAL_MAX
+        assert all(o.t_s <= end + 0.5 for o in mine)  # no partial once the segment is over (its hangover aside)
+        assert all(o.audio is not None and o.audio.size >= (MENU_PARTIAL_FIRST_S - 0.05) * RATE for o in mine)
+        times = [o.t_s - start for o in mine]
+        expected = [MENU_PARTIAL_FIRST_S + i * MENU_PARTIAL_EVERY_S for i in range(len(times))]
+        assert times == pytest.approx(expected, abs=0.03)
+    long = max(segments, key=lambda o: float(o.data["end_s"]) - float(o.data["start_s"]))
+    spoken = float(long.data["end_s"]) - float(long.data["start_s"])
+    due = int((spoken - MENU_PARTIAL_FIRST_S) / MENU_PARTIAL_EVERY_S) + 1
+    assert len([o for o in menu if o.data["start_s"] == pytest.approx(float(long.data["start_s"]))]) >= due >= 1
+
+
+def test_no_menu_partials_once_the_call_is_in_the_queue() -> None:
+    _, obs, _ = _hold_then("announcement_04_humanvoice.wav")
+    assert not [o for o in obs if o.kind is K.SPEECH_PARTIAL and o.data["context"] == "menu" and o.t_s > 8.0]
 
 
 def test_a_name_while_speaking_is_a_person() -> None:

@@ -65,3 +65,11 @@ def test_the_detection_benchmark_listens_through_the_same_ears(monkeypatch: pyte
     predict(pcm, lambda audio, quick: "hello")
     assert len(frames) == pcm.size // 160  # every frame went through the call's Ears ...
     assert all(size > 0 for size, _ in heard)  # ... and so did every request for words
+
+
+def test_a_menu_partial_is_the_calls_not_the_judges() -> None:
+    """The words so far of a menu segment go to the call's greeting rule (calls/greeting.py), not the detector."""
+    obs = Observation(K.SPEECH_PARTIAL, 2.0, audio=np.zeros(800, np.int16), data={"context": "menu"})
+    assert words_wanted(obs) is None
+    hold = Observation(K.SPEECH_PARTIAL, 2.0, audio=np.zeros(800, np.int16), data={"context": "hold"})
+    assert words_wanted(hold) == WordsWanted(quick=True, partial=True)

@@ -550,3 +550,101 @@ def test_no_turn_gap_before_the_words_of_the_menu_are_in() -> None:
     s, _ = step(s, Observed(13.5, K.SILENCE, 12.5, data={"quiet_s": 1.0}))
     s, _ = step(s, TimerFired(15.5, Timer.TURN_GAP))
     assert s.listen_epoch == epoch
+
+
+# A person's long opening: the words so far of a menu segment still going on (audio/detector.py MENU_PARTIAL_*).
+def menu_partial(at: float) -> Observed:
+    return Observed(at, K.SPEECH_PARTIAL, at, audio=AUDIO, data={"context": "menu", "start_s": 6.3})
+
+
+def partial_decode(s: CallSession, at: float, text: str) -> Transcribed:
+    return Transcribed(at + 0.3, text, at, s.listen_epoch, greeting=True, partial=True)
+
+
+def test_a_menu_segment_still_going_on_is_decoded_unbiased_and_marked_partial() -> None:
+    s, _ = run(new(), ANSWER)
+    _, out = step(s, menu_partial(7.3))
+    assert out == [Transcribe(AUDIO, 7.3, s.listen_epoch, 8000, partial=True, quick=True, greeting=True)]
+
+
+@pytest.mark.parametrize("wait", [StepWait.DTMF, StepWait.SPEAK])
+def test_no_partial_decode_while_our_key_or_reason_answers_the_menu(wait: StepWait) -> None:
+    s, _ = run(new(), ANSWER)
+    assert step(replace(s, step_wait=wait), menu_partial(7.3))[1] == []
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Good afternoon, thank you for calling Millbrook Dental, you're speaking with Priya",
+        "Hi there, thanks for calling Redline Bikes, this is Carla,",
+        "Claims, could I take your policy number",
+        "Hello, how can I help",
+    ],
+)
+def test_a_long_opening_rings_the_user_while_the_person_still_speaks_and_is_probed_at_their_pause(words: str) -> None:
+    s, _ = run(new(), ANSWER)
+    s, out = step(s, partial_decode(s, 8.3, words))
+    assert s.state is CallState.PROBING and s.early_ring and s.probe_pending
+    assert DialUser("sip:me@127.0.0.1") in out and said(out) == []  # never "Hello?" over the person's words
+    s, out = step(s, Observed(12.0, K.SILENCE, 11.0))  # the pause after the opening: now the probe
+    assert said(out) == ["Hello?"]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Thank you for calling Millbrook",  # a welcome so far: nobody named, nothing asked
+        "Hello, this is",  # the start of a message reads the same until its next words are in
+        "This is Northwind Bank",  # a company's name, not a person's
+        "Hi, this is Nova, please stay on the line",  # hold wording
+        "Hi, this is Nova. For billing, press 1",  # a menu
+        "Hello",  # a bare greeting needs the pause after it (the segment's own decode)
+    ],
+)
+def test_words_so_far_that_name_no_person_or_read_as_the_company_are_not_probed(words: str) -> None:
+    s, _ = run(new(), ANSWER)
+    s2, out = step(s, partial_decode(s, 8.3, words))
+    assert s2.state is CallState.IVR and out == []
+
+
+def test_menu_words_in_a_partial_stop_further_greeting_decodes_in_that_menu() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, partial_decode(s, 8.3, "Welcome to Acme, for billing press 1"))
+    assert s.no_greeting_epoch == s.listen_epoch
+    assert step(s, menu_partial(9.3))[1] == []
+
+
+def test_a_recording_probed_on_its_first_words_is_left_before_the_probe_when_its_words_give_it_away() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, partial_decode(s, 7.3, "Hi, this is Nova,"))
+    assert s.state is CallState.PROBING and s.early_ring
+    s, out = step(
+        s,
+        Transcribed(
+            8.6,
+            "Hi, this is Nova, Beacon's virtual assistant.",
+            8.2,
+            s.listen_epoch,
+            prompt="Hi, this is Nova, Beacon's virtual assistant.",
+            greeting=True,
+        ),
+    )
+    assert s.state is CallState.IVR and not s.early_ring and said(out) == []
+    assert s.early_rings_cancelled == 1
+
+
+def test_a_later_partial_of_the_turn_being_probed_changes_nothing() -> None:
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, partial_decode(s, 8.3, "Hi, this is Carla,"))
+    before = s
+    s, out = step(s, partial_decode(s, 9.3, "Hi, this is Carla, what can I do for you"))
+    assert s == before and out == []
+
+
+def test_no_partial_probe_when_probes_are_used_up_or_cooling() -> None:
+    s, _ = run(new(max_probes=0), ANSWER)
+    assert step(s, partial_decode(s, 8.3, "Hi, this is Carla,"))[0].state is CallState.IVR
+    s, _ = run(new(), ANSWER)
+    s = replace(s, last_probe_at=7.0)
+    assert step(s, partial_decode(s, 8.3, "Hi, this is Carla,"))[0].state is CallState.IVR

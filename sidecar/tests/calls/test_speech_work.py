@@ -213,3 +213,21 @@ def test_stale_tests_of_one_call() -> None:
     assert second() and not detection()  # a person's words are still transcribed (the transcript is kept)
     session["now"] = replace(SESSION, state=CallState.ENDED)
     assert detection()
+
+
+async def test_a_lane_is_free_only_while_nothing_waits_and_a_lane_is_idle() -> None:
+    """A partial greeting decode goes only into an idle lane (calls/effects.py): queued, it would hold work back."""
+    work, engine = SpeechWork(lanes=2), Engine()
+    assert work.lane_free
+    one = asyncio.ensure_future(work.submit(Urgency.RESCORE, engine.job("rescoring", hold=True)))  # type: ignore[arg-type]
+    for _ in range(5):
+        await asyncio.sleep(0)  # the lane takes the work
+    assert work.lane_free  # the other lane is idle
+    two = asyncio.ensure_future(work.submit(Urgency.DETECTION, engine.job("queue speech", hold=True)))  # type: ignore[arg-type]
+    for _ in range(5):
+        await asyncio.sleep(0)  # the lane takes the work
+    assert not work.lane_free
+    engine.gate.set()
+    await asyncio.gather(one, two)
+    assert work.lane_free
+    await work.close()
