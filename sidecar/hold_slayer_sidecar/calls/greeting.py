@@ -180,7 +180,14 @@ def pause_lasted(session: CallSession, at: float) -> Result:
 
 
 def probe_pause(session: CallSession, at: float) -> Result:
-    """Say "Hello?" into the pause after a short turn; the user's phone rings once its words read as a greeting."""
+    """Say "Hello?" into the pause after a short turn, and ring the user's phone while the answer settles it.
+
+    The pause is what a person who picked up does; an IVR's welcome runs on into its menu within 1.5 s, and its words,
+    when they are in, have ruled out a menu or a recording (waits_after_short_turn). Rung only once the words greet or
+    the answer confirms, the user's phone rang 5-9 s after a greeting that speech-to-text garbled (an accent, a lossy
+    A-law line): the answer to "Hello?" comes 1-3 s after it, and the words of a garbled one decide nothing. A
+    recording that pauses like a person costs one ring that is cancelled (at most one per call: ring_early).
+    """
     probing = replace(
         goto(session, CallState.PROBING, at),
         probe_pending=True,
@@ -189,7 +196,7 @@ def probe_pause(session: CallSession, at: float) -> Result:
         ticket=session.ticket + 1,  # a navigator decision still on its way is void
     )
     said, effects = say_probe(probing, at)
-    return said, [EmitCallState(), *effects]
+    return ring_early(said, [EmitCallState(), *effects])
 
 
 def greeting_partial(session: CallSession, event: Observed) -> list[Effect]:

@@ -392,12 +392,13 @@ def test_a_short_turn_then_a_second_of_quiet_is_probed_before_its_words_are_in()
     assert StartTimer(Timer.PAUSE, 1.0) in out and said(out) == []  # an IVR may pause 1.5 s before its menu
     s, out = step(s, TimerFired(9.9, Timer.PAUSE))
     assert s.state is CallState.PROBING and s.direct and said(out) == ["Hello?"]
-    assert not any(isinstance(e, DialUser) for e in out)  # the user's phone waits for words or the answer
+    # The user's phone rings while the answer settles it: the words of a garbled greeting would decide nothing.
+    assert DialUser("sip:me@127.0.0.1") in out and s.early_ring
     s, out = step(s, SpeakDone(9.5, s.ticket))
     assert NotifyDetector(DetectorNote.PROBE_SENT) in out
-    # The words come in meanwhile and greet: the user's phone rings while the answer settles it.
+    # The words come in meanwhile and greet: nothing more to do (the phone rings already).
     s, out = step(s, Transcribed(10.0, "Glenview Plumbing, Ewan here.", 7.9, s.listen_epoch, greeting=True))
-    assert DialUser("sip:me@127.0.0.1") in out and s.early_ring
+    assert not any(isinstance(e, DialUser) for e in out) and s.early_ring
     s, out = step(s, Observed(11.5, K.HUMAN_DETECTED, 11.4))
     assert s.state is CallState.HUMAN
 
@@ -409,10 +410,11 @@ def test_words_garbled_past_a_greeting_still_leave_the_bridge_to_the_answer() ->
     s, _ = step(s, TimerFired(9.9, Timer.PAUSE))
     assert s.state is CallState.PROBING
     s, out = step(s, Transcribed(10.0, "You're going to be plumbing.", 7.9, s.listen_epoch))
-    assert out == [] and not s.early_ring  # no ring on words that do not greet
+    assert out == [] and s.early_ring  # rung at the pause; words that do not greet change nothing
     s, _ = step(s, SpeakDone(10.1, s.ticket))
-    s, out = step(s, TimerFired(16.1, Timer.PROBE))  # nobody answered: back to the menus
-    assert s.state is CallState.IVR and not any(isinstance(e, DialUser) for e in out)
+    s, out = step(s, TimerFired(16.1, Timer.PROBE))  # nobody answered: back to the menus, the ring cancelled
+    assert s.state is CallState.IVR and not s.early_ring and s.early_rings_cancelled == 1
+    assert not any(isinstance(e, DialUser) for e in out)
 
 
 @pytest.mark.parametrize(
@@ -485,7 +487,8 @@ def test_an_answer_to_the_probe_with_no_words_still_reaches_the_detector() -> No
     s, out = step(s, Transcribed(12.0, "", 11.6, 0))
     assert NoteTranscript("", 11.6) in out
     s, out = step(s, Observed(13.3, K.HUMAN_DETECTED, 13.2))
-    assert s.state is CallState.HUMAN and any(isinstance(e, DialUser) for e in out)
+    # The phone rang at the pause probe: the confirmed person is not dialled a second time.
+    assert s.state is CallState.HUMAN and not any(isinstance(e, DialUser) for e in out)
 
 
 def test_an_empty_transcript_in_the_menus_is_not_given_to_the_detector() -> None:
