@@ -180,13 +180,14 @@ def pause_lasted(session: CallSession, at: float) -> Result:
 
 
 def probe_pause(session: CallSession, at: float) -> Result:
-    """Say "Hello?" into the pause after a short turn, and ring the user's phone while the answer settles it.
+    """Say "Hello?" into the pause after a short turn; ring the user's phone with it once the turn's words are in.
 
-    The pause is what a person who picked up does; an IVR's welcome runs on into its menu within 1.5 s, and its words,
-    when they are in, have ruled out a menu or a recording (waits_after_short_turn). Rung only once the words greet or
-    the answer confirms, the user's phone rang 5-9 s after a greeting that speech-to-text garbled (an accent, a lossy
-    A-law line): the answer to "Hello?" comes 1-3 s after it, and the words of a garbled one decide nothing. A
-    recording that pauses like a person costs one ring that is cancelled (at most one per call: ring_early).
+    The pause is what a person who picked up does; an IVR's welcome runs on into its menu within 1.5 s. Once the
+    turn's words are in and read as neither a menu nor a recording (waits_after_short_turn), nothing but the answer
+    can tell more, and the answer to "Hello?" comes 1-3 s after it: rung only then, a greeting that speech-to-text
+    garbled (an accent, a lossy A-law line) rang the user 5-9 s after its first word. While the words are still
+    on their way (a loaded machine), they may yet show a recording ("Please hold, someone will be with you."), so the
+    phone waits for them or for the answer, as before.
     """
     probing = replace(
         goto(session, CallState.PROBING, at),
@@ -196,7 +197,14 @@ def probe_pause(session: CallSession, at: float) -> Result:
         ticket=session.ticket + 1,  # a navigator decision still on its way is void
     )
     said, effects = say_probe(probing, at)
-    return ring_early(said, [EmitCallState(), *effects])
+    if words_in(session):
+        return ring_early(said, [EmitCallState(), *effects])
+    return said, [EmitCallState(), *effects]
+
+
+def words_in(session: CallSession) -> bool:
+    """Whether every menu segment heard since our last move has its transcript in (the turn's words are judged)."""
+    return 0.0 < session.heard_t_s <= max(session.transcribed_t_s, session.greeting_t_s)
 
 
 def greeting_partial(session: CallSession, event: Observed) -> list[Effect]:
@@ -282,6 +290,7 @@ def on_greeting_decode(session: CallSession, event: Transcribed) -> Result:
         return session, []
     if event.partial:
         return on_greeting_partial(session, event)
+    session = replace(session, greeting_t_s=max(session.greeting_t_s, event.t_s))
     if session.state is CallState.PROBING and session.direct:
         return words_while_probing(session, event)
     # The decode covers every word since our move; its last sentence stands for the newest segment's own words

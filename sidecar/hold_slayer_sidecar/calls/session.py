@@ -88,6 +88,7 @@ class CallSession:
     decided_prompt: str = ""  # the prompt text the pending decision was asked about
     heard_t_s: float = 0.0  # stream time of the latest menu segment sent to speech-to-text
     transcribed_t_s: float = 0.0  # stream time of the latest menu segment whose transcript arrived
+    greeting_t_s: float = 0.0  # ... whose unbiased greeting decode arrived (calls/greeting.py)
     # Where the company last went quiet after menu speech (stream time of that speech's end), until the transcripts
     # reach it: the menu heard up to there is complete even if the company has started its replay meanwhile.
     quiet_t_s: float = 0.0

@@ -331,7 +331,8 @@ def test_a_quick_decode_that_is_no_greeting_leaves_the_menu_to_its_own_decode() 
     s, _ = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
     before = s
     s, out = step(s, Transcribed(8.3, "Thank you for calling Acme.", 7.9, s.listen_epoch, greeting=True))
-    assert s == before and out == []
+    assert replace(s, greeting_t_s=before.greeting_t_s) == before and out == []
+    assert s.greeting_t_s == 7.9  # its words are in (probe_pause rings with the probe)
 
 
 def test_a_long_or_later_segment_gets_no_greeting_decode() -> None:
@@ -392,13 +393,22 @@ def test_a_short_turn_then_a_second_of_quiet_is_probed_before_its_words_are_in()
     assert StartTimer(Timer.PAUSE, 1.0) in out and said(out) == []  # an IVR may pause 1.5 s before its menu
     s, out = step(s, TimerFired(9.9, Timer.PAUSE))
     assert s.state is CallState.PROBING and s.direct and said(out) == ["Hello?"]
-    # The user's phone rings while the answer settles it: the words of a garbled greeting would decide nothing.
-    assert DialUser("sip:me@127.0.0.1") in out and s.early_ring
+    assert not any(isinstance(e, DialUser) for e in out)  # its words are not in: they may yet read as a recording
     s, out = step(s, SpeakDone(9.5, s.ticket))
     assert NotifyDetector(DetectorNote.PROBE_SENT) in out
-    # The words come in meanwhile and greet: nothing more to do (the phone rings already).
+    # The words come in meanwhile and greet: the user's phone rings while the answer settles it.
     s, out = step(s, Transcribed(10.0, "Glenview Plumbing, Ewan here.", 7.9, s.listen_epoch, greeting=True))
-    assert not any(isinstance(e, DialUser) for e in out) and s.early_ring
+    assert DialUser("sip:me@127.0.0.1") in out and s.early_ring
+
+
+def test_a_pause_after_a_turn_whose_garbled_words_are_in_rings_with_the_probe() -> None:
+    """An accent on a lossy line: the words are in and read as nothing; only the answer can tell more."""
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 1.2))
+    s, _ = step(s, Transcribed(8.6, "That's the best we kill.", 7.9, s.listen_epoch, greeting=True))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9, data={"quiet_s": 1.0}))
+    s, out = step(s, TimerFired(9.9, Timer.PAUSE))
+    assert said(out) == ["Hello?"] and DialUser("sip:me@127.0.0.1") in out and s.early_ring
     s, out = step(s, Observed(11.5, K.HUMAN_DETECTED, 11.4))
     assert s.state is CallState.HUMAN
 
@@ -410,11 +420,10 @@ def test_words_garbled_past_a_greeting_still_leave_the_bridge_to_the_answer() ->
     s, _ = step(s, TimerFired(9.9, Timer.PAUSE))
     assert s.state is CallState.PROBING
     s, out = step(s, Transcribed(10.0, "You're going to be plumbing.", 7.9, s.listen_epoch))
-    assert out == [] and s.early_ring  # rung at the pause; words that do not greet change nothing
+    assert out == [] and not s.early_ring  # no ring on words that do not greet
     s, _ = step(s, SpeakDone(10.1, s.ticket))
-    s, out = step(s, TimerFired(16.1, Timer.PROBE))  # nobody answered: back to the menus, the ring cancelled
-    assert s.state is CallState.IVR and not s.early_ring and s.early_rings_cancelled == 1
-    assert not any(isinstance(e, DialUser) for e in out)
+    s, out = step(s, TimerFired(16.1, Timer.PROBE))  # nobody answered: back to the menus
+    assert s.state is CallState.IVR and not any(isinstance(e, DialUser) for e in out)
 
 
 @pytest.mark.parametrize(
@@ -487,8 +496,7 @@ def test_an_answer_to_the_probe_with_no_words_still_reaches_the_detector() -> No
     s, out = step(s, Transcribed(12.0, "", 11.6, 0))
     assert NoteTranscript("", 11.6) in out
     s, out = step(s, Observed(13.3, K.HUMAN_DETECTED, 13.2))
-    # The phone rang at the pause probe: the confirmed person is not dialled a second time.
-    assert s.state is CallState.HUMAN and not any(isinstance(e, DialUser) for e in out)
+    assert s.state is CallState.HUMAN and any(isinstance(e, DialUser) for e in out)
 
 
 def test_an_empty_transcript_in_the_menus_is_not_given_to_the_detector() -> None:
