@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -15,50 +14,18 @@ from typing import Any
 import aiohttp
 import pytest
 from hold_slayer_sidecar import protocol
+from sidecar_harness import Sidecar, connect, hello
 
 TOKEN = "blackbox-token-of-24-chars-or-more"
 
 
-def start_sidecar(tmp_path: Path, ready: Path, log: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
-         "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready)],
-        env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
 @pytest.fixture
 async def sidecar(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
-    ready = tmp_path / "ready.json"
-    log = (tmp_path / "sidecar.log").open("wb")
-    process = start_sidecar(tmp_path, ready, log)
+    process = Sidecar(tmp_path, token=TOKEN)
     try:
-        for _ in range(300):
-            if ready.exists() or process.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert ready.exists(), (tmp_path / "sidecar.log").read_text()
-        yield {"process": process, "tmp": tmp_path, **json.loads(ready.read_text())}
+        yield {"process": process.process, "tmp": tmp_path, **await process.ready()}
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-async def hello(ws: aiohttp.ClientWebSocketResponse, token: str = TOKEN) -> dict[str, Any]:
-    await ws.send_str(protocol.encode(protocol.hello(token, "blackbox")))
-    return dict(json.loads((await ws.receive(timeout=10)).data))
-
-
-async def ask(ws: aiohttp.ClientWebSocketResponse, rid: int, command: str, data: dict[str, Any]) -> dict[str, Any]:
-    await ws.send_str(protocol.encode(protocol.request(rid, command, data)))
-    while True:
-        frame = json.loads((await ws.receive(timeout=30)).data)
-        if frame["type"] == "result" and frame["id"] == rid:
-            return dict(frame)
+        process.stop()
 
 
 async def test_real_sidecar_serves_clients_and_stops_cleanly(sidecar: dict[str, Any]) -> None:
@@ -66,21 +33,19 @@ async def test_real_sidecar_serves_clients_and_stops_cleanly(sidecar: dict[str, 
         async with http.get(f"http://127.0.0.1:{sidecar['ws_port']}/health") as response:
             assert await response.json() == {"status": "ok"}
         async with http.ws_connect(sidecar["ws_url"]) as intruder:
-            assert (await hello(intruder, "nope"))["code"] == "invalid_auth"
+            assert (await hello(intruder, "nope", "blackbox"))["code"] == "invalid_auth"
             await intruder.receive(timeout=5)
             assert intruder.close_code == protocol.CLOSE_INVALID_AUTH
-        async with http.ws_connect(sidecar["ws_url"]) as ws:
-            welcome = await hello(ws)
-            assert welcome["type"] == "welcome"
-            engines = welcome["snapshot"]["sidecar"]["engines"]
+        async with connect(sidecar["ws_url"], TOKEN, "blackbox", http=http) as client:
+            engines = client.welcome["snapshot"]["sidecar"]["engines"]
             assert engines["sip"] == "ok" and engines["tts"] == "ok" and engines["stt"] == "ok"
-            emergency = await ask(ws, 1, "place_call", {"target": "911", "transfer_to": "sip:me@127.0.0.1"})
+            emergency = await client.ask("place_call", {"target": "911", "transfer_to": "sip:me@127.0.0.1"})
             assert emergency["error"]["code"] == "emergency_number"
-            no_trunk = await ask(ws, 2, "place_call", {"target": "5551234", "transfer_to": "sip:me@127.0.0.1"})
+            no_trunk = await client.ask("place_call", {"target": "5551234", "transfer_to": "sip:me@127.0.0.1"})
             assert no_trunk["error"]["code"] == "sip_error" and "trunk" in no_trunk["error"]["message"]
             flow = {"id": "x", "name": "X", "steps": [{"kind": "hold"}]}
-            assert (await ask(ws, 3, "save_call_flow", {"flow": flow}))["success"]
-            history = await ask(ws, 4, "get_history", {})
+            assert (await client.ask("save_call_flow", {"flow": flow}))["success"]
+            history = await client.ask("get_history", {})
             assert history["data"]["calls"][0]["outcome"] == "failed"  # the refused trunk call is on record
     process: subprocess.Popen[bytes] = sidecar["process"]
     process.send_signal(signal.SIGTERM)

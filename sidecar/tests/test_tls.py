@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import os
 import ssl
 import stat
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.__main__ import tls_setup
 from hold_slayer_sidecar.settings import SidecarSettings
 from hold_slayer_sidecar.tls import fingerprint, format_fingerprint, load_or_create_certificate
+from sidecar_harness import Sidecar, hello
 
 TOKEN = "tls-test-token-0123456789abcdef"
 
@@ -47,33 +43,16 @@ def test_tls_when_bound_off_loopback(tmp_path: Path, host: str, tls: bool | None
 @pytest.fixture
 async def tls_sidecar(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     """A real sidecar serving wss:// on loopback (HOLD_SLAYER_TLS forces what binding off loopback does)."""
-    ready = tmp_path / "ready.json"
-    log = (tmp_path / "sidecar.log").open("wb")
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once, polled without blocking below
-        [sys.executable, "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
-         "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready)],
-        env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN, "HOLD_SLAYER_TLS": "true",
-             "HOLD_SLAYER_VOICE__TTS": "espeak"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    process = Sidecar(tmp_path, token=TOKEN, env={"HOLD_SLAYER_TLS": "true", "HOLD_SLAYER_VOICE__TTS": "espeak"})
     try:
-        for _ in range(300):
-            if ready.exists() or process.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert ready.exists(), (tmp_path / "sidecar.log").read_text()
-        yield {"tmp": tmp_path, **json.loads(ready.read_text())}
+        yield {"tmp": tmp_path, **await process.ready()}
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+        process.stop()
 
 
 async def _hello(http: aiohttp.ClientSession, url: str, ssl_arg: Any) -> dict[str, Any]:
     async with http.ws_connect(url, ssl=ssl_arg) as ws:
-        await ws.send_str(protocol.encode(protocol.hello(TOKEN, "tls-test")))
-        return dict(json.loads((await ws.receive(timeout=10)).data))
+        return await hello(ws, TOKEN, "tls-test")
 
 
 @pytest.mark.slow

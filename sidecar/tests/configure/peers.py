@@ -8,19 +8,13 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from sidecar_harness import free_port
 from wyoming.event import Event
 from wyoming.info import AsrModel, AsrProgram, Attribution, Describe, Info, TtsProgram, TtsVoice
 from wyoming.server import AsyncEventHandler, AsyncTcpServer
 
 SCENARIOS = Path(__file__).parents[1] / "sip" / "scenarios"
 _ATTRIBUTION = Attribution(name="test", url="http://127.0.0.1/")
-
-
-def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
-    """A port nothing listens on (for the 'closed port' cases and for peers)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wyoming_info(kind: str) -> Info:
@@ -59,7 +53,7 @@ class _Describer(AsyncEventHandler):
 @contextlib.asynccontextmanager
 async def wyoming_service(kind: str) -> AsyncIterator[str]:
     """Run a Wyoming service of ``kind`` on 127.0.0.1; yield its host:port."""
-    port = free_port()
+    port = free_port(socket.SOCK_STREAM)
     server = AsyncTcpServer("127.0.0.1", port)
     info = wyoming_info(kind)
 

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
 import shutil
 import socket
 import stat
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.configure.store import FILE_NAME
-from peers import free_port, sipp_registrar, wyoming_service
+from peers import sipp_registrar, wyoming_service
+from sidecar_harness import Client, Sidecar, connect, free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed")
 
@@ -26,66 +23,23 @@ TOKEN = "configure-token-of-24-chars-or-more"
 TRUNK = {"username": "alice", "password": "secret", "dtmf_method": "sip_info", "dtmf_duration_ms": 100}
 
 
-class Client:
-    """One authenticated websocket client of the sidecar that keeps the events it is sent."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, welcome: dict[str, Any]) -> None:
-        self.ws, self.welcome = ws, welcome
-        self.events: list[dict[str, Any]] = []
-        self._ids = iter(range(1, 10_000))
-
-    async def ask(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        rid = next(self._ids)
-        await self.ws.send_str(protocol.encode(protocol.request(rid, command, data)))
-        while True:
-            frame = json.loads((await self.ws.receive(timeout=30)).data)
-            if frame["type"] == "event":
-                self.events.append(frame)
-            elif frame["type"] == "result" and frame["id"] == rid:
-                return dict(frame)
-
-
-type Connect = Callable[[], Any]
-
-
 @pytest.fixture
 async def sidecar(tmp_path: Path) -> AsyncIterator[Callable[[], Any]]:
     """Start the real sidecar (again, with the same data dir, on every call); yield a client factory."""
-    processes: list[asyncio.subprocess.Process] = []
-    sessions: list[aiohttp.ClientSession] = []
+    processes: list[Sidecar] = []
+    clients = contextlib.AsyncExitStack()
 
     async def start() -> Client:
-        ready = tmp_path / f"ready{len(processes)}.json"
-        log = (tmp_path / f"sidecar{len(processes)}.log").open("wb")
-        sip_port = str(free_port(socket.SOCK_DGRAM))  # the edge takes it once a trunk is set and the sidecar restarts
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", sip_port, "--sip-workers", "1",
-            "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready),
-            env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN}, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        processes.append(process)
-        for _ in range(300):
-            if ready.exists() or process.returncode is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert ready.exists(), log.name
-        session = aiohttp.ClientSession()
-        sessions.append(session)
-        ws = await session.ws_connect(json.loads(ready.read_text())["ws_url"])
-        await ws.send_str(protocol.encode(protocol.hello(TOKEN, "configure-test")))
-        return Client(ws, json.loads((await ws.receive(timeout=10)).data))
+        # The edge takes the SIP port once a trunk is set and the sidecar restarts.
+        sidecar = Sidecar(tmp_path, token=TOKEN, sip_port=free_port(socket.SOCK_DGRAM), sip_workers=1)
+        processes.append(sidecar)
+        ready = await sidecar.ready()
+        return await clients.enter_async_context(connect(ready["ws_url"], TOKEN, "configure-test"))
 
     async def stop_all() -> None:
-        for session in sessions:
-            await session.close()
-        for process in processes:
-            if process.returncode is None:
-                process.terminate()
-                try:
-                    await asyncio.wait_for(process.wait(), 10)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+        await clients.aclose()
+        for sidecar in processes:
+            await asyncio.to_thread(sidecar.stop)
 
     start.stop_all = stop_all  # type: ignore[attr-defined]
     try:
@@ -156,7 +110,7 @@ async def test_a_registrar_that_does_not_answer_is_named_with_408(sidecar: Calla
 
 async def test_wyoming_services_are_asked_before_they_are_used(sidecar: Callable[[], Any]) -> None:
     client = await sidecar()
-    closed = free_port()
+    closed = free_port(socket.SOCK_STREAM)
     refused = await client.ask("configure", {"voice": {"stt": "wyoming", "stt_url": f"127.0.0.1:{closed}"}})
     assert refused["error"] == {
         "code": "invalid_data",

@@ -9,25 +9,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
-import os
 import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.summary.extract import extract
 from hold_slayer_sidecar.summary.model import Said
+from sidecar_harness import Client, Sidecar, phone_uri, start_sim, stop_process
+from sidecar_harness import connect as harness_connect
 
 pytestmark = pytest.mark.slow
 TOKEN = "history-e2e-token-0123456789"
@@ -35,87 +32,30 @@ COMPANIES = Path(__file__).resolve().parents[2] / "hold_slayer_sim" / "companies
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-def start_sim(tmp: Path, module: str, *args: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    log = (tmp / f"{module.rsplit('.', 1)[-1]}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        cwd=tmp,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line, f"{module} did not start"
-    return process, json.loads(line)
-
-
 def start_sidecar(tmp: Path, data: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    ready = tmp / f"ready-{time.monotonic_ns()}.json"
-    log = (tmp / "sidecar.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0",
-         "--data-dir", str(data), "--ready-file", str(ready)],
-        env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert process.poll() is None and time.monotonic() < deadline, (tmp / "sidecar.log").read_text()
-        time.sleep(0.1)
-    return process, json.loads(ready.read_text())
+    sidecar = Sidecar(tmp, token=TOKEN, data_dir=data)
+    return sidecar.process, sidecar.wait_ready()
+
+
+def company_and_phone(tmp: Path, company_file: Path) -> Iterator[tuple[str, str]]:
+    """A simulated company (its SIP URI) and the user's phone (its SIP URI), stopped after the test."""
+    company, company_ready = start_sim(tmp, "hold_slayer_sim.company", "--company", str(company_file))
+    phone, phone_ready = start_sim(tmp, "hold_slayer_sim.phone")
+    try:
+        yield company_ready["companies"][company_file.stem], phone_uri(phone_ready)
+    finally:
+        for process in (phone, company):
+            stop_process(process, 10)
 
 
 @pytest.fixture
 def sims(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    company, company_ready = start_sim(
-        tmp_path, "hold_slayer_sim.company", "--company", str(COMPANIES / "first_city_bank.yaml")
-    )
-    phone, phone_ready = start_sim(tmp_path, "hold_slayer_sim.phone")
-    try:
-        yield (
-            company_ready["companies"]["first_city_bank"],
-            str(phone_ready.get("uri") or f"sip:user@127.0.0.1:{phone_ready['port']}"),
-        )
-    finally:
-        for process in (phone, company):
-            process.terminate()
-            process.wait(10)
+    yield from company_and_phone(tmp_path, COMPANIES / "first_city_bank.yaml")
 
 
-class Client:
-    """A bare protocol client that keeps events."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self._rid = 0
-
-    async def ask(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        self._rid += 1
-        await self.ws.send_str(protocol.encode(protocol.request(self._rid, command, data)))
-        while True:
-            frame = json.loads((await self.ws.receive(timeout=60)).data)
-            if frame["type"] == "event":
-                self.events.append(frame)
-            elif frame["type"] == "result" and frame["id"] == self._rid:
-                assert frame["success"], frame
-                return dict(frame["data"])
-
-    async def until(self, check: Any, limit_s: float) -> None:
-        async with asyncio.timeout(limit_s):
-            while not check():
-                frame = json.loads((await self.ws.receive()).data)
-                if frame["type"] == "event":
-                    self.events.append(frame)
-
-
-@contextlib.asynccontextmanager
-async def connect(http: aiohttp.ClientSession, url: str) -> AsyncIterator[Client]:
-    async with http.ws_connect(url) as ws:
-        await ws.send_str(protocol.encode(protocol.hello(TOKEN, "e2e")))
-        assert json.loads((await ws.receive(timeout=10)).data)["type"] == "welcome"
-        yield Client(ws)
+def connect(url: str) -> contextlib.AbstractAsyncContextManager[Client]:
+    """An authenticated client (an answer may take a minute on a loaded machine)."""
+    return harness_connect(url, TOKEN, "e2e", timeout_s=60)
 
 
 async def test_kill_9_on_hold_keeps_the_call_its_transcript_and_playable_recordings(
@@ -128,9 +68,9 @@ async def test_kill_9_on_hold_keeps_the_call_its_transcript_and_playable_recordi
             "steps": [{"kind": "wait", "seconds": 1.0}, {"kind": "dtmf", "digits": "1"},
                       {"kind": "wait", "seconds": 1.0}, {"kind": "dtmf", "digits": "2"}, {"kind": "hold"}]}  # fmt: skip
     try:
-        async with aiohttp.ClientSession() as http, connect(http, ready["ws_url"]) as client:
-            await client.ask("save_call_flow", {"flow": flow})
-            placed = await client.ask(
+        async with connect(ready["ws_url"]) as client:
+            await client.ok("save_call_flow", {"flow": flow})
+            placed = await client.ok(
                 "place_call", {"target": company_uri, "call_flow": "bank-disputes", "transfer_to": phone_uri}
             )
             call_id = placed["call_id"]
@@ -171,15 +111,15 @@ async def test_kill_9_on_hold_keeps_the_call_its_transcript_and_playable_recordi
 
     process, ready = await asyncio.to_thread(start_sidecar, tmp_path, data)
     try:
-        async with aiohttp.ClientSession() as http, connect(http, ready["ws_url"]) as client:
-            page = await client.ask("get_history", {"limit": 5})
+        async with connect(ready["ws_url"]) as client:
+            page = await client.ok("get_history", {"limit": 5})
             row = next(call for call in page["calls"] if call["call_id"] == call_id)
             assert row["status"] == "interrupted" and row["outcome"] == "interrupted"
-            detail = await client.ask("get_call", {"call_id": call_id})
+            detail = await client.ok("get_call", {"call_id": call_id})
             assert [line["text"] for line in detail["transcript"]][: len(heard)] == heard
             assert {line["speaker"] for line in detail["transcript"]} == {"company"}
             name = next(r["name"] for r in detail["recordings"] if r["leg"] == "company")
-            chunk = await client.ask("fetch_recording", {"call_id": call_id, "name": name})
+            chunk = await client.ok("fetch_recording", {"call_id": call_id, "name": name})
             assert base64.b64decode(chunk["data"])[:4] == b"RIFF" and chunk["size"] == company_wav.stat().st_size
     finally:
         process.terminate()
@@ -193,19 +133,7 @@ async def test_kill_9_on_hold_keeps_the_call_its_transcript_and_playable_recordi
 
 @pytest.fixture
 def telecom(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    company, company_ready = start_sim(
-        tmp_path, "hold_slayer_sim.company", "--company", str(FIXTURES / "companies" / "northwind_telecom.yaml")
-    )
-    phone, phone_ready = start_sim(tmp_path, "hold_slayer_sim.phone")
-    try:
-        yield (
-            company_ready["companies"]["northwind_telecom"],
-            str(phone_ready.get("uri") or f"sip:user@127.0.0.1:{phone_ready['port']}"),
-        )
-    finally:
-        for process in (phone, company):
-            process.terminate()
-            process.wait(10)
+    yield from company_and_phone(tmp_path, FIXTURES / "companies" / "northwind_telecom.yaml")
 
 
 async def test_the_agents_promise_is_transcribed_summarised_and_kept(tmp_path: Path, telecom: tuple[str, str]) -> None:
@@ -214,16 +142,16 @@ async def test_the_agents_promise_is_transcribed_summarised_and_kept(tmp_path: P
     flow = {"id": "telecom-outage", "name": "outage", "company": "Northwind Telecom", "number": company_uri,
             "steps": [{"kind": "wait", "seconds": 1.0}, {"kind": "dtmf", "digits": "2"}, {"kind": "hold"}]}  # fmt: skip
     try:
-        async with aiohttp.ClientSession() as http, connect(http, ready["ws_url"]) as client:
-            await client.ask("save_call_flow", {"flow": flow})
-            placed = await client.ask(
+        async with connect(ready["ws_url"]) as client:
+            await client.ok("save_call_flow", {"flow": flow})
+            placed = await client.ok(
                 "place_call", {"target": company_uri, "call_flow": "telecom-outage", "transfer_to": phone_uri}
             )
             call_id = placed["call_id"]
             events = client.events
             await client.until(lambda: any(e["event"] == "call_summary" for e in events), 150)
             summary = next(e["data"] for e in client.events if e["event"] == "call_summary")
-            detail = await client.ask("get_call", {"call_id": call_id})
+            detail = await client.ok("get_call", {"call_id": call_id})
     finally:
         process.terminate()
         process.wait(20)

@@ -21,6 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "sip"))
 
 from hold_slayer_sidecar.edge import EdgeSupervisor
+from sidecar_harness import free_port
 from sip_harness import TIMEOUT, PeerProcess
 
 SCENARIOS = Path(__file__).with_name("scenarios")
@@ -38,9 +39,7 @@ requires_edge_tools = pytest.mark.skipif(
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
     """A UDP port nobody listens on (bound then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    return free_port(socket.SOCK_DGRAM, host)
 
 
 @dataclass

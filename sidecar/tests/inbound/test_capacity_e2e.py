@@ -7,13 +7,8 @@ rejected with the reason, and both hold calls stay on hold, each with its compan
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +16,9 @@ from typing import Any
 import pytest
 from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.protocol import Command
+from sidecar_harness import Sidecar, phone_uri, start_sim, stop_process
 
-from .test_inbound_e2e import TOKEN, Sipp, caller_scenario, connect, rejected_with, stop_process
+from .test_inbound_e2e import TOKEN, Sipp, caller_scenario, connect, rejected_with
 
 pytestmark = [
     pytest.mark.slow,
@@ -38,44 +34,23 @@ HOLD_FLOW = [
 ]
 
 
-def _start(tmp: Path, args: list[str], ready_line: bool, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    log = (tmp / f"{args[1].rsplit('.', 1)[-1]}-{time.monotonic_ns()}.log").open("wb")
-    out = subprocess.PIPE if ready_line else log
-    return subprocess.Popen([sys.executable, *args], stdout=out, stderr=log, cwd=tmp, env=env)
-
-
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The bank, the user's phone (never rung here) and the sidecar with one media worker."""
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        ready_of = {}
-        for name, extra in (
-            ("company", ["--company", str(COMPANIES / "first_city_bank.yaml")]),
-            ("phone", []),
-        ):
-            process = _start(
-                tmp_path, ["-m", f"hold_slayer_sim.{name}", "--host", "127.0.0.1", "--port", "0", *extra], True
-            )
-            processes.append(process)
-            assert process.stdout is not None
-            line = process.stdout.readline()
-            assert line, f"{name} did not start"
-            ready_of[name] = json.loads(line)
-        ready = tmp_path / "ready.json"
-        args = ["-m", "hold_slayer_sidecar", "--port", "0", "--sip-port", "0", "--sip-workers", "1",
-                "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready)]  # fmt: skip
-        sidecar = _start(tmp_path, args, False, {**os.environ, "HOLD_SLAYER_TOKEN": TOKEN})
-        processes.append(sidecar)
-        deadline = time.monotonic() + 90
-        while not ready.exists():
-            assert sidecar.poll() is None and time.monotonic() < deadline, "the sidecar did not start"
-            time.sleep(0.1)
-        phone = ready_of["phone"]
+        company, company_ready = start_sim(
+            tmp_path, "hold_slayer_sim.company", "--company", str(COMPANIES / "first_city_bank.yaml")
+        )
+        processes.append(company)
+        phone, phone_ready = start_sim(tmp_path, "hold_slayer_sim.phone")
+        processes.append(phone)
+        sidecar = Sidecar(tmp_path, token=TOKEN, sip_workers=1)
+        processes.append(sidecar.process)
         yield {
-            **json.loads(ready.read_text()),
-            "company": ready_of["company"]["companies"]["first_city_bank"],
-            "phone": str(phone.get("uri") or f"sip:user@127.0.0.1:{phone['port']}"),
+            **sidecar.wait_ready(),
+            "company": company_ready["companies"]["first_city_bank"],
+            "phone": phone_uri(phone_ready),
         }
     finally:
         for process in reversed(processes):
@@ -98,11 +73,8 @@ async def test_no_leg_left_an_inbound_caller_hears_busy_and_the_hold_calls_stay(
         def on_hold() -> set[str]:
             return {e["call_id"] for e in client.of(protocol.EventType.CALL_STATE) if e.get("state") == "hold"}
 
-        async with asyncio.timeout(120):  # menus, then the card disputes queue (an agent only after 40 s there)
-            while not set(calls) <= on_hold():
-                frame = json.loads((await client.ws.receive()).data)
-                if frame["type"] == "event":
-                    client.events.append(frame)
+        # Menus, then the card disputes queue (an agent only after 40 s there).
+        await client.until(lambda: set(calls) <= on_hold(), 120)
 
         scenario = caller_scenario(tmp_path, "+15557654321", rejected_with(486))
         await sipp.start("-sf", scenario, "-s", "+15551230000", f"127.0.0.1:{world['sip_port']}")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
+import sidecar_harness as harness
 from conftest import Rig
 from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.history.facade import CallsAndHistory
@@ -27,40 +26,10 @@ from .rig import rig as inbound_rig
 TOKEN = "inbound-commands-token-0123456789"
 
 
-class Client:
-    """One authenticated websocket client; events are kept as they arrive."""
+class Client(harness.Client):
+    """The harness's client, with the store, to add voicemails as the handler would."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, welcome: dict[str, Any], store: InboundStore) -> None:
-        self.ws = ws
-        self.store = store  # to add voicemails as the handler would
-        self.welcome = welcome
-        self.events: list[dict[str, Any]] = []
-        self._next = 0
-
-    async def ask(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        self._next += 1
-        await self.ws.send_str(protocol.encode(protocol.request(self._next, command, data)))
-        while True:
-            msg = await self.ws.receive(timeout=10)
-            assert msg.type is aiohttp.WSMsgType.TEXT, msg
-            frame: dict[str, Any] = json.loads(msg.data)
-            if frame["type"] == "event":
-                self.events.append(frame)
-            elif frame["type"] == "result" and frame["id"] == self._next:
-                return frame
-
-    async def ok(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        frame = await self.ask(command, data)
-        assert frame["success"] is True, frame
-        return dict(frame["data"])
-
-    async def error(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        frame = await self.ask(command, data)
-        assert frame["success"] is False, (command, data, frame)
-        return dict(frame["error"])
-
-    def event_names(self) -> list[str]:
-        return [frame["event"] for frame in self.events]
+    store: InboundStore
 
 
 @pytest.fixture
@@ -80,14 +49,11 @@ async def client(rig: Rig, tmp_path: Path) -> AsyncIterator[Client]:
         calls = CallsAndHistory(rig.manager, history, summaries, inbound=service)
         server = SidecarServer(build_app(calls, hub, token=TOKEN, version="test"), "127.0.0.1", 0)
         await server.start()
-        async with aiohttp.ClientSession() as http:
-            url = f"ws://127.0.0.1:{server.port}{protocol.WS_PATH}"
-            ws = await http.ws_connect(url, max_msg_size=protocol.MAX_MESSAGE_BYTES)
-            await ws.send_str(protocol.encode(protocol.hello(TOKEN, "inbound-test")))
-            welcome = json.loads((await ws.receive(timeout=5)).data)
-            assert welcome["type"] == "welcome"
-            yield Client(ws, welcome, inbound.store)
-            await ws.close()
+        url = f"ws://127.0.0.1:{server.port}{protocol.WS_PATH}"
+        async with harness.connect(url, TOKEN, "inbound-test", timeout_s=10) as connected:
+            client = Client(connected.ws, connected.welcome, timeout_s=10)
+            client.store = inbound.store
+            yield client
         await server.stop()
 
 

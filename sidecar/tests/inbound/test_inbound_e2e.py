@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import numpy as np
 import pytest
 from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.inbound.voicemail import is_silent
 from hold_slayer_sidecar.protocol import Command
+from sidecar_harness import Client, Sidecar, free_port
+from sidecar_harness import connect as harness_connect
 
 from .speech_pcap import rtp_pcap, spoken
 
@@ -42,99 +39,20 @@ MESSAGE = "Hi, this is the dentist about tomorrow's appointment. Please call me 
 GREETING = "Please leave a message."
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def sidecar(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The real sidecar with one media worker, no trunk (its SIP port listens on loopback only)."""
-    config = tmp_path / "config.json"
     inbound = {"voicemail_greeting": GREETING, "voicemail_silence_s": 8, "voicemail_limit_s": 30, "time_zone": "UTC"}
-    config.write_text(json.dumps({"inbound": inbound}))
-    ready = tmp_path / "ready.json"
-    log = (tmp_path / "sidecar.log").open("ab")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hold_slayer_sidecar",
-            "--config",
-            str(config),
-            "--port",
-            "0",
-            "--sip-port",
-            "0",
-            "--sip-workers",
-            "1",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--ready-file",
-            str(ready),
-        ],
-        env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = Sidecar(tmp_path, token=TOKEN, config={"inbound": inbound}, sip_workers=1)
     try:
-        deadline = time.monotonic() + 90
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "sidecar.log").read_text()
-            time.sleep(0.1)
-        yield {**json.loads(ready.read_text()), "data": tmp_path / "data", "log": tmp_path / "sidecar.log"}
+        yield {**process.wait_ready(), "data": process.data, "log": process.log}
     finally:
-        stop_process(process)
+        process.stop()
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Stop a process the test started: SIGTERM (a sidecar hangs up its calls), SIGKILL after 20 s."""
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-class Client:
-    """A protocol client that keeps events."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self._rid = 0
-
-    async def ok(self, command: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        self._rid += 1
-        await self.ws.send_str(protocol.encode(protocol.request(self._rid, command, data)))
-        while True:
-            frame = json.loads((await self.ws.receive(timeout=60)).data)
-            if frame["type"] == "event":
-                self.events.append(frame)
-            elif frame["type"] == "result" and frame["id"] == self._rid:
-                assert frame["success"], frame
-                return dict(frame["data"])
-
-    def of(self, name: str) -> list[dict[str, Any]]:
-        return [frame["data"] for frame in self.events if frame["event"] == name]
-
-    async def until(self, name: str, limit_s: float) -> dict[str, Any]:
-        async with asyncio.timeout(limit_s):
-            while not self.of(name):
-                frame = json.loads((await self.ws.receive()).data)
-                if frame["type"] == "event":
-                    self.events.append(frame)
-        return self.of(name)[0]
-
-
-@contextlib.asynccontextmanager
-async def connect(sidecar: dict[str, Any]) -> AsyncIterator[Client]:
-    async with aiohttp.ClientSession() as http, http.ws_connect(sidecar["ws_url"]) as ws:
-        await ws.send_str(protocol.encode(protocol.hello(TOKEN, "inbound-e2e")))
-        assert json.loads((await ws.receive(timeout=10)).data)["type"] == "welcome"
-        yield Client(ws)
+def connect(sidecar: dict[str, Any]) -> contextlib.AbstractAsyncContextManager[Client]:
+    """An authenticated client of the sidecar (an answer may take a minute on a loaded machine)."""
+    return harness_connect(sidecar["ws_url"], TOKEN, "inbound-e2e", timeout_s=60)
 
 
 class Sipp:
@@ -145,7 +63,7 @@ class Sipp:
         self.procs: list[tuple[asyncio.subprocess.Process, Path]] = []
 
     async def start(self, *args: str) -> int:
-        port = free_port()
+        port = free_port(socket.SOCK_DGRAM)
         log = self.tmp / f"sipp{len(self.procs)}.log"
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
@@ -156,7 +74,7 @@ class Sipp:
                 "-p",
                 str(port),
                 "-mp",
-                str(free_port()),
+                str(free_port(socket.SOCK_DGRAM)),
                 "-nostdin",
                 "-m",
                 "1",
@@ -251,7 +169,11 @@ async def three_phones(client: Client, sipp: Sipp) -> dict[str, str]:
     declining = await sipp.start("-sf", str(SCENARIOS / "uas_decline.xml"))
     answering = await sipp.start("-sn", "uas", "-rtp_echo")
     devices = {}
-    for name, port, priority in (("hall", free_port(), 10), ("kitchen", declining, 20), ("office", answering, 30)):
+    for name, port, priority in (
+        ("hall", free_port(socket.SOCK_DGRAM), 10),
+        ("kitchen", declining, 20),
+        ("office", answering, 30),
+    ):
         data = {"name": name, "kind": "sip_uri", "address": f"sip:{name}@127.0.0.1:{port}", "priority": priority}
         devices[name] = (await client.ok(Command.SAVE_DEVICE, data))["device"]["device_id"]
     await client.ok(Command.SET_DND, {"device_id": devices["hall"], "enabled": True})

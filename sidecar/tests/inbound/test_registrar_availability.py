@@ -7,22 +7,17 @@ is refused with the setting to change, while a phone reached by SIP URI is still
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hold_slayer_sidecar import protocol
 from hold_slayer_sidecar.protocol import Command
+from sidecar_harness import Sidecar, free_port
 
-from .test_inbound_e2e import connect, stop_process
+from .test_inbound_e2e import connect
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,35 +26,12 @@ pytestmark = [
 TOKEN = "inbound-e2e-token-0123456789abc"  # the one test_inbound_e2e.connect says hello with
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _sidecar(tmp_path: Path, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    ready = tmp_path / "ready.json"
-    log = (tmp_path / "sidecar.log").open("ab")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "hold_slayer_sidecar", "--config", str(path), "--port", "0",
-            "--sip-port", str(_free_udp_port()), "--sip-workers", "1",
-            "--data-dir", str(tmp_path / "data"), "--ready-file", str(ready),
-        ],
-        env={**os.environ, "HOLD_SLAYER_TOKEN": TOKEN},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    process = Sidecar(tmp_path, token=TOKEN, config=config, sip_port=free_port(socket.SOCK_DGRAM), sip_workers=1)
     try:
-        deadline = time.monotonic() + 90
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "sidecar.log").read_text()
-            time.sleep(0.1)
-        yield json.loads(ready.read_text())
+        yield process.wait_ready()
     finally:
-        stop_process(process)
+        process.stop()
 
 
 @pytest.fixture
@@ -89,13 +61,7 @@ async def test_without_a_registrar_adding_a_registered_phone_says_what_to_change
     loopback_only: dict[str, Any],
 ) -> None:
     async with connect(loopback_only) as client:
-        await client.ws.send_str(
-            protocol.encode(protocol.request(99, Command.SAVE_DEVICE, {"name": "Softphone", "kind": "registered"}))
-        )
-        while True:
-            frame = json.loads((await client.ws.receive(timeout=30)).data)
-            if frame["type"] == "result" and frame["id"] == 99:
-                break
+        frame = await client.ask(Command.SAVE_DEVICE, {"name": "Softphone", "kind": "registered"})
         assert frame["success"] is False and frame["error"]["code"] == "not_ready"
         assert "edge.phones_on_lan: true" in frame["error"]["message"]
         assert "restart" in frame["error"]["message"]

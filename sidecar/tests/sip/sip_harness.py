@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -182,10 +181,3 @@ async def dial_answered(
     await events.wait(LegEventKind.ANSWERED, leg)
     await peer.wait_event(lambda _e: len(peer.legs("answered")) > before)
     return leg, peer.legs("answered")[before]["leg_id"]
-
-
-def free_port(kind: socket.SocketKind) -> int:
-    """A UDP or TCP port nobody listens on (bound then released)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

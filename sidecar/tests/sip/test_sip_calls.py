@@ -12,7 +12,8 @@ from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEventKind, SipError
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
-from sip_harness import BOTH_ENGINES, Engine, EventLog, PeerFactory, dial_answered, free_port
+from sidecar_harness import free_port
+from sip_harness import BOTH_ENGINES, Engine, EventLog, PeerFactory, dial_answered
 from sip_peer import spectrum_peaks, tone
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
-from sip_harness import TIMEOUT, EventLog, free_port
+from sidecar_harness import free_port
+from sip_harness import TIMEOUT, EventLog
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 needs_sipp = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed")

@@ -15,7 +15,8 @@ from hold_slayer_sidecar.sip.api import LegEventKind
 from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
-from sip_harness import TIMEOUT, EventLog, PeerFactory, free_port
+from sidecar_harness import free_port
+from sip_harness import TIMEOUT, EventLog, PeerFactory
 from sip_peer import spectrum_peaks, tone
 
 pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed")
