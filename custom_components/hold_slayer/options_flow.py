@@ -8,7 +8,6 @@ Passwords and keys are sent, never stored here and never shown again: left empty
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -33,11 +32,11 @@ from homeassistant.helpers.selector import (
 from .client import HoldSlayerClient, HoldSlayerCommandError, HoldSlayerConnectionError
 from .const import CONF_AI_TASK_ENTITY, CONF_TODO_ENTITY, CONF_TRANSFER_TO
 from .dialplan import DialPolicyError, check_target
-from .protocol import ConfigureData, DtmfMethod
+from .protocol import RECEPTIONIST_PLACEHOLDER, ConfigureData, DtmfMethod, template_placeholders_other_than
 
 WYOMING_DOMAIN: Final = "wyoming"
 STEP_SECTIONS: Final = ("trunk", "phones", "voice", "courtesy", "receptionist")
-OWNER_PLACEHOLDER: Final = "owner"  # the only name a receptionist greeting may hold (the sidecar checks it too)
+OWNER_PLACEHOLDER: Final = RECEPTIONIST_PLACEHOLDER
 _TEXT = TextSelector()
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _MS_DURATION = NumberSelector(NumberSelectorConfig(min=40, max=1000, step=10, mode=NumberSelectorMode.BOX))
@@ -122,15 +121,9 @@ def courtesy_data(user_input: dict[str, Any]) -> ConfigureData:
 def greeting_error(template: str, allowed: str) -> str | None:
     """Return what is wrong with a greeting template (placeholders other than a bare ``{allowed}``), or None."""
     try:
-        parsed = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(template)]
+        unknown = template_placeholders_other_than(template, allowed)
     except ValueError as err:
         return f"a brace without its pair ({err})"
-    # "{owner!x}" fails only when said and "{owner:>99999999}" makes a huge text: a bare name only.
-    unknown = sorted(
-        field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-        for field, spec, conversion in parsed
-        if field is not None and (field != allowed or spec or conversion)
-    )
     return "remove " + ", ".join("{" + field + "}" for field in unknown) if unknown else None
 
 

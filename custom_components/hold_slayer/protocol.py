@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from enum import StrEnum
 from typing import Any, Final, NotRequired, TypedDict
 
@@ -294,6 +295,26 @@ class ConfigureResult(TypedDict):
     applied: list[str]  # section names applied
     registration: Registration
     engines: dict[str, str]
+
+
+# The only placeholder a receptionist greeting may hold (``configure`` section receptionist). Both sides
+# check a template when it is set (the form, the settings), not when it is said.
+RECEPTIONIST_PLACEHOLDER: Final = "owner"
+
+
+def template_placeholders_other_than(template: str, allowed: str) -> list[str]:
+    """Return the placeholders of ``template`` other than a bare ``{allowed}``, as written, sorted.
+
+    Raises ValueError for a brace without its pair. A conversion (``{owner!r}``) would fail or say a repr
+    only when the line is said, and a format spec (``{owner:>99999999}``) would make a huge text: only the
+    bare name is allowed.
+    """
+    parsed = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(template)]
+    return sorted(
+        field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        for field, spec, conversion in parsed
+        if field is not None and (field != allowed or spec or conversion)
+    )
 
 
 # ----- the inbound half (issue #18) -----

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ...protocol import RECEPTIONIST_PLACEHOLDER
 from ...templates import check_template
 
-OWNER_FIELD = "owner"
+OWNER_FIELD = RECEPTIONIST_PLACEHOLDER
 DEFAULT_GREETING = "Hi, you've reached {owner}'s line. Who's calling, and what's it about?"
 DEFAULT_GREETING_NO_OWNER = "Hi, you've reached this line. Who's calling, and what's it about?"
 
