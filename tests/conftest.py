@@ -24,7 +24,7 @@ from custom_components.hold_slayer.const import (
 )
 
 from .common import HOST, PORT, TOKEN, FakeHoldSlayerClient, make_call, make_snapshot
-from .inbound_common import DESK_SUBENTRY, KITCHEN_SUBENTRY, RULE_SUBENTRY, FakeInboundSidecar
+from .inbound_common import DESK_SUBENTRY, KITCHEN_SUBENTRY, RULE_SUBENTRY, FakeInboundSidecar, setup_entry
 
 COMPANY_ACME: ConfigSubentryData = ConfigSubentryData(
     data={
@@ -143,6 +143,12 @@ def inbound_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
         minor_version=2,
         subentries_data=[COMPANY_ACME, COMPANY_TELCO, KITCHEN_SUBENTRY, DESK_SUBENTRY, RULE_SUBENTRY],
     )
+
+
+@pytest.fixture
+async def loaded(hass: HomeAssistant, inbound_entry: MockConfigEntry, inbound: FakeInboundSidecar) -> MockConfigEntry:
+    """The entry set up, with every platform, against a sidecar with the inbound half."""
+    return await setup_entry(hass, inbound_entry)
 
 
 @pytest.fixture

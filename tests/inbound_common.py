@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import copy
 from typing import Any
-from unittest.mock import AsyncMock
+from unittest.mock import AsyncMock, patch
 
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hold_slayer.client import HoldSlayerCommandError
 from custom_components.hold_slayer.const import SUBENTRY_DEVICE, SUBENTRY_RULE
 from custom_components.hold_slayer.protocol import DeviceInfo, InboundCallInfo, RoutingRule, VoicemailInfo
 
 from .common import FakeHoldSlayerClient
+
+ALL_PLATFORMS = ["binary_sensor", "event", "sensor", "switch"]
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Set up an entry with every platform."""
+    entry.add_to_hass(hass)
+    with patch("custom_components.hold_slayer.PLATFORMS", ALL_PLATFORMS):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    return entry
 
 
 def make_device(device_id: str = "dev-kitchen", **overrides: Any) -> DeviceInfo:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
@@ -15,24 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.hold_slayer.const import DOMAIN, SUBENTRY_DEVICE, SUBENTRY_RULE
 
 from .common import FakeHoldSlayerClient
-from .inbound_common import FakeInboundSidecar, make_device, make_inbound_call, make_voicemail
-
-ALL_PLATFORMS = ["binary_sensor", "event", "sensor", "switch"]
-
-
-async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Set up an entry with every platform."""
-    entry.add_to_hass(hass)
-    with patch("custom_components.hold_slayer.PLATFORMS", ALL_PLATFORMS):
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-    return entry
-
-
-@pytest.fixture
-async def loaded(hass: HomeAssistant, inbound_entry: MockConfigEntry, inbound: FakeInboundSidecar) -> MockConfigEntry:
-    """The entry set up against a sidecar with the inbound half."""
-    return await setup_entry(hass, inbound_entry)
+from .inbound_common import FakeInboundSidecar, make_device, make_inbound_call, make_voicemail, setup_entry
 
 
 def state(hass: HomeAssistant, entity_id: str) -> Any:

@@ -15,13 +15,6 @@ from custom_components.hold_slayer.client import HoldSlayerCommandError
 from custom_components.hold_slayer.const import DOMAIN, SUBENTRY_DEVICE, SUBENTRY_RULE
 
 from .inbound_common import FakeInboundSidecar, make_inbound_call
-from .test_inbound import setup_entry
-
-
-@pytest.fixture
-async def loaded(hass: HomeAssistant, inbound_entry: MockConfigEntry, inbound: FakeInboundSidecar) -> MockConfigEntry:
-    """The entry set up against a sidecar with the inbound half."""
-    return await setup_entry(hass, inbound_entry)
 
 
 async def call(hass: HomeAssistant, service: str, data: dict[str, Any], *, response: bool = False) -> Any:

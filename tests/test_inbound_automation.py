@@ -18,13 +18,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.hold_slayer.const import DOMAIN
 
 from .inbound_common import FakeInboundSidecar, make_inbound_call, make_voicemail
-from .test_inbound import setup_entry
-
-
-@pytest.fixture
-async def loaded(hass: HomeAssistant, inbound_entry: MockConfigEntry, inbound: FakeInboundSidecar) -> MockConfigEntry:
-    """The entry set up against a sidecar with the inbound half."""
-    return await setup_entry(hass, inbound_entry)
 
 
 @pytest.mark.parametrize(

@@ -14,13 +14,6 @@ from custom_components.hold_slayer.client import HoldSlayerCommandError, HoldSla
 from custom_components.hold_slayer.const import DOMAIN, SUBENTRY_DEVICE, SUBENTRY_RULE
 
 from .inbound_common import FakeInboundSidecar
-from .test_inbound import setup_entry
-
-
-@pytest.fixture
-async def loaded(hass: HomeAssistant, inbound_entry: MockConfigEntry, inbound: FakeInboundSidecar) -> MockConfigEntry:
-    """The entry set up against a sidecar with the inbound half."""
-    return await setup_entry(hass, inbound_entry)
 
 
 async def start(hass: HomeAssistant, entry: MockConfigEntry, kind: str) -> dict[str, Any]:
