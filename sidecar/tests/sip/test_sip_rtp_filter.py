@@ -77,13 +77,6 @@ async def engine(request: pytest.FixtureRequest) -> AsyncIterator[PjsuaEngine]:
     await asyncio.wait_for(sip.stop(), TIMEOUT)
 
 
-@pytest.fixture
-def events(engine: PjsuaEngine) -> EventLog:
-    log = EventLog()
-    engine.subscribe_events(log)
-    return log
-
-
 async def test_a_burst_of_foreign_rtp_never_reaches_the_call(
     engine: PjsuaEngine, events: EventLog, make_peer: PeerFactory
 ) -> None:
