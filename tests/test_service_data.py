@@ -32,6 +32,12 @@ HOSTILE: dict[str, list[dict[str, Any]]] = {
         {"number": "+15550100200", "transfer_to": v} for v in [*_KINDS, "", "911"]
     ] + [
         {"number": "+15550100200", "call_flow": ""},
+        # Longer than the sidecar takes (protocol.MAX_*_CHARS): refused by the schema, not later by the sidecar.
+        {"number": "+15550100200", "reason": "x" * 501},
+        {"number": "+15550100200", "reason": HUGE},
+        {"number": "+15550100200", "call_flow": "x" * 65},
+        {"number": "+15550100200", "transfer_to": "1" * 257},
+        {"company": "x" * 121},
         {"number": "+15550100200", "launch": "rockets"},
         {"number": "+15550100200", "config_entry_id": []},
     ],

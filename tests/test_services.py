@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hold_slayer.client import HoldSlayerCommandError, HoldSlayerConnectionError
 from custom_components.hold_slayer.const import DOMAIN
+from custom_components.hold_slayer.protocol import MAX_INTENT_CHARS
 
 from .common import FakeHoldSlayerClient
 
@@ -46,6 +47,14 @@ async def test_place_call_overrides_company_defaults(hass: HomeAssistant, mock_c
     mock_client.place_call.assert_awaited_once_with(
         "+18005550100", company="Acme Bank", intent="dispute a charge", call_flow="other", transfer_to="+15550102222"
     )
+
+
+async def test_place_call_takes_a_reason_as_long_as_the_sidecar_does(
+    hass: HomeAssistant, mock_client: FakeHoldSlayerClient
+) -> None:
+    reason = "x" * MAX_INTENT_CHARS  # the longest the sidecar accepts: the schema must not refuse it first
+    await _call(hass, "place_call", {"number": "+18005550123", "reason": reason})
+    assert mock_client.place_call.await_args.kwargs["intent"] == reason
 
 
 async def test_place_call_by_number(hass: HomeAssistant, mock_client: FakeHoldSlayerClient) -> None:

@@ -23,7 +23,14 @@ from .const import (
 )
 from .coordinator import HoldSlayerConfigEntry, HoldSlayerCoordinator
 from .dialplan import DialPolicyError, check_dtmf, check_target
-from .protocol import FINAL_STATES, ErrorCode
+from .protocol import (
+    FINAL_STATES,
+    MAX_COMPANY_CHARS,
+    MAX_FLOW_ID_CHARS,
+    MAX_INTENT_CHARS,
+    MAX_TARGET_CHARS,
+    ErrorCode,
+)
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_COMPANY: Final = "company"
@@ -55,17 +62,24 @@ def _dtmf(value: str) -> str:
 
 
 _TEXT = vol.All(cv.string, vol.Strip, vol.Length(min=1))
+
+
+def _text(max_chars: int) -> vol.All:
+    """Accept a non-empty string no longer than the sidecar takes (refused here, before anything is sent)."""
+    return vol.All(cv.string, vol.Strip, vol.Length(min=1, max=max_chars))
+
+
 _ENTRY: dict[vol.Marker, object] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 
 PLACE_CALL_SCHEMA: Final = vol.Schema(
     vol.All(
         {
             **_ENTRY,
-            vol.Exclusive(ATTR_COMPANY, "target"): _TEXT,
-            vol.Exclusive(ATTR_NUMBER, "target"): _TEXT,
-            vol.Optional(ATTR_REASON): _TEXT,
-            vol.Optional(ATTR_CALL_FLOW): _TEXT,
-            vol.Optional(ATTR_TRANSFER_TO): _TEXT,
+            vol.Exclusive(ATTR_COMPANY, "target"): _text(MAX_COMPANY_CHARS),
+            vol.Exclusive(ATTR_NUMBER, "target"): _text(MAX_TARGET_CHARS),
+            vol.Optional(ATTR_REASON): _text(MAX_INTENT_CHARS),
+            vol.Optional(ATTR_CALL_FLOW): _text(MAX_FLOW_ID_CHARS),
+            vol.Optional(ATTR_TRANSFER_TO): _text(MAX_TARGET_CHARS),
         },
         cv.has_at_least_one_key(ATTR_COMPANY, ATTR_NUMBER),
     )

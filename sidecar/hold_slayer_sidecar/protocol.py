@@ -52,6 +52,12 @@ MIN_TOKEN_LENGTH: Final = 24
 # Pages of lists: small enough that a page of the largest items stays far below MAX_MESSAGE_BYTES.
 DEFAULT_PAGE_SIZE: Final = 100
 MAX_PAGE_SIZE: Final = 500
+# place_call's text fields: what the sidecar accepts, so HA's action schema can refuse the same strings at once
+# (a call reason is a sentence or two; a SIP URI or number fits in 256; flow ids are slugs).
+MAX_TARGET_CHARS: Final = 256
+MAX_COMPANY_CHARS: Final = 120
+MAX_INTENT_CHARS: Final = 500
+MAX_FLOW_ID_CHARS: Final = 64
 
 
 class ProtocolError(Exception):

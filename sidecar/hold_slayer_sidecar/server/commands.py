@@ -18,7 +18,17 @@ from ..history.model_summary import SummaryRejectedError
 from ..history.service import HistoryError
 from ..inbound.errors import InboundError
 from ..nav.flows import CallFlow
-from ..protocol import CallInfo, Command, ConfigureResult, ErrorCode, Snapshot
+from ..protocol import (
+    MAX_COMPANY_CHARS,
+    MAX_FLOW_ID_CHARS,
+    MAX_INTENT_CHARS,
+    MAX_TARGET_CHARS,
+    CallInfo,
+    Command,
+    ConfigureResult,
+    ErrorCode,
+    Snapshot,
+)
 from ..store.history import CallQuery
 from ..store.sqlite import StoreError
 from .inbound_commands import INBOUND_HANDLERS, InboundCommandError
@@ -123,11 +133,11 @@ class _Data(BaseModel):
 
 
 class _PlaceCall(_Data):
-    target: str = Field(min_length=1, max_length=256)
-    company: str | None = Field(default=None, max_length=120)
-    intent: str | None = Field(default=None, max_length=500)
-    call_flow: str | None = Field(default=None, max_length=64)
-    transfer_to: str | None = Field(default=None, max_length=256)
+    target: str = Field(min_length=1, max_length=MAX_TARGET_CHARS)
+    company: str | None = Field(default=None, max_length=MAX_COMPANY_CHARS)
+    intent: str | None = Field(default=None, max_length=MAX_INTENT_CHARS)
+    call_flow: str | None = Field(default=None, max_length=MAX_FLOW_ID_CHARS)
+    transfer_to: str | None = Field(default=None, max_length=MAX_TARGET_CHARS)
 
 
 class _CallRef(_Data):
