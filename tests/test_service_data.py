@@ -83,9 +83,10 @@ HOSTILE: dict[str, list[dict[str, Any]]] = {
     "list_rules": [{"bogus": 1}],
     "list_devices": [{"bogus": 1}],
     "test_route": [{}, *({"caller": v} for v in [*_KINDS, "", HUGE]), {"caller": "+15550100", "at": []}],
-    "set_contacts": [  # (no list at all, YAML's empty "contacts:", is an empty phone book)
+    "set_contacts": [
         {},
-        *({"contacts": v} for v in ["x", [1], [{"name": "A"}], [{"name": "A", "number": ""}]]),
+        # None is YAML's blank "contacts:": refused, not taken as an empty phone book ([] clears it on purpose)
+        *({"contacts": v} for v in [None, "x", [1], [{"name": "A"}], [{"name": "A", "number": ""}]]),
         {"contacts": [{"name": "A", "number": "+1555", "x": 1}]},
         {"contacts": [{"name": "A", "number": "+1555"}] * 100_000},
     ],

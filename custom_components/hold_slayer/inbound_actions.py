@@ -82,6 +82,9 @@ CONTACTS_SCHEMA: Final = vol.Schema(
     {
         **_ENTRY,
         vol.Required(ATTR_CONTACTS): vol.All(
+            # A blank "contacts:" in YAML is None, which ensure_list turns into [] and so wipes the phone book:
+            # refused here; an explicit [] still clears it.
+            vol.Any(list, dict, msg="expected a list of contacts (use [] to clear them)"),
             cv.ensure_list,
             vol.Length(max=MAX_CONTACTS),
             [vol.Schema({vol.Required("name"): _TEXT, vol.Required("number"): _TEXT})],

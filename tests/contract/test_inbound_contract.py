@@ -268,7 +268,13 @@ async def test_contacts_set_in_home_assistant_drive_contacts_only_rules(
     assert err.value.translation_key == "invalid_contact_number"
     still = await _call(hass, "test_route", {"caller": "+15550100123"}, response=True)
     assert still["rule_id"] is None
-    for hostile in ({"contacts": "Mum"}, {"contacts": [{"name": "Mum"}]}, {"contacts": [{"name": "", "number": "1"}]}):
+    hostile_data = (
+        {"contacts": None},
+        {"contacts": "Mum"},
+        {"contacts": [{"name": "Mum"}]},
+        {"contacts": [{"name": "", "number": "1"}]},
+    )
+    for hostile in hostile_data:
         with pytest.raises(vol.Invalid):
             await _call(hass, "set_contacts", hostile)
     too_many = [{"name": f"c{i}", "number": f"+1555{i:07d}"} for i in range(5001)]
