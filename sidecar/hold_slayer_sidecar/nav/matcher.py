@@ -11,7 +11,6 @@ import numpy as np
 from .api import MenuOption
 from .embedder import MiniLmEmbedder
 from .glossary import glosses_for
-from .kinds import TOO_GENERAL, KindFinder, shared_finder
 from .parser import is_repeat, label_hearings, reaches_person
 from .phonetic import sound_keys, sounds_alike
 from .places import place_bonus, trip_scope
@@ -25,9 +24,6 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 _WORD_BONUS = 0.12  # per shared content word: MiniLM underrates exact domain words ("claim", "refill")
 _MAX_BONUS = 0.16
-# A label word that names the kind of a thing the caller names ("bag" for "my suitcase", WordNet: nav/kinds.py)
-# is nearly as good as the caller's own word: a little less than a shared word, once per label (one fact).
-_KIND_BONUS = 0.10
 _SOUND_BONUS = 0.08  # per caller word that only sounds like a label word ("refill" / misheard "reveal")
 _GLOSS_WEIGHT = 1.0  # the company's own words count a little more than our descriptions of them
 # A label read with the caller's word in place of one that only sounds like it ("speak with a noise" in a New
@@ -104,18 +100,6 @@ def lexical_bonus(intent: str, label: str) -> float:
     return min(_MAX_BONUS, _WORD_BONUS * len(shared) + _SOUND_BONUS * alike)
 
 
-TOO_GENERAL_STEMS = frozenset(_stem(w) for w in TOO_GENERAL)
-
-
-def kind_bonus(intent: str, label: str, kinds: tuple[str, ...]) -> float:
-    """Bonus when a label word names the kind of a thing in the reason and is not already the caller's own word."""
-    if not kinds:
-        return 0.0
-    # Each word of a kind ("pet food" -> "food") only when the word itself is not too broad to tell departments apart.
-    kind_words = set().union(*(content_words(k) for k in kinds)) - TOO_GENERAL_STEMS
-    return _KIND_BONUS if (content_words(label) - content_words(intent)) & kind_words else 0.0
-
-
 @dataclass(frozen=True, slots=True)
 class ScoredOption:
     """An option with its similarity to the intent."""
@@ -145,10 +129,8 @@ class MenuMatcher:
         threshold: float = 0.30,
         margin: float = 0.02,
         home_country: str = "US",
-        kinds: KindFinder | None = None,
     ) -> None:
         self._embedder = embedder or MiniLmEmbedder.shared()
-        self._kinds = kinds
         self.threshold = threshold
         self.margin = margin
         self.home_country = home_country  # where "domestic" is (nav/places.py)
@@ -176,7 +158,6 @@ class MenuMatcher:
         sims = (vectors[heads:] @ vectors[:heads].T - offsets).max(axis=1)
         scope = trip_scope(intent, self.home_country)  # the intent's, the same for every option
         stance = intent_stance(intent)
-        kinds = (self._kinds or shared_finder()).kinds(intent)
         scored = []
         at = 0
         for option, group in zip(options, texts, strict=True):
@@ -186,7 +167,6 @@ class MenuMatcher:
             at += len(group)
             bonus = lexical_bonus(intent, option.label) + place_bonus(scope, option.label)
             bonus += stance_bonus(stance, option.label)
-            bonus += kind_bonus(intent, option.label, kinds)
             scored.append(ScoredOption(option, sim + bonus))
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
