@@ -60,7 +60,12 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"baggage|luggage|\bbags?\b",
         ("my suitcase or bag", "luggage that is lost, delayed or damaged", "baggage fees and allowances"),
     ),
-    (r"delayed or lost|lost (?:baggage|luggage)", ("my luggage is missing or late",)),
+    (
+        r"(?:delayed|missing|lost)\b.*\b(?:bags?|baggage|luggage)\b|\b(?:bags?|baggage|luggage)\b.*\b(?:delayed|missing|lost)",
+        ("my luggage is missing or late", "my suitcase never arrived or did not come off the plane"),
+    ),
+    (r"sports equipment|special items|oversized", ("golf clubs, skis, a bike or a surfboard", "a musical instrument")),
+    (r"allowance|excess|overweight", ("how heavy or how many bags I can bring", "the cost of a heavy or extra bag")),
     (r"damaged", ("something arrived broken or damaged",)),
     (
         r"appointment|schedul",
@@ -73,8 +78,28 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         r"emergenc|urgent",
-        ("someone is hurt, very sick or in danger right now", "something dangerous that cannot wait"),
+        (
+            "someone is hurt, very sick or in danger right now",
+            "something dangerous that cannot wait",
+            "water pouring in, flooding, no heat or a smell of gas",
+            "swallowed or ate something poisonous, bleeding, shaking or cannot breathe",
+        ),
     ),
+    # Trades that keep a building, an appliance or a car going call the fixing desk "maintenance" or "repairs".
+    (
+        r"maintenance|repairs?\b",
+        ("something in my home is broken or stopped working", "fix a leak, an appliance, the heating or the plumbing"),
+    ),
+    (r"\brent\b|payments?\b", ("did you receive my payment or my check", "pay my rent or what I owe")),
+    (r"vacanc|showings?\b|availab", ("a home or apartment available to rent or buy", "come and see a place")),
+    (r"signal|network|coverage|reception\b", ("no bars, calls dropping or cutting out", "poor coverage at home")),
+    (r"body shop|collision", ("my car was hit or in an accident and needs body work", "a dent or a damaged bumper")),
+    (
+        r"service department|service (?:and|&) repair|car care",
+        ("an oil change or the check engine light", "scheduled maintenance for my car"),
+    ),
+    (r"orthodont", ("braces or aligners to straighten teeth",)),
+    (r"hygien|cleanings?\b", ("a teeth cleaning or a checkup",)),
     (r"nurse", ("medical advice about symptoms", "I or my child feel sick")),
     (
         r"prescription|pharmacy|refill|medication",

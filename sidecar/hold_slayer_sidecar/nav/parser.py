@@ -92,6 +92,12 @@ _PERSON = re.compile(
     r"|live person|human|team member|customer (?:service|care|support)|all other|other (?:inquiries|questions|"
     r"requests|matters)|anything else|everything else)\b"
 )
+# "To speak to someone about a business license" names the license desk, not the operator: a person *about* a
+# topic is that topic's department.
+_PERSON_ABOUT = re.compile(
+    r"\b(?:someone|somebody|a person|an? (?:agent|representative|associate|team member))\s+(?:about|regarding|in|from"
+    r"|for|on|at|who)\s+(?!(?:all|any|anything|everything|other|something)\b)\w"
+)
 _REPEAT = re.compile(
     r"\b(?:repeat|hear (?:these|the|this|those)? ?(?:options|menu|choices)? ?again|hear .* again|main menu"
     r"|previous menu|go back|return to|start over)\b"
@@ -446,7 +452,8 @@ def company_name(text: str) -> str:
 
 def reaches_person(option: MenuOption) -> bool:
     """Tell whether an option leads to a person ("representative", "all other inquiries", operator)."""
-    return bool(_PERSON.search(option.label.lower()))
+    label = option.label.lower()
+    return bool(_PERSON.search(label)) and not _PERSON_ABOUT.search(label)
 
 
 def label_hearings(label: str) -> list[str]:
