@@ -9,7 +9,7 @@ they simply stay on the line. ``choose_move`` is that rule as a pure function, t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from .api import MenuOption
@@ -62,6 +62,9 @@ class MenuHearing:
     # The last hearing is the only one: speech-to-text fell so far behind that the replay's words would come after
     # the company's no-input timeout (navigator._LATE_S). One hearing is half the evidence of two.
     heard_once: bool = False
+    # How well the words for where a silent caller goes ("to reach the leasing office for anything else, stay on the
+    # line") fit the reason, scored like a label; None when the menu names no such place.
+    fallthrough: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,13 @@ def choose_move(hearing: MenuHearing, tuning: DecisionTuning = DEFAULT_TUNING) -
     if hearing.person is not None and all(reaches_person(s.option) for s in hearing.ranked):
         return Verdict(Move.PRESS, hearing.person, "the menu offers only a person", 0.5)
     best = hearing.ranked[0]
+    if hearing.falls_through and hearing.fallthrough is not None:
+        if hearing.fallthrough >= best.score:
+            why = f"the company's fallthrough fits best ({hearing.fallthrough:.2f} >= {_describe(best, None)})"
+            return Verdict(Move.WAIT, reason=f"{why}: staying on the line")
+        # A menu that tells a silent caller where they go has said what silence does: no replay is promised, and
+        # waiting for one is choosing the fallthrough, which fits worse than the best option.
+        hearing = replace(hearing, replayed=True)
     runner_up = hearing.ranked[1].score if len(hearing.ranked) > 1 else None
     gap = best.score - runner_up if runner_up is not None else None
     described = _describe(best, gap)

@@ -28,6 +28,7 @@ from .parser import (
     anchor_keys,
     asks_for_data,
     asks_for_speech,
+    clean_label,
     company_name,
     is_repeat,
     normalize,
@@ -331,6 +332,7 @@ class MenuNavigator:
             falls_through=bool(_STAY_ON_LINE.search(norm)),
             ends_on_silence=bool(_ENDS_ON_SILENCE.search(norm)),
             heard_once=heard_once and answered == 0,
+            fallthrough=await self._fallthrough_fit(prompt, intent),
         )
         verdict = choose_move(hearing, self._tuning)
         if not verdict.reason.startswith("clear") and self._llm is not None:
@@ -350,6 +352,18 @@ class MenuNavigator:
             options=opts,
             reason=f"{verdict.reason}; try {answered + 1} on this menu" if answered else verdict.reason,
         )
+
+    async def _fallthrough_fit(self, prompt: str, intent: str) -> float | None:
+        """Score the words for where a silent caller goes (after the last key), like a label; None if unnamed."""
+        place = fallthrough_place(prompt)
+        matcher = self._shared_matcher()
+        if not place or matcher is None:
+            return None
+        try:
+            ranked = await asyncio.to_thread(matcher.rank, intent, [MenuOption("", place)])
+        except EmbedderError:
+            return None
+        return ranked[0].score
 
     def _without_company_words(self, intent: str, prompt: str, history: list[str]) -> str:
         """Return the intent for matching: without the words of the company's name (heard in its greeting)."""
@@ -421,6 +435,16 @@ def _check_step(prompt: str, options: list[MenuOption], step: FlowStep) -> str:
         return "same"
     heard_part = bool(step.options) and set(step.options) > {o.digit for o in options}
     return "partial" if heard_part and not menu_sounds_complete(prompt) else "changed"
+
+
+def fallthrough_place(prompt: str) -> str:
+    """Where the menu says a silent caller goes ("for anything else, stay on the line for the front desk"), or ""."""
+    last_option, rest = after_last_key(prompt)
+    for sentence in re.split(r"[.!?;]+\s*", f"{last_option}. {rest}"):
+        if _STAY_ON_LINE.search(sentence) and not anchor_keys(sentence):
+            place = clean_label(_STAY_ON_LINE.sub(" ", sentence))
+            return place if content_words(place) else ""
+    return ""
 
 
 def _heard_twice(prompt: str) -> bool:
