@@ -77,7 +77,9 @@ class Verdict:
     confidence: float = 0.0
 
 
-def choose_move(hearing: MenuHearing, tuning: DecisionTuning = DEFAULT_TUNING) -> Verdict:
+def choose_move(  # noqa: PLR0911 - one return per situation of the table in tests/nav/test_nav_decision.py
+    hearing: MenuHearing, tuning: DecisionTuning = DEFAULT_TUNING
+) -> Verdict:
     """Decide like a careful caller (pure)."""
     if not hearing.complete:
         return Verdict(Move.WAIT, reason="menu may continue")

@@ -174,6 +174,27 @@ ROWS = [
         "1",
     ),
     Row(
+        "the menu says where silence goes and that place fits the reason best: stay on the line",
+        MenuHearing(scored((BILLING, 0.40), (SUPPORT, 0.10)), falls_through=True, fallthrough=0.55),
+        Move.WAIT,
+    ),
+    Row(
+        "the menu says where silence goes, a weak best stands apart and fits better: press, no replay is promised",
+        MenuHearing(scored((BILLING, 0.34), (SUPPORT, 0.15)), falls_through=True, fallthrough=0.05),
+        Move.PRESS,
+        "1",
+    ),
+    Row(
+        "the menu says where silence goes and nothing fits: stay on the line, never a department",
+        MenuHearing(scored((BILLING, 0.22), (SUPPORT, 0.15)), falls_through=True, fallthrough=0.05),
+        Move.WAIT,
+    ),
+    Row(
+        "the menu says where silence goes, two weak options tie: stay on the line",
+        MenuHearing(scored((BILLING, 0.36), (SUPPORT, 0.35)), falls_through=True, fallthrough=0.05),
+        Move.WAIT,
+    ),
+    Row(
         "no usable option left (all tried) and no person: stay on the line",
         MenuHearing((), replayed=True),
         Move.WAIT,

@@ -158,3 +158,32 @@ def test_a_label_word_said_in_another_accent_is_read_as_the_caller_s_word(matche
 )
 def test_the_company_s_own_name_does_not_tell_its_options_apart(intent: str, name: str, expected: str) -> None:
     assert without_company_words(intent, name) == expected
+
+
+# General department names read in callers' words (nav/glossary.py): each pair is a trade's common split.
+BAGGAGE = [MenuOption("1", "a delayed or missing bag"), MenuOption("2", "damaged baggage")]
+PROPERTY = [
+    MenuOption("1", "maintenance requests"),
+    MenuOption("2", "rent payments and your tenant ledger"),
+    MenuOption("3", "current vacancies and showings"),
+]
+MOBILE = [MenuOption("1", "no signal or dropped calls"), MenuOption("2", "billing")]
+GARAGE = [MenuOption("1", "service department"), MenuOption("2", "body shop for collision repairs")]
+
+
+@pytest.mark.parametrize(
+    ("intent", "options", "digit"),
+    [
+        ("My suitcase never came off the plane", BAGGAGE, "1"),
+        ("My oven stopped heating", PROPERTY, "1"),
+        ("Did you receive my check", PROPERTY, "2"),
+        ("Do you have a one bedroom I could look at", PROPERTY, "3"),
+        ("I have no bars at home and calls keep cutting out", MOBILE, "1"),
+        ("Somebody hit my car in a parking lot and dented the door", GARAGE, "2"),
+        ("My check engine light is on", GARAGE, "1"),
+    ],
+)
+def test_department_names_in_callers_words(
+    matcher: MenuMatcher, intent: str, options: list[MenuOption], digit: str
+) -> None:
+    assert matcher.rank(intent, options)[0].option.digit == digit

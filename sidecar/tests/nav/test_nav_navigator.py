@@ -12,7 +12,7 @@ from hold_slayer_sidecar.nav.api import MenuOption, NavAction, NavSource
 from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
 from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
 from hold_slayer_sidecar.nav.matcher import MenuMatcher
-from hold_slayer_sidecar.nav.navigator import MenuNavigator, menu_sounds_complete
+from hold_slayer_sidecar.nav.navigator import MenuNavigator, fallthrough_place, menu_sounds_complete
 from hold_slayer_sidecar.voice.api import VoiceEngineError
 from hold_slayer_sidecar.voice.llm import OpenAiChat
 
@@ -426,3 +426,20 @@ async def test_a_hearing_whose_replay_is_already_playing_is_the_last_one(
     settled = await nav.decide(VAGUE, "my pension statement", history=[], behind_s=behind_s)  # the company is quiet
     assert settled.digits == pressed  # late: the one hearing decides (a tie goes to the person option)
     assert (settled.action is NavAction.WAIT) == (not pressed)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "place"),
+    [
+        (
+            "Maintenance requests, press 1. Rent, press 2. "
+            "To reach the leasing office for anything else, stay on the line.",
+            "leasing office for anything else",
+        ),
+        ("For billing press 1. For support press 2. Or stay on the line.", ""),  # says silence waits, not where
+        ("Please stay on the line. For billing press 1. For support press 2.", ""),  # before the keys: a greeting
+        ("For billing press 1. For our front desk, please remain on the line.", "our front desk"),
+    ],
+)
+def test_where_a_silent_caller_goes(prompt: str, place: str) -> None:
+    assert fallthrough_place(prompt) == place

@@ -194,6 +194,11 @@ def test_a_key_heard_twice_in_a_row_is_no_replay() -> None:
         ("speak to a representative", True, False),
         ("speak with a nurse", False, False),  # a department, not a person to sort the call out
         ("talk to someone", True, False),
+        # A person about a topic is that topic's desk; about "anything else" it is the operator again.
+        ("speak to someone about a business license", False, False),
+        ("talk to a representative about a new policy", False, False),
+        ("speak to someone about anything else", True, False),
+        ("speak to a representative for all other questions", True, False),
         ("all other inquiries", True, False),
         ("an operator", True, False),
         ("billing", False, False),
