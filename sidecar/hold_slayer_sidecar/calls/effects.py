@@ -515,7 +515,7 @@ class EffectRunner:
                 return None
             audio = joined_audio(run[-span.parts :])
             scores = await stt.score_texts(audio, effect.sample_rate, span.plan.texts, budget_s=_RELABEL_BUDGET_S)
-            return span, span.feed(relabeler.pick(span.plan, scores))
+            return span, span.feed(relabeler.pick(span.plan, scores, replace=True))
 
         outcome = await _guarded(runtime, self._rescore(runtime, effect, rescore))
         if outcome is None:

@@ -225,6 +225,7 @@ class Relabeler:
         hint_below: float = 0.7,
         sure_above: float = 0.8,
         hint_band: float = 10.0,
+        replace_above: float = 1.0,
         # The scorer stops at its time budget (voice/stt.py score_texts, 1.5 s in a call): on a loaded 2-core
         # machine that is about ten candidates, so the shortlist is about that long, and what sounds or reads like
         # the heard label comes before what is merely close to the caller's intent (which must win outright).
@@ -238,6 +239,11 @@ class Relabeler:
         self.tolerance = tolerance
         self.word_bonus = word_bonus
         self.hint_below, self.hint_band = hint_below, hint_band
+        # A known label replaces the decoded one only when the audio clearly prefers it: at least one nat (e times)
+        # likelier than the recogniser's own words, which are its greedy best guess for this very audio. Within the
+        # tolerance but not clearly likelier, both are kept as two hearings of the label (nav/parser.py): a replaced
+        # label that was right hid the caller's department ("-> 'To go back, press 3.'" in issue #21's logs).
+        self.replace_above = replace_above
         # A decode the recogniser was sure of (mean token probability >= 0.8) is not rescored: in real calls to six
         # companies none of 30 such segments changed, and each cost 3.9 s of scoring under load, time in which the
         # menu's own no-input timeout ran out before the navigator heard the transcript.
@@ -411,11 +417,16 @@ class Relabeler:
                     entries[text] = ""
         return RelabelPlan(frame, tuple(entries), tuple(entries.values()), frozenset(strict))
 
-    def pick(self, plan: RelabelPlan, scores: Sequence[float | None], confidence: float = 1.0) -> Relabeled:
-        """Choose the best candidate within ``tolerance`` of the decoded text, else keep the decoded text.
+    def pick(
+        self, plan: RelabelPlan, scores: Sequence[float | None], confidence: float = 1.0, *, replace: bool = False
+    ) -> Relabeled:
+        """Choose what the audio supports: a candidate clearly likelier than the decoded text replaces it; one
+        within ``tolerance`` is added beside the decoded label as a second hearing; else the decoded text stays.
 
         ``confidence`` is the recogniser's own (mean token probability of its decode): below ``hint_below``
         the audio's clear favourite among the known labels is added beside the decoded label as a hint.
+        ``replace``: take the best candidate within the tolerance outright (a label cut across segments, whose
+        correction the call receives as a second hearing anyway: ``SpanPlan.feed``).
         """
         decoded = plan.texts[0]
         if not scores or scores[0] is None:
@@ -440,8 +451,14 @@ class Relabeler:
             allowed = base if index in plan.strict else base - self.tolerance
             if value >= allowed and (best == 0 or value > best_value):
                 best, best_value = index, value
-        if best:
+        # No label was heard at all (a lone key decoded from longer speech): there is nothing to keep.
+        unheard = not plan.frame.label.strip()
+        if best and (replace or unheard or best_value >= base + self.replace_above):
             return Relabeled(plan.texts[best], decoded, True, scored, round(best_value - base, 2))
+        if best and plan.phrases[best] and best not in plan.strict:
+            # Close to the decoded words but not clearly likelier: keep what was heard, add the known label beside it.
+            hinted = plan.frame.with_hint(plan.phrases[best])
+            return Relabeled(hinted, decoded, True, scored, round(best_value - base, 2), hint=True)
         # Labels drawn only for being close to the caller's intent never become a hint: the navigator would take
         # the caller's own department for heard ("For orders" beside a garbled "Appointments" for a food order).
         known = sorted(

@@ -242,7 +242,7 @@ class PromptEar:
         if span is None:
             return None
         scores = self._stt.score_texts_blocking(joined_audio(run[-span.parts :]), RATE, span.plan.texts)
-        fed = span.feed(self.relabeler.pick(span.plan, scores))
+        fed = span.feed(self.relabeler.pick(span.plan, scores, replace=True))
         self.relabel_seconds += time.perf_counter() - started
         self.relabel_segments += 1
         if fed is not None:

@@ -57,14 +57,37 @@ def _plan(*texts: str, strict: frozenset[int] = frozenset(), phrases: tuple[str,
     return RelabelPlan(frame, texts, phrases or ("",) * len(texts), strict)
 
 
-def test_pick_takes_the_best_candidate_within_the_tolerance() -> None:
+def test_pick_takes_the_best_candidate_within_the_tolerance_when_told_to_replace() -> None:
     relabeler = Relabeler([], tolerance=3.0)
     plan = _plan(
         "Press 1 for tremendous and damage cards.", "Press 1 for credit and debit cards.", "Press 1 for billing."
     )
-    chosen = relabeler.pick(plan, [-9.7, -12.0, -30.0])
+    chosen = relabeler.pick(plan, [-9.7, -12.0, -30.0], replace=True)  # a span: fed as a second hearing anyway
     assert chosen.text == "Press 1 for credit and debit cards." and chosen.changed
     assert chosen.margin == pytest.approx(-2.3)
+
+
+def test_a_known_label_replaces_the_heard_one_only_when_the_audio_clearly_prefers_it() -> None:
+    relabeler = Relabeler([], tolerance=3.0, word_bonus=0.0, replace_above=1.0)
+    texts = ("Press 1 for tremendous and damage cards.", "Press 1 for credit and debit cards.", "Press 1 for billing.")
+    plan = _plan(*texts, phrases=("", "for credit and debit cards", "for billing"))
+    # Within the tolerance, less likely than the decoded words: both are kept, the heard words first.
+    kept = relabeler.pick(plan, [-9.7, -12.0, -30.0])
+    assert kept.hint and kept.text == "Press 1 for tremendous and damage cards / credit and debit cards."
+    # Likelier, but by less than a nat: still both.
+    assert relabeler.pick(plan, [-9.7, -9.2, -30.0]).hint
+    # At least a nat likelier than the recogniser's own words: the audio clearly says the known label.
+    replaced = relabeler.pick(plan, [-9.7, -8.5, -30.0])
+    assert replaced.text == "Press 1 for credit and debit cards." and not replaced.hint
+    # Outside the tolerance: nothing.
+    assert not relabeler.pick(plan, [-9.7, -13.0, -30.0]).changed
+
+
+def test_a_lone_key_with_no_label_heard_takes_the_known_label_within_the_tolerance() -> None:
+    relabeler = Relabeler([], tolerance=3.0, word_bonus=0.0)
+    frame = LabelFrame("Press 2 ", "to", "", ".")
+    plan = RelabelPlan(frame, ("Press 2.", "Press 2 to dispute a charge."), ("", "to dispute a charge"), frozenset())
+    assert relabeler.pick(plan, [-6.0, -7.5]).text == "Press 2 to dispute a charge."
 
 
 def test_a_shorter_text_needs_a_word_bonus_to_win() -> None:
@@ -111,7 +134,9 @@ def test_the_callers_own_words_must_beat_the_decoded_text_outright() -> None:
     plan = _plan("Press 2 for bad charges.", "Press 2 for your card was stolen.", strict=frozenset({1}))
     # Each text gets a bonus per word (1.0): -8 + 5 words = -3 for the decoded text.
     assert not relabeler.pick(plan, [-8.0, -11.0]).changed
-    assert relabeler.pick(plan, [-8.0, -9.5]).text == "Press 2 for your card was stolen."
+    # 0.5 nat likelier with its bonus: not clearly, and the caller's own words never become a second hearing.
+    assert not relabeler.pick(plan, [-8.0, -9.5]).changed
+    assert relabeler.pick(plan, [-8.0, -8.5]).text == "Press 2 for your card was stolen."
 
 
 def test_plan_shortlists_lexicon_phrases_and_the_intent() -> None:
@@ -139,7 +164,7 @@ def test_correct_blocking_scores_with_the_given_scorer() -> None:
         return [-10.0 if "debit" in t else -9.0 if "damage" in t else -40.0 for t in texts]
 
     result = relabeler.correct_blocking("Press 1 for credit and damage cards.", "my debit card", score, confidence=0.5)
-    assert result.text == "Press 1 for credit and debit cards."
+    assert result.text == "Press 1 for credit and damage cards / credit and debit cards."  # within 2 nats: both
     assert result.scored == len(relabeler.plan("Press 1 for credit and damage cards.", "my debit card").texts)  # type: ignore[union-attr]
 
 
