@@ -420,13 +420,14 @@ class Relabeler:
     def pick(
         self, plan: RelabelPlan, scores: Sequence[float | None], confidence: float = 1.0, *, replace: bool = False
     ) -> Relabeled:
-        """Choose what the audio supports: a candidate clearly likelier than the decoded text replaces it; one
-        within ``tolerance`` is added beside the decoded label as a second hearing; else the decoded text stays.
+        """Choose what the audio supports: replace the label, add a second hearing beside it, or keep it.
 
-        ``confidence`` is the recogniser's own (mean token probability of its decode): below ``hint_below``
-        the audio's clear favourite among the known labels is added beside the decoded label as a hint.
-        ``replace``: take the best candidate within the tolerance outright (a label cut across segments, whose
-        correction the call receives as a second hearing anyway: ``SpanPlan.feed``).
+        A candidate clearly likelier than the decoded text replaces it; one within ``tolerance`` is added beside the
+        decoded label as a second hearing; else the decoded text stays. ``confidence`` is the recogniser's own (mean
+        token probability of its decode): below ``hint_below`` the audio's clear favourite among the known labels is
+        added beside the decoded label as a hint. ``replace``: take the best candidate within the tolerance outright
+        (a label cut across segments, whose correction the call receives as a second hearing anyway:
+        ``SpanPlan.feed``).
         """
         decoded = plan.texts[0]
         if not scores or scores[0] is None:
@@ -459,6 +460,14 @@ class Relabeler:
             # Close to the decoded words but not clearly likelier: keep what was heard, add the known label beside it.
             hinted = plan.frame.with_hint(plan.phrases[best])
             return Relabeled(hinted, decoded, True, scored, round(best_value - base, 2), hint=True)
+        return self._favourite_beside(plan, values, scored, confidence)
+
+    def _favourite_beside(
+        self, plan: RelabelPlan, values: list[float | None], scored: int, confidence: float
+    ) -> Relabeled:
+        """Add the audio's clear favourite among the known labels beside an unsure decode, else keep the decode."""
+        decoded, base = plan.texts[0], values[0]
+        assert base is not None
         # Labels drawn only for being close to the caller's intent never become a hint: the navigator would take
         # the caller's own department for heard ("For orders" beside a garbled "Appointments" for a food order).
         known = sorted(
