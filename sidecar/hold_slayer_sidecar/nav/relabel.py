@@ -151,6 +151,10 @@ def split_label(text: str) -> LabelFrame | None:
     lower = flat.lower()
     for pattern in (_AFTER_KEY, _BEFORE_KEY):
         match = pattern.match(lower)
+        if match and _KEY_WORD.search(match.group("label")):
+            # "Press 3. For other questions, press 0.": two options in one segment, and a label that ran over the
+            # second key would drop that key if replaced ("Press 3. For all other questions.").
+            return None
         if match:
             return _frame(flat, match)
     match = _BARE.match(lower)

@@ -34,6 +34,7 @@ def test_split_label_finds_the_label_and_keeps_the_frame(text: str, frame: Label
         "Card services.",
         "Thank you for calling. Calls may be recorded for quality.",
         "I'll put them in your term.",
+        "Press 3. For other questions, press 0.",  # two keys: a label running over the second would drop it
     ],
 )
 def test_split_label_leaves_sentences_without_a_label(text: str) -> None:
