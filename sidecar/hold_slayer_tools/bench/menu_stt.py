@@ -6,6 +6,7 @@ call's speech detector does, and each segment decoded in several ways:
   menu     the fixed prompt followed by what this menu said so far (its own vocabulary, as decoded)
   none     no prompt at all
   beam5    the fixed prompt, beam search of 5
+  NAME     another fixed prompt given as --prompt NAME=TEXT
 Keys matter most to navigation: a lost or changed "press N" loses the option, so the key error rate (edit distance
 between the keys said and the keys heard, per key said) is reported beside the word error rate.
 Usage: python -m hold_slayer_tools.bench.menu_stt [--companies DIR ...] [--variants fixed,menu] [--json]
@@ -56,7 +57,7 @@ def _clips(dirs: list[str]) -> list[tuple[str, str, Any]]:
     return out
 
 
-def measure(dirs: list[str], variants: list[str]) -> dict[str, dict[str, float]]:
+def measure(dirs: list[str], variants: list[str], prompts: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     """Word and key error rates and CPU seconds per second of audio, per variant."""
     from hold_slayer_sim.speech import synthesize
 
@@ -72,7 +73,9 @@ def measure(dirs: list[str], variants: list[str]) -> dict[str, dict[str, float]]
             heard: list[str] = []
             started = time.process_time()
             for segment, _end in pieces:
-                if variant == "menu":
+                if variant in (prompts or {}):
+                    said = fixed._transcribe(segment, RATE, (prompts or {})[variant])
+                elif variant == "menu":
                     said = fixed._transcribe(segment, RATE, menu_prompt(heard))
                 elif variant == "none":
                     said = fixed._transcribe(segment, RATE, None)
@@ -104,10 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m hold_slayer_tools.bench.menu_stt", description=__doc__)
     parser.add_argument("--companies", action="append", required=True, help="company files from DIR (repeatable)")
     parser.add_argument("--variants", default="fixed,menu,none,beam5")
+    parser.add_argument("--prompt", action="append", default=[], help="NAME=TEXT: another variant, this fixed prompt")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    prompts = dict(p.split("=", 1) for p in args.prompt)
     load = round(os.getloadavg()[0], 2)
-    results = measure(args.companies, args.variants.split(","))
+    results = measure(args.companies, [*args.variants.split(","), *prompts], prompts)
     print(f"{'variant':<8} {'WER':>6} {'key err':>8} {'keys':>5} {'cpu/s':>6}")
     for name, r in results.items():
         print(f"{name:<8} {r['wer']:>6.1%} {r['key_error_rate']:>8.1%} {r['keys']:>5} {r['cpu_per_audio_s']:>6.3f}")
