@@ -22,7 +22,7 @@ _RECORDING = (
     r"\bthank you for your patience\b",
     r"\blisten carefully\b|\b(menu )?options have changed\b|\b(office|opening|business) hours\b",
     r"\bimportant to us\b|\bapologi[sz]e for (the|any) (wait|delay|inconvenience)",
-    r"\b(call|hold) volumes?\b|\bwait times?\b|\bin (the )?queue\b|\bon hold\b",
+    r"\b(call|hold) volumes?\b|\bwait times?\b|\bin (a |the )?queue\b|\bon hold\b",
     r"\bnext available\b",
     r"\bdid you know\b|\bwebsite\b|\bwww\b|\bdot com\b|\bonline\b|\bapp\b",
     r"\byour call (will be|is being) (answered|transferred|connected)",
@@ -96,6 +96,14 @@ def queueing_text(text: str) -> bool:
 def menu_text(text: str) -> bool:
     """Whether a transcript asks for input, as a menu does ("press 2", "enter your account number", "say ...")."""
     return re.search(r"\b(press|enter|say)\b", _plain(text)) is not None
+
+
+def bare_greeting(text: str) -> bool:
+    """Whether the words are only a bare greeting ("Hello?", "Hi there!"): a person's only if they then wait."""
+    low = _plain(text)
+    if any(re.search(p, low) for p in (*_RECORDING, *_AGENT)) or _INTRO.search(text):
+        return False
+    return re.search(_BARE_GREETING, low) is not None
 
 
 def classify_text(text: str, *, partial: bool = False) -> Verdict:

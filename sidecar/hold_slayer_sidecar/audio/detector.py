@@ -113,6 +113,7 @@ class HoldDetector:
             tone=tone,
             speaking=speaking,
             unvoiced_s=self._segmenter.unvoiced_s(t),
+            sounding=sounding,
             level_db=spec.level_db,
             floor_db=floor,
             bands=spec.bands,

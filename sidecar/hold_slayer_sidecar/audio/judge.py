@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from .content import Verdict, classify_text, menu_text, queueing_text
+from .content import Verdict, bare_greeting, classify_text, menu_text, queueing_text
 from .fingerprint import PROBE_OFFSET, STORED_FRAMES, RecordingLibrary
 from .speech import VOICING_GAP_S, SpeechSegment, percentile, rise_index
 from .types import Observation, ObservationKind
@@ -129,6 +129,14 @@ PARTIAL_COVERS_S = 0.1
 # leave such gaps inside words, and every needless partial keeps the one speech-to-text worker busy.
 PAUSE_PARTIAL_S = 0.1
 PAUSE_MAX = 4
+# An answer to our probe comes on a line the queue's media has left: an agent's pickup switches the call away from
+# the music (the ACD bridges the agent instead of the hold source), so between our "Hello?" and a person's answer the
+# line is quiet or carries the room behind them. A hold bed that plays on through the probe up to the "answer" (a
+# ducked announcement going on after its own pause) means nothing switched: the speech is the hold's. Counted over
+# the frames between the probe and the answer's onset: most of them (BED_SHARE) carry the bed (Scene.sounding: sound
+# 9 dB over the floor that is neither speech nor a tone), and the music detector is on in some of them.
+BED_SHARE = 0.8
+BED_MIN_FRAMES = 10  # 0.2 s: fewer frames say nothing about what played between the probe and the answer
 
 
 def is_hushed(level_db: float, floor_db: float) -> bool:
@@ -149,6 +157,9 @@ class Scene:
     floor_db: float
     bands: npt.NDArray[np.float64]
     unvoiced_s: float = 0.0  # since the open segment's last voiced frame (0 while voicing or with no segment)
+    # Sound well over the line's floor that is neither speech nor a tone: a frame of a music bed (what the music
+    # detector counts; it turns on only after most of a second of them).
+    sounding: bool = False
 
     @property
     def voicing(self) -> bool:
@@ -182,11 +193,14 @@ class _Turn:
     # becomes its end, judged as its transcript then (see PAUSE_PARTIAL_S)
     pause_words: bool = False
     continues: bool = False  # began in a short pause of the speech before it: the same speaker going on
+    # Its words up to here (a segment's end) were a bare greeting ("Hello?"): a person's only if they then wait.
+    greeted_until_s: float = -1.0
     unhushed_after_end: int = 0  # frames since the turn ended with music or sound near the voice's level
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
     answers_probe: bool = False  # started right after our "Hello?"
     answers_ringing: bool = False  # started right after a transfer rang out during the hold
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
+    bed_after_end: int = 0  # ... that carried a music bed (Scene.sounding): a ducked bed playing on after the words
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
     lead: list[npt.NDArray[np.float64]] = field(default_factory=list)  # bands of the frames before them
@@ -237,6 +251,8 @@ class HumanJudge:
         self._last_sound_s = 0.0
         self._silent_hold_reported = False
         self._probe_s: float | None = None
+        # Frames since the probe: (time, a hold bed sounding: sound over the floor, no speech; the music detector on).
+        self._after_probe: deque[tuple[float, bool, bool]] = deque(maxlen=round((PROBE_ANSWER_S + 1.0) / FRAME_S))
         # Speech that began right after a probe said in the menus (to a greeting there): its words decide.
         self._greeting_answer_s: float | None = None
         # ... and where its words ended, when they were neither a person's nor the company's: a pause decides.
@@ -266,6 +282,9 @@ class HumanJudge:
         """Advance one frame; return hold/speech/human observations."""
         self._recent.append((scene.t_s, scene.bands, scene.level_db, is_hushed(scene.level_db, scene.floor_db)))
         out = self._track_hold(scene, seen, onset)
+        if self._probe_s is not None and scene.t_s >= self._probe_s:
+            bed = scene.music or scene.sounding
+            self._after_probe.append((scene.t_s, bed, scene.music))
         if scene.music:
             self._prev_segment = None
         if scene.voicing:
@@ -352,12 +371,18 @@ class HumanJudge:
                 # One answer per probe, and it is the first speech after it: speech that starts too soon is the
                 # company going on (a menu after its welcome's pause), and its next breath group is no answer either.
                 self._greeting_answered = True
-                if self.probe_answered(onset):
+                if self.probe_answered(onset) and not self._bed_through_probe(onset):
                     self._greeting_answer_s = onset
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         self._background = False
-        if turn is not None and turn.ended_s is not None and not turn.recorded and self.probe_answered(onset):
+        if (
+            turn is not None
+            and turn.ended_s is not None
+            and not turn.recorded
+            and self.probe_answered(onset)
+            and not self._bed_through_probe(onset)
+        ):
             # Confirmed once its first second is in: speech-like and not the recording going on.
             self._turn = self._new_turn(onset)
             self._turn.answers_probe = True
@@ -446,11 +471,11 @@ class HumanJudge:
             and turn.speech_s <= MAX_TURN_SPEECH_S
         ):
             turn.uncertain_sent = True
-            out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.3, {"onset_s": turn.onset_s}))
+            data = {"onset_s": turn.onset_s, "reason": "speech that may be a person"}
+            out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.3, data))
         if scene.music and not scene.speaking:
             return out + self._close_as_recording(turn, t, "music resumed")
-        if turn.ended_s is not None and not scene.speaking and self._waited_with_words(turn, t):
-            reason = f"spoke briefly, then waited; not the hold's recording nor its wording: {turn.heard_text!r}"
+        if turn.ended_s is not None and not scene.speaking and (reason := self._waited_reason(turn, t)):
             return out + self._declare_human(t, turn.onset_s, 0.8, reason)
         if turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
@@ -509,10 +534,37 @@ class HumanJudge:
         """Mark where the turn's speech ended and count the sound after it."""
         if segment is not None:
             turn.ended_s = segment.end_s
-            turn.loud_after_end = turn.unhushed_after_end = 0
+            turn.loud_after_end = turn.unhushed_after_end = turn.bed_after_end = 0
         elif turn.ended_s is not None and not scene.speaking:
             turn.loud_after_end += not scene.quiet
+            turn.bed_after_end += scene.sounding or scene.music
             turn.unhushed_after_end += scene.music or scene.level_db > turn.voice_level_db() - HUSH_BELOW_VOICE_DB
+
+    def _waited_reason(self, turn: _Turn, t: float) -> str:
+        """Return why a turn that ended and was followed by quiet is a person ("" if it is not, yet)."""
+        if self._greeted_then_waited(turn, t):
+            return f"greeted, then waited in quiet: {turn.heard_text!r}"
+        if self._waited_with_words(turn, t):
+            return f"spoke briefly, then waited; not the hold's recording nor its wording: {turn.heard_text!r}"
+        return ""
+
+    @staticmethod
+    def _greeted_then_waited(turn: _Turn, t: float) -> bool:
+        """Whether a bare greeting ended the turn and the line then went quiet (no bed, no music): a person waiting.
+
+        An announcement that opens with "Hi there!" goes on within a breath, or its music comes back (TURN_WAIT_S);
+        over a ducked bed the sound after the words never drops below the voice (HUSH_BELOW_VOICE_DB).
+        """
+        assert turn.ended_s is not None
+        return (
+            turn.greeted_until_s >= turn.ended_s - PARTIAL_COVERS_S
+            and t - turn.ended_s >= TURN_WAIT_S
+            and turn.unhushed_after_end < QUIET_SLACK_FRAMES
+            and turn.bed_after_end < QUIET_SLACK_FRAMES
+            and not turn.continues
+            and not turn.recorded
+            and turn.speech_s <= MAX_TURN_SPEECH_S
+        )
 
     def _waited_with_words(self, turn: _Turn, t: float) -> bool:
         """Whether a short, new, speech-like turn with words unlike a hold message was followed by quiet: a person."""
@@ -524,6 +576,7 @@ class HumanJudge:
             (known_hold or handed_over)
             and t - turn.ended_s >= TURN_WAIT_S
             and turn.unhushed_after_end < QUIET_SLACK_FRAMES
+            and turn.bed_after_end < QUIET_SLACK_FRAMES
             and (turn.replay_checked or not len(self._recordings))
             and not turn.continues
             and not turn.recorded
@@ -742,6 +795,11 @@ class HumanJudge:
         # no known hold loop backs the words up.
         if scene.music or scene.speaking or scene.t_s - end_s < ANSWER_WAIT_S:
             return []
+        if self._finished and self._finished[-1][0] > end_s + PARTIAL_COVERS_S:
+            # Speech went on after the words judged (a partial cut mid-sentence): the rest of its words are still
+            # on their way and may be the queue's ("... Thank you for waiting."). An answer longer than a turn never
+            # gets them judged (_judge_greeting_answer): a monologue is no answer.
+            return []
         self._greeting_answer_s = self._greeting_answer_end_s = None
         words = self._greeting_answer_words
         return self._declare_human(
@@ -767,7 +825,11 @@ class HumanJudge:
         if verdict == "recording":
             return self._mark_worded(turn, text, t_s)
         if verdict == "agent" and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
-            return self._declare_human(t_s, turn.onset_s, 0.9, "agent greeting in transcript")
+            if bare_greeting(text):
+                # "Hi there!" opens announcements too: decided by the wait after it (_greeted_then_waited).
+                turn.greeted_until_s = max(turn.greeted_until_s, t_s)
+                return []
+            return self._declare_human(t_s, turn.onset_s, 0.9, f"agent greeting in transcript: {text.strip()!r}")
         return []
 
     @staticmethod
@@ -825,6 +887,7 @@ class HumanJudge:
     def note_probe_sent(self, t_s: float) -> None:
         """Note the probe "Hello?": speech that starts soon after answers it (a recording would not wait)."""
         self._probe_s = t_s
+        self._after_probe.clear()
         self._greeting_answer_s = self._greeting_answer_end_s = None
         self._greeting_answered = False
 
@@ -834,6 +897,14 @@ class HumanJudge:
             return False
         # A person needs to hear "Hello?" before answering; a recording that simply goes on starts any time.
         return PROBE_MIN_DELAY_S <= onset_s - self._probe_s <= PROBE_ANSWER_S
+
+    def _bed_through_probe(self, onset_s: float) -> bool:
+        """Whether the hold's bed played on from the probe to speech starting at onset_s: no person switched in."""
+        frames = [(bed, music) for t, bed, music in self._after_probe if t < onset_s]
+        if len(frames) < BED_MIN_FRAMES:
+            return False
+        share = sum(bed for bed, _ in frames) / len(frames)
+        return share >= BED_SHARE and any(music for _, music in frames)
 
     def note_ivr_done(self, t_s: float) -> None:
         """Navigation finished: speech from now on is hold content or the agent."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.types import AudioFrame, Observation
+from ..audio.types import AudioFrame, Observation, ObservationKind
 from ..dialplan import DialPolicyError, check_target
 from ..nav.api import Navigator
 from ..nav.flows import CallFlow
@@ -56,6 +56,8 @@ VERSION = "0.1.0"
 HEALTH_TIMEOUT_S = 5.0
 DIAL_WAIT_S = 15.0  # place_call waits this long for the INVITE to leave before answering the client
 _LISTENING = frozenset({CallState.IVR, CallState.HOLD, CallState.PROBING})
+# The detector's decisions about a person or a recording, logged with the rule that made them.
+_DECISIONS = frozenset({ObservationKind.HUMAN_DETECTED, ObservationKind.HUMAN_UNCERTAIN, ObservationKind.ANNOUNCEMENT})
 _MAX_ORPHAN_LEGS = 32
 
 
@@ -408,6 +410,16 @@ class CallManager:
     def feed_observations(self, runtime: CallRuntime, observations: list[Observation]) -> None:
         """Turn detector observations into machine inputs."""
         for obs in observations:
+            if obs.kind in _DECISIONS:
+                # Which rule decided, in the sidecar's log: a false transfer is traced to its rule from the log alone.
+                _LOGGER.info(
+                    "call %s: %s at %.2f s (onset %s): %s",
+                    runtime.call_id,
+                    obs.kind.value,
+                    obs.t_s,
+                    obs.data.get("onset_s", "-"),
+                    obs.data.get("reason", "unnamed rule"),
+                )
             runtime.feed(Observed(self._clock(), obs.kind, obs.t_s, obs.confidence, dict(obs.data), obs.audio))
 
     def _settled(self, runtime: CallRuntime) -> None:

@@ -126,7 +126,11 @@ def human(session: CallSession, event: Observed) -> Result:
     if was_holding:
         effects.append(Emit(EventType.HOLD_ENDED, {"hold_seconds": round(human.hold_seconds(event.at), 2)}))
     effects += [
-        Emit(EventType.HUMAN_DETECTED, {"confidence": event.confidence, "t_s": event.t_s}),
+        # The rule that decided (audio/judge.py's reason): a false transfer is traced to its rule from the events.
+        Emit(
+            EventType.HUMAN_DETECTED,
+            {"confidence": event.confidence, "t_s": event.t_s, "rule": str(event.data.get("reason", ""))},
+        ),
         *(CancelTimer(t) for t in (Timer.IVR, Timer.STEP, Timer.HOLD, Timer.PROBE, Timer.PROBE_SAY, Timer.SETTLE)),
     ]
     if early and session.user_up:  # the user picked up while the probe settled it: connect them now

@@ -6,9 +6,10 @@ Calls go over loopback SIP, placed as Home Assistant places them, and are scored
                        [--answer-after S] [--only ID] [--repeat N] [--channel JSON]
 
 ``--set``: shipped, scenarios, heldout, broad, heldout3, heldout4, heldout5 or all. Per call and in total: right
-department, false transfers (the user rung before the simulated agent spoke), people rung within 3 s of their first word, latency from
-the agent's first word to the user's phone ringing (median, p95), how long transcripts lagged the audio (median,
-p95), probes said to recordings, agents who hung up before the user answered, and the sidecar's CPU per call.
+department, false transfers (the user rung before the simulated agent spoke, with the detector's rule that rang),
+people rung within 3 s of their first word, latency from the agent's first word to the user's phone ringing (median,
+p95), how long transcripts lagged the audio (median, p95), probes said to recordings, agents who hung up before the
+user answered, and the sidecar's CPU per call.
 With --json the last line is one JSON object with the totals.
 
 No stored flows and no LLM: the sidecar meets every company as a new user's would. The user's phone takes

@@ -126,7 +126,7 @@ def test_long_greeting_then_waiting_is_confirmed_by_its_late_transcript() -> Non
     segment_end_s = (lead.size + greeting.size) / RATE
     extra = det.note_transcript("Thanks for holding, this is Maria. How can I help you today?", segment_end_s)
     human = first(extra, K.HUMAN_DETECTED)
-    assert human is not None and human.data["reason"] == "agent greeting in transcript"
+    assert human is not None and human.data["reason"].startswith("agent greeting in transcript")
 
 
 def test_late_transcript_of_an_earlier_turn_does_not_confirm_a_later_one() -> None:
