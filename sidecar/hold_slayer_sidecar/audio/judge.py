@@ -136,6 +136,9 @@ PAUSE_MAX = 4
 # the frames between the probe and the answer's onset: most of them (BED_SHARE) carry the bed (Scene.sounding: sound
 # 9 dB over the floor that is neither speech nor a tone), and the music detector is on in some of them.
 BED_SHARE = 0.8
+# After a greeting, frames of a bed (Scene.sounding) tolerated in the wait: a breath, a click, a lost packet's
+# concealment or a door in the room (0.2 s); a ducked bed playing on fills the wait after the segmenter's hangover.
+BED_AFTER_MAX_FRAMES = 10
 BED_MIN_FRAMES = 10  # 0.2 s: fewer frames say nothing about what played between the probe and the answer
 
 
@@ -195,12 +198,14 @@ class _Turn:
     continues: bool = False  # began in a short pause of the speech before it: the same speaker going on
     # Its words up to here (a segment's end) were a bare greeting ("Hello?"): a person's only if they then wait.
     greeted_until_s: float = -1.0
+    said: str = ""  # the words of its segments so far ("Yes." then "Joe.": one greeting, "Yes. Joe.")
+    said_until_s: float = -1.0  # ... up to the segment that ended here
+    bed_after_end: int = 0  # frames since it ended that carried a music bed (Scene.sounding): a ducked bed playing on
     unhushed_after_end: int = 0  # frames since the turn ended with music or sound near the voice's level
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
     answers_probe: bool = False  # started right after our "Hello?"
     answers_ringing: bool = False  # started right after a transfer rang out during the hold
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
-    bed_after_end: int = 0  # ... that carried a music bed (Scene.sounding): a ducked bed playing on after the words
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
     lead: list[npt.NDArray[np.float64]] = field(default_factory=list)  # bands of the frames before them
@@ -560,7 +565,7 @@ class HumanJudge:
             turn.greeted_until_s >= turn.ended_s - PARTIAL_COVERS_S
             and t - turn.ended_s >= TURN_WAIT_S
             and turn.unhushed_after_end < QUIET_SLACK_FRAMES
-            and turn.bed_after_end < QUIET_SLACK_FRAMES
+            and turn.bed_after_end < BED_AFTER_MAX_FRAMES
             and not turn.continues
             and not turn.recorded
             and turn.speech_s <= MAX_TURN_SPEECH_S
@@ -576,7 +581,6 @@ class HumanJudge:
             (known_hold or handed_over)
             and t - turn.ended_s >= TURN_WAIT_S
             and turn.unhushed_after_end < QUIET_SLACK_FRAMES
-            and turn.bed_after_end < QUIET_SLACK_FRAMES
             and (turn.replay_checked or not len(self._recordings))
             and not turn.continues
             and not turn.recorded
@@ -824,11 +828,15 @@ class HumanJudge:
         verdict = verdict or classify_text(text)
         if verdict == "recording":
             return self._mark_worded(turn, text, t_s)
+        if t_s > turn.said_until_s + FRAME_S and text.strip():
+            turn.said, turn.said_until_s = f"{turn.said} {text.strip()}".strip(), t_s
+        if not turn.recorded and bare_greeting(turn.said):
+            # "Hi there!" opens announcements too: decided by the wait after it (_greeted_then_waited).
+            turn.greeted_until_s = max(turn.greeted_until_s, t_s)
+            return []
         if verdict == "agent" and not turn.recorded and turn.speech_s <= TRANSCRIPT_TURN_MAX_S:
             if bare_greeting(text):
-                # "Hi there!" opens announcements too: decided by the wait after it (_greeted_then_waited).
-                turn.greeted_until_s = max(turn.greeted_until_s, t_s)
-                return []
+                return []  # a greeting after other words: neither a greeting alone nor an offer of help
             return self._declare_human(t_s, turn.onset_s, 0.9, f"agent greeting in transcript: {text.strip()!r}")
         return []
 

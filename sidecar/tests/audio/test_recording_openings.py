@@ -27,12 +27,13 @@ def bed(seconds: float, under: Pcm | None = None, duck_db: float = -14.0) -> Pcm
     return np.clip(out, -32767, 32767).astype(np.int16)
 
 
-def hear_words(det: HoldDetector, pcm: Pcm, words: str, after_s: float) -> list[Observation]:
-    """Stream audio; every speech segment that starts after ``after_s`` is transcribed as ``words``."""
+def hear_words(det: HoldDetector, pcm: Pcm, words: list[str], after_s: float) -> list[Observation]:
+    """Stream audio; the speech segments that start after ``after_s`` are transcribed as ``words``, in turn."""
+    left = list(words)
 
     def answer(o: Observation) -> list[Observation]:
-        if o.kind is K.SPEECH_SEGMENT and float(o.data["start_s"]) >= after_s:
-            return det.note_transcript(words, o.t_s)
+        if o.kind is K.SPEECH_SEGMENT and float(o.data["start_s"]) >= after_s and left:
+            return det.note_transcript(left.pop(0), o.t_s)
         return []
 
     return stream_answering(pcm, det, answer)
@@ -45,7 +46,7 @@ def test_a_bare_greeting_over_a_ducked_bed_that_plays_on_is_not_a_person() -> No
     """An announcement's "Hi there!" over lowered music: the bed plays on after the words, so nobody is waiting."""
     lead = clip("music_05.wav")
     pcm = join(lead, bed(0.5), bed(0, clip("human_07.wav")), bed(3.0))
-    obs = hear_words(HoldDetector(RATE), pcm, "Hi there!", lead.size / RATE)
+    obs = hear_words(HoldDetector(RATE), pcm, ["Hi there!"] * 2, lead.size / RATE)
     assert K.HOLD_STARTED in kinds(obs)
     assert K.HUMAN_DETECTED not in kinds(obs)
 
@@ -53,7 +54,7 @@ def test_a_bare_greeting_over_a_ducked_bed_that_plays_on_is_not_a_person() -> No
 def test_a_bare_greeting_then_quiet_is_a_person_once_they_wait() -> None:
     lead = clip("music_05.wav")
     pcm = join(lead, silence(0.5), clip("human_07.wav"), silence(2.0))
-    obs = hear_words(HoldDetector(RATE), pcm, "Hi there!", lead.size / RATE)
+    obs = hear_words(HoldDetector(RATE), pcm, ["Yes?", "Joe?"], lead.size / RATE)  # one greeting in two breaths
     human = first(obs, K.HUMAN_DETECTED)
     assert human is not None and human.data["reason"].startswith("greeted, then waited in quiet")
     segment = next(o for o in obs if o.kind is K.SPEECH_SEGMENT and float(o.data["start_s"]) >= lead.size / RATE)

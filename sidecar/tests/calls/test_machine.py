@@ -489,3 +489,12 @@ def test_a_menu_whose_words_reach_the_quiet_point_is_settled_though_the_replay_h
     s, out = step(s, Transcribed(19.0, "Press 1 for cards.", 12.0, epoch))  # the replay's words: not settled yet
     s, out = step(s, Decided(19.5, next(e for e in out if isinstance(e, Decide)).ticket, NavDecision(NavAction.WAIT)))
     assert out == []
+
+
+def test_the_person_found_event_names_the_detectors_rule() -> None:
+    """A false transfer is traced to the rule that rang from the events alone."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
+    found = Observed(40.0, K.HUMAN_DETECTED, 39.5, 0.8, {"reason": "greeted, then waited in quiet: 'Hello?'"})
+    _, out = step(s, found)
+    event = next(e for e in out if isinstance(e, Emit) and e.event == "human_detected")
+    assert event.data["rule"] == "greeted, then waited in quiet: 'Hello?'"
