@@ -136,7 +136,7 @@ PAUSE_MAX = 4
 # the frames between the probe and the answer's onset: most of them (BED_SHARE) carry the bed (Scene.sounding: sound
 # 9 dB over the floor that is neither speech nor a tone), and the music detector is on in some of them.
 BED_SHARE = 0.8
-# After a greeting, frames of a bed (Scene.sounding) tolerated in the wait: a breath, a click, a lost packet's
+# After a short turn, frames of a bed (Scene.sounding) tolerated in the wait: a breath, a click, a lost packet's
 # concealment or a door in the room (0.2 s); a ducked bed playing on fills the wait after the segmenter's hangover.
 BED_AFTER_MAX_FRAMES = 10
 BED_MIN_FRAMES = 10  # 0.2 s: fewer frames say nothing about what played between the probe and the answer
@@ -581,6 +581,7 @@ class HumanJudge:
             (known_hold or handed_over)
             and t - turn.ended_s >= TURN_WAIT_S
             and turn.unhushed_after_end < QUIET_SLACK_FRAMES
+            and turn.bed_after_end < BED_AFTER_MAX_FRAMES
             and (turn.replay_checked or not len(self._recordings))
             and not turn.continues
             and not turn.recorded

@@ -11,6 +11,7 @@ from hold_slayer_sidecar.audio.types import AudioFrame, Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 
 from .helpers import FRAME, RATE, clip, first, join, kinds, silence, stream_answering
+from .test_turn_taking import known_hold
 
 Pcm = npt.NDArray[np.int16]
 
@@ -48,6 +49,15 @@ def test_a_bare_greeting_over_a_ducked_bed_that_plays_on_is_not_a_person() -> No
     pcm = join(lead, bed(0.5), bed(0, clip("human_07.wav")), bed(3.0))
     obs = hear_words(HoldDetector(RATE), pcm, ["Hi there!"] * 2, lead.size / RATE)
     assert K.HOLD_STARTED in kinds(obs)
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_a_short_turn_over_a_ducked_bed_in_a_known_hold_is_not_a_person() -> None:
+    """ "Hello, thanks for holding." then a pause in which the lowered music plays on: the turn-taking rule waits
+    for quiet, and a bed is not quiet."""
+    lead = known_hold()
+    pcm = join(lead, bed(0.5), bed(0, clip("human_07.wav")), bed(3.0))
+    obs = hear_words(HoldDetector(RATE), pcm, ["Hello, thanks for holding."] * 2, lead.size / RATE)
     assert K.HUMAN_DETECTED not in kinds(obs)
 
 
