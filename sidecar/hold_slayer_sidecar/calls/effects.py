@@ -56,6 +56,7 @@ from .speech_work import LANES, SpeechWork, StaleWork, Urgency
 from .transitions import LISTENING
 
 if TYPE_CHECKING:
+    from ..audio.types import Pcm
     from .manager import CallManager
 
 _LOGGER = logging.getLogger(__name__)
@@ -341,62 +342,60 @@ class EffectRunner:
 
     async def _transcribe_greeting_partial(self, runtime: CallRuntime, effect: Transcribe) -> None:
         """Decode a menu segment still going on, unbiased, at detection priority; never ahead of a segment's words."""
-        stt = self._engines.stt
-        assert stt is not None
         listening = runtime.listening
-        work = self.speech_work
-        if not work.lane_free:
+        if not self.speech_work.lane_free:
             # Only into an idle lane: queued, a partial would be stale by its turn (the next one is a second away)
             # and would hold back the segment's own words behind it.
             return
         audio = effect.audio[: int(PARTIAL_GREETING_S * effect.sample_rate)]
         stale = listening.stale_greeting_partial(effect.epoch)
-        decode = stt.transcribe_quick if isinstance(stt, QuickTranscriber) else stt.transcribe
-        label = f"{runtime.call_id} greeting partial at {effect.t_s:.2f} s"
-        try:
-            transcript = await work.submit(
-                Urgency.DETECTION, lambda: decode(audio, effect.sample_rate), stale=stale, label=label
-            )
-        except StaleWork as err:
-            _LOGGER.debug("call %s: %s", runtime.call_id, err)
+        text = await self._decode_greeting(
+            runtime, audio, effect.sample_rate, stale, f"{runtime.call_id} greeting partial at {effect.t_s:.2f} s"
+        )
+        if text is None:
             return
-        except VoiceEngineError as err:
-            _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
-            return
-        except Exception:
-            _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
-            return
-        text = transcript.text.strip()
         _LOGGER.info("call %s: greeting partial to %.2f s: %r", runtime.call_id, effect.t_s, text)
         if text:
             runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch, greeting=True, partial=True))
 
-    async def _transcribe_greeting(self, runtime: CallRuntime, effect: Transcribe) -> None:
-        """Decode every word since our last move at once, unbiased, as long as it may still be a greeting."""
+    async def _decode_greeting(
+        self, runtime: CallRuntime, audio: Pcm, rate: int, stale: Callable[[], bool], label: str
+    ) -> str | None:
+        """Decode speech unbiased (no menu prompt) at detection priority; None when stale or the engine failed.
+
+        A failing speech-to-text engine costs this decode only: the call goes on (its menu decode, the detector).
+        """
         stt = self._engines.stt
         assert stt is not None
+        decode = stt.transcribe_quick if isinstance(stt, QuickTranscriber) else stt.transcribe
+        try:
+            transcript = await self.speech_work.submit(
+                Urgency.DETECTION, lambda: decode(audio, rate), stale=stale, label=label
+            )
+        except StaleWork as err:
+            _LOGGER.debug("call %s: %s", runtime.call_id, err)
+            return None
+        except VoiceEngineError as err:
+            _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
+            return None
+        except Exception:
+            _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
+            return None
+        return transcript.text.strip()
+
+    async def _transcribe_greeting(self, runtime: CallRuntime, effect: Transcribe) -> None:
+        """Decode every word since our last move at once, unbiased, as long as it may still be a greeting."""
         listening = runtime.listening
         buffer = listening.greeting_audio
         if not buffer.add(effect.epoch, effect.audio, effect.sample_rate, effect.t_s):
             return  # too long for a greeting: the menu decode alone goes on
         audio, t_s = buffer.take()
         stale = listening.stale_greeting(effect.epoch)
-        decode = stt.transcribe_quick if isinstance(stt, QuickTranscriber) else stt.transcribe
-        label = f"{runtime.call_id} greeting at {effect.t_s:.2f} s"
-        try:
-            transcript = await self.speech_work.submit(
-                Urgency.DETECTION, lambda: decode(audio, buffer.rate), stale=stale, label=label
-            )
-        except StaleWork as err:
-            _LOGGER.debug("call %s: %s", runtime.call_id, err)
+        text = await self._decode_greeting(
+            runtime, audio, buffer.rate, stale, f"{runtime.call_id} greeting at {effect.t_s:.2f} s"
+        )
+        if text is None:
             return
-        except VoiceEngineError as err:
-            _LOGGER.warning("call %s: speech-to-text failed: %s", runtime.call_id, err)
-            return
-        except Exception:
-            _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
-            return
-        text = transcript.text.strip()
         _LOGGER.info(
             "call %s: greeting decode of %.2f s to %.2f s: %r", runtime.call_id, audio.size / buffer.rate, t_s, text
         )

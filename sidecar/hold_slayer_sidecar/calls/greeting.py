@@ -253,15 +253,7 @@ def on_greeting_partial(session: CallSession, event: Transcribed) -> Result:
         if menu_text(event.text) or classify_text(event.text) == "recording":
             return replace(session, no_greeting_epoch=event.epoch), []  # no more greeting decodes in this menu
         return session, []
-    probing = replace(
-        goto(session, CallState.PROBING, event.at),
-        probe_pending=True,
-        direct=True,
-        step_wait=StepWait.NONE,
-        ticket=session.ticket + 1,  # a navigator decision still on its way is void
-    )
-    effects: list[Effect] = [EmitCallState(), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
-    return ring_early(probing, effects)
+    return ring_early(*_probe_direct(session, event.at))
 
 
 def may_greet(session: CallSession, seconds: float) -> bool:
@@ -329,19 +321,24 @@ def words_while_probing(session: CallSession, event: Transcribed) -> Result:
     return ring_early(session, []) if may_be_person(last, since_move) else (session, [])
 
 
+def _probe_direct(session: CallSession, at: float) -> Result:
+    """Settle what may be a person's greeting: probe it at the speaker's next pause (PROBE_SAY at the latest)."""
+    probing = replace(
+        goto(session, CallState.PROBING, at),
+        probe_pending=True,
+        direct=True,
+        step_wait=StepWait.NONE,
+        ticket=session.ticket + 1,  # a navigator decision still on its way is void
+    )
+    return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
+
+
 def probe_greeting(session: CallSession, event: Transcribed) -> Result:
     """Publish the words, then probe: at once if the speaker already paused, else at the next pause."""
     heard, effects = on_transcript(session, event)
     effects = [e for e in effects if not isinstance(e, Decide)]  # a menu decision waits for the answer
-    probing = replace(
-        goto(heard, CallState.PROBING, event.at),
-        probe_pending=True,
-        direct=True,
-        step_wait=StepWait.NONE,
-        ticket=heard.ticket + 1,  # a navigator decision still on its way is void
-    )
-    effects += [EmitCallState(), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
-    probing, effects = ring_early(probing, effects)
+    probing, more = _probe_direct(heard, event.at)
+    probing, effects = ring_early(probing, effects + more)
     if heard.company_quiet:
         said, more = say_probe(probing, event.at)
         return said, effects + more
