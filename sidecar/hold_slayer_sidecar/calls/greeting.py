@@ -189,14 +189,7 @@ def probe_pause(session: CallSession, at: float) -> Result:
     on their way (a loaded machine), they may yet show a recording ("Please hold, someone will be with you."), so the
     phone waits for them or for the answer, as before.
     """
-    probing = replace(
-        goto(session, CallState.PROBING, at),
-        probe_pending=True,
-        direct=True,
-        step_wait=StepWait.NONE,
-        ticket=session.ticket + 1,  # a navigator decision still on its way is void
-    )
-    said, effects = say_probe(probing, at)
+    said, effects = say_probe(_probing(session, at), at)
     if words_in(session):
         return ring_early(said, [EmitCallState(), *effects])
     return said, [EmitCallState(), *effects]
@@ -321,16 +314,20 @@ def words_while_probing(session: CallSession, event: Transcribed) -> Result:
     return ring_early(session, []) if may_be_person(last, since_move) else (session, [])
 
 
-def _probe_direct(session: CallSession, at: float) -> Result:
-    """Settle what may be a person's greeting: probe it at the speaker's next pause (PROBE_SAY at the latest)."""
-    probing = replace(
+def _probing(session: CallSession, at: float) -> CallSession:
+    """Leave the menus to settle what may be a person's greeting with "Hello?" (said now or at the next pause)."""
+    return replace(
         goto(session, CallState.PROBING, at),
         probe_pending=True,
         direct=True,
         step_wait=StepWait.NONE,
         ticket=session.ticket + 1,  # a navigator decision still on its way is void
     )
-    return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
+
+
+def _probe_direct(session: CallSession, at: float) -> Result:
+    """Settle what may be a person's greeting: probe it at the speaker's next pause (PROBE_SAY at the latest)."""
+    return _probing(session, at), [EmitCallState(), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
 
 
 def probe_greeting(session: CallSession, event: Transcribed) -> Result:
