@@ -10,16 +10,12 @@ import asyncio
 import os
 import shutil
 import socket
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "sip"))
-
 from hold_slayer_sidecar.edge import EdgeSupervisor
 from sidecar_harness import free_port
 from sip_harness import TIMEOUT, PeerProcess
