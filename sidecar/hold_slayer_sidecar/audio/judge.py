@@ -1,10 +1,10 @@
 """The live-human decision: hold context, speech turns, and when a turn is a person rather than a recording.
 
 A transfer to a recording is the worst outcome, so HUMAN_DETECTED needs positive evidence:
-- a hold loop comes round: a recording heard before plays again (spectro-temporal fingerprint), so the loop's
-  content is known; after that, speech that replays none of it (and rises and falls like speech, not music) is
-  someone live;
-- an answer to our probe ("Hello?") in a live call;
+- an answer to our probe ("Hello?") in a live call; once a hold loop has come round (a recording heard before plays
+  again: spectro-temporal fingerprint), speech that replays none of it is worth that probe at once, but no more: a
+  rotation brings in announcements heard for the first time late in the hold (issue #22's heldout5), and a music bed
+  playing on under the new speech or in its pauses rules it out;
 - an answer to a transfer: ringback during the hold (the PBX ringing an extension) stops when someone picks up;
 - an agent's greeting in the transcript, when the call supplies one; while a turn goes on, partial transcripts
   (SPEECH_PARTIAL) let an offer of help or a name ("this is Dana") count before the sentence ends;
@@ -205,6 +205,7 @@ class _Turn:
     waiting_since_s: float | None = None  # spoke, then silence: waiting for a probe's answer
     answers_probe: bool = False  # started right after our "Hello?"
     answers_ringing: bool = False  # started right after a transfer rang out during the hold
+    new_in_loop: bool = False  # new speech (no replay) after the hold loop came round: probed, never rung on its own
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -478,8 +479,8 @@ class HumanJudge:
             turn.uncertain_sent = True
             data = {"onset_s": turn.onset_s, "reason": "speech that may be a person"}
             out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.3, data))
-        if scene.music and not scene.speaking:
-            return out + self._close_as_recording(turn, t, "music resumed")
+        if ruled_out := self._bed_back(scene, turn):
+            return out + self._close_as_recording(turn, t, ruled_out)
         if turn.ended_s is not None and not scene.speaking and (reason := self._waited_reason(turn, t)):
             return out + self._declare_human(t, turn.onset_s, 0.8, reason)
         if turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
@@ -498,6 +499,19 @@ class HumanJudge:
         elif t - turn.waiting_since_s >= PROBE_WINDOW_S:
             self._turn = None  # nobody answered a probe (or none was sent): forget the turn
         return out
+
+    @staticmethod
+    def _bed_back(scene: Scene, turn: _Turn) -> str:
+        """Return why the hold's sound rules the turn out: the music is back, or a bed plays on in new speech's pause.
+
+        A ducked announcement's bed plays on in its pauses: no agent was switched in. Closing the turn keeps its
+        fingerprint, so the announcement is a replay when the rotation brings it round again.
+        """
+        if scene.music and not scene.speaking:
+            return "music resumed"
+        if turn.new_in_loop and turn.bed_after_end >= BED_AFTER_MAX_FRAMES:
+            return "music bed under new speech"
+        return ""
 
     def _schedule_partial(self, scene: Scene, turn: _Turn) -> None:
         """Ask for a partial transcript while a possible person's turn goes on, or pauses (PARTIAL_FIRST_S, ...)."""
@@ -614,10 +628,11 @@ class HumanJudge:
             if quick[0] < QUICK_NEW and (answered or self._new_in_known_loop(turn, QUICK_PROBE)):
                 turn.replay_checked = True
                 turn.replay_score = quick[0]
-                reason = (
-                    f"{answer} ({quick[0]:.2f})" if answered else f"new speech after a known hold loop ({quick[0]:.2f})"
+                return (
+                    self._declare_human(t, turn.onset_s, 0.9, f"{answer} ({quick[0]:.2f})")
+                    if answered
+                    else self._probe_new_speech(turn, t, quick[0])
                 )
-                return self._declare_human(t, turn.onset_s, 0.9 if answered else 0.75, reason)
         full = self._recordings.replay_score(frames, FULL_PROBE)
         if full is None:
             return []
@@ -631,8 +646,22 @@ class HumanJudge:
         if answer and turn.sounds_like_speech():
             return self._declare_human(t, turn.onset_s, 0.9, f"{answer} ({score:.2f})")
         if self._new_in_known_loop(turn, FULL_PROBE):
-            return self._declare_human(t, turn.onset_s, 0.75, f"new speech after a known hold loop ({score:.2f})")
+            return self._probe_new_speech(turn, t, score)
         return []
+
+    @staticmethod
+    def _probe_new_speech(turn: _Turn, t: float, score: float) -> list[Observation]:
+        """Ask for a probe ("Hello?" at its pause; the answer decides) on new speech in a known loop, never a ring.
+
+        A person who picks up is new speech; so is an announcement a rotation plays for the first time after the loop
+        came round (issue #22's heldout5: rung 4.5-44.5 s before the person). Only a response tells them apart.
+        """
+        turn.new_in_loop = True
+        if turn.uncertain_sent:
+            return []
+        turn.uncertain_sent = True
+        data = {"onset_s": turn.onset_s, "reason": f"new speech after a known hold loop ({score:.2f})"}
+        return [Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.5, data)]
 
     def _new_in_known_loop(self, turn: _Turn, frames: int) -> bool:
         """Once the loop has come round its recordings are known: new speech (not a replay) is someone live."""

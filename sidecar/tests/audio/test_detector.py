@@ -65,14 +65,16 @@ def test_second_play_of_a_recording_is_recognised_as_a_replay() -> None:
     assert replays and replays[0].data["corr"] >= 0.8
 
 
-def test_agent_after_the_hold_loop_is_detected_quickly() -> None:
+def test_new_speech_after_the_hold_loop_asks_for_a_probe_at_once() -> None:
+    """Not a replay once the loop is known: worth a "Hello?" within a second, never a ring on its own (a rotation
+    brings in announcements heard for the first time late in the hold)."""
     loop = hold_loop("announcement_02.wav")
     onset_s = (loop.size + int(0.5 * RATE)) / RATE
     obs = stream(join(loop, silence(0.5), clip("human_07.wav"), silence(2.0)))
-    human = first(obs, K.HUMAN_DETECTED)
-    assert human is not None
-    assert onset_s - 0.1 <= human.t_s <= onset_s + 3.0
-    assert K.HOLD_ENDED in kinds(obs)
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    uncertain = [o for o in obs if o.kind is K.HUMAN_UNCERTAIN and o.t_s >= onset_s - 0.3]
+    assert uncertain and "new speech after a known hold loop" in uncertain[0].data["reason"]
+    assert uncertain[0].t_s <= onset_s + 1.5
 
 
 def test_greeting_then_silence_on_a_beep_hold_asks_for_a_probe_and_the_answer_confirms() -> None:
