@@ -281,13 +281,16 @@ class HumanJudge:
         # The speech going on is background (a call centre's babble) under a turn that has just ended: it is
         # neither a new turn nor the turn going on, so the turn's wait for an answer goes on through it.
         self._background = False
+        self._voicing = False  # a word was being voiced in the latest frame (Scene.voicing)
+        self._collided_at: float | None = None  # our probe ended while the far side spoke: reported next frame
 
     def step(
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
     ) -> list[Observation]:
         """Advance one frame; return hold/speech/human observations."""
         self._recent.append((scene.t_s, scene.bands, scene.level_db, is_hushed(scene.level_db, scene.floor_db)))
-        out = self._track_hold(scene, seen, onset)
+        out = self._track_hold(scene, seen, onset) + self._collision_report()
+        self._voicing = scene.voicing
         if self._probe_s is not None and scene.t_s >= self._probe_s:
             bed = scene.music or scene.sounding
             self._after_probe.append((scene.t_s, bed, scene.music))
@@ -322,6 +325,11 @@ class HumanJudge:
         if self._turn is not None:
             out.extend(self._follow_turn(scene, segment, self._turn))
         return out
+
+    def _collision_report(self) -> list[Observation]:
+        """PROBE_COLLIDED for a probe noted while the far side spoke (note_probe_sent), once."""
+        at, self._collided_at = self._collided_at, None
+        return [] if at is None else [Observation(ObservationKind.PROBE_COLLIDED, at, 0.9, {})]
 
     def _track_hold(self, scene: Scene, seen: list[ObservationKind], onset: float | None) -> list[Observation]:
         """HOLD_STARTED on sustained music, on periodic beeps separated by quiet, or on a long silent wait."""
@@ -923,7 +931,16 @@ class HumanJudge:
         return None
 
     def note_probe_sent(self, t_s: float) -> None:
-        """Note the probe "Hello?": speech that starts soon after answers it (a recording would not wait)."""
+        """Note the probe "Hello?": speech that starts soon after answers it (a recording would not wait).
+
+        A probe that ends while the far side voices a word collided with their next sentence (said at a pause, but
+        played late on a loaded machine, or the speaker went on): that speech began before anyone could hear our
+        "Hello?" (PROBE_MIN_DELAY_S), so nothing can answer it in time. It counts as not said (PROBE_COLLIDED, so the
+        call says it again at the next pause), and the answer window of any earlier probe is left as it was.
+        """
+        if self._voicing and not self.human:
+            self._collided_at = t_s
+            return
         self._probe_s = t_s
         self._after_probe.clear()
         self._greeting_answer_s = self._greeting_answer_end_s = None

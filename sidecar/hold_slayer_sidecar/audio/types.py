@@ -43,6 +43,8 @@ class ObservationKind(StrEnum):
     HOLD_STARTED = "hold_started"
     HOLD_ENDED = "hold_ended"
     HUMAN_UNCERTAIN = "human_uncertain"  # speech that may be a person: the call may probe ("Hello?")
+    # Our "Hello?" ended while the far side was speaking: it could not be answered, so it counts as not said.
+    PROBE_COLLIDED = "probe_collided"
     HUMAN_DETECTED = "human_detected"
 
 

@@ -92,6 +92,7 @@ from .queue import (
     on_user_dialed,
     on_user_gone,
     probe,
+    probe_collided,
     say_probe,
     still_connecting,
     user_missed,
@@ -213,6 +214,10 @@ def _on_uncertain(session: CallSession, event: Observed) -> Result:
     if session.state is not CallState.HOLD:
         return session, []
     return probe(session, event.at)
+
+
+def _on_probe_collided(session: CallSession, event: Observed) -> Result:
+    return probe_collided(session, event.at)
 
 
 def _on_hold_heard(session: CallSession, event: Observed) -> Result:
@@ -403,6 +408,7 @@ _OBSERVATIONS: dict[ObservationKind, Callable[[CallSession, Observed], Result]] 
     ObservationKind.MUSIC: _on_queue_sound,
     ObservationKind.SILENCE: _on_queue_sound,
     ObservationKind.IVR_PROMPT: _on_menu_speech,
+    ObservationKind.PROBE_COLLIDED: _on_probe_collided,
 }
 
 

@@ -34,6 +34,10 @@ from .events import (
 from .session import CallSession, StepWait
 from .transitions import Result, finish, goto
 
+# Probes said over the far side's speech and said again at its next pause, per call. A person stops to let us speak;
+# a recording talks over our "Hello?" again and again: after this many, a collided probe counts as said.
+MAX_COLLIDED_PROBES = 3
+
 
 def enter_hold(session: CallSession, at: float, *, queue_heard: bool = False) -> Result:
     """Wait in the queue. The detector hears "navigation is over" only once the company stops talking.
@@ -89,8 +93,31 @@ def say_probe(session: CallSession, at: float) -> Result:
     if session.state is not CallState.PROBING or not session.probe_pending:
         return session, []
     ticket = session.ticket + 1
-    saying = replace(session, probe_pending=False, ticket=ticket, probes=session.probes + 1, last_probe_at=at)
+    saying = replace(
+        session,
+        probe_pending=False,
+        ticket=ticket,
+        probes=session.probes + 1,
+        last_probe_at=at,
+        previous_probe_at=session.last_probe_at,
+    )
     return saying, [CancelTimer(Timer.PROBE_SAY), Speak(session.policy.probe_text, ticket)]
+
+
+def probe_collided(session: CallSession, at: float) -> Result:
+    """Our "Hello?" ended while the far side spoke: not said (no count, no cooldown); say it at the next pause."""
+    spent = session.probes_collided >= MAX_COLLIDED_PROBES
+    if session.state is not CallState.PROBING or session.probe_pending or spent:
+        return session, []
+    again = replace(
+        session,
+        probe_pending=True,
+        probes=max(0, session.probes - 1),
+        last_probe_at=session.previous_probe_at,
+        probes_collided=session.probes_collided + 1,
+        ticket=session.ticket + 1,  # a late SpeakDone of the collided probe is void
+    )
+    return again, [CancelTimer(Timer.PROBE), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
 
 
 def back_to_hold(session: CallSession, at: float) -> Result:

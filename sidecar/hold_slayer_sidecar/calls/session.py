@@ -104,6 +104,8 @@ class CallSession:
     company_epoch: int = -1  # the listen epoch whose greeting decode read as a menu or a recording
     move_speech: tuple[int, float] = (0, 0.0)  # (listen epoch, seconds of speech heard in it since our last move)
     last_probe_at: float | None = None
+    previous_probe_at: float | None = None  # last_probe_at before the latest probe (restored if that one collided)
+    probes_collided: int = 0  # probes said over the far side's speech, not counted (queue.MAX_COLLIDED_PROBES)
     closing: bool = False  # saying goodbye before hanging up
     ivr_done_pending: bool = False  # in the queue, but the company may still be finishing its IVR sentence
     queue_words: tuple[str, ...] = ()  # the latest transcripts heard in the queue since music (a menu again?)

@@ -31,7 +31,7 @@ def test_new_speech_over_a_ducked_bed_in_a_known_loop_is_ruled_out_by_the_bed() 
     """The bed plays on in the new speech's pause: nobody switched an agent in, and the turn is closed as the hold's
     (before the music detector, which needs most of a second of the bed, turns on)."""
     loop = known_loop()
-    obs = stream(join(loop, bed(0.5), bed(0, clip("human_07.wav")[: RATE]), bed(3.0)))
+    obs = stream(join(loop, bed(0.5), bed(0, clip("human_07.wav")[:RATE]), bed(3.0)))
     assert K.HUMAN_DETECTED not in kinds(obs)
     closed = [o for o in obs if o.kind is K.ANNOUNCEMENT and o.data.get("reason") == "music bed under new speech"]
     music = first([o for o in obs if o.t_s > loop.size / RATE], K.MUSIC)
@@ -59,3 +59,31 @@ def test_new_speech_after_the_loop_that_does_not_answer_never_rings() -> None:
     det.note_probe_sent(lead.size / RATE)
     obs = stream(silence(10.0), det, start_s=lead.size / RATE)
     assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+# ----------------------------------------------------------------------- a probe said over the far side's speech
+
+
+def test_a_probe_that_ends_while_the_far_side_speaks_is_reported_collided_and_not_noted() -> None:
+    """Our "Hello?" ends 1.1 s into their next sentence: reported PROBE_COLLIDED; that sentence answers nothing."""
+    det = HoldDetector(RATE)
+    lead = join(known_loop(), silence(0.5), clip("human_07.wav"), silence(1.5))
+    stream(lead, det)
+    start_s = lead.size / RATE
+    going_on = join(clip("not_yet_12.wav"), silence(3.0))
+    half = int(1.1 * RATE)
+    obs = stream(going_on[:half], det, start_s=start_s)
+    det.note_probe_sent(start_s + 1.1)
+    obs += stream(going_on[half:], det, start_s=start_s + 1.1)
+    collided = first(obs, K.PROBE_COLLIDED)
+    assert collided is not None and collided.t_s == start_s + 1.1
+    assert K.HUMAN_DETECTED not in kinds(obs)
+
+
+def test_a_probe_said_in_quiet_is_not_a_collision() -> None:
+    det = HoldDetector(RATE)
+    lead = join(known_loop(), silence(0.5), clip("human_07.wav"), silence(1.5))
+    stream(lead, det)
+    det.note_probe_sent(lead.size / RATE)
+    obs = stream(join(silence(0.6), clip("not_yet_12.wav"), silence(2.0)), det, start_s=lead.size / RATE)
+    assert K.PROBE_COLLIDED not in kinds(obs) and K.HUMAN_DETECTED in kinds(obs)

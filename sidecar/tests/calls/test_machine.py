@@ -10,6 +10,7 @@ from hold_slayer_sidecar.audio.types import ObservationKind as K
 from hold_slayer_sidecar.calls.events import (
     Bridge,
     BridgeDone,
+    CancelTimer,
     CompanyAnswered,
     CompanyDisconnected,
     CompanyRinging,
@@ -498,3 +499,41 @@ def test_the_person_found_event_names_the_detectors_rule() -> None:
     _, out = step(s, found)
     event = next(e for e in out if isinstance(e, Emit) and e.event == "human_detected")
     assert event.data["rule"] == "greeted, then waited in quiet: 'Hello?'"
+
+
+def test_a_probe_that_collided_with_the_far_side_s_speech_is_said_again_at_the_next_pause() -> None:
+    """Said at a pause but played late (a loaded machine): it ended over their next sentence, which cannot answer it.
+
+    Not counted and no cooldown: the next pause gets a "Hello?" at once, and the cooldown runs from that one.
+    """
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
+    s, _ = step(s, obs(23.5, K.SILENCE))
+    s, _ = step(s, SpeakDone(25.0, s.ticket))  # 1.5 s late: the speaker had gone on meanwhile
+    assert s.probes == 1
+    s, out = step(s, obs(25.02, K.PROBE_COLLIDED))
+    assert s.state is CallState.PROBING and s.probe_pending and s.probes == 0 and s.last_probe_at is None
+    assert CancelTimer(Timer.PROBE) in out and StartTimer(Timer.PROBE_SAY, 15.0) in out
+    s, out = step(s, obs(28.0, K.SILENCE))  # their next pause: within the cooldown of the collided probe, said anyway
+    assert Speak("Hello?", s.ticket) in out
+    s, out = step(s, SpeakDone(28.6, s.ticket))
+    assert NotifyDetector(DetectorNote.PROBE_SENT) in out and s.probes == 1 and s.last_probe_at == 28.0
+    s, _ = step(s, obs(29.5, K.HUMAN_DETECTED))
+    assert s.state is CallState.HUMAN
+
+
+def test_a_recording_that_talks_over_every_probe_gets_a_bounded_number_of_them() -> None:
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
+    said = 0
+    for k in range(6):
+        at = 21.0 + 3 * k
+        s, out = step(s, obs(at, K.SILENCE))
+        said += sum(isinstance(e, Speak) for e in out)
+        s, _ = step(s, SpeakDone(at + 0.6, s.ticket))
+        s, _ = step(s, obs(at + 0.62, K.PROBE_COLLIDED))
+    assert said == 4  # the first and the three said again (MAX_COLLIDED_PROBES); the fourth collision counts
+    assert s.probes == 1 and not s.probe_pending
+
+
+def test_a_collision_report_outside_probing_changes_nothing() -> None:
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
+    assert step(s, obs(12.0, K.PROBE_COLLIDED)) == (s, [])
