@@ -265,6 +265,9 @@ class HumanJudge:
         self._greeting_answer_end_s: float | None = None
         self._greeting_answer_words = ""
         self._greeting_answered = False  # the speech after the latest probe has had its chance to be the answer
+        # A wordless answer asked for a second "Hello?" (_greeting_answer_waited): the next probe is that one ...
+        self._asking_again = False
+        self._second_probe = False  # ... and the latest probe is it: its wordless answer decides
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
         self._ringback_s: float | None = None  # last ringback burst heard while on hold (a transfer ringing)
         # The last turn closed as a "monologue" (long speech, then silence) and when: a person who greets at length
@@ -277,6 +280,7 @@ class HumanJudge:
         # The last speech segments finished: (end of the last voiced frame, when the hangover closed it).
         self._finished: deque[tuple[float, float]] = deque(maxlen=4)
         self._lone: tuple[float, float] | None = None  # (start, end) of the last lone burst (audio/burst.py)
+        self._lone_greeted: tuple[float, float, str] | None = None  # ... its words a bare greeting: a wait decides
         self._partial_due = ""  # a partial transcript to hand out now: "speaking" or "pause" (when it is cut)
         # The speech going on is background (a call centre's babble) under a turn that has just ended: it is
         # neither a new turn nor the turn going on, so the turn's wait for an answer goes on through it.
@@ -289,7 +293,7 @@ class HumanJudge:
     ) -> list[Observation]:
         """Advance one frame; return hold/speech/human observations."""
         self._recent.append((scene.t_s, scene.bands, scene.level_db, is_hushed(scene.level_db, scene.floor_db)))
-        out = self._track_hold(scene, seen, onset) + self._collision_report()
+        out = self._track_hold(scene, seen, onset) + self._collision_report() + self._lone_greeting_waited(scene.t_s)
         self._voicing = scene.voicing
         if self._probe_s is not None and scene.t_s >= self._probe_s:
             bed = scene.music or scene.sounding
@@ -750,11 +754,30 @@ class HumanJudge:
         ]
 
     def _judge_lone_burst(self, text: str) -> list[Observation]:
-        """Declare a person on a greeting or an offer of help in a lone burst; nothing else about it counts."""
+        """Declare a person on an offer of help or a name in a lone burst; nothing else about it counts.
+
+        A bare greeting ("Hi!") counts only once the line stays quiet after it (_lone_greeting_waited): announcements
+        open that way too and go on within a breath (issue #22's heldout5: "Hi! Priya here, ..." after the music
+        paused, its "Hi!" missed by the VAD).
+        """
         if self._lone is None or classify_text(text) != "agent":
             return []
         (onset_s, end_s), self._lone = self._lone, None
+        if bare_greeting(text):
+            self._lone_greeted = (onset_s, end_s, text.strip())
+            return []
         return self._declare_human(end_s, onset_s, 0.8, f"words the VAD missed: {text.strip()!r}")
+
+    def _lone_greeting_waited(self, t: float) -> list[Observation]:
+        """Declare a person once a bare greeting in a lone burst is followed by quiet (TURN_WAIT_S), with no speech."""
+        if self._lone_greeted is None or self.human or t - self._lone_greeted[1] < TURN_WAIT_S:
+            return []
+        (onset_s, end_s, words), self._lone_greeted = self._lone_greeted, None
+        spoke_since = self._last_onset_s is not None and self._last_onset_s > end_s
+        sound_since = sum(not hushed for t_f, _, _, hushed in self._recent if t_f > end_s)
+        if spoke_since or sound_since >= QUIET_SLACK_FRAMES:
+            return []
+        return self._declare_human(t, onset_s, 0.8, f"greeted, then waited (words the VAD missed): {words!r}")
 
     @property
     def in_queue(self) -> bool:
@@ -844,8 +867,16 @@ class HumanJudge:
             return []
         self._greeting_answer_s = self._greeting_answer_end_s = None
         words = self._greeting_answer_words
+        if not words and not self._second_probe:
+            # Timing alone (no words found, or none in yet): an announcement that happened to start 0.4-3 s after our
+            # "Hello?" and stop within a turn's length fits it too (issue #22's heldout5 queue-position line). A
+            # second "Hello?" costs 2-3 s; a recording does not fall into step with it twice.
+            self._asking_again = True
+            data = {"onset_s": onset_s, "reason": "a wordless answer to our hello: asking again", "again": True}
+            return [Observation(ObservationKind.HUMAN_UNCERTAIN, scene.t_s, 0.5, data)]
+        again = " twice" if self._second_probe else ""
         return self._declare_human(
-            scene.t_s, onset_s, 0.8, f"answered our hello after a greeting, then waited: {words!r}"
+            scene.t_s, onset_s, 0.8, f"answered our hello{again} after a greeting, then waited: {words!r}"
         )
 
     def _note_turn_words(self, turn: _Turn, text: str, t_s: float) -> list[Observation]:
@@ -942,6 +973,7 @@ class HumanJudge:
             self._collided_at = t_s
             return
         self._probe_s = t_s
+        self._second_probe, self._asking_again = self._asking_again, False
         self._after_probe.clear()
         self._greeting_answer_s = self._greeting_answer_end_s = None
         self._greeting_answered = False

@@ -92,6 +92,7 @@ from .queue import (
     on_user_dialed,
     on_user_gone,
     probe,
+    probe_again,
     probe_collided,
     say_probe,
     still_connecting,
@@ -211,6 +212,8 @@ def _on_transcribed(session: CallSession, event: Transcribed) -> Result:
 
 
 def _on_uncertain(session: CallSession, event: Observed) -> Result:
+    if event.data.get("again"):
+        return probe_again(session, event.at)  # a wordless answer: a second "Hello?" settles it
     if session.state is not CallState.HOLD:
         return session, []
     return probe(session, event.at)

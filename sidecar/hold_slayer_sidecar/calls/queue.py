@@ -104,6 +104,14 @@ def say_probe(session: CallSession, at: float) -> Result:
     return saying, [CancelTimer(Timer.PROBE_SAY), Speak(session.policy.probe_text, ticket)]
 
 
+def probe_again(session: CallSession, at: float) -> Result:
+    """Say "Hello?" once more now: the answer to the last one had no words (the detector waited in quiet after it)."""
+    if session.state is not CallState.PROBING or session.probe_pending or not session.policy.can_speak:
+        return session, []
+    again, effects = say_probe(replace(session, probe_pending=True), at)
+    return again, [CancelTimer(Timer.PROBE), *effects]
+
+
 def probe_collided(session: CallSession, at: float) -> Result:
     """Our "Hello?" ended while the far side spoke: not said (no count, no cooldown); say it at the next pause."""
     spent = session.probes_collided >= MAX_COLLIDED_PROBES

@@ -104,10 +104,48 @@ def test_the_company_going_on_is_not_an_answer(words: str) -> None:
     assert K.HUMAN_DETECTED not in kinds(call(0.6, words))
 
 
-def test_an_answer_with_no_words_then_a_pause_is_a_person() -> None:
-    """Speech-to-text found no words in the answer (an accent, a lossy line): its timing and the pause decide."""
-    human = first(call(0.6, ""), K.HUMAN_DETECTED)
-    assert human is not None and "then waited" in human.data["reason"]
+def test_an_answer_with_no_words_then_a_pause_asks_for_a_second_hello() -> None:
+    """Speech-to-text found no words in the answer (an accent, a lossy line, or words not in yet): timing alone fits
+    an announcement that happened to start after our "Hello?" too, so a second one settles it."""
+    obs = call(0.6, "")
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    again = [o for o in obs if o.kind is K.HUMAN_UNCERTAIN and o.data.get("again")]
+    assert len(again) == 1 and "wordless answer" in again[0].data["reason"]
+
+
+def twice(second_answer: bool) -> list[Observation]:
+    """A greeting, our probe, a wordless answer and quiet; our second probe, then a wordless answer or nothing."""
+    det = HoldDetector(RATE)
+    out: list[Observation] = []
+    t = 0.0
+
+    def feed(pcm: Pcm, *, probe_at_start: bool = False) -> None:
+        nonlocal t
+        if probe_at_start:
+            det.note_probe_sent(t)
+        for k in range(pcm.size // FRAME):
+            t = round(t + FRAME / RATE, 6)
+            for o in det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)):
+                out.append(o)
+                if o.kind is K.SPEECH_SEGMENT:
+                    words = GREETING if float(o.data["start_s"]) < 3.0 else ""
+                    out.extend(det.note_transcript(words, o.t_s))
+
+    feed(join(silence(0.5), clip("human_07.wav"), silence(2.0)))
+    feed(join(silence(0.6, seed=1), clip("not_yet_12.wav"), silence(2.0, seed=2)), probe_at_start=True)
+    assert any(o.data.get("again") for o in out if o.kind is K.HUMAN_UNCERTAIN)
+    second = join(silence(0.6, seed=4), clip("human_07.wav")) if second_answer else np.zeros(0, np.int16)
+    feed(join(second, silence(6.0, seed=5)), probe_at_start=True)
+    return out
+
+
+def test_a_second_wordless_answer_after_the_second_hello_is_a_person() -> None:
+    human = first(twice(second_answer=True), K.HUMAN_DETECTED)
+    assert human is not None and "answered our hello twice" in human.data["reason"]
+
+
+def test_nothing_after_the_second_hello_is_no_person() -> None:
+    assert K.HUMAN_DETECTED not in kinds(twice(second_answer=False))
 
 
 def test_an_answer_with_no_words_that_goes_on_is_not_a_person() -> None:

@@ -66,8 +66,9 @@ def stream_words(pcm: np.ndarray, text: str) -> tuple[list[Observation], HoldDet
 
 
 def test_a_shouted_greeting_the_vad_misses_is_a_person_by_its_words() -> None:
-    """dev_032's "Hello!" after the music stopped: Silero scores it at most 0.13, so no speech segment is cut."""
-    obs, _ = stream_words(hold_then(clip("shouted_hello_32.wav")), "Hello.")
+    """dev_032's "Hello!" after the music stopped: Silero scores it at most 0.13, so no speech segment is cut. A bare
+    greeting: decided once the line stays quiet after it (TURN_WAIT_S)."""
+    obs, _ = stream_words(hold_then(join(clip("shouted_hello_32.wav"), silence(1.5))), "Hello.")
     segment = first(obs, K.SPEECH_SEGMENT)
     assert segment is not None and segment.data.get("lone") is True
     uncertain = first(obs, K.HUMAN_UNCERTAIN)  # the call may probe while the words are being transcribed
@@ -101,5 +102,20 @@ def test_a_lone_burst_s_words_are_its_own_while_a_recorded_turn_waits() -> None:
     judge._turn = _Turn(onset_s=5.0, ended_s=9.0, worded=True)
     segment = judge.note_lone_burst(10.2, 10.8, np.zeros(8000, np.int16), 11.1)
     assert [o.kind for o in segment] == [K.SPEECH_SEGMENT, K.HUMAN_UNCERTAIN]
-    human = first(judge.note_transcript("Hello.", segment[0].t_s), K.HUMAN_DETECTED)
+    human = first(judge.note_transcript("Hello, Sam speaking.", segment[0].t_s), K.HUMAN_DETECTED)
     assert human is not None and human.data["onset_s"] == 10.2
+
+
+def test_a_bare_greeting_in_a_lone_burst_that_speech_follows_at_once_is_not_a_person() -> None:
+    """ "Hi!" the VAD missed, then the announcement goes on ("Priya here, from the ..."): no wait, no person."""
+    det = HoldDetector(RATE)
+
+    def answer(o: Observation) -> list[Observation]:
+        if o.kind is not K.SPEECH_SEGMENT:
+            return []
+        return det.note_transcript("Hi!" if o.data.get("lone") else "from the reservations team", o.t_s)
+
+    pcm = hold_then(join(clip("shouted_hello_32.wav"), clip("not_yet_12.wav"), silence(2.0)))
+    obs = stream_answering(pcm, det, answer)
+    assert any(o.data.get("lone") for o in obs if o.kind is K.SPEECH_SEGMENT)
+    assert K.HUMAN_DETECTED not in kinds(obs)

@@ -537,3 +537,18 @@ def test_a_recording_that_talks_over_every_probe_gets_a_bounded_number_of_them()
 def test_a_collision_report_outside_probing_changes_nothing() -> None:
     s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
     assert step(s, obs(12.0, K.PROBE_COLLIDED)) == (s, [])
+
+
+def test_a_wordless_answer_gets_a_second_hello_at_once() -> None:
+    """The detector waited in quiet after an answer with no words: "Hello?" again now (counted), its answer decides."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
+    s, _ = step(s, obs(23.5, K.SILENCE))
+    s, _ = step(s, SpeakDone(24.0, s.ticket))
+    again = Observed(27.5, K.HUMAN_UNCERTAIN, 27.5, data={"again": True, "reason": "a wordless answer"})
+    s, out = step(s, again)
+    assert CancelTimer(Timer.PROBE) in out and Speak("Hello?", s.ticket) in out
+    assert s.state is CallState.PROBING and s.probes == 2 and s.last_probe_at == 27.5
+    s, out = step(s, SpeakDone(28.0, s.ticket))
+    assert NotifyDetector(DetectorNote.PROBE_SENT) in out
+    held, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
+    assert step(held, again) == (held, [])  # only while probing
