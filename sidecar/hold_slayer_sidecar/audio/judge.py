@@ -267,6 +267,10 @@ class HumanJudge:
         self._greeting_answered = False  # the speech after the latest probe has had its chance to be the answer
         # A wordless answer asked for a second "Hello?" (_greeting_answer_waited): the next probe is that one ...
         self._asking_again = False
+        # What the company said before the queue (its menus, welcome and announcements), fingerprinted like a hold
+        # recording: an "answer" to a probe said in the menus that replays any of it is the company's recording.
+        self._company_said = RecordingLibrary()
+        self._menu_turn: _Turn | None = None  # the menu speech going on, collected for _company_said
         self._second_probe = False  # ... and the latest probe is it: its wordless answer decides
         self._loop_known = False  # a recording has been heard again: the hold loop's content is known
         self._ringback_s: float | None = None  # last ringback burst heard while on hold (a transfer ringing)
@@ -328,7 +332,55 @@ class HumanJudge:
             scene = replace(scene, speaking=False)
         if self._turn is not None:
             out.extend(self._follow_turn(scene, segment, self._turn))
+        return out + self._follow_menu_speech(scene, segment)
+
+    def _follow_menu_speech(self, scene: Scene, segment: SpeechSegment | None) -> list[Observation]:
+        """Collect the company's speech before the queue; test an answer to our probe against what it said before.
+
+        A company that speaks again and again while we wait (a queue-position line every few seconds on a line
+        with no music) can start a line 0.4-3 s after our "Hello?" and stop within a turn's length, garbled on a
+        lossy line (issue #22's heldout5 h5_queue_position_after_key): its timing fits an answer. A person's answer
+        is new speech; that line replays what the company said before (the replay test of the hold's loop).
+        """
+        turn = self._menu_turn
+        if turn is None or self.in_queue:
+            self._menu_turn = None
+            return []
+        if len(turn.bands) < STORED_FRAMES and (scene.t_s - turn.bands_from_s) > FRAME_S * len(turn.bands) + 1e-9:
+            turn.bands.append(scene.bands)
+            turn.levels.append(scene.level_db)
+        out: list[Observation] = []
+        answering = self._greeting_answer_s is not None and abs(self._greeting_answer_s - turn.onset_s) < FRAME_S
+        if answering and not turn.replay_checked and self._replays_company(turn):
+            self._greeting_answer_s = self._greeting_answer_end_s = None
+            data = {
+                "onset_s": turn.onset_s,
+                "reason": "the answer replays the company's words",
+                "corr": turn.replay_score,
+            }
+            out.append(Observation(ObservationKind.ANNOUNCEMENT, scene.t_s, 0.9, data))
+        if segment is not None:
+            end = round((segment.end_s - turn.bands_from_s) / FRAME_S)
+            self._company_said.add(np.array(turn.lead + turn.bands[: max(end, 1)]), lead=len(turn.lead))
+            self._menu_turn = None
         return out
+
+    def _replays_company(self, turn: _Turn) -> bool:
+        """Whether the speech replays something the company said (the staged test of _check_replay, both bars)."""
+        frames = np.array(turn.bands)
+        if not turn.quick_checked:
+            quick = self._company_said.replay_score(frames, QUICK_PROBE)
+            if quick is None:
+                return False
+            turn.quick_checked, turn.replay_score = True, round(quick[0], 2)
+            if quick[0] >= QUICK_REPLAY or quick[0] < QUICK_NEW:
+                turn.replay_checked = True  # clearly one or the other at the quick stage
+                return quick[0] >= QUICK_REPLAY
+        full = self._company_said.replay_score(frames, FULL_PROBE)
+        if full is None:
+            return False
+        turn.replay_checked, turn.replay_score = True, round(full[0], 2)
+        return full[0] >= FULL_REPLAY
 
     def _collision_report(self) -> list[Observation]:
         """PROBE_COLLIDED for a probe noted while the far side spoke (note_probe_sent), once."""
@@ -391,6 +443,7 @@ class HumanJudge:
                 self._greeting_answered = True
                 if self.probe_answered(onset) and not self._bed_through_probe(onset):
                     self._greeting_answer_s = onset
+            self._menu_turn = self._new_turn(onset)
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         self._background = False

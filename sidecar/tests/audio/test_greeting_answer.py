@@ -134,7 +134,8 @@ def twice(second_answer: bool) -> list[Observation]:
     feed(join(silence(0.5), clip("human_07.wav"), silence(2.0)))
     feed(join(silence(0.6, seed=1), clip("not_yet_12.wav"), silence(2.0, seed=2)), probe_at_start=True)
     assert any(o.data.get("again") for o in out if o.kind is K.HUMAN_UNCERTAIN)
-    second = join(silence(0.6, seed=4), clip("human_07.wav")) if second_answer else np.zeros(0, np.int16)
+    new = clip("announcement_04_humanvoice.wav")[: 2 * RATE]  # not a replay of what was said before
+    second = join(silence(0.6, seed=4), new) if second_answer else np.zeros(0, np.int16)
     feed(join(second, silence(6.0, seed=5)), probe_at_start=True)
     return out
 
@@ -155,3 +156,37 @@ def test_an_answer_with_no_words_that_goes_on_is_not_a_person() -> None:
 def test_an_answer_with_no_words_is_not_a_person_without_a_probe_or_out_of_its_window() -> None:
     assert K.HUMAN_DETECTED not in kinds(call(0.6, "", probe=False))
     assert K.HUMAN_DETECTED not in kinds(call(4.0, ""))
+
+
+def replayed_answer(answer: Pcm) -> list[Observation]:
+    """The company said a line, then a greeting; our probe; then ``answer`` in garbled words, then quiet."""
+    said_before = join(silence(0.5), clip("ivr_prompt_00.wav"), silence(2.0, seed=6))
+    greeting = join(clip("human_07.wav"), silence(2.0))
+    probe_s = (said_before.size + greeting.size) / RATE
+    pcm = join(said_before, greeting, silence(0.6, seed=1), answer, silence(3.0, seed=2))
+    det = HoldDetector(RATE)
+    out: list[Observation] = []
+    for k in range(pcm.size // FRAME):
+        t = (k + 1) * FRAME / RATE
+        if abs(t - probe_s) < FRAME / RATE / 2:
+            det.note_probe_sent(t)
+        for o in det.process(AudioFrame(pcm[k * FRAME : (k + 1) * FRAME], RATE, t)):
+            out.append(o)
+            if o.kind is K.SPEECH_SEGMENT:
+                start_s = float(o.data["start_s"])
+                words = "I remember we can vacuum." if start_s > probe_s else GREETING if start_s > 2.5 else ""
+                out.extend(det.note_transcript(words, o.t_s))
+    return out
+
+
+def test_an_answer_that_replays_what_the_company_said_before_is_its_recording() -> None:
+    """A queue line said again 1.3 s after our "Hello?" (issue #22's heldout5), garbled, then quiet: no person."""
+    obs = replayed_answer(clip("ivr_prompt_00.wav")[: 2 * RATE])
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    replay = [o for o in obs if o.data.get("reason") == "the answer replays the company's words"]
+    assert replay and replay[0].data["corr"] >= 0.62
+
+
+def test_a_new_answer_after_the_company_spoke_is_still_judged_by_its_timing() -> None:
+    obs = replayed_answer(clip("announcement_04_humanvoice.wav")[: 2 * RATE])
+    assert not any(o.data.get("reason") == "the answer replays the company's words" for o in obs)
