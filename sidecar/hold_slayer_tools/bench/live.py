@@ -44,7 +44,8 @@ SIM_DIR = Path(__file__).resolve().parents[2] / "hold_slayer_sim"
 # scenarios_heldout4/ was written before the faster settling of a person (partial transcripts, probe at the first
 # pause) and is run once after it (never tuned): long and fast greeters, accents, pip/silent/ducked holds, rotations.
 # scenarios_heldout5/ was written before the rules against ringing for a recording's "Hi there!" (issue #22's false
-# transfers on heldout4) and is run once after them (never tuned): person-like rotations, ducked beds, queue lines.
+# transfers on heldout4) and was run once after them: person-like rotations, ducked beds, queue lines; tuned on since
+# (the known-loop rework of issue #22: lone-burst greetings, wordless and replayed answers to a probe).
 # scenarios_heldout6/ was written before new speech after a known hold loop became evidence for a probe instead of a
 # ring (issue #22's false transfers on heldout5) and is run once after it (never tuned): rotations whose last
 # announcement is first heard late, over ducked beds, paused music and silence; a recorded intro that opens like a
