@@ -350,7 +350,8 @@ class HumanJudge:
             turn.bands.append(scene.bands)
             turn.levels.append(scene.level_db)
         out: list[Observation] = []
-        answering = self._greeting_answer_s is not None and abs(self._greeting_answer_s - turn.onset_s) < FRAME_S
+        # Every breath group of the answer: a queue line's "Thank you." is too short to test, its next words are not.
+        answering = self._greeting_answer_s is not None and turn.onset_s >= self._greeting_answer_s - FRAME_S
         if answering and not turn.replay_checked and self._replays_company(turn):
             self._greeting_answer_s = self._greeting_answer_end_s = None
             data = {

@@ -31,7 +31,12 @@ def call(
     """
     greeting = join(silence(0.5), clip("human_07.wav"), silence(2.0))
     probe_s = greeting.size / RATE + late_s
-    tail = join(silence(0.3, seed=3), clip("human_07.wav")) if more else np.zeros(0, np.int16)  # talks on
+    # Talks on in other words than the greeting (the same audio again would replay what was said before).
+    tail = (
+        join(silence(0.3, seed=3), clip("announcement_04_humanvoice.wav")[: int(2.95 * RATE)])
+        if more
+        else np.zeros(0, np.int16)
+    )
     pcm = join(greeting, silence(gap_s, seed=1), clip("not_yet_12.wav"), tail, silence(2.0, seed=2))
     answer_from_s = greeting.size / RATE + gap_s
     det = HoldDetector(RATE)
@@ -190,3 +195,12 @@ def test_an_answer_that_replays_what_the_company_said_before_is_its_recording() 
 def test_a_new_answer_after_the_company_spoke_is_still_judged_by_its_timing() -> None:
     obs = replayed_answer(clip("announcement_04_humanvoice.wav")[: 2 * RATE])
     assert not any(o.data.get("reason") == "the answer replays the company's words" for o in obs)
+
+
+def test_an_answer_whose_second_breath_group_replays_the_company_is_its_recording() -> None:
+    """ "Thank you." (too short to test), then words the company said before: the answer is the company's."""
+    obs = replayed_answer(
+        join(clip("human_07.wav")[: int(0.4 * RATE)], silence(0.3, seed=8), clip("ivr_prompt_00.wav"))
+    )
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    assert any(o.data.get("reason") == "the answer replays the company's words" for o in obs)
