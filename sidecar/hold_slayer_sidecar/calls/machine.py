@@ -214,6 +214,10 @@ def _on_transcribed(session: CallSession, event: Transcribed) -> Result:
 def _on_uncertain(session: CallSession, event: Observed) -> Result:
     if event.data.get("again"):
         return probe_again(session, event.at)  # a wordless answer: a second "Hello?" settles it
+    if event.data.get("pause"):  # the speaker waits now (the detector heard the hush after their words)
+        probing, effects = probe(session, event.at) if session.state is CallState.HOLD else (session, [])
+        said, more = say_probe(probing, event.at)
+        return said, effects + more
     if session.state is not CallState.HOLD:
         return session, []
     return probe(session, event.at)

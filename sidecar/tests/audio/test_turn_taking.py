@@ -52,14 +52,14 @@ def hold_words(lead: Pcm, agent: str) -> dict[float, str]:
 ANNOUNCEMENT_WORDS = "Did you know you can manage your account any time on our mobile app?"
 
 
-def test_short_plain_turn_then_quiet_after_a_known_recording_is_a_person() -> None:
+def test_short_plain_turn_then_quiet_after_a_known_recording_asks_for_a_probe() -> None:
+    """Words that are neither a person's nor a hold message's, then quiet: a garbled hold line fits that as well as a
+    person (issue #22's heldout6), so the call probes and the answer decides."""
     lead = known_hold()
     obs = stream_with_words(join(lead, clip("human_07.wav"), silence(2.0)), hold_words(lead, "Not yet."))
-    human = first(obs, K.HUMAN_DETECTED)
-    assert human is not None and "spoke briefly, then waited" in human.data["reason"]
-    onset_s = float(human.data["onset_s"])  # the clip opens with a breath of silence
-    assert onset_s >= lead.size / RATE
-    assert human.t_s - onset_s <= 3.0
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    paused = [o for o in obs if o.kind is K.HUMAN_UNCERTAIN and o.data.get("pause")]
+    assert paused and paused[0].t_s - float(paused[0].data["onset_s"]) <= 3.0
 
 
 def test_the_same_turn_without_words_only_asks_for_a_probe() -> None:
@@ -93,13 +93,13 @@ def test_hold_message_words_still_let_the_loop_be_recognised() -> None:
     assert K.HUMAN_DETECTED not in kinds(obs)
 
 
-def test_speech_right_after_the_ivr_hands_over_to_the_queue_is_a_person() -> None:
-    """No hold music at all: "Please hold while we connect you", a silence, then someone speaks and waits."""
+def test_speech_right_after_the_ivr_hands_over_to_the_queue_asks_for_a_probe() -> None:
+    """No hold music at all: "Please hold while we connect you", a silence, then someone speaks and waits: probed."""
     lead = join(silence(0.5), clip("ivr_prompt_00.wav"), silence(3.0))
     pcm = join(lead, clip("human_07.wav"), silence(2.0))
     obs = stream_with_words(pcm, {0.0: "Please hold while we connect you.", lead.size / RATE: "Not yet."})
-    human = first(obs, K.HUMAN_DETECTED)
-    assert human is not None and human.t_s >= lead.size / RATE
+    assert K.HUMAN_DETECTED not in kinds(obs)
+    assert any(o.kind is K.HUMAN_UNCERTAIN and o.t_s >= lead.size / RATE for o in obs)
 
 
 def test_the_ivr_going_on_after_its_hand_over_words_is_not_a_person() -> None:
@@ -138,8 +138,9 @@ def test_babble_far_below_the_voice_does_not_end_the_wait() -> None:
     words = hold_words(lead, "Yes, you heard me right.")
     words[lead.size / RATE + 2.3] = "Other people talking."  # the babble's words, should it be transcribed
     obs = stream_with_words(join(lead, clip("agent_then_babble_13.wav"), silence(1.0)), words)
-    human = first(obs, K.HUMAN_DETECTED)
-    assert human is not None and "'Yes, you heard me right.'" in human.data["reason"]
+    waited = [o for o in obs if o.kind is K.HUMAN_UNCERTAIN and o.data.get("pause")]
+    assert waited and "'Yes, you heard me right.'" in waited[0].data["reason"]  # "Hello?" now, though babble goes on
+    assert K.HUMAN_DETECTED not in kinds(obs)
 
 
 def test_speech_at_the_voice_s_level_after_the_turn_is_not_background() -> None:

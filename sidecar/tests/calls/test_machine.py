@@ -552,3 +552,10 @@ def test_a_wordless_answer_gets_a_second_hello_at_once() -> None:
     assert NotifyDetector(DetectorNote.PROBE_SENT) in out
     held, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
     assert step(held, again) == (held, [])  # only while probing
+
+
+def test_a_speaker_who_waits_gets_hello_at_once_even_without_silence() -> None:
+    """The detector heard the hush after short words (babble may go on: no SILENCE): probe and say it now."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
+    s, out = step(s, Observed(20.0, K.HUMAN_UNCERTAIN, 20.0, data={"pause": True, "reason": "spoke briefly"}))
+    assert s.state is CallState.PROBING and Speak("Hello?", s.ticket) in out and s.probes == 1
