@@ -35,7 +35,7 @@ from typing import Any
 from hold_slayer_sidecar import protocol
 
 from hold_slayer_tools import demo
-from hold_slayer_tools.demo import Children, DemoClient, TestIntent, load_intents
+from hold_slayer_tools.demo import Children, DemoClient, DemoError, TestIntent, load_intents
 
 SIM_DIR = Path(__file__).resolve().parents[2] / "hold_slayer_sim"
 # scenarios_heldout/ is never run while tuning the listening (kept for an honest figure on companies never heard);
@@ -132,12 +132,18 @@ async def _follow(
     transcripts: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout_s
     hang_up_at: float | None = None
+    asked = False  # our hang-up was asked for
     while True:
         limit = min(deadline, hang_up_at or deadline) - time.monotonic()
         try:
             frame = await asyncio.wait_for(events.get(), max(limit, 0.01))
         except TimeoutError:
-            await client.request("hang_up", {"call_id": call_id})
+            if asked:
+                return transcripts  # hung up 15 s ago and its end never came: score what was seen
+            # The call may have ended meanwhile (its end event still on the way): nothing left to hang up.
+            with contextlib.suppress(DemoError):
+                await client.request("hang_up", {"call_id": call_id})
+            asked = True
             hang_up_at = deadline = time.monotonic() + 15
             continue
         event, data, now = frame["event"], frame["data"], time.time()
