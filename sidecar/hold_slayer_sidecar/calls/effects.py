@@ -12,10 +12,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from ..nav.keyslot import correct_keys_async, find_slots
 from ..nav.relabel import Relabeled, Relabeler, SpanPlan
 from ..protocol import EventType, Speaker
 from ..sip.api import SipError
-from ..voice.api import QuickTranscriber, SpeechAudio, TextScorer, VoiceEngineError
+from ..voice.api import QuickTranscriber, SpeechAudio, TextScorer, Transcript, VoiceEngineError
 from .events import (
     Bridge,
     BridgeDone,
@@ -61,6 +62,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _RELABEL_BUDGET_S = 1.5  # scoring time per menu segment: the next segment is usually 1-3 s away
+# Scoring the twelve keys of one slot takes 0.2-0.4 s on a loaded two-core machine (10 s encoder window); past this
+# the remaining keys go unscored and the heard key stands (nav/keyslot.py keeps it when its own score is missing).
+_KEYS_BUDGET_S = 0.8
 # A rescoring starts only while the company is at most this far past the segment: the pause before the next option
 # (0.3-1 s) plus the segment's own decode. Later, the next segment is already waiting for its words.
 _RESCORE_MAX_LAG_S = 2.0
@@ -417,6 +421,10 @@ class EffectRunner:
                 transcript = await self.speech_work.submit(
                     urgency, lambda: quick.transcribe_quick(effect.audio, effect.sample_rate), stale=stale, label=label
                 )
+            elif effect.epoch and not effect.partial:
+                transcript = await self.speech_work.submit(
+                    urgency, lambda: self._menu_words(runtime, effect), stale=stale, label=label
+                )
             else:
                 transcript = await self.speech_work.submit(
                     urgency, lambda: stt.transcribe(effect.audio, effect.sample_rate), stale=stale, label=label
@@ -439,6 +447,40 @@ class EffectRunner:
         except Exception:
             _LOGGER.exception("call %s: speech-to-text failed", runtime.call_id)
         runtime.feed(Transcribed(self._clock(), text, effect.t_s, effect.epoch, partial=effect.partial))
+
+    async def _menu_words(self, runtime: CallRuntime, effect: Transcribe) -> Transcript:
+        """Decode a menu segment and check its keys against the audio (nav/keyslot.py) in the same turn of work.
+
+        The keys go to the navigator with the words: a key misheard ("Press R.", "press 0" for "press star") is the
+        option lost or the wrong one pressed, and a correction arriving later would come after the decision.
+        """
+        stt = self._engines.stt
+        assert stt is not None
+        transcript = await stt.transcribe(effect.audio, effect.sample_rate)
+        text = transcript.text.strip()
+        if not self._config.relabel_menus or not isinstance(stt, TextScorer) or not find_slots(text):
+            return transcript
+        scorer = stt
+        started = time.perf_counter()
+
+        async def score(texts: list[str]) -> list[float | None]:
+            return await scorer.score_texts(effect.audio, effect.sample_rate, texts, budget_s=_KEYS_BUDGET_S, fit=True)
+
+        try:
+            checked, choices = await correct_keys_async(text, score)
+        except VoiceEngineError as err:
+            _LOGGER.warning("call %s: key check failed: %s", runtime.call_id, err)
+            return transcript
+        if checked != text:
+            _LOGGER.info(
+                "call %s: keys %r -> %r (%s, %.2f s)",
+                runtime.call_id,
+                text,
+                checked,
+                ", ".join(f"{c.slot.heard}->{c.key} {c.margin:+.1f}" for c in choices if c.changed),
+                time.perf_counter() - started,
+            )
+        return Transcript(checked, transcript.confidence)
 
     def _rescore[T](self, runtime: CallRuntime, effect: Transcribe, work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         """Queue a label rescoring as the least urgent speech-to-text work, dropped once its menu is over."""

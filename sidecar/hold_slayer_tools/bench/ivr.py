@@ -48,6 +48,7 @@ from hold_slayer_sidecar.audio.types import Pcm
 from hold_slayer_sidecar.calls.menu_segments import HeardSegment, MenuSegments, joined_audio
 from hold_slayer_sidecar.calls.prompt_audio import GAP_S
 from hold_slayer_sidecar.nav.api import NavAction, NavDecision
+from hold_slayer_sidecar.nav.keyslot import correct_keys
 from hold_slayer_sidecar.nav.navigator import MenuNavigator
 from hold_slayer_sidecar.nav.relabel import Relabeler, load_lexicon
 from hold_slayer_sidecar.voice.api import ChatModel
@@ -279,7 +280,11 @@ class PromptEar:
             started = time.perf_counter()
             # Whole mode transcribes prefixes in ``prompt_audio``; per segment only as WER reference there.
             said = self._stt.transcribe_blocking(segment, RATE) if not self.whole else None
-            heard.append((said.text if said else "", end_s))
+            words = said.text if said else ""
+            if said and self.relabeler is not None:  # keys checked against the audio, as the call does (effects.py)
+                score = functools.partial(self._stt.score_texts_blocking, segment, RATE, fit=True)
+                words = correct_keys(words, score)[0]
+            heard.append((words, end_s))
             confidences.append(said.confidence if said else 0.0)
             self.stt_seconds += 0.0 if self.whole else time.perf_counter() - started
             self.audio_seconds += segment.size / RATE

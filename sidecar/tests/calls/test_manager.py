@@ -376,7 +376,7 @@ class _ScoringStt:
         return Transcript("Press 1 for tremendous and damage cards.", 0.4)
 
     async def score_texts(
-        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5, fit: bool = False
     ) -> list[float | None]:
         self.scored.append(list(texts))
         return [-8.0 if "credit and debit cards" in t else -13.0 if "tremendous" in t else -30.0 for t in texts]
@@ -421,7 +421,7 @@ class _SplitLabelStt:
         return Transcript(heard.get(int(pcm[0]) if pcm.size else 0, ""), 0.6)  # garbled: unsure
 
     async def score_texts(
-        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5, fit: bool = False
     ) -> list[float | None]:
         self.scored_sizes.append(int(pcm.size))
         # Alone, the first half fits its own decode best; over both segments the true label does.
