@@ -242,7 +242,7 @@ class PromptEar:
         span = self.relabeler.plan_span([s.text for s in run], intent, confidence)
         if span is None:
             return None
-        scores = self._stt.score_texts_blocking(joined_audio(run[-span.parts :]), RATE, span.plan.texts)
+        scores = self._stt.score_texts_blocking(joined_audio(run[-span.parts :]), RATE, span.plan.texts, fit=True)
         fed = span.feed(self.relabeler.pick(span.plan, scores, replace=True))
         self.relabel_seconds += time.perf_counter() - started
         self.relabel_segments += 1
@@ -257,7 +257,7 @@ class PromptEar:
         result = self.relabeler.correct_blocking(
             decoded,
             intent,
-            lambda texts: stt.score_texts_blocking(segment, RATE, texts),
+            lambda texts: stt.score_texts_blocking(segment, RATE, texts, fit=True),
             confidence,
             audio_s=segment.size / RATE,
         )
