@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from ..nav.keyslot import correct_keys_async, find_slots
+from ..nav.keyslot import correct_keys_async, slots_to_check
 from ..nav.relabel import Relabeled, Relabeler, SpanPlan
 from ..protocol import EventType, Speaker
 from ..sip.api import SipError
@@ -463,7 +463,9 @@ class EffectRunner:
         assert stt is not None
         transcript = await stt.transcribe(effect.audio, effect.sample_rate)
         text = transcript.text.strip()
-        if not self._config.relabel_menus or not isinstance(stt, TextScorer) or not find_slots(text):
+        if not self._config.relabel_menus or not isinstance(stt, TextScorer):
+            return transcript
+        if not slots_to_check(text, transcript.confidence):
             return transcript
         scorer = stt
         started = time.perf_counter()
@@ -472,7 +474,7 @@ class EffectRunner:
             return await scorer.score_texts(effect.audio, effect.sample_rate, texts, budget_s=_KEYS_BUDGET_S, fit=True)
 
         try:
-            checked, choices = await correct_keys_async(text, score)
+            checked, choices = await correct_keys_async(text, score, confidence=transcript.confidence)
         except VoiceEngineError as err:
             _LOGGER.warning("call %s: key check failed: %s", runtime.call_id, err)
             return transcript

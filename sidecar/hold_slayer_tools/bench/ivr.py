@@ -283,7 +283,7 @@ class PromptEar:
             words = said.text if said else ""
             if said and self.relabeler is not None:  # keys checked against the audio, as the call does (effects.py)
                 score = functools.partial(self._stt.score_texts_blocking, segment, RATE, fit=True)
-                words = correct_keys(words, score)[0]
+                words = correct_keys(words, score, confidence=said.confidence)[0]
             heard.append((words, end_s))
             confidences.append(said.confidence if said else 0.0)
             self.stt_seconds += 0.0 if self.whole else time.perf_counter() - started

@@ -88,7 +88,7 @@ def measure(dirs: list[str], variants: list[str], prompts: dict[str, str] | None
                 elif variant == "keys":
                     said = fixed.transcribe_blocking(segment, RATE)
                     score = functools.partial(fixed.score_texts_blocking, segment, RATE, budget_s=30, fit=True)
-                    said = Transcript(correct_keys(said.text, score)[0], said.confidence)
+                    said = Transcript(correct_keys(said.text, score, confidence=said.confidence)[0], said.confidence)
                 else:
                     said = fixed.transcribe_blocking(segment, RATE)
                 heard.append(said.text)

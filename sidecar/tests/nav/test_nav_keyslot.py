@@ -14,6 +14,7 @@ from hold_slayer_sidecar.nav.keyslot import (
     correct_keys_async,
     find_slots,
     plan_texts,
+    slots_to_check,
 )
 from hold_slayer_sidecar.nav.parser import parse_options
 
@@ -61,13 +62,22 @@ def test_sentences_without_a_key_slot_are_left_alone(text: str) -> None:
     assert find_slots(text) == []
 
 
-def test_candidates_put_each_of_the_twelve_keys_in_the_slot() -> None:
-    text = "Thanks one. For billing."
-    (slot,) = find_slots(text)
-    texts = plan_texts(text, slot)
-    assert texts[0] == text and len(texts) == 1 + len(KEYS)
-    assert texts[1:4] == ["Press 1. For billing.", "Press 2. For billing.", "Press 3. For billing."]
-    assert texts[-2:] == ["Press star. For billing.", "Press pound. For billing."]
+def test_candidates_put_each_of_the_twelve_keys_in_the_slot_up_to_its_sentences_end() -> None:
+    text = "For billing, thanks one. For claims, press 2."
+    first, _second = find_slots(text)
+    texts = plan_texts(text, first)
+    # What follows the slot's sentence is the same in every candidate: it is not scored.
+    assert texts[0] == "For billing, thanks one." and len(texts) == 1 + len(KEYS)
+    assert texts[1:3] == ["For billing, press 1.", "For billing, press 2."]
+    assert texts[-2:] == ["For billing, press star.", "For billing, press pound."]
+
+
+def test_a_sure_decode_keeps_its_press_n_unscored_but_not_a_lost_key() -> None:
+    text = "For billing, press 1. For claims, press R. Thanks 3."
+    unsure = [text[s.start : s.end] for s in slots_to_check(text, 0.6)]
+    assert unsure == ["press 1", "press R", "Thanks 3"]
+    sure = [text[s.start : s.end] for s in slots_to_check(text, 0.9)]
+    assert sure == ["press R", "Thanks 3"]  # a letter in a key's place or a misheard verb is checked anyway
 
 
 def _scores(base: float, **by_key: float) -> list[float | None]:
