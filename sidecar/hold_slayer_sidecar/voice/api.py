@@ -50,9 +50,12 @@ class TextScorer(Protocol):
     """Optional STT capability: how well given texts fit one audio segment (forced decoding, no search)."""
 
     async def score_texts(
-        self, pcm: Pcm, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+        self, pcm: Pcm, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5, fit: bool = False
     ) -> list[float | None]:
-        """Log-probability of each text given the audio (higher fits better), None where ``budget_s`` ran out."""
+        """Log-probability of each text given the audio (higher fits better), None where ``budget_s`` ran out.
+
+        ``fit``: the clip is short and its words were decoded on a short window; the engine may score it so (cheaper).
+        """
         ...
 
 

@@ -48,6 +48,7 @@ from hold_slayer_sidecar.audio.types import Pcm
 from hold_slayer_sidecar.calls.menu_segments import HeardSegment, MenuSegments, joined_audio
 from hold_slayer_sidecar.calls.prompt_audio import GAP_S
 from hold_slayer_sidecar.nav.api import NavAction, NavDecision
+from hold_slayer_sidecar.nav.keyslot import correct_keys
 from hold_slayer_sidecar.nav.navigator import MenuNavigator
 from hold_slayer_sidecar.nav.relabel import Relabeler, load_lexicon
 from hold_slayer_sidecar.voice.api import ChatModel
@@ -241,7 +242,7 @@ class PromptEar:
         span = self.relabeler.plan_span([s.text for s in run], intent, confidence)
         if span is None:
             return None
-        scores = self._stt.score_texts_blocking(joined_audio(run[-span.parts :]), RATE, span.plan.texts)
+        scores = self._stt.score_texts_blocking(joined_audio(run[-span.parts :]), RATE, span.plan.texts, fit=True)
         fed = span.feed(self.relabeler.pick(span.plan, scores, replace=True))
         self.relabel_seconds += time.perf_counter() - started
         self.relabel_segments += 1
@@ -256,7 +257,7 @@ class PromptEar:
         result = self.relabeler.correct_blocking(
             decoded,
             intent,
-            lambda texts: stt.score_texts_blocking(segment, RATE, texts),
+            lambda texts: stt.score_texts_blocking(segment, RATE, texts, fit=True),
             confidence,
             audio_s=segment.size / RATE,
         )
@@ -279,7 +280,11 @@ class PromptEar:
             started = time.perf_counter()
             # Whole mode transcribes prefixes in ``prompt_audio``; per segment only as WER reference there.
             said = self._stt.transcribe_blocking(segment, RATE) if not self.whole else None
-            heard.append((said.text if said else "", end_s))
+            words = said.text if said else ""
+            if said and self.relabeler is not None:  # keys checked against the audio, as the call does (effects.py)
+                score = functools.partial(self._stt.score_texts_blocking, segment, RATE, fit=True)
+                words = correct_keys(words, score, confidence=said.confidence)[0]
+            heard.append((words, end_s))
             confidences.append(said.confidence if said else 0.0)
             self.stt_seconds += 0.0 if self.whole else time.perf_counter() - started
             self.audio_seconds += segment.size / RATE

@@ -6,6 +6,7 @@ call's speech detector does, and each segment decoded in several ways:
   menu     the fixed prompt followed by what this menu said so far (its own vocabulary, as decoded)
   none     no prompt at all
   beam5    the fixed prompt, beam search of 5
+  keys     the fixed prompt's decode with its keys checked against the audio (nav/keyslot.py), as a call does
   NAME     another fixed prompt given as --prompt NAME=TEXT
 Keys matter most to navigation: a lost or changed "press N" loses the option, so the key error rate (edit distance
 between the keys said and the keys heard, per key said) is reported beside the word error rate.
@@ -15,6 +16,7 @@ Usage: python -m hold_slayer_tools.bench.menu_stt [--companies DIR ...] [--varia
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -22,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hold_slayer_sidecar.nav.keyslot import correct_keys
+from hold_slayer_sidecar.voice.api import Transcript
 from hold_slayer_sidecar.voice.stt import IVR_PROMPT, EmbeddedWhisperStt
 
 from .ivr import RATE, edit_distance, split_segments, wer_words
@@ -81,6 +85,10 @@ def measure(dirs: list[str], variants: list[str], prompts: dict[str, str] | None
                     said = fixed._transcribe(segment, RATE, None)
                 elif variant == "beam5":
                     said = beam.transcribe_blocking(segment, RATE)
+                elif variant == "keys":
+                    said = fixed.transcribe_blocking(segment, RATE)
+                    score = functools.partial(fixed.score_texts_blocking, segment, RATE, budget_s=30, fit=True)
+                    said = Transcript(correct_keys(said.text, score, confidence=said.confidence)[0], said.confidence)
                 else:
                     said = fixed.transcribe_blocking(segment, RATE)
                 heard.append(said.text)
@@ -106,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     """Print a table per variant; with --json the summary as the last line."""
     parser = argparse.ArgumentParser(prog="python -m hold_slayer_tools.bench.menu_stt", description=__doc__)
     parser.add_argument("--companies", action="append", required=True, help="company files from DIR (repeatable)")
-    parser.add_argument("--variants", default="fixed,menu,none,beam5")
+    parser.add_argument("--variants", default="fixed,keys,menu,none,beam5")
     parser.add_argument("--prompt", action="append", default=[], help="NAME=TEXT: another variant, this fixed prompt")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

@@ -376,7 +376,7 @@ class _ScoringStt:
         return Transcript("Press 1 for tremendous and damage cards.", 0.4)
 
     async def score_texts(
-        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5, fit: bool = False
     ) -> list[float | None]:
         self.scored.append(list(texts))
         return [-8.0 if "credit and debit cards" in t else -13.0 if "tremendous" in t else -30.0 for t in texts]
@@ -409,6 +409,51 @@ async def test_a_misheard_menu_label_is_rescored_unless_turned_off(tmp_path: Pat
         await rig.manager.stop()
 
 
+class _MisheardKeyStt:
+    """Hears "press 2" as "Press R." (a letter in the key's place); the audio, scored, says 2."""
+
+    def __init__(self) -> None:
+        self.scored: list[list[str]] = []
+        self.fitted: list[bool] = []
+
+    async def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        return Transcript("For billing questions, Press R.", 0.5)
+
+    async def score_texts(
+        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5, fit: bool = False
+    ) -> list[float | None]:
+        self.scored.append(list(texts))
+        self.fitted.append(fit)
+        return [-9.0 if t.endswith("Press 2.") else -14.0 if "Press R" in t else -20.0 for t in texts]
+
+    async def health(self) -> str:
+        return "ok"
+
+
+@pytest.mark.parametrize("relabel", [True, False])
+async def test_a_misheard_key_is_checked_against_the_audio_before_the_navigator_hears_it(
+    tmp_path: Path, store: Store, relabel: bool
+) -> None:
+    stt = _MisheardKeyStt()
+    rig = _listening_rig(tmp_path, store, stt, relabel_menus=relabel)
+    navigator = rig.navigator
+    await rig.manager.start()
+    try:
+        await rig.manager.place_call(COMPANY, intent="a question about my bill")
+        await settle()
+        leg = rig.sip.dialed[0][0]
+        await rig.observe(leg, Observation(K.SPEECH_SEGMENT, 3.0, audio=np.zeros(800, dtype=np.int16)))
+        await _until(lambda: bool(navigator.prompts))
+        if relabel:
+            # The very first prompt the navigator sees has the key: no decision is taken on the lost one.
+            assert navigator.prompts[0] == "For billing questions, Press 2."
+            assert stt.fitted and stt.fitted[0] is True  # scored on the short window the segment was decoded on
+        else:
+            assert navigator.prompts[0] == "For billing questions, Press R." and not stt.scored
+    finally:
+        await rig.manager.stop()
+
+
 class _SplitLabelStt:
     """Hears "Press 3 to start, | stop or move your service." as two misheard segments; scores whole texts."""
 
@@ -421,7 +466,7 @@ class _SplitLabelStt:
         return Transcript(heard.get(int(pcm[0]) if pcm.size else 0, ""), 0.6)  # garbled: unsure
 
     async def score_texts(
-        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5
+        self, pcm: np.ndarray, sample_rate: int, texts: Sequence[str], *, budget_s: float = 1.5, fit: bool = False
     ) -> list[float | None]:
         self.scored_sizes.append(int(pcm.size))
         # Alone, the first half fits its own decode best; over both segments the true label does.

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 from aiohttp import web
+from hold_slayer_sidecar.nav.keyslot import KEYS, find_slots, plan_texts
 from hold_slayer_sidecar.nav.parser import parse_options
 from hold_slayer_sidecar.voice.api import QuickTranscriber, TextScorer, VoiceEngineError
 from hold_slayer_sidecar.voice.stt import (
@@ -73,6 +74,21 @@ async def test_embedded_whisper_scores_the_true_label_above_a_wrong_one(whisper:
     )
     assert true is not None and garbled is not None and other is not None
     assert true > garbled and true > other
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["4", "star"])
+async def test_the_said_key_is_the_likeliest_of_the_twelve_on_either_window(
+    whisper: EmbeddedWhisperStt, key: str
+) -> None:
+    said = f"For water service, press {key}."
+    audio = await EspeakTts("en-gb+f2").synthesize(said, 8000)
+    (slot,) = find_slots(said)
+    texts = plan_texts(said, slot)[1:]  # the twelve keys in the slot
+    for fit in (False, True):  # the 10 s window the menu decode uses, and whisper's own 30 s
+        scores = whisper.score_texts_blocking(audio.pcm, 8000, texts, budget_s=60.0, fit=fit)
+        best = max(range(len(KEYS)), key=lambda i: scores[i] if scores[i] is not None else -1e9)
+        assert KEYS[best] == key, (fit, scores)
 
 
 @pytest.mark.slow
