@@ -1,4 +1,10 @@
-"""Real SIP over loopback: the company runtime and the user phone as subprocesses, dialled by PjsuaEngine."""
+"""Real SIP over loopback: the company runtime and the user phone as subprocesses, dialled by the sidecar's engine.
+
+The engine is the one the sidecar runs (``WorkerPoolEngine``: PJSUA2 in a worker process), not ``PjsuaEngine`` in the
+pytest process: a fresh-clone CI run died with a segmentation fault between two of these tests, after an in-process
+endpoint was stopped, taking every later test with it. The in-process engine keeps its own contract tests
+(tests/sip, ``BOTH_ENGINES``).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ import yaml
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
-from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
 from hold_slayer_sim.clips import DEFAULT_ASSET_DIR
 from hold_slayer_sim.launch import run_company, run_phone
@@ -59,8 +65,8 @@ TEST_COMPANY: dict[str, Any] = {
 
 
 @contextlib.asynccontextmanager
-async def dialler() -> AsyncIterator[tuple[PjsuaEngine, list[LegEvent]]]:
-    engine = PjsuaEngine(SipSettings(port=0))
+async def dialler() -> AsyncIterator[tuple[WorkerPoolEngine, list[LegEvent]]]:
+    engine = WorkerPoolEngine(SipSettings(port=0), workers=1)
     await engine.start()
     events: list[LegEvent] = []
     engine.subscribe_events(events.append)
