@@ -82,6 +82,9 @@ _EMERGENCY_NAMES: Final = re.compile(r"^(?:urn:service:)?(?:sos|emergency|emerge
 _SEPARATORS: Final = re.compile(r"[\s().\-/]")
 _PAUSES_AND_END: Final = re.compile(r"[,;wWpPxX#]+$")
 _NUMBER: Final = re.compile(r"^\+?[0-9]{2,20}$")
+# A dialling string: digits, "+", separators, pauses, extension and end characters (ITU-T E.123,
+# RFC 3966, and the "w"/"p"/"x" of dialling strings).
+_DIALLING_PREFIX: Final = re.compile(r"^[0-9+*#,;\s().\-/wWpPxX]*")
 # A host name, an IPv4 address or a bracketed IPv6 address, with an optional port (RFC 3261 s25.1).
 _HOST: Final = re.compile(
     r"^(?:[A-Za-z0-9][A-Za-z0-9\-]{0,62}(?:\.[A-Za-z0-9\-]{1,63})*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$"
@@ -213,6 +216,19 @@ def _reduces_to_emergency(digits: str, plus: bool) -> bool:
     return False
 
 
+def _dialled_part(user: str) -> str:
+    """Return the part of a URI's user that a trunk would dial: all of it, or what precedes a name.
+
+    A user made of digits and dialling characters ("+1 (911)", "9w911", "911#") is a dialling
+    string and every digit in it counts. A user with other letters is a name ("support-line",
+    "hs-9ee0c119"): a trunk routes it as a name, so only a dialling string in front of the name
+    ("911abc", "911-help") could be dialled. Counting a name's scattered digits instead refused
+    registered phones whose random user name happened to hold "119" or "0911".
+    """
+    match = _DIALLING_PREFIX.match(user)
+    return match.group(0) if match else ""
+
+
 def is_emergency_number(target: str) -> bool:
     """Return True when ``target`` (a number, ``tel:`` or SIP URI, in any spelling) reaches an emergency service."""
     text = unquote(target.strip())
@@ -224,7 +240,7 @@ def is_emergency_number(target: str) -> bool:
     user = text.split("@", 1)[0] if "@" in text else text
     if _EMERGENCY_NAMES.match(user.strip()) or _EMERGENCY_NAMES.match(text.strip()):
         return True
-    number = user.split(";", 1)[0]
+    number = _dialled_part(user.split(";", 1)[0])
     # Every digit counts, whatever stands between them: "9-1-1", "9 1 1", "(911)", "911#", "9w11".
     digits = "".join(ch for ch in number if ch.isdigit())
     if not digits:

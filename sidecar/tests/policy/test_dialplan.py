@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hold_slayer_sidecar.dialplan import (
     EMERGENCY,
+    EMERGENCY_NUMBERS,
     INVALID,
     DialPolicyError,
     check_dtmf,
@@ -68,6 +69,10 @@ EMERGENCY_TARGETS = [
     "+81 119",
     "+1 988",
     "sip:+1911@trunk.example",
+    # A dialling string in front of a name is still dialled by a trunk that ignores the rest.
+    "sip:911abc@trunk.example",
+    "sip:9-1-1-help@trunk.example",
+    "sip:1%20911x@trunk.example",
     "sip:1911@trunk.example",
     "sip:+1911;phone-context=+1@trunk.example",
     "sip:00112@trunk.example;user=phone",
@@ -140,6 +145,11 @@ VALID_TARGETS = [
     ("sip:%62ank@host", "sip:bank@host"),  # escapes are decoded, so what is checked is what is dialled
     ("sip:+442079460000;phone-context=+44@trunk.example", "sip:+442079460000;phone-context=+44@trunk.example"),
     ("sip:support-line@company.example", "sip:support-line@company.example"),
+    # Names whose digits, strung together, would read as an emergency number: a name is not dialled.
+    ("sip:hs-9ee0c119@127.0.0.1:57466", "sip:hs-9ee0c119@127.0.0.1:57466"),
+    ("sip:hs-c9110000@127.0.0.1:5060", "sip:hs-c9110000@127.0.0.1:5060"),
+    ("sip:room112@pbx.example", "sip:room112@pbx.example"),
+    ("sip:desk-9-1-1a@pbx.example", "sip:desk-9-1-1a@pbx.example"),
 ]
 
 
@@ -192,3 +202,14 @@ def test_dtmf_strings_the_policy_accepts(digits: str, expected: str) -> None:
 def test_dtmf_strings_the_policy_refuses(digits: str) -> None:
     with pytest.raises(DialPolicyError):
         check_dtmf(digits)
+
+
+def test_no_registrar_user_name_reads_as_an_emergency_number() -> None:
+    """Registered phones get "hs-" + 8 random hex digits; every emergency number at every place must pass."""
+    for number in sorted(EMERGENCY_NUMBERS):
+        for at in range(0, 9 - len(number)):
+            hexpart = ("c" * at + number + "e" * 8)[:8]
+            for prefix in ("", "0", "1", "9"):
+                name = f"hs-{(prefix + hexpart)[:8]}"
+                assert not is_emergency_number(f"sip:{name}@127.0.0.1:5060"), name
+                assert check_target(f"sip:{name}@127.0.0.1:5060").uri == f"sip:{name}@127.0.0.1:5060"
