@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,12 @@ def cepstra(pcm: npt.NDArray[np.int16], start_s: float, seconds: float) -> npt.N
 Series = dict[float, list[float]]
 
 
+def voice_of(source: str) -> str:
+    """Return the voice a segment's source names: a recorded speaker ("... (speaker WEDGE, ...)") or a TTS voice."""
+    found = re.search(r"\(speaker (\w+)", source)
+    return f"speaker {found.group(1)}" if found else source.split(" ", maxsplit=1)[0]
+
+
 def _company_models(voices: dict[str, list[tuple[npt.NDArray[np.float64], str]]]) -> list[npt.NDArray[np.float64]]:
     """One pooled model per company voice heard so far."""
     return [np.concatenate([c for c, _ in v]) for v in voices.values()]
@@ -76,7 +83,7 @@ def _scenario(scenario: dict[str, Any], pcm: npt.NDArray[np.int16], same: Series
             for w, v in _nearest(pcm, start, length, _company_models(voices)).items():
                 person[w] += v
             return  # the person's first words only
-        voice = str(seg.get("source", "")).split(" ")[0].split("/")[0]
+        voice = voice_of(str(seg.get("source", "")))
         if voices and voice not in voices:
             for w, v in _nearest(pcm, start, length, _company_models(voices)).items():
                 new[w] += v

@@ -16,7 +16,7 @@ from hold_slayer_sidecar.audio.voice import (
     divergence,
     voiced_cepstra,
 )
-from hold_slayer_tools.bench.voices import measure
+from hold_slayer_tools.bench.voices import measure, voice_of
 
 from .helpers import FRAME, clip, join, silence
 
@@ -126,3 +126,10 @@ def test_the_voices_bench_measures_a_labelled_split(tmp_path: Path) -> None:
     rows = measure(tmp_path)["rows"]
     assert [r["window_s"] for r in rows] == [1.0, 2.0, 3.0]
     assert all(r["same_voice_pairs"] == 1 and r["people"] == 1 and r["new_recorded_voices"] == 1 for r in rows)
+
+
+def test_the_bench_keys_a_voice_by_speaker_or_tts_voice() -> None:
+    """Recorded speakers of one game are different voices; one TTS voice at two speaking rates is one voice."""
+    assert voice_of("flight-of-the-amazon-queen:queen.1c/680006P3.SB (speaker BOB, BOB1.DOG)") == "speaker BOB"
+    assert voice_of("flight-of-the-amazon-queen:queen.1c/670008P2.SB (speaker WEDGE, W.DOG)") == "speaker WEDGE"
+    assert voice_of("espeak-ng:en-us (rate 160)") == voice_of("espeak-ng:en-us (rate 175)") == "espeak-ng:en-us"
