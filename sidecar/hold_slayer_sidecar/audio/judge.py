@@ -140,6 +140,15 @@ BED_SHARE = 0.8
 # concealment or a door in the room (0.2 s); a ducked bed playing on fills the wait after the segmenter's hangover.
 BED_AFTER_MAX_FRAMES = 10
 BED_MIN_FRAMES = 10  # 0.2 s: fewer frames say nothing about what played between the probe and the answer
+# A music-on-hold source plays the hold's recorded messages itself and goes back to the music right after each (a
+# producer leaves 0.3-0.7 s after the words; the dev corpus' 44 announcements are followed by music within 0.6 s),
+# and an ACD that bridges an agent takes the hold source off the line. So on a music hold, short words that began
+# out of the quiet after the music stopped, followed by the line at its own noise floor for TURN_WAIT_S, mean the
+# hold source has left: a person. Not on a silent hold or under a ducked bed, where nothing has to come back (issue
+# #22's heldout6 rang on garbled hold lines there): those are probed. "At its floor": within the level wander of
+# steady line noise (audio/background.STEADY_RANGE_DB, 4 dB); a bed ducked 16 dB under the voice on a 22 dB SNR
+# line is 6 dB over the floor, which the judge's usual hush (10 dB over the floor) would let through.
+AT_FLOOR_DB = 4.0
 SECOND_PROBE_FOR_WORDLESS = False  # a second "Hello?" for a wordless answer: see _greeting_answer_waited
 
 
@@ -208,6 +217,7 @@ class _Turn:
     answers_ringing: bool = False  # started right after a transfer rang out during the hold
     paused_for_us: bool = False  # short words, then a hush: the call was asked to say "Hello?" now
     new_in_loop: bool = False  # new speech (no replay) after the hold loop came round: probed, never rung on its own
+    above_floor_after_end: int = 0  # frames since the turn ended over the line's floor (AT_FLOOR_DB)
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -291,6 +301,7 @@ class HumanJudge:
         # The speech going on is background (a call centre's babble) under a turn that has just ended: it is
         # neither a new turn nor the turn going on, so the turn's wait for an answer goes on through it.
         self._background = False
+        self._music_hold = False  # the hold began with music (not beeps or a long silence): its source comes back
         self._voicing = False  # a word was being voiced in the latest frame (Scene.voicing)
         self._collided_at: float | None = None  # our probe ended while the far side spoke: reported next frame
 
@@ -419,6 +430,7 @@ class HumanJudge:
 
     def _start_hold(self, t: float, confidence: float, cause: str) -> list[Observation]:
         self.hold = True
+        self._music_hold = cause == "music"
         if self._silent_hold_reported:
             return []  # already announced as a silent hold
         return [Observation(ObservationKind.HOLD_STARTED, t, confidence, {"cause": cause})]
@@ -548,16 +560,8 @@ class HumanJudge:
         if turn.ended_s is not None and not scene.speaking and (reason := self._waited_reason(turn, t)):
             return out + self._declare_human(t, turn.onset_s, 0.8, reason)
         if turn.ended_s is not None and not turn.paused_for_us and self._waited_with_words(turn, t):
-            # The speaker waits (the line hushed under their voice: a call centre's babble may go on, which is no
-            # SILENCE): "Hello?" now, and the answer decides.
-            turn.paused_for_us = True
-            data = {
-                "onset_s": turn.onset_s,
-                "reason": f"spoke briefly, then waited: {turn.heard_text!r}",
-                "pause": True,
-            }
-            out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.5, data))
-        if turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
+            out += self._paused_for_us(turn, t)
+        if self.human or turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
         resumed = turn.loud_after_end >= LOUD_RESUME_FRAMES
         if turn.recorded or turn.speech_s > MAX_TURN_SPEECH_S or resumed:
@@ -627,10 +631,11 @@ class HumanJudge:
         """Mark where the turn's speech ended and count the sound after it."""
         if segment is not None:
             turn.ended_s = segment.end_s
-            turn.loud_after_end = turn.unhushed_after_end = turn.bed_after_end = 0
+            turn.loud_after_end = turn.unhushed_after_end = turn.bed_after_end = turn.above_floor_after_end = 0
         elif turn.ended_s is not None and not scene.speaking:
             turn.loud_after_end += not scene.quiet
             turn.bed_after_end += scene.sounding or scene.music
+            turn.above_floor_after_end += scene.level_db > scene.floor_db + AT_FLOOR_DB
             turn.unhushed_after_end += scene.music or scene.level_db > turn.voice_level_db() - HUSH_BELOW_VOICE_DB
 
     def _waited_reason(self, turn: _Turn, t: float) -> str:
@@ -679,6 +684,24 @@ class HumanJudge:
             and bool(turn.heard_text)
             and turn.sounds_like_speech()
         )
+
+    def _paused_for_us(self, turn: _Turn, t: float) -> list[Observation]:
+        """Short words, then a hush: a person if the hold music's source has left (_music_left), else probe now.
+
+        The speaker waits (the line hushed under their voice: a call centre's babble may go on, which is no SILENCE):
+        "Hello?" now, and the answer decides.
+        """
+        turn.paused_for_us = True
+        if self._music_left(turn):
+            words = turn.heard_text
+            return self._declare_human(t, turn.onset_s, 0.8, f"the music left for short words, then quiet: {words!r}")
+        data = {"onset_s": turn.onset_s, "reason": f"spoke briefly, then waited: {turn.heard_text!r}", "pause": True}
+        return [Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.5, data)]
+
+    def _music_left(self, turn: _Turn) -> bool:
+        """Whether a short turn (_waited_with_words) shows the music-on-hold source gone: see AT_FLOOR_DB."""
+        rose_out_of_quiet = turn.bands_from_s < turn.onset_s - 2 * FRAME_S  # a rise was found (_new_turn)
+        return self._music_hold and rose_out_of_quiet and turn.above_floor_after_end <= QUIET_SLACK_FRAMES
 
     def _check_replay(self, turn: _Turn, t: float) -> list[Observation]:  # noqa: PLR0911 - staged decision
         """Test the turn against the recordings heard: a replay marks the loop known; news after that is live."""
