@@ -208,6 +208,7 @@ class _Turn:
     answers_ringing: bool = False  # started right after a transfer rang out during the hold
     paused_for_us: bool = False  # short words, then a hush: the call was asked to say "Hello?" now
     new_in_loop: bool = False  # new speech (no replay) after the hold loop came round: probed, never rung on its own
+    resumed_s: float | None = None  # speech resumed after a pause inside the replayed recording: is it still it?
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -332,9 +333,45 @@ class HumanJudge:
             scene = replace(scene, speaking=False)
         elif self._background:
             scene = replace(scene, speaking=False)
-        if self._turn is not None:
-            out.extend(self._follow_turn(scene, segment, self._turn))
-        return out + self._follow_menu_speech(scene, segment)
+        return out + self._follow_open_turn(scene, segment) + self._follow_menu_speech(scene, segment)
+
+    def _follow_open_turn(self, scene: Scene, segment: SpeechSegment | None) -> list[Observation]:
+        """Follow the turn going on, once any speech that resumed inside a replay is split off from it."""
+        if self._turn is not None and self._turn.resumed_s is not None:
+            self._check_resumed(self._turn, scene.t_s)
+        return [] if self._turn is None else self._follow_turn(scene, segment, self._turn)
+
+    @staticmethod
+    def _within_stored(turn: _Turn, onset: float) -> bool:
+        """Whether speech resuming at onset, probed whole, lies inside the stored part of the recording replayed."""
+        stored_until_s = turn.replay_until_s - REPLAY_SLACK_S
+        return onset + (PROBE_OFFSET + QUICK_PROBE) * FRAME_S <= stored_until_s
+
+    def _check_resumed(self, turn: _Turn, t: float) -> None:
+        """Split off speech that resumed inside a replayed recording but replays none of it: someone cut it short.
+
+        An ACD connects the agent the moment one is free, cutting the announcement mid-sentence; the agent's
+        greeting then starts within the span the replayed recording would have filled, and was taken for its next
+        sentence (issue #22's heldout6: "Surgery, Gwen speaking." 1 s after a replayed queue line went unjudged for
+        7 s). The recording's own next sentence is in the stored copy (the first STORED_FRAMES are kept, and only
+        speech inside them is tested) and replays it at the channel's ~0.9; new speech stays under QUICK_NEW. The
+        new turn is judged as speech that went on from the recording (``continues``): its words, or the answer to
+        a probe, decide; the pause rules that need a fresh turn do not apply to it.
+        """
+        resumed_s = turn.resumed_s
+        assert resumed_s is not None
+        fresh = self._new_turn(resumed_s)
+        score = self._recordings.replay_score(np.array(fresh.bands), QUICK_PROBE)
+        if score is None:
+            return  # its probe is not in yet
+        turn.resumed_s = None
+        if score[0] >= QUICK_NEW:
+            return  # the recording going on (or too close to call): the old rule stands
+        fresh.continues = fresh.quick_checked = fresh.replay_checked = True
+        fresh.replay_score = round(score[0], 2)
+        fresh.speech_s = max(0.0, t - resumed_s)
+        self._replaced = (turn, resumed_s)
+        self._turn = fresh
 
     def _follow_menu_speech(self, scene: Scene, segment: SpeechSegment | None) -> list[Observation]:
         """Collect the company's speech before the queue; test an answer to our probe against what it said before.
@@ -467,6 +504,8 @@ class HumanJudge:
             turn is not None and turn.worded and not past_replay and onset - (turn.ended_s or onset) < ANSWER_WAIT_S
         )
         if turn is not None and (turn.ended_s is None or replaying or worded_on or not turn.replay_checked):
+            if replaying and turn.ended_s is not None and self._within_stored(turn, onset):
+                turn.resumed_s = onset  # the recording's next sentence, or someone who cut it short (_check_resumed)
             turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
             return []
         # Speech that would replace a turn just ended but stays far below its voice is the room behind it.

@@ -215,7 +215,10 @@ def _on_uncertain(session: CallSession, event: Observed) -> Result:
     if event.data.get("again"):
         return probe_again(session, event.at)  # a wordless answer: a second "Hello?" settles it
     if event.data.get("pause"):  # the speaker waits now (the detector heard the hush after their words)
-        probing, effects = probe(session, event.at) if session.state is CallState.HOLD else (session, [])
+        # When the turn began, on the call's clock: the observation's stream time less its onset's.
+        onset_at = event.at - (event.t_s - float(event.data.get("onset_s", event.t_s)))
+        held = session.state is CallState.HOLD
+        probing, effects = probe(session, event.at, onset_at=onset_at) if held else (session, [])
         said, more = say_probe(probing, event.at)
         return said, effects + more
     if session.state is not CallState.HOLD:

@@ -73,19 +73,36 @@ def ivr_done(session: CallSession) -> Result:
     return done, [CancelTimer(Timer.SETTLE), NotifyDetector(DetectorNote.IVR_DONE)]
 
 
-def probe(session: CallSession, at: float) -> Result:
+def probe(session: CallSession, at: float, *, onset_at: float | None = None) -> Result:
     """Start probing: say "Hello?" once the uncertain speech is followed by silence.
 
     Not at the end of a speech segment: a recording pauses between sentences, and its next sentence right
     after our "Hello?" would sound like an answer. A person stops and waits; the detector reports that
     wait as SILENCE (a second of quiet). Music instead, or no pause within probe_quiet_wait_s, ends probing.
+    ``onset_at``: when the speaker's turn began, for a turn the detector heard end in a wait (see probe_cooling).
     """
     policy = session.policy
-    cooling = session.last_probe_at is not None and at - session.last_probe_at < policy.probe_cooldown_s
+    cooling = probe_cooling(session, at, onset_at)
     if not policy.can_speak or cooling or session.probes >= policy.max_probes:
         return session, []  # the detector may still decide on its own
     probing = replace(goto(session, CallState.PROBING, at), probe_pending=True)
     return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, policy.probe_quiet_wait_s)]
+
+
+def probe_cooling(session: CallSession, at: float, onset_at: float | None = None) -> bool:
+    """Whether the last spoken probe is too recent for another one (``probe_cooldown_s``).
+
+    The cooldown keeps one stretch of speech that pauses again and again (a long message, a recording that talks
+    on) to one "Hello?". A short turn that began after the last probe's answer window was over (``probe_wait_s``)
+    and then waits in a hush (``onset_at``: the detector's "spoke briefly, then waited") is not that stretch: it is
+    the moment a probe exists for. Held back, a person who picks up after an announcement that was probed waited up
+    to 20 s for their "Hello?" (issue #22's heldout6: rung 8.8 s after "Renewals, Priti speaking."). ``max_probes``
+    still bounds the probes of a call.
+    """
+    policy = session.policy
+    if session.last_probe_at is None or at - session.last_probe_at >= policy.probe_cooldown_s:
+        return False
+    return onset_at is None or onset_at < session.last_probe_at + policy.probe_wait_s
 
 
 def say_probe(session: CallSession, at: float) -> Result:

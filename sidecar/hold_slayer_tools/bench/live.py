@@ -5,8 +5,8 @@ Calls go over loopback SIP, placed as Home Assistant places them, and are scored
     scripts/run bench live [--calls N] [--json] [--set NAME] [--intents first|all]
                        [--answer-after S] [--only ID] [--repeat N] [--channel JSON]
 
-``--set``: shipped, scenarios, heldout, broad, heldout3, heldout4, heldout5, heldout6, heldout7 or all. Per call and in total:
-right department, false transfers (the user rung before the simulated agent spoke, with the detector's rule that rang),
+``--set``: shipped, scenarios, heldout, broad, heldout3 ... heldout7 or all. Per call and in total: right department,
+false transfers (the user rung before the simulated agent spoke, with the detector's rule that rang),
 people rung within 3 s of their first word, latency from the agent's first word to the user's phone ringing (median,
 p95), how long transcripts lagged the audio (median, p95), probes said to recordings, agents who hung up before the
 user answered, and the sidecar's CPU per call.

@@ -203,6 +203,43 @@ def test_probe_cooldown_counts_spoken_probes_only_and_no_tts() -> None:
     assert mute.state is CallState.HOLD
 
 
+def paused(at: float, onset: float) -> Observed:
+    """The detector heard a short turn that began at ``onset`` end in a hush: "Hello?" now (stream time = call time)."""
+    return Observed(at, K.HUMAN_UNCERTAIN, at, 0.5, {"onset_s": onset, "pause": True, "reason": "spoke briefly"})
+
+
+def probed_once() -> CallSession:
+    """On hold, one "Hello?" said at 27.0 s into an announcement that never answered (its window closed at 33.0 s)."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
+    s, _ = step(s, obs(27.0, K.SILENCE))
+    s, _ = step(s, SpeakDone(27.5, s.ticket))
+    s, _ = step(s, TimerFired(33.5, Timer.PROBE))
+    assert s.state is CallState.HOLD and s.probes == 1
+    return s
+
+
+def test_a_new_short_turn_that_waits_after_the_last_answer_window_is_probed_within_the_cooldown() -> None:
+    """A person who picks up after a probed announcement: their turn began after its window; "Hello?" at once."""
+    s, out = step(probed_once(), paused(37.0, onset=35.0))
+    assert said_probe(out) and s.probes == 2
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        paused(35.0, onset=31.0),  # began within the probe's answer window: the stretch it probed
+        obs(37.0, K.HUMAN_UNCERTAIN),  # speech that may be a person, not yet waiting: the cooldown holds
+    ],
+)
+def test_the_cooldown_still_holds_for_the_probed_stretch_and_for_speech_not_yet_waiting(event: Observed) -> None:
+    s, out = step(probed_once(), event)
+    assert s.state is CallState.HOLD and out == []
+
+
+def said_probe(effects: list[Effect]) -> bool:
+    return any(isinstance(e, Speak) and e.text == "Hello?" for e in effects)
+
+
 def test_music_inside_a_stored_flow_does_not_end_navigation() -> None:
     s, _, _ = run(session(flow(dtmf("1"), dtmf("2"), HOLD)), [*ANSWER, obs(2.5, K.HOLD_STARTED)])
     assert s.state is CallState.IVR
