@@ -140,6 +140,10 @@ BED_SHARE = 0.8
 # concealment or a door in the room (0.2 s); a ducked bed playing on fills the wait after the segmenter's hangover.
 BED_AFTER_MAX_FRAMES = 10
 BED_MIN_FRAMES = 10  # 0.2 s: fewer frames say nothing about what played between the probe and the answer
+# The hold's music stopped for the speech: it played this soon before the turn's onset. An ACD that connects an agent
+# switches the hold source off, and the agent speaks within a second or two of the connection; the music detector
+# itself needs up to a second to let go of the music.
+MUSIC_BEFORE_S = 3.0
 SECOND_PROBE_FOR_WORDLESS = False  # a second "Hello?" for a wordless answer: see _greeting_answer_waited
 
 
@@ -209,6 +213,8 @@ class _Turn:
     paused_for_us: bool = False  # short words, then a hush: the call was asked to say "Hello?" now
     new_in_loop: bool = False  # new speech (no replay) after the hold loop came round: probed, never rung on its own
     resumed_s: float | None = None  # speech resumed after a pause inside the replayed recording: is it still it?
+    after_music: bool = False  # the hold's music played up to its onset (MUSIC_BEFORE_S)
+    ring_asked: bool = False  # the call was told the evidence is strong enough to ring while the probe settles it
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -294,6 +300,7 @@ class HumanJudge:
         self._background = False
         self._voicing = False  # a word was being voiced in the latest frame (Scene.voicing)
         self._collided_at: float | None = None  # our probe ended while the far side spoke: reported next frame
+        self._last_music_s: float | None = None  # the last frame the music detector was on
 
     def step(
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
@@ -307,6 +314,7 @@ class HumanJudge:
             self._after_probe.append((scene.t_s, bed, scene.music))
         if scene.music:
             self._prev_segment = None
+            self._last_music_s = scene.t_s
         if scene.voicing:
             self._voiced_levels.append(scene.level_db)
         if segment is not None:
@@ -526,6 +534,7 @@ class HumanJudge:
         self._replaced = (turn, onset) if turn is not None else None
         self._turn = self._new_turn(onset)
         self._turn.continues = continues
+        self._turn.after_music = self._last_music_s is not None and onset - self._last_music_s <= MUSIC_BEFORE_S
         self._turn.answers_ringing = self._ringback_s is not None and onset - self._ringback_s <= RINGBACK_ANSWER_S
         return []
 
@@ -598,6 +607,7 @@ class HumanJudge:
             out.append(Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.5, data))
         if turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
+        out += self._ask_to_ring(turn, t)
         resumed = turn.loud_after_end >= LOUD_RESUME_FRAMES
         if turn.recorded or turn.speech_s > MAX_TURN_SPEECH_S or resumed:
             reason = "replay" if turn.replay else "hold-message wording" if turn.worded else ""
@@ -716,6 +726,37 @@ class HumanJudge:
             and turn.speech_s <= MAX_TURN_SPEECH_S
             and turn.heard_until_s >= turn.ended_s - PARTIAL_COVERS_S
             and bool(turn.heard_text)
+            and turn.sounds_like_speech()
+        )
+
+    def _ask_to_ring(self, turn: _Turn, t: float) -> list[Observation]:
+        """HUMAN_UNCERTAIN with ``ring`` once per turn the music left the line for (_music_left_for)."""
+        if turn.ring_asked or not self._music_left_for(turn):
+            return []
+        turn.ring_asked = True
+        data = {"onset_s": turn.onset_s, "reason": "the music left the line for a short turn", "ring": True}
+        return [Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.6, data)]
+
+    def _music_left_for(self, turn: _Turn) -> bool:
+        """Whether the hold's music stopped for a short new turn and stayed off in the hush after it (ANSWER_WAIT_S).
+
+        Strong enough to ring the user's phone while "Hello?" settles it (calls/queue.py; the bridge still waits for
+        the answer). A hold system pauses its music for a message and brings it back 0.3-0.7 s after the last word
+        (TURN_WAIT_S), and a ducked bed plays on through the pauses (BED_AFTER_MAX_FRAMES); a recorded voice's own
+        sentence pause is shorter than ANSWER_WAIT_S. An agent switched in by the ACD takes the music off the line
+        for good: after a greeting's breath group they wait in the quiet of their headset. Not on a silent hold,
+        where a short recorded line followed by silence looks the same (issue #22's heldout6: garbled lines rang).
+        """
+        return (
+            self.hold
+            and turn.after_music
+            and turn.unhushed_after_end < QUIET_SLACK_FRAMES
+            and turn.bed_after_end < BED_AFTER_MAX_FRAMES
+            and (turn.replay_checked or not len(self._recordings))
+            and not turn.continues
+            and not turn.recorded
+            and not turn.answers_probe
+            and turn.speech_s <= MAX_TURN_SPEECH_S
             and turn.sounds_like_speech()
         )
 

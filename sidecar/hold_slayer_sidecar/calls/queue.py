@@ -145,13 +145,61 @@ def probe_collided(session: CallSession, at: float) -> Result:
     return again, [CancelTimer(Timer.PROBE), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
 
 
+def ring_early(session: CallSession, effects: list[Effect]) -> Result:
+    """Ring the user's phone while the probe settles the greeting; the bridge still waits for a confirmed person.
+
+    Picking up takes a person 5-20 s; the probe's answer is judged within ``probe_wait_s`` of the probe. Rung only
+    at the confirmation, the user's phone would ring 4-7 s after the person's first word; rung now, it rings 1-3 s
+    after it. A recording's greeting costs a ring that is cancelled (counted by ``scripts/run bench live``).
+    """
+    # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
+    # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.
+    once = session.early_rings_cancelled == 0
+    if not session.policy.ring_on_greeting or not once or session.early_ring or session.user_leg is not None:
+        return session, effects
+    rung = replace(session, early_ring=True)
+    return rung, [DialUser(session.transfer_to), *effects]
+
+
+def cancel_early_ring(session: CallSession) -> Result:
+    """Stop ringing the user's phone: the greeting was not a person's."""
+    if not session.early_ring:
+        return session, []
+    # A dial still on its way is hung up when it lands (queue.on_user_dialed); the call state going back to the
+    # menus tells Home Assistant the ring is over.
+    effects: list[Effect] = [HangUp(Leg.USER)] if session.user_leg is not None else []
+    cancelled = session.early_rings_cancelled + 1
+    return replace(session, early_ring=False, user_leg=None, user_up=False, early_rings_cancelled=cancelled), effects
+
+
 def back_to_hold(session: CallSession, at: float) -> Result:
     """Leave probing: the speech was not a person answering."""
     if session.state is not CallState.PROBING:
         return session, []
     # A new ticket makes a late SpeakDone of the probe harmless.
     back = replace(goto(session, CallState.HOLD, at), ticket=session.ticket + 1, probe_pending=False)
-    return back, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), EmitCallState()]
+    back, cancelled = cancel_early_ring(back)  # rung while the probe settled it: nobody answered
+    return back, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), *cancelled, EmitCallState()]
+
+
+def ring_while_probing(session: CallSession, event: Observed) -> Result:
+    """Say "Hello?" now and ring the user's phone: the hold's music left the line for a short turn (audio/judge.py).
+
+    The answer to the probe still decides the bridge; a phone rung for a turn that nobody answered stops ringing
+    (back_to_hold). Rung only at the answer, the user's phone rang 2.5-3.5 s after a greeting's last word (the probe,
+    the reply, the replay test of its first 0.6 s), so never within 3 s of its first word.
+    """
+    if session.direct:
+        return session, []  # a greeting probed in the menus is settled there (calls/greeting.py)
+    onset_at = event.at - (event.t_s - float(event.data.get("onset_s", event.t_s)))
+    effects: list[Effect] = []
+    if session.state is CallState.HOLD:
+        session, effects = probe(session, event.at, onset_at=onset_at)
+    session, more = say_probe(session, event.at)  # a probe pending for this turn is said now: the speaker waits
+    effects += more
+    if session.state is not CallState.PROBING or session.probe_pending:
+        return session, effects
+    return ring_early(session, effects)
 
 
 def human(session: CallSession, event: Observed) -> Result:
