@@ -140,9 +140,10 @@ BED_SHARE = 0.8
 # concealment or a door in the room (0.2 s); a ducked bed playing on fills the wait after the segmenter's hangover.
 BED_AFTER_MAX_FRAMES = 10
 BED_MIN_FRAMES = 10  # 0.2 s: fewer frames say nothing about what played between the probe and the answer
-# The hold's music stopped for the speech: it played this soon before the turn's onset. An ACD that connects an agent
-# switches the hold source off, and the agent speaks within a second or two of the connection; the music detector
-# itself needs up to a second to let go of the music.
+# The hold's music stopped for the speech: it played this soon before the turn's onset, and the line went quiet before
+# the speech rose (a ducked bed plays on into a message, so its speech rises out of the bed, never out of quiet). An
+# ACD that connects an agent switches the hold source off, and the agent speaks within a second or two of the
+# connection; the music detector itself needs up to a second to let go of the music.
 MUSIC_BEFORE_S = 3.0
 SECOND_PROBE_FOR_WORDLESS = False  # a second "Hello?" for a wordless answer: see _greeting_answer_waited
 
@@ -213,7 +214,8 @@ class _Turn:
     paused_for_us: bool = False  # short words, then a hush: the call was asked to say "Hello?" now
     new_in_loop: bool = False  # new speech (no replay) after the hold loop came round: probed, never rung on its own
     resumed_s: float | None = None  # speech resumed after a pause inside the replayed recording: is it still it?
-    after_music: bool = False  # the hold's music played up to its onset (MUSIC_BEFORE_S)
+    after_music: bool = False  # the hold's music played up to its onset (MUSIC_BEFORE_S) and stopped before it
+    rose_from_quiet: bool = False  # its sound rose out of quiet (speech.rise_index), not out of music or a bed
     ring_asked: bool = False  # the call was told the evidence is strong enough to ring while the probe settles it
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
@@ -534,7 +536,8 @@ class HumanJudge:
         self._replaced = (turn, onset) if turn is not None else None
         self._turn = self._new_turn(onset)
         self._turn.continues = continues
-        self._turn.after_music = self._last_music_s is not None and onset - self._last_music_s <= MUSIC_BEFORE_S
+        recent_music = self._last_music_s is not None and onset - self._last_music_s <= MUSIC_BEFORE_S
+        self._turn.after_music = recent_music and self._turn.rose_from_quiet
         self._turn.answers_ringing = self._ringback_s is not None and onset - self._ringback_s <= RINGBACK_ANSWER_S
         return []
 
@@ -555,11 +558,12 @@ class HumanJudge:
         recent = list(self._recent)
         first = next((i for i, frame in enumerate(recent) if frame[0] > onset), len(recent))
         # No quiet just before: sound went on (music, a ducked bed), so no rise to start from.
-        start = rise_index([frame[3] for frame in recent], first, BACKFILL_FRAMES)
-        start = first if start is None else start
+        rise = rise_index([frame[3] for frame in recent], first, BACKFILL_FRAMES)
+        start = first if rise is None else rise
         taken = recent[start:]
         return _Turn(
             onset_s=onset,
+            rose_from_quiet=rise is not None,
             bands_from_s=taken[0][0] - FRAME_S if taken else onset,
             bands=[b for _, b, _, _ in taken],
             levels=[level for _, _, level, _ in taken],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hold_slayer_sidecar.audio.judge import ANSWER_WAIT_S
 from hold_slayer_sidecar.audio.types import Observation
 from hold_slayer_sidecar.audio.types import ObservationKind as K
@@ -41,4 +42,14 @@ def test_the_hold_recording_played_again_asks_for_no_ring() -> None:
 def test_a_short_line_on_a_silent_hold_asks_for_no_ring() -> None:
     """No music ever left the line: a short recorded line and then silence looks just like a person."""
     obs = stream(join(clip("ivr_prompt_00.wav"), silence(9.0), clip("not_yet_12.wav"), silence(2.5)))
+    assert rings(obs) == []
+
+
+def test_speech_that_rises_out_of_a_ducked_bed_asks_for_no_ring() -> None:
+    """A ducked announcement: the music goes on, lowered, into the speech; it never stopped for it."""
+    music, words = clip("music_05.wav"), clip("not_yet_12.wav")
+    bed = (music[: words.size + 4000].astype(np.float64) * 10 ** (-16 / 20)).astype(np.int16)
+    under = bed.copy()
+    under[4000:] = np.clip(under[4000:].astype(np.int32) + words, -32768, 32767).astype(np.int16)
+    obs = stream(join(music, under, silence(2.5)))
     assert rings(obs) == []
