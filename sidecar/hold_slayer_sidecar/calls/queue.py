@@ -197,7 +197,7 @@ def ring_while_probing(session: CallSession, event: Observed) -> Result:
         session, effects = probe(session, event.at, onset_at=onset_at)
     session, more = say_probe(session, event.at)  # a probe pending for this turn is said now: the speaker waits
     effects += more
-    if session.state is not CallState.PROBING or session.probe_pending:
+    if session.state is not CallState.PROBING or session.probe_pending or not session.policy.ring_when_music_left:
         return session, effects
     return ring_early(session, effects)
 

@@ -606,7 +606,9 @@ def music_left(at: float, onset: float) -> Observed:
 
 def rung_while_probing() -> CallSession:
     """On hold; a short turn 20.0-21.5 s, the music gone for 1.6 s after it: "Hello?" and the user's phone rings."""
-    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.5, K.HUMAN_UNCERTAIN)])
+    s, _, _ = run(
+        session(ring_when_music_left=True), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.5, K.HUMAN_UNCERTAIN)]
+    )
     s, out = step(s, music_left(23.1, onset=20.0))
     assert said_probe(out) and DialUser("sip:me@127.0.0.1") in out
     assert s.state is CallState.PROBING and s.early_ring
@@ -653,3 +655,10 @@ def test_no_ring_without_a_probe_to_settle_it() -> None:
     mute, _, _ = run(session(can_speak=False), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
     mute, out = step(mute, music_left(23.1, onset=20.0))
     assert mute.state is CallState.HOLD and out == []
+
+
+def test_by_default_the_music_leaving_only_has_the_pending_probe_said() -> None:
+    """Off by default (CallPolicy.ring_when_music_left): the speaker waits, so "Hello?" now, but no ring yet."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.5, K.HUMAN_UNCERTAIN)])
+    s, out = step(s, music_left(23.1, onset=20.0))
+    assert said_probe(out) and not any(isinstance(e, DialUser) for e in out) and not s.early_ring
