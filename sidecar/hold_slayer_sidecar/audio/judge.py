@@ -149,6 +149,11 @@ BED_MIN_FRAMES = 10  # 0.2 s: fewer frames say nothing about what played between
 # steady line noise (audio/background.STEADY_RANGE_DB, 4 dB); a bed ducked 16 dB under the voice on a 22 dB SNR
 # line is 6 dB over the floor, which the judge's usual hush (10 dB over the floor) would let through.
 AT_FLOOR_DB = 4.0
+# The hold's music stopped for the speech: it played this soon before the turn's onset, and the line went quiet before
+# the speech rose (a ducked bed plays on into a message, so its speech rises out of the bed, never out of quiet). An
+# ACD that connects an agent switches the hold source off, and the agent speaks within a second or two of the
+# connection; the music detector itself needs up to a second to let go of the music.
+MUSIC_BEFORE_S = 3.0
 SECOND_PROBE_FOR_WORDLESS = False  # a second "Hello?" for a wordless answer: see _greeting_answer_waited
 
 
@@ -218,6 +223,10 @@ class _Turn:
     paused_for_us: bool = False  # short words, then a hush: the call was asked to say "Hello?" now
     new_in_loop: bool = False  # new speech (no replay) after the hold loop came round: probed, never rung on its own
     above_floor_after_end: int = 0  # frames since the turn ended over the line's floor (AT_FLOOR_DB)
+    resumed_s: float | None = None  # speech resumed after a pause inside the replayed recording: is it still it?
+    after_music: bool = False  # the hold's music played up to its onset (MUSIC_BEFORE_S) and stopped before it
+    rose_from_quiet: bool = False  # its sound rose out of quiet (speech.rise_index), not out of music or a bed
+    ring_asked: bool = False  # the call was told the evidence is strong enough to ring while the probe settles it
     loud_after_end: int = 0  # frames since the turn ended that were not quiet (music coming back, a tone)
     bands: list[npt.NDArray[np.float64]] = field(default_factory=list)
     levels: list[float] = field(default_factory=list)
@@ -304,6 +313,7 @@ class HumanJudge:
         self._music_hold = False  # the hold began with music (not beeps or a long silence): its source comes back
         self._voicing = False  # a word was being voiced in the latest frame (Scene.voicing)
         self._collided_at: float | None = None  # our probe ended while the far side spoke: reported next frame
+        self._last_music_s: float | None = None  # the last frame the music detector was on
 
     def step(
         self, scene: Scene, onset: float | None, segment: SpeechSegment | None, seen: list[ObservationKind]
@@ -317,6 +327,7 @@ class HumanJudge:
             self._after_probe.append((scene.t_s, bed, scene.music))
         if scene.music:
             self._prev_segment = None
+            self._last_music_s = scene.t_s
         if scene.voicing:
             self._voiced_levels.append(scene.level_db)
         if segment is not None:
@@ -343,9 +354,45 @@ class HumanJudge:
             scene = replace(scene, speaking=False)
         elif self._background:
             scene = replace(scene, speaking=False)
-        if self._turn is not None:
-            out.extend(self._follow_turn(scene, segment, self._turn))
-        return out + self._follow_menu_speech(scene, segment)
+        return out + self._follow_open_turn(scene, segment) + self._follow_menu_speech(scene, segment)
+
+    def _follow_open_turn(self, scene: Scene, segment: SpeechSegment | None) -> list[Observation]:
+        """Follow the turn going on, once any speech that resumed inside a replay is split off from it."""
+        if self._turn is not None and self._turn.resumed_s is not None:
+            self._check_resumed(self._turn, scene.t_s)
+        return [] if self._turn is None else self._follow_turn(scene, segment, self._turn)
+
+    @staticmethod
+    def _within_stored(turn: _Turn, onset: float) -> bool:
+        """Whether speech resuming at onset, probed whole, lies inside the stored part of the recording replayed."""
+        stored_until_s = turn.replay_until_s - REPLAY_SLACK_S
+        return onset + (PROBE_OFFSET + QUICK_PROBE) * FRAME_S <= stored_until_s
+
+    def _check_resumed(self, turn: _Turn, t: float) -> None:
+        """Split off speech that resumed inside a replayed recording but replays none of it: someone cut it short.
+
+        An ACD connects the agent the moment one is free, cutting the announcement mid-sentence; the agent's
+        greeting then starts within the span the replayed recording would have filled, and was taken for its next
+        sentence (issue #22's heldout6: "Surgery, Gwen speaking." 1 s after a replayed queue line went unjudged for
+        7 s). The recording's own next sentence is in the stored copy (the first STORED_FRAMES are kept, and only
+        speech inside them is tested) and replays it at the channel's ~0.9; new speech stays under QUICK_NEW. The
+        new turn is judged as speech that went on from the recording (``continues``): its words, or the answer to
+        a probe, decide; the pause rules that need a fresh turn do not apply to it.
+        """
+        resumed_s = turn.resumed_s
+        assert resumed_s is not None
+        fresh = self._new_turn(resumed_s)
+        score = self._recordings.replay_score(np.array(fresh.bands), QUICK_PROBE)
+        if score is None:
+            return  # its probe is not in yet
+        turn.resumed_s = None
+        if score[0] >= QUICK_NEW:
+            return  # the recording going on (or too close to call): the old rule stands
+        fresh.continues = fresh.quick_checked = fresh.replay_checked = True
+        fresh.replay_score = round(score[0], 2)
+        fresh.speech_s = max(0.0, t - resumed_s)
+        self._replaced = (turn, resumed_s)
+        self._turn = fresh
 
     def _follow_menu_speech(self, scene: Scene, segment: SpeechSegment | None) -> list[Observation]:
         """Collect the company's speech before the queue; test an answer to our probe against what it said before.
@@ -479,6 +526,8 @@ class HumanJudge:
             turn is not None and turn.worded and not past_replay and onset - (turn.ended_s or onset) < ANSWER_WAIT_S
         )
         if turn is not None and (turn.ended_s is None or replaying or worded_on or not turn.replay_checked):
+            if replaying and turn.ended_s is not None and self._within_stored(turn, onset):
+                turn.resumed_s = onset  # the recording's next sentence, or someone who cut it short (_check_resumed)
             turn.ended_s = None  # the same turn goes on after a short pause (a recording until the music is back)
             return []
         # Speech that would replace a turn just ended but stays far below its voice is the room behind it.
@@ -499,6 +548,8 @@ class HumanJudge:
         self._replaced = (turn, onset) if turn is not None else None
         self._turn = self._new_turn(onset)
         self._turn.continues = continues
+        recent_music = self._last_music_s is not None and onset - self._last_music_s <= MUSIC_BEFORE_S
+        self._turn.after_music = recent_music and self._turn.rose_from_quiet
         self._turn.answers_ringing = self._ringback_s is not None and onset - self._ringback_s <= RINGBACK_ANSWER_S
         return []
 
@@ -519,11 +570,12 @@ class HumanJudge:
         recent = list(self._recent)
         first = next((i for i, frame in enumerate(recent) if frame[0] > onset), len(recent))
         # No quiet just before: sound went on (music, a ducked bed), so no rise to start from.
-        start = rise_index([frame[3] for frame in recent], first, BACKFILL_FRAMES)
-        start = first if start is None else start
+        rise = rise_index([frame[3] for frame in recent], first, BACKFILL_FRAMES)
+        start = first if rise is None else rise
         taken = recent[start:]
         return _Turn(
             onset_s=onset,
+            rose_from_quiet=rise is not None,
             bands_from_s=taken[0][0] - FRAME_S if taken else onset,
             bands=[b for _, b, _, _ in taken],
             levels=[level for _, _, level, _ in taken],
@@ -563,6 +615,7 @@ class HumanJudge:
             out += self._paused_for_us(turn, t)
         if self.human or turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
+        out += self._ask_to_ring(turn, t)
         resumed = turn.loud_after_end >= LOUD_RESUME_FRAMES
         if turn.recorded or turn.speech_s > MAX_TURN_SPEECH_S or resumed:
             reason = "replay" if turn.replay else "hold-message wording" if turn.worded else ""
@@ -702,6 +755,37 @@ class HumanJudge:
         """Whether a short turn (_waited_with_words) shows the music-on-hold source gone: see AT_FLOOR_DB."""
         rose_out_of_quiet = turn.bands_from_s < turn.onset_s - 2 * FRAME_S  # a rise was found (_new_turn)
         return self._music_hold and rose_out_of_quiet and turn.above_floor_after_end <= QUIET_SLACK_FRAMES
+
+    def _ask_to_ring(self, turn: _Turn, t: float) -> list[Observation]:
+        """HUMAN_UNCERTAIN with ``ring`` once per turn the music left the line for (_music_left_for)."""
+        if turn.ring_asked or not self._music_left_for(turn):
+            return []
+        turn.ring_asked = True
+        data = {"onset_s": turn.onset_s, "reason": "the music left the line for a short turn", "ring": True}
+        return [Observation(ObservationKind.HUMAN_UNCERTAIN, t, 0.6, data)]
+
+    def _music_left_for(self, turn: _Turn) -> bool:
+        """Whether the hold's music stopped for a short new turn and stayed off in the hush after it (ANSWER_WAIT_S).
+
+        Strong enough to ring the user's phone while "Hello?" settles it (calls/queue.py; the bridge still waits for
+        the answer). A hold system pauses its music for a message and brings it back 0.3-0.7 s after the last word
+        (TURN_WAIT_S), and a ducked bed plays on through the pauses (BED_AFTER_MAX_FRAMES); a recorded voice's own
+        sentence pause is shorter than ANSWER_WAIT_S. An agent switched in by the ACD takes the music off the line
+        for good: after a greeting's breath group they wait in the quiet of their headset. Not on a silent hold,
+        where a short recorded line followed by silence looks the same (issue #22's heldout6: garbled lines rang).
+        """
+        return (
+            self.hold
+            and turn.after_music
+            and turn.unhushed_after_end < QUIET_SLACK_FRAMES
+            and turn.bed_after_end < BED_AFTER_MAX_FRAMES
+            and (turn.replay_checked or not len(self._recordings))
+            and not turn.continues
+            and not turn.recorded
+            and not turn.answers_probe
+            and turn.speech_s <= MAX_TURN_SPEECH_S
+            and turn.sounds_like_speech()
+        )
 
     def _check_replay(self, turn: _Turn, t: float) -> list[Observation]:  # noqa: PLR0911 - staged decision
         """Test the turn against the recordings heard: a replay marks the loop known; news after that is live."""

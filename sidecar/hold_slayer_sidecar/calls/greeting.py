@@ -26,11 +26,8 @@ from ..protocol import CallState
 from .events import (
     CancelTimer,
     Decide,
-    DialUser,
     Effect,
     EmitCallState,
-    HangUp,
-    Leg,
     Observed,
     StartTimer,
     Timer,
@@ -38,7 +35,7 @@ from .events import (
     Transcribed,
 )
 from .navigation import current_step, listen, on_transcript
-from .queue import enter_hold, say_probe
+from .queue import cancel_early_ring, enter_hold, ring_early, say_probe
 from .session import CallSession, StepWait
 from .transitions import Result, goto
 
@@ -340,33 +337,6 @@ def probe_greeting(session: CallSession, event: Transcribed) -> Result:
         said, more = say_probe(probing, event.at)
         return said, effects + more
     return probing, effects
-
-
-def ring_early(session: CallSession, effects: list[Effect]) -> Result:
-    """Ring the user's phone while the probe settles the greeting; the bridge still waits for a confirmed person.
-
-    Picking up takes a person 5-20 s; the probe's answer is judged within ``probe_wait_s`` of the probe. Rung only
-    at the confirmation, the user's phone would ring 4-7 s after the person's first word; rung now, it rings 1-3 s
-    after it. A recording's greeting costs a ring that is cancelled (counted by ``scripts/run bench live``).
-    """
-    # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
-    # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.
-    once = session.early_rings_cancelled == 0
-    if not session.policy.ring_on_greeting or not once or session.early_ring or session.user_leg is not None:
-        return session, effects
-    rung = replace(session, early_ring=True)
-    return rung, [DialUser(session.transfer_to), *effects]
-
-
-def cancel_early_ring(session: CallSession) -> Result:
-    """Stop ringing the user's phone: the greeting was not a person's."""
-    if not session.early_ring:
-        return session, []
-    # A dial still on its way is hung up when it lands (queue.on_user_dialed); the call state going back to the
-    # menus tells Home Assistant the ring is over.
-    effects: list[Effect] = [HangUp(Leg.USER)] if session.user_leg is not None else []
-    cancelled = session.early_rings_cancelled + 1
-    return replace(session, early_ring=False, user_leg=None, user_up=False, early_rings_cancelled=cancelled), effects
 
 
 def back_to_menus(session: CallSession, at: float) -> Result:

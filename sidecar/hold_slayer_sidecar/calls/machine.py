@@ -94,6 +94,7 @@ from .queue import (
     probe,
     probe_again,
     probe_collided,
+    ring_while_probing,
     say_probe,
     still_connecting,
     user_missed,
@@ -214,13 +215,25 @@ def _on_transcribed(session: CallSession, event: Transcribed) -> Result:
 def _on_uncertain(session: CallSession, event: Observed) -> Result:
     if event.data.get("again"):
         return probe_again(session, event.at)  # a wordless answer: a second "Hello?" settles it
+    if event.data.get("ring"):  # the music left the line for a short turn: probe and ring while it settles
+        return ring_while_probing(session, event)
     if event.data.get("pause"):  # the speaker waits now (the detector heard the hush after their words)
-        probing, effects = probe(session, event.at) if session.state is CallState.HOLD else (session, [])
+        # When the turn began, on the call's clock: the observation's stream time less its onset's.
+        onset_at = event.at - (event.t_s - float(event.data.get("onset_s", event.t_s)))
+        held = session.state is CallState.HOLD
+        probing, effects = probe(session, event.at, onset_at=onset_at) if held else (session, [])
         said, more = say_probe(probing, event.at)
         return said, effects + more
     if session.state is not CallState.HOLD:
         return session, []
     return probe(session, event.at)
+
+
+def _on_announcement(session: CallSession, event: Observed) -> Result:
+    """Stop the ring for a probed turn on a recording heard meanwhile (hold wording, a replay)."""
+    if session.state is CallState.PROBING and not session.direct and session.early_ring:
+        return back_to_hold(session, event.at)
+    return session, []
 
 
 def _on_probe_collided(session: CallSession, event: Observed) -> Result:
@@ -416,6 +429,7 @@ _OBSERVATIONS: dict[ObservationKind, Callable[[CallSession, Observed], Result]] 
     ObservationKind.SILENCE: _on_queue_sound,
     ObservationKind.IVR_PROMPT: _on_menu_speech,
     ObservationKind.PROBE_COLLIDED: _on_probe_collided,
+    ObservationKind.ANNOUNCEMENT: _on_announcement,
 }
 
 

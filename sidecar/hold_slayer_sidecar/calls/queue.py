@@ -73,19 +73,36 @@ def ivr_done(session: CallSession) -> Result:
     return done, [CancelTimer(Timer.SETTLE), NotifyDetector(DetectorNote.IVR_DONE)]
 
 
-def probe(session: CallSession, at: float) -> Result:
+def probe(session: CallSession, at: float, *, onset_at: float | None = None) -> Result:
     """Start probing: say "Hello?" once the uncertain speech is followed by silence.
 
     Not at the end of a speech segment: a recording pauses between sentences, and its next sentence right
     after our "Hello?" would sound like an answer. A person stops and waits; the detector reports that
     wait as SILENCE (a second of quiet). Music instead, or no pause within probe_quiet_wait_s, ends probing.
+    ``onset_at``: when the speaker's turn began, for a turn the detector heard end in a wait (see probe_cooling).
     """
     policy = session.policy
-    cooling = session.last_probe_at is not None and at - session.last_probe_at < policy.probe_cooldown_s
+    cooling = probe_cooling(session, at, onset_at)
     if not policy.can_speak or cooling or session.probes >= policy.max_probes:
         return session, []  # the detector may still decide on its own
     probing = replace(goto(session, CallState.PROBING, at), probe_pending=True)
     return probing, [EmitCallState(), StartTimer(Timer.PROBE_SAY, policy.probe_quiet_wait_s)]
+
+
+def probe_cooling(session: CallSession, at: float, onset_at: float | None = None) -> bool:
+    """Whether the last spoken probe is too recent for another one (``probe_cooldown_s``).
+
+    The cooldown keeps one stretch of speech that pauses again and again (a long message, a recording that talks
+    on) to one "Hello?". A short turn that began after the last probe's answer window was over (``probe_wait_s``)
+    and then waits in a hush (``onset_at``: the detector's "spoke briefly, then waited") is not that stretch: it is
+    the moment a probe exists for. Held back, a person who picks up after an announcement that was probed waited up
+    to 20 s for their "Hello?" (issue #22's heldout6: rung 8.8 s after "Renewals, Priti speaking."). ``max_probes``
+    still bounds the probes of a call.
+    """
+    policy = session.policy
+    if session.last_probe_at is None or at - session.last_probe_at >= policy.probe_cooldown_s:
+        return False
+    return onset_at is None or onset_at < session.last_probe_at + policy.probe_wait_s
 
 
 def say_probe(session: CallSession, at: float) -> Result:
@@ -128,13 +145,61 @@ def probe_collided(session: CallSession, at: float) -> Result:
     return again, [CancelTimer(Timer.PROBE), StartTimer(Timer.PROBE_SAY, session.policy.probe_quiet_wait_s)]
 
 
+def ring_early(session: CallSession, effects: list[Effect]) -> Result:
+    """Ring the user's phone while the probe settles the greeting; the bridge still waits for a confirmed person.
+
+    Picking up takes a person 5-20 s; the probe's answer is judged within ``probe_wait_s`` of the probe. Rung only
+    at the confirmation, the user's phone would ring 4-7 s after the person's first word; rung now, it rings 1-3 s
+    after it. A recording's greeting costs a ring that is cancelled (counted by ``scripts/run bench live``).
+    """
+    # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
+    # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.
+    once = session.early_rings_cancelled == 0
+    if not session.policy.ring_on_greeting or not once or session.early_ring or session.user_leg is not None:
+        return session, effects
+    rung = replace(session, early_ring=True)
+    return rung, [DialUser(session.transfer_to), *effects]
+
+
+def cancel_early_ring(session: CallSession) -> Result:
+    """Stop ringing the user's phone: the greeting was not a person's."""
+    if not session.early_ring:
+        return session, []
+    # A dial still on its way is hung up when it lands (queue.on_user_dialed); the call state going back to the
+    # menus tells Home Assistant the ring is over.
+    effects: list[Effect] = [HangUp(Leg.USER)] if session.user_leg is not None else []
+    cancelled = session.early_rings_cancelled + 1
+    return replace(session, early_ring=False, user_leg=None, user_up=False, early_rings_cancelled=cancelled), effects
+
+
 def back_to_hold(session: CallSession, at: float) -> Result:
     """Leave probing: the speech was not a person answering."""
     if session.state is not CallState.PROBING:
         return session, []
     # A new ticket makes a late SpeakDone of the probe harmless.
     back = replace(goto(session, CallState.HOLD, at), ticket=session.ticket + 1, probe_pending=False)
-    return back, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), EmitCallState()]
+    back, cancelled = cancel_early_ring(back)  # rung while the probe settled it: nobody answered
+    return back, [CancelTimer(Timer.PROBE_SAY), CancelTimer(Timer.PROBE), *cancelled, EmitCallState()]
+
+
+def ring_while_probing(session: CallSession, event: Observed) -> Result:
+    """Say "Hello?" now and ring the user's phone: the hold's music left the line for a short turn (audio/judge.py).
+
+    The answer to the probe still decides the bridge; a phone rung for a turn that nobody answered stops ringing
+    (back_to_hold). Rung only at the answer, the user's phone rang 2.5-3.5 s after a greeting's last word (the probe,
+    the reply, the replay test of its first 0.6 s), so never within 3 s of its first word.
+    """
+    if session.direct:
+        return session, []  # a greeting probed in the menus is settled there (calls/greeting.py)
+    onset_at = event.at - (event.t_s - float(event.data.get("onset_s", event.t_s)))
+    effects: list[Effect] = []
+    if session.state is CallState.HOLD:
+        session, effects = probe(session, event.at, onset_at=onset_at)
+    session, more = say_probe(session, event.at)  # a probe pending for this turn is said now: the speaker waits
+    effects += more
+    if session.state is not CallState.PROBING or session.probe_pending or not session.policy.ring_when_music_left:
+        return session, effects
+    return ring_early(session, effects)
 
 
 def human(session: CallSession, event: Observed) -> Result:

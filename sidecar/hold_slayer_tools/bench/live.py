@@ -5,8 +5,8 @@ Calls go over loopback SIP, placed as Home Assistant places them, and are scored
     scripts/run bench live [--calls N] [--json] [--set NAME] [--intents first|all]
                        [--answer-after S] [--only ID] [--repeat N] [--channel JSON]
 
-``--set``: shipped, scenarios, heldout, broad, heldout3, heldout4, heldout5, heldout6 or all. Per call and in total:
-right department, false transfers (the user rung before the simulated agent spoke, with the detector's rule that rang),
+``--set``: shipped, scenarios, heldout, broad, heldout3 ... heldout7 or all. Per call and in total: right department,
+false transfers (the user rung before the simulated agent spoke, with the detector's rule that rang),
 people rung within 3 s of their first word, latency from the agent's first word to the user's phone ringing (median,
 p95), how long transcripts lagged the audio (median, p95), probes said to recordings, agents who hung up before the
 user answered, and the sidecar's CPU per call.
@@ -50,6 +50,10 @@ SIM_DIR = Path(__file__).resolve().parents[2] / "hold_slayer_sim"
 # ring (issue #22's false transfers on heldout5) and is run once after it (never tuned): rotations whose last
 # announcement is first heard late, over ducked beds, paused music and silence; a recorded intro that opens like a
 # person; a long greeting with a hard name, a hello-only person, a person after a long ringback.
+# scenarios_heldout7/ was written before the latency rework (probe at the first turn-taking pause, an answer judged on
+# its onset) and is run once after it (never tuned): six persons (a long greeting with a name, "Hello?" only, "how
+# can I help?", after a silent hold, straight after the menu, a fast greeter after ringback) and two recordings (a
+# rotation over a ducked bed whose late line opens like a person, an announcement that opens "Hello!").
 SETS = {
     "shipped": ["companies"],
     "scenarios": ["scenarios"],
@@ -59,6 +63,7 @@ SETS = {
     "heldout4": ["scenarios_heldout4"],
     "heldout5": ["scenarios_heldout5"],
     "heldout6": ["scenarios_heldout6"],
+    "heldout7": ["scenarios_heldout7"],
     "all": ["companies", "scenarios", "scenarios_heldout3"],
 }
 WITHIN_S = 3.0  # the promise: the user's phone rings within 3 s of the person's first word

@@ -245,3 +245,58 @@ def test_speech_within_the_slack_of_a_replay_belongs_to_it() -> None:
     judge = _judge_after_replay(whole=True, worded=False)
     judge._on_onset(_scene(9.6), 9.5)
     assert judge._turn is not None and judge._turn.onset_s == 5.0
+
+
+def _judge_in_a_replay(stored: np.ndarray) -> HumanJudge:
+    """A judge on hold whose turn replays a stored 4 s recording from 5.0 s; its first sentence ended at 6.5 s."""
+    judge = HumanJudge()
+    judge.hold = True
+    judge._recordings.add(stored)
+    turn = _Turn(onset_s=5.0, ended_s=6.5, replay=True, replay_checked=True, quick_checked=True)
+    turn.replay_until_s, turn.replay_whole = 5.0 + stored.shape[0] * 0.02 + REPLAY_SLACK_S, True
+    judge._turn = turn
+    judge._prev_segment = (6.5, 1.5)
+    return judge
+
+
+def _feed(judge: HumanJudge, start_s: float, bands: np.ndarray) -> float:
+    """Put frames of sound (never hushed) into the judge's recent history from start_s; return the last time."""
+    t = start_s
+    for frame in bands:
+        t = round(t + 0.02, 2)
+        judge._recent.append((t, frame, 60.0, False))
+    return t
+
+
+@pytest.mark.parametrize("replayed", [True, False])
+def test_speech_resuming_inside_a_replay_is_split_off_unless_it_replays_the_recording(replayed: bool) -> None:
+    """An agent who cuts the announcement short is a new turn; the recording's own next sentence stays in it."""
+    rng = np.random.default_rng(7)
+    stored = rng.normal(size=(200, 8))
+    judge = _judge_in_a_replay(stored)
+    judge._on_onset(_scene(7.0), 6.9)  # 0.4 s after the first sentence, well inside the replay's span
+    turn = judge._turn
+    assert turn is not None and turn.onset_s == 5.0 and turn.resumed_s == 6.9
+    if replayed:  # the stored recording's later stretch, through a noisy channel
+        later = stored[95:135] + rng.normal(scale=0.2, size=(40, 8))
+    else:
+        later = np.random.default_rng(8).normal(size=(40, 8))
+    t = _feed(judge, 6.9, later[:10])
+    judge._check_resumed(turn, t)
+    assert judge._turn is turn and turn.resumed_s == 6.9  # too little of it yet
+    t = _feed(judge, t, later[10:])
+    judge._check_resumed(turn, t)
+    assert turn.resumed_s is None
+    if replayed:
+        assert judge._turn is turn
+    else:
+        fresh = judge._turn
+        assert fresh is not turn and fresh.onset_s == 6.9 and fresh.continues and not fresh.recorded
+        assert fresh.replay_checked and fresh.speech_s > 0.5
+
+
+def test_speech_resuming_past_the_stored_part_of_a_long_replay_is_not_tested() -> None:
+    """Only the first STORED_FRAMES of a recording are kept: later speech cannot be told from the recording's."""
+    judge = _judge_in_a_replay(np.random.default_rng(7).normal(size=(200, 8)))
+    judge._on_onset(_scene(8.9), 8.8)  # 3.8 s in: its 0.6 s probe would end past the stored 4 s
+    assert judge._turn is not None and judge._turn.resumed_s is None

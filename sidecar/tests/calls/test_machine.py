@@ -203,6 +203,43 @@ def test_probe_cooldown_counts_spoken_probes_only_and_no_tts() -> None:
     assert mute.state is CallState.HOLD
 
 
+def paused(at: float, onset: float) -> Observed:
+    """The detector heard a short turn that began at ``onset`` end in a hush: "Hello?" now (stream time = call time)."""
+    return Observed(at, K.HUMAN_UNCERTAIN, at, 0.5, {"onset_s": onset, "pause": True, "reason": "spoke briefly"})
+
+
+def probed_once() -> CallSession:
+    """On hold, one "Hello?" said at 27.0 s into an announcement that never answered (its window closed at 33.0 s)."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.0, K.HUMAN_UNCERTAIN)])
+    s, _ = step(s, obs(27.0, K.SILENCE))
+    s, _ = step(s, SpeakDone(27.5, s.ticket))
+    s, _ = step(s, TimerFired(33.5, Timer.PROBE))
+    assert s.state is CallState.HOLD and s.probes == 1
+    return s
+
+
+def test_a_new_short_turn_that_waits_after_the_last_answer_window_is_probed_within_the_cooldown() -> None:
+    """A person who picks up after a probed announcement: their turn began after its window; "Hello?" at once."""
+    s, out = step(probed_once(), paused(37.0, onset=35.0))
+    assert said_probe(out) and s.probes == 2
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        paused(35.0, onset=31.0),  # began within the probe's answer window: the stretch it probed
+        obs(37.0, K.HUMAN_UNCERTAIN),  # speech that may be a person, not yet waiting: the cooldown holds
+    ],
+)
+def test_the_cooldown_still_holds_for_the_probed_stretch_and_for_speech_not_yet_waiting(event: Observed) -> None:
+    s, out = step(probed_once(), event)
+    assert s.state is CallState.HOLD and out == []
+
+
+def said_probe(effects: list[Effect]) -> bool:
+    return any(isinstance(e, Speak) and e.text == "Hello?" for e in effects)
+
+
 def test_music_inside_a_stored_flow_does_not_end_navigation() -> None:
     s, _, _ = run(session(flow(dtmf("1"), dtmf("2"), HOLD)), [*ANSWER, obs(2.5, K.HOLD_STARTED)])
     assert s.state is CallState.IVR
@@ -559,3 +596,69 @@ def test_a_speaker_who_waits_gets_hello_at_once_even_without_silence() -> None:
     s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
     s, out = step(s, Observed(20.0, K.HUMAN_UNCERTAIN, 20.0, data={"pause": True, "reason": "spoke briefly"}))
     assert s.state is CallState.PROBING and Speak("Hello?", s.ticket) in out and s.probes == 1
+
+
+def music_left(at: float, onset: float) -> Observed:
+    """The detector: the hold's music stopped for a short turn that began at ``onset`` and stayed off after it."""
+    data = {"onset_s": onset, "ring": True, "reason": "the music left the line for a short turn"}
+    return Observed(at, K.HUMAN_UNCERTAIN, at, 0.6, data)
+
+
+def rung_while_probing() -> CallSession:
+    """On hold; a short turn 20.0-21.5 s, the music gone for 1.6 s after it: "Hello?" and the user's phone rings."""
+    s, _, _ = run(
+        session(ring_when_music_left=True), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.5, K.HUMAN_UNCERTAIN)]
+    )
+    s, out = step(s, music_left(23.1, onset=20.0))
+    assert said_probe(out) and DialUser("sip:me@127.0.0.1") in out
+    assert s.state is CallState.PROBING and s.early_ring
+    s, _ = step(s, UserDialed(23.2, "leg-u"))
+    s, out = step(s, SpeakDone(23.7, s.ticket))
+    assert NotifyDetector(DetectorNote.PROBE_SENT) in out
+    return s
+
+
+def test_the_users_phone_rings_with_the_probe_and_the_answer_bridges_without_a_second_dial() -> None:
+    s, out = step(rung_while_probing(), obs(25.0, K.HUMAN_DETECTED))
+    assert s.state is CallState.RINGING_USER and not any(isinstance(e, DialUser) for e in out)
+    s, out = step(s, UserAnswered(30.0))
+    assert Bridge() in out
+
+
+def test_a_user_who_picks_up_before_the_answer_is_bridged_only_at_the_confirmation() -> None:
+    s, out = step(rung_while_probing(), UserAnswered(24.0))
+    assert s.user_up and not any(isinstance(e, Bridge) for e in out)
+    s, out = step(s, obs(25.0, K.HUMAN_DETECTED))
+    assert Bridge() in out
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        TimerFired(29.7, Timer.PROBE),  # nobody answered "Hello?"
+        obs(24.5, K.MUSIC),  # the hold's music came back
+        obs(24.5, K.ANNOUNCEMENT),  # its words turned out to be a hold message's
+    ],
+)
+def test_a_turn_nobody_answers_stops_the_ring_and_never_bridges(ending: Input) -> None:
+    s, out = step(rung_while_probing(), ending)
+    assert s.state is CallState.HOLD and not s.early_ring and s.early_rings_cancelled == 1
+    assert HangUp(Leg.USER) in out
+    s, out = step(s, UserAnswered(31.0))
+    assert not any(isinstance(e, Bridge) for e in out)
+
+
+def test_no_ring_without_a_probe_to_settle_it() -> None:
+    """The probe cooldown holds for this stretch (it began inside the last probe's answer window): no ring either."""
+    s, out = step(probed_once(), music_left(34.0, onset=31.0))
+    assert s.state is CallState.HOLD and out == []
+    mute, _, _ = run(session(can_speak=False), [*ANSWER, obs(10.0, K.HOLD_STARTED)])
+    mute, out = step(mute, music_left(23.1, onset=20.0))
+    assert mute.state is CallState.HOLD and out == []
+
+
+def test_by_default_the_music_leaving_only_has_the_pending_probe_said() -> None:
+    """Off by default (CallPolicy.ring_when_music_left): the speaker waits, so "Hello?" now, but no ring yet."""
+    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.5, K.HUMAN_UNCERTAIN)])
+    s, out = step(s, music_left(23.1, onset=20.0))
+    assert said_probe(out) and not any(isinstance(e, DialUser) for e in out) and not s.early_ring
