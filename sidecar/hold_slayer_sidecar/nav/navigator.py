@@ -36,6 +36,7 @@ from .parser import (
     reaches_person,
     replay_keys,
 )
+from .phonetic import sound_keys
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -110,6 +111,39 @@ def prompt_matches_step(prompt: str, options: list[MenuOption], step: FlowStep) 
     return True
 
 
+def replays_menu(earlier: str, now: str) -> bool:
+    """Tell whether ``now`` is the menu of ``earlier`` played again (its start so far), heard with other errors.
+
+    A replay starts over with the menu's first key and offers no key the menu did not, and the two hearings agree
+    on at least half of the labels both have. Another menu (the company moved on by itself) has keys of its own or
+    other labels; a replay heard in another garbling still shares a word or a word's sound per label often enough.
+    """
+    before, after = replay_keys(earlier), replay_keys(now)
+    if not before or not after or after[0] != before[0] or not set(after) <= set(before):
+        return False
+    old = {o.digit: o.label for o in parse_options(earlier)}
+    new = {o.digit: o.label for o in parse_options(now)}
+    common = [d for d in new if d in old]
+    if not common:
+        return False
+    agree = sum(_labels_agree(old[d], new[d]) for d in common)
+    return agree * 2 >= len(common)
+
+
+def _grows(turn: str, heard: str) -> bool:
+    """Tell whether ``heard`` is the prompt ``turn`` grown or corrected (a label rescored into it): the same turn.
+
+    A new turn starts with the first segment of the company's next words, far shorter than a whole menu.
+    """
+    return len(heard) >= len(turn) and heard.split()[:3] == turn.split()[:3]
+
+
+def _labels_agree(a: str, b: str) -> bool:
+    """Two hearings of one label: a content word in common, or a word that sounds alike (consonant skeleton)."""
+    wa, wb = content_words(a), content_words(b)
+    return bool(wa & wb) or bool(sound_keys(sorted(wa)) & sound_keys(sorted(wb)))
+
+
 def menu_sounds_complete(prompt: str) -> bool:
     """Tell whether the menu in ``prompt`` has ended: a closing phrase after the last key, or a key offered twice."""
     if _heard_twice(prompt):
@@ -146,6 +180,12 @@ class MenuNavigator:
         self.trace: list[NavRecord] = []  # filled only by per-call navigators (see for_call)
         self.menu_changed = False  # a stored flow no longer matched what the company said
         self._waited_on = ""  # the prompt last answered with WAIT (per-call navigators only)
+        # Earlier hearings of the menu now playing (per-call only). The call starts a new turn after the company's
+        # own pause (calls/greeting.py turn_gap_lasted), so a replay arrives as a prompt of its own; without these
+        # the navigator would take it for a first hearing again and wait for a replay that never comes.
+        self._before = ""  # the hearings of earlier turns, when the current turn replays them
+        self._turn = ""  # this turn's prompt when the company last went quiet after it with no key pressed
+        self._combined = False  # this turn's prompt was read together with ``_before``
         self._company = ""  # the company's name as greeted (per-call navigators only)
 
     def for_call(self, flow: CallFlow | None = None) -> MenuNavigator:
@@ -169,16 +209,24 @@ class MenuNavigator:
 
     async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
         """Next move for ``prompt`` (the company's words since the last move): DTMF, SPEAK or WAIT."""
-        options = parse_options(prompt)
         # The call asks about the very prompt it was told to wait on only once the company has gone quiet
         # after it (calls/navigation.py ask_if_settled): the menu has ended, choose from what was heard.
         settled = self._per_call and bool(prompt) and prompt == self._waited_on
+        heard = prompt
+        if self._per_call:
+            prompt = self._with_earlier_hearings(prompt)
+        options = parse_options(prompt)
         decision = self._from_flow(prompt, options, settled=settled)
         if decision is None:
             late = settled and behind_s >= _LATE_S
             decision = await self._decide_fresh(prompt, intent, options, history, settled=settled, late=late)
         if self._per_call:
-            self._waited_on = prompt if decision.action is NavAction.WAIT else ""
+            waiting = decision.action is NavAction.WAIT
+            self._waited_on = heard if waiting else ""
+            if settled and waiting and options:
+                self._turn = heard  # a whole hearing, for the replay to be read with
+            elif not waiting:
+                self._before, self._turn, self._combined = "", "", False  # a key or words went out: another menu
         if self._per_call and decision.action is NavAction.WAIT and options:
             # Why a menu went unanswered is the first question when a call misses its department.
             _LOGGER.info("wait (%s%s) after %r", decision.reason, ", settled" if settled else "", prompt[-160:])
@@ -194,6 +242,17 @@ class MenuNavigator:
                 prompt[-300:],
             )
         return decision
+
+    def _with_earlier_hearings(self, heard: str) -> str:
+        """Return ``heard`` preceded by the earlier hearings of its menu when it is that menu replayed."""
+        if self._turn and not _grows(self._turn, heard):
+            # A new turn began: the turn that ended is one more hearing of the menu if it was read as a replay,
+            # else the first hearing of its own menu (the company moved on without a key).
+            self._before = f"{self._before} {self._turn}".strip() if self._combined else self._turn
+            self._turn, self._combined = "", False
+        self._combined = bool(self._before) and replays_menu(self._before, heard)
+        # Both hearings together: the parser keeps each key's label from both, and the menu reads as replayed.
+        return f"{self._before} {heard}" if self._combined else heard
 
     # --- stored flow -------------------------------------------------------------------------------------
 

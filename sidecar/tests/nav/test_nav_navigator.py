@@ -12,7 +12,7 @@ from hold_slayer_sidecar.nav.api import MenuOption, NavAction, NavSource
 from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
 from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
 from hold_slayer_sidecar.nav.matcher import MenuMatcher
-from hold_slayer_sidecar.nav.navigator import MenuNavigator, fallthrough_place, menu_sounds_complete
+from hold_slayer_sidecar.nav.navigator import MenuNavigator, fallthrough_place, menu_sounds_complete, replays_menu
 from hold_slayer_sidecar.voice.api import VoiceEngineError
 from hold_slayer_sidecar.voice.llm import OpenAiChat
 
@@ -443,3 +443,78 @@ async def test_a_hearing_whose_replay_is_already_playing_is_the_last_one(
 )
 def test_where_a_silent_caller_goes(prompt: str, place: str) -> None:
     assert fallthrough_place(prompt) == place
+
+
+# The replay of a menu reaches the navigator as a prompt of its own: the call starts a new turn after the company's
+# pause (calls/greeting.py turn_gap_lasted). Heard in another garbling, it is the same menu.
+HOTEL_HEARD = (
+    "Welcome to the welcome, Press 1 for Reformation / reservations. Press 2 for Ashrovery Ward's members. "
+    "Press 3 for wedding, meeting and group travel. Press 0. Open the front desk."
+)
+HOTEL_AGAIN = (
+    "Press 1 for reminations / reservations. Press 2 for Ashlow reward's members. "
+    "Press 3 for weddings, meeting and group travel. Press 0 for the front desk."
+)
+MOVE_DATES = "We need to push our trip back a week, can you move the dates"
+RENTAL_HEARD = "Extending your rental or returning late. Press 1. I'd help press 2. Damage or an accident. Press 3."
+RENTAL_AGAIN = (
+    "Extending your rental or returning late. Press 1. Roadside help press 2. The image were an accident. Press 3."
+)
+KEEP_CAR = "Can I keep the car two more days, my flight home got moved"
+
+
+async def test_the_replay_heard_as_a_new_prompt_is_the_second_hearing(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    assert (await nav.decide(RENTAL_HEARD, KEEP_CAR, history=[])).action is NavAction.WAIT
+    first = await nav.decide(RENTAL_HEARD, KEEP_CAR, history=[])  # the company went quiet: unsure, wait
+    assert first.action is NavAction.WAIT and "replayed" in first.reason
+    # The replay, segment by segment, before the company's no-input timeout: decided once it offered every key.
+    assert (await nav.decide(RENTAL_AGAIN[:49], KEEP_CAR, history=[])).action is NavAction.WAIT
+    second = await nav.decide(RENTAL_AGAIN, KEEP_CAR, history=[])
+    assert (second.action, second.digits) == (NavAction.DTMF, "1")
+    assert "after the replay" in second.reason
+
+
+async def test_a_tie_after_the_replay_heard_apart_goes_to_the_person_offered(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    for _ in range(2):
+        await nav.decide(HOTEL_HEARD, MOVE_DATES, history=[])
+    await nav.decide(HOTEL_AGAIN[:40], MOVE_DATES, history=[])
+    second = await nav.decide(HOTEL_AGAIN, MOVE_DATES, history=[])  # decided before the timeout, not left to it
+    assert (second.action, second.digits) == (NavAction.DTMF, "0")
+
+
+async def test_a_replay_that_has_not_offered_every_key_again_waits(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    for _ in range(2):
+        await nav.decide(HOTEL_HEARD, MOVE_DATES, history=[])
+    part = "Press 1 for reminations / reservations. Press 2 for Ashlow reward's members."
+    assert (await nav.decide(part, MOVE_DATES, history=[])).action is NavAction.WAIT
+
+
+def test_a_replay_is_told_from_another_menu_and_from_the_same_prompt_grown() -> None:
+    assert replays_menu(HOTEL_HEARD, HOTEL_AGAIN)
+    assert replays_menu(HOTEL_HEARD, "Press 1 for reminations / reservations.")  # its start so far
+    # The company moved on by itself to another menu: labels of its own.
+    assert not replays_menu(HOTEL_HEARD, "Press 1 for a new booking. Press 2 to change or cancel a booking.")
+    assert not replays_menu(HOTEL_HEARD, "Press 5 for parking.")  # a key the menu never offered
+
+
+async def test_the_same_prompt_grown_or_corrected_is_not_a_second_hearing(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    for _ in range(2):
+        await nav.decide(RENTAL_HEARD, KEEP_CAR, history=[])
+    # A label rescored into the first hearing after the company went quiet: the same turn, still one hearing.
+    corrected = RENTAL_HEARD.replace("I'd help", "I'd help / roadside help")
+    assert (await nav.decide(corrected, KEEP_CAR, history=[])).action is NavAction.WAIT
+
+
+async def test_a_settled_hearing_is_forgotten_once_a_key_went_out(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    menu = "Press 1 for checking accounts. Press 2 for savings accounts."
+    intent = "I want to move money into my savings account"
+    await nav.decide(menu, intent, history=[])
+    assert (await nav.decide(menu, intent, history=[])).digits == "2"
+    # The submenu behind the key has the same keys: it is a new menu, not the replay of the one answered.
+    sub = "Press 1 for transfers. Press 2 for interest rates."
+    assert (await nav.decide(sub, intent, history=[menu])).action is NavAction.WAIT
