@@ -1,4 +1,4 @@
-"""Benchmark: how far a person's voice stands from the company's voices on the same call (audio/voice.py).
+"""Benchmark: how far a person's voice stands from the company's voices on the same call (voice_stats.py).
 
 For every scenario of a corpus split, from its labels: each company utterance (IVR prompt, announcement) is compared
 with the voice model of everything the company said before it in that voice's own earlier sentences of other text
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from hold_slayer_sidecar.audio.spectrum import SpectrumAnalyser
-from hold_slayer_sidecar.audio.voice import divergence, voiced_cepstra
 
 from .corpus import RATE, read_wav, resolve_corpus
+from .voice_stats import divergence, voiced_cepstra
 
 FRAME = 160
 WINDOWS_S = (1.0, 2.0, 3.0)

@@ -1,4 +1,4 @@
-"""The company's voices on a call, and how far a new turn's voice is from them (audio/voice.py)."""
+"""The company's voices on a call, and how far a new turn's voice is from them (bench/voice_stats.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from hold_slayer_sidecar.audio.spectrum import SpectrumAnalyser
-from hold_slayer_sidecar.audio.voice import (
+from hold_slayer_tools.bench.voice_stats import (
     MAX_VOICES,
     MIN_VOICED_FRAMES,
     VoiceBook,
