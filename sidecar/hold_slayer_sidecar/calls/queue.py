@@ -154,8 +154,15 @@ def ring_early(session: CallSession, effects: list[Effect]) -> Result:
     """
     # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
     # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.
+    if not session.policy.ring_on_greeting:
+        return session, effects
+    return _ring_before_the_answer(session, effects)
+
+
+def _ring_before_the_answer(session: CallSession, effects: list[Effect]) -> Result:
+    """Dial the user's phone now, once per call: the bridge still waits for the probe's answer."""
     once = session.early_rings_cancelled == 0
-    if not session.policy.ring_on_greeting or not once or session.early_ring or session.user_leg is not None:
+    if not once or session.early_ring or session.user_leg is not None:
         return session, effects
     rung = replace(session, early_ring=True)
     return rung, [DialUser(session.transfer_to), *effects]
@@ -199,7 +206,7 @@ def ring_while_probing(session: CallSession, event: Observed) -> Result:
     effects += more
     if session.state is not CallState.PROBING or session.probe_pending or not session.policy.ring_when_music_left:
         return session, effects
-    return ring_early(session, effects)
+    return _ring_before_the_answer(session, effects)
 
 
 def human(session: CallSession, event: Observed) -> Result:
