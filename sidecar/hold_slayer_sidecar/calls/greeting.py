@@ -184,10 +184,10 @@ def probe_pause(session: CallSession, at: float) -> Result:
     can tell more, and the answer to "Hello?" comes 1-3 s after it: rung only then, a greeting that speech-to-text
     garbled (an accent, a lossy A-law line) rang the user 5-9 s after its first word. While the words are still
     on their way (a loaded machine), they may yet show a recording ("Please hold, someone will be with you."), so the
-    phone waits for them or for the answer, as before.
+    phone waits for them or for the answer, as before. Only with ``CallPolicy.ring_on_pause`` (off: see there).
     """
     said, effects = say_probe(_probing(session, at), at)
-    if words_in(session):
+    if words_in(session) and session.policy.ring_on_pause:
         return ring_early(said, [EmitCallState(), *effects])
     return said, [EmitCallState(), *effects]
 

@@ -35,12 +35,15 @@ class CallPolicy:
     still_connecting_every_s: float = 7.0
     closing_s: float = 8.0
     # Ring the user's phone as soon as a greeting heard in the menus is probed (calls/greeting.py), not only once the
-    # answer confirms a person; the bridge still waits for the confirmation. Off: a greeting that was a recording's
-    # rings the user's phone for a recording, which is the one thing Hold Slayer promises never to do (issue #22
-    # counts a ring before any person as a false transfer). Measured with it on, idle, 2 calls at a time: rings on
-    # recordings in heldout4 2 of 12 calls, heldout5 2 of 7, heldout6 1 of 8, heldout7 (never tuned) 1 of 8, while
-    # the people it rang early were still rung 5-9 s after their first word.
-    ring_on_greeting: bool = False
+    # answer confirms a person; the bridge still waits for the confirmation. Only on a person's words ("you're
+    # speaking with Priya", "how can I help"): a long greeting is rung while it is spoken, where waiting for its end,
+    # the probe and the answer rang heldout4's "Good afternoon, thank you for calling Millbrook Dental, you're speaking
+    # with Priya ..." 23 s after its first word.
+    ring_on_greeting: bool = True
+    # Also ring early on a short turn then a pause whose garbled words read as neither a menu nor a recording. Off: a
+    # pause is no evidence of a person, and such a ring is a ring for a recording when it was one (issue #22 counts a
+    # ring before any person as a false transfer): heldout7 (never tuned) rang for "Your call is being connected."
+    ring_on_pause: bool = False
     # Ring the user's phone with the probe when the hold's music left the line for a short turn (calls/queue.py
     # ring_while_probing). Off: on a mu-law line with 6 % loss the detector does not see a bed ducked 16 dB in the pause
     # of a message that opens "Yes, hello," (issue #22's heldout6), so it rang for that recording in 2 of 2 runs; on

@@ -233,8 +233,7 @@ def test_no_probe_while_our_key_or_reason_answers_the_menu(wait: StepWait) -> No
 
 
 def greeted(**policy: object) -> CallSession:
-    """A call whose greeting "Hi, this is Sam." is being probed; the user's phone was rung for it (if the policy says)."""
-    policy.setdefault("ring_on_greeting", True)  # the early ring is off by default (CallPolicy); these tests switch it on
+    """A call whose greeting "Hi, this is Sam." is being probed; the user's phone was rung for it."""
     s, _ = run(new(**policy), ANSWER)
     s, out = step(s, heard(s, 8.4, "Hi, this is Sam."))
     assert s.state is CallState.PROBING
@@ -309,16 +308,13 @@ def test_the_company_hanging_up_during_the_probe_hangs_up_the_early_ring() -> No
     assert HangUp(Leg.USER) in out and s.final
 
 
-def test_no_early_ring_by_default() -> None:
-    """A greeting may be a recording's: by default the user's phone rings only once the probe's answer confirms."""
-    s, _ = run(new(), ANSWER)
-    s, out = step(s, heard(s, 8.4, "Hi, this is Sam."))
-    assert s.state is CallState.PROBING and not s.early_ring
-    assert not any(isinstance(e, DialUser) for e in out)
+def test_no_early_ring_when_turned_off() -> None:
+    s = greeted(ring_on_greeting=False)
+    assert not s.early_ring
 
 
 def test_the_first_short_segment_is_also_decoded_quickly_for_a_greeting_and_that_decode_probes() -> None:
-    s, _ = run(new(ring_on_greeting=True), ANSWER)
+    s, _ = run(new(), ANSWER)
     s, out = step(s, Observed(7.9, K.SPEECH_SEGMENT, 7.9, audio=AUDIO, data={"context": "ivr"}))
     quick = [e for e in out if isinstance(e, Transcribe) and e.greeting]
     assert len(quick) == 1 and quick[0].quick and quick[0].epoch == s.listen_epoch
@@ -391,7 +387,7 @@ def spoke(at: float, seconds: float) -> Observed:
 
 def test_a_short_turn_then_a_second_of_quiet_is_probed_before_its_words_are_in() -> None:
     """A noisy line or a loaded machine: the words come late or garbled; the pause itself is probed."""
-    s, _ = run(new(ring_on_greeting=True), ANSWER)
+    s, _ = run(new(), ANSWER)
     s, _ = step(s, spoke(7.9, 1.7))
     s, out = step(s, Observed(8.9, K.SILENCE, 7.9, data={"quiet_s": 1.0}))
     assert StartTimer(Timer.PAUSE, 1.0) in out and said(out) == []  # an IVR may pause 1.5 s before its menu
@@ -405,9 +401,22 @@ def test_a_short_turn_then_a_second_of_quiet_is_probed_before_its_words_are_in()
     assert DialUser("sip:me@127.0.0.1") in out and s.early_ring
 
 
-def test_a_pause_after_a_turn_whose_garbled_words_are_in_rings_with_the_probe() -> None:
-    """An accent on a lossy line: the words are in and read as nothing; only the answer can tell more."""
-    s, _ = run(new(ring_on_greeting=True), ANSWER)
+def test_a_pause_after_a_turn_whose_garbled_words_are_in_is_probed_and_rings_only_at_the_answer() -> None:
+    """An accent on a lossy line, or a recorded "Your call is being connected." then a pause: the words read as
+    nothing, and a pause is no evidence of a person; by default the user's phone rings only once the answer confirms."""
+    s, _ = run(new(), ANSWER)
+    s, _ = step(s, spoke(7.9, 1.2))
+    s, _ = step(s, Transcribed(8.6, "That's the best we kill.", 7.9, s.listen_epoch, greeting=True))
+    s, _ = step(s, Observed(8.9, K.SILENCE, 7.9, data={"quiet_s": 1.0}))
+    s, out = step(s, TimerFired(9.9, Timer.PAUSE))
+    assert said(out) == ["Hello?"] and not any(isinstance(e, DialUser) for e in out) and not s.early_ring
+    s, out = step(s, Observed(11.5, K.HUMAN_DETECTED, 11.4))
+    assert s.state is CallState.HUMAN and DialUser("sip:me@127.0.0.1") in out
+
+
+def test_a_pause_after_a_turn_whose_garbled_words_are_in_rings_with_the_probe_when_asked() -> None:
+    """CallPolicy.ring_on_pause: the phone rings with the probe; the answer still decides the bridge."""
+    s, _ = run(new(ring_on_pause=True), ANSWER)
     s, _ = step(s, spoke(7.9, 1.2))
     s, _ = step(s, Transcribed(8.6, "That's the best we kill.", 7.9, s.listen_epoch, greeting=True))
     s, _ = step(s, Observed(8.9, K.SILENCE, 7.9, data={"quiet_s": 1.0}))
@@ -598,7 +607,7 @@ def test_no_partial_decode_while_our_key_or_reason_answers_the_menu(wait: StepWa
     ],
 )
 def test_a_long_opening_rings_the_user_while_the_person_still_speaks_and_is_probed_at_their_pause(words: str) -> None:
-    s, _ = run(new(ring_on_greeting=True), ANSWER)
+    s, _ = run(new(), ANSWER)
     s, out = step(s, partial_decode(s, 8.3, words))
     assert s.state is CallState.PROBING and s.early_ring and s.probe_pending
     assert DialUser("sip:me@127.0.0.1") in out and said(out) == []  # never "Hello?" over the person's words
@@ -631,7 +640,7 @@ def test_menu_words_in_a_partial_stop_further_greeting_decodes_in_that_menu() ->
 
 
 def test_a_recording_probed_on_its_first_words_is_left_before_the_probe_when_its_words_give_it_away() -> None:
-    s, _ = run(new(ring_on_greeting=True), ANSWER)
+    s, _ = run(new(), ANSWER)
     s, _ = step(s, partial_decode(s, 7.3, "Hi, this is Nova,"))
     assert s.state is CallState.PROBING and s.early_ring
     s, out = step(
