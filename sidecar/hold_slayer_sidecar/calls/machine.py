@@ -97,6 +97,7 @@ from .queue import (
     ring_while_probing,
     say_probe,
     still_connecting,
+    turn_onset_at,
     user_missed,
 )
 from .session import CallSession, StepWait
@@ -218,10 +219,8 @@ def _on_uncertain(session: CallSession, event: Observed) -> Result:
     if event.data.get("ring"):  # the music left the line for a short turn: probe and ring while it settles
         return ring_while_probing(session, event)
     if event.data.get("pause"):  # the speaker waits now (the detector heard the hush after their words)
-        # When the turn began, on the call's clock: the observation's stream time less its onset's.
-        onset_at = event.at - (event.t_s - float(event.data.get("onset_s", event.t_s)))
         held = session.state is CallState.HOLD
-        probing, effects = probe(session, event.at, onset_at=onset_at) if held else (session, [])
+        probing, effects = probe(session, event.at, onset_at=turn_onset_at(event)) if held else (session, [])
         said, more = say_probe(probing, event.at)
         return said, effects + more
     if session.state is not CallState.HOLD:

@@ -105,6 +105,11 @@ def probe_cooling(session: CallSession, at: float, onset_at: float | None = None
     return onset_at is None or onset_at < session.last_probe_at + policy.probe_wait_s
 
 
+def turn_onset_at(event: Observed) -> float:
+    """When the turn an observation is about began, on the call's clock: its time less the stream time since onset."""
+    return event.at - (event.t_s - float(event.data.get("onset_s", event.t_s)))
+
+
 def say_probe(session: CallSession, at: float) -> Result:
     """Say the pending "Hello?" now (the cooldown and the probe count apply to spoken probes only)."""
     if session.state is not CallState.PROBING or not session.probe_pending:
@@ -152,8 +157,6 @@ def ring_early(session: CallSession, effects: list[Effect]) -> Result:
     at the confirmation, the user's phone would ring 4-7 s after the person's first word; rung now, it rings 1-3 s
     after it. A recording's greeting costs a ring that is cancelled (counted by ``scripts/run bench live``).
     """
-    # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
-    # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.
     if not session.policy.ring_on_greeting:
         return session, effects
     return _ring_before_the_answer(session, effects)
@@ -161,6 +164,8 @@ def ring_early(session: CallSession, effects: list[Effect]) -> Result:
 
 def _ring_before_the_answer(session: CallSession, effects: list[Effect]) -> Result:
     """Dial the user's phone now, once per call: the bridge still waits for the probe's answer."""
+    # One cancelled ring is the price of a greeting misread; a second in the same call (a person whose answer was
+    # misheard, greeting again) would be a phone that rings and stops again and again: ring at the confirmation.
     once = session.early_rings_cancelled == 0
     if not once or session.early_ring or session.user_leg is not None:
         return session, effects
@@ -198,10 +203,9 @@ def ring_while_probing(session: CallSession, event: Observed) -> Result:
     """
     if session.direct:
         return session, []  # a greeting probed in the menus is settled there (calls/greeting.py)
-    onset_at = event.at - (event.t_s - float(event.data.get("onset_s", event.t_s)))
     effects: list[Effect] = []
     if session.state is CallState.HOLD:
-        session, effects = probe(session, event.at, onset_at=onset_at)
+        session, effects = probe(session, event.at, onset_at=turn_onset_at(event))
     session, more = say_probe(session, event.at)  # a probe pending for this turn is said now: the speaker waits
     effects += more
     if session.state is not CallState.PROBING or session.probe_pending or not session.policy.ring_when_music_left:
