@@ -19,6 +19,12 @@ from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind, SipError
 from hold_slayer_sidecar.store.sqlite import Store
 from hold_slayer_sidecar.voice.api import SpeechAudio, Transcript, VoiceEngineError
+from pjsua_isolation import (  # noqa: F401 - pytest finds hooks and fixtures by name in a conftest
+    no_pjsua2_in_the_pytest_process,
+    pytest_pycollect_makemodule,
+    pytest_runtest_makereport,
+    pytest_terminal_summary,
+)
 
 
 class FakeSip:

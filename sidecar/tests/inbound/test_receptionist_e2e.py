@@ -1,6 +1,9 @@
 """End to end over loopback SIP: a real PJSUA2 leg answered by the sidecar's engine, screened by the receptionist
 with the real engines (piper/espeak-ng TTS, embedded whisper, Silero VAD), the caller a PJSUA2 engine in another
-process playing synthesised speech (simulator voices) or a robocall recording over music."""
+process playing synthesised speech (simulator voices) or a robocall recording over music.
+
+The engine is the sidecar's own ``WorkerPoolEngine`` (PJSUA2 in a worker process): PJSUA2 never runs in the pytest
+process (tests/pjsua_isolation.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from hold_slayer_sidecar.inbound.ports import Screening, ScreeningContext, Scree
 from hold_slayer_sidecar.inbound.receptionist.config import ReceptionistSettings
 from hold_slayer_sidecar.inbound.receptionist.dialogue import Receptionist
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
-from hold_slayer_sidecar.sip.engine import PjsuaEngine
+from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
 from hold_slayer_sidecar.voice.stt import EmbeddedWhisperStt
 from hold_slayer_sidecar.voice.tts import EspeakTts
@@ -27,14 +30,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def engine() -> AsyncIterator[PjsuaEngine]:
-    sip = PjsuaEngine(SipSettings())
+async def engine() -> AsyncIterator[WorkerPoolEngine]:
+    sip = WorkerPoolEngine(SipSettings(), workers=1)
     await sip.start()
     yield sip
     await asyncio.wait_for(sip.stop(), 20)
 
 
-async def screen_a_call(engine: PjsuaEngine, tmp_path: Path, wav_pcm: object, mode: str) -> Screening:
+async def screen_a_call(engine: WorkerPoolEngine, tmp_path: Path, wav_pcm: object, mode: str) -> Screening:
     """Let the caller dial in, answer, screen, hang up; the caller process must exit cleanly."""
     wav = tmp_path / "caller.wav"
     write_wav(wav, wav_pcm, 8000)  # type: ignore[arg-type]
@@ -72,7 +75,7 @@ async def screen_a_call(engine: PjsuaEngine, tmp_path: Path, wav_pcm: object, mo
             await caller.wait()
 
 
-async def test_a_caller_who_says_name_and_purpose_is_put_through(engine: PjsuaEngine, tmp_path: Path) -> None:
+async def test_a_caller_who_says_name_and_purpose_is_put_through(engine: WorkerPoolEngine, tmp_path: Path) -> None:
     # One sentence: a loaded machine's media clock can stall a playback for a moment, and a pause between two
     # sentences plus such a stall ends the caller's turn early (the follow-up question, off here, would recover it).
     words = "Hi, this is Dana from Doctor Patel's office, calling about your appointment tomorrow."
@@ -83,7 +86,7 @@ async def test_a_caller_who_says_name_and_purpose_is_put_through(engine: PjsuaEn
     assert result.refused_requests == ()
 
 
-async def test_a_robocall_recording_that_plays_on_is_recognised(engine: PjsuaEngine, tmp_path: Path) -> None:
+async def test_a_robocall_recording_that_plays_on_is_recognised(engine: WorkerPoolEngine, tmp_path: Path) -> None:
     robocall = next(s for s in DEV if s.name == "robo_rate_music")
     assert robocall.music is not None
     pcm = with_bed(speech(robocall.message, robocall.voice), robocall.music, robocall.music_db)
@@ -92,6 +95,6 @@ async def test_a_robocall_recording_that_plays_on_is_recognised(engine: PjsuaEng
     assert "talked on through the greeting" in result.reason
 
 
-async def test_a_caller_who_hangs_up_during_the_greeting_is_gone(engine: PjsuaEngine, tmp_path: Path) -> None:
+async def test_a_caller_who_hangs_up_during_the_greeting_is_gone(engine: WorkerPoolEngine, tmp_path: Path) -> None:
     result = await screen_a_call(engine, tmp_path, speech("unused", PIPER), "hang_up")
     assert result.outcome is ScreeningOutcome.CALLER_GONE

@@ -13,7 +13,7 @@ from hold_slayer_sidecar.dialplan import (
     is_emergency_number,
 )
 from hold_slayer_sidecar.sip.api import SipError
-from hold_slayer_sidecar.sip.engine import target_uri
+from hold_slayer_sidecar.sip.targets import target_uri
 
 # Every spelling the attack on issue #17 used, and more that trunks and PBXs route to emergency services.
 EMERGENCY_TARGETS = [

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
 from sip_harness import TIMEOUT, Engine, EventLog, PeerFactory, PeerProcess
@@ -17,11 +16,17 @@ from sip_harness import TIMEOUT, Engine, EventLog, PeerFactory, PeerProcess
 async def engine(request: pytest.FixtureRequest) -> AsyncIterator[Engine]:
     """The engine under test (stopped, and so checked for a clean stop, after the test).
 
-    ``PjsuaEngine`` in this process by default; a test parametrized indirectly with ``"pool"`` gets a
-    ``WorkerPoolEngine`` of two worker processes instead (the same ``SipEngine`` contract).
+    ``PjsuaEngine`` in this process by default (so such files run in a child pytest, see
+    tests/pjsua_isolation.py); a test parametrized indirectly with ``"pool"`` gets a ``WorkerPoolEngine`` of two
+    worker processes instead (the same ``SipEngine`` contract).
     """
     kind = getattr(request, "param", "direct")
-    sip: Engine = WorkerPoolEngine(SipSettings(), workers=2) if kind == "pool" else PjsuaEngine(SipSettings())
+    if kind == "pool":
+        sip: Engine = WorkerPoolEngine(SipSettings(), workers=2)
+    else:  # only in a child pytest (tests/pjsua_isolation.py): importing the engine loads pjsua2
+        from hold_slayer_sidecar.sip.engine import PjsuaEngine
+
+        sip = PjsuaEngine(SipSettings())
     await sip.start()
     yield sip
     await asyncio.wait_for(sip.stop(), TIMEOUT)

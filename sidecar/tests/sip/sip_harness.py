@@ -8,17 +8,19 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
-from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
+
+if TYPE_CHECKING:  # importing the engine loads pjsua2, which stays out of the pytest process (pjsua_isolation.py)
+    from hold_slayer_sidecar.sip.engine import PjsuaEngine
 
 PEER_SCRIPT = Path(__file__).with_name("sip_peer.py")
 TIMEOUT = 10.0
 
-type Engine = PjsuaEngine | WorkerPoolEngine
+type Engine = PjsuaEngine | WorkerPoolEngine  # lazily evaluated: no import at run time
 # Contract tests run over both engines: ``@BOTH_ENGINES`` on a test that takes the ``engine`` fixture.
 BOTH_ENGINES = pytest.mark.parametrize("engine", ["direct", "pool"], indirect=True)
 

@@ -18,14 +18,16 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
-from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
+
+if TYPE_CHECKING:  # tests import this module's helpers; the pytest process stays free of pjsua2 (pjsua_isolation.py)
+    from hold_slayer_sidecar.sip.engine import PjsuaEngine
 
 RATE = 8000
 
@@ -133,6 +135,8 @@ class Peer:
 
 async def main(control_port: int, auto: str, settings: dict[str, Any]) -> None:
     """Start the engine, connect to the test and serve until the test closes the connection."""
+    from hold_slayer_sidecar.sip.engine import PjsuaEngine
+
     reader, writer = await asyncio.open_connection("127.0.0.1", control_port)
     engine = PjsuaEngine(SipSettings(**settings))
     await engine.start()
