@@ -78,13 +78,16 @@ _NATIONAL: Final = ("", "0", "1")
 # Service URN and user names that SIP networks route to emergency services (RFC 5031, RFC 6881).
 _EMERGENCY_NAMES: Final = re.compile(r"^(?:urn:service:)?(?:sos|emergency|emergencia|notruf|police|ambulance)\b", re.I)
 
-# Visual separators of RFC 3966 / ITU-T E.123, and the pause / end characters dialling strings use.
-_SEPARATORS: Final = re.compile(r"[\s().\-/]")
-_PAUSES_AND_END: Final = re.compile(r"[,;wWpPxX#]+$")
+# Visual separators of RFC 3966 / ITU-T E.123, and the pause / end characters dialling strings use
+# (each a regex character-class body).
+_SEPARATOR_CHARS: Final = r"\s().\-/"
+_PAUSE_AND_END_CHARS: Final = ",;wWpPxX#"
+_SEPARATORS: Final = re.compile(f"[{_SEPARATOR_CHARS}]")
+_PAUSES_AND_END: Final = re.compile(f"[{_PAUSE_AND_END_CHARS}]+$")
 _NUMBER: Final = re.compile(r"^\+?[0-9]{2,20}$")
-# A dialling string: digits, "+", separators, pauses, extension and end characters (ITU-T E.123,
+# A dialling string: digits, "+", "*", separators, pauses, extension and end characters (ITU-T E.123,
 # RFC 3966, and the "w"/"p"/"x" of dialling strings).
-_DIALLING_PREFIX: Final = re.compile(r"^[0-9+*#,;\s().\-/wWpPxX]*")
+_DIALLING_PREFIX: Final = re.compile(f"^[0-9+*{_PAUSE_AND_END_CHARS}{_SEPARATOR_CHARS}]*")
 # A host name, an IPv4 address or a bracketed IPv6 address, with an optional port (RFC 3261 s25.1).
 _HOST: Final = re.compile(
     r"^(?:[A-Za-z0-9][A-Za-z0-9\-]{0,62}(?:\.[A-Za-z0-9\-]{1,63})*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$"

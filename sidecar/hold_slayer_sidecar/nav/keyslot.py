@@ -16,36 +16,27 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .keywords import DIGIT_WORDS, SOUNDALIKES, SYMBOL_WORDS
+
 # Each key as the recogniser writes it after "press" with the menu prompt (voice/stt.py IVR_PROMPT): digits as
 # digits, star and pound as words. One spelling per key, so every candidate text differs from the others only there.
 KEYS: tuple[str, ...] = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "star", "pound")
+_KEY_NAMES = {"*": "star", "#": "pound"}  # KEYS spells the two symbol keys as words
 _SPOKEN = {
-    "zero": "0",
-    "oh": "0",
-    "one": "1",
-    "won": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "star": "star",
-    "asterisk": "star",
-    "pound": "pound",
-    "hash": "pound",
+    **DIGIT_WORDS,
+    **SOUNDALIKES,
+    **{word: _KEY_NAMES[key] for word, key in SYMBOL_WORDS.items()},
     **{str(d): str(d) for d in range(10)},
 }
-_NUMBER = r"[0-9]|zero|oh|one|won|two|three|four|five|six|seven|eight|nine"
+_NUMBER = "|".join(["[0-9]", *DIGIT_WORDS, *SOUNDALIKES])
+_SYMBOL = "|".join(SYMBOL_WORDS)
 _VERB = r"press|dial|push|select"
 # Where a key's word ends: the end of a phrase, or the option's "for"/"to" after it ("Press 3 for claims").
 _SLOT_END = r"(?=\s*(?:[.,;:!?]|$)|\s+(?:for|to|or|and)\b)"
 # "Press 1", "press one", "press star" anywhere; "Press R." / "press for." only where a key's word ends: a short
 # token in the key's place that is not a key ("press for billing" is English, "press for." is a misheard 4).
 _KEYED = re.compile(
-    rf"\b(?P<verb>{_VERB})\s+(?:(?P<key>{_NUMBER}|star|pound|hash|asterisk)(?![0-9])\b|(?P<odd>[a-z]{{1,5}}){_SLOT_END})",
+    rf"\b(?P<verb>{_VERB})\s+(?:(?P<key>{_NUMBER}|{_SYMBOL})(?![0-9])\b|(?P<odd>[a-z]{{1,5}}){_SLOT_END})",
     re.IGNORECASE,
 )
 # A sentence that starts with one word and a number, the number ending a phrase: "Thanks one." / "Pressed 1 for

@@ -10,29 +10,17 @@ import re
 from dataclasses import dataclass
 
 from .api import MenuOption
+from .keywords import DIGIT_WORDS, SOUNDALIKES, SYMBOL_WORDS
 
 _HEARD_AGAIN = " / "  # joins two hearings of one option's label (see parse_options)
 HEARD_AGAIN = _HEARD_AGAIN  # for nav/relabel.py, which adds a second hearing the audio supports
 _WORD_KEYS = {
-    "zero": "0",
-    "oh": "0",
-    "o": "0",
-    "one": "1",
-    "won": "1",
-    "two": "2",
-    "three": "3",
+    **DIGIT_WORDS,
+    **SOUNDALIKES,
+    "o": "0",  # "press o": a recogniser's spelling of "oh"
     "tree": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
     "ate": "8",
-    "nine": "9",
-    "star": "*",
-    "asterisk": "*",
-    "pound": "#",
-    "hash": "#",
+    **SYMBOL_WORDS,
     "hashtag": "#",
     "number sign": "#",
     "pound sign": "#",
@@ -57,7 +45,7 @@ _DIGIT_AS_WORD = re.compile(rf"\b({_VERB}\s+[0-9*#])(?:[.,]?\s+|[.,])([24])[.,]?
 _GLUED_KEYS = re.compile(rf"\b({_VERB})\s+[0-9]\.([0-9])(?![0-9]|\.[0-9])")
 _BARE_KEY = re.compile(r"(^|[.!?;]\s+)([0-9])[.,]?\s+(for|to|4|2)\b[.,]?\s+(?=[a-z])")
 # A sentence that is only a key: "Press 3." heard as "F3.", "3." or "Chris 3." when the VAD cut it off its label.
-_NUMBER = "zero|one|two|three|four|five|six|seven|eight|nine"
+_NUMBER = "|".join(DIGIT_WORDS)
 _LONE_KEY = re.compile(
     r"(^|[.!?;]\s+)(?:(?:[a-z]{1,2}|[a-z]{0,3}r[aeiu]s+[a-z]{0,2})[\s-]?|[a-z']{1,6},?\s)?"
     rf"([0-9]|{_NUMBER})[.!?;]+(?=\s|$)"

@@ -49,6 +49,7 @@ from hold_slayer_sidecar.calls.menu_segments import HeardSegment, MenuSegments, 
 from hold_slayer_sidecar.calls.prompt_audio import GAP_S
 from hold_slayer_sidecar.nav.api import NavAction, NavDecision
 from hold_slayer_sidecar.nav.keyslot import correct_keys
+from hold_slayer_sidecar.nav.keywords import DIGIT_WORDS, SOUNDALIKES
 from hold_slayer_sidecar.nav.navigator import MenuNavigator
 from hold_slayer_sidecar.nav.relabel import Relabeler, load_lexicon
 from hold_slayer_sidecar.voice.api import ChatModel
@@ -119,19 +120,7 @@ class RunResult:
 # ------------------------------------------------------------------ word error rate
 
 
-_NUMBER_WORDS = {
-    "zero": "0",
-    "oh": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-}
+_NUMBER_WORDS = {**DIGIT_WORDS, "oh": SOUNDALIKES["oh"]}  # the menus' key words; "won" stays a word here
 
 
 def wer_words(text: str) -> list[str]:
