@@ -18,40 +18,15 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.protocol import DtmfMethod
 from hold_slayer_sidecar.sip.api import LegEvent, LegEventKind
+from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
-
-if TYPE_CHECKING:  # tests import this module's helpers; the pytest process stays free of pjsua2 (pjsua_isolation.py)
-    from hold_slayer_sidecar.sip.engine import PjsuaEngine
-
-RATE = 8000
-
-
-def spectrum_peaks(pcm: np.ndarray, rate: int, count: int = 2) -> list[float]:
-    """Return the ``count`` strongest frequencies (Hz, 10 Hz apart at least)."""
-    if pcm.size == 0:
-        return []
-    spec = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(pcm.size)))
-    freqs = np.fft.rfftfreq(pcm.size, 1 / rate)
-    peaks: list[float] = []
-    for index in np.argsort(spec)[::-1]:
-        f = float(freqs[index])
-        if all(abs(f - p) > 30 for p in peaks):
-            peaks.append(f)
-        if len(peaks) == count:
-            break
-    return peaks
-
-
-def tone(freq: float, seconds: float, rate: int = RATE) -> np.ndarray:
-    """Return a sine tone at -10 dBFS."""
-    t = np.arange(int(seconds * rate)) / rate
-    return (np.sin(2 * np.pi * freq * t) * 10000).astype(np.int16)
+from tones import RATE, spectrum_peaks, tone
 
 
 class Peer:
@@ -135,8 +110,6 @@ class Peer:
 
 async def main(control_port: int, auto: str, settings: dict[str, Any]) -> None:
     """Start the engine, connect to the test and serve until the test closes the connection."""
-    from hold_slayer_sidecar.sip.engine import PjsuaEngine
-
     reader, writer = await asyncio.open_connection("127.0.0.1", control_port)
     engine = PjsuaEngine(SipSettings(**settings))
     await engine.start()

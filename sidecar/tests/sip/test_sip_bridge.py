@@ -10,7 +10,7 @@ import numpy as np
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.sip.api import LegEventKind
 from sip_harness import BOTH_ENGINES, Engine, EventLog, PeerFactory, dial_answered
-from sip_peer import spectrum_peaks
+from tones import spectrum_peaks
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:

@@ -14,7 +14,7 @@ from hold_slayer_sidecar.sip.engine import PjsuaEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
 from sidecar_harness import free_port
 from sip_harness import BOTH_ENGINES, Engine, EventLog, PeerFactory, dial_answered
-from sip_peer import spectrum_peaks, tone
+from tones import spectrum_peaks, tone
 
 
 @BOTH_ENGINES

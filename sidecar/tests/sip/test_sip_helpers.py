@@ -10,7 +10,7 @@ from hold_slayer_sidecar.sip.calls import request_uri
 from hold_slayer_sidecar.sip.core import bare_uri
 from hold_slayer_sidecar.sip.dtmf import inband_pcm, parse_digits
 from hold_slayer_sidecar.sip.media import MAX_BACKLOG_FRAMES, _Outbox, resample
-from sip_peer import spectrum_peaks
+from tones import spectrum_peaks
 
 
 def test_digit_strings_are_normalised_and_checked() -> None:

@@ -17,7 +17,7 @@ from hold_slayer_sidecar.sip.pool import LOST_STATUS, WorkerPoolEngine, restart_
 from hold_slayer_sidecar.sip.settings import SipSettings
 from hold_slayer_sidecar.sip.worker_link import HUNG_AFTER_S
 from sip_harness import TIMEOUT, EventLog, PeerFactory, PeerProcess, dial_answered
-from sip_peer import spectrum_peaks
+from tones import spectrum_peaks
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from hold_slayer_sidecar.sip.rtp_filter import udp_sockets
 from hold_slayer_sidecar.sip.settings import SipSettings
 from hold_slayer_tools.bench.rtp_inject import drain, pcmu_tone
 from sip_harness import TIMEOUT, EventLog, PeerFactory, dial_answered
-from sip_peer import spectrum_peaks
+from tones import spectrum_peaks
 
 INJECTOR_IP = "127.0.0.8"  # another loopback address: a source the call's SDP never named
 PEER_TONE = 450.0

@@ -17,7 +17,7 @@ from hold_slayer_sidecar.sip.pool import WorkerPoolEngine
 from hold_slayer_sidecar.sip.settings import SipSettings
 from sidecar_harness import free_port
 from sip_harness import TIMEOUT, EventLog, PeerFactory
-from sip_peer import spectrum_peaks, tone
+from tones import spectrum_peaks, tone
 
 pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) is not installed")
 
