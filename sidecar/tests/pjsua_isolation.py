@@ -53,6 +53,14 @@ def in_child() -> bool:
     return os.environ.get(CHILD_ENV) == "1"
 
 
+def signal_name(number: int) -> str:
+    """SIGSEGV for 11; a number the signal module does not know stays a number."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 class ChildFailed(Exception):
     """The child pytest failed or died; its report is the message."""
 
@@ -97,11 +105,8 @@ class ChildRun(pytest.Item):
         if done.returncode == pytest.ExitCode.NO_TESTS_COLLECTED:
             pytest.skip("no test selected in the child")
         if done.returncode != 0:
-            how = (
-                f"killed by {signal.Signals(-done.returncode).name}"
-                if done.returncode < 0
-                else f"exit code {done.returncode}"
-            )
+            code = done.returncode
+            how = f"killed by {signal_name(-code)}" if code < 0 else f"exit code {code}"
             tail = "\n".join(lines[-REPORT_TAIL_LINES:])
             raise ChildFailed(f"child pytest of {self.path.name}: {how}\n{tail}")
 
@@ -116,7 +121,8 @@ class ChildRun(pytest.Item):
 
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.File | None:
     """Collect an ``IN_CHILD`` file as one child run (in the parent process only)."""
-    if in_child() or module_path.relative_to(parent.config.rootpath).as_posix() not in IN_CHILD:
+    root = parent.config.rootpath
+    if in_child() or not module_path.is_relative_to(root) or module_path.relative_to(root).as_posix() not in IN_CHILD:
         return None
     return ChildFile.from_parent(parent, path=module_path)
 
