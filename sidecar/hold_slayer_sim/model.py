@@ -183,6 +183,9 @@ class Agent(_Strict):
         text="I'm sorry, I can't hear anything. I'll disconnect now. Goodbye."
     )
     reply_gap_s: float = Field(0.7, ge=0)
+    # Once the replies are said, caller speech is answered with the ``hello`` line this many times more: a person who
+    # hears a bare "Hello?" on a line says "hello?" back, and many do so twice before they wait in silence.
+    hellos_back: int = Field(2, ge=0)
     max_call_s: float = Field(300.0, gt=0)
 
     @model_validator(mode="after")

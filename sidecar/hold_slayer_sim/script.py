@@ -184,6 +184,7 @@ class CallScript:
         self._hold_reported = False
         self._agent: Agent | None = None
         self._replies_done = 0
+        self._hellos_back = 0  # caller speech answered with the hello line after the replies ran out
         self._heard_user = False
         self._caller_speaking = False
         self._reply_pending = False
@@ -349,7 +350,7 @@ class CallScript:
         report = Report("caller_speech", {"phase": self.phase.value, "duration_s": round(duration_s, 2)})
         if self.phase is Phase.AGENT:
             self._caller_speaking = False
-            if self._agent is not None and self._replies_done < len(self._agent.replies):
+            if self._agent is not None and self._answers_left(self._agent):
                 if self._playing is not None:  # answer once the agent has finished the current sentence
                     self._reply_pending = True
                     return [report]
@@ -411,9 +412,13 @@ class CallScript:
         if self.phase is not Phase.AGENT or self._agent is None:
             return []
         agent = self._agent
-        if name == "reply" and not self._caller_speaking and self._replies_done < len(agent.replies):
-            clip = agent.replies[self._replies_done]
-            self._replies_done += 1
+        if name == "reply" and not self._caller_speaking and self._answers_left(agent):
+            if self._replies_done < len(agent.replies):
+                clip = agent.replies[self._replies_done]
+                self._replies_done += 1
+            else:
+                clip = agent.hello
+                self._hellos_back += 1
             return [Report("agent_said", {"text": clip.label}), self._play(clip, "agent_reply", agent.voice)]
         if name == "hello" and self._playing is None:
             return [
@@ -482,6 +487,10 @@ class CallScript:
         mark = {"department": self.department, "agent": agent.name, "text": agent.greeting.label}
         play = self._play(agent.greeting, "agent_greeting", agent.voice, mark="agent_started", **mark)
         return [StartTimer("max_call", agent.max_call_s), play]
+
+    def _answers_left(self, agent: Agent) -> bool:
+        """Whether the agent still answers caller speech: a reply, or its hello line said back (hellos_back)."""
+        return self._replies_done < len(agent.replies) or self._hellos_back < agent.hellos_back
 
     def _agent_silence_timers(self, *, restart_hangup: bool = True) -> list[Effect]:
         assert self._agent is not None

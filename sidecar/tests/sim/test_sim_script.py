@@ -255,6 +255,31 @@ def test_agent_says_hello_then_hangs_up_on_silence() -> None:
     assert isinstance(d.effects[-1], HangUp) and d.effects[-1].why == "agent_silence"
 
 
+def _agent_answered(d: Driver) -> None:
+    """Caller speech, then the agent's answer played to its end."""
+    d.send(CallerSpeechStarted())
+    assert d.send(CallerSpeechEnded(0.5))[-1] == StartTimer("reply", 0.7)
+    d.send(TimerFired("reply"))
+    d.finish()
+
+
+def test_agent_says_hello_back_twice_after_its_replies_then_waits() -> None:
+    """A person who hears a bare "Hello?" says "hello?" back; twice, then they wait for the caller in silence."""
+    d = Driver(_queue_company())
+    d.send(Answered())
+    d.send(DigitReceived("2"))
+    d.send(DigitReceived("1"))
+    d.finish(10.0)
+    d.finish()  # the agent's greeting
+    replies = len(d.script.company.agent.replies)
+    for _ in range(replies + 2):
+        _agent_answered(d)
+    said = [r["text"] for r in d.reports("agent_said")]
+    assert said[replies:] == ["Hello? Are you there?"] * 2
+    d.send(CallerSpeechStarted())
+    assert StartTimer("reply", 0.7) not in d.send(CallerSpeechEnded(0.5))  # the third: silence timers only
+
+
 def test_caller_hang_up_ends_everything() -> None:
     d = Driver(company())
     d.send(Answered())
