@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .background import MusicActivity, NoiseFloor
+from .background import DROPOUT_DB, MusicActivity, NoiseFloor
 from .burst import LoneBurstTracker
 from .dtmf import DtmfDetector
 from .judge import HumanJudge, Scene, is_hushed
@@ -31,6 +31,11 @@ BEEP_SPEECH_GUARD_S = 0.5  # a "beep" this close to speech is a steady partial o
 # higher threshold loses the quiet passages (12 dB lost whole holds on a noisy line); 20 ms frames of steady line
 # noise stay within ~3 dB of the floor (a frame's level estimate over 160 samples wavers by 1-2 dB).
 MUSIC_ABOVE_FLOOR_DB = 9.0
+# A frame whose in-band power sits mostly in two narrow peaks (spectrum.FrameSpectrum.tonal_ratio, 80 ms window) holds
+# sustained notes: music. The floor tracker takes frames under the same bar as noise-like; line and room noise spread
+# their power over the whole band (two peaks of 7 bins hold a few percent of it), a voice's many harmonics share it.
+# A ducked bed keeps this shape at any level, so it tells a bed the floor tracker has sunk to from a quiet line.
+BED_TONAL_RATIO = 0.5
 # Partial transcripts of speech in the menus (a person who picked up may talk on for 5-10 s: "Thanks for calling,
 # you're speaking with Priya at the front desk, could I take your name?"). The words that give a person away, a
 # name or a request to the caller, fill the first breath group or two; decoding the speech so far once a second,
@@ -103,6 +108,15 @@ class HoldDetector:
         loud = spec.level_db >= floor + MUSIC_ABOVE_FLOOR_DB
         sounding = not speaking and not tone and not tone_remnant and prob < 0.3 and loud
         music = self._music.update(sounding)
+        # No floor in it: a bed ducked under a voice pulls the floor estimate down to itself (issue #22's heldout6/7).
+        tonal_bed = (
+            not speaking
+            and not tone
+            and not tone_remnant
+            and prob < 0.3
+            and spec.tonal_ratio >= BED_TONAL_RATIO
+            and spec.level_db > DROPOUT_DB
+        )
         quiet = not speaking and not tone and not music and spec.level_db < floor + 10
 
         out.extend(self._report_background(t, music, quiet))
@@ -114,6 +128,7 @@ class HoldDetector:
             speaking=speaking,
             unvoiced_s=self._segmenter.unvoiced_s(t),
             sounding=sounding,
+            tonal_bed=tonal_bed,
             level_db=spec.level_db,
             floor_db=floor,
             bands=spec.bands,

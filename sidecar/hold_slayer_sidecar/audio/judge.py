@@ -140,6 +140,12 @@ BED_SHARE = 0.8
 # concealment or a door in the room (0.2 s); a ducked bed playing on fills the wait after the segmenter's hangover.
 BED_AFTER_MAX_FRAMES = 10
 BED_MIN_FRAMES = 10  # 0.2 s: fewer frames say nothing about what played between the probe and the answer
+# A ducked bed is mixed to be heard under the voice: broadcast ducking lowers music 10-20 dB under speech, so the bed
+# lies within 30 dB of the voice it carried. The floor tracker sinks to such a bed within a second of a pause (it
+# follows drops at once), so "sound over the floor" (Scene.sounding) misses it; its notes do not (Scene.tonal_bed).
+# What is 30 dB or more under the voice is no bed a listener hears: a line's idle-channel tone or hum (ITU-T G.712
+# allows idle noise some 65 dB under full load) or the quiet tail of a note.
+BED_UNDER_VOICE_DB = 30.0
 # A music-on-hold source plays the hold's recorded messages itself and goes back to the music right after each (a
 # producer leaves 0.3-0.7 s after the words; the dev corpus' 44 announcements are followed by music within 0.6 s),
 # and an ACD that bridges an agent takes the hold source off the line. So on a music hold, short words that began
@@ -178,6 +184,9 @@ class Scene:
     # Sound well over the line's floor that is neither speech nor a tone: a frame of a music bed (what the music
     # detector counts; it turns on only after most of a second of them).
     sounding: bool = False
+    # Sustained notes (a tonal spectrum, detector.BED_TONAL_RATIO) over a line that is not digitally silent, with no
+    # speech or tone: a music bed at any level, even one the floor estimate has sunk to (a bed ducked under a voice).
+    tonal_bed: bool = False
 
     @property
     def voicing(self) -> bool:
@@ -278,8 +287,10 @@ class HumanJudge:
         self._last_sound_s = 0.0
         self._silent_hold_reported = False
         self._probe_s: float | None = None
-        # Frames since the probe: (time, a hold bed sounding: sound over the floor, no speech; the music detector on).
-        self._after_probe: deque[tuple[float, bool, bool]] = deque(maxlen=round((PROBE_ANSWER_S + 1.0) / FRAME_S))
+        # Frames since the probe: (time, a hold bed sounding: sound over the floor, no speech; the music detector on;
+        # a bed's notes under the last voice: _tonal_bed).
+        self._after_probe: deque[tuple[float, bool, bool, bool]] = deque(maxlen=round((PROBE_ANSWER_S + 1.0) / FRAME_S))
+        self._voice_db: float | None = None  # level of the last speech segment's voice (its louder voiced frames)
         # Speech that began right after a probe said in the menus (to a greeting there): its words decide.
         self._greeting_answer_s: float | None = None
         # ... and where its words ended, when they were neither a person's nor the company's: a pause decides.
@@ -324,7 +335,7 @@ class HumanJudge:
         self._voicing = scene.voicing
         if self._probe_s is not None and scene.t_s >= self._probe_s:
             bed = scene.music or scene.sounding
-            self._after_probe.append((scene.t_s, bed, scene.music))
+            self._after_probe.append((scene.t_s, bed, scene.music, self._tonal_bed(scene)))
         if scene.music:
             self._prev_segment = None
             self._last_music_s = scene.t_s
@@ -335,6 +346,8 @@ class HumanJudge:
             # a person right after it is not its next sentence (on a noisy line the VAD opens on music now and then;
             # speech-to-text then hallucinates a stock phrase for it, which must not join the person's turn).
             spoken = _level_range_db(self._voiced_levels) >= SPEECH_RANGE_DB
+            if spoken:
+                self._voice_db = percentile(self._voiced_levels, 90)
             self._prev_segment = (segment.end_s, segment.duration_s) if spoken else None
             self._voiced_levels = []
             self._finished.append((segment.end_s, scene.t_s))
@@ -505,13 +518,11 @@ class HumanJudge:
             return [Observation(ObservationKind.IVR_PROMPT, scene.t_s, 0.7, {"onset_s": onset})]
         turn = self._turn
         self._background = False
-        if (
-            turn is not None
-            and turn.ended_s is not None
-            and not turn.recorded
-            and self.probe_answered(onset)
-            and not self._bed_through_probe(onset)
-        ):
+        if self.probe_answered(onset) and self._bed_through_probe(onset):
+            # The first speech after our "Hello?" rose out of the bed the line carried: the hold going on. The probe is
+            # spent: later speech in its window follows the hold's own words, not our question.
+            self._probe_s = None
+        if turn is not None and turn.ended_s is not None and not turn.recorded and self.probe_answered(onset):
             # Confirmed once its first second is in: speech-like and not the recording going on.
             self._turn = self._new_turn(onset)
             self._turn.answers_probe = True
@@ -616,7 +627,9 @@ class HumanJudge:
         if self.human or turn.ended_s is None or scene.speaking or t - turn.ended_s < ANSWER_WAIT_S:
             return out
         out += self._ask_to_ring(turn, t)
-        resumed = turn.loud_after_end >= LOUD_RESUME_FRAMES
+        # Sound rising within our probe's answer window is what the probe waits for: its onset is judged as the answer
+        # (music, a bed or a replay still rule it out), so it does not close the turn the answer needs.
+        resumed = turn.loud_after_end >= LOUD_RESUME_FRAMES and not self._answer_rising(t)
         if turn.recorded or turn.speech_s > MAX_TURN_SPEECH_S or resumed:
             reason = "replay" if turn.replay else "hold-message wording" if turn.worded else ""
             reason = reason or ("sound resumed" if resumed else "monologue")
@@ -679,15 +692,14 @@ class HumanJudge:
             return self._judge_words(turn, turn.heard_text, scene.t_s)
         return []
 
-    @staticmethod
-    def _note_turn_end(scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> None:
+    def _note_turn_end(self, scene: Scene, segment: SpeechSegment | None, turn: _Turn) -> None:
         """Mark where the turn's speech ended and count the sound after it."""
         if segment is not None:
             turn.ended_s = segment.end_s
             turn.loud_after_end = turn.unhushed_after_end = turn.bed_after_end = turn.above_floor_after_end = 0
         elif turn.ended_s is not None and not scene.speaking:
             turn.loud_after_end += not scene.quiet
-            turn.bed_after_end += scene.sounding or scene.music
+            turn.bed_after_end += scene.sounding or scene.music or self._tonal_bed(scene)
             turn.above_floor_after_end += scene.level_db > scene.floor_db + AT_FLOOR_DB
             turn.unhushed_after_end += scene.music or scene.level_db > turn.voice_level_db() - HUSH_BELOW_VOICE_DB
 
@@ -1155,13 +1167,33 @@ class HumanJudge:
         # A person needs to hear "Hello?" before answering; a recording that simply goes on starts any time.
         return PROBE_MIN_DELAY_S <= onset_s - self._probe_s <= PROBE_ANSWER_S
 
+    def _answer_rising(self, t: float) -> bool:
+        """Whether sound heard now may be the rise of an answer to our probe whose onset is still to be reported.
+
+        The VAD reports an onset up to LOUD_RESUME_FRAMES after the sound rose (a soft first consonant): the window is
+        the probe's answer window (PROBE_ANSWER_S) plus that.
+        """
+        if self._probe_s is None:
+            return False
+        return PROBE_MIN_DELAY_S <= t - self._probe_s <= PROBE_ANSWER_S + LOUD_RESUME_FRAMES * FRAME_S
+
+    def _tonal_bed(self, scene: Scene) -> bool:
+        """Whether the frame carries a bed's notes within BED_UNDER_VOICE_DB of the last voice heard."""
+        return scene.tonal_bed and self._voice_db is not None and scene.level_db >= self._voice_db - BED_UNDER_VOICE_DB
+
     def _bed_through_probe(self, onset_s: float) -> bool:
-        """Whether the hold's bed played on from the probe to speech starting at onset_s: no person switched in."""
-        frames = [(bed, music) for t, bed, music in self._after_probe if t < onset_s]
+        """Whether the hold's bed played on from the probe to speech starting at onset_s: no person switched in.
+
+        Either sound over the floor with the music detector on in some of it, or the bed's notes (_tonal_bed) in most
+        frames: the "answer" rose out of the bed the line carried before the probe, not out of a person's quiet line
+        (an agent switched in by the ACD replaces the hold source: their line carries their room, not notes).
+        """
+        frames = [(bed, music, tonal) for t, bed, music, tonal in self._after_probe if t < onset_s]
         if len(frames) < BED_MIN_FRAMES:
             return False
-        share = sum(bed for bed, _ in frames) / len(frames)
-        return share >= BED_SHARE and any(music for _, music in frames)
+        share = sum(bed for bed, _, _ in frames) / len(frames)
+        tonal_share = sum(tonal for _, _, tonal in frames) / len(frames)
+        return (share >= BED_SHARE and any(music for _, music, _ in frames)) or tonal_share >= BED_SHARE
 
     def note_ivr_done(self, t_s: float) -> None:
         """Navigation finished: speech from now on is hold content or the agent."""
