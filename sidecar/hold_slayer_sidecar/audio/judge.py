@@ -93,6 +93,12 @@ QUICK_NEW = 0.55
 # 0.5 s (a ducked bed rising back) make 1.0 s.
 REPLAY_SLACK_S = 1.0
 FULL_PROBE, FULL_REPLAY = 40, 0.62  # below this the turn is new speech
+# A replayed recording stored whole ends where the stored copy ended: a word voiced later than this past that end,
+# with no pause the segmenter could close the turn in, is someone else's (an ACD connects the agent the moment a
+# message ends: heldout6's "Surgery, Gwen speaking." 0.4 s after a replayed queue line was merged into it and never
+# judged). The margin is where the replay's last word may be heard later than the stored one's: a jitter buffer's
+# adaptation (up to ~0.2 s) and the VAD's voicing decision (~0.15 s late, VOICING_GAP_S).
+PAST_REPLAY_S = 0.4
 # A PBX transfer during the hold rings the agent's extension (ringback, often after audible DTMF); ringing stops when
 # someone answers, so speech that starts this soon after the last ringback burst is the answering party. Ringback
 # cadences leave at most 4 s silent between bursts (ANSI T1.401: 2 s on, 4 s off), plus the answerer's first breath.
@@ -160,7 +166,7 @@ AT_FLOOR_DB = 4.0
 # ACD that connects an agent switches the hold source off, and the agent speaks within a second or two of the
 # connection; the music detector itself needs up to a second to let go of the music.
 MUSIC_BEFORE_S = 3.0
-SECOND_PROBE_FOR_WORDLESS = False  # a second "Hello?" for a wordless answer: see _greeting_answer_waited
+SECOND_PROBE_FOR_WORDLESS = True  # a second "Hello?" for a wordless answer: see _greeting_answer_waited
 
 
 def is_hushed(level_db: float, floor_db: float) -> bool:
@@ -233,6 +239,7 @@ class _Turn:
     new_in_loop: bool = False  # new speech (no replay) after the hold loop came round: probed, never rung on its own
     above_floor_after_end: int = 0  # frames since the turn ended over the line's floor (AT_FLOOR_DB)
     resumed_s: float | None = None  # speech resumed after a pause inside the replayed recording: is it still it?
+    ran_on: bool = False  # ... or ran on past the end of the whole recording it replays (tested once)
     after_music: bool = False  # the hold's music played up to its onset (MUSIC_BEFORE_S) and stopped before it
     rose_from_quiet: bool = False  # its sound rose out of quiet (speech.rise_index), not out of music or a bed
     ring_asked: bool = False  # the call was told the evidence is strong enough to ring while the probe settles it
@@ -371,9 +378,24 @@ class HumanJudge:
 
     def _follow_open_turn(self, scene: Scene, segment: SpeechSegment | None) -> list[Observation]:
         """Follow the turn going on, once any speech that resumed inside a replay is split off from it."""
+        turn = self._turn
+        if turn is not None and turn.resumed_s is None and scene.voicing and self._past_whole_replay(turn, scene.t_s):
+            turn.resumed_s = scene.t_s  # speech running on past the recording's end: tested like resumed speech
+            turn.ran_on = True
         if self._turn is not None and self._turn.resumed_s is not None:
             self._check_resumed(self._turn, scene.t_s)
         return [] if self._turn is None else self._follow_turn(scene, segment, self._turn)
+
+    @staticmethod
+    def _past_whole_replay(turn: _Turn, t: float) -> bool:
+        """Whether a word voiced at t, in the replay's own segment, comes after the whole recording replayed ended."""
+        return (
+            turn.replay
+            and turn.replay_whole
+            and not turn.ran_on
+            and turn.ended_s is None
+            and t > turn.replay_until_s - REPLAY_SLACK_S + PAST_REPLAY_S
+        )
 
     @staticmethod
     def _within_stored(turn: _Turn, onset: float) -> bool:

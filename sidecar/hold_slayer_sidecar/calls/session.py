@@ -45,10 +45,10 @@ class CallPolicy:
     # ring before any person as a false transfer): heldout7 (never tuned) rang for "Your call is being connected."
     ring_on_pause: bool = False
     # Ring the user's phone with the probe when the hold's music left the line for a short turn (calls/queue.py
-    # ring_while_probing). Off: on a mu-law line with 6 % loss the detector does not see a bed ducked 16 dB in the pause
-    # of a message that opens "Yes, hello," (issue #22's heldout6), so it rang for that recording in 2 of 2 runs; on
-    # heldout7 (never tuned) it rang 2 people 3.3 s after their first word instead of 5 s. On once beds are seen.
-    ring_when_music_left: bool = False
+    # ring_while_probing). It was off while the detector missed a bed ducked 16 dB on a mu-law line with 6 % loss in the
+    # pause of a message that opens "Yes, hello," (issue #22's heldout6: rang for that recording in 2 of 2 runs); the
+    # bed's notes are now seen under and after the words (audio/judge.py BED_UNDER_VOICE_DB), which close such a turn.
+    ring_when_music_left: bool = True
     settle_s: float = 12.0  # longest wait for music or silence after the last menu step
     can_speak: bool = True  # a text-to-speech engine is available
     can_navigate: bool = False  # a navigator is available (menus without a stored flow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hold_slayer_sidecar.audio.detector import HoldDetector
-from hold_slayer_sidecar.audio.judge import REPLAY_SLACK_S, HumanJudge, Scene, _Turn
+from hold_slayer_sidecar.audio.judge import PAST_REPLAY_S, REPLAY_SLACK_S, HumanJudge, Scene, _Turn
 from hold_slayer_sidecar.audio.types import AudioFrame
 from hold_slayer_sidecar.audio.types import ObservationKind as K
 
@@ -300,3 +300,23 @@ def test_speech_resuming_past_the_stored_part_of_a_long_replay_is_not_tested() -
     judge = _judge_in_a_replay(np.random.default_rng(7).normal(size=(200, 8)))
     judge._on_onset(_scene(8.9), 8.8)  # 3.8 s in: its 0.6 s probe would end past the stored 4 s
     assert judge._turn is not None and judge._turn.resumed_s is None
+
+
+@pytest.mark.parametrize("at_s", [9.2, 9.6])
+def test_speech_running_on_past_a_whole_replay_is_split_off(at_s: float) -> None:
+    """No pause after the replayed 4 s recording (it ends at 9.0 s): a word voiced past its end and PAST_REPLAY_S is
+    someone else's (an agent connected the moment the message ended), split off and judged; one within it is not."""
+    rng = np.random.default_rng(7)
+    judge = _judge_in_a_replay(rng.normal(size=(200, 8)))
+    turn = judge._turn
+    assert turn is not None
+    turn.ended_s = None  # one segment: the speech never paused
+    judge._follow_open_turn(_scene(at_s), None)
+    if at_s < 9.0 + PAST_REPLAY_S:
+        assert turn.resumed_s is None
+        return
+    assert turn.resumed_s == at_s
+    t = _feed(judge, at_s, np.random.default_rng(8).normal(size=(40, 8)))
+    judge._check_resumed(turn, t)
+    fresh = judge._turn
+    assert fresh is not turn and fresh is not None and fresh.onset_s == at_s and fresh.continues

@@ -110,8 +110,9 @@ def test_the_company_going_on_is_not_an_answer(words: str) -> None:
     assert K.HUMAN_DETECTED not in kinds(call(0.6, words))
 
 
-def test_an_answer_with_no_words_then_a_pause_is_a_person() -> None:
+def test_an_answer_with_no_words_then_a_pause_is_a_person(monkeypatch: pytest.MonkeyPatch) -> None:
     """Speech-to-text found no words in the answer (an accent, a lossy line): its timing and the pause decide."""
+    monkeypatch.setattr(judge_module, "SECOND_PROBE_FOR_WORDLESS", False)
     human = first(call(0.6, ""), K.HUMAN_DETECTED)
     assert human is not None and "then waited" in human.data["reason"]
 

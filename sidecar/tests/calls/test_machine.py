@@ -657,8 +657,10 @@ def test_no_ring_without_a_probe_to_settle_it() -> None:
     assert mute.state is CallState.HOLD and out == []
 
 
-def test_by_default_the_music_leaving_only_has_the_pending_probe_said() -> None:
-    """Off by default (CallPolicy.ring_when_music_left): the speaker waits, so "Hello?" now, but no ring yet."""
-    s, _, _ = run(session(), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.5, K.HUMAN_UNCERTAIN)])
+def test_switched_off_the_music_leaving_only_has_the_pending_probe_said() -> None:
+    """With CallPolicy.ring_when_music_left off: the speaker waits, so "Hello?" now, but no ring yet."""
+    s, _, _ = run(
+        session(ring_when_music_left=False), [*ANSWER, obs(10.0, K.HOLD_STARTED), obs(20.5, K.HUMAN_UNCERTAIN)]
+    )
     s, out = step(s, music_left(23.1, onset=20.0))
     assert said_probe(out) and not any(isinstance(e, DialUser) for e in out) and not s.early_ring
