@@ -1,6 +1,6 @@
 """IVR navigation benchmark: every simulated company x test intent.
 
-    scripts/run bench ivr [--mode auto|real|offline|text] [--json] [--heldout] [--company ID] [--llm-url URL]
+    scripts/run bench ivr [--mode auto|real|offline|text] [--json] [--heldout] [--set NAME] [--company ID] [--llm-url URL]
 
 ``real``: a REAL call per run over loopback SIP: the simulator (``python -m hold_slayer_sim.company``) answers,
 the sidecar (``python -m hold_slayer_sidecar``) dials it through its websocket API, and the simulator's report
@@ -762,6 +762,9 @@ def summary(results: list[RunResult], **extra: Any) -> dict[str, Any]:
     return {**_totals(results), **extra, "companies": per_company}
 
 
+_EVAL_DIR = Path(__file__).resolve().parents[2] / "hold_slayer_sim" / "companies_eval"
+
+
 def _company_paths(dirs: Sequence[str] | None = None) -> dict[str, Path]:
     """Company files by id: the simulator's shipped companies, or every ``*.yaml`` in ``dirs``."""
     from hold_slayer_sim.model import load_company, shipped_company_files
@@ -847,6 +850,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="company files from DIR instead of the shipped six (repeatable): hold_slayer_sim/companies_eval/heldout",
     )
     parser.add_argument(
+        "--set",
+        action="append",
+        choices=sorted(p.name for p in _EVAL_DIR.iterdir() if p.is_dir()),
+        help="a set of evaluation companies by name (repeatable): hold_slayer_sim/companies_eval/NAME",
+    )
+    parser.add_argument(
         "--parallel", type=int, default=_REAL_PARALLEL, help="real mode: calls at once (default: the sidecar's maximum)"
     )
     parser.add_argument("--llm-url", help="OpenAI-compatible LLM for unsure menus (default: none)")
@@ -867,7 +876,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--relabel-tolerance", type=float, default=Relabeler().tolerance, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help="real mode: keep process logs and reports here")
     parser.add_argument("--early", type=float, help=argparse.SUPPRESS)  # offline: the navigator's early_confidence
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.companies = (args.companies or []) + [str(_EVAL_DIR / name) for name in args.set or []] or None
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
