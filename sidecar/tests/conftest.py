@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,7 +208,9 @@ class FakeNavigator:
         self.prompts: list[str] = []
         self.answer = NavDecision(NavAction.DTMF, digits="2")
 
-    async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
+    async def decide(
+        self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0, earlier: Sequence[str] = ()
+    ) -> NavDecision:
         self.prompts.append(prompt)
         if self.fail:
             raise RuntimeError("navigator bug")

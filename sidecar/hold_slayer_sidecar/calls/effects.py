@@ -622,7 +622,7 @@ class EffectRunner:
             if navigator is not None:
                 history = list(effect.history)
                 decision = await navigator.decide(
-                    effect.prompt, effect.intent, history=history, behind_s=effect.behind_s
+                    effect.prompt, effect.intent, history=history, behind_s=effect.behind_s, earlier=effect.earlier
                 )
         except Exception:  # the Navigator contract says it never raises; if it does, keep listening
             _LOGGER.exception("call %s: navigator failed", runtime.call_id)

@@ -306,6 +306,7 @@ class Decide:
     history: tuple[str, ...]
     ticket: int
     behind_s: float = 0.0  # menu speech the company said after ``prompt`` that is not transcribed yet
+    earlier: tuple[str, ...] = ()  # the company's earlier turns since our last move (CallSession.earlier_hearings)
 
 
 @dataclass(frozen=True, slots=True)

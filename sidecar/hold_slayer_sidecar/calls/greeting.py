@@ -64,6 +64,7 @@ PAUSE_TURN_MAX_S = 3.0
 # a fallback transfer to a person, a queue). Without it, a person who picks up after a menu that timed out is judged
 # together with the menu's words and never probed.
 TURN_GAP_S = 3.0
+EARLIER_TURNS_KEPT = 3  # a menu, its replay, and one turn before it (a greeting or an input node the company left)
 
 
 def words_since_move(session: CallSession, event: Transcribed) -> str:
@@ -166,7 +167,10 @@ def turn_gap_lasted(session: CallSession, at: float) -> Result:
     if not ready:
         return session, []
     fresh, effects = listen(session)
-    return replace(fresh, company_quiet=True), effects
+    # The turn that ended is one hearing the next turn may replay (a menu after its no-input timeout); a few suffice:
+    # companies replay a menu once or twice before they route a silent caller.
+    earlier = (*session.earlier_hearings, session.prompt)[-EARLIER_TURNS_KEPT:]
+    return replace(fresh, company_quiet=True, earlier_hearings=earlier), effects
 
 
 def pause_lasted(session: CallSession, at: float) -> Result:

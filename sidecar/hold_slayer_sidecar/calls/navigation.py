@@ -82,7 +82,7 @@ def listen(session: CallSession) -> Result:
 def send_digits(session: CallSession, digits: str) -> Result:
     """Send digits as the current navigation step (the detector first cuts the speech going on: see KEY_SENT)."""
     ticket = session.ticket + 1
-    sending = replace(session, step_wait=StepWait.DTMF, ticket=ticket)
+    sending = replace(session, step_wait=StepWait.DTMF, ticket=ticket, earlier_hearings=())
     return sending, [NotifyDetector(DetectorNote.KEY_SENT), SendDtmf(digits, ticket)]
 
 
@@ -145,6 +145,7 @@ def menu_in_queue(session: CallSession, event: Transcribed) -> Result:
     back = replace(
         goto(heard, CallState.IVR, event.at),
         queue_words=(),
+        earlier_hearings=(),
         hold_started_at=None,
         ivr_done_pending=False,
         probe_pending=False,
@@ -166,7 +167,10 @@ def ask(session: CallSession) -> Result:
     ticket = session.ticket + 1
     asking = replace(session, step_wait=StepWait.DECIDE, ticket=ticket, decided_prompt=session.prompt)
     behind = max(0.0, session.heard_t_s - session.transcribed_t_s)
-    return asking, [Decide(session.prompt, session.intent or "", session.history, ticket, behind_s=behind)]
+    decide = Decide(
+        session.prompt, session.intent or "", session.history, ticket, behind_s=behind, earlier=session.earlier_hearings
+    )
+    return asking, [decide]
 
 
 def on_decision(session: CallSession, event: Decided) -> Result:
@@ -179,7 +183,8 @@ def on_decision(session: CallSession, event: Decided) -> Result:
         return send_digits(remembered, decision.digits)
     if decision is not None and decision.action is NavAction.SPEAK and decision.text:
         ticket = session.ticket + 1
-        return replace(remembered, step_wait=StepWait.SPEAK, ticket=ticket), [Speak(decision.text, ticket)]
+        speaking = replace(remembered, step_wait=StepWait.SPEAK, ticket=ticket, earlier_hearings=())
+        return speaking, [Speak(decision.text, ticket)]
     # WAIT (or a failed navigator): keep listening; ask again if more of the prompt arrived meanwhile.
     if session.prompt != session.decided_prompt:
         return ask(session)

@@ -106,6 +106,10 @@ class CallSession:
     company_quiet: bool = False  # the company stopped talking after the prompt (detector SILENCE)
     settled_prompt: str = ""  # the prompt last re-asked about because the company went quiet after it
     history: tuple[str, ...] = ()
+    # The company's earlier turns since our last move, oldest first: each ended with TURN_GAP_S of quiet and no key
+    # from us (calls/greeting.py turn_gap_lasted), so a menu replayed after its no-input timeout arrives with its
+    # first hearing (the navigator reads both together). Emptied when we press or speak: another menu follows.
+    earlier_hearings: tuple[str, ...] = ()
     probes: int = 0
     probe_pending: bool = False  # "Hello?" waits for a pause after the uncertain speech
     direct: bool = False  # probing a greeting heard in the menus (calls/greeting.py), not speech in the queue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -48,9 +49,19 @@ class NavDecision:
 class Navigator(Protocol):
     """Decides the next move in an IVR; never raises for backend failures (falls back instead)."""
 
-    async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
+    async def decide(
+        self,
+        prompt: str,
+        intent: str,
+        *,
+        history: list[str],
+        behind_s: float = 0.0,
+        earlier: Sequence[str] = (),
+    ) -> NavDecision:
         """``prompt``: transcript of the latest prompt; ``history``: earlier prompts of this call.
 
         ``behind_s``: seconds of the company's speech after ``prompt`` whose words have not arrived yet.
+        ``earlier``: the company's earlier turns since the last key or words we sent, oldest first (each ended with a
+        pause and no move of ours): when ``prompt`` replays one of them, both are hearings of one menu.
         """
         ...

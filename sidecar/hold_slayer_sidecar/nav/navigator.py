@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,12 +115,14 @@ def prompt_matches_step(prompt: str, options: list[MenuOption], step: FlowStep) 
 def replays_menu(earlier: str, now: str) -> bool:
     """Tell whether ``now`` is the menu of ``earlier`` played again (its start so far), heard with other errors.
 
-    A replay starts over with the menu's first key and offers no key the menu did not, and the two hearings agree
-    on at least half of the labels both have. Another menu (the company moved on by itself) has keys of its own or
-    other labels; a replay heard in another garbling still shares a word or a word's sound per label often enough.
+    A replay starts over with one of the menu's keys (its first, or the first of the menu proper when the greeting
+    before it offered a key of its own: "for a safety recall, press 8 at any time") and offers no key the menu did
+    not, and the two hearings agree on at least half of the labels both have. Another menu (the company moved on by
+    itself) has keys of its own or other labels; a replay heard in another garbling still shares a word or a word's
+    sound per label often enough.
     """
     before, after = replay_keys(earlier), replay_keys(now)
-    if not before or not after or after[0] != before[0] or not set(after) <= set(before):
+    if not before or not after or after[0] not in before or not set(after) <= set(before):
         return False
     old = {o.digit: o.label for o in parse_options(earlier)}
     new = {o.digit: o.label for o in parse_options(now)}
@@ -130,12 +133,18 @@ def replays_menu(earlier: str, now: str) -> bool:
     return agree * 2 >= len(common)
 
 
-def _grows(turn: str, heard: str) -> bool:
-    """Tell whether ``heard`` is the prompt ``turn`` grown or corrected (a label rescored into it): the same turn.
+def with_earlier_hearings(earlier: Sequence[str], heard: str) -> str:
+    """Return ``heard`` preceded by the latest earlier turns it replays (one menu heard again), else ``heard``.
 
-    A new turn starts with the first segment of the company's next words, far shorter than a whole menu.
+    Each earlier hearing is compared with ``heard`` on its own: a turn it does not replay (a greeting, an input node
+    the company left, another menu) ends the run, so only hearings of the menu now playing are read together.
     """
-    return len(heard) >= len(turn) and heard.split()[:3] == turn.split()[:3]
+    same: list[str] = []
+    for turn in reversed(earlier):
+        if not replays_menu(turn, heard):
+            break
+        same.insert(0, turn)
+    return " ".join([*same, heard]) if same else heard
 
 
 def _labels_agree(a: str, b: str) -> bool:
@@ -180,12 +189,6 @@ class MenuNavigator:
         self.trace: list[NavRecord] = []  # filled only by per-call navigators (see for_call)
         self.menu_changed = False  # a stored flow no longer matched what the company said
         self._waited_on = ""  # the prompt last answered with WAIT (per-call navigators only)
-        # Earlier hearings of the menu now playing (per-call only). The call starts a new turn after the company's
-        # own pause (calls/greeting.py turn_gap_lasted), so a replay arrives as a prompt of its own; without these
-        # the navigator would take it for a first hearing again and wait for a replay that never comes.
-        self._before = ""  # the hearings of earlier turns, when the current turn replays them
-        self._turn = ""  # this turn's prompt when the company last went quiet after it with no key pressed
-        self._combined = False  # this turn's prompt was read together with ``_before``
         self._company = ""  # the company's name as greeted (per-call navigators only)
 
     def for_call(self, flow: CallFlow | None = None) -> MenuNavigator:
@@ -207,14 +210,27 @@ class MenuNavigator:
             self._matcher = MenuMatcher()  # loads its model lazily on first use
         return self._matcher
 
-    async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
-        """Next move for ``prompt`` (the company's words since the last move): DTMF, SPEAK or WAIT."""
+    async def decide(
+        self,
+        prompt: str,
+        intent: str,
+        *,
+        history: list[str],
+        behind_s: float = 0.0,
+        earlier: Sequence[str] = (),
+    ) -> NavDecision:
+        """Next move for ``prompt`` (the company's words since the last move or pause): DTMF, SPEAK or WAIT.
+
+        The call starts a new turn after the company's own pause with no key from us (calls/greeting.py
+        turn_gap_lasted) and passes the turns before it in ``earlier``: a menu replayed after its no-input timeout is
+        read together with its first hearing, the second half of the evidence, instead of as a first hearing that
+        would wait for a replay already played.
+        """
         # The call asks about the very prompt it was told to wait on only once the company has gone quiet
         # after it (calls/navigation.py ask_if_settled): the menu has ended, choose from what was heard.
         settled = self._per_call and bool(prompt) and prompt == self._waited_on
         heard = prompt
-        if self._per_call:
-            prompt = self._with_earlier_hearings(prompt)
+        prompt = with_earlier_hearings(earlier, prompt)
         options = parse_options(prompt)
         decision = self._from_flow(prompt, options, settled=settled)
         if decision is None:
@@ -223,10 +239,6 @@ class MenuNavigator:
         if self._per_call:
             waiting = decision.action is NavAction.WAIT
             self._waited_on = heard if waiting else ""
-            if settled and waiting and options:
-                self._turn = heard  # a whole hearing, for the replay to be read with
-            elif not waiting:
-                self._before, self._turn, self._combined = "", "", False  # a key or words went out: another menu
         if self._per_call and decision.action is NavAction.WAIT and options:
             # Why a menu went unanswered is the first question when a call misses its department.
             _LOGGER.info("wait (%s%s) after %r", decision.reason, ", settled" if settled else "", prompt[-160:])
@@ -242,17 +254,6 @@ class MenuNavigator:
                 prompt[-300:],
             )
         return decision
-
-    def _with_earlier_hearings(self, heard: str) -> str:
-        """Return ``heard`` preceded by the earlier hearings of its menu when it is that menu replayed."""
-        if self._turn and not _grows(self._turn, heard):
-            # A new turn began: the turn that ended is one more hearing of the menu if it was read as a replay,
-            # else the first hearing of its own menu (the company moved on without a key).
-            self._before = f"{self._before} {self._turn}".strip() if self._combined else self._turn
-            self._turn, self._combined = "", False
-        self._combined = bool(self._before) and replays_menu(self._before, heard)
-        # Both hearings together: the parser keeps each key's label from both, and the menu reads as replayed.
-        return f"{self._before} {heard}" if self._combined else heard
 
     # --- stored flow -------------------------------------------------------------------------------------
 

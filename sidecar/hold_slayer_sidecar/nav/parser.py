@@ -52,6 +52,7 @@ _LONE_KEY = re.compile(
 )
 _KEY_SENTENCE = re.compile(rf"\b{_VERB}\s+[0-9*#]\s*$")
 _SENTENCE_END = re.compile(r"[.!?;]+(?:\s+|$)")
+_LEAD_IN_QUESTION = re.compile(r"(?<=[.!;])\s+[^.!?;]+\?\s*$")  # a last sentence that asks, after another
 _INTRO = re.compile(r"\b(?:for|to|if|regarding|about)\b")
 _PREAMBLE = re.compile(
     r"\b(?:thank you for calling|thanks for calling|welcome to|you have reached|you've reached)\b.*?"
@@ -211,7 +212,12 @@ def _before_label(segment: str, *, first: bool) -> _Label:
 
 def _after_label(segment: str, *, last: bool) -> _Label:
     """Label worded after its key: the words up to the next key (a shared tail is split off later)."""
-    parts = _sentences(_OR_SAY.sub("", segment))
+    text = _OR_SAY.sub("", segment)
+    if not last:
+        # A question just before the next key is that key's lead-in, not this label's tail ("press 3 to book a
+        # trainer. Not a member yet? Press 4 to hear about joining."): a menu asks who the next options are for.
+        text = _LEAD_IN_QUESTION.sub(".", text)
+    parts = _sentences(text)
     if not parts:
         return _NONE
     # After the last key only the first sentence: what follows is a closing remark, not the label.
@@ -257,6 +263,11 @@ def _assign_labels(segments: list[str]) -> tuple[list[str], bool]:
     after = [_after_label(segments[k + 1], last=k == n - 1) for k in range(n)]
     before_style = _words_before_keys(segments, before, after)
     labels = [(before if before_style else after)[k].text for k in range(n)]
+    if not before_style:  # a lead-in question cut off one label belongs to the next ("Not a member yet? Press 4 ...")
+        for k in range(n - 1):
+            asked = _LEAD_IN_QUESTION.search(_OR_SAY.sub("", segments[k + 1]))
+            if asked and labels[k + 1]:
+                labels[k + 1] = f"{clean_label(asked.group(0))} {labels[k + 1]}"
     # Fill keys the chosen style left without a label from the words on their other side.
     for k in range(n):
         if labels[k]:

@@ -1,6 +1,7 @@
 """IVR navigation benchmark: every simulated company x test intent.
 
-    scripts/run bench ivr [--mode auto|real|offline|text] [--json] [--heldout] [--set NAME] [--company ID] [--llm-url URL]
+    scripts/run bench ivr [--mode auto|real|offline|text] [--json] [--heldout] [--set NAME] [--company ID]
+                           [--llm-url URL]
 
 ``real``: a REAL call per run over loopback SIP: the simulator (``python -m hold_slayer_sim.company``) answers,
 the sidecar (``python -m hold_slayer_sidecar``) dials it through its websocket API, and the simulator's report
@@ -45,6 +46,7 @@ from typing import Any
 
 import numpy as np
 from hold_slayer_sidecar.audio.types import Pcm
+from hold_slayer_sidecar.calls.greeting import TURN_GAP_S
 from hold_slayer_sidecar.calls.menu_segments import HeardSegment, MenuSegments, joined_audio
 from hold_slayer_sidecar.calls.prompt_audio import GAP_S
 from hold_slayer_sidecar.nav.api import NavAction, NavDecision
@@ -396,12 +398,14 @@ async def run_offline(company: Any, intent: str, expected: str, ear: PromptEar, 
     t = 0.0
     prompt = ""
     listened: list[tuple[str, str, int]] = []  # segments heard since the last move (whole-prompt mode)
+    earlier: list[str] = []  # the company's turns since the last move, each ended by its no-input pause
     for _ in range(_MAX_ACTIONS):
         decision, t, prompt = await _listen(
             clips,
             prompt,
             intent=intent,
             history=history,
+            earlier=earlier,
             ear=ear,
             navigator=navigator,
             voice=company.voice,
@@ -412,6 +416,12 @@ async def run_offline(company: Any, intent: str, expected: str, ear: PromptEar, 
             t += company.menus[menu_id].timeout_s
             outcome, clips = model.retry(menu_id, "no_input")
             result.decisions.append("timeout")
+            # The call ends the company's turn after its pause (calls/greeting.py turn_gap_lasted): what follows is
+            # a turn of its own, read with this one when it replays it.
+            if prompt and company.menus[menu_id].timeout_s >= TURN_GAP_S:
+                earlier.append(prompt)
+                prompt = ""
+                listened.clear()
             if outcome is None:
                 continue
         else:
@@ -419,6 +429,7 @@ async def run_offline(company: Any, intent: str, expected: str, ear: PromptEar, 
             result.heard.append(prompt)
             prompt = ""  # the call listens afresh after each move
             listened.clear()
+            earlier.clear()
             what = decision.digits or decision.text[:20]
             result.decisions.append(f"{decision.action.value}:{what} ({decision.confidence:.2f} {decision.reason})")
             outcome, clips, t = _act(decision, model, menu_id, ear=ear, t=t, result=result)
@@ -442,6 +453,7 @@ async def _listen(
     *,
     intent: str,
     history: list[str],
+    earlier: list[str],
     ear: PromptEar,
     navigator: MenuNavigator,
     voice: Any,
@@ -457,13 +469,13 @@ async def _listen(
                 prompt = ear.prompt_audio(listened).strip()
             else:
                 prompt = f"{prompt} {text}".strip()
-            decision = await navigator.decide(prompt, intent, history=list(history))
+            decision = await navigator.decide(prompt, intent, history=list(history), earlier=tuple(earlier))
             if decision.action is not NavAction.WAIT:
                 return decision, t + end_s, prompt
         t += length
     if ear.settle and prompt:
         # The call asks once more when the detector reports silence after the prompt (VAD hangover + 1 s).
-        decision = await navigator.decide(prompt, intent, history=list(history))
+        decision = await navigator.decide(prompt, intent, history=list(history), earlier=tuple(earlier))
         if decision.action is not NavAction.WAIT:
             return decision, t + _SETTLE_S, prompt
     return None, t, prompt

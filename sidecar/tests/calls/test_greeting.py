@@ -545,6 +545,23 @@ def test_a_menu_quiet_for_the_turn_gap_ends_its_turn_and_a_person_after_it_is_pr
     assert s.state is CallState.PROBING and said(out) == ["Hello?"]
 
 
+def test_the_turn_a_menu_ended_without_our_key_goes_with_its_replay_to_the_navigator() -> None:
+    """The replay after the company's no-input timeout is asked about with the first hearing (issue #21)."""
+    s = menu_then_quiet()
+    first = s.prompt
+    s, _ = step(s, Observed(13.5, K.SILENCE, 12.5, data={"quiet_s": 1.0}))
+    s, _ = step(s, TimerFired(15.5, Timer.TURN_GAP))
+    assert s.earlier_hearings == (first,) and s.prompt == ""
+    s, _ = step(s, spoke(20.0, 4.0))
+    s, out = step(s, Transcribed(20.4, "For installations, press 1. For repairs, press 2.", 20.0, s.listen_epoch))
+    asked = [e for e in out if isinstance(e, Decide)]
+    assert asked and asked[-1].earlier == (first,)
+    # A key went out: the next menu is another one, heard for the first time.
+    decision = NavDecision(NavAction.DTMF, digits="2")
+    s, out = step(s, Decided(20.6, asked[-1].ticket, decision))
+    assert any(isinstance(e, SendDtmf) for e in out) and s.earlier_hearings == ()
+
+
 def test_speech_before_the_turn_gap_keeps_the_menus_turn() -> None:
     s = menu_then_quiet()
     epoch = s.listen_epoch

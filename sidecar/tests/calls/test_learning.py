@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from conftest import Rig, settle
@@ -18,7 +19,9 @@ from hold_slayer_sidecar.nav.navigator import NavRecord
 class TracingNavigator:
     trace: list[NavRecord] = field(default_factory=list)
 
-    async def decide(self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0) -> NavDecision:
+    async def decide(
+        self, prompt: str, intent: str, *, history: list[str], behind_s: float = 0.0, earlier: Sequence[str] = ()
+    ) -> NavDecision:
         return NavDecision(NavAction.WAIT)
 
 

@@ -12,7 +12,13 @@ from hold_slayer_sidecar.nav.api import MenuOption, NavAction, NavSource
 from hold_slayer_sidecar.nav.embedder import MiniLmEmbedder
 from hold_slayer_sidecar.nav.flows import CallFlow, FlowStep, FlowStepKind
 from hold_slayer_sidecar.nav.matcher import MenuMatcher
-from hold_slayer_sidecar.nav.navigator import MenuNavigator, fallthrough_place, menu_sounds_complete, replays_menu
+from hold_slayer_sidecar.nav.navigator import (
+    MenuNavigator,
+    fallthrough_place,
+    menu_sounds_complete,
+    replays_menu,
+    with_earlier_hearings,
+)
 from hold_slayer_sidecar.voice.api import VoiceEngineError
 from hold_slayer_sidecar.voice.llm import OpenAiChat
 
@@ -446,7 +452,8 @@ def test_where_a_silent_caller_goes(prompt: str, place: str) -> None:
 
 
 # The replay of a menu reaches the navigator as a prompt of its own: the call starts a new turn after the company's
-# pause (calls/greeting.py turn_gap_lasted). Heard in another garbling, it is the same menu.
+# pause (calls/greeting.py turn_gap_lasted) and passes the turns before it (``earlier``). Heard in another garbling,
+# it is the same menu.
 HOTEL_HEARD = (
     "Welcome to the welcome, Press 1 for Reformation / reservations. Press 2 for Ashrovery Ward's members. "
     "Press 3 for wedding, meeting and group travel. Press 0. Open the front desk."
@@ -469,8 +476,9 @@ async def test_the_replay_heard_as_a_new_prompt_is_the_second_hearing(matcher: M
     first = await nav.decide(RENTAL_HEARD, KEEP_CAR, history=[])  # the company went quiet: unsure, wait
     assert first.action is NavAction.WAIT and "replayed" in first.reason
     # The replay, segment by segment, before the company's no-input timeout: decided once it offered every key.
-    assert (await nav.decide(RENTAL_AGAIN[:49], KEEP_CAR, history=[])).action is NavAction.WAIT
-    second = await nav.decide(RENTAL_AGAIN, KEEP_CAR, history=[])
+    earlier = (RENTAL_HEARD,)
+    assert (await nav.decide(RENTAL_AGAIN[:49], KEEP_CAR, history=[], earlier=earlier)).action is NavAction.WAIT
+    second = await nav.decide(RENTAL_AGAIN, KEEP_CAR, history=[], earlier=earlier)
     assert (second.action, second.digits) == (NavAction.DTMF, "1")
     assert "after the replay" in second.reason
 
@@ -479,8 +487,9 @@ async def test_a_tie_after_the_replay_heard_apart_goes_to_the_person_offered(mat
     nav = MenuNavigator(matcher).for_call()
     for _ in range(2):
         await nav.decide(HOTEL_HEARD, MOVE_DATES, history=[])
-    await nav.decide(HOTEL_AGAIN[:40], MOVE_DATES, history=[])
-    second = await nav.decide(HOTEL_AGAIN, MOVE_DATES, history=[])  # decided before the timeout, not left to it
+    await nav.decide(HOTEL_AGAIN[:40], MOVE_DATES, history=[], earlier=(HOTEL_HEARD,))
+    # Decided before the timeout, not left to it.
+    second = await nav.decide(HOTEL_AGAIN, MOVE_DATES, history=[], earlier=(HOTEL_HEARD,))
     assert (second.action, second.digits) == (NavAction.DTMF, "0")
 
 
@@ -489,7 +498,7 @@ async def test_a_replay_that_has_not_offered_every_key_again_waits(matcher: Menu
     for _ in range(2):
         await nav.decide(HOTEL_HEARD, MOVE_DATES, history=[])
     part = "Press 1 for reminations / reservations. Press 2 for Ashlow reward's members."
-    assert (await nav.decide(part, MOVE_DATES, history=[])).action is NavAction.WAIT
+    assert (await nav.decide(part, MOVE_DATES, history=[], earlier=(HOTEL_HEARD,))).action is NavAction.WAIT
 
 
 def test_a_replay_is_told_from_another_menu_and_from_the_same_prompt_grown() -> None:
@@ -504,9 +513,30 @@ async def test_the_same_prompt_grown_or_corrected_is_not_a_second_hearing(matche
     nav = MenuNavigator(matcher).for_call()
     for _ in range(2):
         await nav.decide(RENTAL_HEARD, KEEP_CAR, history=[])
-    # A label rescored into the first hearing after the company went quiet: the same turn, still one hearing.
+    # A label rescored into the first hearing after the company went quiet: the same turn (the call passes no
+    # earlier turn), still one hearing.
     corrected = RENTAL_HEARD.replace("I'd help", "I'd help / roadside help")
     assert (await nav.decide(corrected, KEEP_CAR, history=[])).action is NavAction.WAIT
+
+
+async def test_a_turn_that_is_not_the_menu_now_playing_is_not_read_with_it(matcher: MenuMatcher) -> None:
+    # The company left an input node by itself ("enter your number followed by pound", nothing entered): the menu
+    # after it is a first hearing, and the unsure caller waits for its replay.
+    nav = MenuNavigator(matcher).for_call()
+    node = "Please enter your account number followed by the pound key. If you don't have it, just hold."
+    await nav.decide(RENTAL_HEARD, KEEP_CAR, history=[], earlier=(node,))
+    first = await nav.decide(RENTAL_HEARD, KEEP_CAR, history=[], earlier=(node,))
+    assert first.action is NavAction.WAIT and "replayed" in first.reason
+    # Its replay is read with the menu's first hearing, not with the input node before it.
+    second = await nav.decide(RENTAL_AGAIN, KEEP_CAR, history=[], earlier=(node, RENTAL_HEARD))
+    assert (second.action, second.digits) == (NavAction.DTMF, "1")
+
+
+def test_only_the_latest_hearings_of_the_menu_now_playing_are_read_with_it() -> None:
+    node = "Please enter your account number followed by the pound key."
+    assert with_earlier_hearings((node, HOTEL_HEARD), HOTEL_AGAIN) == f"{HOTEL_HEARD} {HOTEL_AGAIN}"
+    assert with_earlier_hearings((HOTEL_HEARD, node), HOTEL_AGAIN) == HOTEL_AGAIN  # the run ended at the node
+    assert with_earlier_hearings((), HOTEL_AGAIN) == HOTEL_AGAIN
 
 
 async def test_a_settled_hearing_is_forgotten_once_a_key_went_out(matcher: MenuMatcher) -> None:

@@ -85,6 +85,12 @@ WORDINGS = {
             {"1": "property taxes", "2": "parking tickets", "3": "permits"},
         ),
         ("For prescription refills. Press 2. For billing. Press 3.", {"2": "prescription refills", "3": "billing"}),
+        # A question leads the next key's option: it is that option's, not the tail of the label before it.
+        (
+            "Members: press 1 to cancel your membership, or press 2 to book a trainer. Not a member yet? "
+            "Press 3 to hear about joining.",
+            {"1": "cancel your membership", "2": "book a trainer", "3": "not a member yet hear about joining"},
+        ),
     ],
     "STT errors": [
         ("Press to for billing. Press 3 for claims.", {"2": "billing", "3": "claims"}),  # "press to" is "press 2"
