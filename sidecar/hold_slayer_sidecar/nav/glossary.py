@@ -173,6 +173,13 @@ _GLOSSARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("an activity, class, club or group", "what is on this week for children or adults"),
     ),
     (r"vaccin|immuni[sz]", ("a shot or a jab", "vaccines for a person or a pet")),
+    # Who the caller is, the first split of many menus: new callers and would-be members.
+    (
+        r"new (?:customer|client|patient)s?|first (?:time|visit|inspection)|not a (?:member|customer)",
+        ("I have never used you before", "I am a new customer and this is my first time"),
+    ),
+    (r"\bjoin(?:ing)?\b|become a member|sign(?:ing)? up", ("I want to sign up, how much does it cost to join",)),
+    (r"lost (?:and|&) found|lost property", ("I left something behind and want it back", "I found something")),
 )
 
 _COMPILED = tuple((re.compile(pattern, re.IGNORECASE), glosses) for pattern, glosses in _GLOSSARY)

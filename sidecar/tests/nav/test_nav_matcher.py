@@ -187,3 +187,23 @@ def test_department_names_in_callers_words(
     matcher: MenuMatcher, intent: str, options: list[MenuOption], digit: str
 ) -> None:
     assert matcher.rank(intent, options)[0].option.digit == digit
+
+
+_INSPECTION = MenuOption("1", "a new customer and would like an inspection")
+_SCHEDULED = MenuOption("2", "already have a treatment scheduled and need to change it")
+_TRAINER = MenuOption("3", "book a personal trainer")
+_JOINING = MenuOption("4", "not a member yet hear about joining")
+
+
+@pytest.mark.parametrize(
+    ("intent", "options", "digit"),
+    [
+        ("There's a wasp nest under our deck and I've never used you before", [_INSPECTION, _SCHEDULED], "1"),
+        ("How much does it cost to sign up", [_TRAINER, _JOINING], "4"),
+    ],
+)
+def test_who_the_caller_is_is_understood(
+    matcher: MenuMatcher, intent: str, options: list[MenuOption], digit: str
+) -> None:
+    """Menus split callers by who they are (new, not a member yet) in words the caller does not use."""
+    assert matcher.choose(intent, options).ranked[0].option.digit == digit
