@@ -50,6 +50,7 @@ _CLOSING = re.compile(
     r"\b(?:repeat|(?:hear|listen to)\b.*\bagain|operator|representative|agent|all other|anything else|everything else"
     r"|stay on the line|remain on the line|main menu|previous menu)\b"
 )
+_ANY_TIME = re.compile(r"\b(?:at any time|anytime)\b")
 _STAY_ON_LINE = re.compile(r"\b(?:stay|remain|hold) on the line\b|\bcontinue to hold\b")
 # The company says a silent caller is cut off: saying nothing would send the caller nowhere.
 _ENDS_ON_SILENCE = re.compile(
@@ -160,6 +161,8 @@ def menu_sounds_complete(prompt: str) -> bool:
     # The closing phrase must belong to the last key heard ("for anything else, press 0"); words after it
     # may be the next option still being spoken ("... For all other changes" before its "press 2").
     last_option, rest = after_last_key(prompt)
+    if len(set(anchor_keys(prompt))) == 1 and _ANY_TIME.search(last_option):
+        return False  # "to speak with an operator, press 0 at any time": a greeting's notice, the menu is to come
     return bool(_CLOSING.search(last_option)) or bool(_STAY_ON_LINE.search(rest))
 
 

@@ -237,6 +237,9 @@ async def test_unreachable_llm_is_a_fallback(matcher: MenuMatcher, unused_tcp_po
         # A garbled greeting read as keys: a new key after the "repeat" means the menu is still going.
         ("I need press 2. Press 3. Fill the prescription. Press 1. Order status. Press 2. Transfers. Press 4.", False),
         ("Billing. Press 1. Claims. Press 2. Billing. Press 1.", True),
+        # A greeting's notice of the one key that works throughout: the menu is still to come.
+        ("Brackenridge Power. To speak with an operator, press 0 at any time.", False),
+        ("Press 1 for billing. For anything else, press 0 at any time.", True),
     ],
 )
 def test_menu_sounds_complete(prompt: str, complete: bool) -> None:
@@ -548,3 +551,13 @@ async def test_a_settled_hearing_is_forgotten_once_a_key_went_out(matcher: MenuM
     # The submenu behind the key has the same keys: it is a new menu, not the replay of the one answered.
     sub = "Press 1 for transfers. Press 2 for interest rates."
     assert (await nav.decide(sub, intent, history=[menu])).action is NavAction.WAIT
+
+
+async def test_a_greetings_operator_notice_is_not_pressed_before_the_menu(matcher: MenuMatcher) -> None:
+    nav = MenuNavigator(matcher).for_call()
+    notice = "Brackenridge Power. To speak with an operator, press 0 at any time."
+    assert (await nav.decide(notice, "a tree brought down the power line", history=[])).action is NavAction.WAIT
+    menu = f"{notice} If you are reporting a power cut or a fallen line, press 1. For your bill, press 2."
+    await nav.decide(menu, "a tree brought down the power line", history=[])
+    decision = await nav.decide(menu, "a tree brought down the power line", history=[])  # the company went quiet
+    assert (decision.action, decision.digits) == (NavAction.DTMF, "1")
