@@ -106,17 +106,11 @@ class HoldDetector:
         speaking = self._segmenter.in_speech
         tone_remnant = t - self._last_progress_tone_s < PROGRESS_TONE_HOLDOFF_S and spec.tonal_ratio >= 0.5
         loud = spec.level_db >= floor + MUSIC_ABOVE_FLOOR_DB
-        sounding = not speaking and not tone and not tone_remnant and prob < 0.3 and loud
+        neither_speech_nor_tone = not speaking and not tone and not tone_remnant and prob < 0.3
+        sounding = neither_speech_nor_tone and loud
         music = self._music.update(sounding)
         # No floor in it: a bed ducked under a voice pulls the floor estimate down to itself (issue #22's heldout6/7).
-        tonal_bed = (
-            not speaking
-            and not tone
-            and not tone_remnant
-            and prob < 0.3
-            and spec.tonal_ratio >= BED_TONAL_RATIO
-            and spec.level_db > DROPOUT_DB
-        )
+        tonal_bed = neither_speech_nor_tone and spec.tonal_ratio >= BED_TONAL_RATIO and spec.level_db > DROPOUT_DB
         quiet = not speaking and not tone and not music and spec.level_db < floor + 10
 
         out.extend(self._report_background(t, music, quiet))
